@@ -1,0 +1,231 @@
+/**
+ * Where every guest RAM page record of a stream lives, as runs of consecutive pages.
+ *
+ * A paused 8 GiB guest has two million page records; storing one object each would cost
+ * hundreds of megabytes. Consecutive records of the same kind for consecutive pages of a
+ * block, at a constant file stride, collapse into one run, and runs live in typed arrays.
+ * Pages sent more than once (running guests, XBZRLE) simply appear in several runs; the
+ * last one in stream order holds the page's final content.
+ */
+export const enum PageKind {
+  ZERO = 1,
+  PAGE = 2,
+  XBZRLE = 3,
+  COMPRESS = 4,
+  /** mapped-ram: page data at a fixed file offset outside the sequential stream. */
+  MAPPED = 5,
+}
+
+export const PAGE_KIND_NAMES: Readonly<Record<number, string>> = {
+  1: 'zero',
+  2: 'page',
+  3: 'xbzrle',
+  4: 'compress',
+  5: 'mapped',
+};
+
+export interface PageRun {
+  block: number;
+  firstPage: number;
+  count: number;
+  kind: PageKind;
+  /** File offset of the first record's data (page bytes, fill byte or encoded payload). */
+  dataOffset: number;
+  /** Bytes between the data of consecutive records in the run. */
+  stride: number;
+  /** Encoded length of each record's data (page size, 1 for zero pages, or the encoded size). */
+  dataLength: number;
+  /** Fill byte of ZERO records. */
+  fill: number;
+  /** Index of the stream element that holds the first record. */
+  element: number;
+}
+
+class GrowableF64 {
+  a = new Float64Array(64);
+  ensure(n: number): void {
+    if (n > this.a.length) {
+      const b = new Float64Array(Math.max(n, this.a.length * 2));
+      b.set(this.a);
+      this.a = b;
+    }
+  }
+}
+
+class GrowableI32 {
+  a = new Int32Array(64);
+  ensure(n: number): void {
+    if (n > this.a.length) {
+      const b = new Int32Array(Math.max(n, this.a.length * 2));
+      b.set(this.a);
+      this.a = b;
+    }
+  }
+}
+
+export class PageIndex {
+  private count = 0;
+  private readonly blockOf = new GrowableI32();
+  private readonly firstPageOf = new GrowableF64();
+  private readonly countOf = new GrowableI32();
+  private readonly kindOf = new GrowableI32();
+  private readonly offsetOf = new GrowableF64();
+  private readonly strideOf = new GrowableI32();
+  private readonly lengthOf = new GrowableI32();
+  private readonly fillOf = new GrowableI32();
+  private readonly elementOf = new GrowableI32();
+  /** Per block, page number -> index of the last run holding it (built on first lookup). */
+  private latest: (Int32Array | undefined)[] = [];
+
+  // The run being extended lives in plain fields: the scan adds a million records a second
+  // and touching nine typed arrays per record would dominate it.
+  private openCount = 0;
+  private openBlock = 0;
+  private openFirst = 0;
+  private openKind = 0;
+  private openOffset = 0;
+  private openStride = 0;
+  private openLength = 0;
+  private openFill = 0;
+  private openElement = 0;
+
+  get runCount(): number {
+    this.commit();
+    return this.count;
+  }
+
+  /** Records one page record, extending the open run when it continues it. */
+  add(block: number, page: number, kind: PageKind, dataOffset: number, dataLength: number, fill: number, element: number): void {
+    const c = this.openCount;
+    if (
+      c > 0 &&
+      page === this.openFirst + c &&
+      block === this.openBlock &&
+      kind === this.openKind &&
+      fill === this.openFill &&
+      dataLength === this.openLength &&
+      element === this.openElement
+    ) {
+      const stride = dataOffset - (this.openOffset + (c - 1) * this.openStride);
+      if (c === 1 ? stride > 0 && stride <= 0x7fffffff : stride === this.openStride) {
+        this.openStride = stride;
+        this.openCount = c + 1;
+        return;
+      }
+    }
+    this.commit();
+    this.openCount = 1;
+    this.openBlock = block;
+    this.openFirst = page;
+    this.openKind = kind;
+    this.openOffset = dataOffset;
+    this.openStride = 0;
+    this.openLength = dataLength;
+    this.openFill = fill;
+    this.openElement = element;
+  }
+
+  /** Adds a whole run at once (mapped-ram bitmaps). */
+  addRun(run: PageRun): void {
+    this.commit();
+    this.push(run.block, run.firstPage, run.count, run.kind, run.dataOffset, run.stride, run.dataLength, run.fill, run.element);
+  }
+
+  private commit(): void {
+    if (this.openCount === 0) return;
+    const n = this.openCount;
+    this.openCount = 0;
+    this.push(this.openBlock, this.openFirst, n, this.openKind, this.openOffset, this.openStride, this.openLength, this.openFill, this.openElement);
+  }
+
+  private push(block: number, page: number, count: number, kind: PageKind, offset: number, stride: number, length: number, fill: number, element: number): void {
+    const n = this.count + 1;
+    this.blockOf.ensure(n);
+    this.firstPageOf.ensure(n);
+    this.countOf.ensure(n);
+    this.kindOf.ensure(n);
+    this.offsetOf.ensure(n);
+    this.strideOf.ensure(n);
+    this.lengthOf.ensure(n);
+    this.fillOf.ensure(n);
+    this.elementOf.ensure(n);
+    const i = this.count;
+    this.blockOf.a[i] = block;
+    this.firstPageOf.a[i] = page;
+    this.countOf.a[i] = count;
+    this.kindOf.a[i] = kind;
+    this.offsetOf.a[i] = offset;
+    this.strideOf.a[i] = stride;
+    this.lengthOf.a[i] = length;
+    this.fillOf.a[i] = fill;
+    this.elementOf.a[i] = element;
+    this.count = n;
+    this.latest = [];
+  }
+
+  run(i: number): PageRun {
+    this.commit();
+    return {
+      block: this.blockOf.a[i],
+      firstPage: this.firstPageOf.a[i],
+      count: this.countOf.a[i],
+      kind: this.kindOf.a[i] as PageKind,
+      dataOffset: this.offsetOf.a[i],
+      stride: this.strideOf.a[i],
+      dataLength: this.lengthOf.a[i],
+      fill: this.fillOf.a[i],
+      element: this.elementOf.a[i],
+    };
+  }
+
+  *runs(): IterableIterator<PageRun> {
+    const n = this.runCount;
+    for (let i = 0; i < n; i++) yield this.run(i);
+  }
+
+  /** File offset of the data of page `page` inside run `i`. */
+  dataOffsetIn(i: number, page: number): number {
+    this.commit();
+    return this.offsetOf.a[i] + (page - this.firstPageOf.a[i]) * this.strideOf.a[i];
+  }
+
+  /**
+   * Index of the last run (in stream order) holding `page` of `block`, or -1 if the page
+   * was never sent. `pagesInBlock` sizes the lookup table on first use.
+   */
+  latestRun(block: number, page: number, pagesInBlock: number): number {
+    this.commit();
+    let table = this.latest[block];
+    if (!table) {
+      table = new Int32Array(Math.max(0, pagesInBlock)).fill(-1);
+      for (let i = 0; i < this.count; i++) {
+        if (this.blockOf.a[i] !== block) continue;
+        const first = this.firstPageOf.a[i];
+        const end = Math.min(first + this.countOf.a[i], table.length);
+        for (let p = first; p < end; p++) table[p] = i;
+      }
+      this.latest[block] = table;
+    }
+    return page >= 0 && page < table.length ? table[page] : -1;
+  }
+
+  /** All runs holding `page` of `block`, in stream order (to replay XBZRLE deltas). */
+  runsHolding(block: number, page: number): number[] {
+    this.commit();
+    const out: number[] = [];
+    for (let i = 0; i < this.count; i++) {
+      if (this.blockOf.a[i] !== block) continue;
+      const first = this.firstPageOf.a[i];
+      if (page >= first && page < first + this.countOf.a[i]) out.push(i);
+    }
+    return out;
+  }
+
+  /** Approximate heap bytes used, for the memory benchmark. */
+  get byteSize(): number {
+    const arrays = [this.blockOf, this.firstPageOf, this.countOf, this.kindOf, this.offsetOf, this.strideOf, this.lengthOf, this.fillOf, this.elementOf];
+    let total = arrays.reduce((sum, g) => sum + g.a.byteLength, 0);
+    for (const t of this.latest) total += t ? t.byteLength : 0;
+    return total;
+  }
+}

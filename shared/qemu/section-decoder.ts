@@ -1,0 +1,79 @@
+import type { ByteSource } from '../io/byte-source';
+import { readBytes } from '../io/byte-source';
+import type { QemuStreamModel, StreamElement } from './model';
+import type { VmdescStruct } from './vmdesc';
+import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode } from './vmstate-decode';
+
+/** Sections larger than this are shown as raw bytes rather than decoded in memory. */
+const MAX_DECODED_SECTION = 64 * 1024 * 1024;
+
+export interface DecodedSection {
+  element: number;
+  /** Where the field layout came from. */
+  describedBy: 'vmdesc' | 'configuration' | 'raw';
+  nodes: FieldNode[];
+  /** The payload bytes, for callers that re-read field values (analyze-compat). */
+  bytes: Uint8Array;
+  payloadOffset: number;
+  problem?: string;
+}
+
+/** Payload range of a FULL section or the configuration: after the header, before the footer. */
+export function payloadRange(e: StreamElement): { start: number; end: number } {
+  const start = e.type === 'CONFIGURATION' ? e.offset + 1 : e.payloadOffset ?? e.offset;
+  const end = e.footerOffset ?? e.offset + e.length;
+  return { start, end: Math.max(start, end) };
+}
+
+/** Decodes a FULL section (or the configuration) field by field from the image's vmdesc. */
+export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement): DecodedSection {
+  const { start, end } = payloadRange(e);
+  const length = Math.min(end - start, MAX_DECODED_SECTION);
+  const bytes = readBytes(source, start, length);
+  const base: DecodedSection = { element: e.index, describedBy: 'raw', nodes: [], bytes, payloadOffset: start };
+  const desc = describe(model, e);
+  if (desc && end - start <= MAX_DECODED_SECTION) {
+    try {
+      const { nodes, consumed } = decodeVmstate(bytes, start, desc.struct);
+      if (consumed === bytes.length) return { ...base, describedBy: desc.by, nodes };
+      base.problem = `the description covers ${consumed} of the section's ${bytes.length} bytes`;
+    } catch (err) {
+      if (!(err instanceof DecodeOverrun)) throw err;
+      base.problem = `the description needs more bytes than the section holds (${err.message})`;
+    }
+  } else if (!desc) {
+    base.problem = e.type === 'FULL' ? 'no vmdesc describes this section' : undefined;
+  } else {
+    base.problem = `the section is larger than ${MAX_DECODED_SECTION} bytes and is shown raw`;
+  }
+  base.nodes = [{ name: 'data', type: 'buffer', offset: start, size: bytes.length, value: bytesValue(bytes) }];
+  return base;
+}
+
+function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStruct; by: DecodedSection['describedBy'] } | undefined {
+  if (e.type === 'FULL' && e.deviceIndex !== undefined && model.vmdesc) return { struct: model.vmdesc.devices[e.deviceIndex], by: 'vmdesc' };
+  if (e.type === 'CONFIGURATION') return { struct: model.vmdesc?.configuration ?? configurationDescription(e), by: 'configuration' };
+  return undefined;
+}
+
+/** The configuration section's layout as QEMU 10's vmdesc states it, rebuilt for 7.x streams. */
+function configurationDescription(e: StreamElement): VmdescStruct {
+  return {
+    vmsd_name: 'configuration',
+    version: 1,
+    fields: [
+      { name: 'len', type: 'uint32', size: 4 },
+      { name: 'name', type: 'buffer', size: (e.machine ?? '').length },
+    ],
+    subsections: (e.subsections ?? []).map((s) => ({
+      vmsd_name: s.name,
+      version: s.version,
+      fields:
+        s.targetPageBits !== undefined
+          ? [{ name: 'target_page_bits', type: 'uint32', size: 4 }]
+          : s.capabilities
+            ? [{ name: 'caps_count', type: 'uint32', size: 4 }, ...s.capabilities.map((c) => ({ name: 'capabilities', type: 'capability', size: 1 + c.length }))]
+            : [{ name: 'uuid', type: 'buffer', size: 16 }],
+    })),
+  };
+}

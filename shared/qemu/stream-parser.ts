@@ -1,0 +1,761 @@
+import { DiagnosticSink, hex } from '../diagnostics';
+import type { ByteSource } from '../io/byte-source';
+import { readBytes } from '../io/byte-source';
+import { Cursor, OutOfDataError } from '../io/cursor';
+import { readConfiguration } from './configuration';
+import { COMMAND_NAMES, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
+import type { ElementType } from './constants';
+import type { QemuStreamModel, RamBlock, StreamElement } from './model';
+import { describeSection, emptyPageCounts } from './model';
+import { readHashPageTable, readStorageAttributes } from './other-iterables';
+import { PageIndex } from './page-index';
+import { DesyncError, type ParseContext } from './parse-context';
+import { findFooter, findNextElement, headerIn, isElementStart, type ElementExpectations, type SectionHeader } from './plausibility';
+import { readRamRecords } from './ram-section';
+import { locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
+import { skipVmstate } from './vmstate-measure';
+
+export interface ParseOptions {
+  /** Called every few tens of megabytes with the current offset; may throw to cancel. */
+  onProgress?: (done: number, total: number) => void;
+  maxDiagnostics?: number;
+}
+
+/**
+ * Parses a QEMU migration stream ("QEVM", file version 3, as QEMU 7.2 to 10.x write it)
+ * into a model with exact byte ranges. Never throws on bad input: every problem becomes a
+ * diagnostic and parsing resumes at the next plausible element.
+ */
+export function parseQemuStream(source: ByteSource, options: ParseOptions = {}): QemuStreamModel {
+  return new StreamParser(source, options).parse();
+}
+
+class StreamParser implements ParseContext {
+  readonly cur: Cursor;
+  readonly sink: DiagnosticSink;
+  pageSize = 4096;
+  pageSizeSource: QemuStreamModel['pageSizeSource'] = 'default';
+  readonly capabilities = new Set<string>();
+  readonly ramBlocks: RamBlock[] = [];
+  readonly ramBlockByName = new Map<string, number>();
+  currentRamBlock = -1;
+  readonly pages = new PageIndex();
+  readonly elements: StreamElement[] = [];
+  readonly iterables = new Map<number, StreamElement>();
+  vmdescLocation?: VmdescLocation;
+  footers?: boolean;
+
+  private vmdesc?: Vmdesc;
+  private vmdescPartial = false;
+  private fileVersion = 0;
+  private configuration?: StreamElement;
+  private nextDevice = 0;
+  private readonly usedDevices = new Set<number>();
+  private readonly seenSections = new Set<string>();
+  private seenEnd = false;
+  private sawEof = false;
+  private trailing?: { offset: number; length: number };
+
+  constructor(private readonly source: ByteSource, private readonly options: ParseOptions) {
+    this.cur = new Cursor(source);
+    this.sink = new DiagnosticSink(options.maxDiagnostics);
+  }
+
+  reportProgress(): void {
+    this.options.onProgress?.(this.cur.pos, this.source.size);
+  }
+
+  parse(): QemuStreamModel {
+    if (this.readFileHeader()) {
+      this.readVmdesc();
+      try {
+        if (this.cur.peekU8() === SectionType.CONFIGURATION) this.readConfigurationElement();
+        this.readElements();
+      } catch (e) {
+        if (!(e instanceof OutOfDataError)) throw e;
+        this.truncated(e);
+      }
+    }
+    this.reportProgress();
+    return {
+      format: 'qemu-migration-stream',
+      size: this.source.size,
+      fileVersion: this.fileVersion,
+      machineType: this.configuration?.machine,
+      pageSize: this.pageSize,
+      pageSizeSource: this.pageSizeSource,
+      capabilities: [...this.capabilities],
+      sectionFooters: this.footers === true,
+      configuration: this.configuration,
+      elements: this.elements,
+      ramBlocks: this.ramBlocks,
+      pages: this.pages,
+      vmdesc: this.vmdesc,
+      vmdescLocation: this.vmdescLocation,
+      trailing: this.trailing,
+      sawEof: this.sawEof,
+      diagnostics: this.sink.finish(this.source.size),
+    };
+  }
+
+  // ---------------------------------------------------------------- file header
+
+  /** Magic and version. Returns false if this is not a QEMU stream at all. */
+  private readFileHeader(): boolean {
+    const head = readBytes(this.source, 0, 9);
+    if (head.length < 8) {
+      this.sink.error('not-qemu-stream', 0, {
+        expected: 'at least 8 bytes: "QEVM" and the file version',
+        found: `${head.length} bytes`,
+        message: 'The file is too short to be a QEMU migration stream',
+      });
+      return false;
+    }
+    const magic = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+    const version = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0;
+    this.fileVersion = version;
+    const found = Array.from(head.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    if (magic !== QEVM_MAGIC) {
+      // A damaged magic in front of an intact stream is still worth reading.
+      const streamFollows = version === QEVM_FILE_VERSION && (head[8] === SectionType.CONFIGURATION || head[8] === SectionType.START);
+      this.sink.error('bad-magic', 0, {
+        length: 4,
+        expected: '"QEVM" (51 45 56 4d)',
+        found,
+        message: streamFollows ? 'The file magic is damaged, but a QEMU stream follows it' : 'This is not a QEMU migration stream',
+        hint: streamFollows ? 'Repair can restore the magic.' : 'Open a file written by QEMU "migrate" or "savevm", or a container that holds one (libvirt save, qcow2).',
+      });
+      if (!streamFollows) return false;
+    }
+    if (version !== QEVM_FILE_VERSION) {
+      this.sink.error('file-version', 4, {
+        length: 4,
+        expected: `file version ${QEVM_FILE_VERSION}`,
+        found: `${version}`,
+        message: version === QEVM_FILE_VERSION_COMPAT ? 'QEMU rejects file version 2 ("SaveVM v2 format is obsolete")' : `Unknown file version ${version}; reading it as version 3`,
+      });
+    }
+    this.cur.pos = 8;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- vmdesc
+
+  private readVmdesc(): void {
+    const loc = locateVmdesc(this.source);
+    if (!loc) return;
+    this.vmdescLocation = loc;
+    const result = readVmdesc(this.source, loc);
+    if (result.problem) {
+      this.sink.error(loc.complete ? 'vmdesc-invalid' : 'vmdesc-truncated', loc.complete ? loc.jsonOffset + (result.problemAt ?? 0) : Math.min(loc.jsonOffset + (result.problemAt ?? 0), this.source.size - 1), {
+        section: 'vmdesc',
+        expected: `${loc.jsonLength} bytes of vmdesc JSON at ${hex(loc.jsonOffset)}`,
+        found: result.problem,
+        message: result.vmdesc
+          ? `The vmdesc is damaged; the first ${result.vmdesc.devices.length} device descriptions were recovered`
+          : 'The vmdesc is damaged and could not be used',
+        hint: 'QEMU ignores the vmdesc when loading, so the image may still load. Sections it no longer describes are delimited by their footers. Repair can rebuild the vmdesc.',
+      });
+    }
+    if (!result.vmdesc) return;
+    this.vmdesc = result.vmdesc;
+    this.vmdescPartial = result.partial;
+    const ps = result.vmdesc.page_size;
+    if (ps !== undefined) {
+      if (ps >= 512 && (ps & (ps - 1)) === 0) {
+        this.pageSize = ps;
+        this.pageSizeSource = 'vmdesc';
+      } else {
+        this.sink.error('vmdesc-page-size', loc.jsonOffset, {
+          section: 'vmdesc',
+          expected: 'a power-of-two page size',
+          found: `${ps}`,
+          message: 'The vmdesc page size is invalid; using 4096',
+        });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  private readConfigurationElement(): void {
+    const e = this.push('CONFIGURATION', SectionType.CONFIGURATION, this.cur.pos);
+    this.configuration = e;
+    try {
+      readConfiguration(this, e, this.vmdesc);
+    } catch (err) {
+      if (!(err instanceof DesyncError)) throw err;
+      this.desync(err, e);
+      return;
+    }
+    if (this.vmdesc?.configuration) e.inVmdesc = true;
+    for (const sub of e.subsections ?? []) {
+      for (const c of sub.capabilities ?? []) this.capabilities.add(c);
+      if (sub.targetPageBits !== undefined) {
+        const size = 2 ** sub.targetPageBits;
+        if (this.pageSizeSource === 'vmdesc' && size !== this.pageSize) {
+          this.sink.warning('page-size-mismatch', sub.offset, {
+            section: 'configuration',
+            expected: `target page size ${this.pageSize} (vmdesc)`,
+            found: `target-page-bits ${sub.targetPageBits} (${size})`,
+            message: 'The configuration and the vmdesc disagree on the page size; using the vmdesc',
+          });
+        } else if (sub.targetPageBits >= 9 && sub.targetPageBits <= 20) {
+          this.pageSize = size;
+          this.pageSizeSource = 'target-page-bits';
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- elements
+
+  private readElements(): void {
+    const cur = this.cur;
+    while (!cur.atEnd()) {
+      const start = cur.pos;
+      const raw = cur.u8();
+      let type = raw;
+      if (SECTION_TYPE_NAMES[raw] === undefined || raw === SectionType.VMDESCRIPTION || raw === SectionType.CONFIGURATION) {
+        const recovered = this.recoverTypeByte(start, raw);
+        if (recovered === undefined) {
+          this.resync(start, 'unknown-section-type', 'a section type (0x00-0x04, 0x08)', `byte ${hex(raw, 2)}`);
+          continue;
+        }
+        type = recovered;
+      }
+      try {
+        switch (type) {
+          case SectionType.EOF:
+            if (this.readEof(start)) return;
+            break;
+          case SectionType.START:
+          case SectionType.FULL:
+            this.readSectionWithHeader(start, type, raw);
+            break;
+          case SectionType.PART:
+          case SectionType.END:
+            this.readPartOrEnd(start, type, raw);
+            break;
+          case SectionType.COMMAND:
+            this.readCommand(start);
+            break;
+        }
+      } catch (err) {
+        if (!(err instanceof DesyncError)) throw err;
+        const e = this.elements.length && this.elements[this.elements.length - 1].offset === start ? this.elements[this.elements.length - 1] : undefined;
+        this.desync(err, e);
+      }
+    }
+    this.sink.error('missing-eof', Math.max(0, this.source.size - 1), {
+      expected: 'QEMU_VM_EOF (0x00) after the last section',
+      found: 'the end of the file',
+      message: 'The stream has no end marker',
+      hint: 'The image was cut short. Repair can end the stream cleanly after the last complete section.',
+    });
+  }
+
+  private push(type: ElementType, typeCode: number, offset: number): StreamElement {
+    const e: StreamElement = { index: this.elements.length, type, typeCode, offset, length: 0 };
+    this.elements.push(e);
+    return e;
+  }
+
+  private expectations(strict: boolean): ElementExpectations {
+    return {
+      iterableIds: new Set(this.iterables.keys()),
+      vmdescOffset: this.vmdescLocation?.offset,
+      acceptHeader: (h) => {
+        if (h.type === SectionType.START) return !this.iterables.has(h.sectionId);
+        if (this.vmdesc && this.findDevice(h.idstr, h.instanceId, false) >= 0) return true;
+        // A complete vmdesc describes every FULL section; a cut one only the first few.
+        if (this.vmdesc && !this.vmdescPartial) return false;
+        return !strict || !this.seenSections.has(`${h.idstr}\u0000${h.instanceId}`);
+      },
+    };
+  }
+
+  private readSectionWithHeader(start: number, type: number, raw: number): void {
+    const cur = this.cur;
+    const sectionId = cur.be32();
+    const idLength = cur.u8();
+    const idBytes = cur.bytes(idLength);
+    const instanceId = cur.be32();
+    const versionId = cur.be32();
+    const e = this.push(type === SectionType.START ? 'START' : 'FULL', raw, start);
+    e.sectionId = sectionId;
+    e.idstr = String.fromCharCode(...idBytes);
+    e.instanceId = instanceId;
+    e.versionId = versionId;
+    e.payloadOffset = cur.pos;
+    if (raw !== type) e.damaged = true;
+    if (idLength === 0 || !idBytes.every((b) => b >= 0x20 && b <= 0x7e)) {
+      e.damaged = true;
+      this.sink.error('bad-idstr', start + 5, {
+        length: 1 + idLength,
+        section: describeSection(e),
+        expected: 'a printable section name',
+        found: JSON.stringify(e.idstr),
+        message: 'Section name is damaged',
+      });
+    }
+    const key = `${e.idstr}\u0000${instanceId}`;
+    if (type === SectionType.START) {
+      if (this.iterables.has(sectionId)) {
+        this.sink.warning('duplicate-start', start, {
+          section: describeSection(e),
+          expected: 'one START per iterable section',
+          found: `a second START for section id ${sectionId}`,
+          message: 'Iterable section started twice',
+        });
+      }
+      this.iterables.set(sectionId, e);
+      this.readIterablePayload(e, e);
+    } else {
+      e.phase = this.seenEnd ? 'complete' : 'setup';
+      if (this.seenSections.has(key)) {
+        this.sink.warning('duplicate-section', start, {
+          section: describeSection(e),
+          expected: 'each device section once',
+          found: 'a second FULL section with the same name and instance',
+          message: 'Device section appears twice; QEMU loads both, the second wins',
+        });
+      }
+      this.readFullPayload(e);
+    }
+    this.seenSections.add(key);
+    this.readFooter(e);
+    e.length = cur.pos - start;
+  }
+
+  private readPartOrEnd(start: number, type: number, raw: number): void {
+    const cur = this.cur;
+    const sectionId = cur.be32();
+    const owner = this.iterables.get(sectionId);
+    const e = this.push(type === SectionType.PART ? 'PART' : 'END', raw, start);
+    e.sectionId = sectionId;
+    e.payloadOffset = cur.pos;
+    if (raw !== type) e.damaged = true;
+    if (type === SectionType.END) this.seenEnd = true;
+    if (!owner) {
+      throw new DesyncError(start + 1, 'unknown-section-id', `the id of a section opened by START (${[...this.iterables.keys()].join(', ') || 'none open'})`, `section id ${sectionId}`, 'QEMU rejects this stream ("Unknown savevm section"); the id is damaged.');
+    }
+    e.idstr = owner.idstr;
+    this.readIterablePayload(e, owner);
+    this.readFooter(e);
+    e.length = cur.pos - start;
+  }
+
+  private readIterablePayload(e: StreamElement, owner: StreamElement): void {
+    switch (owner.idstr) {
+      case RAM_IDSTR:
+        if (owner.versionId !== 4 && e === owner) {
+          this.sink.warning('ram-version', e.offset, {
+            section: describeSection(e),
+            expected: 'ram section version 4',
+            found: `version ${owner.versionId}`,
+            message: 'Unexpected RAM section version; reading it as version 4',
+          });
+        }
+        e.pages = emptyPageCounts();
+        readRamRecords(this, e);
+        return;
+      case 's390-storage_attributes':
+        readStorageAttributes(this);
+        return;
+      case 'spapr/htab':
+        readHashPageTable(this);
+        return;
+      default:
+        this.sink.info('iterable-not-decoded', e.offset, {
+          section: describeSection(e),
+          expected: 'an iterable section this workbench decodes (ram, s390-storage_attributes, spapr/htab)',
+          found: JSON.stringify(owner.idstr),
+          message: `The data of iterable section ${owner.idstr} is not decoded; its end was found by its footer`,
+        });
+        this.delimitOpaque(e, undefined);
+    }
+  }
+
+  private readFullPayload(e: StreamElement): void {
+    let device: VmdescDevice | undefined;
+    if (this.vmdesc) {
+      let index = this.findDevice(e.idstr!, e.instanceId!, true);
+      const expected = this.vmdesc.devices[this.nextDevice];
+      if (index < 0 && !expected && this.vmdescPartial) {
+        // The cut vmdesc no longer describes this section; delimited by its footer instead.
+      } else if (index < 0) {
+        this.sink.error(expected ? 'section-name-mismatch' : 'section-not-in-vmdesc', e.offset, {
+          length: e.payloadOffset! - e.offset,
+          section: describeSection(e),
+          expected: expected ? `section ${JSON.stringify(expected.name)} instance ${expected.instance_id} (next in the vmdesc)` : 'a section described by the vmdesc',
+          found: `${JSON.stringify(e.idstr)} instance ${e.instanceId}`,
+          message: expected ? `Section header names ${JSON.stringify(e.idstr)} where the vmdesc expects ${JSON.stringify(expected.name)}` : `Section ${JSON.stringify(e.idstr)} is not described by the vmdesc`,
+          hint: expected ? `QEMU rejects this ("Unknown savevm section or instance"). Repair can restore the name ${JSON.stringify(expected.name)} from the vmdesc.` : undefined,
+        });
+        if (expected) {
+          index = this.nextDevice;
+          e.damaged = true;
+        }
+      }
+      if (index >= 0) {
+        device = this.vmdesc.devices[index];
+        this.usedDevices.add(index);
+        this.nextDevice = Math.max(this.nextDevice, index + 1);
+        e.deviceIndex = index;
+        if (device.version !== e.versionId) {
+          e.damaged = true;
+          this.sink.error('version-mismatch', e.payloadOffset! - 4, {
+            length: 4,
+            section: describeSection(e),
+            expected: `version ${device.version} (vmdesc)`,
+            found: `version ${e.versionId}`,
+            message: `Section header says version ${e.versionId}, the vmdesc says ${device.version}`,
+            hint: `QEMU rejects this ("unsupported version ${e.versionId}"). Repair can restore version ${device.version}.`,
+          });
+        }
+      }
+    }
+    this.delimitOpaque(e, device);
+  }
+
+  /** Index of the vmdesc device for (idstr, instance); prefers the next in order. */
+  private findDevice(idstr: string, instanceId: number, preferNext: boolean): number {
+    const devices = this.vmdesc?.devices ?? [];
+    const next = devices[this.nextDevice];
+    if (preferNext && next && next.name === idstr && next.instance_id === instanceId) return this.nextDevice;
+    for (let i = 0; i < devices.length; i++) {
+      if (!this.usedDevices.has(i) && devices[i].name === idstr && devices[i].instance_id === instanceId) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Finds the end of a section payload the parser cannot read field by field: by the vmdesc
+   * sizes, else by its footer, else by the next plausible section header.
+   */
+  private delimitOpaque(e: StreamElement, device: VmdescDevice | undefined): void {
+    const cur = this.cur;
+    const payload = cur.pos;
+    if (device) {
+      let problem: string;
+      try {
+        skipVmstate(cur, device);
+        if (this.closesSection(cur.pos, e)) {
+          e.delimitedBy = 'vmdesc';
+          return;
+        }
+        problem = `the ${cur.pos - payload} bytes the vmdesc describes are not followed by ${this.footers === false ? 'a section header' : 'the section footer'}`;
+      } catch (err) {
+        if (!(err instanceof DesyncError) && !(err instanceof OutOfDataError)) throw err;
+        problem = err instanceof DesyncError ? `${err.expected} was expected at ${hex(err.offset)}, found ${err.found}` : 'the described size runs past the end of the file';
+      }
+      cur.pos = payload;
+      this.sink.error('vmdesc-size-mismatch', payload, {
+        section: describeSection(e),
+        expected: 'the payload size the vmdesc describes',
+        found: problem,
+        message: `The vmdesc does not match the data of ${e.idstr}; fields are not decoded from it`,
+        hint: 'QEMU up to 9.x writes wrong vmdesc sizes for pointer arrays containing NULL; otherwise the section or the vmdesc is damaged.',
+      });
+    }
+    if (this.footers !== false && e.sectionId !== undefined) {
+      // Without a vmdesc to pin QEMU_VM_EOF down, a footer followed by 0x00 ends the last section.
+      const q = findFooter(this.source, payload, e.sectionId, { ...this.expectations(false), eofAnywhere: !this.vmdescLocation });
+      if (q >= 0) {
+        cur.pos = q;
+        e.delimitedBy = 'footer-scan';
+        return;
+      }
+    }
+    const q = findNextElement(this.source, payload, this.expectations(true));
+    if (q < 0 && this.footers === true) {
+      // No footer and nothing after it: the section runs into the end of the file.
+      throw new OutOfDataError(payload, this.source.size - payload + 1, this.source.size);
+    }
+    if (q < 0) {
+      throw new DesyncError(payload, 'section-not-delimited', `the end of section ${describeSection(e)}`, 'no footer and no following section header', 'Without a vmdesc or section footers this section cannot be delimited. Supply QEMU device schemas (--schemas) for this QEMU version.');
+    }
+    cur.pos = q;
+    e.delimitedBy = 'header-scan';
+    this.sink.warning('section-delimited-heuristically', payload, {
+      section: describeSection(e),
+      expected: 'a vmdesc entry or a section footer giving the end of the section',
+      found: `neither; the next section header was found at ${hex(q)}`,
+      message: `The end of ${e.idstr} was found by scanning for the next section header`,
+      hint: 'The boundary is very likely right, but it is inferred, not described by the stream.',
+    });
+  }
+
+  /** Does the section payload end at `at`? (its footer, or the next element when there are none). */
+  private closesSection(at: number, e: StreamElement): boolean {
+    if (this.footers !== false && this.footerAt(at, e.sectionId!)) return true;
+    if (this.footers !== true) return at === this.source.size || isElementStart(this.source, at, this.expectations(false));
+    return false;
+  }
+
+  private footerAt(at: number, sectionId: number): boolean {
+    const b = readBytes(this.source, at, 5);
+    return b.length === 5 && b[0] === SectionType.FOOTER && (((b[1] << 24) | (b[2] << 16) | (b[3] << 8) | b[4]) >>> 0) === sectionId;
+  }
+
+  private readFooter(e: StreamElement): void {
+    const cur = this.cur;
+    if (this.footers === undefined) this.footers = this.footerAt(cur.pos, e.sectionId!);
+    if (!this.footers) return;
+    const at = cur.pos;
+    if (cur.peekU8() !== SectionType.FOOTER) {
+      e.damaged = true;
+      this.sink.error('footer-missing', Math.min(at, this.source.size - 1), {
+        section: describeSection(e),
+        expected: `section footer 7e ${hex(e.sectionId!, 8)}`,
+        found: at < this.source.size ? `byte ${hex(cur.peekU8(), 2)}` : 'the end of the file',
+        message: `Missing section footer for ${e.idstr}`,
+        hint: 'QEMU rejects this ("Missing section footer"). The section data or its end is damaged.',
+      });
+      return;
+    }
+    cur.skip(1);
+    const sid = cur.be32();
+    e.footerOffset = at;
+    if (sid !== e.sectionId) {
+      e.damaged = true;
+      this.sink.error('footer-mismatch', at + 1, {
+        length: 4,
+        section: describeSection(e),
+        expected: `section id ${e.sectionId}`,
+        found: `section id ${sid}`,
+        message: `Section footer of ${e.idstr} carries the wrong section id`,
+        hint: 'QEMU rejects this ("Mismatched section id in footer"). Repair can restore the footer.',
+      });
+    }
+  }
+
+  private readCommand(start: number): void {
+    const cur = this.cur;
+    const e = this.push('COMMAND', SectionType.COMMAND, start);
+    const cmd = cur.be16();
+    const len = cur.be16();
+    e.cmd = cmd;
+    e.cmdName = COMMAND_NAMES[cmd] ?? `UNKNOWN(${cmd})`;
+    e.dataLength = len;
+    if (cmd === 7 && len === 4) {
+      // PACKAGED: a nested stream of the announced size follows the command.
+      const nested = cur.be32();
+      cur.skip(nested);
+      this.sink.info('packaged-stream', start, {
+        expected: 'a plain precopy stream',
+        found: `a packaged (postcopy) stream of ${nested} bytes at ${hex(start + 9)}`,
+        message: 'The nested packaged stream is shown as one element and not decoded',
+      });
+    } else {
+      cur.skip(len);
+    }
+    if (COMMAND_NAMES[cmd] === undefined) {
+      this.sink.warning('unknown-command', start, {
+        expected: 'a known QEMU_VM_COMMAND (0-11)',
+        found: `command ${cmd}, ${len} bytes`,
+        message: `Unknown migration command ${cmd} skipped`,
+      });
+    }
+    e.length = cur.pos - start;
+  }
+
+  // ---------------------------------------------------------------- end of stream
+
+  /** Handles QEMU_VM_EOF; returns false if it turned out to be a stray byte inside the stream. */
+  private readEof(start: number): boolean {
+    const cur = this.cur;
+    const loc = this.vmdescLocation;
+    const after = start + 1;
+    if (loc && loc.offset > after && isElementStart(this.source, after, this.expectations(true))) {
+      this.sink.error('stray-eof', start, {
+        length: 1,
+        expected: `QEMU_VM_EOF right before the vmdesc at ${hex(loc.offset)}`,
+        found: 'a 0x00 type byte followed by more sections',
+        message: 'A section type byte reads as QEMU_VM_EOF in the middle of the stream',
+        hint: 'QEMU would stop loading here. Repair can restore the section type.',
+      });
+      return false;
+    }
+    const e = this.push('EOF', SectionType.EOF, start);
+    e.length = 1;
+    this.sawEof = true;
+    if (loc && loc.offset > after) {
+      this.sink.warning('data-before-vmdesc', after, {
+        length: loc.offset - after,
+        expected: `the vmdesc (0x06) right after QEMU_VM_EOF`,
+        found: `${loc.offset - after} other bytes first (starting with ${hex(readBytes(this.source, after, 1)[0] ?? 0, 2)})`,
+        message: 'Unknown data between QEMU_VM_EOF and the vmdesc',
+        hint: 'QEMU prints "Expected vmdescription section" and ignores the rest; the device state still loads.',
+      });
+      const gap = this.push('UNKNOWN', readBytes(this.source, after, 1)[0] ?? 0, after);
+      gap.length = loc.offset - after;
+    }
+    if (loc && loc.offset >= after) {
+      const v = this.push('VMDESCRIPTION', SectionType.VMDESCRIPTION, loc.offset);
+      v.jsonOffset = loc.jsonOffset;
+      v.jsonLength = loc.jsonLength;
+      v.length = Math.min(5 + loc.jsonLength, this.source.size - loc.offset);
+      if (!loc.complete) v.damaged = true;
+      cur.pos = loc.offset + v.length;
+    } else if (loc) {
+      this.sink.error('walk-desync', start, {
+        expected: `QEMU_VM_EOF right before the vmdesc at ${hex(loc.offset)}`,
+        found: `QEMU_VM_EOF at ${hex(start)}, after the vmdesc's position`,
+        message: 'The sections did not end where the vmdesc begins',
+        hint: 'Some section was delimited wrongly; its diagnostics above say which.',
+      });
+      cur.pos = after;
+    } else {
+      cur.pos = after;
+      if (after < this.source.size && readBytes(this.source, after, 1)[0] === SectionType.VMDESCRIPTION) {
+        this.sink.error('vmdesc-unreadable', after, {
+          section: 'vmdesc',
+          expected: 'a vmdesc record (0x06, be32 length, JSON)',
+          found: 'a 0x06 byte whose length or JSON is not valid',
+          message: 'The vmdesc after QEMU_VM_EOF could not be read',
+        });
+      } else if (after === this.source.size) {
+        this.sink.info('no-vmdesc', start, {
+          expected: 'a vmdesc after QEMU_VM_EOF',
+          found: 'none (machine property suppress-vmdesc, Xen, or postcopy)',
+          message: 'The stream has no vmdesc; device fields are decoded from QEMU device schemas if available',
+        });
+      }
+    }
+    if (cur.pos < this.source.size) {
+      this.trailing = { offset: cur.pos, length: this.source.size - cur.pos };
+      this.sink.warning('trailing-data', cur.pos, {
+        length: this.source.size - cur.pos,
+        expected: 'the end of the file after the stream',
+        found: `${this.source.size - cur.pos} more bytes`,
+        message: 'Data follows the end of the migration stream',
+        hint: 'QEMU ignores it, but analyze-migration.py fails on it. It may be a section directory or leftover data.',
+      });
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- damage
+
+  /**
+   * An unknown type byte: if a valid type one or two bits away makes the bytes after it a
+   * plausible element (the usual result of a flipped bit), read it as that type.
+   */
+  private recoverTypeByte(start: number, raw: number): number | undefined {
+    const candidates = [SectionType.FULL, SectionType.START, SectionType.PART, SectionType.END, SectionType.COMMAND, SectionType.EOF]
+      .filter((t) => popcount(t ^ raw) <= 2)
+      .sort((a, b) => popcount(a ^ raw) - popcount(b ^ raw));
+    const x = this.expectations(true);
+    const head = readBytes(this.source, start, 270);
+    for (const t of candidates) {
+      let ok = false;
+      let what = '';
+      if (t === SectionType.FULL || t === SectionType.START) {
+        const h: SectionHeader | undefined = headerIn(head, 0, t);
+        ok = !!h && x.acceptHeader!(h);
+        if (h) what = `the header of ${JSON.stringify(h.idstr)} instance ${h.instanceId} follows`;
+      } else if (t === SectionType.PART || t === SectionType.END) {
+        const sid = head.length >= 5 ? ((head[1] << 24) | (head[2] << 16) | (head[3] << 8) | head[4]) >>> 0 : -1;
+        ok = x.iterableIds.has(sid);
+        what = `section id ${sid} of an open iterable section follows`;
+      } else if (t === SectionType.EOF) {
+        ok = x.vmdescOffset === start + 1;
+        what = 'the vmdesc follows';
+      } else {
+        const cmd = head.length >= 3 ? (head[1] << 8) | head[2] : -1;
+        ok = cmd >= 1 && cmd <= 11;
+        what = `command ${cmd} follows`;
+      }
+      if (ok) {
+        this.sink.error('damaged-section-type', start, {
+          length: 1,
+          expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
+          found: `${hex(raw, 2)}`,
+          message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
+          hint: `QEMU rejects this ("Unknown savevm section type ${raw}"). Repair can restore the type byte.`,
+        });
+        return t;
+      }
+    }
+    return undefined;
+  }
+
+  /** Records a desync, then continues at the next plausible element. */
+  private desync(err: DesyncError, element: StreamElement | undefined): void {
+    if (element) element.damaged = true;
+    const start = element?.offset ?? err.offset;
+    this.sink.error(err.code, Math.min(err.offset, this.source.size - 1), {
+      section: element ? describeSection(element) : undefined,
+      expected: err.expected,
+      found: err.found,
+      message: `Cannot read ${element ? describeSection(element) : 'the stream'} past ${hex(err.offset)}: expected ${err.expected}`,
+      hint: err.hint,
+    });
+    this.skipTo(start, element);
+  }
+
+  /** Unknown type byte at `start`: diagnose, then skip to the next plausible element. */
+  private resync(start: number, code: string, expected: string, found: string): void {
+    this.sink.error(code, start, {
+      length: 1,
+      expected,
+      found,
+      message: `Unknown section type ${found.replace('byte ', '')} at ${hex(start)}`,
+      hint: 'QEMU rejects this ("Unknown savevm section type"). The parser skipped to the next recognisable section.',
+    });
+    const e = this.push('UNKNOWN', readBytes(this.source, start, 1)[0] ?? 0, start);
+    e.damaged = true;
+    this.skipTo(start, e);
+  }
+
+  private skipTo(start: number, element: StreamElement | undefined): void {
+    const next = findNextElement(this.source, start + 1, this.expectations(true));
+    const end = next < 0 ? this.source.size : next;
+    if (element) element.length = end - element.offset;
+    if (next < 0) {
+      this.sink.error('no-resync', start, {
+        length: this.source.size - start,
+        expected: 'another recognisable section after the damage',
+        found: 'none up to the end of the file',
+        message: `The last ${this.source.size - start} bytes could not be parsed`,
+      });
+    } else {
+      this.sink.info('resynchronised', next, {
+        expected: 'a section header',
+        found: `one at ${hex(next)}, ${next - start} bytes after the damage`,
+        message: `Parsing resumed at ${hex(next)}`,
+      });
+    }
+    this.cur.pos = end;
+  }
+
+  private truncated(err: OutOfDataError): void {
+    // The element being read when the data ran out has not had its length set yet.
+    const last = this.elements[this.elements.length - 1];
+    const open = last && last.length === 0 ? last : undefined;
+    if (open) {
+      open.damaged = true;
+      open.length = this.source.size - open.offset;
+    }
+    const missing = [
+      open ? `the rest of ${open.type} ${describeSection(open)}` : undefined,
+      this.sawEof ? undefined : 'any later sections and QEMU_VM_EOF',
+      this.vmdescLocation || this.sawEof ? undefined : 'the vmdesc',
+    ].filter(Boolean);
+    this.sink.error('truncated', Math.max(0, Math.min(err.offset, this.source.size - 1)), {
+      section: open ? describeSection(open) : undefined,
+      expected: `${err.needed} bytes at ${hex(err.offset)}`,
+      found: `the file ends at ${hex(this.source.size)}`,
+      message: `The file ends inside ${open ? `${open.type} ${describeSection(open)}` : 'the stream'}; missing from ${hex(Math.min(err.offset, this.source.size))}: ${missing.join(', ') || 'the end of the element'}`,
+      hint: 'The image was cut short (interrupted save or copy). Repair can end the stream after the last complete section, or take the missing sections from a donor image of the same VM.',
+    });
+  }
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x; v; v &= v - 1) n++;
+  return n;
+}
