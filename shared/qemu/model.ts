@@ -77,6 +77,8 @@ export interface StreamElement {
   /** VMDESCRIPTION */
   jsonOffset?: number;
   jsonLength?: number;
+  /** VMDESCRIPTION: the vmdesc describes the configuration section (QEMU 10.x). */
+  hasConfiguration?: boolean;
   /** FULL: index of the matching vmdesc device, when there is one. */
   deviceIndex?: number;
   /** FULL: saved during setup (early_setup devices, QEMU 8+) or at completion. */

@@ -41,6 +41,52 @@ export interface PageRun {
   element: number;
 }
 
+interface ResolvedSegments {
+  starts: Float64Array;
+  ends: Float64Array;
+  runs: Int32Array;
+}
+
+/** Binary max-heap of run indexes. */
+class MaxHeap {
+  private readonly a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  top(): number {
+    return this.a[0];
+  }
+  push(v: number): void {
+    const a = this.a;
+    a.push(v);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (a[p] >= a[i]) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] > a[m]) m = l;
+        if (r < a.length && a[r] > a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
 class GrowableF64 {
   a = new Float64Array(64);
   ensure(n: number): void {
@@ -74,8 +120,8 @@ export class PageIndex {
   private readonly lengthOf = new GrowableI32();
   private readonly fillOf = new GrowableI32();
   private readonly elementOf = new GrowableI32();
-  /** Per block, page number -> index of the last run holding it (built on first lookup). */
-  private latest: (Int32Array | undefined)[] = [];
+  /** Per block, disjoint page ranges with the last run (in stream order) holding them; built on first lookup. */
+  private resolved: (ResolvedSegments | undefined)[] = [];
 
   // The run being extended lives in plain fields: the scan adds a million records a second
   // and touching nine typed arrays per record would dominate it.
@@ -160,7 +206,7 @@ export class PageIndex {
     this.fillOf.a[i] = fill;
     this.elementOf.a[i] = element;
     this.count = n;
-    this.latest = [];
+    this.resolved = [];
   }
 
   run(i: number): PageRun {
@@ -189,24 +235,73 @@ export class PageIndex {
     return this.offsetOf.a[i] + (page - this.firstPageOf.a[i]) * this.strideOf.a[i];
   }
 
-  /**
-   * Index of the last run (in stream order) holding `page` of `block`, or -1 if the page
-   * was never sent. `pagesInBlock` sizes the lookup table on first use.
-   */
-  latestRun(block: number, page: number, pagesInBlock: number): number {
-    this.commit();
-    let table = this.latest[block];
-    if (!table) {
-      table = new Int32Array(Math.max(0, pagesInBlock)).fill(-1);
-      for (let i = 0; i < this.count; i++) {
-        if (this.blockOf.a[i] !== block) continue;
-        const first = this.firstPageOf.a[i];
-        const end = Math.min(first + this.countOf.a[i], table.length);
-        for (let p = first; p < end; p++) table[p] = i;
-      }
-      this.latest[block] = table;
+  /** Index of the last run (in stream order) holding `page` of `block`, or -1 if the page was never sent. */
+  latestRun(block: number, page: number): number {
+    const seg = this.segments(block);
+    let lo = 0;
+    let hi = seg.starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (page < seg.starts[mid]) hi = mid - 1;
+      else if (page >= seg.ends[mid]) lo = mid + 1;
+      else return seg.runs[mid];
     }
-    return page >= 0 && page < table.length ? table[page] : -1;
+    return -1;
+  }
+
+  /** Number of distinct pages below `limit` that some record holds. */
+  presentPages(block: number, limit: number): number {
+    const seg = this.segments(block);
+    let n = 0;
+    for (let i = 0; i < seg.starts.length; i++) n += Math.max(0, Math.min(seg.ends[i], limit) - seg.starts[i]);
+    return n;
+  }
+
+  /**
+   * Resolves overlapping runs into disjoint segments, the later run winning (a skyline
+   * sweep with a max-heap of run indexes): O(runs log runs) time and O(runs) memory, never
+   * proportional to the block size, which damaged input can make absurd.
+   */
+  private segments(block: number): ResolvedSegments {
+    this.commit();
+    const cached = this.resolved[block];
+    if (cached) return cached;
+    const mine: number[] = [];
+    for (let i = 0; i < this.count; i++) if (this.blockOf.a[i] === block) mine.push(i);
+    const events: [number, number][] = [];
+    for (const i of mine) {
+      events.push([this.firstPageOf.a[i], i + 1], [this.firstPageOf.a[i] + this.countOf.a[i], -(i + 1)]);
+    }
+    events.sort((a, b) => a[0] - b[0]);
+    const heap = new MaxHeap();
+    const ended = new Set<number>();
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const runs: number[] = [];
+    let current = -1;
+    let currentStart = 0;
+    for (let k = 0; k < events.length; ) {
+      const at = events[k][0];
+      for (; k < events.length && events[k][0] === at; k++) {
+        const e = events[k][1];
+        if (e > 0) heap.push(e - 1);
+        else ended.add(-e - 1);
+      }
+      while (heap.size > 0 && ended.has(heap.top())) ended.delete(heap.pop());
+      const top = heap.size > 0 ? heap.top() : -1;
+      if (top !== current) {
+        if (current >= 0) {
+          starts.push(currentStart);
+          ends.push(at);
+          runs.push(current);
+        }
+        current = top;
+        currentStart = at;
+      }
+    }
+    const seg: ResolvedSegments = { starts: Float64Array.from(starts), ends: Float64Array.from(ends), runs: Int32Array.from(runs) };
+    this.resolved[block] = seg;
+    return seg;
   }
 
   /** All runs holding `page` of `block`, in stream order (to replay XBZRLE deltas). */
@@ -225,7 +320,7 @@ export class PageIndex {
   get byteSize(): number {
     const arrays = [this.blockOf, this.firstPageOf, this.countOf, this.kindOf, this.offsetOf, this.strideOf, this.lengthOf, this.fillOf, this.elementOf];
     let total = arrays.reduce((sum, g) => sum + g.a.byteLength, 0);
-    for (const t of this.latest) total += t ? t.byteLength : 0;
+    for (const r of this.resolved) total += r ? r.starts.byteLength + r.ends.byteLength + r.runs.byteLength : 0;
     return total;
   }
 }

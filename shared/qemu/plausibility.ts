@@ -96,38 +96,36 @@ export function isElementStart(source: ByteSource, at: number, x: ElementExpecta
 const CHUNK = 1 << 20;
 
 /**
- * Calls `test(buf, i, fileOffset)` for every byte offset in [from, limit) in file order,
- * with at least MAX_HEADER bytes of look-ahead in `buf` (fewer only near the end of the
- * file). Returns the first offset the test accepts, or -1.
- */
-function scan(source: ByteSource, from: number, limit: number, test: (buf: Uint8Array, i: number, at: number) => boolean): number {
-  const end = Math.min(limit, source.size);
-  for (let base = from; base < end; base += CHUNK) {
-    const buf = readBytes(source, base, CHUNK + MAX_HEADER);
-    const stop = Math.min(CHUNK, end - base);
-    for (let i = 0; i < stop; i++) if (test(buf, i, base + i)) return base + i;
-  }
-  return -1;
-}
-
-/**
  * Finds the footer (0x7e + be32 section id) that closes a section whose payload starts at
  * `from`: the first such footer followed by a plausible next element. Returns the offset
  * of the 0x7e byte, or -1.
  */
 export function findFooter(source: ByteSource, from: number, sectionId: number, x: ElementExpectations): number {
   const s0 = sectionId >>> 24, s1 = (sectionId >>> 16) & 0xff, s2 = (sectionId >>> 8) & 0xff, s3 = sectionId & 0xff;
-  return scan(source, from, source.size, (buf, i, at) =>
-    buf[i] === SectionType.FOOTER && buf[i + 1] === s0 && buf[i + 2] === s1 && buf[i + 3] === s2 && buf[i + 4] === s3 &&
-    (at + 5 === source.size || elementIn(buf, i + 5, at + 5, source.size, x)),
-  );
+  for (let base = from; base < source.size; base += CHUNK) {
+    const buf = readBytes(source, base, CHUNK + MAX_HEADER);
+    const stop = Math.min(CHUNK, source.size - base);
+    for (let i = 0; i < stop; i++) {
+      if (buf[i] !== SectionType.FOOTER || buf[i + 1] !== s0 || buf[i + 2] !== s1 || buf[i + 3] !== s2 || buf[i + 4] !== s3) continue;
+      const next = base + i + 5;
+      if (next === source.size || elementIn(buf, i + 5, next, source.size, x)) return base + i;
+    }
+  }
+  return -1;
 }
 
 /** Finds the next plausible element start at or after `from`, or -1. */
 export function findNextElement(source: ByteSource, from: number, x: ElementExpectations): number {
-  return scan(source, from, source.size, (buf, i, at) => {
-    const t = buf[i];
-    if (t > SectionType.FULL && t !== SectionType.COMMAND) return false;
-    return elementIn(buf, i, at, source.size, x);
-  });
+  for (let base = from; base < source.size; base += CHUNK) {
+    const buf = readBytes(source, base, CHUNK + MAX_HEADER);
+    const stop = Math.min(CHUNK, source.size - base);
+    for (let i = 0; i < stop; i++) {
+      const t = buf[i];
+      // Most bytes are rejected here; zero bytes (common in RAM) only matter right before the vmdesc.
+      if (t > SectionType.FULL && t !== SectionType.COMMAND) continue;
+      if (t === SectionType.EOF && x.vmdescOffset !== undefined && base + i + 1 !== x.vmdescOffset) continue;
+      if (elementIn(buf, i, base + i, source.size, x)) return base + i;
+    }
+  }
+  return -1;
 }

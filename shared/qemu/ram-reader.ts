@@ -31,8 +31,7 @@ export interface GuestPage {
  */
 export function readGuestPage(source: ByteSource, model: QemuStreamModel, block: number, page: number): GuestPage {
   const ps = model.pageSize;
-  const pagesInBlock = Math.ceil(model.ramBlocks[block].usedLength / ps);
-  const last = model.pages.latestRun(block, page, pagesInBlock);
+  const last = model.pages.latestRun(block, page);
   if (last < 0) return { bytes: new Uint8Array(ps), provenance: { kind: 'never-sent', sends: 0 } };
   const run = model.pages.run(last);
   if (run.kind !== PageKind.XBZRLE) {

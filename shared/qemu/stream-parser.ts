@@ -385,8 +385,9 @@ class StreamParser implements ParseContext {
       if (index < 0 && !expected && this.vmdescPartial) {
         // The cut vmdesc no longer describes this section; delimited by its footer instead.
       } else if (index < 0) {
-        this.sink.error(expected ? 'section-name-mismatch' : 'section-not-in-vmdesc', e.offset, {
-          length: e.payloadOffset! - e.offset,
+        // The idstr follows the type byte, be32 section id and u8 length.
+        this.sink.error(expected ? 'section-name-mismatch' : 'section-not-in-vmdesc', e.offset + 6, {
+          length: e.payloadOffset! - 8 - (e.offset + 6),
           section: describeSection(e),
           expected: expected ? `section ${JSON.stringify(expected.name)} instance ${expected.instance_id} (next in the vmdesc)` : 'a section described by the vmdesc',
           found: `${JSON.stringify(e.idstr)} instance ${e.instanceId}`,
@@ -597,6 +598,7 @@ class StreamParser implements ParseContext {
       v.jsonOffset = loc.jsonOffset;
       v.jsonLength = loc.jsonLength;
       v.length = Math.min(5 + loc.jsonLength, this.source.size - loc.offset);
+      if (this.vmdesc?.configuration) v.hasConfiguration = true;
       if (!loc.complete) v.damaged = true;
       cur.pos = loc.offset + v.length;
     } else if (loc) {

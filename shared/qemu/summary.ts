@@ -1,0 +1,70 @@
+import { countBySeverity, type Severity } from '../diagnostics';
+import type { QemuStreamModel, RamBlock, StreamElement } from './model';
+import { PAGE_KIND_NAMES } from './page-index';
+
+export interface RamBlockSummary extends RamBlock {
+  pages: number;
+  /** Distinct pages with at least one record. */
+  pagesPresent: number;
+  /** Records per kind (a page sent twice counts twice). */
+  records: Record<string, number>;
+}
+
+export interface StreamSummary {
+  format: 'qemu-migration-stream';
+  size: number;
+  fileVersion: number;
+  machineType?: string;
+  pageSize: number;
+  pageSizeSource: QemuStreamModel['pageSizeSource'];
+  sectionFooters: boolean;
+  capabilities: string[];
+  ramBlocks: RamBlockSummary[];
+  vmdesc?: { offset: number; jsonOffset: number; jsonLength: number; complete: boolean; devices: number };
+  trailingBytes: number;
+  mappedRamRegions?: { block: string; bitmapOffset: number; bitmapLength: number; pagesOffset: number; pagesRegionLength: number; pagesPresent: number }[];
+  elements: StreamElement[];
+  diagnostics: Record<Severity, number>;
+}
+
+export function summarizeStream(model: QemuStreamModel): StreamSummary {
+  const blocks: RamBlockSummary[] = model.ramBlocks.map((b) => ({
+    ...b,
+    pages: Math.ceil(b.usedLength / model.pageSize),
+    pagesPresent: 0,
+    records: {},
+  }));
+  for (const run of model.pages.runs()) {
+    const r = blocks[run.block]?.records;
+    if (!r) continue;
+    const kind = PAGE_KIND_NAMES[run.kind];
+    r[kind] = (r[kind] ?? 0) + run.count;
+  }
+  blocks.forEach((b, i) => (b.pagesPresent = model.pages.presentPages(i, b.pages)));
+  const mapped = model.ramBlocks.filter((b) => b.mappedRam);
+  return {
+    format: model.format,
+    size: model.size,
+    fileVersion: model.fileVersion,
+    machineType: model.machineType,
+    pageSize: model.pageSize,
+    pageSizeSource: model.pageSizeSource,
+    sectionFooters: model.sectionFooters,
+    capabilities: model.capabilities,
+    ramBlocks: blocks,
+    vmdesc: model.vmdescLocation && { ...model.vmdescLocation, devices: model.vmdesc?.devices.length ?? 0 },
+    trailingBytes: model.trailing?.length ?? 0,
+    mappedRamRegions: mapped.length
+      ? mapped.map((b) => ({
+          block: b.id,
+          bitmapOffset: b.mappedRam!.bitmapOffset,
+          bitmapLength: b.mappedRam!.bitmapLength,
+          pagesOffset: b.mappedRam!.pagesOffset,
+          pagesRegionLength: b.usedLength,
+          pagesPresent: b.mappedRam!.pagesPresent,
+        }))
+      : undefined,
+    elements: model.elements,
+    diagnostics: countBySeverity(model.diagnostics),
+  };
+}
