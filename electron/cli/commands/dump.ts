@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { analyzeCompatDesc, analyzeCompatState } from '../../../shared/qemu/analyze-compat';
+import { describeSection, type StreamElement } from '../../../shared/qemu/model';
+import { decodeSection } from '../../../shared/qemu/section-decoder';
+import type { FieldNode } from '../../../shared/qemu/vmstate-decode';
+import { toSnakeCase } from '../../../shared/util/wire';
+import { UserError } from '../../services/user-error';
+import { hexOffset } from '../format';
+import { printJson, type CliIO } from '../output';
+import { openWithProgress } from './open-with-progress';
+
+interface DumpOptions {
+  json?: boolean;
+  analyzeCompat?: boolean;
+  desc?: boolean;
+  section?: string;
+}
+
+export function registerDump(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('dump')
+    .description('the decoded device state: every section field by field with its offset')
+    .argument('<image>', 'image file')
+    .option('--json', 'machine-readable output')
+    .option('--section <name>', 'only sections with this name (idstr), or name:instance')
+    .option('--analyze-compat', "print exactly what QEMU's analyze-migration.py -d state prints")
+    .option('--desc', 'with --analyze-compat: what analyze-migration.py -d desc prints (the vmdesc)')
+    .action((image: string, opts: DumpOptions) => {
+      if (opts.desc && !opts.analyzeCompat) throw new UserError('--desc only applies together with --analyze-compat');
+      const img = openWithProgress(io, image);
+      try {
+        const errors = img.model.diagnostics.filter((d) => d.severity === 'error').length;
+        if (errors) io.err(`migwb: ${image} has ${errors} errors; the dump shows what could be decoded (see "migwb validate")\n`);
+        if (opts.analyzeCompat) {
+          io.out(opts.desc ? analyzeCompatDesc(img.model) : analyzeCompatState(img.source, img.model));
+          return;
+        }
+        const elements = img.model.elements.filter((e) => (e.type === 'FULL' || e.type === 'CONFIGURATION') && matches(e, opts.section));
+        if (opts.section && elements.length === 0) throw new UserError(`no section named ${opts.section} in ${image}`);
+        const sections = elements.map((e) => ({ e, d: decodeSection(img.source, img.model, e) }));
+        if (opts.json) {
+          printJson(io, {
+            path: image,
+            sections: sections.map(({ e, d }) =>
+              toSnakeCase({
+                index: e.index,
+                type: e.type,
+                idstr: e.type === 'CONFIGURATION' ? 'configuration' : e.idstr,
+                instanceId: e.instanceId,
+                sectionId: e.sectionId,
+                versionId: e.versionId,
+                offset: e.offset,
+                payloadOffset: d.payloadOffset,
+                length: e.length,
+                describedBy: d.describedBy,
+                problem: d.problem,
+                fields: d.nodes,
+              }),
+            ),
+          });
+        } else {
+          for (const { e, d } of sections) {
+            const title = e.type === 'CONFIGURATION' ? `CONFIGURATION ${e.machine ?? ''}` : `FULL ${describeSection(e)} version ${e.versionId}`;
+            io.out(`${hexOffset(e.offset)}  ${title}, ${e.length} bytes${d.problem ? ` (${d.problem})` : ''}\n`);
+            for (const n of d.nodes) renderNode(io, n, 1);
+          }
+        }
+      } finally {
+        img.close();
+      }
+      setExit(0);
+    });
+}
+
+function matches(e: StreamElement, filter: string | undefined): boolean {
+  if (!filter) return true;
+  const [name, instance] = filter.split(':');
+  const idstr = e.type === 'CONFIGURATION' ? 'configuration' : e.idstr;
+  return idstr === name && (instance === undefined || String(e.instanceId ?? 0) === instance);
+}
+
+function renderNode(io: CliIO, n: FieldNode, depth: number): void {
+  const pad = '  '.repeat(depth);
+  const label = n.index !== undefined ? `${n.name}[${n.index}]` : n.name;
+  let value = '';
+  switch (n.value?.kind) {
+    case 'int':
+      value = `${n.value.hex} (${n.value.dec})`;
+      break;
+    case 'bool':
+      value = String(n.value.value);
+      break;
+    case 'float':
+      value = String(n.value.value);
+      break;
+    case 'text':
+      value = JSON.stringify(n.value.value);
+      break;
+    case 'nullptr':
+      value = 'NULL';
+      break;
+    case 'bytes':
+      value = n.children ? '' : n.value.hex.length > 96 ? `${n.value.hex.slice(0, 96)}… (${n.size} bytes)` : n.value.hex;
+      break;
+  }
+  io.out(`${hexOffset(n.offset)}${pad}${label}  ${n.type}${value ? '  ' + value : ''}${n.problem ? `  [${n.problem}]` : ''}\n`);
+  for (const c of n.children ?? []) renderNode(io, c, depth + 1);
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { describeSection } from '../../../shared/qemu/model';
+import { summarizeStream, type StreamSummary } from '../../../shared/qemu/summary';
+import { toSnakeCase } from '../../../shared/util/wire';
+import { formatSize, hexOffset, table } from '../format';
+import { printJson, type CliIO } from '../output';
+import { openWithProgress } from './open-with-progress';
+
+export function registerInfo(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('info')
+    .description('format, versions, machine type, page size, RAM blocks and the element table of an image')
+    .argument('<image>', 'image file')
+    .option('--json', 'machine-readable output')
+    .action((image: string, opts: { json?: boolean }) => {
+      const img = openWithProgress(io, image);
+      try {
+        const summary = summarizeStream(img.model);
+        if (opts.json) printJson(io, { path: image, ...(toSnakeCase(summary) as object) });
+        else io.out(renderInfo(image, summary));
+      } finally {
+        img.close();
+      }
+      setExit(0);
+    });
+}
+
+function renderInfo(path: string, s: StreamSummary): string {
+  const lines: string[] = [];
+  lines.push(`${path}`);
+  const kv: [string, string][] = [
+    ['format', `QEMU migration stream, file version ${s.fileVersion}`],
+    ['size', formatSize(s.size)],
+    ['machine type', s.machineType ?? '(no configuration section)'],
+    ['page size', `${s.pageSize} (from ${s.pageSizeSource})`],
+    ['section footers', s.sectionFooters ? 'yes' : 'no'],
+    ['capabilities', s.capabilities.length ? s.capabilities.join(', ') : '-'],
+    ['vmdesc', s.vmdesc ? `${s.vmdesc.jsonLength} bytes at ${hexOffset(s.vmdesc.jsonOffset)}, ${s.vmdesc.devices} devices${s.vmdesc.complete ? '' : ' (cut short)'}` : 'none'],
+  ];
+  if (s.trailingBytes) kv.push(['trailing data', `${s.trailingBytes} bytes after the stream`]);
+  const w = Math.max(...kv.map(([k]) => k.length));
+  for (const [k, v] of kv) lines.push(`  ${k.padEnd(w)}  ${v}`);
+  lines.push('', 'RAM blocks');
+  lines.push(
+    indent(
+      table(
+        ['BLOCK', 'SIZE', 'PAGES', 'PRESENT', 'RECORDS'],
+        s.ramBlocks.map((b) => [b.id, formatSize(b.usedLength).split(' (')[0], b.pages, b.pagesPresent, Object.entries(b.records).map(([k, n]) => `${n} ${k}`).join(', ') || '-']),
+      ),
+    ),
+  );
+  lines.push('', 'Elements');
+  lines.push(
+    indent(
+      table(
+        ['OFFSET', 'TYPE', 'SECTION', 'VER', 'LENGTH', 'NOTE'],
+        s.elements.map((e) => [
+          hexOffset(e.offset),
+          e.type,
+          e.type === 'CONFIGURATION' ? e.machine ?? '' : e.type === 'COMMAND' ? e.cmdName ?? '' : e.idstr !== undefined ? describeSection(e) : '',
+          e.versionId ?? '',
+          e.length,
+          [e.pages ? pageNote(e.pages) : '', e.damaged ? 'DAMAGED' : '', e.delimitedBy && e.delimitedBy !== 'vmdesc' ? `delimited by ${e.delimitedBy}` : ''].filter(Boolean).join('; '),
+        ]),
+      ),
+    ),
+  );
+  const d = s.diagnostics;
+  lines.push('', d.error + d.warning + d.info === 0 ? 'No problems found.' : `${d.error} errors, ${d.warning} warnings, ${d.info} notes; run "migwb validate" for details.`);
+  return lines.join('\n') + '\n';
+}
+
+function pageNote(p: NonNullable<StreamSummary['elements'][number]['pages']>): string {
+  const parts = Object.entries(p).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.length ? parts.join(', ') : '';
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((l) => '  ' + l).join('\n');
+}

@@ -1,0 +1,59 @@
+import { Command, CommanderError } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../services/user-error';
+import { registerDump } from './commands/dump';
+import { registerInfo } from './commands/info';
+import { registerValidate } from './commands/validate';
+import { processIO, type CliIO } from './output';
+
+/** Exit statuses: 0 success, 1 the image has errors (validate), 2 could not run. */
+export const EXIT_USAGE = 2;
+
+/**
+ * migwb: every action of the workbench as a command over the same engine as the GUI.
+ * Returns the exit status instead of exiting, so tests can run it in-process.
+ */
+export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number): void => {
+    exitCode = code;
+  };
+  const program = new Command('migwb')
+    .description('Migration Image Workbench: inspect, validate and decode VM migration and save images')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run "migwb --help" for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  registerInfo(program, io, setExit);
+  registerValidate(program, io, setExit);
+  registerDump(program, io, setExit);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof UserError) {
+      io.err(`migwb: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`migwb: internal error, please report it: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,17 @@
+/** Where command output goes; tests capture it by replacing these. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stderr is an interactive terminal (progress bars only then). */
+  errIsTTY: boolean;
+}
+
+export const processIO: CliIO = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  errIsTTY: !!process.stderr.isTTY,
+};
+
+export function printJson(io: CliIO, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2) + '\n');
+}

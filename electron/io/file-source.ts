@@ -1,0 +1,32 @@
+import * as fs from 'node:fs';
+import type { ByteSource } from '../../shared/io/byte-source';
+
+/** A read-only ByteSource over a file; the file is opened read-only and never written. */
+export class FileSource implements ByteSource {
+  readonly size: number;
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    this.fd = fs.openSync(path, 'r');
+    try {
+      const st = fs.fstatSync(this.fd);
+      if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
+      this.size = st.size;
+    } catch (e) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+      throw e;
+    }
+  }
+
+  readInto(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    if (this.fd === undefined) throw new Error(`${this.path} is closed`);
+    if (position >= this.size || length <= 0) return 0;
+    return fs.readSync(this.fd, target, targetOffset, Math.min(length, this.size - position), position);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
