@@ -1,0 +1,80 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Shared helpers for `npm run bench`. Benchmarks print ratios; they are not tests. */
+export const REPO = path.resolve(__dirname, '..', '..');
+export const SHARED = path.resolve(REPO, '..', 'shared');
+export const BENCH_DIR = process.env.MIGWB_BENCH_DIR ?? path.join(os.homedir(), '.cache', 'migwb', 'bench');
+export const TOOLS_DIR = path.join(REPO, 'build', 'tools');
+
+export const BIG_IMAGES = {
+  random1G: path.join(BENCH_DIR, 'x86_64-pc-2G-random1G-paused.mig'),
+  zero4G: path.join(BENCH_DIR, 'x86_64-pc-4G-zero-paused.mig'),
+};
+
+/** Builds the large benchmark images with ../shared/tools/make-bench-images.sh if missing. */
+export function ensureBenchImages(): void {
+  if (Object.values(BIG_IMAGES).every((f) => fs.existsSync(f))) return;
+  console.log(`making benchmark images in ${BENCH_DIR} (needs qemu-system-x86_64, about 20 s)`);
+  execFileSync('bash', [path.join(SHARED, 'tools', 'make-bench-images.sh'), BENCH_DIR], { stdio: 'inherit' });
+}
+
+/** Path of QEMU's analyze-migration.py VERSION, fetched into build/tools if missing. */
+export function analyzeMigration(version: '7.2' | '10.0'): string {
+  const file = path.join(TOOLS_DIR, `analyze-migration-${version}.py`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(TOOLS_DIR, { recursive: true });
+    execFileSync('bash', [path.join(SHARED, 'tools', 'get-analyze-migration.sh'), version, file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return file;
+}
+
+/** Reads a file once so later runs measure warm-cache behaviour. */
+export function warm(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let pos = 0; fs.readSync(fd, buf, 0, buf.length, pos) > 0; pos += buf.length);
+  fs.closeSync(fd);
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median wall time in ms of running a command `runs` times; throws if it fails. */
+export function timeCommand(cmd: string, args: string[], runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  }
+  return median(times);
+}
+
+/** Runs a bench child script (compiled next to this file) and returns its JSON result. */
+export function runChild<T>(script: string, args: string[]): T {
+  const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, script), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return JSON.parse(out) as T;
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+export function printTable(title: string, header: string[], rows: string[][]): void {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => '| ' + r.map((cell, c) => cell.padEnd(widths[c])).join(' | ') + ' |';
+  console.log(`\n${title}\n`);
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(r));
+}
+
+export function verdict(ok: boolean): string {
+  return ok ? 'met' : 'NOT met';
+}
