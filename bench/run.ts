@@ -1,6 +1,23 @@
 import { ensureBenchImages } from './lib';
 import { scanBenchmark } from './scan-bench';
 
-/** npm run bench: performance and memory goals measured against the reference tool in the same run. */
-ensureBenchImages();
-scanBenchmark();
+/**
+ * npm run bench [NAME...]: performance and memory goals, each measured against the
+ * reference tool in the same run. Not tests: they print ratios and whether targets are met.
+ */
+const BENCHMARKS: Record<string, () => void | Promise<void>> = {
+  scan: scanBenchmark,
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !(w in BENCHMARKS));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+  ensureBenchImages();
+  for (const [name, run] of Object.entries(BENCHMARKS)) if (!wanted.length || wanted.includes(name)) await run();
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});

@@ -2,9 +2,7 @@ import { Command, CommanderError } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../services/user-error';
-import { registerDump } from './commands/dump';
-import { registerInfo } from './commands/info';
-import { registerValidate } from './commands/validate';
+import { COMMANDS } from './commands';
 import { processIO, type CliIO } from './output';
 
 /** Exit statuses: 0 success, 1 the image has errors (validate), 2 could not run. */
@@ -25,9 +23,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .showHelpAfterError('(run "migwb --help" for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  registerInfo(program, io, setExit);
-  registerValidate(program, io, setExit);
-  registerDump(program, io, setExit);
+  for (const register of COMMANDS) register(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

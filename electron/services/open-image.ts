@@ -1,39 +1,38 @@
 import * as fs from 'node:fs';
-import { readBytes } from '../../shared/io/byte-source';
-import { DETECT_BYTES, detectImageKind, IMAGE_KIND_LABELS, type ImageKind } from '../../shared/formats/detect';
+import type { ByteSource } from '../../shared/io/byte-source';
+import type { ImageKind } from '../../shared/formats/detect';
 import type { QemuStreamModel } from '../../shared/qemu/model';
-import { parseQemuStream, type ParseOptions } from '../../shared/qemu/stream-parser';
+import type { ParseOptions } from '../../shared/qemu/stream-parser';
 import { FileSource } from '../io/file-source';
+import { loadStream } from './load-stream';
+import { openContainer } from './open-container';
 import { UserError } from './user-error';
 
 export interface OpenedImage {
   path: string;
   kind: ImageKind;
-  source: FileSource;
+  /** The file, opened read-only. */
+  file: FileSource;
+  /** The QEMU stream (the file itself for a bare .mig); model offsets refer to it. */
+  source: ByteSource;
+  /** File offset of stream byte 0 when the stream is stored uncompressed in the file. */
+  streamBase?: number;
   model: QemuStreamModel;
   close(): void;
 }
 
 /**
- * Opens an image read-only, recognises it by content and parses it. Everything a user can
- * get wrong about the path itself becomes a one-line UserError.
+ * Opens an image read-only, finds the QEMU stream in it by content and builds its model.
+ * Everything a user can get wrong about the path itself becomes a one-line UserError.
  */
 export function openImage(path: string, options: ParseOptions = {}): OpenedImage {
-  const source = openReadOnly(path);
+  const file = openReadOnly(path);
   try {
-    const kind = detectImageKind(readBytes(source, 0, DETECT_BYTES));
-    if (kind !== 'qemu-migration-stream') {
-      const head = Array.from(readBytes(source, 0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-      throw new UserError(
-        kind === 'unknown'
-          ? `${path} is not a recognised migration image (it starts with ${head}); expected a QEMU migration stream ("QEVM")`
-          : `${path} is a ${IMAGE_KIND_LABELS[kind]}, which this version cannot open yet`,
-      );
-    }
-    const model = parseQemuStream(source, options);
-    return { path, kind, source, model, close: () => source.close() };
+    const { kind, stream, streamBase } = openContainer(path, file);
+    const model = loadStream(stream, options);
+    return { path, kind, file, source: stream, streamBase, model, close: () => file.close() };
   } catch (e) {
-    source.close();
+    file.close();
     throw e;
   }
 }
