@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../output';
 import { registerDump } from './dump';
+import { registerFind } from './find';
+import { registerIndex } from './index-command';
 import { registerInfo } from './info';
+import { registerLs } from './ls';
+import { registerQuery } from './query';
 import { registerSeal } from './seal';
 import { registerValidate } from './validate';
 
@@ -9,4 +13,4 @@ import { registerValidate } from './validate';
 export type CommandRegistrar = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
 
 /** Every migwb command, in the order `migwb --help` lists them. */
-export const COMMANDS: readonly CommandRegistrar[] = [registerInfo, registerValidate, registerDump, registerSeal];
+export const COMMANDS: readonly CommandRegistrar[] = [registerInfo, registerValidate, registerDump, registerSeal, registerIndex, registerLs, registerFind, registerQuery];

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { Library, type ImageListing } from '../../index/library';
+import { toSnakeCase } from '../../../shared/util/wire';
+import { formatSize, table } from '../format';
+import { printJson, type CliIO } from '../output';
+import { databasePath, withDbOption } from './library-options';
+
+export function registerLs(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  withDbOption(program.command('ls').description('list the images in the library database'))
+    .option('--all', 'also list files that are not images')
+    .option('--json', 'machine-readable output')
+    .action((opts: { db?: string; all?: boolean; json?: boolean }) => {
+      const library = Library.open(databasePath(opts));
+      try {
+        const images = library.list({ all: opts.all });
+        if (opts.json) printJson(io, toSnakeCase({ database: library.file, images }));
+        else io.out(images.length ? renderListing(images) + '\n' : `the library ${library.file} has no images yet; add some with "migwb index PATH"\n`);
+      } finally {
+        library.close();
+      }
+      setExit(0);
+    });
+}
+
+/** The table ls and find print. */
+export function renderListing(images: ImageListing[], extra?: (img: ImageListing) => string): string {
+  return table(
+    ['PATH', 'STATUS', 'MACHINE', 'SIZE', 'ERR', 'WARN', 'OPENED', ...(extra ? ['MATCH'] : [])],
+    images.map((i) => [
+      i.path,
+      i.status === 'indexed' ? (i.format === 'qemu-migration-stream' ? 'qemu' : (i.format ?? '')) : i.status,
+      i.machineType ?? '-',
+      formatSize(i.size).split(' (')[0],
+      i.errors,
+      i.warnings,
+      i.openedVia ?? '-',
+      ...(extra ? [extra(i)] : []),
+    ]),
+  );
+}

@@ -1,0 +1,62 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UserError } from '../services/user-error';
+import { migrate } from './schema';
+
+/** The productName Electron derives app.getPath('userData') from. */
+export const PRODUCT_NAME = 'Migration Image Workbench';
+export const DATABASE_FILE = 'library.sqlite';
+
+/**
+ * Where the GUI keeps the library: Electron's userData folder for the product name,
+ * computed without importing electron so the CLI finds the same file.
+ */
+export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
+  const appData =
+    platform === 'win32'
+      ? env.APPDATA ?? path.join(home, 'AppData', 'Roaming')
+      : platform === 'darwin'
+        ? path.join(home, 'Library', 'Application Support')
+        : env.XDG_CONFIG_HOME || path.join(home, '.config');
+  return path.join(appData, PRODUCT_NAME, DATABASE_FILE);
+}
+
+/**
+ * Opens (creating if needed) the library database for writing: WAL, so readers never block
+ * the indexer and a killed writer loses at most its open transaction; foreign keys on;
+ * schema migrated to the current version.
+ */
+export function openLibraryDatabase(file: string): Database.Database {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = openOrExplain(file, {});
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 10000');
+    migrate(db);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** A read-only connection (`migwb query`, GUI views): SQLite itself refuses every write. */
+export function openLibraryReadOnly(file: string): Database.Database {
+  if (!fs.existsSync(file)) throw new UserError(`${file} does not exist; index some images first ("migwb index PATH --db ${file}")`);
+  const db = openOrExplain(file, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  db.pragma('query_only = ON');
+  return db;
+}
+
+function openOrExplain(file: string, options: Database.Options): Database.Database {
+  try {
+    return new Database(file, options);
+  } catch (e) {
+    throw new UserError(`${file} cannot be opened as a library database: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,81 @@
+import { countBySeverity } from '../../shared/diagnostics';
+import type { QemuStreamModel } from '../../shared/qemu/model';
+import { PAGE_KIND_NAMES } from '../../shared/qemu/page-index';
+import { summarizeStream } from '../../shared/qemu/summary';
+import type { VmdescStruct } from '../../shared/qemu/vmdesc';
+
+/** The rows of one image's model in the library tables (see schema.ts). */
+export interface ImageRows {
+  image: {
+    file_version: number;
+    machine_type: string | null;
+    page_size: number;
+    capabilities: string;
+    has_vmdesc: number;
+    saw_eof: number;
+    element_count: number;
+    ram_bytes: number;
+    errors: number;
+    warnings: number;
+    notes: number;
+  };
+  sections: unknown[][];
+  ramBlocks: unknown[][];
+  pageRuns: unknown[][];
+  devices: unknown[][];
+  diagnostics: unknown[][];
+}
+
+export function imageRows(model: QemuStreamModel): ImageRows {
+  const summary = summarizeStream(model);
+  const counts = countBySeverity(model.diagnostics);
+  const sections = model.elements.map((e) => [
+    e.index,
+    e.type,
+    e.typeCode,
+    e.offset,
+    e.length,
+    e.sectionId ?? null,
+    e.idstr ?? e.machine ?? e.cmdName ?? null,
+    e.instanceId ?? null,
+    e.versionId ?? null,
+    e.payloadOffset ?? null,
+    e.footerOffset ?? null,
+    e.pages ? e.pages.zero + e.pages.page + e.pages.xbzrle + e.pages.compress : null,
+    e.damaged ? 1 : 0,
+  ]);
+  const ramBlocks = summary.ramBlocks.map((b, i) => [i, b.id, b.usedLength, b.pages, b.pagesPresent, b.recordOffset]);
+  const pageRuns = [...model.pages.runs()].map((r, i) => [i, r.block, r.firstPage, r.count, PAGE_KIND_NAMES[r.kind], r.dataOffset, r.stride, r.dataLength, r.fill, r.element]);
+  const devices = model.elements
+    .filter((e) => e.type === 'FULL' && e.idstr !== undefined)
+    .map((e) => {
+      const desc = e.deviceIndex !== undefined ? model.vmdesc?.devices[e.deviceIndex] : undefined;
+      return [e.index, e.idstr, desc?.vmsd_name ?? null, e.instanceId, e.versionId, desc ? JSON.stringify(subsectionNames(desc)) : null];
+    });
+  const diagnostics = model.diagnostics.map((d, i) => [i, d.severity, d.code, d.offset, d.length ?? null, d.section ?? null, d.expected, d.found, d.message, d.hint ?? null]);
+  return {
+    image: {
+      file_version: model.fileVersion,
+      machine_type: model.machineType ?? null,
+      page_size: model.pageSize,
+      capabilities: model.capabilities.join(','),
+      has_vmdesc: model.vmdesc ? 1 : 0,
+      saw_eof: model.sawEof ? 1 : 0,
+      element_count: model.elements.length,
+      ram_bytes: model.ramBlocks.reduce((n, b) => n + b.usedLength, 0),
+      errors: counts.error,
+      warnings: counts.warning,
+      notes: counts.info,
+    },
+    sections,
+    ramBlocks,
+    pageRuns,
+    devices,
+    diagnostics,
+  };
+}
+
+/** Subsections the stream carries for a device (the vmdesc lists only those sent), nested ones too. */
+function subsectionNames(s: VmdescStruct): string[] {
+  return (s.subsections ?? []).flatMap((sub) => [sub.vmsd_name, ...subsectionNames(sub)]);
+}
