@@ -44,9 +44,13 @@ export function openLibraryDatabase(file: string): Database.Database {
   }
 }
 
+/** The error for a library that should exist (reading commands, where creating one would hide a typo). */
+export function noSuchLibrary(file: string): UserError {
+  return new UserError(`${file} does not exist; index some images first ("migwb index PATH --db ${file}")`);
+}
+
 /** A read-only connection (`migwb query`, GUI views): SQLite itself refuses every write. */
 export function openLibraryReadOnly(file: string): Database.Database {
-  if (!fs.existsSync(file)) throw new UserError(`${file} does not exist; index some images first ("migwb index PATH --db ${file}")`);
   const db = openOrExplain(file, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 10000');
   db.pragma('query_only = ON');

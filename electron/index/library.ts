@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../services/user-error';
-import { defaultDatabasePath, openLibraryDatabase, openLibraryReadOnly } from './database';
+import { defaultDatabasePath, noSuchLibrary, openLibraryDatabase, openLibraryReadOnly } from './database';
 import type { IndexJob, WorkerMessage } from './index-worker';
 import type { IndexProgress, IndexReport } from './indexer';
 
@@ -74,8 +74,12 @@ const LISTING_COLUMNS = `i.id, i.path, i.status, i.status_detail AS statusDetail
 export class Library {
   private constructor(readonly file: string, private readonly db: Database.Database) {}
 
-  /** Opens (creating and migrating if needed) the library at `file`, by default in the user data folder. */
-  static open(file: string = defaultDatabasePath()): Library {
+  /**
+   * Opens the library at `file` (by default in the user data folder), migrating its schema;
+   * creates it unless `mustExist` (for commands that only read, where a new file would hide a typo).
+   */
+  static open(file: string = defaultDatabasePath(), options: { mustExist?: boolean } = {}): Library {
+    if (options.mustExist && !fs.existsSync(file)) throw noSuchLibrary(file);
     return new Library(path.resolve(file), openLibraryDatabase(file));
   }
 
@@ -122,8 +126,8 @@ export class Library {
 
   /** Indexed images matching every given criterion, with the devices that matched. */
   find(q: FindQuery): (ImageListing & { devices: DeviceMatch[] })[] {
-    if (q.device === undefined && q.machine === undefined && !q.hasDiagnostics) throw new UserError('give at least one of --device, --machine, --has-diagnostics');
     if (q.version !== undefined && q.device === undefined) throw new UserError('--version needs --device (it is the version of that device\'s section)');
+    if (q.device === undefined && q.machine === undefined && !q.hasDiagnostics) throw new UserError('give at least one of --device, --machine, --has-diagnostics');
     const conditions = ["i.status = 'indexed'"];
     const params: Record<string, unknown> = {};
     if (q.machine !== undefined) {
@@ -167,6 +171,7 @@ export class Library {
 
 /** Runs one SQL statement on a read-only connection: SQLite refuses any write. */
 export function queryLibrary(file: string, sql: string, params: unknown[] = []): QueryResult {
+  if (!fs.existsSync(file)) throw noSuchLibrary(file);
   const db = openLibraryReadOnly(file);
   try {
     let stmt: Database.Statement;

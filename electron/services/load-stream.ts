@@ -73,7 +73,7 @@ function scan(stream: ByteSource, options: ParseOptions, appended: DirectoryOutc
   const directoryAt = appended.status === 'used' ? appended.directory.offset : appended.status === 'rejected' ? appended.directoryAt : undefined;
   if (directoryAt === undefined) {
     const model = parseQemuStream(stream, options);
-    noteStaleDirectory(model, stream);
+    if (appended.status === 'absent') noteStaleDirectory(model, stream);
     return model;
   }
   const model = parseQemuStream(new SliceSource(stream, 0, directoryAt), options);

@@ -16,7 +16,7 @@ export function registerFind(program: Command, io: CliIO, setExit: (code: number
     .option('--has-diagnostics', 'only images with errors or warnings')
     .option('--json', 'machine-readable output')
     .action((opts: { db?: string; device?: string; version?: number; machine?: string; hasDiagnostics?: boolean; json?: boolean }) => {
-      const library = Library.open(databasePath(opts));
+      const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const found = library.find({ device: opts.device, version: opts.version, machine: opts.machine, hasDiagnostics: opts.hasDiagnostics });
         if (opts.json) printJson(io, toSnakeCase({ database: library.file, images: found }));

@@ -10,7 +10,7 @@ export function registerLs(program: Command, io: CliIO, setExit: (code: number) 
     .option('--all', 'also list files that are not images')
     .option('--json', 'machine-readable output')
     .action((opts: { db?: string; all?: boolean; json?: boolean }) => {
-      const library = Library.open(databasePath(opts));
+      const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const images = library.list({ all: opts.all });
         if (opts.json) printJson(io, toSnakeCase({ database: library.file, images }));
