@@ -1,3 +1,5 @@
+import { directoryBenchmark } from './directory-bench';
+import { indexBenchmark } from './index-bench';
 import { ensureBenchImages } from './lib';
 import { scanBenchmark } from './scan-bench';
 
@@ -7,6 +9,8 @@ import { scanBenchmark } from './scan-bench';
  */
 const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   scan: scanBenchmark,
+  directory: directoryBenchmark,
+  index: indexBenchmark,
 };
 
 async function main(): Promise<void> {
