@@ -106,10 +106,17 @@ export function runIndex(db: Database.Database, paths: readonly string[], option
       progress.currentFile = task.path;
       tick(true);
       const before = progress.bytesDone;
-      indexFile(store, task, version, options, report, (bytes) => {
-        progress.bytesDone = before + bytes;
-        tick();
-      });
+      try {
+        indexFile(store, task, version, options, report, (bytes) => {
+          progress.bytesDone = before + bytes;
+          tick();
+        });
+      } catch (e) {
+        if (e instanceof Cancelled) throw e;
+        // One file's I/O error (or an engine bug) must not stop a 10,000-image run: record it.
+        store.writeStatus(task, version, 'unreadable', `could not be indexed: ${(e as Error).message}`, null, null);
+        report.failed++;
+      }
       progress.bytesDone = before + task.size;
       progress.filesDone++;
     }

@@ -87,7 +87,7 @@ export class Library {
    * Indexes files and folders (folders become library folders; no paths re-indexes the
    * library) in a worker thread. Resolves with the report, also when cancelled by `signal`.
    */
-  index(paths: readonly string[], options: IndexRunOptions = {}): Promise<IndexReport> {
+  async index(paths: readonly string[], options: IndexRunOptions = {}): Promise<IndexReport> {
     for (const p of paths) if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
     const cancelFlag = new SharedArrayBuffer(4);
     const job: IndexJob = { dbPath: this.file, paths: paths.map((p) => path.resolve(p)), sealSidecars: !!options.sealSidecars, cancelFlag };
@@ -118,6 +118,11 @@ export class Library {
     });
   }
 
+  /** The library folders (added by indexing a folder). */
+  folders(): { id: number; path: string; addedAt: string }[] {
+    return this.db.prepare('SELECT id, path, added_at AS addedAt FROM folders ORDER BY path').all() as never;
+  }
+
   /** Every file of the library (images only unless `all`), by path. */
   list(options: { all?: boolean } = {}): ImageListing[] {
     const where = options.all ? '' : "WHERE i.status NOT IN ('not-an-image')";
@@ -135,7 +140,7 @@ export class Library {
       params.machine = q.machine;
     }
     if (q.hasDiagnostics) conditions.push('i.errors + i.warnings > 0');
-    const deviceCondition = `d.image_id = i.id AND (d.name = @device OR d.vmsd_name = @device OR d.name LIKE '%/' || @device)${q.version !== undefined ? ' AND d.version_id = @version' : ''}`;
+    const deviceCondition = `d.image_id = i.id AND (d.name = @device OR d.vmsd_name = @device OR substr(d.name, -length(@device) - 1) = '/' || @device)${q.version !== undefined ? ' AND d.version_id = @version' : ''}`;
     if (q.device !== undefined) {
       conditions.push(`EXISTS (SELECT 1 FROM devices d WHERE ${deviceCondition})`);
       params.device = q.device;

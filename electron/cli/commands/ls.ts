@@ -25,10 +25,11 @@ export function registerLs(program: Command, io: CliIO, setExit: (code: number) 
 /** The table ls and find print. */
 export function renderListing(images: ImageListing[], extra?: (img: ImageListing) => string): string {
   return table(
-    ['PATH', 'STATUS', 'MACHINE', 'SIZE', 'ERR', 'WARN', 'OPENED', ...(extra ? ['MATCH'] : [])],
+    ['PATH', 'FORMAT', 'STATUS', 'MACHINE', 'SIZE', 'ERR', 'WARN', 'OPENED', ...(extra ? ['MATCH'] : [])],
     images.map((i) => [
       i.path,
-      i.status === 'indexed' ? (i.format === 'qemu-migration-stream' ? 'qemu' : (i.format ?? '')) : i.status,
+      i.format ?? '-',
+      i.status,
       i.machineType ?? '-',
       formatSize(i.size).split(' (')[0],
       i.errors,
