@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { UserError } from '../services/user-error';
 import { defaultDatabasePath, noSuchLibrary, openLibraryDatabase, openLibraryReadOnly } from './database';
-import type { IndexJob, WorkerMessage } from './index-worker';
+import { compiledWorker, runWorkerJob } from '../services/worker-job';
+import type { IndexJob } from './index-worker';
 import type { IndexProgress, IndexReport } from './indexer';
 
 export type { IndexProgress, IndexReport } from './indexer';
@@ -89,33 +89,8 @@ export class Library {
    */
   async index(paths: readonly string[], options: IndexRunOptions = {}): Promise<IndexReport> {
     for (const p of paths) if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
-    const cancelFlag = new SharedArrayBuffer(4);
-    const job: IndexJob = { dbPath: this.file, paths: paths.map((p) => path.resolve(p)), sealSidecars: !!options.sealSidecars, cancelFlag };
-    const worker = new Worker(workerScript(), { workerData: job });
-    const cancel = () => Atomics.store(new Int32Array(cancelFlag), 0, 1);
-    if (options.signal?.aborted) cancel();
-    options.signal?.addEventListener('abort', cancel);
-    return new Promise<IndexReport>((resolve, reject) => {
-      let settled = false;
-      worker.on('message', (m: WorkerMessage) => {
-        if (m.type === 'progress') options.onProgress?.(m.progress);
-        else if (m.type === 'done') {
-          settled = true;
-          resolve(m.report);
-        } else {
-          settled = true;
-          reject(m.userError ? new UserError(m.message) : new Error(`indexing failed: ${m.message}`));
-        }
-      });
-      worker.on('error', (e) => {
-        settled = true;
-        reject(e);
-      });
-      worker.on('exit', (code) => {
-        options.signal?.removeEventListener('abort', cancel);
-        if (!settled) reject(new Error(`the indexing worker stopped (exit code ${code})`));
-      });
-    });
+    const job: IndexJob = { dbPath: this.file, paths: paths.map((p) => path.resolve(p)), sealSidecars: !!options.sealSidecars };
+    return runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker(__dirname, 'index-worker.js'), job, options);
   }
 
   /** The library folders (added by indexing a folder). */
@@ -199,16 +174,4 @@ export function queryLibrary(file: string, sql: string, params: unknown[] = []):
 
 function listing(row: any): ImageListing {
   return { ...row, tags: row.tags ? String(row.tags).split(',') : [] };
-}
-
-/**
- * The compiled worker beside this module. Under vitest this module runs from its TypeScript
- * source, so the worker comes from the build (npm test builds before testing).
- */
-function workerScript(): string {
-  const beside = path.join(__dirname, 'index-worker.js');
-  if (fs.existsSync(beside)) return beside;
-  const built = path.resolve(__dirname, '..', '..', 'build', 'electron', 'index', 'index-worker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error('the indexing worker is not built; run "npm run build"');
 }

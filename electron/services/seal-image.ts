@@ -7,7 +7,9 @@ import { imageIdentity } from './image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX, type LoadedVia } from './load-stream';
 import { openContainer } from './open-container';
 import { openReadOnly } from './open-image';
+import type { SealJob } from './seal-worker';
 import { UserError } from './user-error';
+import { compiledWorker, runWorkerJob, type JobControls } from './worker-job';
 
 export type SealTarget = { kind: 'copy'; output: string; overwrite?: boolean } | { kind: 'sidecar' };
 
@@ -77,6 +79,14 @@ export function sealImage(image: string, target: SealTarget, onProgress?: (done:
   } finally {
     file.close();
   }
+}
+
+/**
+ * sealImage in a worker thread, for the GUI and the CLI: progress in bytes, and an
+ * AbortSignal that stops it with nothing written (resolves to "cancelled").
+ */
+export function sealImageInWorker(image: string, target: SealTarget, controls: JobControls<{ done: number; total: number }> = {}): Promise<SealResult | 'cancelled'> {
+  return runWorkerJob<SealJob, SealResult | 'cancelled', { done: number; total: number }>(compiledWorker(__dirname, 'seal-worker.js'), { image, target }, controls);
 }
 
 function checkOutput(image: string, output: string, overwrite: boolean | undefined): void {

@@ -3,10 +3,8 @@ import { Library, type IndexProgress, type IndexReport } from '../../index/libra
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize } from '../format';
 import { printJson, type CliIO } from '../output';
+import { EXIT_INTERRUPTED, interruptible } from './interruptible';
 import { databasePath, withDbOption } from './library-options';
-
-/** Exit status of a run the user interrupted (128 + SIGINT), as shells report it. */
-const EXIT_INTERRUPTED = 130;
 
 export function registerIndex(program: Command, io: CliIO, setExit: (code: number) => void): void {
   withDbOption(
@@ -19,15 +17,11 @@ export function registerIndex(program: Command, io: CliIO, setExit: (code: numbe
     .option('--json', 'machine-readable report')
     .action(async (paths: string[], opts: { db?: string; sealSidecars?: boolean; json?: boolean }) => {
       const library = Library.open(databasePath(opts));
-      const controller = new AbortController();
-      const interrupt = () => controller.abort();
-      process.once('SIGINT', interrupt);
       const bar = indexProgress(io);
       let report: IndexReport;
       try {
-        report = await library.index(paths, { sealSidecars: opts.sealSidecars, signal: controller.signal, onProgress: bar.update });
+        report = await interruptible((signal) => library.index(paths, { sealSidecars: opts.sealSidecars, signal, onProgress: bar.update }));
       } finally {
-        process.removeListener('SIGINT', interrupt);
         bar.done();
         library.close();
       }

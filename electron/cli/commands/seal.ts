@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { sealImage, type SealResult } from '../../services/seal-image';
+import { sealImageInWorker, type SealResult } from '../../services/seal-image';
 import { UserError } from '../../services/user-error';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
+import { EXIT_INTERRUPTED, interruptible } from './interruptible';
 
 export function registerSeal(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -15,14 +16,19 @@ export function registerSeal(program: Command, io: CliIO, setExit: (code: number
     .option('--sidecar', 'write IMAGE.migdir beside the untouched image instead')
     .option('--force', 'replace the output file if it exists')
     .option('--json', 'machine-readable output')
-    .action((image: string, opts: { output?: string; sidecar?: boolean; force?: boolean; json?: boolean }) => {
+    .action(async (image: string, opts: { output?: string; sidecar?: boolean; force?: boolean; json?: boolean }) => {
       if (!!opts.output === !!opts.sidecar) throw new UserError('give either -o FILE (a sealed copy) or --sidecar (IMAGE.migdir beside the image)');
       const bar = progressBar(io, 'sealing');
-      let result: SealResult;
+      const target = opts.output ? { kind: 'copy' as const, output: opts.output, overwrite: opts.force } : { kind: 'sidecar' as const };
+      let result: SealResult | 'cancelled';
       try {
-        result = sealImage(image, opts.output ? { kind: 'copy', output: opts.output, overwrite: opts.force } : { kind: 'sidecar' }, (done, total) => bar.update(done, total));
+        result = await interruptible((signal) => sealImageInWorker(image, target, { signal, onProgress: (p) => bar.update(p.done, p.total) }));
       } finally {
         bar.done();
+      }
+      if (result === 'cancelled') {
+        io.err('migwb: sealing cancelled; nothing was written\n');
+        return setExit(EXIT_INTERRUPTED);
       }
       if (opts.json) printJson(io, toSnakeCase({ image, ...result }));
       else {

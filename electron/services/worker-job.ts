@@ -1,0 +1,74 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
+import { UserError } from './user-error';
+
+/**
+ * Long work (indexing, sealing) runs in a worker thread so the GUI's main process stays
+ * responsive. The engine is synchronous, so cancellation is a flag in shared memory that the
+ * job polls, not a message it would never get to read.
+ */
+
+export interface JobControls<P> {
+  onProgress?: (progress: P) => void;
+  signal?: AbortSignal;
+}
+
+type JobMessage<R, P> = { type: 'progress'; progress: P } | { type: 'done'; result: R } | { type: 'error'; message: string; userError: boolean };
+
+interface JobData<J> {
+  job: J;
+  /** Int32Array over it: [0] = 1 asks the job to stop. */
+  cancelFlag: SharedArrayBuffer;
+}
+
+/** Runs `script` (a compiled worker calling runAsWorkerJob) on `job`; resolves with its result. */
+export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobControls<P> = {}): Promise<R> {
+  const cancelFlag = new SharedArrayBuffer(4);
+  const cancel = () => Atomics.store(new Int32Array(cancelFlag), 0, 1);
+  if (controls.signal?.aborted) cancel();
+  controls.signal?.addEventListener('abort', cancel);
+  const worker = new Worker(script, { workerData: { job, cancelFlag } satisfies JobData<J> });
+  return new Promise<R>((resolve, reject) => {
+    let settled = false;
+    worker.on('message', (m: JobMessage<R, P>) => {
+      if (m.type === 'progress') return controls.onProgress?.(m.progress);
+      settled = true;
+      if (m.type === 'done') resolve(m.result);
+      else reject(m.userError ? new UserError(m.message) : new Error(m.message));
+    });
+    worker.on('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      controls.signal?.removeEventListener('abort', cancel);
+      if (!settled) reject(new Error(`the worker stopped unexpectedly (exit code ${code})`));
+    });
+  });
+}
+
+/** The worker side: runs `work` on the job it was given and reports back. */
+export function runAsWorkerJob<J, R, P>(work: (job: J, isCancelled: () => boolean, onProgress: (p: P) => void) => R): void {
+  const { job, cancelFlag } = workerData as JobData<J>;
+  const flag = new Int32Array(cancelFlag);
+  const post = (m: JobMessage<R, P>) => parentPort!.postMessage(m);
+  try {
+    post({ type: 'done', result: work(job, () => Atomics.load(flag, 0) === 1, (progress) => post({ type: 'progress', progress })) });
+  } catch (e) {
+    post({ type: 'error', message: e instanceof UserError ? e.message : ((e as Error).stack ?? String(e)), userError: e instanceof UserError });
+  }
+}
+
+/**
+ * Path of a compiled worker script. Beside the calling module in the build; under vitest,
+ * which runs the TypeScript sources, the same file in build/ (npm test builds first).
+ */
+export function compiledWorker(callerDir: string, file: string): string {
+  const beside = path.join(callerDir, file);
+  if (fs.existsSync(beside)) return beside;
+  const repo = path.resolve(__dirname, '..', '..');
+  const built = path.join(repo, 'build', path.relative(repo, callerDir), file);
+  if (fs.existsSync(built)) return built;
+  throw new Error(`the worker ${file} is not built; run "npm run build"`);
+}
