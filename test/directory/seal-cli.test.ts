@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath } from '../helpers/corpus';
+import { sealImageInWorker } from '../../electron/services/seal-image';
 import { tempDir } from './sealed';
 
 const IMAGE = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
@@ -60,5 +61,18 @@ describe('migwb seal', () => {
     }
     expect(fs.readFileSync(existing, 'utf8')).toBe('keep me');
     expect((await migwb('seal', IMAGE, '-o', existing, '--force')).code).toBe(0);
+  });
+
+  it('the worker-thread service reports progress, and a cancelled seal leaves no file behind', async () => {
+    const big = corpusPath('qemu', 'x86_64-pc-virtio-net-payload-running-32M.mig');
+    const controller = new AbortController();
+    controller.abort();
+    const out = path.join(dir, 'cancelled.mig');
+    expect(await sealImageInWorker(big, { kind: 'copy', output: out }, { signal: controller.signal })).toBe('cancelled');
+    expect(fs.readdirSync(dir).filter((f) => f.includes('cancelled'))).toEqual([]);
+    const progress: { done: number; total: number }[] = [];
+    const done = await sealImageInWorker(big, { kind: 'copy', output: out }, { onProgress: (p) => progress.push(p) });
+    expect(done).toMatchObject({ written: out, kind: 'copy' });
+    expect(progress.length).toBeGreaterThan(0);
   });
 });
