@@ -6,11 +6,13 @@ import type { QemuStreamModel, StreamElement } from './model';
 import { PageIndex, type PageKind } from './page-index';
 import { readVmdesc } from './vmdesc';
 import {
+  AttrKind,
   MalformedDirectory,
   NulFreeReader,
   NulFreeWriter,
   POINTER_GROUPS,
   readRecord,
+  RECORD_END,
   writeRecord,
   writeTable,
   type Schema,
@@ -259,9 +261,9 @@ export function encodeDirectory(model: QemuStreamModel, options: EncodeOptions):
 
   w.byte(EntryType.PAGE_RUNS);
   const runs = [...model.pages.runs()];
-  w.tag(4 /* AttrKind.TABLE */, 0);
+  w.tag(AttrKind.TABLE, 0);
   writeTable(w, RUN_WIDTHS, runs.length, (r, c) => runs[r][RUN_COLUMNS[c]]);
-  w.byte(0xff);
+  w.byte(RECORD_END);
 
   w.byte(EntryType.DIAGNOSTICS);
   writeRecord(w, { items: model.diagnostics }, DIAGNOSTICS);
@@ -337,7 +339,7 @@ export function readHeaderFixed(head: Uint8Array, at: number): { major: number; 
   }
 }
 
-/** True when `bytes` at `at` start like a directory header (for noting stale directories). */
+/** True when `bytes` start like a directory header (to note a directory that is no longer at the end of its file). */
 export function looksLikeDirectoryHeader(bytes: Uint8Array): boolean {
   return bytes.length >= 9 && bytes[0] === EntryType.HEADER && DIRECTORY_MAGIC.every((b, i) => bytes[1 + i] === b);
 }
@@ -387,7 +389,7 @@ function decodeEntries(r: NulFreeReader, bytes: Uint8Array, at: number, fixed: {
     } else if (type === EntryType.DIAGNOSTICS) {
       diagnostics = readRecord<{ items?: Diagnostic[] }>(r, DIAGNOSTICS).items ?? [];
     } else if (type >= 0xc4 && type <= 0xef) {
-      r.skipValue(3 /* a workbench entry of a later minor version: one record */);
+      r.skipValue(AttrKind.RECORD); // a workbench entry of a later minor version
     } else {
       throw new MalformedDirectory(r.pos - 1, `unknown entry type 0x${type.toString(16)}`);
     }
@@ -405,8 +407,8 @@ function readRunTable(r: NulFreeReader): Float64Array[] {
   let table: Float64Array[] | undefined;
   for (;;) {
     const tag = r.byte();
-    if (tag === 0xff) break;
-    if (tag === (0x80 | (4 << 4)) && !table) table = r.table();
+    if (tag === RECORD_END) break;
+    if (tag === (0x80 | (AttrKind.TABLE << 4)) && !table) table = r.table();
     else r.skipValue((tag >> 4) & 7);
   }
   if (!table || table.length < RUN_COLUMNS.length) throw new MalformedDirectory(r.pos, 'the page run table is missing or has too few columns');
