@@ -323,7 +323,7 @@ export function readLocator(tail: Uint8Array, sourceSize: number): { directoryAt
 
 /** Reads magic, version and length from the fixed header; throws DirectoryRejected. */
 export function readHeaderFixed(head: Uint8Array, at: number): { major: number; minor: number; length: number } {
-  if (head.length < HEADER_FIXED_BYTES || head[0] !== EntryType.HEADER || !DIRECTORY_MAGIC.every((b, i) => head[1 + i] === b)) {
+  if (head.length < HEADER_FIXED_BYTES || !looksLikeDirectoryHeader(head)) {
     throw new DirectoryRejected(at, 'a directory header (0xc0 "migwbdir")', 'other bytes');
   }
   const r = new NulFreeReader(head);
