@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { UserError } from '../services/user-error';
 
 /**
  * The library database schema, as an ordered list of migrations. PRAGMA user_version holds
@@ -144,7 +145,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`the library database has schema version ${current}, newer than this workbench understands (${SCHEMA_VERSION}); update the workbench`);
+    throw new UserError(`the library database has schema version ${current}, newer than this workbench understands (${SCHEMA_VERSION}); update the workbench`);
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {

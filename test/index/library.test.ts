@@ -206,6 +206,17 @@ describe('paths and arguments', () => {
     expect(defaultDatabasePath({ APPDATA: 'C:\\Users\\ana\\AppData\\Roaming' }, 'win32', 'C:\\Users\\ana')).toBe(path.join('C:\\Users\\ana\\AppData\\Roaming', 'Migration Image Workbench', 'library.sqlite'));
   });
 
+  it('a database from a newer workbench is refused, not downgraded; reopening a current one changes nothing', async () => {
+    const newer = path.join(root, 'newer.sqlite');
+    Library.open(newer).close();
+    Library.open(newer).close();
+    const conn = new Database(newer);
+    expect(conn.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    conn.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    conn.close();
+    expect(await migwb('ls', '--db', newer)).toMatchObject({ code: 2, err: expect.stringMatching(/newer than this workbench understands/) });
+  });
+
   it('user mistakes are one-line errors with exit status 2', async () => {
     const missing = await migwb('index', path.join(root, 'nope'), '--db', db);
     expect(missing).toMatchObject({ code: 2, err: expect.stringMatching(/^migwb: .*nope does not exist\n$/) });
