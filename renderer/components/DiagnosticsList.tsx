@@ -1,10 +1,11 @@
+import { memo } from 'react';
 import type { Diagnostic } from '../../shared/diagnostics';
 import { hexOffset } from '../api';
 
 const ICON = { error: '✖', warning: '▲', info: 'ℹ' } as const;
 
 /** Every problem with its offset; clicking one (or Enter) jumps to it. */
-export function DiagnosticsList({ diagnostics, onJump }: { diagnostics: Diagnostic[]; onJump(d: Diagnostic): void }) {
+export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, onJump }: { diagnostics: Diagnostic[]; onJump(d: Diagnostic): void }) {
   if (diagnostics.length === 0) return <p className="empty-note" style={{ padding: 8 }}>No problems found in this image.</p>;
   return (
     <div className="diagnostics" role="list" data-testid="diagnostics">
@@ -33,4 +34,4 @@ export function DiagnosticsList({ diagnostics, onJump }: { diagnostics: Diagnost
       ))}
     </div>
   );
-}
+});

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { MinimapCategory } from '../../shared/api/contract';
 import { hexOffset } from '../api';
+import type { ByteCache } from '../byte-cache';
 
 export interface Range {
   offset: number;
@@ -8,12 +9,7 @@ export interface Range {
 }
 
 interface Props {
-  size: number;
-  /** Cached byte at an offset, undefined while loading. */
-  byteAt(offset: number): number | undefined;
-  /** Ask for bytes to be loaded (the view re-renders when `version` changes). */
-  request(offset: number, length: number): void;
-  version: number;
+  bytes: ByteCache;
   selection: Range | null;
   hit: Range | null;
   cursor: number;
@@ -31,8 +27,11 @@ const ROW_PX = 20;
  * cap element height), so rows are virtualized against a row index and the view draws its
  * own scaled scrollbar: the thumb position maps linearly onto the row range.
  */
-export function HexView(props: Props) {
-  const { size, byteAt, request, version, selection, hit, cursor, reveal, minimap, onCursor } = props;
+export const HexView = memo(function HexView(props: Props) {
+  const { bytes, selection, hit, cursor, reveal, minimap, onCursor } = props;
+  const size = bytes.size;
+  const version = useSyncExternalStore(bytes.subscribe, bytes.getVersion);
+  const request = bytes.request;
   const totalRows = Math.max(1, Math.ceil(size / BYTES_PER_ROW));
   const rowsRef = useRef<HTMLDivElement>(null);
   const [height, setHeight] = useState(400);
@@ -40,6 +39,14 @@ export function HexView(props: Props) {
   const visibleRows = Math.max(1, Math.floor(height / ROW_PX));
   const maxTop = Math.max(0, totalRows - visibleRows);
   const clampTop = useCallback((r: number) => Math.max(0, Math.min(maxTop, Math.round(r))), [maxTop]);
+  const renderStarted = useRef(0);
+  renderStarted.current = performance.now();
+
+  // Work per frame for the responsiveness benchmark: render + commit + layout of the rows.
+  useLayoutEffect(() => {
+    void rowsRef.current?.offsetHeight; // forces style and layout now, so they are counted
+    performance.measure('migwb:hex-frame', { start: renderStarted.current, end: performance.now() });
+  });
 
   useLayoutEffect(() => {
     const el = rowsRef.current;
@@ -98,8 +105,9 @@ export function HexView(props: Props) {
   for (let r = 0; r < visibleRows; r++) {
     const rowOffset = (topRow + r) * BYTES_PER_ROW;
     if (rowOffset >= size) break;
+    // Keyed by screen position: scrolling reuses the row elements and only updates their text.
     rows.push(
-      <HexRow key={topRow + r} rowOffset={rowOffset} size={size} byteAt={byteAt} selection={selection} hit={hit} cursor={cursor} onCursor={onCursor} version={version} />,
+      <HexRow key={r} rowOffset={rowOffset} size={size} byteAt={bytes.get} selection={selection} hit={hit} cursor={cursor} onCursor={onCursor} version={version} />,
     );
   }
 
@@ -113,7 +121,7 @@ export function HexView(props: Props) {
       <Minimap buckets={minimap} size={size} topRow={topRow} visibleRows={visibleRows} onJump={(offset) => moveCursor(offset)} />
     </div>
   );
-}
+});
 
 interface RowProps {
   rowOffset: number;
@@ -130,33 +138,79 @@ function within(r: Range | null, o: number): boolean {
   return !!r && o >= r.offset && o < r.offset + r.length;
 }
 
-function HexRow({ rowOffset, size, byteAt, selection, hit, cursor, onCursor }: RowProps) {
-  const hex = [];
-  const ascii = [];
-  for (let i = 0; i < BYTES_PER_ROW; i++) {
+/** Consecutive bytes that look the same (loading, zero, selected, hit, cursor) render as one span. */
+interface Segment {
+  first: number;
+  count: number;
+  cls: string;
+  hex: string;
+  text: string;
+}
+
+function segmentsOf({ rowOffset, size, byteAt, selection, hit, cursor }: RowProps, from: number, to: number): Segment[] {
+  const out: Segment[] = [];
+  for (let i = from; i < to; i++) {
     const o = rowOffset + i;
     if (o >= size) break;
     const b = byteAt(o);
     const cls = `${b === undefined ? 'pending' : b === 0 ? 'zero' : ''}${within(selection, o) ? ' sel' : ''}${within(hit, o) ? ' hit' : ''}${o === cursor ? ' cursor' : ''}`;
-    const pick = () => onCursor(o, true);
-    hex.push(
-      <span key={i} className={`hex-byte${i === 8 ? ' gap' : ''} ${cls}`} data-offset={o} onMouseDown={pick}>
-        {b === undefined ? '··' : b.toString(16).padStart(2, '0')}
-      </span>,
-    );
-    ascii.push(
-      <span key={i} className={`hex-char ${cls}`} onMouseDown={pick}>
-        {b === undefined ? '·' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.'}
-      </span>,
-    );
+    const hex = b === undefined ? '··' : b < 16 ? '0' + b.toString(16) : b.toString(16);
+    const ch = b === undefined ? '·' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    const last = out[out.length - 1];
+    if (last && last.cls === cls) {
+      last.count++;
+      last.hex += ' ' + hex;
+      last.text += ch;
+    } else out.push({ first: o, count: 1, cls, hex, text: ch });
   }
+  return out;
+}
+
+/**
+ * One row as a few spans of monospaced text: the address, two groups of eight bytes, and
+ * their characters, split only where the look changes. A few elements per row (instead of
+ * one per byte) keep each scroll frame cheap; a click finds its byte from its x position.
+ */
+function HexRow(props: RowProps) {
+  const left = segmentsOf(props, 0, 8);
+  const right = segmentsOf(props, 8, BYTES_PER_ROW);
+  const chars = segmentsOf(props, 0, BYTES_PER_ROW);
+  const hexSpans = (segs: Segment[]) =>
+    segs.flatMap((g, i) => [
+      i > 0 ? ' ' : '',
+      <span key={g.first} className={`hex-seg ${g.cls}`} data-offset={g.first} data-kind="hex">
+        {g.hex}
+      </span>,
+    ]);
+  const onMouseDown = (e: React.MouseEvent) => {
+    const offset = byteUnderPointer(e.target, e.clientX);
+    if (offset !== null) props.onCursor(offset, true);
+  };
   return (
-    <div className="hex-row">
-      <span className="hex-addr">{hexOffset(rowOffset)}</span>
-      <span className="hex-bytes">{hex}</span>
-      <span className="hex-ascii">{ascii}</span>
+    <div className="hex-row" onMouseDown={onMouseDown}>
+      <span className="hex-addr">{hexOffset(props.rowOffset)}</span>
+      {'  '}
+      {hexSpans(left)}
+      {right.length ? '  ' : ''}
+      {hexSpans(right)}
+      {'   '}
+      {chars.map((g) => (
+        <span key={g.first} className={`hex-seg ${g.cls}`} data-offset={g.first} data-kind="text">
+          {g.text}
+        </span>
+      ))}
     </div>
   );
+}
+
+/** The byte offset under the pointer: the segment's first byte plus the character index (monospace). */
+function byteUnderPointer(target: EventTarget, x: number): number | null {
+  const span = (target as HTMLElement).closest?.('.hex-seg') as HTMLElement | null;
+  if (!span) return null;
+  const text = span.textContent ?? '';
+  const rect = span.getBoundingClientRect();
+  const index = Math.max(0, Math.min(text.length - 1, Math.floor(((x - rect.left) / rect.width) * text.length)));
+  return Number(span.dataset.offset) + (span.dataset.kind === 'hex' ? Math.floor(index / 3) : index);
 }
 
 function ScaledScrollbar({ totalRows, visibleRows, topRow, onScroll }: { totalRows: number; visibleRows: number; topRow: number; onScroll(row: number): void }) {

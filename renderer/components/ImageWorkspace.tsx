@@ -1,10 +1,10 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import type { ImageOpened, SearchQuery, SectionJson, TreeNode } from '../../shared/api/contract';
 import type { Diagnostic } from '../../shared/diagnostics';
 import { errorMessage, hexOffset, parseOffset, workbench } from '../api';
+import { ByteCache } from '../byte-cache';
 import { onCommand } from '../commands';
-import { useByteCache } from '../hooks/useByteCache';
 import { useTreeModel } from '../hooks/useTreeModel';
 import { DiagnosticsList } from './DiagnosticsList';
 import { HexView, type Range } from './HexView';
@@ -33,7 +33,7 @@ const MINIMAP_BUCKETS = 2048;
 export function ImageWorkspace({ image, dark, onStatus }: Props) {
   const api = workbench();
   const tree = useTreeModel(image.handle);
-  const bytes = useByteCache(image.handle, image.streamSize);
+  const bytes = useMemo(() => new ByteCache(image.handle, image.streamSize), [image.handle, image.streamSize]);
   const [selected, setSelected] = useState<TreeNode | null>(null);
   const [cursor, setCursor] = useState(0);
   const [reveal, setReveal] = useState<{ offset: number; seq: number } | null>(null);
@@ -80,10 +80,15 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
     [api, image.handle],
   );
 
-  const selectNode = (node: TreeNode) => {
-    showNode(node, true);
-    remember({ offset: node.offset, nodeId: node.id });
-  };
+  const selectNode = useCallback(
+    (node: TreeNode) => {
+      showNode(node, true);
+      remember({ offset: node.offset, nodeId: node.id });
+    },
+    [showNode],
+  );
+  const { setOpen } = tree;
+  const toggleNode = useCallback((id: string, open: boolean) => void setOpen(id, open), [setOpen]);
 
   /** Moves the cursor to an offset and reveals the innermost node containing it. */
   const goToOffset = useCallback(
@@ -141,16 +146,19 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
     // step/goToOffset read refs and current state through closures recreated each render.
   );
 
-  const jumpTo = (d: Diagnostic) => void goToOffset(d.offset);
+  const jumpTo = useCallback((d: Diagnostic) => void goToOffset(d.offset), [goToOffset]);
 
   /** A click reveals the node at once; keyboard moves reveal it once the keys rest. */
-  const onHexCursor = (offset: number, byClick: boolean) => {
-    clearTimeout(revealTimer.current);
-    if (byClick) return void goToOffset(offset);
-    setCursor(offset);
-    revealTimer.current = setTimeout(() => void goToOffset(offset), 150);
-  };
-  const selection = selected ? { offset: selected.offset, length: selected.length } : null;
+  const onHexCursor = useCallback(
+    (offset: number, byClick: boolean) => {
+      clearTimeout(revealTimer.current);
+      if (byClick) return void goToOffset(offset);
+      setCursor(offset);
+      revealTimer.current = setTimeout(() => void goToOffset(offset), 150);
+    },
+    [goToOffset],
+  );
+  const selection = useMemo(() => (selected ? { offset: selected.offset, length: selected.length } : null), [selected]);
 
   return (
     <Group orientation="horizontal" className="workspace" id={`ws-${image.handle}`}>
@@ -158,7 +166,7 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
         <div className="panel">
           <div className="panel-title">Structure</div>
           <div className="panel-body">
-            <StructureTree rows={tree.rows} expanded={tree.expanded} selectedId={selected?.id ?? null} onSelect={selectNode} onToggle={(id, open) => void tree.setOpen(id, open)} />
+            <StructureTree rows={tree.rows} expanded={tree.expanded} selectedId={selected?.id ?? null} onSelect={selectNode} onToggle={toggleNode} />
           </div>
         </div>
       </Panel>
@@ -196,10 +204,7 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
               </div>
               <div className="panel-body" style={{ overflow: 'hidden' }}>
                 <HexView
-                  size={image.streamSize}
-                  byteAt={bytes.get}
-                  request={bytes.request}
-                  version={bytes.version}
+                  bytes={bytes}
                   selection={selection}
                   hit={hit}
                   cursor={cursor}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { memo, useEffect, useState } from 'react';
 import type { TreeNode } from '../../shared/api/contract';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';
@@ -13,7 +13,7 @@ interface Props {
 }
 
 /** The selected node (its bytes, type and value) and the bytes at the cursor read as every type. */
-export function Inspector({ node, cursor, streamBase, read }: Props) {
+export const Inspector = memo(function Inspector({ node, cursor, streamBase, read }: Props) {
   const [bytes, setBytes] = useState<Uint8Array | null>(null);
   useEffect(() => {
     let live = true;
@@ -75,4 +75,4 @@ export function Inspector({ node, cursor, streamBase, read }: Props) {
       </dl>
     </div>
   );
-}
+});

@@ -2,7 +2,7 @@ import * as monaco from 'monaco-editor/editor/editor.api';
 import 'monaco-editor/language/json/monaco.contribution';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import JsonWorker from 'monaco-editor/language/json/json.worker?worker';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 
 // Monaco's language services run in workers, served by the app itself (CSP worker-src 'self').
 (self as unknown as { MonacoEnvironment: monaco.Environment }).MonacoEnvironment = {
@@ -10,7 +10,7 @@ import { useEffect, useRef } from 'react';
 };
 
 /** A read-only Monaco editor for JSON, with folding and search (Ctrl+F inside it). */
-export function JsonEditor({ text, dark }: { text: string; dark: boolean }) {
+export const JsonEditor = memo(function JsonEditor({ text, dark }: { text: string; dark: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   useEffect(() => {
@@ -33,4 +33,4 @@ export function JsonEditor({ text, dark }: { text: string; dark: boolean }) {
   }, [text]);
   useEffect(() => monaco.editor.setTheme(dark ? 'vs-dark' : 'vs'), [dark]);
   return <div className="editor-host" ref={host} data-testid="json-editor" />;
-}
+});

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import type { TreeNode } from '../../shared/api/contract';
 import type { FieldValue } from '../../shared/qemu/vmstate-decode';
 import type { TreeRow } from '../hooks/useTreeModel';
@@ -15,7 +15,7 @@ interface Props {
 const ROW = 20;
 
 /** The structure tree: virtualized rows, keyboard navigation like a file tree. */
-export function StructureTree({ rows, expanded, selectedId, onSelect, onToggle }: Props) {
+export const StructureTree = memo(function StructureTree({ rows, expanded, selectedId, onSelect, onToggle }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
   const selectedIndex = rows.findIndex((r) => r.node.id === selectedId);
@@ -104,7 +104,7 @@ export function StructureTree({ rows, expanded, selectedId, onSelect, onToggle }
       </div>
     </div>
   );
-}
+});
 
 export function shortValue(v: FieldValue): string {
   switch (v.kind) {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIG_IMAGES } from '../../bench/lib';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
-import { haveChromium, openThroughPicker, screenshot, selectedRow, startWorkbench, treeRow, type Workbench } from '../helpers/browser';
+import { clickByte, cursorByte, firstSelectedOffset, haveChromium, openThroughPicker, screenshot, selectedHexBytes, selectedRow, startWorkbench, treeRow, type Workbench } from '../helpers/browser';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 
@@ -27,10 +27,9 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     const eip = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^env\.eip$/ }) });
     await eip.click();
     // The 8 highlighted bytes are the field's bytes: RIP = 0xfff0 at reset.
-    const highlighted = page.locator('.hex-byte.sel');
-    await expect.poll(() => highlighted.allTextContents()).toEqual(['00', '00', '00', '00', '00', '00', 'ff', 'f0']);
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['00', '00', '00', '00', '00', '00', 'ff', 'f0']);
     const reference = readJson(sidecar(MINIMAL, 'sections')).elements.find((e: any) => e.idstr === 'cpu');
-    const offset = Number(await highlighted.first().getAttribute('data-offset'));
+    const offset = await firstSelectedOffset(page);
     expect(offset).toBeGreaterThan(reference.payload_offset);
     expect(fs.readFileSync(MINIMAL).subarray(offset, offset + 8).toString('hex')).toBe('000000000000fff0');
     await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x000000000000fff0 (65520)');
@@ -51,7 +50,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await page.getByRole('textbox', { name: 'Go to offset' }).fill(`0x${marker.toString(16)}`);
     await page.getByRole('textbox', { name: 'Go to offset' }).press('Enter');
     const target = marker + 48;
-    await page.locator(`.hex-byte[data-offset="${target}"]`).click();
+    await clickByte(page, target);
     await expect.poll(async () => (await selectedRow(page)).label).toBe('page 0x100000');
     await expect(page.getByTestId('cursor-offset').textContent()).resolves.toBe(`0x${target.toString(16).padStart(8, '0')}`);
     await expect(page.getByTestId('inspector').textContent()).resolves.toContain('kindpage');
@@ -70,7 +69,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await expect.poll(async () => (await selectedRow(page)).label).toBe('section type');
     // The damaged section is flagged in the tree, and its first byte is the highlighted one.
     await expect(page.locator('.tree-row.damaged .label', { hasText: /^timer$/ }).count()).resolves.toBe(1);
-    await expect(page.locator('.hex-byte.cursor').textContent()).resolves.toBe('14');
+    await expect(cursorByte(page)).resolves.toBe('14');
     await screenshot(page, '04-corrupt-diagnostic');
   });
 
@@ -108,7 +107,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     const size = fs.statSync(BIG_IMAGES.random1G).size;
     await expect(page.getByTestId('cursor-offset').textContent()).resolves.toBe(`0x${(size - 1).toString(16).padStart(8, '0')}`);
     await expect.poll(async () => (await selectedRow(page)).label).toBe('JSON');
-    await expect(page.locator('.hex-byte.cursor').textContent()).resolves.toBe('7d'); // the vmdesc's closing "}"
+    await expect(cursorByte(page)).resolves.toBe('7d'); // the vmdesc's closing "}"
     await screenshot(page, '05-end-of-1GiB-image');
   });
 });

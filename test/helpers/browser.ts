@@ -76,3 +76,36 @@ export async function selectedRow(page: Page) {
   await row.waitFor();
   return { id: await row.getAttribute('data-node-id'), label: await row.locator('.label').textContent() };
 }
+
+/** The highlighted (selected) bytes of the hex view as hex pairs, in order. */
+export async function selectedHexBytes(page: Page): Promise<string[]> {
+  const parts = await page.locator('.hex-seg.sel[data-kind="hex"]').allTextContents();
+  return parts.flatMap((t) => t.split(' '));
+}
+
+/** The file offset of the first selected byte. */
+export async function firstSelectedOffset(page: Page): Promise<number> {
+  return Number(await page.locator('.hex-seg.sel[data-kind="hex"]').first().getAttribute('data-offset'));
+}
+
+/** Clicks the hex digits of the byte at `offset` (which must be on screen). */
+export async function clickByte(page: Page, offset: number): Promise<void> {
+  const segments = page.locator('.hex-seg[data-kind="hex"]');
+  for (let i = 0; i < (await segments.count()); i++) {
+    const seg = segments.nth(i);
+    const first = Number(await seg.getAttribute('data-offset'));
+    const text = (await seg.textContent()) ?? '';
+    const count = (text.length + 1) / 3;
+    if (offset < first || offset >= first + count) continue;
+    const box = (await seg.boundingBox())!;
+    const charWidth = box.width / text.length;
+    await page.mouse.click(box.x + ((offset - first) * 3 + 1) * charWidth, box.y + box.height / 2);
+    return;
+  }
+  throw new Error(`byte ${offset} is not on screen`);
+}
+
+/** The hex digits under the cursor. */
+export async function cursorByte(page: Page): Promise<string | null> {
+  return page.locator('.hex-seg.cursor[data-kind="hex"]').textContent();
+}
