@@ -1,3 +1,4 @@
+import { guiBenchmark } from './gui-bench';
 import { ensureBenchImages } from './lib';
 import { scanBenchmark } from './scan-bench';
 
@@ -7,6 +8,7 @@ import { scanBenchmark } from './scan-bench';
  */
 const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   scan: scanBenchmark,
+  gui: guiBenchmark,
 };
 
 async function main(): Promise<void> {
