@@ -7,9 +7,11 @@ import { decodeSection } from '../qemu/section-decoder';
 
 /**
  * What the editor tab shows for a section: its decoded fields as JSON (the shape
- * analyze-migration.py prints, which users know) and its vmdesc entry.
+ * analyze-migration.py prints, which users know) and its vmdesc entry; for the vmdesc
+ * element, the whole vmdesc.
  */
 export function sectionJson(source: ByteSource, model: QemuStreamModel, e: StreamElement): SectionJson | null {
+  if (e.type === 'VMDESCRIPTION') return model.vmdesc ? { title: 'vmdesc', fields: JSON.stringify(model.vmdesc, null, 2), vmdesc: null } : null;
   if (e.type !== 'FULL' && e.type !== 'CONFIGURATION') return null;
   const decoded = decodeSection(source, model, e);
   const description = e.type === 'CONFIGURATION' ? model.vmdesc?.configuration : e.deviceIndex !== undefined ? model.vmdesc?.devices[e.deviceIndex] : undefined;

@@ -35,6 +35,12 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x000000000000fff0 (65520)');
     await expect(page.getByTestId('inspector-length').textContent()).resolves.toBe('8 bytes');
     await expect(page.getByTestId('data-inspector').textContent()).resolves.toContain('uint64 BE65520 (0xfff0)');
+    // The JSON tab shows the section's decoded fields in Monaco (the analyze-migration.py shape).
+    await page.getByRole('tab', { name: /JSON: cpu/ }).click();
+    // Monaco draws spaces as U+00A0.
+    const editorText = async () => ((await page.getByTestId('json-editor').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
+    await expect.poll(editorText).toContain('"env.regs": [');
+    expect(await editorText()).toContain('"0x0000000000060fb1"'); // RDX at reset: the CPUID signature
     await screenshot(page, '01-field-selected');
     await page.getByRole('button', { name: 'Toggle theme' }).click();
     await screenshot(page, '02-field-selected-dark');
