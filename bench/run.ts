@@ -1,5 +1,6 @@
 import { directoryBenchmark } from './directory-bench';
 import { indexBenchmark } from './index-bench';
+import { guiBenchmark } from './gui-bench';
 import { ensureBenchImages } from './lib';
 import { scanBenchmark } from './scan-bench';
 
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   scan: scanBenchmark,
   directory: directoryBenchmark,
   index: indexBenchmark,
+  gui: guiBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,9 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
 import { processIO, type CliIO } from './output';
+import { packageVersion } from './package-version';
 
 /** Exit statuses: 0 success, 1 the image has errors (validate), 2 could not run. */
 export const EXIT_USAGE = 2;
@@ -37,14 +36,6 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     }
     io.err(`migwb: internal error, please report it: ${(e as Error).stack ?? String(e)}\n`);
     return EXIT_USAGE;
-  }
-}
-
-function packageVersion(): string {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')).version;
-  } catch {
-    return 'unknown';
   }
 }
 

@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import type { ByteSource } from '../../shared/io/byte-source';
 import type { ImageKind } from '../../shared/formats/detect';
 import type { QemuStreamModel } from '../../shared/qemu/model';
-import type { ParseOptions } from '../../shared/qemu/stream-parser';
 import { FileSource } from '../io/file-source';
-import { loadStream } from './load-stream';
+import { loadStreamDetailed, type LoadedVia, type LoadOptions } from './load-stream';
 import { openContainer } from './open-container';
 import { UserError } from './user-error';
 
@@ -18,6 +17,8 @@ export interface OpenedImage {
   /** File offset of stream byte 0 when the stream is stored uncompressed in the file. */
   streamBase?: number;
   model: QemuStreamModel;
+  /** Whether the model came from a section directory, a sidecar or a full scan. */
+  via: LoadedVia;
   close(): void;
 }
 
@@ -25,12 +26,13 @@ export interface OpenedImage {
  * Opens an image read-only, finds the QEMU stream in it by content and builds its model.
  * Everything a user can get wrong about the path itself becomes a one-line UserError.
  */
-export function openImage(path: string, options: ParseOptions = {}): OpenedImage {
+export function openImage(path: string, options: LoadOptions = {}): OpenedImage {
   const file = openReadOnly(path);
   try {
     const { kind, stream, streamBase } = openContainer(path, file);
-    const model = loadStream(stream, options);
-    return { path, kind, file, source: stream, streamBase, model, close: () => file.close() };
+    // The image path lets the loader find IMAGE.migdir for streams inside containers too.
+    const { model, via } = loadStreamDetailed(stream, { ...options, imagePath: path });
+    return { path, kind, file, source: stream, streamBase, model, via, close: () => file.close() };
   } catch (e) {
     file.close();
     throw e;

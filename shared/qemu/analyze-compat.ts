@@ -1,7 +1,7 @@
 import type { ByteSource } from '../io/byte-source';
 import { pyJsonDumps, type PyValue } from '../util/py-json';
 import type { QemuStreamModel } from './model';
-import { decodeSection } from './section-decoder';
+import { decodeSection, type DecodedSection } from './section-decoder';
 import { hexBytes, type FieldNode } from './vmstate-decode';
 
 /**
@@ -31,6 +31,11 @@ export function analyzeCompatState(source: ByteSource, model: QemuStreamModel): 
   const out = new Map<string, PyValue>();
   for (const [sid, s] of sections) out.set(`${s.name} (${sid})`, s.value);
   return pyJsonDumps(out) + '\n';
+}
+
+/** One decoded section in the shape analyze-migration.py prints it (for the editor tab). */
+export function analyzeCompatSection(decoded: DecodedSection): string {
+  return pyJsonDumps(compatStruct(decoded.nodes, decoded.bytes, decoded.payloadOffset));
 }
 
 export function analyzeCompatDesc(model: QemuStreamModel): string {

@@ -109,6 +109,20 @@ class GrowableI32 {
   }
 }
 
+/** The runs of a PageIndex as plain typed arrays (structured-clone and transfer friendly). */
+export interface PageIndexData {
+  count: number;
+  block: Int32Array<ArrayBuffer>;
+  firstPage: Float64Array<ArrayBuffer>;
+  runLength: Int32Array<ArrayBuffer>;
+  kind: Int32Array<ArrayBuffer>;
+  dataOffset: Float64Array<ArrayBuffer>;
+  stride: Int32Array<ArrayBuffer>;
+  dataLength: Int32Array<ArrayBuffer>;
+  fill: Int32Array<ArrayBuffer>;
+  element: Int32Array<ArrayBuffer>;
+}
+
 export class PageIndex {
   private count = 0;
   private readonly blockOf = new GrowableI32();
@@ -314,6 +328,39 @@ export class PageIndex {
       if (page >= first && page < first + this.countOf.a[i]) out.push(i);
     }
     return out;
+  }
+
+  /** The runs as typed arrays trimmed to their length, e.g. to post them from a worker. */
+  export(): PageIndexData {
+    this.commit();
+    const n = this.count;
+    return {
+      count: n,
+      block: this.blockOf.a.slice(0, n),
+      firstPage: this.firstPageOf.a.slice(0, n),
+      runLength: this.countOf.a.slice(0, n),
+      kind: this.kindOf.a.slice(0, n),
+      dataOffset: this.offsetOf.a.slice(0, n),
+      stride: this.strideOf.a.slice(0, n),
+      dataLength: this.lengthOf.a.slice(0, n),
+      fill: this.fillOf.a.slice(0, n),
+      element: this.elementOf.a.slice(0, n),
+    };
+  }
+
+  static from(d: PageIndexData): PageIndex {
+    const index = new PageIndex();
+    index.count = d.count;
+    index.blockOf.a = d.block;
+    index.firstPageOf.a = d.firstPage;
+    index.countOf.a = d.runLength;
+    index.kindOf.a = d.kind;
+    index.offsetOf.a = d.dataOffset;
+    index.strideOf.a = d.stride;
+    index.lengthOf.a = d.dataLength;
+    index.fillOf.a = d.fill;
+    index.elementOf.a = d.element;
+    return index;
   }
 
   /** Approximate heap bytes used, for the memory benchmark. */

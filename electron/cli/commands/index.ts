@@ -7,10 +7,11 @@ import { registerInfo } from './info';
 import { registerLs } from './ls';
 import { registerQuery } from './query';
 import { registerSeal } from './seal';
+import { registerServe } from './serve';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
 export type CommandRegistrar = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
 
 /** Every migwb command, in the order `migwb --help` lists them. */
-export const COMMANDS: readonly CommandRegistrar[] = [registerInfo, registerValidate, registerDump, registerSeal, registerIndex, registerLs, registerFind, registerQuery];
+export const COMMANDS: readonly CommandRegistrar[] = [registerInfo, registerValidate, registerDump, registerSeal, registerIndex, registerLs, registerFind, registerQuery, registerServe];

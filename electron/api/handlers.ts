@@ -1,0 +1,102 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MAX_READ, type DirectoryListing, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
+import { readBytes } from '../../shared/io/byte-source';
+import { searchBytes } from '../../shared/workbench/byte-search';
+import { computeMinimap } from '../../shared/workbench/minimap';
+import { sectionJson } from '../../shared/workbench/section-json';
+import { UserError } from '../services/user-error';
+import type { ImageSessions } from '../workbench/image-sessions';
+
+export interface HandlerDeps {
+  sessions: ImageSessions;
+  host: 'electron' | 'bridge';
+  version: string;
+  initialPaths: string[];
+  /** Native dialogs (Electron); absent in the bridge, where the renderer shows its own picker. */
+  dialogs?: { pickImage(): Promise<string | null>; pickFolder(): Promise<string | null> };
+  /** Called after an image opened (the desktop app keeps its recent list). */
+  onImageOpened?(path: string): void;
+}
+
+/**
+ * The backend of one window (Electron) or one browser session (bridge): the same
+ * functions behind ipcMain.handle and behind the bridge's HTTP endpoints. Arguments reach
+ * them validated (see dispatch.ts). `owner` ties opened images to their window.
+ */
+export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: WorkbenchEvent) => void): WorkbenchApi {
+  const { sessions } = deps;
+  return {
+    async hostInfo() {
+      return { host: deps.host, version: deps.version, nativeDialogs: !!deps.dialogs, initialPaths: deps.initialPaths };
+    },
+    async openImage(imagePath) {
+      const opened = await sessions.open(imagePath, owner, (done, total) => emit({ type: 'open-progress', path: imagePath, done, total }));
+      deps.onImageOpened?.(imagePath);
+      return opened;
+    },
+    async closeImage(handle) {
+      sessions.close(handle, owner);
+    },
+    async treeChildren(handle, nodeId) {
+      return sessions.get(handle, owner).tree.children(nodeId);
+    },
+    async nodePathAt(handle, offset) {
+      return sessions.get(handle, owner).tree.pathAt(offset);
+    },
+    async readBytes(handle, offset, length) {
+      const s = sessions.get(handle, owner);
+      return Buffer.from(readBytes(s.source, offset, Math.min(length, MAX_READ))).toString('base64');
+    },
+    async minimap(handle, buckets) {
+      return computeMinimap(sessions.get(handle, owner).model, buckets);
+    },
+    async search(handle, query) {
+      return searchBytes(sessions.get(handle, owner).source, query);
+    },
+    async sectionJson(handle, nodeId) {
+      const s = sessions.get(handle, owner);
+      const element = s.model.elements[Number(/^e(\d+)/.exec(nodeId)?.[1] ?? NaN)];
+      return element ? sectionJson(s.source, s.model, element) : null;
+    },
+    async listDirectory(dir) {
+      return listDirectory(dir ?? os.homedir());
+    },
+    async pickImage() {
+      return deps.dialogs ? deps.dialogs.pickImage() : null;
+    },
+    async pickFolder() {
+      return deps.dialogs ? deps.dialogs.pickFolder() : null;
+    },
+  };
+}
+
+const MAX_ENTRIES = 5000;
+
+/** A folder's entries for the in-app picker: folders first, then files, by name. */
+export function listDirectory(dir: string): DirectoryListing {
+  const resolved = path.resolve(dir);
+  let names: fs.Dirent[];
+  try {
+    names = fs.readdirSync(resolved, { withFileTypes: true });
+  } catch (e) {
+    throw new UserError(`cannot list ${resolved}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`);
+  }
+  const entries = names.slice(0, MAX_ENTRIES).map((d) => {
+    const full = path.join(resolved, d.name);
+    let size = 0;
+    let isDirectory = d.isDirectory();
+    try {
+      const st = fs.statSync(full);
+      size = st.size;
+      isDirectory = st.isDirectory();
+    } catch {
+      // a dangling link or a file that vanished: list it, size unknown
+    }
+    return { name: d.name, path: full, isDirectory, size };
+  });
+  entries.sort((a, b) => (a.isDirectory === b.isDirectory ? a.name.localeCompare(b.name) : a.isDirectory ? -1 : 1));
+  const parent = path.dirname(resolved);
+  return { path: resolved, parent: parent === resolved ? null : parent, entries };
+}

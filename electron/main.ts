@@ -1,0 +1,136 @@
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session } from 'electron';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CHANNELS, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
+import { dispatch } from './api/dispatch';
+import { createHandlers, type HandlerDeps } from './api/handlers';
+import { harden, imageArguments, isTrustedSender } from './app/hardening';
+import { menuTemplate } from './app/menu';
+import { RecentImages } from './app/recent-images';
+import { APP_SCHEME, APP_URL, rendererResponse } from './app/renderer-protocol';
+import { RENDERER_DIR } from './build-paths';
+import { ImageSessions } from './workbench/image-sessions';
+
+/**
+ * Electron main process: windows, menus, the app:// protocol, and the IPC channels of the
+ * contract wired to the same handlers the bridge serves. Everything else lives in modules
+ * that run (and are tested) without Electron.
+ */
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+
+const sessions = new ImageSessions();
+const apis = new Map<number, WorkbenchApi>();
+let recent: RecentImages;
+
+function createWindow(initialPaths: string[]): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1440,
+    height: 900,
+    show: false,
+    title: 'Migration Image Workbench',
+    icon: path.join(RENDERER_DIR, 'icon.svg'),
+    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+  });
+  const id = win.webContents.id;
+  const deps: HandlerDeps = {
+    sessions,
+    host: 'electron',
+    version: app.getVersion(),
+    initialPaths,
+    dialogs: {
+      pickImage: async () => (await dialog.showOpenDialog(win, { title: 'Open image', properties: ['openFile'] })).filePaths[0] ?? null,
+      pickFolder: async () => (await dialog.showOpenDialog(win, { title: 'Add library folder', properties: ['openDirectory'] })).filePaths[0] ?? null,
+    },
+    onImageOpened: (p) => {
+      recent.add(p);
+      app.addRecentDocument(p);
+      buildMenu();
+    },
+  };
+  apis.set(id, createHandlers(deps, `window:${id}`, (event) => win.webContents.send(EVENT_CHANNEL, event)));
+  win.on('closed', () => {
+    sessions.closeOwner(`window:${id}`);
+    apis.delete(id);
+  });
+  win.once('ready-to-show', () => win.show());
+  void win.loadURL(APP_URL);
+  return win;
+}
+
+function sendToFocused(command: MenuCommand): void {
+  (BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0])?.webContents.send(EVENT_CHANNEL, { type: 'menu', command });
+}
+
+function focusedWindow(): BrowserWindow | undefined {
+  const win = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
+  if (win?.isMinimized()) win.restore();
+  win?.focus();
+  return win;
+}
+
+function openInWindow(imagePath: string): void {
+  const win = focusedWindow();
+  if (!win) return void createWindow([imagePath]);
+  win.webContents.send(EVENT_CHANNEL, { type: 'open-path', path: imagePath });
+}
+
+function buildMenu(): void {
+  const template = menuTemplate(
+    {
+      command: sendToFocused,
+      newWindow: () => createWindow([]),
+      openRecent: openInWindow,
+      about: () => void dialog.showMessageBox({ title: 'About', message: `Migration Image Workbench ${app.getVersion()}`, detail: `Electron ${process.versions.electron} · Chromium ${process.versions.chrome} · Node ${process.versions.node}` }),
+    },
+    recent.items,
+    process.platform === 'darwin',
+  );
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+function registerChannels(): void {
+  for (const channel of CHANNELS) {
+    ipcMain.handle(channel, async (event, ...args: unknown[]) => {
+      const api = apis.get(event.sender.id);
+      if (!api || !isTrustedSender(event.senderFrame?.url)) throw new Error('calls are only accepted from the workbench window');
+      return dispatch(api, channel, args);
+    });
+  }
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', (_event, argv) => {
+    const paths = imageArguments(argv, app.isPackaged, fs.existsSync);
+    if (paths.length === 0) focusedWindow();
+    paths.forEach(openInWindow);
+  });
+  app.on('open-file', (event, filePath) => {
+    event.preventDefault();
+    if (app.isReady()) openInWindow(filePath);
+  });
+  app.on('web-contents-created', (_event, contents) => harden(contents));
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  void app.whenReady().then(() => {
+    recent = new RecentImages(path.join(app.getPath('userData'), 'recent-images.json'));
+    protocol.handle(APP_SCHEME, async (request) => {
+      const r = rendererResponse(RENDERER_DIR, request.url);
+      if (!r.file) return new Response('not found', { status: r.status });
+      const file = await net.fetch(pathToFileURL(r.file).toString());
+      return new Response(file.body, { status: r.status, headers: r.headers });
+    });
+    // The app never needs the network, the camera or any other permission.
+    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    session.defaultSession.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !/^(app|devtools):/.test(details.url) }));
+    registerChannels();
+    buildMenu();
+    createWindow(imageArguments(process.argv, app.isPackaged, fs.existsSync));
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow([]);
+    });
+  });
+}

@@ -1,0 +1,17 @@
+/** What a new user sees before opening anything: what to do next. */
+export function EmptyState({ onOpen }: { onOpen(): void }) {
+  return (
+    <div className="empty" data-testid="empty-state">
+      <div className="card">
+        <h2>No image open</h2>
+        <p>Open a QEMU migration stream (a file written by <code>migrate exec:</code>/<code>file:</code> or <code>savevm</code>) to see its sections, devices, fields and guest RAM byte by byte.</p>
+        <div className="actions">
+          <button className="primary" onClick={onOpen}>
+            Open image…
+          </button>
+        </div>
+        <p className="hint">Ctrl+O opens an image. You can also drop an image file on this window (desktop app), or give paths to <code>migwb serve</code>.</p>
+      </div>
+    </div>
+  );
+}

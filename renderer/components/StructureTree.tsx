@@ -1,0 +1,124 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { memo, useEffect, useRef } from 'react';
+import type { TreeNode } from '../../shared/api/contract';
+import type { FieldValue } from '../../shared/qemu/vmstate-decode';
+import type { TreeRow } from '../hooks/useTreeModel';
+
+interface Props {
+  rows: TreeRow[];
+  expanded: Set<string>;
+  selectedId: string | null;
+  onSelect(node: TreeNode): void;
+  onToggle(id: string, open: boolean): void;
+}
+
+const ROW = 20;
+
+/** The structure tree: virtualized rows, keyboard navigation like a file tree. */
+export const StructureTree = memo(function StructureTree({ rows, expanded, selectedId, onSelect, onToggle }: Props) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
+  const selectedIndex = rows.findIndex((r) => r.node.id === selectedId);
+
+  useEffect(() => {
+    if (selectedIndex >= 0) virtual.scrollToIndex(selectedIndex, { align: 'auto' });
+    // Scroll only when the selection moves, not on every row change.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId, selectedIndex >= 0]);
+
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    const row = rows[selectedIndex];
+    const go = (i: number) => rows[i] && onSelect(rows[i].node);
+    switch (e.key) {
+      case 'ArrowDown':
+        go(selectedIndex < 0 ? 0 : selectedIndex + 1);
+        break;
+      case 'ArrowUp':
+        go(Math.max(0, selectedIndex - 1));
+        break;
+      case 'Home':
+        go(0);
+        break;
+      case 'End':
+        go(rows.length - 1);
+        break;
+      case 'PageDown':
+        go(Math.min(rows.length - 1, selectedIndex + 20));
+        break;
+      case 'PageUp':
+        go(Math.max(0, selectedIndex - 20));
+        break;
+      case 'ArrowRight':
+        if (!row) return;
+        if (row.node.hasChildren && !expanded.has(row.node.id)) onToggle(row.node.id, true);
+        else if (rows[selectedIndex + 1]?.parentId === row.node.id) go(selectedIndex + 1);
+        break;
+      case 'ArrowLeft':
+        if (!row) return;
+        if (expanded.has(row.node.id)) onToggle(row.node.id, false);
+        else if (row.parentId) go(rows.findIndex((r) => r.node.id === row.parentId));
+        break;
+      case 'Enter':
+      case ' ':
+        if (row?.node.hasChildren) onToggle(row.node.id, !expanded.has(row.node.id));
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  };
+
+  return (
+    <div className="tree" ref={scroller} tabIndex={0} role="tree" aria-label="Structure" onKeyDown={onKeyDown} data-testid="structure-tree">
+      <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+        {virtual.getVirtualItems().map((item) => {
+          const { node, depth } = rows[item.index];
+          const open = expanded.has(node.id);
+          return (
+            <div
+              key={node.id}
+              role="treeitem"
+              aria-expanded={node.hasChildren ? open : undefined}
+              aria-selected={node.id === selectedId}
+              data-node-id={node.id}
+              className={`tree-row${node.id === selectedId ? ' selected' : ''}${node.damaged ? ' damaged' : ''}`}
+              style={{ top: item.start, paddingLeft: 4 + depth * 14 }}
+              onClick={() => onSelect(node)}
+              onDoubleClick={() => node.hasChildren && onToggle(node.id, !open)}
+            >
+              <span
+                className="twisty"
+                onClick={(e) => {
+                  e.stopPropagation();
+                  if (node.hasChildren) onToggle(node.id, !open);
+                }}
+              >
+                {node.hasChildren ? (open ? '▾' : '▸') : ''}
+              </span>
+              <span className="label">{node.label}</span>
+              {node.value && <span className="value">{shortValue(node.value)}</span>}
+              {node.detail && <span className="detail">{node.detail}</span>}
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+});
+
+export function shortValue(v: FieldValue): string {
+  switch (v.kind) {
+    case 'int':
+      return v.hex;
+    case 'bool':
+      return String(v.value);
+    case 'float':
+      return String(v.value);
+    case 'text':
+      return JSON.stringify(v.value);
+    case 'nullptr':
+      return 'NULL';
+    case 'bytes':
+      return v.hex.length > 48 ? v.hex.slice(0, 47) + '…' : v.hex;
+  }
+}

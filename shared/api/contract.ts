@@ -1,0 +1,176 @@
+import type { Diagnostic } from '../diagnostics';
+import type { ImageKind } from '../formats/detect';
+import type { FieldValue } from '../qemu/vmstate-decode';
+
+/**
+ * The contract between the renderer and the backend. Electron's preload exposes it as
+ * `window.workbench` over IPC; `migwb serve` exposes the same handlers over HTTP for a
+ * local browser (and the end-to-end tests). Values are JSON only, so both transports
+ * serialise them alike: bytes travel as base64.
+ */
+export interface WorkbenchApi {
+  /** Who is serving the app and what it can do. */
+  hostInfo(): Promise<HostInfo>;
+
+  /** Opens an image read-only and returns its handle and summary. */
+  openImage(path: string): Promise<ImageOpened>;
+  closeImage(handle: string): Promise<void>;
+  /** Children of a structure-tree node; `null` asks for the roots. */
+  treeChildren(handle: string, nodeId: string | null): Promise<TreeNode[]>;
+  /** Ids from a root down to the innermost node containing the stream offset. */
+  nodePathAt(handle: string, offset: number): Promise<string[]>;
+  /** Up to MAX_READ bytes of the stream (base64). */
+  readBytes(handle: string, offset: number, length: number): Promise<string>;
+  /** One category per bucket of the stream, for the minimap. */
+  minimap(handle: string, buckets: number): Promise<number[]>;
+  /** Next match of a byte pattern at or after `from` (before it, if backwards). */
+  search(handle: string, query: SearchQuery): Promise<SearchHit | null>;
+  /** A section's decoded fields and its vmdesc entry as JSON text, for the editor tab. */
+  sectionJson(handle: string, nodeId: string): Promise<SectionJson | null>;
+
+  /** Entries of a directory, for the in-app file picker (the bridge has no native dialogs). */
+  listDirectory(path: string | null): Promise<DirectoryListing>;
+  /** Native file dialog (Electron only): the chosen image path, or null. */
+  pickImage(): Promise<string | null>;
+  /** Native folder dialog (Electron only): the chosen folder, or null. */
+  pickFolder(): Promise<string | null>;
+}
+
+export type Channel = keyof WorkbenchApi;
+
+/** Every channel, in one list: main registers these, preload exposes these, the bridge serves these. */
+export const CHANNELS = [
+  'hostInfo',
+  'openImage',
+  'closeImage',
+  'treeChildren',
+  'nodePathAt',
+  'readBytes',
+  'minimap',
+  'search',
+  'sectionJson',
+  'listDirectory',
+  'pickImage',
+  'pickFolder',
+] as const satisfies readonly Channel[];
+
+/** The IPC channel main pushes WorkbenchEvents on. */
+export const EVENT_CHANNEL = 'workbench:event';
+
+/** Menu items of the desktop app, delivered to the renderer as events. */
+export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'back' | 'forward' | 'toggle-theme';
+
+/** Events the backend pushes to the renderer: progress of long work, menu commands, files to open. */
+export type WorkbenchEvent =
+  | { type: 'open-progress'; path: string; done: number; total: number }
+  | { type: 'menu'; command: MenuCommand }
+  | { type: 'open-path'; path: string };
+
+/** What the preload (or the bridge's web preload) puts on `window.workbench`. */
+export interface WorkbenchBridge extends WorkbenchApi {
+  onEvent(listener: (event: WorkbenchEvent) => void): () => void;
+  /** Path of a File dropped on the window (Electron only; null in a browser). */
+  pathForDroppedFile(file: unknown): string | null;
+}
+
+export const MAX_READ = 1 << 20;
+
+export interface HostInfo {
+  host: 'electron' | 'bridge';
+  version: string;
+  nativeDialogs: boolean;
+  /** Images given on the command line or to `migwb serve`, opened at start. */
+  initialPaths: string[];
+}
+
+export interface ImageOpened {
+  handle: string;
+  path: string;
+  name: string;
+  kind: ImageKind;
+  fileSize: number;
+  /** Bytes of the QEMU stream, the address space of the hex view. */
+  streamSize: number;
+  /** File offset of stream byte 0 when the stream is stored raw in the file. */
+  streamBase: number | null;
+  machineType: string | null;
+  pageSize: number;
+  diagnostics: Diagnostic[];
+  /** How the model was built: from the image's section directory, its sidecar, or a full scan. */
+  openedVia: 'directory' | 'sidecar' | 'scan';
+  openMs: number;
+}
+
+export type TreeNodeKind =
+  | 'stream'
+  | 'file-header'
+  | 'section'
+  | 'header-field'
+  | 'field'
+  | 'array'
+  | 'struct'
+  | 'subsection'
+  | 'ram-blocks'
+  | 'ram-block'
+  | 'page-run'
+  | 'page'
+  | 'footer'
+  | 'vmdesc'
+  | 'unknown';
+
+export interface TreeNode {
+  id: string;
+  kind: TreeNodeKind;
+  label: string;
+  /** Short type or summary shown after the label. */
+  detail?: string;
+  /** Stream offset and length of the bytes the node covers. */
+  offset: number;
+  length: number;
+  hasChildren: boolean;
+  damaged?: boolean;
+  value?: FieldValue;
+}
+
+export interface SearchQuery {
+  kind: 'hex' | 'text';
+  pattern: string;
+  from: number;
+  backwards?: boolean;
+}
+
+export interface SearchHit {
+  offset: number;
+  length: number;
+}
+
+export interface SectionJson {
+  title: string;
+  fields: string;
+  vmdesc: string | null;
+}
+
+export interface DirectoryEntry {
+  name: string;
+  path: string;
+  isDirectory: boolean;
+  size: number;
+}
+
+export interface DirectoryListing {
+  path: string;
+  parent: string | null;
+  entries: DirectoryEntry[];
+}
+
+/** Minimap categories, in increasing display priority. */
+export const enum MinimapCategory {
+  EMPTY = 0,
+  RAM_ZERO = 1,
+  RAM_PAGE = 2,
+  VMDESC = 3,
+  HEADER = 4,
+  DEVICE = 5,
+  TRAILING = 6,
+  DAMAGED = 7,
+}

@@ -1,0 +1,23 @@
+import type { SectionJson } from '../api/contract';
+import type { ByteSource } from '../io/byte-source';
+import { analyzeCompatSection } from '../qemu/analyze-compat';
+import type { QemuStreamModel, StreamElement } from '../qemu/model';
+import { describeSection } from '../qemu/model';
+import { decodeSection } from '../qemu/section-decoder';
+
+/**
+ * What the editor tab shows for a section: its decoded fields as JSON (the shape
+ * analyze-migration.py prints, which users know) and its vmdesc entry; for the vmdesc
+ * element, the whole vmdesc.
+ */
+export function sectionJson(source: ByteSource, model: QemuStreamModel, e: StreamElement): SectionJson | null {
+  if (e.type === 'VMDESCRIPTION') return model.vmdesc ? { title: 'vmdesc', fields: JSON.stringify(model.vmdesc, null, 2), vmdesc: null } : null;
+  if (e.type !== 'FULL' && e.type !== 'CONFIGURATION') return null;
+  const decoded = decodeSection(source, model, e);
+  const description = e.type === 'CONFIGURATION' ? model.vmdesc?.configuration : e.deviceIndex !== undefined ? model.vmdesc?.devices[e.deviceIndex] : undefined;
+  return {
+    title: e.type === 'CONFIGURATION' ? `configuration ${e.machine ?? ''}`.trim() : describeSection(e),
+    fields: analyzeCompatSection(decoded),
+    vmdesc: description ? JSON.stringify(description, null, 2) : null,
+  };
+}

@@ -1,0 +1,119 @@
+import * as fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIG_IMAGES } from '../../bench/lib';
+import { corpusPath, readJson, sidecar } from '../helpers/corpus';
+import { clickByte, cursorByte, firstSelectedOffset, haveChromium, openThroughPicker, screenshot, selectedHexBytes, selectedRow, startWorkbench, treeRow, type Workbench } from '../helpers/browser';
+
+const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
+
+describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real renderer bundle)', () => {
+  let wb: Workbench;
+  beforeAll(async () => {
+    wb = await startWorkbench();
+  });
+  afterAll(() => wb?.close());
+
+  it('shows what to do on an empty start', async () => {
+    const page = await wb.newPage();
+    await expect(page.getByTestId('empty-state').textContent()).resolves.toMatch(/No image open/);
+    await screenshot(page, '00-empty-state');
+  });
+
+  it('open an image, expand the tree, click a field: its bytes are highlighted and the inspector decodes it', async () => {
+    const page = await wb.newPage();
+    await openThroughPicker(page, MINIMAL);
+    const cpu = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
+    await cpu.locator('.twisty').click();
+    const eip = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^env\.eip$/ }) });
+    await eip.click();
+    // The 8 highlighted bytes are the field's bytes: RIP = 0xfff0 at reset.
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['00', '00', '00', '00', '00', '00', 'ff', 'f0']);
+    const reference = readJson(sidecar(MINIMAL, 'sections')).elements.find((e: any) => e.idstr === 'cpu');
+    const offset = await firstSelectedOffset(page);
+    expect(offset).toBeGreaterThan(reference.payload_offset);
+    expect(fs.readFileSync(MINIMAL).subarray(offset, offset + 8).toString('hex')).toBe('000000000000fff0');
+    await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x000000000000fff0 (65520)');
+    await expect(page.getByTestId('inspector-length').textContent()).resolves.toBe('8 bytes');
+    await expect(page.getByTestId('data-inspector').textContent()).resolves.toContain('uint64 BE65520 (0xfff0)');
+    // The JSON tab shows the section's decoded fields in Monaco (the analyze-migration.py shape).
+    await page.getByRole('tab', { name: /JSON: cpu/ }).click();
+    // Monaco draws spaces as U+00A0.
+    const editorText = async () => ((await page.getByTestId('json-editor').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
+    await expect.poll(editorText).toContain('"env.regs": [');
+    expect(await editorText()).toContain('"0x0000000000060fb1"'); // RDX at reset: the CPUID signature
+    await screenshot(page, '01-field-selected');
+    await page.getByRole('button', { name: 'Toggle theme' }).click();
+    await screenshot(page, '02-field-selected-dark');
+  });
+
+  it('click a hex byte deep inside RAM: the RAM page node is selected', async () => {
+    const image = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
+    const page = await wb.newPage();
+    await openThroughPicker(page, image);
+    // Go to the planted payload's page data, then click a byte three rows further down.
+    const part = readJson(sidecar(image, 'sections')).elements.find((e: any) => e.type === 'PART');
+    const marker = fs.readFileSync(image).indexOf('MIGIMG-FORENSIC-MARKER', part.offset);
+    await page.getByRole('textbox', { name: 'Go to offset' }).fill(`0x${marker.toString(16)}`);
+    await page.getByRole('textbox', { name: 'Go to offset' }).press('Enter');
+    const target = marker + 48;
+    await clickByte(page, target);
+    await expect.poll(async () => (await selectedRow(page)).label).toBe('page 0x100000');
+    await expect(page.getByTestId('cursor-offset').textContent()).resolves.toBe(`0x${target.toString(16).padStart(8, '0')}`);
+    await expect(page.getByTestId('inspector').textContent()).resolves.toContain('kindpage');
+    await expect(page.getByTestId('inspector-length').textContent()).resolves.toBe('4104 bytes');
+    await screenshot(page, '03-ram-page-selected');
+  });
+
+  it('open a corrupt image and jump to its diagnostic', async () => {
+    const image = corpusPath('qemu', 'corrupt', 'x86_64-q35-minimal-running-32M.flip-hdr.mig');
+    const page = await wb.newPage();
+    await openThroughPicker(page, image);
+    const diag = page.locator('.diag[data-code="damaged-section-type"]');
+    await expect(diag.textContent()).resolves.toMatch(/Unknown section type 0x14/);
+    await diag.click();
+    await expect(page.getByTestId('cursor-offset').textContent()).resolves.toBe('0x000bb64c');
+    await expect.poll(async () => (await selectedRow(page)).label).toBe('section type');
+    // The damaged section is flagged in the tree, and its first byte is the highlighted one.
+    await expect(page.locator('.tree-row.damaged .label', { hasText: /^timer$/ }).count()).resolves.toBe(1);
+    await expect(cursorByte(page)).resolves.toBe('14');
+    await screenshot(page, '04-corrupt-diagnostic');
+  });
+
+  it('a file that is not an image gives a one-line error in the status bar', async () => {
+    const page = await wb.newPage();
+    await openThroughPicker(page, corpusPath('qemu', 'payload-1M.bin'), { expectTab: false });
+    await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/not a recognised migration image/);
+  });
+
+  it('keyboard: the tree and the hex view are navigable without a mouse', async () => {
+    const page = await wb.newPage();
+    await openThroughPicker(page, MINIMAL);
+    await treeRow(page, 'hdr').click();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect((await selectedRow(page)).id).toBe('e1');
+    await page.keyboard.press('ArrowRight'); // expand START ram
+    await treeRow(page, 'e1/h/0').waitFor();
+    await page.keyboard.press('ArrowRight'); // into its first child
+    expect((await selectedRow(page)).id).toBe('e1/h/0');
+    await page.keyboard.press('ArrowLeft'); // back to the parent
+    expect((await selectedRow(page)).id).toBe('e1');
+    await page.getByLabel('Hex view').focus();
+    await page.keyboard.press('Control+End');
+    await expect(page.getByTestId('cursor-offset').textContent()).resolves.toBe(`0x${(433073 - 1).toString(16).padStart(8, '0')}`);
+    // The tree follows the cursor once the keys rest: the last byte is in the vmdesc JSON.
+    await expect.poll(async () => (await selectedRow(page)).label).toBe('JSON');
+  });
+
+  it.skipIf(!fs.existsSync(BIG_IMAGES.random1G))('jump to the end of the 1 GiB benchmark image', async () => {
+    const page = await wb.newPage();
+    await openThroughPicker(page, BIG_IMAGES.random1G);
+    await page.getByLabel('Hex view').focus();
+    await page.keyboard.press('Control+End');
+    const size = fs.statSync(BIG_IMAGES.random1G).size;
+    await expect(page.getByTestId('cursor-offset').textContent()).resolves.toBe(`0x${(size - 1).toString(16).padStart(8, '0')}`);
+    await expect.poll(async () => (await selectedRow(page)).label).toBe('JSON');
+    await expect(cursorByte(page)).resolves.toBe('7d'); // the vmdesc's closing "}"
+    await screenshot(page, '05-end-of-1GiB-image');
+  });
+});

@@ -1,0 +1,111 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startBridge, type Bridge } from '../../electron/bridge/server';
+import { RENDERER_DIR } from '../../electron/build-paths';
+import { ImageSessions } from '../../electron/workbench/image-sessions';
+import { REPO } from './cli';
+
+/** Debian's Chromium (CI installs it); CHROMIUM_PATH overrides. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const haveChromium = fs.existsSync(CHROMIUM) && fs.existsSync(path.join(RENDERER_DIR, 'index.html'));
+
+/** Flags that keep headless Chromium off this machine's closed network (toolchain.md §4). */
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export const SCREENSHOTS = path.join(REPO, 'test-output', 'e2e');
+
+export interface Workbench {
+  browser: Browser;
+  bridge: Bridge;
+  sessions: ImageSessions;
+  /** A new browser page logged in with a fresh one-time link, showing the app. */
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** The real renderer bundle in real Chromium, served by the bridge over the real handlers. */
+export async function startWorkbench(): Promise<Workbench> {
+  const sessions = new ImageSessions();
+  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, version: 'e2e', initialPaths: [] } });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  return {
+    browser,
+    bridge,
+    sessions,
+    async newPage() {
+      const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      await page.goto(bridge.newLink());
+      await page.waitForSelector('.toolbar');
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await bridge.close();
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Opens an image the way a user of `migwb serve` does: Open image… → the in-app picker. */
+export async function openThroughPicker(page: Page, image: string, { expectTab = true } = {}): Promise<void> {
+  await page.getByRole('button', { name: 'Open image…' }).first().click();
+  const picker = page.getByTestId('file-picker');
+  const folder = picker.getByRole('textbox', { name: 'Folder' });
+  await folder.fill(path.dirname(image));
+  await folder.press('Enter');
+  await picker.locator('.entry', { hasText: path.basename(image) }).first().dblclick();
+  if (!expectTab) return;
+  await page.getByRole('tab', { name: new RegExp(path.basename(image).replace(/[.]/g, '\\.')) }).waitFor();
+}
+
+/** The tree row of a node, by its id. */
+export function treeRow(page: Page, id: string) {
+  return page.locator(`[data-node-id="${id}"]`);
+}
+
+export async function selectedRow(page: Page) {
+  const row = page.locator('.tree-row.selected');
+  await row.waitFor();
+  return { id: await row.getAttribute('data-node-id'), label: await row.locator('.label').textContent() };
+}
+
+/** The highlighted (selected) bytes of the hex view as hex pairs, in order. */
+export async function selectedHexBytes(page: Page): Promise<string[]> {
+  const parts = await page.locator('.hex-seg.sel[data-kind="hex"]').allTextContents();
+  return parts.flatMap((t) => t.split(' '));
+}
+
+/** The file offset of the first selected byte. */
+export async function firstSelectedOffset(page: Page): Promise<number> {
+  return Number(await page.locator('.hex-seg.sel[data-kind="hex"]').first().getAttribute('data-offset'));
+}
+
+/** Clicks the hex digits of the byte at `offset` (which must be on screen). */
+export async function clickByte(page: Page, offset: number): Promise<void> {
+  const segments = page.locator('.hex-seg[data-kind="hex"]');
+  for (let i = 0; i < (await segments.count()); i++) {
+    const seg = segments.nth(i);
+    const first = Number(await seg.getAttribute('data-offset'));
+    const text = (await seg.textContent()) ?? '';
+    const count = (text.length + 1) / 3;
+    if (offset < first || offset >= first + count) continue;
+    const box = (await seg.boundingBox())!;
+    const charWidth = box.width / text.length;
+    await page.mouse.click(box.x + ((offset - first) * 3 + 1) * charWidth, box.y + box.height / 2);
+    return;
+  }
+  throw new Error(`byte ${offset} is not on screen`);
+}
+
+/** The hex digits under the cursor. */
+export async function cursorByte(page: Page): Promise<string | null> {
+  return page.locator('.hex-seg.cursor[data-kind="hex"]').textContent();
+}
