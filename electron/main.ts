@@ -8,6 +8,8 @@ import { createHandlers, type HandlerDeps } from './api/handlers';
 import { harden, imageArguments, isTrustedSender } from './app/hardening';
 import { menuTemplate } from './app/menu';
 import { RecentImages } from './app/recent-images';
+import { DATABASE_FILE } from './index/database';
+import { Library } from './index/library';
 import { APP_SCHEME, APP_URL, rendererResponse } from './app/renderer-protocol';
 import { RENDERER_DIR } from './build-paths';
 import { ImageSessions } from './workbench/image-sessions';
@@ -22,6 +24,7 @@ protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standa
 const sessions = new ImageSessions();
 const apis = new Map<number, WorkbenchApi>();
 let recent: RecentImages;
+let library: Library;
 
 function createWindow(initialPaths: string[]): BrowserWindow {
   const win = new BrowserWindow({
@@ -35,6 +38,7 @@ function createWindow(initialPaths: string[]): BrowserWindow {
   const id = win.webContents.id;
   const deps: HandlerDeps = {
     sessions,
+    library,
     host: 'electron',
     version: app.getVersion(),
     initialPaths,
@@ -115,8 +119,10 @@ if (!app.requestSingleInstanceLock()) {
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
+  app.on('will-quit', () => library?.close());
   void app.whenReady().then(() => {
     recent = new RecentImages(path.join(app.getPath('userData'), 'recent-images.json'));
+    library = Library.open(path.join(app.getPath('userData'), DATABASE_FILE));
     protocol.handle(APP_SCHEME, async (request) => {
       const r = rendererResponse(RENDERER_DIR, request.url);
       if (!r.file) return new Response('not found', { status: r.status });

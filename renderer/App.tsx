@@ -5,16 +5,20 @@ import { onCommand, runCommand, type Command } from './commands';
 import { EmptyState } from './components/EmptyState';
 import { FilePicker } from './components/FilePicker';
 import { ImageWorkspace } from './components/ImageWorkspace';
+import { LibraryView } from './components/LibraryView';
 import { useTheme } from './hooks/useTheme';
 
-/** The app shell: toolbar, image tabs, the active workspace, status bar, dialogs. */
+const LIBRARY = 'library';
+
+/** The app shell: toolbar, the library and image tabs, the active view, status bar, dialogs. */
 export function App() {
   const api = workbench();
   const [theme, toggleTheme] = useTheme();
   const [host, setHost] = useState<HostInfo | null>(null);
   const [images, setImages] = useState<ImageOpened[]>([]);
+  /** The open image's handle, or "library". */
   const [active, setActive] = useState<string | null>(null);
-  const [picker, setPicker] = useState(false);
+  const [picker, setPicker] = useState<null | { mode: 'file' | 'folder'; resolve(path: string | null): void }>(null);
   const [progress, setProgress] = useState<{ path: string; done: number; total: number } | null>(null);
   const [status, setStatus] = useState<{ text: string; error?: boolean }>({ text: 'Ready' });
   const [dragging, setDragging] = useState(false);
@@ -40,18 +44,26 @@ export function App() {
     [api],
   );
 
+  /** A path chosen with the native dialog (desktop) or the in-app picker (browser). */
+  const choose = useCallback(
+    (mode: 'file' | 'folder'): Promise<string | null> => {
+      if (host?.nativeDialogs) return mode === 'file' ? api.pickImage() : api.pickFolder();
+      return new Promise((resolve) => setPicker({ mode, resolve }));
+    },
+    [api, host],
+  );
+
   const openDialog = useCallback(async () => {
-    if (!host?.nativeDialogs) return setPicker(true);
-    const path = await api.pickImage();
+    const path = await choose('file');
     if (path) await openPath(path);
-  }, [api, host, openPath]);
+  }, [choose, openPath]);
 
   const closeImage = useCallback(
     (handle: string) => {
       void api.closeImage(handle);
       setImages((list) => {
         const rest = list.filter((i) => i.handle !== handle);
-        setActive((a) => (a === handle ? rest[rest.length - 1]?.handle ?? null : a));
+        setActive((a) => (a === handle ? rest[rest.length - 1]?.handle ?? LIBRARY : a));
         return rest;
       });
     },
@@ -61,6 +73,7 @@ export function App() {
   useEffect(() => {
     void api.hostInfo().then((h) => {
       setHost(h);
+      if (h.initialFolders.length) setActive(LIBRARY);
       h.initialPaths.forEach((p) => void openPath(p));
     });
     return api.onEvent((e: WorkbenchEvent) => {
@@ -77,7 +90,7 @@ export function App() {
       onCommand((c) => {
         if (c.type === 'open-image') void openDialog();
         else if (c.type === 'open-path') void openPath(c.path);
-        else if (c.type === 'close-image' && active) closeImage(active);
+        else if (c.type === 'close-image' && active && active !== LIBRARY) closeImage(active);
         else if (c.type === 'toggle-theme') toggleTheme();
       }),
     [active, closeImage, openDialog, openPath, toggleTheme],
@@ -119,6 +132,9 @@ export function App() {
         </button>
       </div>
       <div className="tabs" role="tablist">
+        <div role="tab" aria-selected={active === LIBRARY} className={`tab${active === LIBRARY ? ' active' : ''}`} onClick={() => setActive(LIBRARY)}>
+          Library
+        </div>
         {images.map((i) => (
           <div key={i.handle} role="tab" aria-selected={i.handle === active} className={`tab${i.handle === active ? ' active' : ''}`} onClick={() => setActive(i.handle)} title={i.path}>
             {i.name}
@@ -134,7 +150,12 @@ export function App() {
             <ImageWorkspace image={i} dark={theme === 'dark'} onStatus={(text) => setStatus({ text })} />
           </div>
         ))}
-        {!current && <EmptyState onOpen={() => void openDialog()} />}
+        {host && (
+          <div style={{ display: active === LIBRARY ? 'block' : 'none', height: '100%' }}>
+            <LibraryView initialFolders={host.initialFolders} nativeDialogs={host.nativeDialogs} onOpen={(p) => void openPath(p)} onPickFolder={() => choose('folder')} onStatus={(text, error) => setStatus({ text, error })} />
+          </div>
+        )}
+        {!current && active !== LIBRARY && <EmptyState onOpen={() => void openDialog()} onLibrary={() => setActive(LIBRARY)} />}
       </main>
       <footer className="statusbar" data-testid="status">
         {progress && (
@@ -146,7 +167,13 @@ export function App() {
         {current && <span>{current.kind} · {current.machineType ?? 'no machine type'} · page {current.pageSize}</span>}
         {host && <span style={{ marginLeft: 'auto' }}>{host.host === 'bridge' ? 'served by migwb serve' : 'desktop'} · v{host.version}</span>}
       </footer>
-      {picker && <FilePicker mode="file" onCancel={() => setPicker(false)} onPick={(p) => (setPicker(false), void openPath(p))} />}
+      {picker && (
+        <FilePicker
+          mode={picker.mode}
+          onCancel={() => (setPicker(null), picker.resolve(null))}
+          onPick={(p) => (setPicker(null), picker.resolve(p))}
+        />
+      )}
       {dragging && <div className="drop-overlay" />}
     </div>
   );

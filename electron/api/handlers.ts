@@ -6,14 +6,19 @@ import { readBytes } from '../../shared/io/byte-source';
 import { searchBytes } from '../../shared/workbench/byte-search';
 import { computeMinimap } from '../../shared/workbench/minimap';
 import { sectionJson } from '../../shared/workbench/section-json';
+import type { Library } from '../index/library';
 import { UserError } from '../services/user-error';
 import type { ImageSessions } from '../workbench/image-sessions';
 
 export interface HandlerDeps {
   sessions: ImageSessions;
+  /** The image library (SQLite index); its indexing runs in a worker thread. */
+  library: Library;
   host: 'electron' | 'bridge';
   version: string;
   initialPaths: string[];
+  /** Folders given at start, to be added to the library. */
+  initialFolders?: string[];
   /** Native dialogs (Electron); absent in the bridge, where the renderer shows its own picker. */
   dialogs?: { pickImage(): Promise<string | null>; pickFolder(): Promise<string | null> };
   /** Called after an image opened (the desktop app keeps its recent list). */
@@ -26,10 +31,11 @@ export interface HandlerDeps {
  * them validated (see dispatch.ts). `owner` ties opened images to their window.
  */
 export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: WorkbenchEvent) => void): WorkbenchApi {
-  const { sessions } = deps;
+  const { sessions, library } = deps;
+  let indexing: AbortController | null = null;
   return {
     async hostInfo() {
-      return { host: deps.host, version: deps.version, nativeDialogs: !!deps.dialogs, initialPaths: deps.initialPaths };
+      return { host: deps.host, version: deps.version, nativeDialogs: !!deps.dialogs, initialPaths: deps.initialPaths, initialFolders: deps.initialFolders ?? [], library: library.file };
     },
     async openImage(imagePath) {
       const opened = await sessions.open(imagePath, owner, (done, total) => emit({ type: 'open-progress', path: imagePath, done, total }));
@@ -59,6 +65,26 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       const s = sessions.get(handle, owner);
       const element = s.model.elements[Number(/^e(\d+)/.exec(nodeId)?.[1] ?? NaN)];
       return element ? sectionJson(s.source, s.model, element) : null;
+    },
+    async libraryList() {
+      return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));
+    },
+    async libraryIndex(paths) {
+      if (indexing) throw new UserError('the library is already being indexed; wait for it or cancel it');
+      indexing = new AbortController();
+      try {
+        const report = await library.index(paths, {
+          signal: indexing.signal,
+          onProgress: (p) => emit({ type: 'index-progress', filesDone: p.filesDone, filesTotal: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, currentFile: p.currentFile ?? null }),
+        });
+        const { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs } = report;
+        return { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs };
+      } finally {
+        indexing = null;
+      }
+    },
+    async libraryCancel() {
+      indexing?.abort();
     },
     async listDirectory(dir) {
       return listDirectory(dir ?? os.homedir());

@@ -1,5 +1,5 @@
 /** What a new user sees before opening anything: what to do next. */
-export function EmptyState({ onOpen }: { onOpen(): void }) {
+export function EmptyState({ onOpen, onLibrary }: { onOpen(): void; onLibrary(): void }) {
   return (
     <div className="empty" data-testid="empty-state">
       <div className="card">
@@ -9,8 +9,9 @@ export function EmptyState({ onOpen }: { onOpen(): void }) {
           <button className="primary" onClick={onOpen}>
             Open image…
           </button>
+          <button onClick={onLibrary}>Go to the library</button>
         </div>
-        <p className="hint">Ctrl+O opens an image. You can also drop an image file on this window (desktop app), or give paths to <code>migwb serve</code>.</p>
+        <p className="hint">Ctrl+O opens an image. You can also drop an image file on this window (desktop app), give paths to <code>migwb serve</code>, or index whole folders in the library.</p>
       </div>
     </div>
   );

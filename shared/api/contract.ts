@@ -28,6 +28,13 @@ export interface WorkbenchApi {
   /** A section's decoded fields and its vmdesc entry as JSON text, for the editor tab. */
   sectionJson(handle: string, nodeId: string): Promise<SectionJson | null>;
 
+  /** The indexed images of the library. */
+  libraryList(): Promise<LibraryImage[]>;
+  /** Indexes files and folders into the library (folders are remembered); progress arrives as events. */
+  libraryIndex(paths: string[]): Promise<LibraryIndexReport>;
+  /** Stops a running libraryIndex after the image it is on. */
+  libraryCancel(): Promise<void>;
+
   /** Entries of a directory, for the in-app file picker (the bridge has no native dialogs). */
   listDirectory(path: string | null): Promise<DirectoryListing>;
   /** Native file dialog (Electron only): the chosen image path, or null. */
@@ -49,6 +56,9 @@ export const CHANNELS = [
   'minimap',
   'search',
   'sectionJson',
+  'libraryList',
+  'libraryIndex',
+  'libraryCancel',
   'listDirectory',
   'pickImage',
   'pickFolder',
@@ -63,6 +73,7 @@ export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'bac
 /** Events the backend pushes to the renderer: progress of long work, menu commands, files to open. */
 export type WorkbenchEvent =
   | { type: 'open-progress'; path: string; done: number; total: number }
+  | { type: 'index-progress'; filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentFile: string | null }
   | { type: 'menu'; command: MenuCommand }
   | { type: 'open-path'; path: string };
 
@@ -81,6 +92,10 @@ export interface HostInfo {
   nativeDialogs: boolean;
   /** Images given on the command line or to `migwb serve`, opened at start. */
   initialPaths: string[];
+  /** Folders given to `migwb serve`, added to the library at start. */
+  initialFolders: string[];
+  /** The library database file. */
+  library: string;
 }
 
 export interface ImageOpened {
@@ -117,6 +132,34 @@ export type TreeNodeKind =
   | 'footer'
   | 'vmdesc'
   | 'unknown';
+
+/** One file of the library, as the library view lists it. */
+export interface LibraryImage {
+  id: number;
+  path: string;
+  status: 'indexed' | 'unsupported' | 'not-an-image' | 'unreadable' | 'missing';
+  statusDetail: string | null;
+  format: string | null;
+  size: number;
+  machineType: string | null;
+  pageSize: number | null;
+  openedVia: string | null;
+  errors: number;
+  warnings: number;
+  indexedAt: string;
+  tags: string[];
+}
+
+export interface LibraryIndexReport {
+  files: number;
+  indexed: number;
+  unchanged: number;
+  notImages: number;
+  failed: number;
+  missing: number;
+  cancelled: boolean;
+  elapsedMs: number;
+}
 
 export interface TreeNode {
   id: string;

@@ -32,6 +32,10 @@ const searchQuery: Check = (v) => {
   return undefined;
 };
 
+const MAX_PATHS = 100;
+const pathList: Check = (v) =>
+  Array.isArray(v) && v.length >= 1 && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected 1 to ${MAX_PATHS} paths`;
+
 const SIGNATURES: Record<Channel, Check[]> = {
   hostInfo: [],
   openImage: [string],
@@ -42,6 +46,9 @@ const SIGNATURES: Record<Channel, Check[]> = {
   minimap: [string, bucketCount],
   search: [string, searchQuery],
   sectionJson: [string, string],
+  libraryList: [],
+  libraryIndex: [pathList],
+  libraryCancel: [],
   listDirectory: [nullableString],
   pickImage: [],
   pickFolder: [],

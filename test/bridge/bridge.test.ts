@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { CONTENT_SECURITY_POLICY_HEADER } from '../../electron/content-security-policy';
+import { Library } from '../../electron/index/library';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { corpusPath } from '../helpers/corpus';
 import { login, request } from '../helpers/http';
@@ -11,12 +14,15 @@ const IMAGE = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 
 describe('the bridge server (migwb serve)', () => {
   let bridge: Bridge;
-  let sessions: ImageSessions;
+  let library: Library;
   beforeAll(async () => {
-    sessions = new ImageSessions();
-    bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, version: 'test', initialPaths: [] } });
+    library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-bridge-')), 'library.sqlite'));
+    bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions: new ImageSessions(), library, version: 'test', initialPaths: [] } });
   });
-  afterAll(() => bridge.close());
+  afterAll(async () => {
+    await bridge.close();
+    library.close();
+  });
 
   const api = (cookie: string, channel: string, args: unknown[], headers: Record<string, string> = {}) =>
     request(`${bridge.origin}/api/${channel}`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-workbench': '1', ...headers }, body: JSON.stringify(args) });

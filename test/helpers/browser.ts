@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
+import { Library } from '../../electron/index/library';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { REPO } from './cli';
 
@@ -27,7 +29,9 @@ export interface Workbench {
 /** The real renderer bundle in real Chromium, served by the bridge over the real handlers. */
 export async function startWorkbench(): Promise<Workbench> {
   const sessions = new ImageSessions();
-  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, version: 'e2e', initialPaths: [] } });
+  // A real SQLite library in a fresh folder.
+  const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
+  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   return {
     browser,
@@ -43,6 +47,7 @@ export async function startWorkbench(): Promise<Workbench> {
     async close() {
       await browser.close();
       await bridge.close();
+      library.close();
     },
   };
 }
