@@ -3,8 +3,7 @@ import * as path from 'node:path';
 import { loadStreamDetailed, type LoadOptions } from '../electron/services/load-stream';
 import { openContainer } from '../electron/services/open-container';
 import { openReadOnly } from '../electron/services/open-image';
-import { sealImage } from '../electron/services/seal-image';
-import { BENCH_DIR, BIG_IMAGES, fmtMs, median, printTable, SHARED, verdict, warm } from './lib';
+import { BIG_IMAGES, fmtMs, median, printTable, sealedCopy, SHARED, verdict, warm } from './lib';
 
 /**
  * Issue #3: opening a sealed image reads its tail and directory, so it costs the same on a
@@ -19,11 +18,7 @@ export function directoryBenchmark(): void {
   ];
   const rows: string[][] = [];
   for (const [label, image] of images) {
-    const sealed = path.join(BENCH_DIR, 'sealed', path.basename(image));
-    if (!fs.existsSync(sealed) || fs.statSync(sealed).mtimeMs < fs.statSync(image).mtimeMs) {
-      fs.mkdirSync(path.dirname(sealed), { recursive: true });
-      sealImage(image, { kind: 'copy', output: sealed, overwrite: true });
-    }
+    const sealed = sealedCopy(image);
     warm(sealed);
     const directory = timeOpen(sealed, {}, 30);
     if (directory.via !== 'directory') throw new Error(`${sealed} did not open through its directory`);

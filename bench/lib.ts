@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sealImage } from '../electron/services/seal-image';
 
 /** Shared helpers for `npm run bench`. Benchmarks print ratios; they are not tests. */
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -77,4 +78,14 @@ export function printTable(title: string, header: string[], rows: string[][]): v
 
 export function verdict(ok: boolean): string {
   return ok ? 'met' : 'NOT met';
+}
+
+/** A sealed copy of a benchmark image (section directory appended), made once in BENCH_DIR/sealed. */
+export function sealedCopy(image: string): string {
+  const sealed = path.join(BENCH_DIR, 'sealed', path.basename(image));
+  if (!fs.existsSync(sealed) || fs.statSync(sealed).mtimeMs < fs.statSync(image).mtimeMs) {
+    fs.mkdirSync(path.dirname(sealed), { recursive: true });
+    sealImage(image, { kind: 'copy', output: sealed, overwrite: true });
+  }
+  return sealed;
 }
