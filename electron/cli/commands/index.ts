@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../output';
+import { registerApply } from './apply';
 import { registerDump } from './dump';
+import { registerEdit } from './edit';
 import { registerInfo } from './info';
+import { registerRepair } from './repair';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
 export type CommandRegistrar = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
 
 /** Every migwb command, in the order `migwb --help` lists them. */
-export const COMMANDS: readonly CommandRegistrar[] = [registerInfo, registerValidate, registerDump];
+export const COMMANDS: readonly CommandRegistrar[] = [registerInfo, registerValidate, registerDump, registerEdit, registerApply, registerRepair];
