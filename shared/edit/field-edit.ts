@@ -37,7 +37,7 @@ export function compileSetField(ctx: EditContext, spec: string, text: string, re
     for (const f of chain) f.size += delta;
     changes.push(vmdescChange(ctx.model, devices)!);
     fixups.push(
-      `vmdesc: ${path} is now ${bytes.length} bytes (was ${node.size})${chain.length > 1 ? `, and the ${chain.length - 1} enclosing struct sizes changed by ${delta}` : ''}; the JSON length was rewritten`,
+      `vmdesc: ${path} is now ${bytes.length} bytes (was ${node.size})${chain.length > 1 ? `, and ${chain.length - 1} enclosing struct size${chain.length > 2 ? 's' : ''} changed by ${delta}` : ''}; the JSON length was rewritten`,
       "QEMU reads this field with the size its device model expects; the image loads only if that matches (e.g. a vbuffer whose length field you also changed)",
     );
   }

@@ -71,7 +71,8 @@ export function compileRamWrite(ctx: EditContext, target: RamTarget, data: Uint8
     .map(([k, n]) => `${n} ${k} record${n > 1 ? 's' : ''} became ${n > 1 ? 'full page records' : 'a full page record'}, framed as before (block id or CONTINUE), so the records after ${n > 1 ? 'them' : 'it'} are unaffected`);
   if (added.length) fixups.push(...appendRecords(ctx, added, changes));
   const where = `${block.id}+${hex(target.offset)}${target.gpa !== undefined ? ` (GPA ${hex(target.gpa)})` : ''}`;
-  const pages = [...was].map(([k, n]) => `${n} ${k}`).join(', ');
+  const pageCount = [...was.values()].reduce((a, b) => a + b, 0);
+  const heldBy = [...was].map(([k, n]) => (k === 'never-sent' ? `${n} never sent` : `${n} ${k} record${n > 1 ? 's' : ''}`)).join(', ');
   return {
     intent: {
       op: 'ram-write',
@@ -81,7 +82,7 @@ export function compileRamWrite(ctx: EditContext, target: RamTarget, data: Uint8
       length: data.length,
       pages: Object.fromEntries(was),
     },
-    summary: `wrote ${data.length} bytes of guest RAM at ${where}, over ${pages} page${Math.ceil(data.length / ps) > 1 ? 's' : ''}`,
+    summary: `wrote ${data.length} bytes of guest RAM at ${where}: ${pageCount} page${pageCount > 1 ? 's' : ''} (${heldBy})`,
     changes,
     fixups,
   };

@@ -70,6 +70,21 @@ describe('saving through the journal', () => {
     }
   });
 
+  it('keeps a trailer (a section directory) as it was and says it no longer describes an edited stream', async () => {
+    const sealed = corpusPath('qemu', 'trailer', 'x86_64-pc-minimal-paused-16M.trail-directory.mig');
+    const session = EditSession.open(sealed);
+    try {
+      const trailer = session.image.model.trailing!;
+      session.apply({ op: 'set-field', field: 'cpu.env.regs[0]', value: '1' });
+      const saved = await session.save(path.join(tmp(), 'sealed-edited.mig'));
+      expect(saved.notes).toEqual([`the ${trailer.length} bytes after the stream (a section directory or other trailer) were kept as they were; they do not describe the edited stream`]);
+      const out = fs.readFileSync(saved.path);
+      expect(out.subarray(trailer.offset).equals(fs.readFileSync(sealed).subarray(trailer.offset))).toBe(true);
+    } finally {
+      session.close();
+    }
+  });
+
   it('reports progress and can be cancelled, leaving nothing behind', async () => {
     const content = new MemorySource(new Uint8Array(9 << 20).fill(7));
     const seen: number[] = [];

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EditSession } from '../../electron/edit/edit-session';
 import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';
+import { intactOf, otherSave } from './fixtures';
 import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';
 import { haveQemu, loadInQemu } from '../helpers/qemu';
 
@@ -12,7 +12,6 @@ import { haveQemu, loadInQemu } from '../helpers/qemu';
  * is printed, so the difference is visible), and loads once repaired.
  */
 const CORRUPT = damagedImages('corrupt');
-const intactOf = (damaged: string) => corpusPath('qemu', path.basename(damaged).replace(/\.(flip-hdr|trunc-mid-ram|vmdesc-cut)\.mig$/, '.mig'));
 const argsOf = (damaged: string): string[] => readJson(sidecar(intactOf(damaged), 'meta')).qemu_argv.slice(1);
 const RECORDED: Record<string, { qemu_load: { qemu_stderr: string[] } }> = readJson(corpusPath('qemu', 'corrupt', 'results.json'));
 
@@ -60,11 +59,7 @@ describe.skipIf(!haveQemu('7.2'))('repaired images load in QEMU 7.2', () => {
   it('a cut image completed from another save of the same VM loads with the guest memory of the original', async () => {
     const damaged = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
     const original = intactOf(damaged);
-    const donor = path.join(tmp(), 'other-save.mig');
-    const d = EditSession.open(original);
-    d.apply({ op: 'ram-block-write', block: 'pc.bios', offset: 0, hex: 'ee'.repeat(64) });
-    await d.save(donor);
-    d.close();
+    const donor = await otherSave(original, path.join(tmp(), 'other-save.mig'));
     const out = path.join(tmp(), 'completed.mig');
     expect((await migwb('repair', damaged, '--donor', donor, '-o', out)).code).toBe(0);
     const memory = async (image: string) => {

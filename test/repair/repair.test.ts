@@ -1,17 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EditSession } from '../../electron/edit/edit-session';
 import { readGuestPage } from '../../shared/qemu/ram-reader';
 import { haveAnalyzeMigration, runAnalyzeMigration } from '../helpers/analyze-migration';
 import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';
+import { intactOf, otherSave } from './fixtures';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 import { parseFile, withImage } from '../helpers/parse';
 
 const CORRUPT = damagedImages('corrupt');
-/** corrupt/NAME.flip-hdr.mig -> NAME.mig, the intact image it was made from. */
-const intactOf = (damaged: string) => corpusPath('qemu', path.basename(damaged).replace(/\.(flip-hdr|trunc-mid-ram|vmdesc-cut)\.mig$/, '.mig'));
 const originalSha = (damaged: string) => readJson(sidecar(intactOf(damaged), 'meta')).sha256;
 const kind = (f: string) => /\.(flip-hdr|trunc-mid-ram|vmdesc-cut)\.mig$/.exec(f)![1];
 const INTACT = [...new Set(CORRUPT.map(intactOf))];
@@ -107,12 +105,8 @@ describe('migwb repair on the damaged corpus samples', () => {
   it('with a donor that is another save, RAM the cut file lost and the missing sections come from the donor', async () => {
     const damaged = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
     const original = intactOf(damaged);
-    // A donor that is not a byte-prefix match: the original with its first RAM page changed.
-    const donorPath = path.join(tmp(), 'other-save.mig');
-    const d = EditSession.open(original);
-    d.apply({ op: 'ram-block-write', block: 'pc.bios', offset: 0, hex: 'ee'.repeat(64) });
-    await d.save(donorPath);
-    d.close();
+    // A donor that is not a byte-prefix match of the cut file.
+    const donorPath = await otherSave(original, path.join(tmp(), 'other-save.mig'));
     const out = path.join(tmp(), 'generic-repair.mig');
     const r = await migwb('repair', damaged, '--donor', donorPath, '-o', out);
     expect(r.code, r.err).toBe(0);

@@ -21,7 +21,8 @@ interface RepairOptions {
 
 /**
  * migwb repair: proposes fixes for what validation finds, applies them in memory, checks
- * the result and saves it to a new file; --dry-run prints the plan only.
+ * the result and saves it to a new file; --dry-run prints the plan only. Exit status 0:
+ * repaired (or nothing to repair), 1: errors remain, 2: could not run.
  */
 export function registerRepair(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -70,7 +71,7 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
           );
         } else {
           printDiagnostics(io, `${image}`, outcome.before);
-          if (outcome.actions.length === 0) io.out('nothing to repair\n');
+          if (outcome.actions.length === 0) io.out(`nothing ${outcome.before.some((d) => d.severity === 'error') ? 'this version can repair' : 'to repair'}; nothing was written\n`);
           else io.out(`${opts.dryRun ? 'repair plan' : 'repairs'} (${outcome.actions.length}):\n`);
           outcome.actions.forEach((a, i) => {
             io.out(`${i + 1}. ${a.edit.summary}\n`);
@@ -78,16 +79,18 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
             for (const d of a.addresses) io.out(`     answers: ${d.code} at 0x${d.offset.toString(16)}: ${d.message}\n`);
           });
           if (outcome.stopped) io.out(`stopped: ${outcome.stopped}\n`);
-          printDiagnostics(io, opts.dryRun ? 'predicted result' : 'repaired image', outcome.after);
+          if (outcome.actions.length) printDiagnostics(io, opts.dryRun ? 'predicted result' : 'repaired image', outcome.after);
           if (saved) {
             io.out(`wrote ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}\n`);
             for (const n of saved.notes) io.out(`note: ${n}\n`);
-          } else if (opts.dryRun) {
+          } else if (opts.dryRun && outcome.actions.length) {
             io.out('dry run: nothing was written\n');
           }
         }
         if (refused) io.err(`migwb: ${refused.message}\n`);
-        setExit(refused ? 1 : 0);
+        // 1: errors remain (refused, predicted by a dry run, or nothing could repair them).
+        const remaining = outcome.after.some((d) => d.severity === 'error');
+        setExit(refused || (remaining && !saved) ? 1 : 0);
       } finally {
         session.close();
       }
