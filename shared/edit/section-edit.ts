@@ -72,7 +72,7 @@ export function compileInsertSection(ctx: EditContext, bytes: Uint8Array, positi
   const fulls = fullSections(ctx.model);
   const at = insertionPoint(ctx.model, fulls, position);
   const payload = payloadEnd - h.length;
-  const entry = bufferEntry({ idstr: h.idstr, instanceId: h.instanceId, versionId: h.versionId } as StreamElement, payload);
+  const entry = bufferEntry({ idstr: h.idstr, instanceId: h.instanceId, versionId: h.versionId }, payload);
   const items: Item[] = fulls.map((element) => ({ element }));
   items.splice(at.index, 0, { entry, label });
   const edit = withVmdesc(ctx.model, items, [{ offset: at.offset, deleteLength: 0, insert: added.pieces }]);

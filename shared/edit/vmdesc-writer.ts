@@ -35,7 +35,7 @@ export function describedSize(desc: VmdescStruct): number {
 }
 
 /** A valid description of a section nobody describes better: its whole payload as one buffer. */
-export function bufferEntry(e: StreamElement, payloadSize: number): VmdescDevice {
+export function bufferEntry(e: Pick<StreamElement, 'idstr' | 'instanceId' | 'versionId'>, payloadSize: number): VmdescDevice {
   return {
     name: e.idstr ?? '',
     instance_id: e.instanceId ?? 0,
