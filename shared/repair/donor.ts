@@ -49,10 +49,11 @@ export function isPrefixOf(a: ByteSource, b: ByteSource): boolean {
  * another block is given its block id. Pages the image holds keep the image's content:
  * the damaged file is the evidence, the donor only fills what it lost.
  */
-export function donorRecordsForMissingPages(model: QemuStreamModel, donor: SourceImage, currentBlock: number): { pieces: Piece[]; records: number } {
+export function donorRecordsForMissingPages(model: QemuStreamModel, donor: SourceImage, currentBlock: number): { pieces: Piece[]; records: number; named: number } {
   const d = donor.model;
   const pieces: Piece[] = [];
   let records = 0;
+  let named = 0;
   let current = currentBlock;
   const push = (p: Piece) => {
     const last = pieces[pieces.length - 1];
@@ -73,6 +74,7 @@ export function donorRecordsForMissingPages(model: QemuStreamModel, donor: Sourc
       const last = locateRecord(donor.source, d, i, q - 1);
       if (!first.hasBlockId && current !== run.block) {
         push(bytesPiece(namedHeader(donor.source, d, first)));
+        named++;
         push(rangePiece(donor.id, first.bodyOffset, last.end - first.bodyOffset));
       } else {
         push(rangePiece(donor.id, first.offset, last.end - first.offset));
@@ -82,5 +84,5 @@ export function donorRecordsForMissingPages(model: QemuStreamModel, donor: Sourc
       p = q;
     }
   }
-  return { pieces, records };
+  return { pieces, records, named };
 }

@@ -47,10 +47,11 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
   const pieces: Piece[] = [];
   const notes: string[] = [`dropped the ${view.size - cut} bytes after ${hex(cut)}${open ? ` (the unfinished part of ${open.type} ${open.idstr ?? ''})` : ''}`];
   const ramComplete = model.elements.some((e) => e.type === 'END' && e.idstr === RAM_IDSTR && e !== open);
-  let fill: { pieces: Piece[]; records: number } | undefined;
+  let fill: ReturnType<typeof donorRecordsForMissingPages> | undefined;
   if (donor && ramStart && !ramComplete) {
     fill = donorRecordsForMissingPages(model, donor, lastRecord?.block ?? lastBlockBefore(model, cut));
     if (fill.records) notes.push(`took ${fill.records} page records from donor ${donor.id} for the pages the image lost (pages it holds keep its own content)`);
+    if (fill.named) notes.push(`${fill.named} of them continued a block other than the record now before them, and name their block instead`);
   }
   if (ramOpen) {
     pieces.push(...(fill?.pieces ?? []), bytesPiece(concatBytes(eos, ...footer(open!.sectionId!))));

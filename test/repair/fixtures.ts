@@ -21,3 +21,22 @@ export async function otherSave(original: string, dest: string): Promise<string>
   }
   return dest;
 }
+
+/**
+ * A cut image that also lost pc.ram pages 5-9 (their CONTINUE records are removed), so a
+ * donor must supply records from the middle of a block while the last record the image
+ * kept named another block: the case where a donor record needs its block id written out.
+ */
+export async function cutCopyWithHole(damaged: string, dest: string): Promise<string> {
+  const s = EditSession.open(damaged);
+  try {
+    const model = s.model();
+    const run = model.pages.latestRun(0, 5);
+    const first = model.pages.dataOffsetIn(run, 5) - 8;
+    s.apply({ op: 'delete-bytes', offset: first, length: model.pages.dataOffsetIn(run, 10) - 8 - first });
+    await s.save(dest, { force: true });
+  } finally {
+    s.close();
+  }
+  return dest;
+}

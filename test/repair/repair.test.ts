@@ -5,7 +5,7 @@ import { readGuestPage } from '../../shared/qemu/ram-reader';
 import { haveAnalyzeMigration, runAnalyzeMigration } from '../helpers/analyze-migration';
 import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';
-import { intactOf, otherSave } from './fixtures';
+import { cutCopyWithHole, intactOf, otherSave } from './fixtures';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 import { parseFile, withImage } from '../helpers/parse';
 
@@ -103,15 +103,18 @@ describe('migwb repair on the damaged corpus samples', () => {
   });
 
   it('with a donor that is another save, RAM the cut file lost and the missing sections come from the donor', async () => {
-    const damaged = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
-    const original = intactOf(damaged);
-    // A donor that is not a byte-prefix match of the cut file.
+    const cut = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
+    const original = intactOf(cut);
+    // Not a byte-prefix of the donor, and missing pages in the middle of pc.ram as well as after the cut.
+    const damaged = await cutCopyWithHole(cut, path.join(tmp(), 'cut-with-hole.mig'));
     const donorPath = await otherSave(original, path.join(tmp(), 'other-save.mig'));
     const out = path.join(tmp(), 'generic-repair.mig');
     const r = await migwb('repair', damaged, '--donor', donorPath, '-o', out);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/1\. ended the cut stream cleanly after its last complete element at 0x26397, completing RAM from donor donor/);
-    expect(r.out).toMatch(/took \d+ page records from donor donor for the pages the image lost \(pages it holds keep its own content\)/);
+    expect(r.out).toMatch(/1\. ended the cut stream cleanly after its last complete element at 0x2636a, completing RAM from donor donor/);
+    // Two donor records need their block named: pc.ram page 5 (after the file's last record, of pc.bios) and the
+    // first pc.bios record after the cut (now after pc.ram page 9).
+    expect(r.out).toMatch(/took 82 page records from donor donor for the pages the image lost \(pages it holds keep its own content\)\n {5}2 of them continued a block other than the record now before them, and name their block instead/);
     expect(r.out).toMatch(/2\. grafted from donor: timer:0, cpu_common:0, .*globalstate:0 last, before QEMU_VM_EOF/);
     expect(r.out).toContain('repaired image: no errors');
     // The page the donor changed lies before the cut: the damaged file's copy wins, so all RAM equals the original's.
