@@ -40,3 +40,15 @@ export async function cutCopyWithHole(damaged: string, dest: string): Promise<st
   }
   return dest;
 }
+
+/**
+ * The donor case that is not a byte-prefix match, in `dir`: the minimal image's cut copy
+ * with a hole mid pc.ram (`damaged`), and another save of the same VM (`donor`).
+ */
+export async function cutImageAndOtherSave(dir: string): Promise<{ cut: string; original: string; damaged: string; donor: string }> {
+  const cut = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
+  const original = intactOf(cut);
+  const damaged = await cutCopyWithHole(cut, path.join(dir, 'cut-with-hole.mig'));
+  const donor = await otherSave(original, path.join(dir, 'other-save.mig'));
+  return { cut, original, damaged, donor };
+}

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';
-import { cutCopyWithHole, intactOf, otherSave } from './fixtures';
+import { cutImageAndOtherSave, intactOf } from './fixtures';
 import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';
 import { haveQemu, loadInQemu } from '../helpers/qemu';
 
@@ -57,10 +57,7 @@ describe.skipIf(!haveQemu('7.2'))('repaired images load in QEMU 7.2', () => {
   });
 
   it('a cut image that also lost pages mid-block, completed from another save of the same VM, loads with the guest memory of the original', async () => {
-    const cut = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
-    const original = intactOf(cut);
-    const damaged = await cutCopyWithHole(cut, path.join(tmp(), 'cut-with-hole.mig'));
-    const donor = await otherSave(original, path.join(tmp(), 'other-save.mig'));
+    const { cut, original, damaged, donor } = await cutImageAndOtherSave(tmp());
     const out = path.join(tmp(), 'completed.mig');
     expect((await migwb('repair', damaged, '--donor', donor, '-o', out)).code).toBe(0);
     expect((await load(damaged, argsOf(cut))).loaded).toBe(false);

@@ -5,7 +5,7 @@ import { readGuestPage } from '../../shared/qemu/ram-reader';
 import { haveAnalyzeMigration, runAnalyzeMigration } from '../helpers/analyze-migration';
 import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';
-import { cutCopyWithHole, intactOf, otherSave } from './fixtures';
+import { cutImageAndOtherSave, intactOf } from './fixtures';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 import { parseFile, withImage } from '../helpers/parse';
 
@@ -103,11 +103,8 @@ describe('migwb repair on the damaged corpus samples', () => {
   });
 
   it('with a donor that is another save, RAM the cut file lost and the missing sections come from the donor', async () => {
-    const cut = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
-    const original = intactOf(cut);
     // Not a byte-prefix of the donor, and missing pages in the middle of pc.ram as well as after the cut.
-    const damaged = await cutCopyWithHole(cut, path.join(tmp(), 'cut-with-hole.mig'));
-    const donorPath = await otherSave(original, path.join(tmp(), 'other-save.mig'));
+    const { original, damaged, donor: donorPath } = await cutImageAndOtherSave(tmp());
     const out = path.join(tmp(), 'generic-repair.mig');
     const r = await migwb('repair', damaged, '--donor', donorPath, '-o', out);
     expect(r.code, r.err).toBe(0);
