@@ -69,8 +69,10 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
   const writeVmdesc = donor ? !!donor.model.vmdesc : true;
   if (writeVmdesc) {
     const devices = describeSections(model, kept, donor);
-    pieces.push(bytesPiece(encodeVmdescRecord({ page_size: model.vmdesc?.page_size ?? model.pageSize, ...(donor?.model.vmdesc?.configuration ? { configuration: donor.model.vmdesc.configuration } : {}), devices: devices.list })));
-    notes.push(`added QEMU_VM_EOF and a vmdesc describing the ${kept.length} complete device sections (${devices.note})`);
+    // QEMU 10 puts the configuration first; 7.x streams have none.
+    const configuration = donor?.model.vmdesc?.configuration;
+    pieces.push(bytesPiece(encodeVmdescRecord({ ...(configuration ? { configuration } : {}), page_size: model.pageSize, devices: devices.list })));
+    notes.push(`added QEMU_VM_EOF and a vmdesc ${kept.length ? `describing the ${kept.length} complete device sections (${devices.note})` : '(no complete device section survived the cut)'}`);
   } else {
     notes.push('added QEMU_VM_EOF (the donor has no vmdesc, so none was written)');
   }

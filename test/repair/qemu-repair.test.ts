@@ -78,3 +78,32 @@ describe.skipIf(!haveQemu('7.2'))('repaired images load in QEMU 7.2', () => {
     expect(b.ram.equals(a.ram)).toBe(true);
   });
 });
+
+describe.skipIf(!haveQemu('10.0'))('QEMU 10 streams (a COMMAND element, the configuration in the vmdesc) repair the same way', () => {
+  const IMAGE = corpusPath('qemu10', 'x86_64-pc-minimal-payload-paused-16M.mig');
+  expectOriginalsUnchanged([IMAGE]);
+  const tmp = tempFolder('migwb-repair-qemu10-');
+
+  it('a copy cut mid-RAM and one with a flipped section name are repaired and load in QEMU 10.0', async () => {
+    const bytes = fs.readFileSync(IMAGE);
+    const cut = path.join(tmp(), 'cut.mig');
+    fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.4)));
+    const flipped = path.join(tmp(), 'flipped.mig');
+    const cpu = bytes.indexOf(Buffer.from('\x03cpu\x00\x00\x00\x00', 'latin1'));
+    const damaged = Buffer.from(bytes);
+    damaged[cpu + 1] ^= 0x01;
+    fs.writeFileSync(flipped, damaged);
+    const args: string[] = readJson(sidecar(IMAGE, 'meta')).qemu_argv.slice(1);
+    const files = [corpusPath('qemu10', 'payload-1M.bin')];
+    for (const [file, donor] of [[cut, []], [cut, ['--donor', IMAGE]], [flipped, []]] as const) {
+      const out = `${file}.${donor.length ? 'donor' : 'plain'}.repaired`;
+      const r = await migwb('repair', file, ...donor, '-o', out);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain('repaired image: no errors');
+      if (donor.length || file === flipped) expect(fs.readFileSync(out).equals(bytes)).toBe(true);
+      const loaded = await loadInQemu({ version: '10.0', image: out, args, files });
+      await loaded.quit();
+      expect(loaded.loaded, loaded.stderr.join(' | ')).toBe(true);
+    }
+  });
+});
