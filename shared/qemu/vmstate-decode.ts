@@ -31,7 +31,8 @@ export type FieldValue =
 /** Byte values shown inline; longer buffers are shown by the hex view. */
 const MAX_INLINE_BYTES = 64 * 1024;
 const MAX_DEPTH = 64;
-const INT_TYPE = /^(u?)int(8|16|32|64)(?: (equal|le))?$/;
+/** vmstate integer types: signedness, width, and an optional load-time check ("equal", "le"). */
+export const INT_TYPE = /^(u?)int(8|16|32|64)(?: (equal|le))?$/;
 
 export class DecodeOverrun extends Error {
   constructor(readonly at: number, readonly needed: number, readonly available: number) {
@@ -121,7 +122,9 @@ class StructDecoder {
 /** Decodes a scalar the way its VMStateInfo wrote it (big-endian unless the type says "le"). */
 export function scalarValue(type: string, b: Uint8Array): FieldValue {
   const m = INT_TYPE.exec(type);
-  if (m && b.length === Number(m[2]) / 8) return intValue(b, m[1] !== 'u', m[3] === 'le');
+  // "equal" and "le" are load-time checks (value == / <= the destination's), not byte
+  // orders: QEMU writes every vmstate integer big-endian (vmstate-types.c get_int32_le).
+  if (m && b.length === Number(m[2]) / 8) return intValue(b, m[1] !== 'u', false);
   if (type === 'bool' && b.length === 1) return { kind: 'bool', value: b[0] !== 0 };
   if (type === 'timer' && b.length === 8) return intValue(b, true, false);
   if (type === 'float64' && b.length === 8) return { kind: 'float', value: new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false) };

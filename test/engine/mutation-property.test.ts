@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../../shared/edit/binary';
 import { MemorySource } from '../../shared/io/byte-source';
 import { analyzeCompatState } from '../../shared/qemu/analyze-compat';
 import { readGuestPage } from '../../shared/qemu/ram-reader';
@@ -47,23 +48,13 @@ function apply(bytes: Uint8Array, m: Mutation): Uint8Array {
     case 'truncate':
       return bytes.slice(0, Math.max(1, at));
     case 'insert':
-      return concat(bytes.subarray(0, at), m.bytes, bytes.subarray(at));
+      return concatBytes(bytes.subarray(0, at), m.bytes, bytes.subarray(at));
     case 'delete': {
       // An empty file has no offset inside it; the CLI rejects it before parsing.
-      const out = concat(bytes.subarray(0, at), bytes.subarray(at + m.count));
+      const out = concatBytes(bytes.subarray(0, at), bytes.subarray(at + m.count));
       return out.length > 0 ? out : bytes;
     }
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 describe('mutated corpus images never crash, hang or point outside the file', () => {

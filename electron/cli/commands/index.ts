@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../output';
+import { registerApply } from './apply';
 import { registerDump } from './dump';
+import { registerEdit } from './edit';
 import { registerFind } from './find';
 import { registerIndex } from './index-command';
 import { registerInfo } from './info';
 import { registerLs } from './ls';
 import { registerQuery } from './query';
+import { registerRepair } from './repair';
 import { registerSeal } from './seal';
 import { registerServe } from './serve';
 import { registerValidate } from './validate';
@@ -14,4 +17,17 @@ import { registerValidate } from './validate';
 export type CommandRegistrar = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
 
 /** Every migwb command, in the order `migwb --help` lists them. */
-export const COMMANDS: readonly CommandRegistrar[] = [registerInfo, registerValidate, registerDump, registerSeal, registerIndex, registerLs, registerFind, registerQuery, registerServe];
+export const COMMANDS: readonly CommandRegistrar[] = [
+  registerInfo,
+  registerValidate,
+  registerDump,
+  registerEdit,
+  registerApply,
+  registerRepair,
+  registerSeal,
+  registerIndex,
+  registerLs,
+  registerFind,
+  registerQuery,
+  registerServe,
+];

@@ -1,0 +1,60 @@
+import { countBySeverity, type Diagnostic } from '../../../shared/diagnostics';
+import type { AppliedEdit } from '../../../shared/edit/journal';
+import { totalLength } from '../../../shared/edit/pieces';
+import type { EditSession } from '../../edit/edit-session';
+import { UserError } from '../../services/user-error';
+import { hexOffset } from '../format';
+import type { CliIO } from '../output';
+
+/** Output and option handling shared by `migwb edit`, `apply` and `repair`. */
+
+export function printEdit(io: CliIO, mark: string, e: AppliedEdit): void {
+  io.out(`${mark} ${e.summary}\n`);
+  for (const f of e.fixups) io.out(`    ${f}\n`);
+}
+
+/** "no errors" or the counts and the first errors, each with its offset. */
+export function printDiagnostics(io: CliIO, what: string, diags: Diagnostic[], shown = 8): void {
+  const c = countBySeverity(diags);
+  if (c.error === 0) {
+    io.out(`${what}: no errors${c.warning ? `, ${c.warning} warnings` : ''}\n`);
+    return;
+  }
+  io.out(`${what}: ${c.error} errors, ${c.warning} warnings\n`);
+  for (const d of diags.filter((x) => x.severity === 'error').slice(0, shown)) io.out(`  error ${hexOffset(d.offset)}  ${d.section ? d.section + ': ' : ''}${d.message}\n`);
+  if (c.error > shown) io.out(`  … and ${c.error - shown} more (see "migwb validate")\n`);
+}
+
+/** An applied edit for --json output. */
+export function wireEdit(e: AppliedEdit): Record<string, unknown> {
+  return {
+    summary: e.summary,
+    intent: e.intent,
+    fixups: e.fixups,
+    changes: e.changes.map((c) => ({ offset: c.offset, removed: c.deleteLength, inserted: totalLength(c.insert) })),
+  };
+}
+
+/**
+ * `--donor PATH` (the donor) or `--donor ID=PATH` (a donor a journal names by ID).
+ * Returns the paths by id.
+ */
+export function donorPaths(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(v);
+    const [id, file] = m ? [m[1], m[2]] : ['donor', v];
+    if (out[id]) throw new UserError(`--donor ${id} is given twice`);
+    out[id] = file;
+  }
+  return out;
+}
+
+/** Opens the donors given on the command line that the session does not have yet. */
+export function openDonors(session: EditSession, paths: Record<string, string>, known: string[]): void {
+  for (const [id, file] of Object.entries(paths)) if (!known.includes(id)) session.addDonor(file, id);
+}
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -1,0 +1,124 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { hex, type Diagnostic } from '../../shared/diagnostics';
+import type { ByteSource } from '../../shared/io/byte-source';
+import { UserError } from '../services/user-error';
+import type { LongWorkOptions } from './file-hash';
+
+const CHUNK = 4 << 20;
+
+export interface SaveOptions extends LongWorkOptions {
+  /** Files the result must never replace: the original and any donor (hard links included). */
+  protect: string[];
+  /** Checks the written temp file; its errors refuse the save unless `force`. */
+  validate: (tempPath: string) => Diagnostic[];
+  /** Save even if validation finds errors. */
+  force?: boolean;
+}
+
+export interface SaveResult {
+  path: string;
+  size: number;
+  sha256: string;
+  /** What re-validation of the written file found. */
+  diagnostics: Diagnostic[];
+}
+
+/** The result was written and checked, and it has errors: nothing was saved. */
+export class SaveRefusedError extends UserError {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    const shown = errors.slice(0, 8).map((d) => `  ${hex(d.offset)} ${d.section ? d.section + ': ' : ''}${d.message}`);
+    super(
+      `not saved: the result would have ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${shown.join('\n')}${errors.length > shown.length ? `\n  … and ${errors.length - shown.length} more` : ''}\nFix them, or save anyway with --force`,
+    );
+    this.name = 'SaveRefusedError';
+  }
+}
+
+/**
+ * Writes `content` to `dest` without ever exposing a half-written file: streams it into a
+ * temp file beside the destination, fsyncs it, re-validates what is on disk, renames it
+ * over the destination and fsyncs the folder. Never writes a protected file.
+ */
+export async function saveAtomically(dest: string, content: ByteSource, options: SaveOptions): Promise<SaveResult> {
+  const target = path.resolve(dest);
+  refuseProtected(target, options.protect);
+  const dir = path.dirname(target);
+  if (!fs.existsSync(dir)) throw new UserError(`cannot save to ${dest}: the folder ${dir} does not exist`);
+  const temp = path.join(dir, `.${path.basename(target)}.migwb-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(temp, 'wx', 0o644);
+    const hash = createHash('sha256');
+    const buf = new Uint8Array(CHUNK);
+    for (let at = 0; at < content.size; ) {
+      options.signal?.throwIfAborted();
+      const n = content.readInto(buf, 0, Math.min(CHUNK, content.size - at), at);
+      if (n <= 0) throw new Error(`the edited image could not be read at byte ${at}`);
+      writeFully(fd, buf.subarray(0, n));
+      hash.update(buf.subarray(0, n));
+      at += n;
+      options.onProgress?.(at, content.size);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    const diagnostics = options.validate(temp);
+    if (!options.force && diagnostics.some((d) => d.severity === 'error')) throw new SaveRefusedError(diagnostics);
+    options.signal?.throwIfAborted();
+    fs.renameSync(temp, target);
+    fsyncFolder(dir);
+    return { path: target, size: content.size, sha256: hash.digest('hex'), diagnostics };
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    if ((e as Error).name === 'AbortError') throw new UserError('save cancelled; nothing was written');
+    if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EROFS') throw new UserError(`cannot write in ${dir}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new UserError(`not saved: the disk holding ${dir} is full`);
+    throw e;
+  }
+}
+
+/** The destination must not be a protected file, by path or by identity (a hard link or another spelling). */
+function refuseProtected(target: string, protect: string[]): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(target);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory()) throw new UserError(`${target} is a folder; give the path of the file to write`);
+  for (const p of protect) {
+    const same = path.resolve(p) === target || (st !== undefined && sameFile(st, p));
+    if (same) throw new UserError(`refusing to write ${target}: it is ${path.resolve(p) === target ? '' : 'the same file as '}${p}, which is evidence and is never modified; choose another output path`);
+  }
+}
+
+function sameFile(st: fs.Stats, other: string): boolean {
+  try {
+    const o = fs.statSync(other);
+    return o.dev === st.dev && o.ino === st.ino;
+  } catch {
+    return false;
+  }
+}
+
+function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** Makes the rename durable. Some file systems cannot fsync a folder; the rename has happened anyway. */
+function fsyncFolder(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // EISDIR/EINVAL/EPERM on platforms without directory fsync.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

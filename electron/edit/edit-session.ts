@@ -1,0 +1,220 @@
+import * as path from 'node:path';
+import type { Diagnostic } from '../../shared/diagnostics';
+import { compileEdit } from '../../shared/edit/compile';
+import type { EditContext, SourceImage } from '../../shared/edit/context';
+import { EditError } from '../../shared/edit/errors';
+import type { EditRequest } from '../../shared/edit/intents';
+import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
+import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
+import { PieceTable, rangePiece, type JournalSource } from '../../shared/edit/pieces';
+import { evidenceReport } from '../../shared/edit/report';
+import { readBytes, type ByteSource } from '../../shared/io/byte-source';
+import type { QemuStreamModel } from '../../shared/qemu/model';
+import { parseQemuStream, type ParseOptions } from '../../shared/qemu/stream-parser';
+import { openImage, type OpenedImage } from '../services/open-image';
+import { UserError } from '../services/user-error';
+import { saveAtomically, type SaveResult } from './atomic-save';
+import { sha256Of, type LongWorkOptions } from './file-hash';
+
+export interface SessionSaveResult extends SaveResult {
+  /** Things the user should know about the saved file (kept trailers, forced errors). */
+  notes: string[];
+}
+
+/**
+ * An editing session over one image, for the GUI and the CLI alike: open read-only, apply
+ * edits (requests or repairs), undo and redo, preview the edited image's model and
+ * diagnostics, save atomically, and keep the journal. The original is never written.
+ */
+export class EditSession {
+  private readonly journal: EditJournal;
+  private readonly donors = new Map<string, OpenedImage>();
+  private readonly hashes = new Map<string, string>();
+  private parsed?: { view: JournalSource; model: QemuStreamModel };
+
+  private constructor(readonly image: OpenedImage) {
+    this.journal = new EditJournal(image.source);
+    this.parsed = { view: this.journal.view(), model: image.model };
+  }
+
+  static open(imagePath: string, options: ParseOptions = {}): EditSession {
+    return new EditSession(openImage(imagePath, options));
+  }
+
+  get path(): string {
+    return this.image.path;
+  }
+
+  /** Opens a donor image read-only so edits and repairs can copy from it; returns its id. */
+  addDonor(donorPath: string, id = this.donors.size === 0 ? 'donor' : `donor${this.donors.size + 1}`): string {
+    if (this.donors.has(id)) throw new UserError(`a donor named ${id} is already open`);
+    const donor = openImage(donorPath);
+    this.donors.set(id, donor);
+    this.journal.addSource(id, donor.source);
+    return id;
+  }
+
+  /** The edited image as it stands (read through the journal; nothing is written). */
+  get view(): JournalSource {
+    return this.journal.view();
+  }
+
+  /** The model of the edited image; parsed once per state. */
+  model(): QemuStreamModel {
+    const view = this.journal.view();
+    if (this.parsed?.view !== view) this.parsed = { view, model: parseQemuStream(view) };
+    return this.parsed.model;
+  }
+
+  get diagnostics(): Diagnostic[] {
+    return this.model().diagnostics;
+  }
+
+  context(): EditContext {
+    return {
+      view: this.view,
+      model: this.model(),
+      donor: (id) => {
+        const d = this.donors.get(id);
+        return d && ({ id, source: d.source, model: d.model } satisfies SourceImage);
+      },
+    };
+  }
+
+  get entries(): readonly AppliedEdit[] {
+    return this.journal.entries;
+  }
+
+  get redoable(): readonly AppliedEdit[] {
+    return this.journal.redoable;
+  }
+
+  /** Applies a user request; a request that cannot be made is a one-line UserError. */
+  apply(request: EditRequest): AppliedEdit {
+    return this.applyCompiled(userErrors(() => compileEdit(request, this.context())));
+  }
+
+  applyCompiled(edit: CompiledEdit): AppliedEdit {
+    return userErrors(() => this.journal.apply(edit));
+  }
+
+  undo(): AppliedEdit | undefined {
+    return this.journal.undo();
+  }
+
+  redo(): AppliedEdit | undefined {
+    return this.journal.redo();
+  }
+
+  /** The journal as a document (hashes the image and donors once; long for big files). */
+  async document(options: LongWorkOptions = {}): Promise<JournalDocument> {
+    const image = await this.identity('image', this.image, options);
+    const sources = [];
+    for (const [id, d] of this.donors) sources.push({ id, ...(await this.identity(id, d, options)) });
+    return journalDocument(this.journal, image, sources);
+  }
+
+  /**
+   * Re-applies a saved journal to this image, which must be the image it was made for
+   * (same size and sha256). Donors are opened from the journal's paths unless `donorPaths`
+   * says where they are now; they are checked by sha256 too.
+   */
+  async loadJournal(doc: JournalDocument, donorPaths: Record<string, string> = {}, options: LongWorkOptions = {}): Promise<void> {
+    if (this.journal.entries.length || this.journal.redoable.length) throw new UserError('load the journal into a fresh session');
+    const mine = await this.identity('image', this.image, options);
+    if (mine.size !== doc.image.size || mine.sha256 !== doc.image.sha256) {
+      throw new UserError(
+        `the journal was made for ${doc.image.path} (${doc.image.size} bytes, sha256 ${doc.image.sha256}); ${this.path} is a different image (${mine.size} bytes, sha256 ${mine.sha256}), so the journal cannot be applied to it`,
+      );
+    }
+    for (const s of doc.sources) {
+      const where = donorPaths[s.id] ?? s.path;
+      const id = this.addDonor(where, s.id);
+      const got = await this.identity(id, this.donors.get(id)!, options);
+      if (got.sha256 !== s.sha256) throw new UserError(`donor ${s.id} at ${where} is not the file the journal used (sha256 ${got.sha256}, expected ${s.sha256}); give its path with --donor ${s.id}=PATH`);
+    }
+    userErrors(() => {
+      for (const e of entriesOf(doc.edits)) this.journal.replay(e);
+      // Undone edits are replayed and undone again, so they can be redone.
+      const undone = entriesOf(doc.undone);
+      for (const e of [...undone].reverse()) this.journal.replay(e);
+      for (let i = 0; i < undone.length; i++) this.journal.undo();
+    });
+  }
+
+  /** The evidence report of the journal (Markdown). */
+  async report(result?: { path?: string; size: number; sha256?: string }, options: LongWorkOptions = {}): Promise<string> {
+    return evidenceReport(await this.document(options), result, (id, offset, length) => readBytes(this.journal.source(id)!, offset, length));
+  }
+
+  /**
+   * Saves the edited image to `out` atomically, re-validated from disk first: a result with
+   * errors is refused unless `force`. The original and the donors can never be the target.
+   */
+  async save(out: string, options: LongWorkOptions & { force?: boolean } = {}): Promise<SessionSaveResult> {
+    const content = this.composeOutput();
+    const result = await saveAtomically(out, content, {
+      ...options,
+      protect: [this.path, ...[...this.donors.values()].map((d) => d.path)],
+      validate: validateImageFile,
+    });
+    const notes: string[] = [];
+    const trailing = this.image.model.trailing;
+    if (trailing && this.journal.entries.length) {
+      notes.push(`the ${trailing.length} bytes after the stream (a section directory or other trailer) were kept as they were; they do not describe the edited stream`);
+    }
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+    if (errors) notes.push(`saved with ${errors} error${errors === 1 ? '' : 's'} because --force was given`);
+    return { ...result, notes };
+  }
+
+  close(): void {
+    this.image.close();
+    for (const d of this.donors.values()) d.close();
+  }
+
+  private async identity(id: string, image: OpenedImage, options: LongWorkOptions): Promise<SourceIdentity> {
+    let sha = this.hashes.get(id);
+    if (!sha) this.hashes.set(id, (sha = await sha256Of(image.file, options)));
+    return { path: path.resolve(image.path), size: image.file.size, sha256: sha };
+  }
+
+  /**
+   * The file to write: the edited stream, put back into its container. A bare stream is
+   * written as is; a stream stored uncompressed inside a container keeps the container's
+   * bytes around it. Compressed containers (issue #4) need re-compressing, not done yet.
+   */
+  private composeOutput(): ByteSource {
+    const { file, source, streamBase, kind } = this.image;
+    const edited = this.view;
+    if (streamBase === undefined) throw new UserError(`${this.path} holds its QEMU stream compressed (${kind}); saving edits into it is not supported yet`);
+    if (streamBase === 0 && source.size === file.size) return edited;
+    const after = streamBase + source.size;
+    const sources = new Map<string, ByteSource>([
+      ['file', file],
+      ['stream', edited],
+    ]);
+    return new PieceTable(sources, [rangePiece('file', 0, streamBase), rangePiece('stream', 0, edited.size), rangePiece('file', after, file.size - after)]).snapshot();
+  }
+}
+
+/** What validation finds in a written file, opened exactly as the user would open it. */
+export function validateImageFile(file: string): Diagnostic[] {
+  let img: OpenedImage;
+  try {
+    img = openImage(file);
+  } catch (e) {
+    return [{ severity: 'error', code: 'not-an-image', offset: 0, expected: 'a migration image', found: (e as Error).message, message: 'The result is not a readable migration image' }];
+  }
+  img.close();
+  return img.model.diagnostics;
+}
+
+function userErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof EditError) throw new UserError(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,69 @@
+import type { QemuStreamModel, StreamElement } from '../qemu/model';
+import type { FieldNode } from '../qemu/vmstate-decode';
+import { EditError } from './errors';
+import { fullSections, sectionLabel } from './sections';
+
+/**
+ * Field addresses: "SECTION[:INSTANCE].PATH". PATH joins the names `migwb dump` prints, one
+ * per nesting level, with dots; an array element's name already carries its array's name
+ * ("env.regs[0]"), so "cpu.env.regs[0]" is RAX and "cpu.env.fpregs[0].tmp.tmp_mant" a
+ * nested field. Subsections are named by their vmsd name ("cpu/async_pf_msr") or the
+ * part after the slash.
+ */
+export interface FieldAddress {
+  section: StreamElement;
+  path: string;
+}
+
+/** Splits "SECTION[:INSTANCE].PATH" at the longest section name the image has. */
+export function parseFieldAddress(model: QemuStreamModel, spec: string): FieldAddress {
+  const candidates = [...fullSections(model), ...(model.configuration ? [model.configuration] : [])];
+  let best: FieldAddress | undefined;
+  let bestLength = -1;
+  for (const e of candidates) {
+    const name = e.type === 'CONFIGURATION' ? 'configuration' : e.idstr!;
+    for (const prefix of [`${name}:${e.instanceId ?? 0}.`, `${name}.`]) {
+      if (!spec.startsWith(prefix) || prefix.length <= bestLength) continue;
+      // Without an instance the name must be unambiguous.
+      if (prefix === `${name}.` && candidates.filter((c) => c.idstr === e.idstr && c.type === e.type).length > 1) {
+        throw new EditError(`${name} has several instances; write ${name}:INSTANCE.${spec.slice(prefix.length)}`);
+      }
+      best = { section: e, path: spec.slice(prefix.length) };
+      bestLength = prefix.length;
+    }
+  }
+  if (!best || best.path === '') {
+    throw new EditError(`${JSON.stringify(spec)} does not name a field: write SECTION[:INSTANCE].FIELD, e.g. cpu.env.regs[0] (sections and fields are listed by "migwb dump")`);
+  }
+  return best;
+}
+
+/** Every addressable node of a decoded section with its path. */
+export function fieldPaths(nodes: readonly FieldNode[]): { path: string; node: FieldNode }[] {
+  const out: { path: string; node: FieldNode }[] = [];
+  const walk = (list: readonly FieldNode[], parent: string, parentIsArray: boolean) => {
+    for (const n of list) {
+      const labels = [n.index !== undefined ? `${n.name}[${n.index}]` : n.name];
+      if (n.type === 'subsection' && n.name.includes('/')) labels.push(n.name.slice(n.name.indexOf('/') + 1));
+      for (const label of labels) {
+        // Elements of an array extend the array's own path: "env.regs" -> "env.regs[0]".
+        const path = parentIsArray && n.index !== undefined ? `${parent}[${n.index}]` : parent ? `${parent}.${label}` : label;
+        out.push({ path, node: n });
+        if (n.children) walk(n.children, path, n.type === 'array');
+      }
+    }
+  };
+  walk(nodes, '', false);
+  return out;
+}
+
+export function findField(e: StreamElement, nodes: readonly FieldNode[], path: string): FieldNode {
+  const all = fieldPaths(nodes);
+  const hit = all.find((p) => p.path === path);
+  if (hit) return hit.node;
+  const leaf = path.slice(path.lastIndexOf('.') + 1).replace(/\[\d+\]$/, '');
+  const near = all.filter((p) => p.path.includes(leaf)).slice(0, 5).map((p) => p.path);
+  throw new EditError(
+    `${sectionLabel(e)} has no field ${JSON.stringify(path)}${near.length ? `; did you mean ${near.join(', ')}?` : ''} (its fields are listed by "migwb dump IMAGE --section ${e.idstr}")`,
+  );
+}
