@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hex, type Diagnostic } from '../../shared/diagnostics';
 import type { ByteSource } from '../../shared/io/byte-source';
+import { syncFolder, tempPathBeside, writeAll } from '../io/atomic-file';
 import { UserError } from '../services/user-error';
 import type { LongWorkOptions } from './file-hash';
 
@@ -47,7 +48,7 @@ export async function saveAtomically(dest: string, content: ByteSource, options:
   refuseProtected(target, options.protect);
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new UserError(`cannot save to ${dest}: the folder ${dir} does not exist`);
-  const temp = path.join(dir, `.${path.basename(target)}.migwb-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const temp = tempPathBeside(target);
   let fd: number | undefined;
   try {
     fd = fs.openSync(temp, 'wx', 0o644);
@@ -57,7 +58,7 @@ export async function saveAtomically(dest: string, content: ByteSource, options:
       options.signal?.throwIfAborted();
       const n = content.readInto(buf, 0, Math.min(CHUNK, content.size - at), at);
       if (n <= 0) throw new Error(`the edited image could not be read at byte ${at}`);
-      writeFully(fd, buf.subarray(0, n));
+      writeAll(fd, buf.subarray(0, n));
       hash.update(buf.subarray(0, n));
       at += n;
       options.onProgress?.(at, content.size);
@@ -70,7 +71,7 @@ export async function saveAtomically(dest: string, content: ByteSource, options:
     if (!options.force && diagnostics.some((d) => d.severity === 'error')) throw new SaveRefusedError(diagnostics);
     options.signal?.throwIfAborted();
     fs.renameSync(temp, target);
-    fsyncFolder(dir);
+    syncFolder(dir);
     return { path: target, size: content.size, sha256: hash.digest('hex'), diagnostics };
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
@@ -103,22 +104,5 @@ function sameFile(st: fs.Stats, other: string): boolean {
     return o.dev === st.dev && o.ino === st.ino;
   } catch {
     return false;
-  }
-}
-
-function writeFully(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-}
-
-/** Makes the rename durable. Some file systems cannot fsync a folder; the rename has happened anyway. */
-function fsyncFolder(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // EISDIR/EINVAL/EPERM on platforms without directory fsync.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }

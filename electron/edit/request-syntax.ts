@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { parseOffset, toHex } from '../../shared/edit/binary';
+import { toHex } from '../../shared/io/bytes';
+import { parseOffset } from '../../shared/edit/user-input';
 import { EditError } from '../../shared/edit/errors';
 import type { EditRequest, SectionPosition } from '../../shared/edit/intents';
 import { UserError } from '../services/user-error';

@@ -1,31 +1,21 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import type { JournalDocument } from '../../shared/edit/journal-file';
-import { SaveRefusedError } from './atomic-save';
+import { UserError } from '../services/user-error';
+import { runAsAsyncWorkerJob } from '../services/worker-job';
 import { EditSession } from './edit-session';
-import type { SaveJob, WorkerMessage } from './worker-save';
+import type { SaveJob, SaveProgress } from './worker-save';
 
 /**
  * Worker thread entry: re-applies a journal to its image and saves the result, reporting
  * progress, so the GUI's main process never blocks on hashing, writing or re-validating.
  */
-const job = workerData as SaveJob;
-const abort = new AbortController();
-parentPort!.on('message', (m: { cancel?: boolean }) => {
-  if (m.cancel) abort.abort();
-});
-const post = (m: WorkerMessage) => parentPort!.postMessage(m);
-
-void (async () => {
+runAsAsyncWorkerJob<SaveJob, Awaited<ReturnType<EditSession['save']>>, SaveProgress>(async (job, signal, onProgress) => {
   const session = EditSession.open(job.image);
   try {
-    await session.loadJournal(job.journal as JournalDocument, job.donors ?? {}, { signal: abort.signal, onProgress: (done, total) => post({ kind: 'progress', phase: 'hashing', done, total }) });
-    const result = await session.save(job.output, { force: job.force, signal: abort.signal, onProgress: (done, total) => post({ kind: 'progress', phase: 'writing', done, total }) });
-    post({ kind: 'done', result });
+    await session.loadJournal(job.journal, job.donors ?? {}, { signal, onProgress: (done, total) => onProgress({ phase: 'hashing', done, total }) });
+    return await session.save(job.output, { force: job.force, signal, onProgress: (done, total) => onProgress({ phase: 'writing', done, total }) });
   } catch (e) {
-    const err = e as Error;
-    if (err.name === 'AbortError') post({ kind: 'failed', name: 'UserError', message: 'save cancelled; nothing was written' });
-    else post({ kind: 'failed', name: err.name, message: err.message, diagnostics: e instanceof SaveRefusedError ? e.diagnostics : undefined, stack: err.stack });
+    if ((e as Error).name === 'AbortError') throw new UserError('save cancelled; nothing was written');
+    throw e;
   } finally {
     session.close();
   }
-})();
+});

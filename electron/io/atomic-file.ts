@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -8,7 +9,7 @@ import * as path from 'node:path';
  */
 export function writeFileAtomic(target: string, write: (fd: number) => void): void {
   const dir = path.dirname(target);
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const temp = tempPathBeside(target);
   const fd = fs.openSync(temp, 'wx', 0o644);
   try {
     write(fd);
@@ -28,12 +29,18 @@ export function writeFileAtomic(target: string, write: (fd: number) => void): vo
   syncFolder(dir);
 }
 
+/** A fresh temporary path in the target's folder (so the final rename stays on one file system). */
+export function tempPathBeside(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.migwb-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
 /** Writes all of `bytes` at the fd's current end. */
 export function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
 }
 
-function syncFolder(dir: string): void {
+/** Makes a rename in `dir` durable. */
+export function syncFolder(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
+import type { Diagnostic } from '../../shared/diagnostics';
 import { UserError } from './user-error';
 
 /**
@@ -14,7 +15,10 @@ export interface JobControls<P> {
   signal?: AbortSignal;
 }
 
-type JobMessage<R, P> = { type: 'progress'; progress: P } | { type: 'done'; result: R } | { type: 'error'; message: string; userError: boolean };
+type JobMessage<R, P> =
+  | { type: 'progress'; progress: P }
+  | { type: 'done'; result: R }
+  | { type: 'error'; message: string; userError: boolean; diagnostics?: Diagnostic[] };
 
 interface JobData<J> {
   job: J;
@@ -35,7 +39,7 @@ export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobContr
       if (m.type === 'progress') return controls.onProgress?.(m.progress);
       settled = true;
       if (m.type === 'done') resolve(m.result);
-      else reject(m.userError ? new UserError(m.message) : new Error(m.message));
+      else reject(Object.assign(m.userError ? new UserError(m.message) : new Error(m.message), m.diagnostics ? { diagnostics: m.diagnostics } : {}));
     });
     worker.on('error', (e) => {
       settled = true;
@@ -56,8 +60,42 @@ export function runAsWorkerJob<J, R, P>(work: (job: J, isCancelled: () => boolea
   try {
     post({ type: 'done', result: work(job, () => Atomics.load(flag, 0) === 1, (progress) => post({ type: 'progress', progress })) });
   } catch (e) {
-    post({ type: 'error', message: e instanceof UserError ? e.message : ((e as Error).stack ?? String(e)), userError: e instanceof UserError });
+    post(errorMessage(e));
   }
+}
+
+/**
+ * The worker side for asynchronous work (streaming writes): `signal` aborts once the main
+ * thread sets the cancel flag, which is polled because the job's own awaits leave room for it.
+ */
+export function runAsAsyncWorkerJob<J, R, P>(work: (job: J, signal: AbortSignal, onProgress: (p: P) => void) => Promise<R>): void {
+  const { job, cancelFlag } = workerData as JobData<J>;
+  const flag = new Int32Array(cancelFlag);
+  const abort = new AbortController();
+  const check = () => Atomics.load(flag, 0) === 1 && abort.abort();
+  // Checked now (cancelled before the worker started), at every progress report, and on a
+  // timer for stretches without progress.
+  check();
+  const poll = setInterval(check, 50);
+  const post = (m: JobMessage<R, P>) => parentPort!.postMessage(m);
+  const onProgress = (progress: P) => {
+    check();
+    post({ type: 'progress', progress });
+  };
+  work(job, abort.signal, onProgress)
+    .then((result) => post({ type: 'done', result }), (e) => post(errorMessage(e)))
+    .finally(() => clearInterval(poll));
+}
+
+/** How an error crosses back to the main thread: user errors keep their message; diagnostics travel along. */
+function errorMessage(e: unknown): Extract<JobMessage<never, never>, { type: 'error' }> {
+  const diagnostics = (e as { diagnostics?: unknown }).diagnostics;
+  return {
+    type: 'error',
+    message: e instanceof UserError ? e.message : ((e as Error).stack ?? String(e)),
+    userError: e instanceof UserError,
+    diagnostics: Array.isArray(diagnostics) ? (diagnostics as Diagnostic[]) : undefined,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { hex } from '../diagnostics';
-import { parseHex, toHex } from './binary';
+import { toHex } from '../io/bytes';
+import { parseHex } from './user-input';
 import type { EditContext } from './context';
 import { EditError } from './errors';
 import { compileSetField } from './field-edit';

@@ -1,5 +1,5 @@
 import { INT_TYPE, type FieldNode, type FieldValue } from '../qemu/vmstate-decode';
-import { parseHex } from './binary';
+import { parseHex } from './user-input';
 import { EditError } from './errors';
 
 /** How a field's bytes are encoded, from its vmstate type and size. */

@@ -1,4 +1,5 @@
-import { parseHex, toHex } from './binary';
+import { toHex } from '../io/bytes';
+import { parseHex } from './user-input';
 import { EditError } from './errors';
 import type { EditIntent } from './intents';
 import type { AppliedChange, AppliedEdit, EditJournal } from './journal';

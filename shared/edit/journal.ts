@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source';
-import { toHex } from './binary';
+import { toHex } from '../io/bytes';
 import { EditError } from './errors';
 import type { EditIntent } from './intents';
 import { IMAGE_SOURCE, JournalSource, PieceTable, rangePiece, totalLength, type Piece } from './pieces';

@@ -4,12 +4,12 @@ import { RamFlag, RAM_IDSTR } from '../qemu/constants';
 import type { QemuStreamModel, StreamElement } from '../qemu/model';
 import { PageKind, PAGE_KIND_NAMES } from '../qemu/page-index';
 import { readGuestPage } from '../qemu/ram-reader';
-import { readBe64 } from './binary';
+import { readBe64 } from '../io/bytes';
 import type { EditContext } from './context';
 import { EditError } from './errors';
 import type { ByteChange, CompiledEdit } from './journal';
 import { bytesPiece } from './pieces';
-import { locateRecord, pageRecord } from './ram-records';
+import { locateRecordForEdit, pageRecord } from './ram-records';
 
 export interface RamTarget {
   block: number;
@@ -59,7 +59,7 @@ export function compileRamWrite(ctx: EditContext, target: RamTarget, data: Uint8
       changes.push({ offset: model.pages.dataOffsetIn(runIndex, page) + inPage, deleteLength: chunk.length, insert: [bytesPiece(chunk.slice())] });
       continue;
     }
-    const record = locateRecord(view, model, runIndex, page);
+    const record = locateRecordForEdit(view, model, runIndex, page);
     const current = readGuestPage(view, model, target.block, page);
     if (current.provenance.problem) throw new EditError(`page ${hex(page * ps)} of ${block.id} cannot be reconstructed (${current.provenance.problem}), so it cannot be edited`);
     const content = current.bytes.slice();

@@ -1,5 +1,5 @@
 import { hex } from '../diagnostics';
-import { toHex } from './binary';
+import { toHex } from '../io/bytes';
 import type { JournalDocument, WireChange, WirePiece } from './journal-file';
 
 /** Bytes of removed or inserted data shown inline in a report; the journal keeps them all. */

@@ -4,7 +4,7 @@ import type { QemuStreamModel, StreamElement } from '../qemu/model';
 import { headerIn } from '../qemu/plausibility';
 import { payloadRange } from '../qemu/section-decoder';
 import type { VmdescDevice } from '../qemu/vmdesc';
-import { readBe32 } from './binary';
+import { readBe32 } from '../io/bytes';
 import type { EditContext, SourceImage } from './context';
 import { EditError } from './errors';
 import type { SectionPosition } from './intents';

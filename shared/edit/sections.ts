@@ -1,6 +1,6 @@
 import { SectionType } from '../qemu/constants';
 import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import { ascii, be32, concatBytes } from './binary';
+import { ascii, be32, concatBytes } from '../io/bytes';
 import { EditError } from './errors';
 
 /** "cpu:0" — how editing names a section (idstr and instance). */

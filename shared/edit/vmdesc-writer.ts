@@ -3,7 +3,7 @@ import type { QemuStreamModel, StreamElement } from '../qemu/model';
 import { payloadRange } from '../qemu/section-decoder';
 import type { VmdescDevice, VmdescStruct } from '../qemu/vmdesc';
 import { pyString } from '../util/py-json';
-import { ascii, be32, concatBytes } from './binary';
+import { ascii, be32, concatBytes } from '../io/bytes';
 import type { ByteChange } from './journal';
 import { bytesPiece } from './pieces';
 

@@ -51,7 +51,7 @@ const READERS: Record<string, Reader> = {
   int16: 'int',
   int32: 'int',
   'int32 equal': 'int',
-  'int32 le': 'int', // decoded big-endian by the script (VMSDFieldIntLE never uses its dtype)
+  'int32 le': 'int', // big-endian: "le" is QEMU's less-or-equal load check, not the byte order
   int64: 'int',
   uint8: 'uint',
   uint16: 'uint',

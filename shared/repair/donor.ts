@@ -2,7 +2,7 @@ import type { ByteSource } from '../io/byte-source';
 import type { SourceImage } from '../edit/context';
 import { EditError } from '../edit/errors';
 import { bytesPiece, rangePiece, type Piece } from '../edit/pieces';
-import { locateRecord, namedHeader } from '../edit/ram-records';
+import { locateRecordForEdit, namedHeader } from '../edit/ram-records';
 import { fullSections, sectionLabel } from '../edit/sections';
 import { findByName } from '../edit/section-edit';
 import { RAM_IDSTR } from '../qemu/constants';
@@ -70,8 +70,8 @@ export function donorRecordsForMissingPages(model: QemuStreamModel, donor: Sourc
       }
       let q = p + 1;
       while (q < run.firstPage + run.count && model.pages.latestRun(run.block, q) < 0) q++;
-      const first = locateRecord(donor.source, d, i, p);
-      const last = locateRecord(donor.source, d, i, q - 1);
+      const first = locateRecordForEdit(donor.source, d, i, p);
+      const last = locateRecordForEdit(donor.source, d, i, q - 1);
       if (!first.hasBlockId && current !== run.block) {
         push(bytesPiece(namedHeader(donor.source, d, first)));
         named++;

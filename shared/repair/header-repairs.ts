@@ -1,6 +1,6 @@
 import { hex, type Diagnostic } from '../diagnostics';
 import { readBytes } from '../io/byte-source';
-import { be32 } from '../edit/binary';
+import { be32 } from '../io/bytes';
 import type { EditContext, SourceImage } from '../edit/context';
 import type { JsonValue } from '../edit/intents';
 import { bytesPiece } from '../edit/pieces';

@@ -1,5 +1,5 @@
 import { hex } from '../diagnostics';
-import { be32, be64, concatBytes } from '../edit/binary';
+import { be32, be64, concatBytes } from '../io/bytes';
 import type { EditContext, SourceImage } from '../edit/context';
 import { bytesPiece, rangePiece, totalLength, type Piece } from '../edit/pieces';
 import { encodeFooter, fullSections } from '../edit/sections';

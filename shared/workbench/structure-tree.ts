@@ -285,8 +285,7 @@ export class StructureTree {
   private first(run: number): number {
     let f = this.firstRecord.get(run);
     if (f === undefined) {
-      const r = this.model.pages.run(run);
-      f = firstRecordStart(this.source, r, this.model.ramBlocks[r.block]?.id ?? '');
+      f = firstRecordStart(this.source, this.model, run);
       this.firstRecord.set(run, f);
     }
     return f;

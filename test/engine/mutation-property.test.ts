@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { concatBytes } from '../../shared/edit/binary';
+import { concatBytes } from '../../shared/io/bytes';
 import { MemorySource } from '../../shared/io/byte-source';
 import { analyzeCompatState } from '../../shared/qemu/analyze-compat';
 import { readGuestPage } from '../../shared/qemu/ram-reader';
