@@ -1,4 +1,4 @@
-import { openImage, type OpenedImage } from '../../services/open-image';
+import { openImage, openImageAsync, type OpenedImage, type OpenOptions } from '../../services/open-image';
 import type { CliIO } from '../output';
 import { progressBar } from '../progress';
 
@@ -9,5 +9,20 @@ export function openWithProgress(io: CliIO, path: string): OpenedImage {
     return openImage(path, { onProgress: (done, total) => bar.update(done, total) });
   } finally {
     bar.done();
+  }
+}
+
+/**
+ * Opens any container (decompressing a compressed libvirt save into the cache first, with
+ * its own progress bar) and scans it.
+ */
+export async function openForCommand(io: CliIO, path: string, options: OpenOptions = {}): Promise<OpenedImage> {
+  const unpack = progressBar(io, 'decompressing');
+  const scan = progressBar(io, 'scanning');
+  try {
+    return await openImageAsync(path, { ...options, cache: { ...options.cache, onProgress: (d, t) => unpack.update(d, t) }, onProgress: (d, t) => scan.update(d, t) });
+  } finally {
+    unpack.done();
+    scan.done();
   }
 }
