@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
@@ -20,8 +20,13 @@ export function decompressingStream(compression: StreamCompression, input: Reada
   switch (compression) {
     case 'gzip':
       return input.pipe(zlib.createGunzip());
-    case 'bzip2':
-      return input.pipe(unbzip2Stream() as unknown as Transform);
+    case 'bzip2': {
+      // unbzip2-stream is a classic ("through") stream: give it a modern Readable face.
+      const out = new PassThrough();
+      const bz = unbzip2Stream();
+      bz.on('error', (e: Error) => out.destroy(e));
+      return input.pipe(bz).pipe(out);
+    }
     case 'xz': {
       const web = new XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>);
       return Readable.fromWeb(web as unknown as WebReadableStream<Uint8Array>);
