@@ -1,5 +1,7 @@
 import { ensureBenchImages } from './lib';
+import { ramBenchmark } from './ram-bench';
 import { scanBenchmark } from './scan-bench';
+import { searchBenchmark } from './search-bench';
 
 /**
  * npm run bench [NAME...]: performance and memory goals, each measured against the
@@ -7,6 +9,8 @@ import { scanBenchmark } from './scan-bench';
  */
 const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   scan: scanBenchmark,
+  ram: ramBenchmark,
+  search: searchBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -5,6 +5,7 @@ import type { OpenedImage } from '../services/open-image';
 import { openImageAsync, type OpenOptions } from '../services/open-image';
 import { UserError } from '../services/user-error';
 import { forEachBlockPiece, layoutOf } from './guest-view';
+import { findLiteral } from './literal-search';
 
 export type SearchPattern = { string: string } | { hex: string } | { regex: string };
 
@@ -51,6 +52,8 @@ const STOP = new Error('enough hits');
 
 /** A compiled pattern: finds matches in a window of bytes. */
 interface Matcher {
+  /** The bytes of a literal pattern (the fast path); undefined for a regex. */
+  needle?: Buffer;
   /** Longest match (for literals) or the regex window: bytes kept between chunks. */
   overlap: number;
   find(window: Buffer, from: number, visit: (index: number, length: number) => boolean): void;
@@ -80,6 +83,7 @@ export function compilePattern(pattern: SearchPattern, regexWindow = 4096): Matc
   const needle = 'hex' in pattern ? parseHex(pattern.hex) : Buffer.from(pattern.string, 'utf8');
   if (needle.length === 0) throw new UserError('the search pattern is empty');
   return {
+    needle,
     overlap: needle.length - 1,
     find(window, from, visit) {
       for (let i = window.indexOf(needle, from); i >= 0; i = window.indexOf(needle, i + 1)) if (!visit(i, needle.length)) return;
@@ -115,14 +119,26 @@ export function searchImage(img: OpenedImage, pattern: SearchPattern, options: S
   let done = 0;
   for (const range of ranges) {
     const extents = blockExtents(img.model, range.block);
-    const scanner = new Scanner(matcher, (offset, bytes) => {
+    const record = (offset: number, bytes: Uint8Array) => {
       if (result.hits.length >= maxHits) {
         result.truncated = true;
         return false;
       }
       result.hits.push(describeHit(img, layout, range.block, extents, offset, bytes));
       return true;
-    });
+    };
+    if (matcher.needle) {
+      const needle = matcher.needle;
+      findLiteral(img, range.block, extents, range.start, range.end, needle, includeZero, (offset) => record(offset, needle), (n) => {
+        done += n;
+        if (options.signal?.aborted) throw Object.assign(new Error('search cancelled'), { name: 'AbortError' });
+        options.onProgress?.(done, total);
+      });
+      result.scannedBytes += range.end - range.start;
+      if (result.truncated) break;
+      continue;
+    }
+    const scanner = new Scanner(matcher, record);
     const zeros = Buffer.alloc(matcher.overlap);
     let end = range.start;
     const gap = (until: number) => {
