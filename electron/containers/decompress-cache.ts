@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import type { FileRange } from '../../shared/containers/model';
+import { cancelled, writeFileAtomically } from '../io/atomic-file';
 import { decompressingStream, type StreamCompression } from './decoders';
 
 /**
@@ -103,7 +104,7 @@ async function decompressEntry(dir: string, file: string, range: FileRange, comp
     }),
   );
   const decoded = decompressingStream(compression, counted);
-  const abort = () => decoded.destroy(Object.assign(new Error('decompression cancelled'), { name: 'AbortError' }));
+  const abort = () => decoded.destroy(cancelled('decompression'));
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     if (options.signal?.aborted) abort();
@@ -128,7 +129,7 @@ async function decompressEntry(dir: string, file: string, range: FileRange, comp
   await out.close();
   const meta: EntryMeta = { key, size, compression, problem, compressedLength: range.length, created: new Date().toISOString(), firstSource: file };
   fs.renameSync(temp, path.join(dir, `${key}.qevm`));
-  writeAtomically(path.join(dir, `${key}.json`), JSON.stringify(meta, null, 2));
+  writeFileAtomically(path.join(dir, `${key}.json`), JSON.stringify(meta, null, 2));
   return { path: path.join(dir, `${key}.qevm`), size, compression, key, problem };
 }
 
@@ -186,19 +187,7 @@ function writeIdentity(dir: string, file: string, range: FileRange, key: string)
   const id = identityId(file, range);
   if (!id) return;
   fs.mkdirSync(path.join(dir, 'by-file'), { recursive: true });
-  writeAtomically(path.join(dir, 'by-file', id), key);
-}
-
-function writeAtomically(target: string, text: string): void {
-  const temp = `${target}.tmp-${process.pid}-${Date.now()}`;
-  const fd = fs.openSync(temp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, target);
+  writeFileAtomically(path.join(dir, 'by-file', id), key);
 }
 
 /** Removes least recently used entries until the cache fits in `maxBytes` (never `keep`). */

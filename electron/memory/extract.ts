@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { blockExtents, pageDataOffset, pageFacts, type Extent, type ExtentKind } from '../../shared/memory/guest-memory';
 import { guestAddressesOf, type MachineLayout } from '../../shared/memory/layout';
 import type { OpenedImage } from '../services/open-image';
+import { cancelled, writeFileAtomically } from '../io/atomic-file';
 import { UserError } from '../services/user-error';
 import { elfCoreHeader } from '../../shared/memory/elf-core';
 import { toSnakeCase } from '../../shared/util/wire';
@@ -109,7 +110,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
     );
   }
   const result: ExtractResult = { layout, format, files, mapFile: path.join(options.outDir, PAGE_MAP_NAME), machine: machine && { family: machine.family, rule: machine.rule }, blocks };
-  writeJsonAtomically(result.mapFile, toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }));
+  writeFileAtomically(result.mapFile, JSON.stringify(toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }), null, 2) + '\n');
   return result;
 }
 
@@ -138,7 +139,7 @@ class Progress {
   constructor(private readonly options: ExtractOptions, private readonly total: number) {}
   add(n: number): void {
     this.done += n;
-    if (this.options.signal?.aborted) throw Object.assign(new Error('extraction cancelled'), { name: 'AbortError' });
+    if (this.options.signal?.aborted) throw cancelled('extraction');
     this.options.onProgress?.(this.done, this.total);
   }
 }
@@ -167,13 +168,4 @@ function writeAtomically(img: OpenedImage, target: string, size: number, options
   fs.closeSync(fd);
   fs.renameSync(temp, target);
   return { path: target, size, written };
-}
-
-function writeJsonAtomically(target: string, value: unknown): void {
-  const temp = `${target}.tmp-${process.pid}`;
-  fs.writeFileSync(temp, JSON.stringify(value, null, 2) + '\n');
-  const fd = fs.openSync(temp, 'r+');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  fs.renameSync(temp, target);
 }

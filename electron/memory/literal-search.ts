@@ -1,4 +1,4 @@
-import { isZeroExtent, readExtentPages, type Extent } from '../../shared/memory/guest-memory';
+import { isZeroExtent, readExtentPages, readFully, type Extent } from '../../shared/memory/guest-memory';
 import type { OpenedImage } from '../services/open-image';
 import { CHUNK_BYTES } from './guest-view';
 
@@ -95,14 +95,7 @@ export function findLiteral(
   function scanStoredPages(image: OpenedImage, runIndex: number, stride: number, page: number, count: number, into: Uint8Array): void {
     const span = (count - 1) * stride + ps;
     const raw = into;
-    const from = image.model.pages.dataOffsetIn(runIndex, page);
-    let got = 0;
-    while (got < span) {
-      const r = image.source.readInto(raw, got, span - got, from + got);
-      if (r <= 0) break;
-      got += r;
-    }
-    raw.fill(0, got, span);
+    readFully(image.source, raw.subarray(0, span), image.model.pages.dataOffsetIn(runIndex, page));
     const view = Buffer.from(raw.buffer, raw.byteOffset, span);
     junction(view.subarray(0, ps), page * ps);
     const hits: number[] = [];

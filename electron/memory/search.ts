@@ -3,6 +3,7 @@ import { guestAddressesOf, type MachineLayout } from '../../shared/memory/layout
 import type { OffsetSpace } from '../services/open-container';
 import type { OpenedImage } from '../services/open-image';
 import { openImageAsync, type OpenOptions } from '../services/open-image';
+import { cancelled } from '../io/atomic-file';
 import { UserError } from '../services/user-error';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 import { findLiteral } from './literal-search';
@@ -131,7 +132,7 @@ export function searchImage(img: OpenedImage, pattern: SearchPattern, options: S
       const needle = matcher.needle;
       findLiteral(img, range.block, extents, range.start, range.end, needle, includeZero, (offset) => record(offset, needle), (n) => {
         done += n;
-        if (options.signal?.aborted) throw Object.assign(new Error('search cancelled'), { name: 'AbortError' });
+        if (options.signal?.aborted) throw cancelled('search');
         options.onProgress?.(done, total);
       });
       result.scannedBytes += range.end - range.start;
@@ -165,7 +166,7 @@ export function searchImage(img: OpenedImage, pattern: SearchPattern, options: S
           scanner.feed(piece.offset, Buffer.from(piece.bytes.buffer, piece.bytes.byteOffset, piece.bytes.length));
           end = piece.offset + piece.bytes.length;
           done += piece.bytes.length;
-          if (options.signal?.aborted) throw Object.assign(new Error('search cancelled'), { name: 'AbortError' });
+          if (options.signal?.aborted) throw cancelled('search');
           options.onProgress?.(done, total);
         },
         { includeZero, extents },

@@ -111,7 +111,8 @@ export function readExtentPages(source: ByteSource, model: QemuStreamModel, bloc
   return problems;
 }
 
-function readFully(source: ByteSource, into: Uint8Array, position: number, problems: string[]): void {
+/** Fills `into` from `position`; bytes past the end of the source read as zero. Returns the bytes read. */
+export function readFully(source: ByteSource, into: Uint8Array, position: number, problems?: string[]): number {
   let done = 0;
   while (done < into.length) {
     const got = source.readInto(into, done, into.length - done, position + done);
@@ -120,8 +121,9 @@ function readFully(source: ByteSource, into: Uint8Array, position: number, probl
   }
   if (done < into.length) {
     into.fill(0, done);
-    problems.push(`page data at stream offset ${position + done} is cut by the end of the stream`);
+    problems?.push(`page data at stream offset ${position + done} is cut by the end of the stream`);
   }
+  return done;
 }
 
 /** Stream offset of the data of `page` in `extent` (for PAGE/mapped pages, the page bytes). */
