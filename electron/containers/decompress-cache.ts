@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import type { FileRange } from '../../shared/containers/model';
-import { cancelled, writeFileAtomically } from '../io/atomic-file';
+import { writeAll, writeFileAtomic } from '../io/atomic-file';
+import { cancelled } from '../services/cancellation';
 import { decompressingStream, type StreamCompression } from './decoders';
 
 /**
@@ -129,7 +130,7 @@ async function decompressEntry(dir: string, file: string, range: FileRange, comp
   await out.close();
   const meta: EntryMeta = { key, size, compression, problem, compressedLength: range.length, created: new Date().toISOString(), firstSource: file };
   fs.renameSync(temp, path.join(dir, `${key}.qevm`));
-  writeFileAtomically(path.join(dir, `${key}.json`), JSON.stringify(meta, null, 2));
+  writeText(path.join(dir, `${key}.json`), JSON.stringify(meta, null, 2));
   return { path: path.join(dir, `${key}.qevm`), size, compression, key, problem };
 }
 
@@ -187,7 +188,11 @@ function writeIdentity(dir: string, file: string, range: FileRange, key: string)
   const id = identityId(file, range);
   if (!id) return;
   fs.mkdirSync(path.join(dir, 'by-file'), { recursive: true });
-  writeFileAtomically(path.join(dir, 'by-file', id), key);
+  writeText(path.join(dir, 'by-file', id), key);
+}
+
+function writeText(target: string, text: string): void {
+  writeFileAtomic(target, (fd) => writeAll(fd, Buffer.from(text)));
 }
 
 /** Removes least recently used entries until the cache fits in `maxBytes` (never `keep`). */

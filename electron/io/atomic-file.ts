@@ -1,14 +1,17 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /**
- * Writes a new file so that it is either absent or complete, never half written: a temporary
- * name beside it, fsync, then rename over the target.
+ * Writes a new file atomically: into a temporary file beside the target, fsync, rename over
+ * the target, fsync the folder. A crash leaves either the old target or the new one, never
+ * a half-written file; the temporary file is removed on failure.
  */
-export function writeFileAtomically(target: string, content: string): void {
-  const temp = `${target}.tmp-${process.pid}-${Date.now()}`;
-  const fd = fs.openSync(temp, 'w');
+export function writeFileAtomic(target: string, write: (fd: number) => void): void {
+  const dir = path.dirname(target);
+  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(temp, 'wx', 0o644);
   try {
-    fs.writeSync(fd, content);
+    write(fd);
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
@@ -16,10 +19,28 @@ export function writeFileAtomically(target: string, content: string): void {
     throw e;
   }
   fs.closeSync(fd);
-  fs.renameSync(temp, target);
+  try {
+    fs.renameSync(temp, target);
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+  syncFolder(dir);
 }
 
-/** The error a cancelled long operation throws (same name as an aborted fetch or stream). */
-export function cancelled(what: string): Error {
-  return Object.assign(new Error(`${what} cancelled`), { name: 'AbortError' });
+/** Writes all of `bytes` at the fd's current end. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}
+
+function syncFolder(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems cannot fsync a folder; the rename is still atomic there.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }

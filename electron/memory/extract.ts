@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { blockExtents, pageDataOffset, pageFacts, type Extent, type ExtentKind } from '../../shared/memory/guest-memory';
 import { guestAddressesOf, type MachineLayout } from '../../shared/memory/layout';
 import type { OpenedImage } from '../services/open-image';
-import { cancelled, writeFileAtomically } from '../io/atomic-file';
+import { writeAll, writeFileAtomic } from '../io/atomic-file';
+import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
 import { elfCoreHeader } from '../../shared/memory/elf-core';
 import { toSnakeCase } from '../../shared/util/wire';
@@ -110,7 +111,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
     );
   }
   const result: ExtractResult = { layout, format, files, mapFile: path.join(options.outDir, PAGE_MAP_NAME), machine: machine && { family: machine.family, rule: machine.rule }, blocks };
-  writeFileAtomically(result.mapFile, JSON.stringify(toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }), null, 2) + '\n');
+  writeFileAtomic(result.mapFile, (fd) => writeAll(fd, Buffer.from(JSON.stringify(toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }), null, 2) + '\n')));
   return result;
 }
 
@@ -153,19 +154,10 @@ function writeAt(fd: number, bytes: Uint8Array, position: number): number {
 function writeAtomically(img: OpenedImage, target: string, size: number, options: ExtractOptions, fill: (fd: number) => number): ExtractedFile {
   if (path.resolve(target) === path.resolve(img.path)) throw new UserError(`refusing to write ${target}: it is the image being read`);
   if (fs.existsSync(target) && !options.force) throw new UserError(`${target} already exists; choose another --out folder or pass --force`);
-  const temp = `${target}.tmp-${process.pid}`;
-  const fd = fs.openSync(temp, 'w');
-  let written: number;
-  try {
+  let written = 0;
+  writeFileAtomic(target, (fd) => {
     fs.ftruncateSync(fd, size);
     written = fill(fd);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(temp, target);
+  });
   return { path: target, size, written };
 }

@@ -3,7 +3,7 @@ import { guestAddressesOf, type MachineLayout } from '../../shared/memory/layout
 import type { OffsetSpace } from '../services/open-container';
 import type { OpenedImage } from '../services/open-image';
 import { openImageAsync, type OpenOptions } from '../services/open-image';
-import { cancelled } from '../io/atomic-file';
+import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 import { findLiteral } from './literal-search';

@@ -8,6 +8,7 @@ import { readBytes } from '../../shared/io/byte-source';
 import { openImage } from '../../electron/services/open-image';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf } from '../helpers/corpus';
+import { readRange } from '../helpers/elf';
 
 /**
  * qcow2 internal snapshots: the vmstate is read through the snapshot's own L1/L2 tables
@@ -34,6 +35,13 @@ describe('qcow2 internal snapshots', () => {
     const host = img.fileOffsetOf(0x10000 + 5)!;
     expect(fs.readFileSync(QCOW2).subarray(host, host + 16)).toEqual(Buffer.from(bytes.subarray(0x10005, 0x10015)));
     img.close();
+  });
+
+  it('guest memory of the snapshot: the planted payload is extracted whole at its guest-physical address', async () => {
+    const out = path.join(work, 'extracted');
+    expect((await migwb('extract-ram', QCOW2, '--out', out, '--layout', 'physical')).code).toBe(0);
+    const payload = readRange(path.join(out, 'physical.raw'), 0x100000, 0x100000); // a 4 GiB sparse file (the BIOS sits below 4 GiB)
+    expect(createHash('sha256').update(payload).digest('hex')).toBe(meta.planted_payload.checked_in_extracted_stream.sha256);
   });
 
   it('info lists the snapshots as qemu-img does, and marks the one opened', async () => {

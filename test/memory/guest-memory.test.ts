@@ -9,7 +9,8 @@ import type { QemuStreamModel } from '../../shared/qemu/model';
 import { readGuestMemory } from '../../electron/memory/read-memory';
 import { layoutOf } from '../../electron/memory/guest-view';
 import { searchImages } from '../../electron/memory/search';
-import { openImage } from '../../electron/services/open-image';
+import { openImage, openImageAsync } from '../../electron/services/open-image';
+import { extractRam } from '../../electron/memory/extract';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf, qemuCorpusImages } from '../helpers/corpus';
 
@@ -157,6 +158,36 @@ describe('migwb ram and extract-ram', () => {
   });
 });
 
+describe('long work reports progress and can be cancelled', () => {
+  it('extract-ram: an aborted signal stops it, and no output or temporary file is left', () => {
+    const img = openImage(E1000);
+    const out = path.join(work, 'cancelled');
+    const controller = new AbortController();
+    const seen: number[] = [];
+    expect(() =>
+      extractRam(img, {
+        outDir: out,
+        signal: controller.signal,
+        onProgress: (done) => {
+          seen.push(done);
+          controller.abort();
+        },
+      }),
+    ).toThrow(/extraction cancelled/);
+    img.close();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+
+  it('decompression into the cache: cancelled half way, nothing is cached', async () => {
+    const cache = path.join(work, 'cancel-cache');
+    const controller = new AbortController();
+    const gzip = corpusPath('libvirt', 'wb-tiny-i440fx-gzip-paused.sav');
+    await expect(openImageAsync(gzip, { cache: { cacheDir: cache, signal: controller.signal, onProgress: () => controller.abort() } })).rejects.toThrow(/cancelled|aborted/);
+    expect(fs.readdirSync(cache).filter((f) => !f.startsWith('by-file'))).toEqual([]);
+  });
+});
+
 describe('machine layouts for large guests (QEMU pc_piix.c / pc_q35.c rules)', () => {
   const model = (machineType: string, ram: number): QemuStreamModel =>
     ({ machineType, ramBlocks: [{ id: 'pc.ram', usedLength: ram, recordOffset: 0 }, { id: 'pc.bios', usedLength: 256 << 10, recordOffset: 0 }], elements: [] }) as unknown as QemuStreamModel;
@@ -180,6 +211,17 @@ describe('machine layouts for large guests (QEMU pc_piix.c / pc_q35.c rules)', (
     expect(split('pc-q35-7.2', 2.75 * GiB)).toEqual([2, 0.75]);
     expect(split('pc-q35-7.2', 8 * GiB)).toEqual([2, 6]);
   });
+  it('arm virt, riscv virt and s390x place RAM at 1 GiB, 2 GiB and 0', () => {
+    const blocks = (...ids: [string, number][]) => ({ machineType: 'virt-7.2', ramBlocks: ids.map(([id, usedLength]) => ({ id, usedLength, recordOffset: 0 })), elements: [] }) as unknown as QemuStreamModel;
+    const arm = machineLayout(blocks(['virt.flash0', 64 << 20], ['virt.flash1', 64 << 20], ['mach-virt.ram', GiB]))!;
+    expect(arm.regions.map((r) => [r.blockId, r.gpa])).toEqual([['virt.flash0', 0], ['virt.flash1', 64 << 20], ['mach-virt.ram', GiB]]);
+    const riscv = machineLayout(blocks(['riscv_virt_board.ram', GiB], ['riscv_virt_board.mrom', 0xf000]))!;
+    expect(riscv.regions.map((r) => [r.blockId, r.gpa])).toEqual([['riscv_virt_board.mrom', 0x1000], ['riscv_virt_board.ram', 2 * GiB]]);
+    const s390 = machineLayout({ ...blocks(['s390.ram', 2 * GiB]), machineType: 's390-ccw-virtio-7.2' } as QemuStreamModel)!;
+    expect(s390.regions.map((r) => [r.blockId, r.gpa, r.size])).toEqual([['s390.ram', 0, 2 * GiB]]);
+    expect(machineLayout({ ...blocks(['weird.ram', GiB]), machineType: 'mystery-1.0' } as QemuStreamModel)).toBeUndefined();
+  });
+
   it('resolveGuestAddress and guestAddressesOf are inverse, aliases included', () => {
     const layout = machineLayout(model('pc-i440fx-7.2', 4 * GiB))!;
     expect(resolveGuestAddress(layout, 4 * GiB + 5)).toMatchObject({ offset: 3 * GiB + 5 });

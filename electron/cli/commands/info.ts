@@ -22,7 +22,7 @@ export function registerInfo(program: Command, io: CliIO, setExit: (code: number
         const summary = inFileOffsets(img, summarizeStream(img.model));
         const container = { kind: img.kind, offsetSpace: img.offsetSpace, streamBase: img.streamBase, layers: img.layers };
         if (opts.json) printJson(io, { path: image, container: toSnakeCase(container), ...(toSnakeCase(summary) as object) });
-        else io.out(renderContainer(img) + renderInfo(image, summary));
+        else io.out(renderInfo(image, summary, renderContainer(img)));
       } finally {
         img.close();
       }
@@ -44,12 +44,12 @@ function inFileOffsets(img: OpenedImage, summary: StreamSummary): StreamSummary 
   return shift(summary) as StreamSummary;
 }
 
-function renderContainer(img: OpenedImage): string {
-  if (img.layers.length === 0) return '';
-  const lines = [`${img.path}`];
+function renderContainer(img: OpenedImage): string[] {
+  if (img.layers.length === 0) return [];
+  const lines: string[] = [];
   for (const layer of img.layers) lines.push(...renderLayer(layer));
-  lines.push(`  stream offsets below are ${OFFSET_SPACE_LABELS[img.offsetSpace]}`, '', 'QEMU stream', '');
-  return lines.join('\n');
+  lines.push('', `QEMU stream (offsets are ${OFFSET_SPACE_LABELS[img.offsetSpace]})`);
+  return lines;
 }
 
 function renderLayer(layer: ContainerLayer): string[] {
@@ -83,9 +83,9 @@ function domainName(xml: string): string {
   return m ? ` (domain "${m[1]}")` : '';
 }
 
-function renderInfo(path: string, s: StreamSummary): string {
+function renderInfo(path: string, s: StreamSummary, wrapper: string[]): string {
   const lines: string[] = [];
-  lines.push(`${path}`);
+  lines.push(`${path}`, ...wrapper);
   const kv: [string, string][] = [
     ['format', `QEMU migration stream, file version ${s.fileVersion}`],
     ['size', formatSize(s.size)],

@@ -49,12 +49,13 @@ function renderRam(path: string, r: RamReport): string {
   lines.push(r.layout ? `  layout: ${r.layout.rule}` : '  layout: unknown for this machine type (no guest-physical addresses)', '');
   lines.push(
     table(
-      ['BLOCK', 'SIZE', 'GUEST-PHYSICAL', 'PAGES', 'DATA', 'ZERO', 'NEVER SENT', 'XBZRLE', 'COMPRESSED'],
+      ['BLOCK', 'SIZE', 'GUEST-PHYSICAL', 'PAGES', 'PRESENT', 'DATA', 'ZERO', 'NEVER SENT', 'XBZRLE', 'COMPRESSED'],
       r.blocks.map((b) => [
         b.id,
         formatSize(b.size).split(' (')[0],
         b.gpaRanges.length ? b.gpaRanges.map((g) => `${hexAddress(g.gpa)}-${hexAddress(g.gpa + g.size - 1)}${g.readOnly ? ' ro' : ''}`).join(', ') : '-',
         b.pages,
+        b.pages - b.finalPages['never-sent'],
         b.finalPages.page + b.finalPages.mapped,
         b.finalPages.zero,
         b.finalPages['never-sent'],
@@ -63,6 +64,6 @@ function renderRam(path: string, r: RamReport): string {
       ]),
     ),
   );
-  lines.push('', 'Pages count the final state: the kind of the last record that sent each page.');
+  lines.push('', 'PRESENT: pages some record sent. DATA, ZERO, XBZRLE, COMPRESSED: the kind of the last record of each page (its final content).');
   return lines.join('\n') + '\n';
 }
