@@ -1,17 +1,19 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { machineLayout, type MachineLayout } from '../../shared/memory/layout';
+import type { QemuStreamModel } from '../../shared/qemu/model';
 import { extractRam } from '../../electron/memory/extract';
 import { layoutOf } from '../../electron/memory/guest-view';
 import { openImage } from '../../electron/services/open-image';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { readElfLoads, readRange } from '../helpers/elf';
-import { haveQemu, loadInQemu, type Qmp } from '../helpers/qemu';
+import { haveQemu, loadInQemu, Qmp, QEMU, type QemuVersion } from '../helpers/qemu';
 
 /**
- * Our extraction against QEMU 7.2's own view of the same memory: the image is loaded with
+ * Our extraction against QEMU's own view of the same memory: the image is loaded with
  * -incoming, then QEMU dumps the guest-physical memory (pmemsave per mapped region, and
  * dump-guest-memory's ELF core) and migrates the loaded VM out again, which renders every
  * RAM block (also those no guest address shows) as plain pages. Each must equal what we
@@ -23,17 +25,18 @@ const SYSTEM_QEMU: Record<string, string> = {
   'qemu-system-riscv64': '/usr/bin/qemu-system-riscv64',
 };
 
-const CASES = [
-  'x86_64-pc-e1000-payload-paused-32M', // pc, never booted: ROMs under PAM, option ROM blocks
-  'x86_64-q35-minimal-running-32M', // q35 after SeaBIOS: PAM shadowing, VGA BAR programmed
-  'x86_64-pc-xbzrle-dirty-running-32M', // pages re-sent as XBZRLE deltas
-  'x86_64-pc-compress-payload-paused-32M', // zlib COMPRESS_PAGE records
-  'armv7-virt-cortex-a15-payload-paused-32M', // arm virt: flash at 0, RAM at 1 GiB
-  'riscv64-virt-payload-paused-32M', // riscv virt: mask ROM, flash, RAM at 2 GiB
+const CASES: [QemuVersion, string][] = [
+  ['7.2', 'x86_64-pc-e1000-payload-paused-32M'], // pc, never booted: ROMs under PAM, option ROM blocks
+  ['7.2', 'x86_64-q35-minimal-running-32M'], // q35 after SeaBIOS: PAM shadowing, VGA BAR programmed
+  ['7.2', 'x86_64-pc-xbzrle-dirty-running-32M'], // pages re-sent as XBZRLE deltas
+  ['7.2', 'x86_64-pc-compress-payload-paused-32M'], // zlib COMPRESS_PAGE records
+  ['7.2', 'armv7-virt-cortex-a15-payload-paused-32M'], // arm virt: flash at 0, RAM at 1 GiB
+  ['7.2', 'riscv64-virt-payload-paused-32M'], // riscv virt: mask ROM, flash, RAM at 2 GiB
+  ['10.0', 'x86_64-q35-e1000-payload-paused-32M'], // a QEMU 10.0 stream (SWITCHOVER command, vmdesc configuration) in QEMU 10.0
 ];
 
-function binaryWorks(bin: string): boolean {
-  return spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.startsWith('QEMU emulator version 7.2.') ?? false;
+function binaryWorks(bin: string, version: QemuVersion): boolean {
+  return spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.startsWith(`QEMU emulator version ${version}.`) ?? false;
 }
 
 async function until(qmp: Qmp, done: () => Promise<boolean>, what: string): Promise<void> {
@@ -44,12 +47,77 @@ async function until(qmp: Qmp, done: () => Promise<boolean>, what: string): Prom
   }
 }
 
-describe.skipIf(!haveQemu('7.2'))('extraction equals QEMU 7.2 memory byte for byte', () => {
-  for (const name of CASES) {
-    const image = corpusPath('qemu', `${name}.mig`);
+interface Mapping {
+  start: number;
+  end: number;
+  name: string;
+  offset: number;
+}
+
+/** RAM and ROM ranges of QEMU's flat view of system memory (HMP `info mtree -f`), adjacent pieces joined. */
+async function qemuFlatView(qmp: Qmp): Promise<Mapping[]> {
+  const text = await qmp.hmp('info mtree -f');
+  const view = text.split(/^FlatView #\d+/m).find((v) => /AS "memory"/.test(v))!;
+  const out: Mapping[] = [];
+  for (const m of view.matchAll(/^\s+([0-9a-f]+)-([0-9a-f]+) \(prio -?\d+, (?:ram|rom|romd)\): (\S+)(?: @([0-9a-f]+))?/gm)) {
+    out.push({ start: parseInt(m[1], 16), end: parseInt(m[2], 16) + 1, name: m[3], offset: m[4] ? parseInt(m[4], 16) : 0 });
+  }
+  return joined(out);
+}
+
+/** Our layout in the same terms: memory region names are block ids without the device path. */
+function ourMapping(layout: MachineLayout): Mapping[] {
+  return joined(layout.regions.map((r) => ({ start: r.gpa, end: r.gpa + r.size, name: r.blockId.split('/').pop()!, offset: r.blockOffset })));
+}
+
+function joined(ms: Mapping[]): Mapping[] {
+  const out: Mapping[] = [];
+  for (const m of [...ms].sort((a, b) => a.start - b.start)) {
+    const last = out[out.length - 1];
+    if (last && last.name === m.name && last.end === m.start && last.offset + (last.end - last.start) === m.offset) last.end = m.end;
+    else out.push({ ...m });
+  }
+  return out;
+}
+
+describe.skipIf(!haveQemu('7.2'))('guest-physical layouts equal QEMU 7.2 memory maps for large guests (pc_piix.c, pc_q35.c rules)', () => {
+  const GiB = 1024 ** 3;
+  const cases: [string, number, string[]][] = [
+    ['pc', 3.5 * GiB, []],
+    ['pc', 4 * GiB, []],
+    ['pc', 4 * GiB, ['max-ram-below-4g=2G']],
+    ['pc-i440fx-1.7', 4 * GiB, []],
+    ['q35', 2.75 * GiB, []],
+    ['q35', 6 * GiB, []],
+  ];
+  for (const [machine, ram, props] of cases) {
+    it(`-M ${[machine, ...props].join(',')} -m ${ram / GiB}G`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-layout-'));
+      const socket = path.join(dir, 'qmp.sock');
+      // A never-started guest: memory is reserved, not touched, so large sizes cost nothing.
+      const proc = spawn(QEMU['7.2'], ['-M', [machine, ...props].join(','), '-m', `${ram / 2 ** 20}M`, '-S', '-display', 'none', '-nic', 'none', '-qmp', `unix:${socket},server=on,wait=off`], { stdio: 'ignore' });
+      try {
+        const qmp = await Qmp.connect(socket, proc, 30_000);
+        const blocks = [...(await qmp.hmp('info ramblock')).matchAll(/^\s*(\S+)\s+\d+ \w+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/gm)].map((m) => ({ id: m[1], usedLength: Number(m[2]), recordOffset: 0 }));
+        const model = { machineType: machine === 'pc' ? 'pc-i440fx-7.2' : machine === 'q35' ? 'pc-q35-7.2' : machine, ramBlocks: blocks, elements: [] } as unknown as QemuStreamModel;
+        const maxBelow = props.length ? 2 * GiB : undefined;
+        expect(ourMapping(machineLayout(model, { maxRamBelow4g: maxBelow })!)).toEqual(await qemuFlatView(qmp));
+        await qmp.execute('quit').catch(() => undefined);
+        qmp.close();
+      } finally {
+        proc.kill('SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe('extraction equals QEMU memory byte for byte', () => {
+  for (const [version, name] of CASES) {
+    const image = corpusPath(version === '7.2' ? 'qemu' : 'qemu10', `${name}.mig`);
     const meta = metaOf(image);
-    const binary = SYSTEM_QEMU[meta.qemu_argv[0]];
-    it.skipIf(!binaryWorks(binary))(`${name} (${meta.qemu_argv[0]}; skipped when that QEMU 7.2 binary is missing)`, async () => {
+    const binary = version === '7.2' ? SYSTEM_QEMU[meta.qemu_argv[0]] : path.join(path.dirname(QEMU['10.0']), meta.qemu_argv[0]);
+    it.skipIf(!binaryWorks(binary, version))(`${name} in ${meta.qemu_argv[0]} ${version} (skipped when that binary is missing)`, async () => {
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-mem-'));
       const img = openImage(image);
       const layout = layoutOf(img)!;
@@ -61,11 +129,13 @@ describe.skipIf(!haveQemu('7.2'))('extraction equals QEMU 7.2 memory byte for by
       const ours = readElfLoads(elf.files[0].path);
 
       // The files the command line names (payload, boot disk) are copied beside QEMU.
-      const files = (meta.qemu_argv as string[]).flatMap((a) => [...a.matchAll(/file=([^,]+)/g)].map((m) => corpusPath('qemu', m[1])));
-      const r = await loadInQemu({ version: '7.2', binary, image, args: meta.qemu_argv.slice(1), files, capabilities: meta.migration_capabilities });
+      const files = (meta.qemu_argv as string[]).flatMap((a) => [...a.matchAll(/file=([^,]+)/g)].map((m) => path.join(path.dirname(image), m[1])));
+      const r = await loadInQemu({ version, binary, image, args: meta.qemu_argv.slice(1), files, capabilities: meta.migration_capabilities });
       expect(r.loaded, r.stderr.join('\n')).toBe(true);
       try {
         const qmp = r.qmp!;
+        // 0. Our layout is QEMU's memory map (RAM and ROM ranges, which block, which offset).
+        expect(ourMapping(layout)).toEqual(await qemuFlatView(qmp));
         // 1. Every region of our layout, read by QEMU through its memory map.
         for (const region of layout.regions) {
           const dump = path.join(work, `pmem-${region.gpa.toString(16)}.bin`);
