@@ -78,7 +78,18 @@ export function parseQcow2(file: ByteSource, choose?: string): ParsedContainer<Q
   }
   if (picked.vmStateSize === 0) return { layer, diagnostics: sink.finish(file.size), problem: `snapshot ${picked.id} "${picked.name}" has no VM state (a disk-only snapshot)` };
   layer.selected = picked.index;
-  const vmstate = new Qcow2VmstateSource(file, picked, h.clusterBits, extendedL2, layer.compressionType, sink);
+  // The vmstate can only live where the snapshot's L1 table reaches (and its L1 table inside the file).
+  const l1Entries = Math.min(picked.l1Size, Math.floor(Math.max(0, file.size - picked.l1TableOffset) / 8));
+  const reach = Math.max(0, l1Entries * bytesPerL1Entry - picked.vmStateOffset);
+  if (picked.vmStateSize > reach) {
+    sink.error('qcow2-vmstate-size', picked.entryOffset + 32, {
+      expected: `a VM state size the snapshot's L1 table can map (at most ${reach} bytes)`,
+      found: `${picked.vmStateSize} bytes`,
+      message: `Snapshot "${picked.name}" claims more VM state than its tables can hold; reading ${reach} bytes`,
+      hint: 'The snapshot table entry (vm_state_size) or its L1 table size is damaged.',
+    });
+  }
+  const vmstate = new Qcow2VmstateSource(file, { ...picked, vmStateSize: Math.min(picked.vmStateSize, reach) }, h.clusterBits, extendedL2, layer.compressionType, sink);
   layer.vmStateClusters = vmstate.survey();
   return { layer, diagnostics: sink.finish(file.size), vmstate };
 }
