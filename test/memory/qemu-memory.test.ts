@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { machineLayout, type MachineLayout } from '../../shared/memory/layout';
 import type { QemuStreamModel } from '../../shared/qemu/model';
 import { extractRam } from '../../electron/memory/extract';
+import { searchImages } from '../../electron/memory/search';
 import { layoutOf } from '../../electron/memory/guest-view';
 import { openImage } from '../../electron/services/open-image';
 import { corpusPath, metaOf } from '../helpers/corpus';
@@ -110,6 +111,40 @@ describe.skipIf(!haveQemu('7.2'))('guest-physical layouts equal QEMU 7.2 memory 
       }
     });
   }
+});
+
+const S390X = '/usr/bin/qemu-system-s390x';
+
+describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s390x 7.2 (the corpus has none; skipped without it)', () => {
+  it('RAM at 0: layout equals the flat view, extraction equals pmemsave, the payload marker is found', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-s390x-'));
+    fs.copyFileSync(corpusPath('qemu', 'payload-1M.bin'), path.join(dir, 'payload-1M.bin'));
+    const socket = path.join(dir, 'qmp.sock');
+    const args = ['-M', 's390-ccw-virtio', '-m', '32M', '-S', '-display', 'none', '-nic', 'none', '-device', 'loader,file=payload-1M.bin,addr=0x100000,force-raw=on'];
+    const proc = spawn(S390X, [...args, '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: 'ignore' });
+    try {
+      const qmp = await Qmp.connect(socket, proc, 30_000);
+      const image = path.join(dir, 's390x.mig');
+      await qmp.execute('migrate', { uri: `exec:cat > '${image}'` });
+      await until(qmp, async () => (await qmp.execute('query-migrate')).status === 'completed', 'the migration');
+      const img = openImage(image);
+      const layout = layoutOf(img)!;
+      expect(layout.family).toBe('s390x');
+      expect(ourMapping(layout)).toEqual(await qemuFlatView(qmp));
+      const physical = extractRam(img, { outDir: path.join(dir, 'out'), layout: 'physical' });
+      img.close();
+      const dump = path.join(dir, 'pmem.bin');
+      await qmp.execute('pmemsave', { val: 0, size: 32 << 20, filename: dump });
+      expect(fs.readFileSync(physical.files[0].path).equals(fs.readFileSync(dump))).toBe(true);
+      const [found] = await searchImages([image], { string: 'MIGIMG-FORENSIC-MARKER' });
+      expect(found.hits.map((h) => h.gpa)).toEqual(metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload.marker_guest_phys_addrs.map(Number));
+      await qmp.execute('quit').catch(() => undefined);
+      qmp.close();
+    } finally {
+      proc.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('extraction equals QEMU memory byte for byte', () => {
