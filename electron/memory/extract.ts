@@ -6,7 +6,7 @@ import type { OpenedImage } from '../services/open-image';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
-import { elfCoreHeader } from '../../shared/memory/elf-core';
+import { elfArchOf, elfCoreHeader } from '../../shared/memory/elf-core';
 import { toSnakeCase } from '../../shared/util/wire';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 
@@ -94,7 +94,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
   } else {
     const regions = machine!.regions;
     const target = path.join(options.outDir, format === 'elf' ? 'memory.elf' : 'physical.raw');
-    const header = format === 'elf' ? elfCoreHeader(img.model, regions) : undefined;
+    const header = format === 'elf' ? elfCoreHeader(elfArchOf(img.source, img.model, regions), regions) : undefined;
     const size = header ? header.fileSize : Math.max(...regions.map((r) => r.gpa + r.size));
     files.push(
       writeAtomically(img, target, size, options, (fd) => {

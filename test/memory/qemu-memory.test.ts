@@ -188,6 +188,7 @@ describe('extraction equals QEMU memory byte for byte', () => {
         await qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${qemuElf}` });
         const theirs = readElfLoads(qemuElf);
         expect(theirs.loads.length).toBeGreaterThan(0);
+        expect(ours.class).toBe(theirs.class);
         for (const seg of theirs.loads) {
           expect(readRange(physicalFile, seg.paddr, seg.filesz).equals(readRange(qemuElf, seg.offset, seg.filesz)), `QEMU segment at paddr 0x${seg.paddr.toString(16)}`).toBe(true);
         }
