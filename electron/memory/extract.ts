@@ -110,6 +110,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
       }),
     );
   }
+  progress.finish();
   const result: ExtractResult = { layout, format, files, mapFile: path.join(options.outDir, PAGE_MAP_NAME), machine: machine && { family: machine.family, rule: machine.rule }, blocks };
   writeFileAtomic(result.mapFile, (fd) => writeAll(fd, Buffer.from(JSON.stringify(toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }), null, 2) + '\n')));
   return result;
@@ -138,6 +139,11 @@ function pageMapOf(img: OpenedImage, machine: MachineLayout | undefined, block: 
 class Progress {
   private done = 0;
   constructor(private readonly options: ExtractOptions, private readonly total: number) {}
+  /** Zero pages are skipped, not counted: the end is reported explicitly. */
+  finish(): void {
+    this.options.onProgress?.(this.total, this.total);
+  }
+
   add(n: number): void {
     this.done += n;
     if (this.options.signal?.aborted) throw cancelled('extraction');
