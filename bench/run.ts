@@ -2,7 +2,9 @@ import { directoryBenchmark } from './directory-bench';
 import { indexBenchmark } from './index-bench';
 import { guiBenchmark } from './gui-bench';
 import { ensureBenchImages } from './lib';
+import { ramBenchmark } from './ram-bench';
 import { scanBenchmark } from './scan-bench';
+import { searchBenchmark } from './search-bench';
 
 /**
  * npm run bench [NAME...]: performance and memory goals, each measured against the
@@ -13,6 +15,8 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   directory: directoryBenchmark,
   index: indexBenchmark,
   gui: guiBenchmark,
+  ram: ramBenchmark,
+  search: searchBenchmark,
 };
 
 async function main(): Promise<void> {

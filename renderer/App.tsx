@@ -19,7 +19,7 @@ export function App() {
   /** The open image's handle, or "library". */
   const [active, setActive] = useState<string | null>(null);
   const [picker, setPicker] = useState<null | { mode: 'file' | 'folder'; resolve(path: string | null): void }>(null);
-  const [progress, setProgress] = useState<{ path: string; done: number; total: number } | null>(null);
+  const [progress, setProgress] = useState<{ path: string; phase: 'decompress' | 'scan'; done: number; total: number } | null>(null);
   const [status, setStatus] = useState<{ text: string; error?: boolean }>({ text: 'Ready' });
   const [dragging, setDragging] = useState(false);
 
@@ -27,12 +27,12 @@ export function App() {
     async (path: string) => {
       performance.mark('migwb:open-requested');
       setStatus({ text: `Opening ${path}…` });
-      setProgress({ path, done: 0, total: 1 });
+      setProgress({ path, phase: 'scan', done: 0, total: 1 });
       try {
         const opened = await api.openImage(path);
         setImages((list) => [...list, opened]);
         setActive(opened.handle);
-        const errors = opened.diagnostics.filter((d) => d.severity === 'error').length;
+        const errors = [...opened.containerDiagnostics, ...opened.diagnostics].filter((d) => d.severity === 'error').length;
         const via = opened.openedVia === 'scan' ? 'scanned' : `read its ${opened.openedVia === 'sidecar' ? 'sidecar ' : ''}section directory`;
         setStatus({ text: `${opened.name}: ${opened.streamSize.toLocaleString()} bytes, ${via} in ${opened.openMs} ms${errors ? `, ${errors} errors` : ''}`, error: errors > 0 });
       } catch (e) {
@@ -77,7 +77,7 @@ export function App() {
       h.initialPaths.forEach((p) => void openPath(p));
     });
     return api.onEvent((e: WorkbenchEvent) => {
-      if (e.type === 'open-progress') setProgress({ path: e.path, done: e.done, total: e.total });
+      if (e.type === 'open-progress') setProgress({ path: e.path, phase: e.phase, done: e.done, total: e.total });
       else if (e.type === 'menu') runCommand({ type: e.command } as Command);
       else if (e.type === 'open-path') void openPath(e.path);
     });
@@ -159,7 +159,7 @@ export function App() {
       </main>
       <footer className="statusbar" data-testid="status">
         {progress && (
-          <span className="progress" title={`Scanning ${progress.path}`}>
+          <span className="progress" title={`${progress.phase === 'decompress' ? 'Decompressing' : 'Scanning'} ${progress.path}`}>
             <div style={{ width: `${(100 * progress.done) / Math.max(1, progress.total)}%` }} />
           </span>
         )}

@@ -1,3 +1,4 @@
+import type { ByteSpace } from '../shared/api/contract';
 import { base64ToBytes, workbench } from './api';
 
 const BLOCK = 64 * 1024;
@@ -15,7 +16,11 @@ export class ByteCache {
   private readonly listeners = new Set<() => void>();
   version = 0;
 
-  constructor(private readonly handle: string, readonly size: number) {}
+  constructor(
+    private readonly handle: string,
+    readonly size: number,
+    private readonly space: ByteSpace,
+  ) {}
 
   /** The cached byte at `offset`, or undefined while it loads. */
   get = (offset: number): number | undefined => this.blocks.get(Math.floor(offset / BLOCK))?.[offset % BLOCK];
@@ -56,7 +61,7 @@ export class ByteCache {
     let pending = this.inflight.get(b);
     if (!pending) {
       pending = workbench()
-        .readBytes(this.handle, b * BLOCK, Math.min(BLOCK, this.size - b * BLOCK))
+        .readBytes(this.handle, b * BLOCK, Math.min(BLOCK, this.size - b * BLOCK), this.space)
         .then((text) => {
           const bytes = base64ToBytes(text);
           this.blocks.set(b, bytes);

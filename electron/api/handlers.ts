@@ -38,7 +38,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return { host: deps.host, version: deps.version, nativeDialogs: !!deps.dialogs, initialPaths: deps.initialPaths, initialFolders: deps.initialFolders ?? [], library: library.file };
     },
     async openImage(imagePath) {
-      const opened = await sessions.open(imagePath, owner, (done, total) => emit({ type: 'open-progress', path: imagePath, done, total }));
+      const opened = await sessions.open(imagePath, owner, (p) => emit({ type: 'open-progress', path: imagePath, ...p }));
       deps.onImageOpened?.(imagePath);
       return opened;
     },
@@ -48,18 +48,18 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async treeChildren(handle, nodeId) {
       return sessions.get(handle, owner).tree.children(nodeId);
     },
-    async nodePathAt(handle, offset) {
-      return sessions.get(handle, owner).tree.pathAt(offset);
+    async nodePathAt(handle, offset, space) {
+      return sessions.get(handle, owner).tree.pathAt(offset, space);
     },
-    async readBytes(handle, offset, length) {
-      const s = sessions.get(handle, owner);
-      return Buffer.from(readBytes(s.source, offset, Math.min(length, MAX_READ))).toString('base64');
+    async readBytes(handle, offset, length, space) {
+      const bytes = sessions.bytes(handle, owner, space);
+      return Buffer.from(readBytes(bytes, offset, Math.min(length, MAX_READ))).toString('base64');
     },
     async minimap(handle, buckets) {
       return computeMinimap(sessions.get(handle, owner).model, buckets);
     },
     async search(handle, query) {
-      return searchBytes(sessions.get(handle, owner).source, query);
+      return searchBytes(sessions.bytes(handle, owner, query.space ?? 'stream'), query);
     },
     async sectionJson(handle, nodeId) {
       const s = sessions.get(handle, owner);

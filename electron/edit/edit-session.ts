@@ -6,15 +6,25 @@ import { EditError } from '../../shared/edit/errors';
 import type { EditRequest } from '../../shared/edit/intents';
 import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
 import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
-import { PieceTable, rangePiece, type JournalSource } from '../../shared/edit/pieces';
+import { bytesPiece, PieceTable, rangePiece, type JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
+import type { LibvirtSaveLayer } from '../../shared/containers/model';
 import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel } from '../../shared/qemu/model';
+import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/qemu/section-directory';
 import { parseQemuStream, type ParseOptions } from '../../shared/qemu/stream-parser';
-import { openImage, type OpenedImage } from '../services/open-image';
+import { openImage, openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
+import { sealedBy } from '../services/seal-image';
 import { UserError } from '../services/user-error';
 import { saveAtomically, type SaveResult } from './atomic-save';
 import { sha256Of, type LongWorkOptions } from './file-hash';
+
+export interface SaveOptions {
+  /** Save even if the result has errors. */
+  force?: boolean;
+  /** Write the edited QEMU stream alone, without the libvirt or qcow2 wrapper around it. */
+  streamOnly?: boolean;
+}
 
 export interface SessionSaveResult extends SaveResult {
   /** Things the user should know about the saved file (kept trailers, forced errors). */
@@ -37,8 +47,14 @@ export class EditSession {
     this.parsed = { view: this.journal.view(), model: image.model };
   }
 
+  /** Opens an image whose stream is stored uncompressed (a bare stream, a raw libvirt save, a qcow2 snapshot). */
   static open(imagePath: string, options: ParseOptions = {}): EditSession {
     return new EditSession(openImage(imagePath, options));
+  }
+
+  /** Opens any image, decompressing a compressed libvirt save's stream into the cache first. */
+  static async openAsync(imagePath: string, options: OpenOptions = {}): Promise<EditSession> {
+    return new EditSession(await openImageAsync(imagePath, options));
   }
 
   get path(): string {
@@ -151,18 +167,13 @@ export class EditSession {
    * Saves the edited image to `out` atomically, re-validated from disk first: a result with
    * errors is refused unless `force`. The original and the donors can never be the target.
    */
-  async save(out: string, options: LongWorkOptions & { force?: boolean } = {}): Promise<SessionSaveResult> {
-    const content = this.composeOutput();
+  async save(out: string, options: LongWorkOptions & SaveOptions = {}): Promise<SessionSaveResult> {
+    const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : this.composeOutput();
     const result = await saveAtomically(out, content, {
       ...options,
       protect: [this.path, ...[...this.donors.values()].map((d) => d.path)],
       validate: validateImageFile,
     });
-    const notes: string[] = [];
-    const trailing = this.image.model.trailing;
-    if (trailing && this.journal.entries.length) {
-      notes.push(`the ${trailing.length} bytes after the stream (a section directory or other trailer) were kept as they were; they do not describe the edited stream`);
-    }
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors) notes.push(`saved with ${errors} error${errors === 1 ? '' : 's'} because --force was given`);
     return { ...result, notes };
@@ -181,20 +192,55 @@ export class EditSession {
 
   /**
    * The file to write: the edited stream, put back into its container. A bare stream is
-   * written as is; a stream stored uncompressed inside a container keeps the container's
-   * bytes around it. Compressed containers (issue #4) need re-compressing, not done yet.
+   * written as is, re-sealed when it had a section directory; a raw libvirt save keeps its
+   * header, XML and padding; a compressed one is written with its stream uncompressed.
    */
-  private composeOutput(): ByteSource {
-    const { file, source, streamBase, kind } = this.image;
+  private composeOutput(): { content: ByteSource; notes: string[] } {
+    const { file, streamBase, layers } = this.image;
     const edited = this.view;
-    if (streamBase === undefined) throw new UserError(`${this.path} holds its QEMU stream compressed (${kind}); saving edits into it is not supported yet`);
-    if (streamBase === 0 && source.size === file.size) return edited;
-    const after = streamBase + source.size;
+    const libvirt = layers.find((l): l is LibvirtSaveLayer => l.kind === 'libvirt-save');
+    if (layers.some((l) => l.kind === 'qcow2')) {
+      throw new UserError(`${this.path} is a qcow2 image; writing an edited VM state back into its snapshot is not supported yet. Save the edited VM state as a migration stream with --stream-only and load it with -incoming next to the disk`);
+    }
+    if (!libvirt) return this.composeBareStream(edited);
     const sources = new Map<string, ByteSource>([
       ['file', file],
       ['stream', edited],
     ]);
-    return new PieceTable(sources, [rangePiece('file', 0, streamBase), rangePiece('stream', 0, edited.size), rangePiece('file', after, file.size - after)]).snapshot();
+    const stream = rangePiece('stream', 0, edited.size);
+    if (streamBase !== undefined) {
+      // The libvirt stream runs to the end of the file.
+      return { content: new PieceTable(sources, [rangePiece('file', 0, streamBase), stream]).snapshot(), notes: [] };
+    }
+    const format = libvirt.header.fields.find((f) => f.name === 'format')!;
+    const raw = new Uint8Array(4); // libvirt format 0 = raw, in the header's byte order (zero either way)
+    const pieces = [rangePiece('file', 0, format.offset), bytesPiece(raw), rangePiece('file', format.offset + 4, libvirt.stream.offset - format.offset - 4), stream];
+    return {
+      content: new PieceTable(sources, pieces).snapshot(),
+      notes: [`the QEMU stream was ${libvirt.storedAs}-compressed; it is saved uncompressed (libvirt format "raw", which virsh restore reads as well)`],
+    };
+  }
+
+  /**
+   * A bare stream. Unedited, it is written as it was. Edited, an appended migwb section
+   * directory no longer describes it, so it is replaced by a fresh one; other trailers are
+   * kept (they are not ours to interpret).
+   */
+  private composeBareStream(edited: JournalSource): { content: ByteSource; notes: string[] } {
+    const model = this.model();
+    const t = model.trailing;
+    if (!t || this.journal.entries.length === 0) return { content: edited, notes: [] };
+    if (!looksLikeDirectoryHeader(readBytes(edited, t.offset, 9))) {
+      return { content: edited, notes: [`the ${t.length} bytes after the stream (a section directory or other trailer) were kept as they were; they do not describe the edited stream`] };
+    }
+    const sources = new Map<string, ByteSource>([['stream', edited]]);
+    const stream = rangePiece('stream', 0, t.offset);
+    if (!model.sawEof) {
+      return { content: new PieceTable(sources, [stream]).snapshot(), notes: ['the section directory was dropped and not rewritten: the edited stream has no QEMU_VM_EOF'] };
+    }
+    const described = { ...model, size: t.offset, trailing: undefined, diagnostics: model.diagnostics.filter((d) => d.code !== 'trailing-data') };
+    const directory = encodeDirectory(described, { placedAt: t.offset, sealedBy: sealedBy() });
+    return { content: new PieceTable(sources, [stream, bytesPiece(directory)]).snapshot(), notes: ['the section directory was rewritten for the edited stream'] };
   }
 }
 

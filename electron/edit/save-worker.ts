@@ -8,10 +8,10 @@ import type { SaveJob, SaveProgress } from './worker-save';
  * progress, so the GUI's main process never blocks on hashing, writing or re-validating.
  */
 runAsAsyncWorkerJob<SaveJob, Awaited<ReturnType<EditSession['save']>>, SaveProgress>(async (job, signal, onProgress) => {
-  const session = EditSession.open(job.image);
+  const session = await EditSession.openAsync(job.image, { cache: { signal } });
   try {
     await session.loadJournal(job.journal, job.donors ?? {}, { signal, onProgress: (done, total) => onProgress({ phase: 'hashing', done, total }) });
-    return await session.save(job.output, { force: job.force, signal, onProgress: (done, total) => onProgress({ phase: 'writing', done, total }) });
+    return await session.save(job.output, { force: job.force, streamOnly: job.streamOnly, signal, onProgress: (done, total) => onProgress({ phase: 'writing', done, total }) });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw new UserError('save cancelled; nothing was written');
     throw e;

@@ -10,6 +10,7 @@ export interface SaveJob {
   output: string;
   donors?: Record<string, string>;
   force?: boolean;
+  streamOnly?: boolean;
 }
 
 export interface SaveProgress {

@@ -1,4 +1,4 @@
-import { runAsWorkerJob } from '../services/worker-job';
+import { runAsAsyncWorkerJob } from '../services/worker-job';
 import { openLibraryDatabase } from './database';
 import { runIndex, type IndexProgress, type IndexReport } from './indexer';
 
@@ -9,10 +9,10 @@ export interface IndexJob {
   sealSidecars: boolean;
 }
 
-runAsWorkerJob<IndexJob, IndexReport, IndexProgress>((job, isCancelled, onProgress) => {
+runAsAsyncWorkerJob<IndexJob, IndexReport, IndexProgress>(async (job, signal, onProgress) => {
   const db = openLibraryDatabase(job.dbPath);
   try {
-    return runIndex(db, job.paths, { sealSidecars: job.sealSidecars, isCancelled, onProgress });
+    return await runIndex(db, job.paths, { sealSidecars: job.sealSidecars, isCancelled: () => signal.aborted, onProgress });
   } finally {
     db.close();
   }

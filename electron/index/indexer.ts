@@ -2,13 +2,14 @@ import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LibraryIndexReport } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
 import { DETECT_BYTES, detectImageKind } from '../../shared/formats/detect';
 import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/qemu/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from '../services/image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';
-import { openContainer } from '../services/open-container';
+import { openContainer, prepareContainer } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UserError } from '../services/user-error';
@@ -31,21 +32,8 @@ export interface IndexOptions {
   isCancelled?: () => boolean;
 }
 
-export interface IndexReport {
-  /** Files looked at. */
-  files: number;
-  /** Images whose model was (re)written. */
-  indexed: number;
-  /** Files skipped because size and mtime (or, failing that, the sha256) were unchanged. */
-  unchanged: number;
-  notImages: number;
-  /** Recognised containers this version cannot open, or files that could not be read. */
-  failed: number;
-  /** Files of the library's folders that disappeared since the last run. */
-  missing: number;
+export interface IndexReport extends LibraryIndexReport {
   sidecarsWritten: number;
-  cancelled: boolean;
-  elapsedMs: number;
 }
 
 /** Raised through the engine's progress callback to stop a run. */
@@ -73,9 +61,11 @@ const HASH_CHUNK = 4 << 20;
  * Indexes files and folders into the library: registers folders, skips what did not change
  * (size and mtime, then the sha256), marks vanished files missing, and stores each image's
  * model in one transaction, so a killed run leaves every image either fully old or fully new.
- * Synchronous: it runs in the indexing worker (index-worker.ts), never on the UI thread.
+ * It runs in the indexing worker (index-worker.ts), never on the UI thread. Asynchronous
+ * only because compressed libvirt saves are decompressed into the cache (streamed) before
+ * they are read; everything else is synchronous.
  */
-export function runIndex(db: Database.Database, paths: readonly string[], options: IndexOptions = {}): IndexReport {
+export async function runIndex(db: Database.Database, paths: readonly string[], options: IndexOptions = {}): Promise<IndexReport> {
   const started = Date.now();
   const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
@@ -107,7 +97,7 @@ export function runIndex(db: Database.Database, paths: readonly string[], option
       tick(true);
       const before = progress.bytesDone;
       try {
-        indexFile(store, task, version, options, report, (bytes) => {
+        await indexFile(store, task, version, options, report, (bytes) => {
           progress.bytesDone = before + bytes;
           tick();
         });
@@ -194,7 +184,7 @@ function isOwnTemporary(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp');
 }
 
-function indexFile(store: Store, task: FileTask, version: string, options: IndexOptions, report: IndexReport, onBytes: (n: number) => void): void {
+async function indexFile(store: Store, task: FileTask, version: string, options: IndexOptions, report: IndexReport, onBytes: (n: number) => void): Promise<void> {
   let head: Uint8Array;
   try {
     const f = openReadOnly(task.path);
@@ -227,11 +217,13 @@ function indexFile(store: Store, task: FileTask, version: string, options: Index
     return;
   }
   const file = openReadOnly(task.path);
+  let container: ReturnType<typeof openContainer> | undefined;
   try {
     let opened;
     try {
-      const { stream } = openContainer(task.path, file);
-      opened = { stream, ...loadStreamDetailed(stream, { imagePath: task.path, onProgress: () => onBytes(task.size) }) };
+      await prepareContainer(task.path, file);
+      container = openContainer(task.path, file);
+      opened = { stream: container.stream, ...loadStreamDetailed(container.stream, { imagePath: task.path, onProgress: () => onBytes(task.size) }) };
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       store.writeStatus(task, version, 'unsupported', e.message, kind, sha256);
@@ -242,6 +234,7 @@ function indexFile(store: Store, task: FileTask, version: string, options: Index
     store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model));
     report.indexed++;
   } finally {
+    container?.close();
     file.close();
   }
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LibraryImage } from '../../shared/api/contract';
 import { UserError } from '../services/user-error';
 import { defaultDatabasePath, noSuchLibrary, openLibraryDatabase, openLibraryReadOnly } from './database';
 import { compiledWorker, runWorkerJob } from '../services/worker-job';
@@ -9,26 +10,13 @@ import type { IndexProgress, IndexReport } from './indexer';
 
 export type { IndexProgress, IndexReport } from './indexer';
 
-/** One file of the library as `ls` and the GUI's library view show it. */
-export interface ImageListing {
-  id: number;
-  path: string;
-  status: 'indexed' | 'unsupported' | 'not-an-image' | 'unreadable' | 'missing';
-  statusDetail: string | null;
-  format: string | null;
-  size: number;
+/** One file of the library as `ls` shows it: what the GUI's library view shows, and more. */
+export interface ImageListing extends LibraryImage {
   sha256: string | null;
   fileVersion: number | null;
-  machineType: string | null;
-  pageSize: number | null;
-  openedVia: string | null;
   elementCount: number | null;
   ramBytes: number | null;
-  errors: number;
-  warnings: number;
   notes: number;
-  indexedAt: string;
-  tags: string[];
 }
 
 export interface FindQuery {

@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
 import type { ByteSource } from '../../shared/io/byte-source';
+import type { Diagnostic } from '../../shared/diagnostics';
 import type { ImageKind } from '../../shared/formats/detect';
+import type { ContainerLayer, OffsetSpace } from '../../shared/containers/model';
 import type { QemuStreamModel } from '../../shared/qemu/model';
 import { FileSource } from '../io/file-source';
 import { loadStreamDetailed, type LoadedVia, type LoadOptions } from './load-stream';
-import { openContainer } from './open-container';
+import { openContainer, prepareContainer, type ContainerOptions } from './open-container';
 import { UserError } from './user-error';
 
 export interface OpenedImage {
@@ -16,27 +18,58 @@ export interface OpenedImage {
   source: ByteSource;
   /** File offset of stream byte 0 when the stream is stored uncompressed in the file. */
   streamBase?: number;
+  /** The wrappers around the stream (libvirt save, qcow2 snapshot), outermost first. */
+  layers: ContainerLayer[];
+  /** What model offsets are: file offsets, vmstate offsets (qcow2) or decompressed-stream offsets. */
+  offsetSpace: OffsetSpace;
+  /** File offset holding stream byte `streamOffset`, when one does. */
+  fileOffsetOf(streamOffset: number): number | undefined;
+  /** Problems of the wrappers, at file offsets (the model's diagnostics are at stream offsets). */
+  containerDiagnostics: Diagnostic[];
   model: QemuStreamModel;
   /** Whether the model came from a section directory, a sidecar or a full scan. */
   via: LoadedVia;
   close(): void;
 }
 
+export type OpenOptions = LoadOptions & ContainerOptions;
+
 /**
  * Opens an image read-only, finds the QEMU stream in it by content and builds its model.
  * Everything a user can get wrong about the path itself becomes a one-line UserError.
  */
-export function openImage(path: string, options: LoadOptions = {}): OpenedImage {
+export function openImage(path: string, options: OpenOptions = {}): OpenedImage {
   const file = openReadOnly(path);
   try {
-    const { kind, stream, streamBase } = openContainer(path, file);
-    // The image path lets the loader find IMAGE.migdir for streams inside containers too.
-    const { model, via } = loadStreamDetailed(stream, { ...options, imagePath: path });
-    return { path, kind, file, source: stream, streamBase, model, via, close: () => file.close() };
+    const c = openContainer(path, file, options);
+    try {
+      // The image path lets the loader find IMAGE.migdir for streams inside containers too.
+      const { model, via } = loadStreamDetailed(c.stream, { ...options, imagePath: path });
+      const close = () => (c.close(), file.close());
+      return { path, kind: c.kind, file, source: c.stream, streamBase: c.streamBase, layers: c.layers, offsetSpace: c.offsetSpace, fileOffsetOf: c.fileOffsetOf, containerDiagnostics: c.diagnostics, model, via, close };
+    } catch (e) {
+      c.close();
+      throw e;
+    }
   } catch (e) {
     file.close();
     throw e;
   }
+}
+
+/**
+ * openImage for every container, including compressed libvirt saves, whose stream is
+ * first decompressed into the cache (progress through `cache.onProgress`, cancel through
+ * `cache.signal`).
+ */
+export async function openImageAsync(path: string, options: OpenOptions = {}): Promise<OpenedImage> {
+  const file = openReadOnly(path);
+  try {
+    await prepareContainer(path, file, options);
+  } finally {
+    file.close();
+  }
+  return openImage(path, options);
 }
 
 /** Opens a regular, non-empty file for reading, or explains in one line why not. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import type { ImageOpened } from '../../shared/api/contract';
+import type { ByteSpace, ImageOpened } from '../../shared/api/contract';
 import type { ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel } from '../../shared/qemu/model';
 import { StructureTree } from '../../shared/workbench/structure-tree';
@@ -9,6 +9,7 @@ import { openContainer } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { UserError } from '../services/user-error';
 import { scanInWorker } from './open-in-worker';
+import type { OpenProgress } from './open-worker';
 
 /** An image open in the workbench: its file, its stream, its model and structure tree. */
 export interface ImageSession {
@@ -16,42 +17,50 @@ export interface ImageSession {
   owner: string;
   path: string;
   file: FileSource;
+  /** The QEMU stream (the file itself for a bare .mig, a decompressed cache file, a qcow2 vmstate). */
   source: ByteSource;
   model: QemuStreamModel;
   tree: StructureTree;
   opened: ImageOpened;
+  close(): void;
 }
 
 /**
  * The images the windows (or browser tabs) have open, by handle. Each belongs to an owner
- * (a window), so closing the window closes its images. The scan runs in a worker; the
- * session keeps its own read-only file handle for reading bytes on demand.
+ * (a window), so closing the window closes its images. Decompression and the scan run in a
+ * worker; the session keeps its own read-only handles for reading bytes on demand.
  */
 export class ImageSessions {
   private readonly sessions = new Map<string, ImageSession>();
 
-  async open(imagePath: string, owner: string, onProgress?: (done: number, total: number) => void): Promise<ImageOpened> {
+  async open(imagePath: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<ImageOpened> {
     const started = Date.now();
     const scanned = await scanInWorker(imagePath, onProgress);
     const file = openReadOnly(imagePath);
     try {
-      const { stream: source } = openContainer(imagePath, file);
+      // The worker left any decompressed stream in the cache, so this finds it at once.
+      const c = openContainer(imagePath, file);
       const handle = randomUUID();
       const opened: ImageOpened = {
         handle,
         path: imagePath,
         name: path.basename(imagePath),
-        kind: scanned.kind,
+        kind: c.kind,
         fileSize: file.size,
-        streamSize: source.size,
-        streamBase: scanned.streamBase ?? null,
+        streamSize: c.stream.size,
+        streamBase: c.streamBase ?? null,
+        layers: c.layers.map((l) => l.kind),
+        offsetSpace: c.offsetSpace,
+        containerDiagnostics: c.diagnostics,
         machineType: scanned.model.machineType ?? null,
         pageSize: scanned.model.pageSize,
         diagnostics: scanned.model.diagnostics,
         openedVia: scanned.via,
         openMs: Date.now() - started,
       };
-      this.sessions.set(handle, { handle, owner, path: imagePath, file, source, model: scanned.model, tree: new StructureTree(source, scanned.model), opened });
+      const tree = new StructureTree(c.stream, scanned.model, { file, layers: c.layers });
+      const close = () => (c.close(), file.close());
+      this.sessions.set(handle, { handle, owner, path: imagePath, file, source: c.stream, model: scanned.model, tree, opened, close });
       return opened;
     } catch (e) {
       file.close();
@@ -66,10 +75,16 @@ export class ImageSessions {
     return s;
   }
 
+  /** The bytes of one of the session's spaces. */
+  bytes(handle: string, owner: string, space: ByteSpace): ByteSource {
+    const s = this.get(handle, owner);
+    return space === 'file' ? s.file : s.source;
+  }
+
   close(handle: string, owner: string): void {
     const s = this.sessions.get(handle);
     if (!s || s.owner !== owner) return;
-    s.file.close();
+    s.close();
     this.sessions.delete(handle);
   }
 

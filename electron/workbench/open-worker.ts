@@ -1,8 +1,7 @@
 import { exportModel, type ModelTransfer } from '../../shared/qemu/model-transfer';
-import type { ImageKind } from '../../shared/formats/detect';
 import type { LoadedVia } from '../services/load-stream';
-import { openImage } from '../services/open-image';
-import { runAsWorkerJob } from '../services/worker-job';
+import { openImageAsync } from '../services/open-image';
+import { runAsAsyncWorkerJob } from '../services/worker-job';
 
 export interface OpenJob {
   path: string;
@@ -10,14 +9,27 @@ export interface OpenJob {
 
 export interface OpenResult {
   model: ModelTransfer;
-  kind: ImageKind;
-  streamBase?: number;
   via: LoadedVia;
 }
 
-/** Worker thread: opens one image (directory, sidecar or scan) off the main thread. */
-runAsWorkerJob<OpenJob, OpenResult, { done: number; total: number }>(({ path }, _cancelled, onProgress) => {
-  const image = openImage(path, { onProgress: (done, total) => onProgress({ done, total }) });
+export type OpenPhase = 'decompress' | 'scan';
+
+export interface OpenProgress {
+  phase: OpenPhase;
+  done: number;
+  total: number;
+}
+
+/**
+ * Worker thread: opens one image off the main thread. A compressed libvirt save is first
+ * decompressed into the cache; then the model comes from the section directory, the
+ * sidecar or a scan.
+ */
+runAsAsyncWorkerJob<OpenJob, OpenResult, OpenProgress>(async ({ path }, signal, onProgress) => {
+  const image = await openImageAsync(path, {
+    cache: { signal, onProgress: (done, total) => onProgress({ phase: 'decompress', done, total }) },
+    onProgress: (done, total) => onProgress({ phase: 'scan', done, total }),
+  });
   image.close();
-  return { model: exportModel(image.model), kind: image.kind, streamBase: image.streamBase, via: image.via };
+  return { model: exportModel(image.model), via: image.via };
 });

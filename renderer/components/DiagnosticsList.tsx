@@ -1,11 +1,22 @@
 import { memo } from 'react';
+import type { ByteSpace } from '../../shared/api/contract';
 import type { Diagnostic } from '../../shared/diagnostics';
 import { hexOffset } from '../api';
 
 const ICON = { error: '✖', warning: '▲', info: 'ℹ' } as const;
 
+/** A diagnostic with the byte space its offset is in: the wrapper's are at file offsets. */
+export type PlacedDiagnostic = Diagnostic & { space: ByteSpace };
+
+interface Props {
+  diagnostics: PlacedDiagnostic[];
+  /** Whether the image has a wrapper, so offsets need saying which space they are in. */
+  wrapped: boolean;
+  onJump(d: PlacedDiagnostic): void;
+}
+
 /** Every problem with its offset; clicking one (or Enter) jumps to it. */
-export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, onJump }: { diagnostics: Diagnostic[]; onJump(d: Diagnostic): void }) {
+export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, wrapped, onJump }: Props) {
   if (diagnostics.length === 0) return <p className="empty-note" style={{ padding: 8 }}>No problems found in this image.</p>;
   return (
     <div className="diagnostics" role="list" data-testid="diagnostics">
@@ -21,7 +32,10 @@ export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, onJu
           title={d.hint ?? ''}
         >
           <span className={`sev-${d.severity}`}>{ICON[d.severity]}</span>
-          <span className="offset">{hexOffset(d.offset)}</span>
+          <span className="offset" title={d.space === 'file' ? 'file offset' : 'stream offset'}>
+            {hexOffset(d.offset)}
+            {wrapped ? (d.space === 'file' ? ' file' : ' stream') : ''}
+          </span>
           <span>
             {d.section ? `${d.section}: ` : ''}
             {d.message}

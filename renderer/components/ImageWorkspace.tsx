@@ -1,12 +1,12 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Group, Panel, Separator } from 'react-resizable-panels';
-import type { ImageOpened, SearchQuery, SectionJson, TreeNode } from '../../shared/api/contract';
-import type { Diagnostic } from '../../shared/diagnostics';
+import type { ByteSpace, ImageOpened, SearchQuery, TreeNode } from '../../shared/api/contract';
 import { errorMessage, hexOffset, parseOffset, workbench } from '../api';
 import { ByteCache } from '../byte-cache';
 import { onCommand } from '../commands';
 import { useTreeModel } from '../hooks/useTreeModel';
-import { DiagnosticsList } from './DiagnosticsList';
+import type { CodeLanguage } from './CodeViewer';
+import { DiagnosticsList, type PlacedDiagnostic } from './DiagnosticsList';
 import { HexView, type Range } from './HexView';
 import { Inspector } from './Inspector';
 import { StructureTree } from './StructureTree';
@@ -19,30 +19,50 @@ interface Props {
 
 interface Place {
   offset: number;
+  space: ByteSpace;
   nodeId: string | null;
+}
+
+/** What the code tab shows: a section's decoded fields as JSON, or the domain XML. */
+interface Code {
+  title: string;
+  text: string;
+  language: CodeLanguage;
 }
 
 const MINIMAP_BUCKETS = 2048;
 
-// Monaco is large and only the JSON tab needs it: load it on first use.
-const JsonEditor = lazy(() => import('./JsonEditor').then((m) => ({ default: m.JsonEditor })));
+// Monaco is large and only the code tab needs it: load it on first use.
+const CodeViewer = lazy(() => import('./CodeViewer').then((m) => ({ default: m.CodeViewer })));
 
 /**
  * One open image: the structure tree linked both ways to the hex view, the inspector, the
  * diagnostics and the section JSON. Selecting a node highlights its bytes; clicking a
  * byte reveals the innermost node that contains it.
+ *
+ * A wrapped image (libvirt save, qcow2 snapshot) has two byte spaces: the QEMU stream,
+ * where sections live, and the file, where the wrapper's header, XML and snapshot table
+ * live. The hex view shows one at a time and follows the selected node's space.
  */
 export function ImageWorkspace({ image, dark, onStatus }: Props) {
   const api = workbench();
   const tree = useTreeModel(image.handle);
-  const bytes = useMemo(() => new ByteCache(image.handle, image.streamSize), [image.handle, image.streamSize]);
+  const wrapped = image.layers.length > 0;
+  const streamBytes = useMemo(() => new ByteCache(image.handle, image.streamSize, 'stream'), [image.handle, image.streamSize]);
+  const fileBytes = useMemo(() => (wrapped ? new ByteCache(image.handle, image.fileSize, 'file') : streamBytes), [image.handle, image.fileSize, wrapped, streamBytes]);
+  const [space, setSpace] = useState<ByteSpace>('stream');
+  const bytes = space === 'file' ? fileBytes : streamBytes;
+  const diagnostics = useMemo<PlacedDiagnostic[]>(
+    () => [...image.containerDiagnostics.map((d) => ({ ...d, space: 'file' as const })), ...image.diagnostics.map((d) => ({ ...d, space: 'stream' as const }))],
+    [image],
+  );
   const [selected, setSelected] = useState<TreeNode | null>(null);
   const [cursor, setCursor] = useState(0);
   const [reveal, setReveal] = useState<{ offset: number; seq: number } | null>(null);
   const [hit, setHit] = useState<Range | null>(null);
   const [minimap, setMinimap] = useState<number[] | null>(null);
-  const [bottom, setBottom] = useState<'diagnostics' | 'json'>(image.diagnostics.some((d) => d.severity !== 'info') ? 'diagnostics' : 'json');
-  const [json, setJson] = useState<SectionJson | null>(null);
+  const [bottom, setBottom] = useState<'diagnostics' | 'code'>(diagnostics.some((d) => d.severity !== 'info') ? 'diagnostics' : 'code');
+  const [code, setCode] = useState<Code | null>(null);
   const [goto, setGoto] = useState('');
   const [find, setFind] = useState<{ kind: SearchQuery['kind']; pattern: string }>({ kind: 'text', pattern: '' });
   const history = useRef<{ places: Place[]; at: number }>({ places: [], at: -1 });
@@ -64,7 +84,7 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
   const remember = (place: Place) => {
     const h = history.current;
     const last = h.places[h.at];
-    if (last && last.offset === place.offset && last.nodeId === place.nodeId) return;
+    if (last && last.offset === place.offset && last.space === place.space && last.nodeId === place.nodeId) return;
     h.places = [...h.places.slice(0, h.at + 1), place].slice(-200);
     h.at = h.places.length - 1;
   };
@@ -73,11 +93,18 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
     (node: TreeNode, moveCursor: boolean) => {
       setSelected(node);
       if (moveCursor) {
+        setSpace(node.space ?? 'stream');
         setCursor(node.offset);
         setReveal({ offset: node.offset, seq: Date.now() });
       }
       const element = /^e\d+/.exec(node.id)?.[0];
-      if (element) void api.sectionJson(image.handle, element).then(setJson, () => setJson(null));
+      if (element) {
+        const asCode = (j: { title: string; fields: string; vmdesc: string | null } | null): Code | null =>
+          j && { title: j.title, text: `${j.fields}${j.vmdesc ? `\n\n// vmdesc entry\n${j.vmdesc}` : ''}`, language: 'json' };
+        void api.sectionJson(image.handle, element).then((j) => setCode(asCode(j)), () => setCode(null));
+      } else if (node.kind === 'container-part' && node.value?.kind === 'text') {
+        setCode({ title: node.label, text: node.value.value, language: 'xml' });
+      }
     },
     [api, image.handle],
   );
@@ -85,29 +112,31 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
   const selectNode = useCallback(
     (node: TreeNode) => {
       showNode(node, true);
-      remember({ offset: node.offset, nodeId: node.id });
+      remember({ offset: node.offset, space: node.space ?? 'stream', nodeId: node.id });
     },
     [showNode],
   );
   const { setOpen } = tree;
   const toggleNode = useCallback((id: string, open: boolean) => void setOpen(id, open), [setOpen]);
 
-  /** Moves the cursor to an offset and reveals the innermost node containing it. */
+  /** Moves the cursor to an offset of a byte space and reveals the innermost node containing it. */
   const goToOffset = useCallback(
-    async (offset: number, record = true) => {
-      const at = Math.max(0, Math.min(image.streamSize - 1, offset));
+    async (offset: number, record: boolean, to: ByteSpace) => {
+      const size = to === 'file' ? image.fileSize : image.streamSize;
+      const at = Math.max(0, Math.min(size - 1, offset));
+      setSpace(to);
       setCursor(at);
       setReveal({ offset: at, seq: Date.now() });
       try {
-        const path = await api.nodePathAt(image.handle, at);
+        const path = await api.nodePathAt(image.handle, at, to);
         const node = await tree.revealPath(path);
         if (node) showNode(node, false);
-        if (record) remember({ offset: at, nodeId: node?.id ?? null });
+        if (record) remember({ offset: at, space: to, nodeId: node?.id ?? null });
       } catch (e) {
         onStatus(errorMessage(e));
       }
     },
-    [api, image.handle, image.streamSize, onStatus, showNode, tree],
+    [api, image.handle, image.fileSize, image.streamSize, onStatus, showNode, tree],
   );
 
   const step = (delta: number) => {
@@ -115,17 +144,17 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
     const place = h.places[h.at + delta];
     if (!place) return;
     h.at += delta;
-    void goToOffset(place.offset, false);
+    void goToOffset(place.offset, false, place.space);
   };
 
   const runSearch = async (backwards = false) => {
     if (!find.pattern) return findInput.current?.focus();
     try {
-      const found = await api.search(image.handle, { ...find, from: backwards ? cursor : cursor + 1, backwards });
+      const found = await api.search(image.handle, { ...find, from: backwards ? cursor : cursor + 1, backwards, space });
       if (!found) return onStatus(`"${find.pattern}" not found ${backwards ? 'before' : 'after'} ${hexOffset(cursor)}`);
       setHit(found);
       onStatus(`found at ${hexOffset(found.offset)}`);
-      await goToOffset(found.offset);
+      await goToOffset(found.offset, true, space);
     } catch (e) {
       onStatus(errorMessage(e));
     }
@@ -134,7 +163,7 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
   const submitGoto = () => {
     const offset = parseOffset(goto);
     if (offset === null) return onStatus(`"${goto}" is not an offset; use 0x1f00, 1f00h or 7936`);
-    void goToOffset(offset);
+    void goToOffset(offset, true, space);
   };
 
   useEffect(
@@ -148,19 +177,27 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
     // step/goToOffset read refs and current state through closures recreated each render.
   );
 
-  const jumpTo = useCallback((d: Diagnostic) => void goToOffset(d.offset), [goToOffset]);
+  const jumpTo = useCallback((d: PlacedDiagnostic) => void goToOffset(d.offset, true, d.space), [goToOffset]);
 
   /** A click reveals the node at once; keyboard moves reveal it once the keys rest. */
   const onHexCursor = useCallback(
     (offset: number, byClick: boolean) => {
       clearTimeout(revealTimer.current);
-      if (byClick) return void goToOffset(offset);
+      if (byClick) return void goToOffset(offset, true, space);
       setCursor(offset);
-      revealTimer.current = setTimeout(() => void goToOffset(offset), 150);
+      revealTimer.current = setTimeout(() => void goToOffset(offset, true, space), 150);
     },
-    [goToOffset],
+    [goToOffset, space],
   );
-  const selection = useMemo(() => (selected ? { offset: selected.offset, length: selected.length } : null), [selected]);
+  const showSpace = (to: ByteSpace) => {
+    if (to === space) return;
+    setHit(null);
+    // The same byte in the other space, where the file holds the stream as is.
+    const base = image.streamBase;
+    const mapped = base === null ? 0 : to === 'file' ? cursor + base : Math.max(0, cursor - base);
+    void goToOffset(mapped, true, to);
+  };
+  const selection = useMemo(() => (selected && (selected.space ?? 'stream') === space ? { offset: selected.offset, length: selected.length } : null), [selected, space]);
 
   return (
     <Group orientation="horizontal" className="workspace" id={`ws-${image.handle}`}>
@@ -200,7 +237,17 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
                     ↓
                   </button>
                 </form>
-                <span style={{ marginLeft: 'auto' }} data-testid="cursor-offset">
+                {wrapped && (
+                  <span className="segmented" role="group" aria-label="Bytes shown">
+                    <button aria-pressed={space === 'stream'} onClick={() => showSpace('stream')} title="The QEMU migration stream, where the sections are">
+                      Stream
+                    </button>
+                    <button aria-pressed={space === 'file'} onClick={() => showSpace('file')} title={`The whole ${image.layers.join(' / ')} file, with its wrapper`}>
+                      File
+                    </button>
+                  </span>
+                )}
+                <span style={{ marginLeft: 'auto' }} data-testid="cursor-offset" data-space={space}>
                   {hexOffset(cursor)}
                 </span>
               </div>
@@ -211,7 +258,7 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
                   hit={hit}
                   cursor={cursor}
                   reveal={reveal}
-                  minimap={minimap}
+                  minimap={space === 'stream' ? minimap : null}
                   onCursor={onHexCursor}
                 />
               </div>
@@ -222,22 +269,22 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
             <div className="panel">
               <div className="panel-title bottom-tabs" role="tablist">
                 <button role="tab" aria-selected={bottom === 'diagnostics'} className={bottom === 'diagnostics' ? 'active' : ''} onClick={() => setBottom('diagnostics')}>
-                  Diagnostics ({image.diagnostics.length})
+                  Diagnostics ({diagnostics.length})
                 </button>
-                <button role="tab" aria-selected={bottom === 'json'} className={bottom === 'json' ? 'active' : ''} onClick={() => setBottom('json')}>
-                  {json ? `JSON: ${json.title}` : 'Section JSON'}
+                <button role="tab" aria-selected={bottom === 'code'} className={bottom === 'code' ? 'active' : ''} onClick={() => setBottom('code')}>
+                  {code ? `${code.language.toUpperCase()}: ${code.title}` : 'Section JSON'}
                 </button>
               </div>
-              <div className="panel-body" style={bottom === 'json' ? { overflow: 'hidden' } : undefined}>
+              <div className="panel-body" style={bottom === 'code' ? { overflow: 'hidden' } : undefined}>
                 {bottom === 'diagnostics' ? (
-                  <DiagnosticsList diagnostics={image.diagnostics} onJump={jumpTo} />
-                ) : json ? (
+                  <DiagnosticsList diagnostics={diagnostics} wrapped={wrapped} onJump={jumpTo} />
+                ) : code ? (
                   <Suspense fallback={<p style={{ padding: 8 }}>Loading the editor…</p>}>
-                    <JsonEditor text={`${json.fields}${json.vmdesc ? `\n\n// vmdesc entry\n${json.vmdesc}` : ''}`} dark={dark} />
+                    <CodeViewer text={code.text} language={code.language} dark={dark} />
                   </Suspense>
                 ) : (
                   <p style={{ padding: 8 }} className="hint">
-                    Select a device section (or the vmdesc) in the structure tree to see its decoded fields as JSON.
+                    Select a device section (or the vmdesc) in the structure tree to see its decoded fields as JSON{wrapped ? ', or the domain XML to read it' : ''}.
                   </p>
                 )}
               </div>
@@ -250,7 +297,7 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
         <div className="panel">
           <div className="panel-title">Inspector</div>
           <div className="panel-body">
-            <Inspector node={selected} cursor={cursor} streamBase={image.streamBase} read={bytes.read} />
+            <Inspector node={selected} cursor={cursor} space={space} streamBase={image.streamBase} read={bytes.read} />
           </div>
         </div>
       </Panel>

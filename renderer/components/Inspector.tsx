@@ -1,5 +1,5 @@
 import { memo, useEffect, useState } from 'react';
-import type { TreeNode } from '../../shared/api/contract';
+import type { ByteSpace, TreeNode } from '../../shared/api/contract';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';
 import { shortValue } from './StructureTree';
@@ -7,13 +7,15 @@ import { shortValue } from './StructureTree';
 interface Props {
   node: TreeNode | null;
   cursor: number;
+  /** The byte space the hex view (and so the cursor) is in. */
+  space: ByteSpace;
   /** Absolute file offset of stream byte 0, when the stream is stored raw in the file. */
   streamBase: number | null;
   read(offset: number, length: number): Promise<Uint8Array>;
 }
 
 /** The selected node (its bytes, type and value) and the bytes at the cursor read as every type. */
-export const Inspector = memo(function Inspector({ node, cursor, streamBase, read }: Props) {
+export const Inspector = memo(function Inspector({ node, cursor, space, streamBase, read }: Props) {
   const [bytes, setBytes] = useState<Uint8Array | null>(null);
   useEffect(() => {
     let live = true;
@@ -38,9 +40,7 @@ export const Inspector = memo(function Inspector({ node, cursor, streamBase, rea
               </>
             )}
             <dt>offset</dt>
-            <dd data-testid="inspector-offset">
-              {hexOffset(node.offset)} ({node.offset}){streamBase ? ` · file ${hexOffset(streamBase + node.offset)}` : ''}
-            </dd>
+            <dd data-testid="inspector-offset">{placeOf(node, streamBase)}</dd>
             <dt>length</dt>
             <dd data-testid="inspector-length">{node.length} bytes</dd>
             {node.value && (
@@ -63,7 +63,10 @@ export const Inspector = memo(function Inspector({ node, cursor, streamBase, rea
       ) : (
         <p className="hint">Select a node in the structure tree or a byte in the hex view.</p>
       )}
-      <h3>At cursor {hexOffset(cursor)}</h3>
+      <h3>
+        At cursor {hexOffset(cursor)}
+        {space === 'file' ? ' (file)' : ''}
+      </h3>
       <dl className="kv" data-testid="data-inspector">
         {bytes &&
           inspectBytes(bytes).map((r) => (
@@ -76,3 +79,10 @@ export const Inspector = memo(function Inspector({ node, cursor, streamBase, rea
     </div>
   );
 });
+
+/** Where a node is: wrapper nodes are in the file; stream nodes also get their file offset when the file holds the stream as is. */
+function placeOf(node: TreeNode, streamBase: number | null): string {
+  const at = `${hexOffset(node.offset)} (${node.offset})`;
+  if (node.space === 'file') return `file ${at}`;
+  return streamBase ? `${at} · file ${hexOffset(streamBase + node.offset)}` : at;
+}

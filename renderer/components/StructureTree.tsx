@@ -114,8 +114,11 @@ export function shortValue(v: FieldValue): string {
       return String(v.value);
     case 'float':
       return String(v.value);
-    case 'text':
-      return JSON.stringify(v.value);
+    case 'text': {
+      // Long text (a domain XML) is read in the code tab; the row shows its start.
+      const shown = JSON.stringify(v.value);
+      return shown.length > 48 ? shown.slice(0, 47) + '…' : shown;
+    }
     case 'nullptr':
       return 'NULL';
     case 'bytes':

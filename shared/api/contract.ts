@@ -1,3 +1,4 @@
+import type { ContainerLayer, OffsetSpace } from '../containers/model';
 import type { Diagnostic } from '../diagnostics';
 import type { ImageKind } from '../formats/detect';
 import type { FieldValue } from '../qemu/vmstate-decode';
@@ -17,10 +18,10 @@ export interface WorkbenchApi {
   closeImage(handle: string): Promise<void>;
   /** Children of a structure-tree node; `null` asks for the roots. */
   treeChildren(handle: string, nodeId: string | null): Promise<TreeNode[]>;
-  /** Ids from a root down to the innermost node containing the stream offset. */
-  nodePathAt(handle: string, offset: number): Promise<string[]>;
-  /** Up to MAX_READ bytes of the stream (base64). */
-  readBytes(handle: string, offset: number, length: number): Promise<string>;
+  /** Ids from a root down to the innermost node containing the offset (in the stream, or in the file for wrapper nodes). */
+  nodePathAt(handle: string, offset: number, space: ByteSpace): Promise<string[]>;
+  /** Up to MAX_READ bytes of the stream or of the whole file (base64). */
+  readBytes(handle: string, offset: number, length: number, space: ByteSpace): Promise<string>;
   /** One category per bucket of the stream, for the minimap. */
   minimap(handle: string, buckets: number): Promise<number[]>;
   /** Next match of a byte pattern at or after `from` (before it, if backwards). */
@@ -72,7 +73,7 @@ export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'bac
 
 /** Events the backend pushes to the renderer: progress of long work, menu commands, files to open. */
 export type WorkbenchEvent =
-  | { type: 'open-progress'; path: string; done: number; total: number }
+  | { type: 'open-progress'; path: string; phase: 'decompress' | 'scan'; done: number; total: number }
   | { type: 'index-progress'; filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentFile: string | null }
   | { type: 'menu'; command: MenuCommand }
   | { type: 'open-path'; path: string };
@@ -108,6 +109,12 @@ export interface ImageOpened {
   streamSize: number;
   /** File offset of stream byte 0 when the stream is stored raw in the file. */
   streamBase: number | null;
+  /** The wrappers around the stream, outermost first (none for a bare .mig). */
+  layers: ContainerLayer['kind'][];
+  /** What stream offsets are: file offsets shifted by streamBase, qcow2 vmstate or decompressed-stream offsets. */
+  offsetSpace: OffsetSpace;
+  /** Problems of the wrappers, at file offsets. */
+  containerDiagnostics: Diagnostic[];
   machineType: string | null;
   pageSize: number;
   diagnostics: Diagnostic[];
@@ -131,7 +138,15 @@ export type TreeNodeKind =
   | 'page'
   | 'footer'
   | 'vmdesc'
+  | 'container'
+  | 'container-part'
   | 'unknown';
+
+/**
+ * The two byte spaces of an image: the QEMU stream (what model offsets refer to) and the
+ * file around it (libvirt or qcow2 wrappers). They coincide for a bare .mig.
+ */
+export type ByteSpace = 'stream' | 'file';
 
 /** One file of the library, as the library view lists it. */
 export interface LibraryImage {
@@ -151,11 +166,16 @@ export interface LibraryImage {
 }
 
 export interface LibraryIndexReport {
+  /** Files looked at. */
   files: number;
+  /** Images whose model was (re)written. */
   indexed: number;
+  /** Files skipped because size and mtime (or, failing that, the sha256) were unchanged. */
   unchanged: number;
   notImages: number;
+  /** Recognised containers this version cannot open, or files that could not be read. */
   failed: number;
+  /** Files of the library's folders that disappeared since the last run. */
   missing: number;
   cancelled: boolean;
   elapsedMs: number;
@@ -167,9 +187,11 @@ export interface TreeNode {
   label: string;
   /** Short type or summary shown after the label. */
   detail?: string;
-  /** Stream offset and length of the bytes the node covers. */
+  /** Offset and length of the bytes the node covers, in the stream unless `space` says file. */
   offset: number;
   length: number;
+  /** 'file' for wrapper nodes (libvirt header, XML, qcow2 snapshot table), outside the stream. */
+  space?: 'file';
   hasChildren: boolean;
   damaged?: boolean;
   value?: FieldValue;
@@ -180,6 +202,8 @@ export interface SearchQuery {
   pattern: string;
   from: number;
   backwards?: boolean;
+  /** Where to search; the stream unless said. */
+  space?: ByteSpace;
 }
 
 export interface SearchHit {

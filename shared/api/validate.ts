@@ -20,6 +20,7 @@ const string: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length 
 const nullableString: Check = (v) => (v === null ? undefined : string(v));
 const offset: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'expected a non-negative integer');
 const readLength: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_READ ? undefined : `expected a length of at most ${MAX_READ}`);
+const byteSpace: Check = (v) => (v === 'stream' || v === 'file' ? undefined : 'expected "stream" or "file"');
 const bucketCount: Check = (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65536 ? undefined : 'expected 1 to 65536 buckets');
 const searchQuery: Check = (v) => {
   const q = v as Partial<SearchQuery>;
@@ -29,6 +30,7 @@ const searchQuery: Check = (v) => {
   if (q.kind === 'hex' && !/^(\s*[0-9a-fA-F]{2})+\s*$/.test(q.pattern)) return 'a hex pattern is pairs of hex digits';
   if (offset(q.from)) return 'from must be a non-negative integer';
   if (q.backwards !== undefined && typeof q.backwards !== 'boolean') return 'backwards must be a boolean';
+  if (q.space !== undefined && byteSpace(q.space)) return 'space must be "stream" or "file"';
   return undefined;
 };
 
@@ -41,8 +43,8 @@ const SIGNATURES: Record<Channel, Check[]> = {
   openImage: [string],
   closeImage: [string],
   treeChildren: [string, nullableString],
-  nodePathAt: [string, offset],
-  readBytes: [string, offset, readLength],
+  nodePathAt: [string, offset, byteSpace],
+  readBytes: [string, offset, readLength, byteSpace],
   minimap: [string, bucketCount],
   search: [string, searchQuery],
   sectionJson: [string, string],

@@ -4,7 +4,7 @@ import { parseHex } from './user-input';
 import type { EditContext } from './context';
 import { EditError } from './errors';
 import { compileSetField } from './field-edit';
-import { guestAddressToBlock } from './guest-address';
+import { guestRamTarget } from './guest-address';
 import type { EditRequest } from './intents';
 import type { CompiledEdit } from './journal';
 import { bytesPiece } from './pieces';
@@ -21,8 +21,8 @@ export function compileEdit(request: EditRequest, ctx: EditContext): CompiledEdi
     case 'set-field':
       return compileSetField(ctx, request.field, request.value, request.resize);
     case 'ram-write': {
-      const target = guestAddressToBlock(ctx.model, request.gpa);
-      return compileRamWrite(ctx, { ...target, gpa: request.gpa }, parseHex(request.hex, 'the RAM bytes'));
+      const data = parseHex(request.hex, 'the RAM bytes');
+      return compileRamWrite(ctx, guestRamTarget(ctx, request.gpa, data.length), data);
     }
     case 'ram-block-write': {
       const block = ctx.model.ramBlocks.findIndex((b) => b.id === request.block);

@@ -263,6 +263,15 @@ export class PageIndex {
     return -1;
   }
 
+  /**
+   * The pages of `block` that some record holds, as disjoint ascending ranges [start, end)
+   * with the run (in stream order, the last) that gives their final content.
+   */
+  *resolvedRanges(block: number): IterableIterator<{ start: number; end: number; run: number }> {
+    const seg = this.segments(block);
+    for (let i = 0; i < seg.starts.length; i++) yield { start: seg.starts[i], end: seg.ends[i], run: seg.runs[i] };
+  }
+
   /** Number of distinct pages below `limit` that some record holds. */
   presentPages(block: number, limit: number): number {
     const seg = this.segments(block);

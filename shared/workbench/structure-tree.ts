@@ -1,4 +1,5 @@
-import type { TreeNode } from '../api/contract';
+import type { ByteSpace, TreeNode } from '../api/contract';
+import type { ContainerLayer } from '../containers/model';
 import type { ByteSource } from '../io/byte-source';
 import { readBytes } from '../io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../qemu/model';
@@ -6,13 +7,15 @@ import { PAGE_KIND_NAMES, type PageRun } from '../qemu/page-index';
 import { firstRecordStart, recordAt, recordRange } from '../qemu/page-records';
 import { decodeSection, type DecodedSection } from '../qemu/section-decoder';
 import { intValue, type FieldNode } from '../qemu/vmstate-decode';
+import { ContainerTree } from './container-tree';
 
 /** Lists longer than this are split into nested groups, so no reply carries thousands of nodes. */
 const GROUP = 1000;
 const DECODED_CACHE = 64;
 
 /**
- * The structure tree of a QEMU stream: file header → elements (sections) → header fields,
+ * The structure tree of an image: its wrappers (libvirt, qcow2; see ContainerTree, ids w…),
+ * then the QEMU stream: file header → elements (sections) → header fields,
  * decoded device fields (structs, arrays, subsections), RAM block lists, page runs and
  * page records. Children are produced lazily from node ids, which are paths:
  *   e12                element 12
@@ -27,10 +30,19 @@ export class StructureTree {
   private readonly runsOf = new Map<number, number[]>();
   private readonly firstRecord = new Map<number, number>();
 
-  constructor(private readonly source: ByteSource, private readonly model: QemuStreamModel) {}
+  private readonly container: ContainerTree | undefined;
+
+  /** `file` and `layers` describe the wrappers; without them the tree is the stream's alone. */
+  constructor(
+    private readonly source: ByteSource,
+    private readonly model: QemuStreamModel,
+    wrappers?: { file: ByteSource; layers: readonly ContainerLayer[] },
+  ) {
+    if (wrappers?.layers.length) this.container = new ContainerTree(wrappers.file, wrappers.layers);
+  }
 
   roots(): TreeNode[] {
-    const nodes: TreeNode[] = [this.fileHeader()];
+    const nodes: TreeNode[] = [...(this.container?.roots() ?? []), this.fileHeader()];
     for (const e of this.model.elements) nodes.push(this.elementNode(e));
     const t = this.model.trailing;
     if (t && !this.model.elements.some((e) => e.offset === t.offset)) {
@@ -42,6 +54,7 @@ export class StructureTree {
   children(id: string | null): TreeNode[] {
     if (id === null) return this.roots();
     const parts = id.split('/');
+    if (id.startsWith('w')) return this.container?.children(id) ?? [];
     if (parts[0] === 'hdr') return parts.length === 1 ? this.fileHeaderFields() : [];
     const e = this.element(parts[0]);
     if (!e) return [];
@@ -58,8 +71,10 @@ export class StructureTree {
     }
   }
 
-  /** Ids from a root down to the innermost node containing `offset`. */
-  pathAt(offset: number): string[] {
+  /** Ids from a root down to the innermost node containing `offset` of `space`. */
+  pathAt(offset: number, space: ByteSpace = 'stream'): string[] {
+    // A bare stream is its file; otherwise file offsets lead to the wrapper nodes.
+    if (space === 'file' && this.container) return this.container.pathAt(offset);
     if (offset < 8) return ['hdr', `hdr/${offset < 4 ? 0 : 1}`];
     const elements = this.model.elements;
     let lo = 0;

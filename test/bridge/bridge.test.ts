@@ -73,7 +73,8 @@ describe('the bridge server (migwb serve)', () => {
     const cases: [string, unknown[], RegExp][] = [
       ['openImage', [], /expected 1 arguments, got 0/],
       ['openImage', [42], /argument 1: expected a non-empty path/],
-      ['readBytes', ['h', 0, 1 << 24], /argument 3: expected a length of at most/],
+      ['readBytes', ['h', 0, 1 << 24, 'stream'], /argument 3: expected a length of at most/],
+      ['readBytes', ['h', 0, 16, 'disk'], /argument 4: expected "stream" or "file"/],
       ['search', ['h', { kind: 'hex', pattern: 'zz', from: 0 }], /hex pattern is pairs of hex digits/],
       ['rm', [], /unknown channel/],
     ];
@@ -88,13 +89,13 @@ describe('the bridge server (migwb serve)', () => {
     const cookie = await login(bridge.newLink());
     const opened = JSON.parse((await api(cookie, 'openImage', [IMAGE])).body).result;
     expect(opened).toMatchObject({ name: 'x86_64-pc-minimal-paused-16M.mig', kind: 'qemu-migration-stream', machineType: 'pc-i440fx-7.2', streamSize: 433073 });
-    const b64 = JSON.parse((await api(cookie, 'readBytes', [opened.handle, 0, 8])).body).result;
+    const b64 = JSON.parse((await api(cookie, 'readBytes', [opened.handle, 0, 8, 'stream'])).body).result;
     expect(Buffer.from(b64, 'base64').toString('hex')).toBe('5145564d00000003');
     const roots = JSON.parse((await api(cookie, 'treeChildren', [opened.handle, null])).body).result;
     expect(roots.map((n: any) => n.label)).toContain('cpu');
     // Another session (another browser tab or window) cannot read this session's image.
     const other = await login(bridge.newLink());
-    const foreign = await api(other, 'readBytes', [opened.handle, 0, 8]);
+    const foreign = await api(other, 'readBytes', [opened.handle, 0, 8, 'stream']);
     expect(foreign.status).toBe(422);
     expect(JSON.parse(foreign.body).error).toMatch(/no longer open/);
     expect(JSON.parse((await api(cookie, 'openImage', ['/nonexistent.mig'])).body).error).toMatch(/does not exist/);

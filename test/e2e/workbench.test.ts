@@ -65,7 +65,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     // The JSON tab shows the section's decoded fields in Monaco (the analyze-migration.py shape).
     await page.getByRole('tab', { name: /JSON: cpu/ }).click();
     // Monaco draws spaces as U+00A0.
-    const editorText = async () => ((await page.getByTestId('json-editor').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
+    const editorText = async () => ((await page.getByTestId('code-viewer').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
     await expect.poll(editorText).toContain('"env.regs": [');
     expect(await editorText()).toContain('"0x0000000000060fb1"'); // RDX at reset: the CPUID signature
     await screenshot(page, '01-field-selected');
@@ -130,6 +130,53 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await expect(page.getByTestId('cursor-offset').textContent()).resolves.toBe(`0x${(433073 - 1).toString(16).padStart(8, '0')}`);
     // The tree follows the cursor once the keys rest: the last byte is in the vmdesc JSON.
     await expect.poll(async () => (await selectedRow(page)).label).toBe('JSON');
+  });
+
+  it('open a libvirt save: the wrapper level (header, domain XML, stream) sits above the QEMU sections', async () => {
+    const image = corpusPath('libvirt', 'wb-tiny-i440fx-raw.sav');
+    const file = fs.readFileSync(image);
+    const page = await wb.newPage();
+    await openThroughPicker(page, image);
+    const wrapper = treeRow(page, 'w0');
+    await expect(wrapper.locator('.label').textContent()).resolves.toBe('libvirt save image');
+    await wrapper.locator('.twisty').click();
+    // The domain XML: the hex view switches to file bytes and highlights it; the code tab shows it.
+    await treeRow(page, 'w0/x').click();
+    await expect(page.getByTestId('cursor-offset').getAttribute('data-space')).resolves.toBe('file');
+    const xmlAt = file.indexOf('<domain');
+    expect(await firstSelectedOffset(page)).toBe(xmlAt);
+    expect((await selectedHexBytes(page)).slice(0, 7).join('')).toBe(Buffer.from('<domain').toString('hex'));
+    await expect(page.getByTestId('inspector-offset').textContent()).resolves.toBe(`file 0x${xmlAt.toString(16).padStart(8, '0')} (${xmlAt})`);
+    await page.getByRole('tab', { name: /XML: domain XML/ }).click();
+    const name = /<name>([^<]+)<\/name>/.exec(file.subarray(xmlAt, xmlAt + 4096).toString('latin1'))![1];
+    await expect.poll(async () => (await page.getByTestId('code-viewer').locator('.view-lines').textContent()) ?? '').toContain(`<name>${name}</name>`);
+    // A header field is decoded in the header's byte order (little-endian on x86 hosts).
+    await treeRow(page, 'w0/h').locator('.twisty').click();
+    await page.locator('.tree-row', { has: page.locator('.label', { hasText: /^version$/ }) }).click();
+    await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe(`0x${file.readUInt32LE(16).toString(16).padStart(8, '0')} (${file.readUInt32LE(16)})`);
+    await screenshot(page, '07-libvirt-wrapper');
+    // The stream's sections follow; selecting one switches back to stream bytes, whose file offset is shown.
+    await treeRow(page, 'hdr').click();
+    await expect(page.getByTestId('cursor-offset').getAttribute('data-space')).resolves.toBe('stream');
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['51', '45', '56', '4d', '00', '00', '00', '03']);
+    const streamBase = file.indexOf('QEVM');
+    await expect(page.getByTestId('inspector-offset').textContent()).resolves.toBe(`0x00000000 (0) · file 0x${streamBase.toString(16).padStart(8, '0')}`);
+    // Clicking a file byte inside the stream region selects the stored-stream node.
+    await page.getByRole('button', { name: 'File', exact: true }).click();
+    await expect.poll(async () => (await selectedRow(page)).id).toBe('w0/s');
+  });
+
+  it('open a gzip-compressed libvirt save: it is decompressed in the worker and its sections decoded', async () => {
+    const image = corpusPath('libvirt', 'wb-tiny-i440fx-gzip-paused.sav');
+    const page = await wb.newPage();
+    await openThroughPicker(page, image);
+    await expect(treeRow(page, 'w0').locator('.detail').textContent()).resolves.toMatch(/gzip stream/);
+    await expect(page.locator('.tree-row .label', { hasText: /^cpu$/ }).count()).resolves.toBeGreaterThan(0);
+    await expect(page.getByTestId('status').textContent()).resolves.not.toMatch(/errors/);
+    // Stream offsets are in the decompressed stream, which starts with the QEVM header.
+    await treeRow(page, 'hdr').click();
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['51', '45', '56', '4d', '00', '00', '00', '03']);
+    await screenshot(page, '08-libvirt-gzip');
   });
 
   it.skipIf(!fs.existsSync(BIG_IMAGES.random1G))('jump to the end of the 1 GiB benchmark image', async () => {

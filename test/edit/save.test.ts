@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MemorySource } from '../../shared/io/byte-source';
+import { MemorySource, readBytes, SliceSource } from '../../shared/io/byte-source';
+import { parseQemuStream } from '../../shared/qemu/stream-parser';
+import { openImage } from '../../electron/services/open-image';
+import { sealImage } from '../../electron/services/seal-image';
 import { saveAtomically, SaveRefusedError } from '../../electron/edit/atomic-save';
 import { EditSession } from '../../electron/edit/edit-session';
 import { UserError } from '../../electron/services/user-error';
@@ -80,6 +83,72 @@ describe('saving through the journal', () => {
       expect(saved.notes).toEqual([`the ${trailer.length} bytes after the stream (a section directory or other trailer) were kept as they were; they do not describe the edited stream`]);
       const out = fs.readFileSync(saved.path);
       expect(out.subarray(trailer.offset).equals(fs.readFileSync(sealed).subarray(trailer.offset))).toBe(true);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('re-seals an edited image that had a migwb section directory, so it still opens without a scan', async () => {
+    const sealed = path.join(tmp(), 'sealed.mig');
+    sealImage(MINIMAL, { kind: 'copy', output: sealed });
+    const session = EditSession.open(sealed);
+    try {
+      expect(session.image.via).toBe('directory');
+      session.apply({ op: 'set-field', field: 'cpu.env.regs[0]', value: '0x1122334455667788' });
+      const saved = await session.save(path.join(tmp(), 'sealed-edited.mig'));
+      expect(saved.notes).toEqual(['the section directory was rewritten for the edited stream']);
+      const reopened = openImage(saved.path);
+      const directoryAt = reopened.model.elements.find((e) => e.type === 'DIRECTORY')?.offset;
+      const scanned = parseQemuStream(new SliceSource(reopened.file, 0, directoryAt));
+      try {
+        expect(reopened.via).toBe('directory');
+        expect(reopened.model.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
+        expect(reopened.model.elements.filter((e) => e.type !== 'DIRECTORY').map((e) => [e.type, e.offset, e.length])).toEqual(scanned.elements.map((e) => [e.type, e.offset, e.length]));
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      session.close();
+    }
+  });
+
+  it('saves an edited raw libvirt save inside its wrapper, and a gzip one as a raw libvirt save', async () => {
+    for (const name of ['wb-tiny-i440fx-raw.sav', 'wb-tiny-i440fx-gzip-paused.sav']) {
+      const original = corpusPath('libvirt', name);
+      const session = await EditSession.openAsync(original);
+      try {
+        session.apply({ op: 'set-field', field: 'cpu.env.regs[0]', value: '0x1122334455667788' });
+        const saved = await session.save(path.join(tmp(), name));
+        expect(saved.notes).toEqual(name.includes('gzip') ? ['the QEMU stream was gzip-compressed; it is saved uncompressed (libvirt format "raw", which virsh restore reads as well)'] : []);
+        const reopened = openImage(saved.path);
+        try {
+          const layer = reopened.layers[0];
+          expect(layer).toMatchObject({ kind: 'libvirt-save', compression: 'raw', storedAs: 'raw' });
+          // Header, XML and padding are the original's; the stream is the edited one.
+          const before = fs.readFileSync(original);
+          const after = fs.readFileSync(saved.path);
+          const streamAt = reopened.streamBase!;
+          expect(after.subarray(0, 28).equals(before.subarray(0, 28))).toBe(true);
+          expect(after.subarray(32, streamAt).equals(before.subarray(32, streamAt))).toBe(true);
+          expect(after.subarray(streamAt).equals(Buffer.from(readBytes(session.view, 0, session.view.size)))).toBe(true);
+          expect(reopened.model.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+        } finally {
+          reopened.close();
+        }
+      } finally {
+        session.close();
+      }
+    }
+  });
+
+  it('refuses to write an edited qcow2 snapshot back, and writes its stream alone with --stream-only', async () => {
+    const session = EditSession.open(corpusPath('qemu', 'x86_64-pc-qcow2-savevm-snap1-32M.qcow2'));
+    try {
+      session.apply({ op: 'set-field', field: 'cpu.env.regs[0]', value: '1' });
+      await expect(session.save(path.join(tmp(), 'snap.qcow2'))).rejects.toThrow(/not supported yet\. Save the edited VM state as a migration stream with --stream-only/);
+      const saved = await session.save(path.join(tmp(), 'snap.mig'), { streamOnly: true });
+      expect(fs.readFileSync(saved.path).equals(Buffer.from(readBytes(session.view, 0, session.view.size)))).toBe(true);
+      expect(saved.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     } finally {
       session.close();
     }

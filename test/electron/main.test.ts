@@ -95,7 +95,7 @@ describe('main: the Electron glue', () => {
 
   it('validates arguments and accepts calls only from the app page', async () => {
     const call = (channel: string, url: string, ...args: unknown[]) => electron.handlers.get(channel)!({ sender: { id: 1 }, senderFrame: { url } }, ...args);
-    await expect(call('readBytes', 'app://workbench/index.html', 'h', -5, 10)).rejects.toThrow(/invalid arguments for readBytes: argument 2/);
+    await expect(call('readBytes', 'app://workbench/index.html', 'h', -5, 10, 'stream')).rejects.toThrow(/invalid arguments for readBytes: argument 2/);
     await expect(call('openImage', 'app://workbench/index.html', 42)).rejects.toThrow(/invalid arguments for openImage/);
     await expect(call('hostInfo', 'https://evil.example/')).rejects.toThrow(/only accepted from the workbench window/);
     await expect(call('hostInfo', 'app://workbench/index.html')).resolves.toMatchObject({ host: 'electron', nativeDialogs: true });

@@ -103,6 +103,8 @@ export interface LoadOptions {
   /** Migration capabilities the destination needs (compress, x-ignore-shared, mapped-ram, multifd). */
   capabilities?: string[];
   timeoutMs?: number;
+  /** Another system emulator of the same version (qemu-system-arm, -riscv64, …); default the x86_64 one. */
+  binary?: string;
 }
 
 export interface LoadResult {
@@ -128,7 +130,7 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
   const socket = path.join(dir, 'qmp.sock');
   const quoted = `'${o.image.replace(/'/g, `'\\''`)}'`;
   const incoming = o.capabilities?.length ? ['-incoming', 'defer'] : ['-incoming', `exec:cat ${quoted}`];
-  const proc = spawn(o.version === '7.2' ? QEMU['7.2'] : QEMU['10.0'], [...o.args, '-S', ...incoming, '-qmp', `unix:${socket},server=on,wait=off`], {
+  const proc = spawn(o.binary ?? (o.version === '7.2' ? QEMU['7.2'] : QEMU['10.0']), [...o.args, '-S', ...incoming, '-qmp', `unix:${socket},server=on,wait=off`], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

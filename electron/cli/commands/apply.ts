@@ -12,6 +12,7 @@ interface ApplyOptions {
   output: string;
   donor?: string[];
   force?: boolean;
+  streamOnly?: boolean;
   report?: string;
   json?: boolean;
 }
@@ -28,18 +29,19 @@ export function registerApply(program: Command, io: CliIO, setExit: (code: numbe
     .argument('<journal>', 'the journal made by "migwb edit" or "migwb repair --journal"')
     .requiredOption('-o, --output <file>', 'where to write the edited image (never the original)')
     .option('--donor <id=path>', 'where a donor the journal names is now (ID=PATH; PATH alone for the donor "donor")', collect)
+    .option('--stream-only', 'write only the edited QEMU stream, without its libvirt or qcow2 wrapper')
     .option('--force', 'save even if the result has errors')
     .option('--report <file>', 'also write the evidence report (Markdown), with the result\'s sha256')
     .option('--json', 'machine-readable output')
     .action(async (image: string, journal: string, opts: ApplyOptions) => {
       const doc = readJournalFile(journal);
-      const session = EditSession.open(image);
+      const session = await EditSession.openAsync(image);
       try {
         await session.loadJournal(doc, donorPaths(opts.donor ?? []));
         const bar = progressBar(io, 'saving');
         let saved;
         try {
-          saved = await session.save(opts.output, { force: opts.force, onProgress: (d, t) => bar.update(d, t) });
+          saved = await session.save(opts.output, { force: opts.force, streamOnly: opts.streamOnly, onProgress: (d, t) => bar.update(d, t) });
         } catch (e) {
           if (!(e instanceof SaveRefusedError)) throw e;
           io.err(`migwb: ${e.message}\n`);

@@ -7,7 +7,7 @@ import { toSnakeCase } from '../../../shared/util/wire';
 import { UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
-import { openWithProgress } from './open-with-progress';
+import { openForCommand } from './open-with-progress';
 
 interface DumpOptions {
   json?: boolean;
@@ -25,9 +25,9 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
     .option('--section <name>', 'only sections with this name (idstr), or name:instance')
     .option('--analyze-compat', "print exactly what QEMU's analyze-migration.py -d state prints")
     .option('--desc', 'with --analyze-compat: what analyze-migration.py -d desc prints (the vmdesc)')
-    .action((image: string, opts: DumpOptions) => {
+    .action(async (image: string, opts: DumpOptions) => {
       if (opts.desc && !opts.analyzeCompat) throw new UserError('--desc only applies together with --analyze-compat');
-      const img = openWithProgress(io, image);
+      const img = await openForCommand(io, image);
       try {
         const errors = img.model.diagnostics.filter((d) => d.severity === 'error').length;
         if (errors) io.err(`migwb: ${image} has ${errors} errors; the dump shows what could be decoded (see "migwb validate")\n`);

@@ -65,7 +65,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     .option('--report <file>', 'also write the evidence report (Markdown) of the journal')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: EditOptions) => {
-      const session = EditSession.open(image);
+      const session = await EditSession.openAsync(image);
       try {
         const existing = fs.existsSync(opts.journal) ? readJournalFile(opts.journal) : undefined;
         const donors = donorPaths(opts.donor ?? []);

@@ -3,13 +3,17 @@ import type { CliIO } from '../output';
 import { registerApply } from './apply';
 import { registerDump } from './dump';
 import { registerEdit } from './edit';
+import { registerExtractRam } from './extract-ram';
 import { registerFind } from './find';
 import { registerIndex } from './index-command';
 import { registerInfo } from './info';
 import { registerLs } from './ls';
 import { registerQuery } from './query';
+import { registerRam } from './ram';
+import { registerRead } from './read';
 import { registerRepair } from './repair';
 import { registerSeal } from './seal';
+import { registerSearch } from './search';
 import { registerServe } from './serve';
 import { registerValidate } from './validate';
 
@@ -29,5 +33,9 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerLs,
   registerFind,
   registerQuery,
+  registerRam,
+  registerExtractRam,
+  registerRead,
+  registerSearch,
   registerServe,
 ];

@@ -1,13 +1,18 @@
-import { openImage, type OpenedImage } from '../../services/open-image';
+import { openImageAsync, type OpenedImage, type OpenOptions } from '../../services/open-image';
 import type { CliIO } from '../output';
 import { progressBar } from '../progress';
 
-/** Opens and scans an image, drawing a progress bar on a terminal while it scans. */
-export function openWithProgress(io: CliIO, path: string): OpenedImage {
-  const bar = progressBar(io, 'scanning');
+/**
+ * Opens any container (decompressing a compressed libvirt save into the cache first, with
+ * its own progress bar) and scans it.
+ */
+export async function openForCommand(io: CliIO, path: string, options: OpenOptions = {}): Promise<OpenedImage> {
+  const unpack = progressBar(io, 'decompressing');
+  const scan = progressBar(io, 'scanning');
   try {
-    return openImage(path, { onProgress: (done, total) => bar.update(done, total) });
+    return await openImageAsync(path, { ...options, cache: { ...options.cache, onProgress: (d, t) => unpack.update(d, t) }, onProgress: (d, t) => scan.update(d, t) });
   } finally {
-    bar.done();
+    unpack.done();
+    scan.done();
   }
 }

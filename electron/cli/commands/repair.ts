@@ -14,6 +14,7 @@ interface RepairOptions {
   donor?: string;
   dryRun?: boolean;
   force?: boolean;
+  streamOnly?: boolean;
   journal?: string;
   report?: string;
   json?: boolean;
@@ -32,13 +33,14 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
     .option('-o, --output <file>', 'where to write the repaired image')
     .option('--donor <image>', 'an intact save of the same VM configuration to take missing parts from')
     .option('--dry-run', 'print the repair plan and the predicted result; write nothing')
+    .option('--stream-only', 'write only the edited QEMU stream, without its libvirt or qcow2 wrapper')
     .option('--force', 'save even if errors remain')
     .option('--journal <file>', 'also write the repairs as an edit journal (re-applicable with "migwb apply")')
     .option('--report <file>', 'also write the evidence report (Markdown)')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: RepairOptions) => {
       if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
-      const session = EditSession.open(image);
+      const session = await EditSession.openAsync(image);
       try {
         const donorId = opts.donor ? session.addDonor(opts.donor) : undefined;
         const outcome = runRepairs(session, donorId);
@@ -46,7 +48,7 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
         let refused: SaveRefusedError | undefined;
         if (!opts.dryRun && outcome.actions.length) {
           try {
-            saved = await session.save(opts.output!, { force: opts.force });
+            saved = await session.save(opts.output!, { force: opts.force, streamOnly: opts.streamOnly });
           } catch (e) {
             if (!(e instanceof SaveRefusedError)) throw e;
             refused = e;

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
+import { toSnakeCase } from '../../../shared/util/wire';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
-import { openWithProgress } from './open-with-progress';
+import { placedDiagnostics } from '../../services/image-diagnostics';
+import { openForCommand } from './open-with-progress';
 
 export function registerValidate(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -10,19 +12,21 @@ export function registerValidate(program: Command, io: CliIO, setExit: (code: nu
     .description('check an image and list every problem with its file offset; exit status 0: no errors, 1: errors, 2: could not run')
     .argument('<image>', 'image file')
     .option('--json', 'machine-readable output')
-    .action((image: string, opts: { json?: boolean }) => {
-      const img = openWithProgress(io, image);
-      const diags = img.model.diagnostics;
+    .option('--snapshot <name|id>', 'qcow2: the internal snapshot to check (default: the newest with a VM state)')
+    .action(async (image: string, opts: { json?: boolean; snapshot?: string }) => {
+      const img = await openForCommand(io, image, { snapshot: opts.snapshot });
+      const diags = placedDiagnostics(img);
       img.close();
       const counts = countBySeverity(diags);
       if (opts.json) {
-        printJson(io, { path: image, format: img.kind, valid: counts.error === 0, counts, diagnostics: diags });
+        printJson(io, { path: image, format: img.kind, valid: counts.error === 0, counts, diagnostics: toSnakeCase(diags) });
       } else if (diags.length === 0) {
         io.out(`${image}: no problems found\n`);
       } else {
         io.out(`${image}: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} notes\n`);
         for (const d of diags) {
-          io.out(`${d.severity.padEnd(7)} ${hexOffset(d.offset)}  ${d.section ? d.section + ': ' : ''}${d.message}\n`);
+          const where = d.offsetSpace === 'file' ? hexOffset(d.offset) : `${d.offsetSpace} ${hexOffset(d.offset)}`;
+          io.out(`${d.severity.padEnd(7)} ${where}  ${d.section ? d.section + ': ' : ''}${d.message}\n`);
           io.out(`        expected ${d.expected}; found ${d.found}\n`);
           if (d.hint) io.out(`        ${d.hint}\n`);
         }

@@ -2,6 +2,8 @@ import * as monaco from 'monaco-editor/editor/editor.api';
 // Every editor feature with its services (folding, find, …); editor.api alone lacks them.
 import 'monaco-editor/features/register.all';
 import 'monaco-editor/language/json/monaco.contribution';
+// Colouring for the libvirt domain XML and save cookie.
+import 'monaco-editor/languages/definitions/xml/register';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import JsonWorker from 'monaco-editor/language/json/json.worker?worker';
 import { memo, useEffect, useRef } from 'react';
@@ -11,14 +13,16 @@ import { memo, useEffect, useRef } from 'react';
   getWorker: (_: string, label: string) => (label === 'json' ? new JsonWorker() : new EditorWorker()),
 };
 
-/** A read-only Monaco editor for JSON, with folding and search (Ctrl+F inside it). */
-export const JsonEditor = memo(function JsonEditor({ text, dark }: { text: string; dark: boolean }) {
+export type CodeLanguage = 'json' | 'xml';
+
+/** A read-only Monaco editor for JSON (section fields, vmdesc) and XML (domain XML), with folding and search. */
+export const CodeViewer = memo(function CodeViewer({ text, language, dark }: { text: string; language: CodeLanguage; dark: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   useEffect(() => {
     editor.current = monaco.editor.create(host.current!, {
       value: text,
-      language: 'json',
+      language,
       readOnly: true,
       automaticLayout: true,
       minimap: { enabled: false },
@@ -27,12 +31,15 @@ export const JsonEditor = memo(function JsonEditor({ text, dark }: { text: strin
       fontSize: 12,
     });
     return () => editor.current?.dispose();
-    // Created once; text and theme update below.
+    // Created once; text, language and theme update below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(() => {
-    if (editor.current && editor.current.getValue() !== text) editor.current.setValue(text);
-  }, [text]);
+    const model = editor.current?.getModel();
+    if (!model) return;
+    if (model.getValue() !== text) model.setValue(text);
+    if (model.getLanguageId() !== language) monaco.editor.setModelLanguage(model, language);
+  }, [text, language]);
   useEffect(() => monaco.editor.setTheme(dark ? 'vs-dark' : 'vs'), [dark]);
-  return <div className="editor-host" ref={host} data-testid="json-editor" />;
+  return <div className="editor-host" ref={host} data-testid="code-viewer" data-language={language} />;
 });

@@ -1,0 +1,382 @@
+import { inflateSync, strFromU8 } from 'fflate';
+import { decompress as zstdDecompress } from 'fzstd';
+import { DiagnosticSink, hex } from '../diagnostics';
+import { readBytes, type ByteSource } from '../io/byte-source';
+import type { HeaderField, ParsedContainer, Qcow2Layer, Qcow2Snapshot } from './model';
+
+/**
+ * qcow2 internal snapshots (QEMU docs/interop/qcow2.txt, block/qcow2*.c). `savevm` writes
+ * the QEMU stream into the snapshot's "vmstate area": virtual offsets starting at
+ * qcow2_vm_state_offset() = the disk size rounded up to what one L1 entry covers, mapped
+ * through the snapshot's own L1/L2 tables like disk data. All integers are big-endian.
+ */
+const QCOW2_MAGIC = 0x514649fb;
+const SNAPSHOT_ENTRY_FIXED = 40;
+const L1_OFFSET_MASK = 0x00fffffffffffe00n;
+const L2_OFFSET_MASK = 0x00fffffffffffe00n;
+const L2_COMPRESSED = 1n << 62n;
+const L2_ZERO = 1n;
+const INCOMPAT_EXTERNAL_DATA = 1n << 2n;
+const INCOMPAT_COMPRESSION_TYPE = 1n << 3n;
+const INCOMPAT_EXTENDED_L2 = 1n << 4n;
+/** Snapshot tables are small; never read more than this from a damaged header. */
+const MAX_SNAPSHOT_TABLE = 64 << 20;
+
+interface Qcow2Header {
+  version: number;
+  clusterBits: number;
+  virtualSize: number;
+  cryptMethod: number;
+  nbSnapshots: number;
+  snapshotsOffset: number;
+  incompatible: bigint;
+  compressionType: number;
+  fields: HeaderField[];
+  headerLength: number;
+}
+
+/** Where one virtual cluster of the vmstate lives. */
+export type ClusterMapping =
+  | { kind: 'data'; hostOffset: number }
+  | { kind: 'zero' | 'unallocated' }
+  | { kind: 'compressed'; hostOffset: number; compressedLength: number }
+  | { kind: 'subclusters'; hostOffset: number; allocated: number; zero: number };
+
+/** Parses the qcow2 header and snapshot table and opens one snapshot's vmstate. */
+export function parseQcow2(file: ByteSource, choose?: string): ParsedContainer<Qcow2Layer> & { vmstate?: Qcow2VmstateSource; problem?: string } {
+  const sink = new DiagnosticSink();
+  const h = readHeader(file, sink);
+  const clusterSize = 2 ** h.clusterBits;
+  const extendedL2 = (h.incompatible & INCOMPAT_EXTENDED_L2) !== 0n;
+  const l2Entries = clusterSize / (extendedL2 ? 16 : 8);
+  const bytesPerL1Entry = clusterSize * l2Entries;
+  const snapshots = readSnapshotTable(file, h, bytesPerL1Entry, sink);
+  const tableLength = snapshots.length ? snapshots[snapshots.length - 1].entryEnd - h.snapshotsOffset : 0;
+  const layer: Qcow2Layer = {
+    kind: 'qcow2',
+    version: h.version,
+    clusterSize,
+    virtualSize: h.virtualSize,
+    header: { offset: 0, length: h.headerLength, fields: h.fields },
+    snapshotTable: { offset: h.snapshotsOffset, length: tableLength },
+    snapshots: snapshots.map(({ entryEnd: _, ...s }) => s),
+    selected: -1,
+    vmStateClusters: { data: 0, zero: 0, unallocated: 0, compressed: 0 },
+    compressionType: h.compressionType === 1 ? 'zstd' : 'zlib',
+    extendedL2,
+  };
+  const unsupported =
+    h.cryptMethod !== 0 ? `the image is encrypted (crypt method ${h.cryptMethod})` : (h.incompatible & INCOMPAT_EXTERNAL_DATA) !== 0n ? 'its clusters live in an external data file' : undefined;
+  if (unsupported) return { layer, diagnostics: sink.finish(file.size), problem: `this qcow2 image cannot be read: ${unsupported}` };
+  const withState = layer.snapshots.filter((s) => s.vmStateSize > 0);
+  if (withState.length === 0) {
+    return { layer, diagnostics: sink.finish(file.size), problem: layer.snapshots.length ? `none of its ${layer.snapshots.length} snapshots has a VM state (disk-only snapshots)` : 'it has no internal snapshots, so it holds no VM state' };
+  }
+  const picked = choose === undefined ? newest(withState) : layer.snapshots.find((s) => s.name === choose) ?? layer.snapshots.find((s) => s.id === choose);
+  if (!picked) {
+    return { layer, diagnostics: sink.finish(file.size), problem: `it has no snapshot named or numbered ${JSON.stringify(choose)} (snapshots: ${layer.snapshots.map((s) => `${s.id} "${s.name}"`).join(', ')})` };
+  }
+  if (picked.vmStateSize === 0) return { layer, diagnostics: sink.finish(file.size), problem: `snapshot ${picked.id} "${picked.name}" has no VM state (a disk-only snapshot)` };
+  layer.selected = picked.index;
+  // The vmstate can only live where the snapshot's L1 table reaches (and its L1 table inside the file).
+  const l1Entries = Math.min(picked.l1Size, Math.floor(Math.max(0, file.size - picked.l1TableOffset) / 8));
+  const reach = Math.max(0, l1Entries * bytesPerL1Entry - picked.vmStateOffset);
+  if (picked.vmStateSize > reach) {
+    sink.error('qcow2-vmstate-size', picked.entryOffset + 32, {
+      expected: `a VM state size the snapshot's L1 table can map (at most ${reach} bytes)`,
+      found: `${picked.vmStateSize} bytes`,
+      message: `Snapshot "${picked.name}" claims more VM state than its tables can hold; reading ${reach} bytes`,
+      hint: 'The snapshot table entry (vm_state_size) or its L1 table size is damaged.',
+    });
+  }
+  const vmstate = new Qcow2VmstateSource(file, { ...picked, vmStateSize: Math.min(picked.vmStateSize, reach) }, h.clusterBits, extendedL2, layer.compressionType, sink);
+  layer.vmStateClusters = vmstate.survey();
+  return { layer, diagnostics: sink.finish(file.size), vmstate };
+}
+
+function newest(snapshots: Qcow2Snapshot[]): Qcow2Snapshot {
+  return snapshots.reduce((a, b) => (b.dateSec > a.dateSec || (b.dateSec === a.dateSec && b.dateNsec >= a.dateNsec) ? b : a));
+}
+
+function readHeader(file: ByteSource, sink: DiagnosticSink): Qcow2Header {
+  const bytes = new Uint8Array(112);
+  bytes.set(readBytes(file, 0, 112));
+  const v = new DataView(bytes.buffer);
+  const u64 = (at: number) => Number(v.getBigUint64(at));
+  const fields: HeaderField[] = [];
+  const field = (name: string, offset: number, length: number, value: number) => (fields.push({ name, offset, length, value }), value);
+  if (v.getUint32(0) !== QCOW2_MAGIC) sink.error('qcow2-magic', 0, { length: 4, expected: 'QFI\\xfb', found: hex(v.getUint32(0), 8), message: 'Not a qcow2 header' });
+  const version = field('version', 4, 4, v.getUint32(4));
+  if (version !== 2 && version !== 3) sink.error('qcow2-version', 4, { length: 4, expected: 'qcow2 version 2 or 3', found: `${version}`, message: `Unknown qcow2 version ${version}` });
+  field('backing_file_offset', 8, 8, u64(8));
+  const clusterBits = field('cluster_bits', 20, 4, v.getUint32(20));
+  const virtualSize = field('size', 24, 8, u64(24));
+  const cryptMethod = field('crypt_method', 32, 4, v.getUint32(32));
+  field('l1_size', 36, 4, v.getUint32(36));
+  field('l1_table_offset', 40, 8, u64(40));
+  const nbSnapshots = field('nb_snapshots', 60, 4, v.getUint32(60));
+  const snapshotsOffset = field('snapshots_offset', 64, 8, u64(64));
+  let incompatible = 0n;
+  let headerLength = 72;
+  let compressionType = 0;
+  if (version >= 3) {
+    incompatible = v.getBigUint64(72);
+    field('incompatible_features', 72, 8, Number(incompatible));
+    headerLength = field('header_length', 100, 4, v.getUint32(100));
+    if ((incompatible & INCOMPAT_COMPRESSION_TYPE) !== 0n && headerLength > 104) compressionType = field('compression_type', 104, 1, bytes[104]);
+  }
+  if (clusterBits < 9 || clusterBits > 21) {
+    sink.error('qcow2-cluster-bits', 20, { length: 4, expected: 'cluster_bits between 9 and 21', found: `${clusterBits}`, message: 'Impossible qcow2 cluster size' });
+  }
+  return { version, clusterBits: Math.min(21, Math.max(9, clusterBits)), virtualSize, cryptMethod, nbSnapshots, snapshotsOffset, incompatible, compressionType, fields, headerLength };
+}
+
+function readSnapshotTable(file: ByteSource, h: Qcow2Header, bytesPerL1Entry: number, sink: DiagnosticSink): (Qcow2Snapshot & { entryEnd: number })[] {
+  const out: (Qcow2Snapshot & { entryEnd: number })[] = [];
+  if (h.nbSnapshots === 0) return out;
+  const table = readBytes(file, h.snapshotsOffset, MAX_SNAPSHOT_TABLE);
+  const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  let at = 0;
+  for (let i = 0; i < h.nbSnapshots; i++) {
+    const entryOffset = h.snapshotsOffset + at;
+    if (at + SNAPSHOT_ENTRY_FIXED > table.length) {
+      sink.error('qcow2-snapshot-table', entryOffset, {
+        expected: `${h.nbSnapshots} snapshot table entries`,
+        found: `the end of the ${at + SNAPSHOT_ENTRY_FIXED > MAX_SNAPSHOT_TABLE ? 'readable table' : 'file'} after ${i}`,
+        message: 'The qcow2 snapshot table is cut short',
+      });
+      break;
+    }
+    const idSize = v.getUint16(at + 12);
+    const nameSize = v.getUint16(at + 14);
+    const extraSize = v.getUint32(at + 36);
+    const extra = at + SNAPSHOT_ENTRY_FIXED;
+    const vmStateSize = extraSize >= 8 ? Number(v.getBigUint64(extra)) : v.getUint32(at + 32);
+    const diskSize = extraSize >= 16 ? Number(v.getBigUint64(extra + 8)) : h.virtualSize;
+    const strings = extra + extraSize;
+    const end = strings + idSize + nameSize;
+    if (end > table.length) {
+      sink.error('qcow2-snapshot-entry', entryOffset, { expected: 'a snapshot entry inside the file', found: `an entry ending at ${hex(h.snapshotsOffset + end)}`, message: `qcow2 snapshot entry ${i} is cut short` });
+      break;
+    }
+    out.push({
+      index: i,
+      id: strFromU8(table.subarray(strings, strings + idSize)),
+      name: strFromU8(table.subarray(strings + idSize, end)),
+      entryOffset,
+      entryEnd: h.snapshotsOffset + ((end + 7) & ~7),
+      l1TableOffset: Number(v.getBigUint64(at)),
+      l1Size: v.getUint32(at + 8),
+      vmStateSize,
+      diskSize,
+      dateSec: v.getUint32(at + 16),
+      dateNsec: v.getUint32(at + 20),
+      vmClockNsec: Number(v.getBigUint64(at + 24)),
+      icount: extraSize >= 24 ? Number(v.getBigInt64(extra + 16)) : undefined,
+      vmStateOffset: Math.ceil(diskSize / bytesPerL1Entry) * bytesPerL1Entry,
+    });
+    at = (end + 7) & ~7;
+  }
+  return out;
+}
+
+/**
+ * A snapshot's vmstate as a ByteSource: virtual offsets are mapped through the snapshot's
+ * L1/L2 tables to host clusters on every read, so nothing is copied. Zero and unallocated
+ * clusters read as zeros; compressed clusters are inflated (one cluster cached).
+ */
+export class Qcow2VmstateSource implements ByteSource {
+  readonly size: number;
+  private readonly clusterSize: number;
+  private readonly l2Entries: number;
+  private readonly entryBytes: number;
+  private l1?: DataView;
+  private readonly l2Cache = new Map<number, DataView | null>();
+  private lastCompressed?: { hostOffset: number; data: Uint8Array };
+
+  constructor(
+    private readonly file: ByteSource,
+    readonly snapshot: Qcow2Snapshot,
+    private readonly clusterBits: number,
+    private readonly extendedL2: boolean,
+    private readonly compressionType: 'zlib' | 'zstd',
+    private readonly sink: DiagnosticSink,
+  ) {
+    this.size = snapshot.vmStateSize;
+    this.clusterSize = 2 ** clusterBits;
+    this.entryBytes = extendedL2 ? 16 : 8;
+    this.l2Entries = this.clusterSize / this.entryBytes;
+  }
+
+  /** Maps every cluster of the vmstate once: counts by kind, and diagnostics for bad tables. */
+  survey(): Qcow2Layer['vmStateClusters'] {
+    const counts = { data: 0, zero: 0, unallocated: 0, compressed: 0 };
+    for (let pos = 0; pos < this.size; pos += this.clusterSize) {
+      const m = this.map(pos);
+      if (m.kind === 'subclusters') counts.data++;
+      else counts[m.kind]++;
+      if ((m.kind === 'data' || m.kind === 'compressed') && m.hostOffset + (m.kind === 'data' ? Math.min(this.clusterSize, this.size - pos) : m.compressedLength) > this.file.size) {
+        this.sink.error('qcow2-cluster-beyond-file', m.hostOffset, {
+          expected: 'a host cluster inside the file',
+          found: `a cluster at ${hex(m.hostOffset)} for vmstate offset ${hex(pos)}; the file ends at ${hex(this.file.size)}`,
+          message: 'A vmstate cluster lies past the end of the qcow2 file',
+          hint: 'The file is truncated; the missing part of the VM state reads as zeros.',
+        });
+      }
+    }
+    if (counts.unallocated > 0) {
+      this.sink.warning('qcow2-vmstate-unallocated', this.snapshot.l1TableOffset, {
+        expected: 'every vmstate cluster allocated',
+        found: `${counts.unallocated} unallocated clusters`,
+        message: 'Part of the snapshot VM state was never written; it reads as zeros',
+        hint: 'savevm writes the whole vmstate, so its L1/L2 tables are probably damaged.',
+      });
+    }
+    return counts;
+  }
+
+  /** File offset of vmstate byte `pos`, when it is stored uncompressed. */
+  hostOffset(pos: number): number | undefined {
+    const m = this.map(pos);
+    const inCluster = pos % this.clusterSize;
+    if (m.kind === 'data') return m.hostOffset + inCluster;
+    if (m.kind === 'subclusters') return m.hostOffset + inCluster;
+    return undefined;
+  }
+
+  map(pos: number): ClusterMapping {
+    const virtual = this.snapshot.vmStateOffset + pos;
+    const cluster = Math.floor(virtual / this.clusterSize);
+    const l1Index = Math.floor(cluster / this.l2Entries);
+    const l2 = this.l2Table(l1Index);
+    if (!l2) return { kind: 'unallocated' };
+    const at = (cluster % this.l2Entries) * this.entryBytes;
+    const entry = l2.getBigUint64(at);
+    if (entry & L2_COMPRESSED) {
+      const offsetBits = 62 - (this.clusterBits - 8);
+      const hostOffset = Number(entry & ((1n << BigInt(offsetBits)) - 1n));
+      const sectors = Number((entry >> BigInt(offsetBits)) & ((1n << BigInt(62 - offsetBits)) - 1n)) + 1;
+      return { kind: 'compressed', hostOffset, compressedLength: sectors * 512 - (hostOffset & 511) };
+    }
+    const hostOffset = Number(entry & L2_OFFSET_MASK);
+    if (this.extendedL2) {
+      const bitmap = l2.getBigUint64(at + 8);
+      const allocated = Number(bitmap & 0xffffffffn);
+      const zero = Number(bitmap >> 32n);
+      return allocated === 0 ? { kind: zero !== 0 ? 'zero' : 'unallocated' } : { kind: 'subclusters', hostOffset, allocated, zero };
+    }
+    if (entry & L2_ZERO) return { kind: 'zero' };
+    return hostOffset === 0 ? { kind: 'unallocated' } : { kind: 'data', hostOffset };
+  }
+
+  readInto(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    if (position >= this.size || length <= 0) return 0;
+    const n = Math.min(length, this.size - position);
+    let done = 0;
+    while (done < n) {
+      const pos = position + done;
+      const inCluster = pos % this.clusterSize;
+      const take = Math.min(this.clusterSize - inCluster, n - done);
+      this.readCluster(this.map(pos), inCluster, target.subarray(targetOffset + done, targetOffset + done + take));
+      done += take;
+    }
+    return n;
+  }
+
+  private readCluster(m: ClusterMapping, inCluster: number, out: Uint8Array): void {
+    switch (m.kind) {
+      case 'zero':
+      case 'unallocated':
+        out.fill(0);
+        return;
+      case 'data':
+        this.readHost(m.hostOffset + inCluster, out);
+        return;
+      case 'compressed':
+        out.set(this.inflated(m).subarray(inCluster, inCluster + out.length));
+        return;
+      case 'subclusters': {
+        const sub = this.clusterSize / 32;
+        for (let done = 0; done < out.length; ) {
+          const at = inCluster + done;
+          const bit = Math.floor(at / sub);
+          const take = Math.min(sub - (at % sub), out.length - done);
+          const part = out.subarray(done, done + take);
+          if ((m.allocated >>> bit) & 1 && !((m.zero >>> bit) & 1)) this.readHost(m.hostOffset + at, part);
+          else part.fill(0);
+          done += take;
+        }
+      }
+    }
+  }
+
+  private readHost(offset: number, out: Uint8Array): void {
+    let done = 0;
+    while (done < out.length) {
+      const got = this.file.readInto(out, done, out.length - done, offset + done);
+      if (got <= 0) break;
+      done += got;
+    }
+    out.fill(0, done);
+  }
+
+  private inflated(m: { hostOffset: number; compressedLength: number }): Uint8Array {
+    if (this.lastCompressed?.hostOffset === m.hostOffset) return this.lastCompressed.data;
+    const raw = readBytes(this.file, m.hostOffset, m.compressedLength);
+    let data: Uint8Array;
+    try {
+      data = this.compressionType === 'zstd' ? zstdDecompress(raw) : inflateSync(raw, { out: new Uint8Array(this.clusterSize) });
+    } catch (e) {
+      this.sink.error('qcow2-compressed-cluster', m.hostOffset, {
+        length: m.compressedLength,
+        expected: `a ${this.compressionType}-compressed cluster`,
+        found: (e as Error).message,
+        message: 'A compressed vmstate cluster cannot be decompressed; it reads as zeros',
+      });
+      data = new Uint8Array(this.clusterSize);
+    }
+    if (data.length < this.clusterSize) {
+      const full = new Uint8Array(this.clusterSize);
+      full.set(data);
+      data = full;
+    }
+    this.lastCompressed = { hostOffset: m.hostOffset, data };
+    return data;
+  }
+
+  private l2Table(l1Index: number): DataView | null {
+    const cached = this.l2Cache.get(l1Index);
+    if (cached !== undefined) return cached;
+    const l1 = (this.l1 ??= this.readL1());
+    let table: DataView | null = null;
+    if (l1Index < this.snapshot.l1Size && (l1Index + 1) * 8 <= l1.byteLength) {
+      const offset = Number(l1.getBigUint64(l1Index * 8) & L1_OFFSET_MASK);
+      if (offset !== 0) {
+        const bytes = readBytes(this.file, offset, this.clusterSize);
+        if (bytes.length < this.clusterSize || offset % this.clusterSize !== 0) {
+          this.sink.error('qcow2-l2-table', offset, {
+            expected: 'a cluster-aligned L2 table inside the file',
+            found: `an L2 table at ${hex(offset)}${bytes.length < this.clusterSize ? ' past the end of the file' : ', not cluster-aligned'}`,
+            message: `L1 entry ${l1Index} of snapshot "${this.snapshot.name}" points to an invalid L2 table`,
+            hint: 'The vmstate clusters it covers read as zeros.',
+          });
+        } else table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
+    }
+    if (this.l2Cache.size >= 64) this.l2Cache.delete(this.l2Cache.keys().next().value!);
+    this.l2Cache.set(l1Index, table);
+    return table;
+  }
+
+  private readL1(): DataView {
+    const bytes = readBytes(this.file, this.snapshot.l1TableOffset, this.snapshot.l1Size * 8);
+    if (bytes.length < this.snapshot.l1Size * 8) {
+      this.sink.error('qcow2-l1-table', this.snapshot.l1TableOffset, {
+        expected: `${this.snapshot.l1Size} L1 entries inside the file`,
+        found: `${Math.floor(bytes.length / 8)}`,
+        message: `The L1 table of snapshot "${this.snapshot.name}" is cut short`,
+      });
+    }
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+}

@@ -1,0 +1,55 @@
+import * as fs from 'node:fs';
+
+export interface LoadSegment {
+  offset: number;
+  vaddr: number;
+  paddr: number;
+  filesz: number;
+  memsz: number;
+  flags: number;
+}
+
+/** The ELF header facts and PT_LOAD segments of an ELF64 or ELF32 file (QEMU's dump-guest-memory writes either). */
+export function readElfLoads(file: string): { class: 32 | 64; type: number; machine: number; loads: LoadSegment[] } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    fs.readSync(fd, head, 0, 64, 0);
+    if (head.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${file} is not an ELF file`);
+    const is64 = head[4] === 2;
+    const le = head[5] === 1;
+    const u16 = (b: Buffer, at: number) => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
+    const u32 = (b: Buffer, at: number) => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
+    const u64 = (b: Buffer, at: number) => Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at));
+    const phoff = is64 ? u64(head, 32) : u32(head, 28);
+    const phentsize = u16(head, is64 ? 54 : 42);
+    const phnum = u16(head, is64 ? 56 : 44);
+    const table = Buffer.alloc(phentsize * phnum);
+    fs.readSync(fd, table, 0, table.length, phoff);
+    const loads: LoadSegment[] = [];
+    for (let i = 0; i < phnum; i++) {
+      const p = i * phentsize;
+      if (u32(table, p) !== 1) continue;
+      loads.push(
+        is64
+          ? { flags: u32(table, p + 4), offset: u64(table, p + 8), vaddr: u64(table, p + 16), paddr: u64(table, p + 24), filesz: u64(table, p + 32), memsz: u64(table, p + 40) }
+          : { offset: u32(table, p + 4), vaddr: u32(table, p + 8), paddr: u32(table, p + 12), filesz: u32(table, p + 16), memsz: u32(table, p + 20), flags: u32(table, p + 24) },
+      );
+    }
+    return { class: is64 ? 64 : 32, type: u16(head, 16), machine: u16(head, 18), loads };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Bytes [offset, offset + length) of a file. */
+export function readRange(file: string, offset: number, length: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const out = Buffer.alloc(length);
+    const got = fs.readSync(fd, out, 0, length, offset);
+    return out.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
