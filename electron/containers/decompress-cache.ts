@@ -6,7 +6,7 @@ import { Transform } from 'node:stream';
 import type { FileRange } from '../../shared/containers/model';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { cancelled } from '../services/cancellation';
-import { decompressingStream, type StreamCompression } from './decoders';
+import type { StreamCompression } from './decoders';
 
 /**
  * Decompressed copies of compressed QEMU streams (libvirt saves written with gzip, bzip2,
@@ -89,6 +89,9 @@ export async function decompressToCache(file: string, range: FileRange, compress
 }
 
 async function decompressEntry(dir: string, file: string, range: FileRange, compression: StreamCompression, key: string, options: CacheOptions): Promise<CachedStream> {
+  // The decoders (xz, bzip2, zstd) load on first use: opening anything else, and every
+  // worker thread that opens images, starts faster without them.
+  const { decompressingStream } = await import('./decoders');
   const temp = path.join(dir, `${key}.qevm.tmp-${process.pid}-${Date.now()}`);
   const out = await fs.promises.open(temp, 'wx');
   let size = 0;

@@ -8,7 +8,7 @@ import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
 import { elfArchOf, elfCoreHeader } from '../../shared/memory/elf-core';
 import { toSnakeCase } from '../../shared/util/wire';
-import { forEachBlockPiece, layoutOf } from './guest-view';
+import { forEachGatheredPiece, layoutOf } from './guest-view';
 
 export type ExtractLayout = 'blocks' | 'physical';
 export type ExtractFormat = 'raw' | 'elf';
@@ -82,9 +82,9 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
       const name = `${b.id.replace(/^\/+/, '').replace(/[/:]/g, '_')}.raw`;
       const file = writeAtomically(img, path.join(options.outDir, name), b.usedLength, options, (fd) => {
         let written = 0;
-        forEachBlockPiece(img, i, 0, b.usedLength, (piece) => {
-          written += writeAt(fd, piece.bytes, piece.offset);
-          progress.add(piece.bytes.length);
+        forEachGatheredPiece(img, i, 0, b.usedLength, (piece) => {
+          written += writePartsAt(fd, piece.parts, piece.offset);
+          progress.add(piece.length);
         }, { problems: blocks[i].problems, extents: extents[i] });
         return written;
       });
@@ -101,9 +101,9 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
         let written = header ? writeAt(fd, header.bytes, 0) : 0;
         regions.forEach((r, k) => {
           const base = header ? header.dataOffsets[k] : r.gpa;
-          forEachBlockPiece(img, r.block, r.blockOffset, r.size, (piece) => {
-            written += writeAt(fd, piece.bytes, base + (piece.offset - r.blockOffset));
-            progress.add(piece.bytes.length);
+          forEachGatheredPiece(img, r.block, r.blockOffset, r.size, (piece) => {
+            written += writePartsAt(fd, piece.parts, base + (piece.offset - r.blockOffset));
+            progress.add(piece.length);
           }, { problems: blocks[r.block].problems, extents: extents[r.block] });
         });
         return written;
@@ -154,6 +154,34 @@ class Progress {
 function writeAt(fd: number, bytes: Uint8Array, position: number): number {
   for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
   return bytes.length;
+}
+
+/** The most buffers one writev takes (IOV_MAX on Linux and macOS). */
+const IOV_MAX = 1024;
+
+/**
+ * Writes consecutive parts at `position` with vectored writes: the page data goes from the
+ * read buffer to the file without being copied into place first.
+ */
+function writePartsAt(fd: number, parts: Uint8Array[], position: number): number {
+  let at = position;
+  for (let i = 0; i < parts.length; i += IOV_MAX) {
+    const group = parts.slice(i, i + IOV_MAX);
+    const want = group.reduce((n, p) => n + p.length, 0);
+    const wrote = fs.writevSync(fd, group, at);
+    // A short vectored write is rare on regular files: finish it part by part.
+    if (wrote < want) {
+      let partAt = at;
+      let skip = wrote;
+      for (const p of group) {
+        if (skip < p.length) writeAt(fd, p.subarray(skip), partAt + skip);
+        skip = Math.max(0, skip - p.length);
+        partAt += p.length;
+      }
+    }
+    at += want;
+  }
+  return at - position;
 }
 
 /** Creates `target` as a sparse file of `size` bytes filled by `fill`, atomically. */

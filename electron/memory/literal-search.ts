@@ -10,7 +10,7 @@ import { CHUNK_BYTES } from './guest-view';
  * boundary, which is cheap because almost no page ends with a prefix of the needle.
  */
 export function findLiteral(
-  img: OpenedImage,
+  img: Pick<OpenedImage, 'source' | 'model'>,
   block: number,
   extents: Extent[],
   start: number,
@@ -92,7 +92,7 @@ export function findLiteral(
   if (!stopped && tail.length) plain(zeros.subarray(0, Math.min(keep, end - tailEnd)), tailEnd);
 
   /** `count` stored pages read as one span of the stream, searched in place. */
-  function scanStoredPages(image: OpenedImage, runIndex: number, stride: number, page: number, count: number, into: Uint8Array): void {
+  function scanStoredPages(image: Pick<OpenedImage, 'source' | 'model'>, runIndex: number, stride: number, page: number, count: number, into: Uint8Array): void {
     const span = (count - 1) * stride + ps;
     const raw = into;
     readFully(image.source, raw.subarray(0, span), image.model.pages.dataOffsetIn(runIndex, page));
@@ -108,7 +108,10 @@ export function findLiteral(
     const first = needle[0];
     for (let p = 0; p + 1 < count; p++) {
       const pageEnd = p * stride + ps;
-      if (!view.subarray(pageEnd - keep, pageEnd).includes(first)) continue;
+      // A plain loop: a subarray per page would cost more than the whole check.
+      let candidate = false;
+      for (let j = pageEnd - keep; j < pageEnd && !candidate; j++) candidate = view[j] === first;
+      if (!candidate) continue;
       const next = view.subarray((p + 1) * stride, (p + 1) * stride + ps);
       for (let k = keep; k >= 1; k--) {
         if (view.compare(needle, 0, k, pageEnd - k, pageEnd) === 0 && next.compare(needle, k, n, 0, n - k) === 0) hits.push((page + p + 1) * ps - k);

@@ -6,6 +6,7 @@ import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 import { findLiteral } from './literal-search';
+import { findLiteralInParallel, literalSearchThreads } from './parallel-literal-search';
 
 export type SearchPattern = { string: string } | { hex: string } | { regex: string };
 
@@ -110,7 +111,7 @@ function matchesZeros(m: Matcher): boolean {
  * Searches the final guest memory of an opened image, block by block in large chunks.
  * Pages that read as zero are not read at all unless the pattern can match zeros.
  */
-export function searchImage(img: OpenedImage, pattern: SearchPattern, options: SearchOptions = {}): SearchResult {
+export async function searchImage(img: OpenedImage, pattern: SearchPattern, options: SearchOptions = {}): Promise<SearchResult> {
   const matcher = compilePattern(pattern, options.regexWindow);
   const layout = layoutOf(img, { maxRamBelow4g: options.maxRamBelow4g });
   const ranges = searchRanges(img, layout, options.gpaRange);
@@ -131,11 +132,22 @@ export function searchImage(img: OpenedImage, pattern: SearchPattern, options: S
     };
     if (matcher.needle) {
       const needle = matcher.needle;
-      findLiteral(img, range.block, extents, range.start, range.end, needle, includeZero, (offset) => record(offset, needle), (n) => {
+      const count = (n: number) => {
         done += n;
-        if (options.signal?.aborted) throw cancelled('search');
         options.onProgress?.(done, total);
-      });
+      };
+      const onBytes = (n: number) => {
+        count(n);
+        if (options.signal?.aborted) throw cancelled('search');
+      };
+      const threads = literalSearchThreads(extents, range.start, range.end, img.model.pageSize);
+      if (threads > 1) {
+        const limit = maxHits - result.hits.length + 1;
+        const offsets = await findLiteralInParallel(img, range.block, extents, range, needle, includeZero, threads, { limit, onBytes: count, signal: options.signal });
+        for (const offset of offsets) if (!record(offset, needle)) break;
+      } else {
+        findLiteral(img, range.block, extents, range.start, range.end, needle, includeZero, (offset) => record(offset, needle), onBytes);
+      }
       result.scannedBytes += range.end - range.start;
       if (result.truncated) break;
       continue;
@@ -295,7 +307,7 @@ export async function searchImages(paths: string[], pattern: SearchPattern, opti
       continue;
     }
     try {
-      out.push(searchImage(img, pattern, options));
+      out.push(await searchImage(img, pattern, options));
     } finally {
       img.close();
     }

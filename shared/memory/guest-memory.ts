@@ -111,6 +111,38 @@ export function readExtentPages(source: ByteSource, model: QemuStreamModel, bloc
   return problems;
 }
 
+/**
+ * The pages of readExtentPages without copying plain pages into place: for PAGE records
+ * (stride = header + page) it returns views of each page in the read buffer, for a
+ * vectored write. Other kinds are reconstructed into `out` as readExtentPages does. The
+ * views live until the next call with the same scratch.
+ */
+export function gatherExtentPages(
+  source: ByteSource,
+  model: QemuStreamModel,
+  block: number,
+  extent: Extent,
+  firstPage: number,
+  count: number,
+  out: Uint8Array,
+  scratch: { buf: Uint8Array },
+): { parts: Uint8Array[]; problems: string[] } {
+  const ps = model.pageSize;
+  const run = extent.kind === 'page' && !isZeroExtent(extent) ? model.pages.run(extent.run) : undefined;
+  if (!run || count < 2 || run.stride === ps) {
+    const problems = readExtentPages(source, model, block, extent, firstPage, count, out, scratch);
+    return { parts: [out.subarray(0, count * ps)], problems };
+  }
+  const problems: string[] = [];
+  const span = (count - 1) * run.stride + ps;
+  if (scratch.buf.length < span) scratch.buf = new Uint8Array(span);
+  const buf = scratch.buf.subarray(0, span);
+  readFully(source, buf, model.pages.dataOffsetIn(extent.run, firstPage), problems);
+  const parts = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) parts[i] = buf.subarray(i * run.stride, i * run.stride + ps);
+  return { parts, problems };
+}
+
 /** Fills `into` from `position`; bytes past the end of the source read as zero. Returns the bytes read. */
 export function readFully(source: ByteSource, into: Uint8Array, position: number, problems?: string[]): number {
   let done = 0;

@@ -1,0 +1,41 @@
+import { importModel, type ModelTransfer } from '../../shared/qemu/model-transfer';
+import type { Extent } from '../../shared/memory/guest-memory';
+import { cancelled } from '../services/cancellation';
+import { openContainer } from '../services/open-container';
+import { openReadOnly } from '../services/open-image';
+import { runAsWorkerJob } from '../services/worker-job';
+import { findLiteral } from './literal-search';
+
+export interface LiteralSearchJob {
+  path: string;
+  snapshot?: string;
+  model: ModelTransfer;
+  block: number;
+  extents: Extent[];
+  start: number;
+  end: number;
+  needle: Uint8Array;
+  includeZero: boolean;
+  /** Stop after this many matches. */
+  limit: number;
+}
+
+/** Worker thread: one share of a literal search (see parallel-literal-search.ts). */
+runAsWorkerJob<LiteralSearchJob, number[], number>((job, isCancelled, onProgress) => {
+  const file = openReadOnly(job.path);
+  const container = openContainer(job.path, file, { snapshot: job.snapshot });
+  try {
+    const img = { source: container.stream, model: importModel(job.model) };
+    const found: number[] = [];
+    let bytes = 0;
+    findLiteral(img, job.block, job.extents, job.start, job.end, Buffer.from(job.needle), job.includeZero, (offset) => found.push(offset) < job.limit, (n) => {
+      if (isCancelled()) throw cancelled('search');
+      bytes += n;
+      onProgress(bytes);
+    });
+    return found;
+  } finally {
+    container.close();
+    file.close();
+  }
+});
