@@ -45,6 +45,7 @@ function createWindow(initialPaths: string[]): BrowserWindow {
     dialogs: {
       pickImage: async () => (await dialog.showOpenDialog(win, { title: 'Open image', properties: ['openFile'] })).filePaths[0] ?? null,
       pickFolder: async () => (await dialog.showOpenDialog(win, { title: 'Add library folder', properties: ['openDirectory'] })).filePaths[0] ?? null,
+      pickSavePath: async (suggestedName: string) => (await dialog.showSaveDialog(win, { title: 'Save edited image as', defaultPath: suggestedName, properties: ['createDirectory', 'showOverwriteConfirmation'] })).filePath || null,
     },
     onImageOpened: (p) => {
       recent.add(p);

@@ -1,14 +1,16 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { HostInfo, ImageOpened, WorkbenchEvent } from '../shared/api/contract';
 import { errorMessage, workbench } from './api';
 import { onCommand, runCommand, type Command } from './commands';
 import { EmptyState } from './components/EmptyState';
-import { FilePicker } from './components/FilePicker';
+import { FilePicker, type PickMode } from './components/FilePicker';
 import { ImageWorkspace } from './components/ImageWorkspace';
 import { LibraryView } from './components/LibraryView';
 import { useTheme } from './hooks/useTheme';
 
 const LIBRARY = 'library';
+
+const PHASE_LABELS = { decompress: 'Decompressing', scan: 'Scanning', hashing: 'Hashing', writing: 'Writing' } as const;
 
 /** The app shell: toolbar, the library and image tabs, the active view, status bar, dialogs. */
 export function App() {
@@ -18,8 +20,9 @@ export function App() {
   const [images, setImages] = useState<ImageOpened[]>([]);
   /** The open image's handle, or "library". */
   const [active, setActive] = useState<string | null>(null);
-  const [picker, setPicker] = useState<null | { mode: 'file' | 'folder'; resolve(path: string | null): void }>(null);
-  const [progress, setProgress] = useState<{ path: string; phase: 'decompress' | 'scan'; done: number; total: number } | null>(null);
+  const [picker, setPicker] = useState<null | { mode: PickMode; suggestedName?: string; resolve(path: string | null): void }>(null);
+  /** Long work in the backend: opening (decompress, scan) or saving (hashing, writing) a file. */
+  const [progress, setProgress] = useState<{ path: string; phase: 'decompress' | 'scan' | 'hashing' | 'writing'; done: number; total: number } | null>(null);
   const [status, setStatus] = useState<{ text: string; error?: boolean }>({ text: 'Ready' });
   const [dragging, setDragging] = useState(false);
 
@@ -46,12 +49,15 @@ export function App() {
 
   /** A path chosen with the native dialog (desktop) or the in-app picker (browser). */
   const choose = useCallback(
-    (mode: 'file' | 'folder'): Promise<string | null> => {
-      if (host?.nativeDialogs) return mode === 'file' ? api.pickImage() : api.pickFolder();
-      return new Promise((resolve) => setPicker({ mode, resolve }));
+    (mode: PickMode, suggestedName = ''): Promise<string | null> => {
+      if (host?.nativeDialogs) return mode === 'file' ? api.pickImage() : mode === 'folder' ? api.pickFolder() : api.pickSavePath(suggestedName);
+      return new Promise((resolve) => setPicker({ mode, suggestedName, resolve }));
     },
     [api, host],
   );
+
+  /** An edit, undo, redo or repair changed an image: its tab, status bar and views follow. */
+  const imageChanged = useCallback((image: ImageOpened) => setImages((list) => list.map((i) => (i.handle === image.handle ? image : i))), []);
 
   const openDialog = useCallback(async () => {
     const path = await choose('file');
@@ -78,6 +84,7 @@ export function App() {
     });
     return api.onEvent((e: WorkbenchEvent) => {
       if (e.type === 'open-progress') setProgress({ path: e.path, phase: e.phase, done: e.done, total: e.total });
+      else if (e.type === 'save-progress') setProgress(e.done >= e.total && e.phase === 'writing' ? null : { path: 'the edited image', phase: e.phase, done: e.done, total: e.total });
       else if (e.type === 'menu') runCommand({ type: e.command } as Command);
       else if (e.type === 'open-path') void openPath(e.path);
     });
@@ -96,11 +103,20 @@ export function App() {
     [active, closeImage, openDialog, openPath, toggleTheme],
   );
 
+  const hostRef = useRef<HostInfo | null>(null);
+  hostRef.current = host;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
+      // Inside a text field, Ctrl+Z is the field's own undo.
+      const inField = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || (e.target as HTMLElement)?.isContentEditable;
+      const key = e.key.toLowerCase();
+      const edit: Command | null = mod && !inField && key === 'z' ? { type: e.shiftKey ? 'redo' : 'undo' } : mod && !inField && key === 'y' ? { type: 'redo' } : null;
+      // In the desktop app the native menu's accelerators deliver these; only the browser needs them here.
+      const menuHandles = hostRef.current?.host === 'electron';
       const command: Command | null =
-        mod && e.key === 'o' ? { type: 'open-image' } : mod && e.key === 'g' ? { type: 'go-to' } : mod && e.key === 'f' ? { type: 'find' } : mod && e.key === 'w' ? { type: 'close-image' } : e.altKey && e.key === 'ArrowLeft' ? { type: 'back' } : e.altKey && e.key === 'ArrowRight' ? { type: 'forward' } : null;
+        edit ??
+        (menuHandles ? null : mod && e.key === 'o' ? { type: 'open-image' } : mod && e.key === 'g' ? { type: 'go-to' } : mod && e.key === 'f' ? { type: 'find' } : mod && e.key === 'w' ? { type: 'close-image' } : e.altKey && e.key === 'ArrowLeft' ? { type: 'back' } : e.altKey && e.key === 'ArrowRight' ? { type: 'forward' } : null);
       if (!command) return;
       e.preventDefault();
       runCommand(command);
@@ -136,8 +152,9 @@ export function App() {
           Library
         </div>
         {images.map((i) => (
-          <div key={i.handle} role="tab" aria-selected={i.handle === active} className={`tab${i.handle === active ? ' active' : ''}`} onClick={() => setActive(i.handle)} title={i.path}>
+          <div key={i.handle} role="tab" aria-selected={i.handle === active} className={`tab${i.handle === active ? ' active' : ''}`} onClick={() => setActive(i.handle)} title={i.edits ? `${i.path} (${i.edits} edits in the journal; the file is unchanged)` : i.path}>
             {i.name}
+            {i.edits > 0 && <span className="edited-mark"> ●</span>}
             <button className="close" onClick={(e) => (e.stopPropagation(), closeImage(i.handle))} aria-label={`Close ${i.name}`}>
               ×
             </button>
@@ -147,7 +164,7 @@ export function App() {
       <main style={{ minHeight: 0 }}>
         {images.map((i) => (
           <div key={i.handle} style={{ display: i.handle === active ? 'block' : 'none', height: '100%' }}>
-            <ImageWorkspace image={i} dark={theme === 'dark'} onStatus={(text) => setStatus({ text })} />
+            <ImageWorkspace image={i} active={i.handle === active} dark={theme === 'dark'} onStatus={(text, error) => setStatus({ text, error })} onImageChanged={imageChanged} choosePath={choose} />
           </div>
         ))}
         {host && (
@@ -159,7 +176,7 @@ export function App() {
       </main>
       <footer className="statusbar" data-testid="status">
         {progress && (
-          <span className="progress" title={`${progress.phase === 'decompress' ? 'Decompressing' : 'Scanning'} ${progress.path}`}>
+          <span className="progress" title={`${PHASE_LABELS[progress.phase]} ${progress.path}`}>
             <div style={{ width: `${(100 * progress.done) / Math.max(1, progress.total)}%` }} />
           </span>
         )}
@@ -170,6 +187,7 @@ export function App() {
       {picker && (
         <FilePicker
           mode={picker.mode}
+          suggestedName={picker.suggestedName}
           onCancel={() => (setPicker(null), picker.resolve(null))}
           onPick={(p) => (setPicker(null), picker.resolve(p))}
         />

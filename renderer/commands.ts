@@ -10,6 +10,8 @@ export type Command =
   | { type: 'find' }
   | { type: 'back' }
   | { type: 'forward' }
+  | { type: 'undo' }
+  | { type: 'redo' }
   | { type: 'toggle-theme' };
 
 const bus = new EventTarget();

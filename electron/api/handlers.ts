@@ -8,6 +8,7 @@ import { computeMinimap } from '../../shared/workbench/minimap';
 import { sectionJson } from '../../shared/workbench/section-json';
 import type { Library } from '../index/library';
 import { UserError } from '../services/user-error';
+import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
 
 export interface HandlerDeps {
@@ -20,7 +21,7 @@ export interface HandlerDeps {
   /** Folders given at start, to be added to the library. */
   initialFolders?: string[];
   /** Native dialogs (Electron); absent in the bridge, where the renderer shows its own picker. */
-  dialogs?: { pickImage(): Promise<string | null>; pickFolder(): Promise<string | null> };
+  dialogs?: { pickImage(): Promise<string | null>; pickFolder(): Promise<string | null>; pickSavePath(suggestedName: string): Promise<string | null> };
   /** Called after an image opened (the desktop app keeps its recent list). */
   onImageOpened?(path: string): void;
 }
@@ -52,19 +53,40 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return sessions.get(handle, owner).tree.pathAt(offset, space);
     },
     async readBytes(handle, offset, length, space) {
-      const bytes = sessions.bytes(handle, owner, space);
+      const bytes = sessions.get(handle, owner).bytes(space);
       return Buffer.from(readBytes(bytes, offset, Math.min(length, MAX_READ))).toString('base64');
     },
     async minimap(handle, buckets) {
       return computeMinimap(sessions.get(handle, owner).model, buckets);
     },
     async search(handle, query) {
-      return searchBytes(sessions.bytes(handle, owner, query.space ?? 'stream'), query);
+      return searchBytes(sessions.get(handle, owner).bytes(query.space ?? 'stream'), query);
     },
     async sectionJson(handle, nodeId) {
       const s = sessions.get(handle, owner);
       const element = s.model.elements[Number(/^e(\d+)/.exec(nodeId)?.[1] ?? NaN)];
       return element ? sectionJson(s.source, s.model, element) : null;
+    },
+    async fieldAddress(handle, nodeId) {
+      return sessions.get(handle, owner).tree.fieldAddress(nodeId) ?? null;
+    },
+    async editApply(handle, request) {
+      return sessions.get(handle, owner).apply(request);
+    },
+    async editUndo(handle) {
+      return sessions.get(handle, owner).undo();
+    },
+    async editRedo(handle) {
+      return sessions.get(handle, owner).redo();
+    },
+    async editRepair(handle, donorPath) {
+      return repairSession(sessions.get(handle, owner), donorPath);
+    },
+    async editSave(handle, outputPath, request) {
+      return saveSession(sessions.get(handle, owner), outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
+    },
+    async editSaveJournal(handle, file) {
+      await saveSessionJournal(sessions.get(handle, owner), file);
     },
     async libraryList() {
       return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));
@@ -94,6 +116,9 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async pickFolder() {
       return deps.dialogs ? deps.dialogs.pickFolder() : null;
+    },
+    async pickSavePath(suggestedName) {
+      return deps.dialogs ? deps.dialogs.pickSavePath(suggestedName) : null;
     },
   };
 }

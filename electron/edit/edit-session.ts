@@ -52,6 +52,11 @@ export class EditSession {
     return new EditSession(openImage(imagePath, options));
   }
 
+  /** Edits an image already opened (the session owns it from now on and closes it). */
+  static over(image: OpenedImage): EditSession {
+    return new EditSession(image);
+  }
+
   /** Opens any image, decompressing a compressed libvirt save's stream into the cache first. */
   static async openAsync(imagePath: string, options: OpenOptions = {}): Promise<EditSession> {
     return new EditSession(await openImageAsync(imagePath, options));
@@ -78,7 +83,7 @@ export class EditSession {
   /** The model of the edited image; parsed once per state. */
   model(): QemuStreamModel {
     const view = this.journal.view();
-    if (this.parsed?.view !== view) this.parsed = { view, model: parseQemuStream(view) };
+    if (this.parsed?.view !== view) this.parsed = { view, model: noteOldDirectory(parseQemuStream(view), view) };
     return this.parsed.model;
   }
 
@@ -242,6 +247,21 @@ export class EditSession {
     const directory = encodeDirectory(described, { placedAt: t.offset, sealedBy: sealedBy() });
     return { content: new PieceTable(sources, [stream, bytesPiece(directory)]).snapshot(), notes: ['the section directory was rewritten for the edited stream'] };
   }
+}
+
+/**
+ * An edited sealed image still ends with its old section directory, which the parser
+ * reports as data after the stream. It is not a problem of the edit: saving rewrites it.
+ */
+function noteOldDirectory(model: QemuStreamModel, view: ByteSource): QemuStreamModel {
+  const t = model.trailing;
+  if (!t || !looksLikeDirectoryHeader(readBytes(view, t.offset, 9))) return model;
+  const diagnostics = model.diagnostics.map((d) =>
+    d.code === 'trailing-data' && d.offset === t.offset
+      ? { ...d, severity: 'info' as const, code: 'directory-rewritten-on-save', message: 'The section directory describes the image before the edits; saving writes a new one', hint: undefined }
+      : d,
+  );
+  return { ...model, diagnostics };
 }
 
 /** What validation finds in a written file, opened exactly as the user would open it. */

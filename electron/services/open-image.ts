@@ -6,7 +6,7 @@ import type { ContainerLayer, OffsetSpace } from '../../shared/containers/model'
 import type { QemuStreamModel } from '../../shared/qemu/model';
 import { FileSource } from '../io/file-source';
 import { loadStreamDetailed, type LoadedVia, type LoadOptions } from './load-stream';
-import { openContainer, prepareContainer, type ContainerOptions } from './open-container';
+import { openContainer, prepareContainer, type ContainerOptions, type StreamInFile } from './open-container';
 import { UserError } from './user-error';
 
 export interface OpenedImage {
@@ -45,8 +45,7 @@ export function openImage(path: string, options: OpenOptions = {}): OpenedImage 
     try {
       // The image path lets the loader find IMAGE.migdir for streams inside containers too.
       const { model, via } = loadStreamDetailed(c.stream, { ...options, imagePath: path });
-      const close = () => (c.close(), file.close());
-      return { path, kind: c.kind, file, source: c.stream, streamBase: c.streamBase, layers: c.layers, offsetSpace: c.offsetSpace, fileOffsetOf: c.fileOffsetOf, containerDiagnostics: c.diagnostics, model, via, close };
+      return openedImageOf(path, file, c, model, via);
     } catch (e) {
       c.close();
       throw e;
@@ -55,6 +54,12 @@ export function openImage(path: string, options: OpenOptions = {}): OpenedImage 
     file.close();
     throw e;
   }
+}
+
+/** An OpenedImage from its parts: the file, the stream found in it and the stream's model. Closing it closes both. */
+export function openedImageOf(path: string, file: FileSource, c: StreamInFile, model: QemuStreamModel, via: LoadedVia): OpenedImage {
+  const close = () => (c.close(), file.close());
+  return { path, kind: c.kind, file, source: c.stream, streamBase: c.streamBase, layers: c.layers, offsetSpace: c.offsetSpace, fileOffsetOf: c.fileOffsetOf, containerDiagnostics: c.diagnostics, model, via, close };
 }
 
 /**

@@ -2,12 +2,26 @@ import { useEffect, useState } from 'react';
 import type { DirectoryListing } from '../../shared/api/contract';
 import { errorMessage, workbench } from '../api';
 
+/** Open an image, choose a folder, or name a new file to save. */
+export type PickMode = 'file' | 'folder' | 'save';
+
+const TITLES: Record<PickMode, string> = { file: 'Open image', folder: 'Choose folder', save: 'Save as' };
+
+interface Props {
+  mode: PickMode;
+  /** save: the file name to start with. */
+  suggestedName?: string;
+  onPick(path: string): void;
+  onCancel(): void;
+}
+
 /**
  * The in-app file picker used when there are no native dialogs (the app served to a
  * browser by `migwb serve`): browse the machine's folders through the backend.
  */
-export function FilePicker({ mode, onPick, onCancel }: { mode: 'file' | 'folder'; onPick(path: string): void; onCancel(): void }) {
+export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props) {
   const [listing, setListing] = useState<DirectoryListing | null>(null);
+  const [name, setName] = useState(suggestedName);
   const [typed, setTyped] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -26,6 +40,10 @@ export function FilePicker({ mode, onPick, onCancel }: { mode: 'file' | 'folder'
     void browse(localStorage.getItem('migwb.lastFolder'));
   }, []);
 
+  const isFolder = (path: string | null) => !!listing?.entries.find((x) => x.path === path)?.isDirectory;
+  const ready = () => (mode === 'file' ? !!selected && !isFolder(selected) : mode === 'folder' ? !!listing : !!listing && name.trim() !== '' && !/[/\\]/.test(name));
+  const chosen = () => (mode === 'file' ? selected! : mode === 'folder' ? selected ?? listing!.path : joinPath(listing!.path, name.trim()));
+
   const choose = (path: string) => {
     if (listing) localStorage.setItem('migwb.lastFolder', listing.path);
     onPick(path);
@@ -33,7 +51,7 @@ export function FilePicker({ mode, onPick, onCancel }: { mode: 'file' | 'folder'
 
   return (
     <div className="modal-backdrop" onKeyDown={(e) => e.key === 'Escape' && onCancel()}>
-      <div className="modal" role="dialog" aria-label={mode === 'file' ? 'Open image' : 'Choose folder'} data-testid="file-picker">
+      <div className="modal" role="dialog" aria-label={TITLES[mode]} data-testid="file-picker">
         <header>
           <button onClick={() => listing?.parent && browse(listing.parent)} disabled={!listing?.parent} aria-label="Parent folder">
             ↑
@@ -46,7 +64,7 @@ export function FilePicker({ mode, onPick, onCancel }: { mode: 'file' | 'folder'
             <div
               key={e.path}
               className={`entry${selected === e.path ? ' selected' : ''}`}
-              onClick={() => setSelected(e.path)}
+              onClick={() => (setSelected(e.path), mode === 'save' && !e.isDirectory && setName(e.name))}
               onDoubleClick={() => (e.isDirectory ? browse(e.path) : mode === 'file' && choose(e.path))}
             >
               <span>{e.isDirectory ? `📁 ${e.name}` : e.name}</span>
@@ -55,16 +73,21 @@ export function FilePicker({ mode, onPick, onCancel }: { mode: 'file' | 'folder'
           ))}
         </div>
         <footer>
+          {mode === 'save' && (
+            <input type="text" value={name} onChange={(e) => setName(e.target.value)} aria-label="File name" placeholder="File name" style={{ flex: 1 }} />
+          )}
           <button onClick={onCancel}>Cancel</button>
-          <button
-            className="primary"
-            disabled={mode === 'file' ? !selected || !!listing?.entries.find((x) => x.path === selected)?.isDirectory : !listing}
-            onClick={() => choose(mode === 'file' ? selected! : selected ?? listing!.path)}
-          >
-            {mode === 'file' ? 'Open' : 'Choose folder'}
+          <button className="primary" disabled={!ready()} onClick={() => choose(chosen())}>
+            {mode === 'file' ? 'Open' : mode === 'folder' ? 'Choose folder' : 'Save'}
           </button>
         </footer>
       </div>
     </div>
   );
+}
+
+/** `name` inside folder `dir`, in the backend's path style (the folder path tells which). */
+function joinPath(dir: string, name: string): string {
+  const sep = dir.includes('\\') && !dir.includes('/') ? '\\' : '/';
+  return dir.endsWith(sep) ? dir + name : dir + sep + name;
 }

@@ -1,20 +1,27 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Group, Panel, Separator } from 'react-resizable-panels';
-import type { ByteSpace, ImageOpened, SearchQuery, TreeNode } from '../../shared/api/contract';
+import type { ByteSpace, EditState, EditSummary, ImageOpened, SaveRequest, SearchQuery, TreeNode } from '../../shared/api/contract';
 import { errorMessage, hexOffset, parseOffset, workbench } from '../api';
 import { ByteCache } from '../byte-cache';
 import { onCommand } from '../commands';
 import { useTreeModel } from '../hooks/useTreeModel';
 import type { CodeLanguage } from './CodeViewer';
 import { DiagnosticsList, type PlacedDiagnostic } from './DiagnosticsList';
+import { EditsPanel } from './EditsPanel';
+import type { PickMode } from './FilePicker';
 import { HexView, type Range } from './HexView';
 import { Inspector } from './Inspector';
 import { StructureTree } from './StructureTree';
 
 interface Props {
   image: ImageOpened;
+  /** The workspace on screen: commands (menus, shortcuts) go to it alone. */
+  active: boolean;
   dark: boolean;
-  onStatus(text: string): void;
+  onStatus(text: string, error?: boolean): void;
+  /** An edit, undo, redo or repair produced a new revision of the image. */
+  onImageChanged(image: ImageOpened): void;
+  choosePath(mode: PickMode, suggestedName?: string): Promise<string | null>;
 }
 
 interface Place {
@@ -44,11 +51,12 @@ const CodeViewer = lazy(() => import('./CodeViewer').then((m) => ({ default: m.C
  * where sections live, and the file, where the wrapper's header, XML and snapshot table
  * live. The hex view shows one at a time and follows the selected node's space.
  */
-export function ImageWorkspace({ image, dark, onStatus }: Props) {
+export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, choosePath }: Props) {
   const api = workbench();
-  const tree = useTreeModel(image.handle);
+  const tree = useTreeModel(image.handle, image.revision);
   const wrapped = image.layers.length > 0;
-  const streamBytes = useMemo(() => new ByteCache(image.handle, image.streamSize, 'stream'), [image.handle, image.streamSize]);
+  // A new revision (after an edit) has new bytes: a new cache.
+  const streamBytes = useMemo(() => new ByteCache(image.handle, image.streamSize, 'stream'), [image.handle, image.streamSize, image.revision]);
   const fileBytes = useMemo(() => (wrapped ? new ByteCache(image.handle, image.fileSize, 'file') : streamBytes), [image.handle, image.fileSize, wrapped, streamBytes]);
   const [space, setSpace] = useState<ByteSpace>('stream');
   const bytes = space === 'file' ? fileBytes : streamBytes;
@@ -61,8 +69,11 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
   const [reveal, setReveal] = useState<{ offset: number; seq: number } | null>(null);
   const [hit, setHit] = useState<Range | null>(null);
   const [minimap, setMinimap] = useState<number[] | null>(null);
-  const [bottom, setBottom] = useState<'diagnostics' | 'code'>(diagnostics.some((d) => d.severity !== 'info') ? 'diagnostics' : 'code');
+  const [bottom, setBottom] = useState<'diagnostics' | 'code' | 'edits'>(diagnostics.some((d) => d.severity !== 'info') ? 'diagnostics' : 'code');
   const [code, setCode] = useState<Code | null>(null);
+  const [journal, setJournal] = useState<{ edits: EditSummary[]; redoable: EditSummary[] }>({ edits: [], redoable: [] });
+  const [busy, setBusy] = useState(false);
+  const [fieldAddress, setFieldAddress] = useState<string | null>(null);
   const [goto, setGoto] = useState('');
   const [find, setFind] = useState<{ kind: SearchQuery['kind']; pattern: string }>({ kind: 'text', pattern: '' });
   const history = useRef<{ places: Place[]; at: number }>({ places: [], at: -1 });
@@ -72,7 +83,7 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
 
   useEffect(() => {
     void api.minimap(image.handle, MINIMAP_BUCKETS).then(setMinimap);
-  }, [api, image.handle]);
+  }, [api, image.handle, image.revision]);
 
   useEffect(() => {
     if (tree.rootsLoaded) {
@@ -96,6 +107,10 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
         setSpace(node.space ?? 'stream');
         setCursor(node.offset);
         setReveal({ offset: node.offset, seq: Date.now() });
+      }
+      setFieldAddress(null);
+      if (node.kind === 'field' || node.kind === 'struct' || node.kind === 'array' || node.kind === 'subsection') {
+        void api.fieldAddress(image.handle, node.id).then(setFieldAddress, () => setFieldAddress(null));
       }
       const element = /^e\d+/.exec(node.id)?.[0];
       if (element) {
@@ -169,13 +184,93 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
   useEffect(
     () =>
       onCommand((c) => {
+        if (!active) return;
         if (c.type === 'go-to') gotoInput.current?.focus();
         else if (c.type === 'find') findInput.current?.focus();
         else if (c.type === 'back') step(-1);
         else if (c.type === 'forward') step(1);
+        else if (c.type === 'undo') void runEdit(() => api.editUndo(image.handle), 'undone');
+        else if (c.type === 'redo') void runEdit(() => api.editRedo(image.handle), 'redone');
       }),
-    // step/goToOffset read refs and current state through closures recreated each render.
+    // step/goToOffset/runEdit read refs and current state through closures recreated each render.
   );
+
+  /**
+   * Runs an edit, undo, redo or repair in the backend and shows its result: the new revision
+   * of the image (tree, bytes, diagnostics), the journal, and the node at the cursor again.
+   */
+  const runEdit = async <T extends EditState>(request: () => Promise<T>, done: string | ((r: T) => string)): Promise<T | undefined> => {
+    if (busy) return undefined;
+    setBusy(true);
+    try {
+      const state = await request();
+      onImageChanged(state.image);
+      setJournal({ edits: state.edits, redoable: state.redoable });
+      const errors = state.image.diagnostics.filter((d) => d.severity === 'error').length;
+      onStatus(`${typeof done === 'string' ? done : done(state)}; ${errors ? `${errors} error${errors === 1 ? '' : 's'} left` : 'no errors'} (not saved yet)`, errors > 0);
+      return state;
+    } catch (e) {
+      onStatus(errorMessage(e), true);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // After a new revision, the node at the cursor is looked up again (its bytes or value changed).
+  useEffect(() => {
+    if (image.revision > 0) void goToOffset(Math.min(cursor, (space === 'file' ? image.fileSize : image.streamSize) - 1), false, space);
+    // Only when the revision changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [image.revision]);
+
+  const setField = useCallback(
+    (field: string, value: string) => void runEdit(() => api.editApply(image.handle, { op: 'set-field', field, value }), `set ${field} = ${value}`),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [api, image.handle, busy],
+  );
+  const overwrite = useCallback(
+    (offset: number, hex: string) => void runEdit(() => api.editApply(image.handle, { op: 'replace-bytes', offset, hex }), `bytes at ${hexOffset(offset)} overwritten`),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [api, image.handle, busy],
+  );
+
+  const repair = async (withDonor: boolean) => {
+    const donor = withDonor ? await choosePath('file') : null;
+    if (withDonor && !donor) return;
+    setBottom('edits');
+    await runEdit(
+      () => api.editRepair(image.handle, donor),
+      (r) => (r.repairs.length ? `${r.repairs.length} repair${r.repairs.length === 1 ? '' : 's'} made: ${r.repairs.map((x) => x.summary).join('; ')}` : 'nothing to repair') + (r.stopped ? ` (${r.stopped})` : ''),
+    );
+  };
+
+  const save = async (request: SaveRequest) => {
+    const out = await choosePath('save', suggestedOutputName(image.name, request.streamOnly));
+    if (!out) return;
+    setBusy(true);
+    onStatus(`Saving ${out}…`);
+    try {
+      const saved = await api.editSave(image.handle, out, request);
+      const errors = saved.diagnostics.filter((d) => d.severity === 'error').length;
+      onStatus(`Saved ${saved.path} (${saved.size.toLocaleString()} bytes, sha256 ${saved.sha256.slice(0, 16)}…)${errors ? `, with ${errors} errors` : ', checked: no errors'}${saved.notes.length ? `; ${saved.notes.join('; ')}` : ''}`);
+    } catch (e) {
+      onStatus(errorMessage(e), true);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const saveJournal = async () => {
+    const out = await choosePath('save', `${image.name}.journal.json`);
+    if (!out) return;
+    try {
+      await api.editSaveJournal(image.handle, out);
+      onStatus(`Journal saved to ${out}; re-apply it with: migwb apply ${image.path} ${out} -o OUTPUT`);
+    } catch (e) {
+      onStatus(errorMessage(e), true);
+    }
+  };
 
   const jumpTo = useCallback((d: PlacedDiagnostic) => void goToOffset(d.offset, true, d.space), [goToOffset]);
 
@@ -274,10 +369,25 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
                 <button role="tab" aria-selected={bottom === 'code'} className={bottom === 'code' ? 'active' : ''} onClick={() => setBottom('code')}>
                   {code ? `${code.language.toUpperCase()}: ${code.title}` : 'Section JSON'}
                 </button>
+                <button role="tab" aria-selected={bottom === 'edits'} className={bottom === 'edits' ? 'active' : ''} onClick={() => setBottom('edits')}>
+                  Edits ({journal.edits.length})
+                </button>
               </div>
               <div className="panel-body" style={bottom === 'code' ? { overflow: 'hidden' } : undefined}>
                 {bottom === 'diagnostics' ? (
                   <DiagnosticsList diagnostics={diagnostics} wrapped={wrapped} onJump={jumpTo} />
+                ) : bottom === 'edits' ? (
+                  <EditsPanel
+                    edits={journal.edits}
+                    redoable={journal.redoable}
+                    wrapped={wrapped}
+                    busy={busy}
+                    onUndo={() => void runEdit(() => api.editUndo(image.handle), 'undone')}
+                    onRedo={() => void runEdit(() => api.editRedo(image.handle), 'redone')}
+                    onRepair={(withDonor) => void repair(withDonor)}
+                    onSave={(request) => void save(request)}
+                    onSaveJournal={() => void saveJournal()}
+                  />
                 ) : code ? (
                   <Suspense fallback={<p style={{ padding: 8 }}>Loading the editor…</p>}>
                     <CodeViewer text={code.text} language={code.language} dark={dark} />
@@ -297,10 +407,27 @@ export function ImageWorkspace({ image, dark, onStatus }: Props) {
         <div className="panel">
           <div className="panel-title">Inspector</div>
           <div className="panel-body">
-            <Inspector node={selected} cursor={cursor} space={space} streamBase={image.streamBase} read={bytes.read} />
+            <Inspector
+              node={selected}
+              cursor={cursor}
+              space={space}
+              streamBase={image.streamBase}
+              read={bytes.read}
+              fieldAddress={fieldAddress}
+              canEdit={!busy}
+              onSetField={setField}
+              onOverwrite={overwrite}
+            />
           </div>
         </div>
       </Panel>
     </Group>
   );
+}
+
+/** "vm.sav" -> "vm.edited.sav" (or "vm.edited.mig" for the stream alone). */
+function suggestedOutputName(name: string, streamOnly: boolean): string {
+  const dot = name.lastIndexOf('.');
+  const base = dot > 0 ? name.slice(0, dot) : name;
+  return `${base}.edited${streamOnly ? '.mig' : dot > 0 ? name.slice(dot) : ''}`;
 }

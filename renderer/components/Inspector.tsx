@@ -1,4 +1,5 @@
 import { memo, useEffect, useState } from 'react';
+import type { FieldValue } from '../../shared/qemu/vmstate-decode';
 import type { ByteSpace, TreeNode } from '../../shared/api/contract';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';
@@ -12,10 +13,16 @@ interface Props {
   /** Absolute file offset of stream byte 0, when the stream is stored raw in the file. */
   streamBase: number | null;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** The selected field's address for edits ("cpu:0.env.eip"), when it is a decoded field. */
+  fieldAddress: string | null;
+  /** Edits are made in the stream, and not while one is running. */
+  canEdit: boolean;
+  onSetField(address: string, value: string): void;
+  onOverwrite(offset: number, hex: string): void;
 }
 
 /** The selected node (its bytes, type and value) and the bytes at the cursor read as every type. */
-export const Inspector = memo(function Inspector({ node, cursor, space, streamBase, read }: Props) {
+export const Inspector = memo(function Inspector({ node, cursor, space, streamBase, read, fieldAddress, canEdit, onSetField, onOverwrite }: Props) {
   const [bytes, setBytes] = useState<Uint8Array | null>(null);
   useEffect(() => {
     let live = true;
@@ -52,6 +59,12 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
                 </dd>
               </>
             )}
+            {fieldAddress && (
+              <>
+                <dt>address</dt>
+                <dd data-testid="field-address">{fieldAddress}</dd>
+              </>
+            )}
             {node.damaged && (
               <>
                 <dt>status</dt>
@@ -59,6 +72,9 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
               </>
             )}
           </dl>
+          {fieldAddress && node.kind === 'field' && canEdit && (
+            <EditForm key={`${node.id}:${node.value ? shortValue(node.value) : ''}`} label="Set value" initial={editableText(node)} onSubmit={(v) => onSetField(fieldAddress, v)} />
+          )}
         </>
       ) : (
         <p className="hint">Select a node in the structure tree or a byte in the hex view.</p>
@@ -67,6 +83,7 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
         At cursor {hexOffset(cursor)}
         {space === 'file' ? ' (file)' : ''}
       </h3>
+      {space === 'stream' && canEdit && <EditForm key={cursor} label="Overwrite bytes here (hex)" initial="" onSubmit={(hex) => onOverwrite(cursor, hex)} />}
       <dl className="kv" data-testid="data-inspector">
         {bytes &&
           inspectBytes(bytes).map((r) => (
@@ -85,4 +102,36 @@ function placeOf(node: TreeNode, streamBase: number | null): string {
   const at = `${hexOffset(node.offset)} (${node.offset})`;
   if (node.space === 'file') return `file ${at}`;
   return streamBase ? `${at} · file ${hexOffset(streamBase + node.offset)}` : at;
+}
+
+/** One line to type a new value into, applied with Enter or the button. */
+function EditForm({ label, initial, onSubmit }: { label: string; initial: string; onSubmit(value: string): void }) {
+  const [value, setValue] = useState(initial);
+  return (
+    <form className="edit-form" onSubmit={(e) => (e.preventDefault(), value.trim() && onSubmit(value.trim()))}>
+      <input type="text" value={value} onChange={(e) => setValue(e.target.value)} aria-label={label} placeholder={label} />
+      <button type="submit" disabled={!value.trim()}>
+        Apply
+      </button>
+    </form>
+  );
+}
+
+/** The field's value as the edit form starts with it: what `migwb edit --set` would take. */
+function editableText(node: TreeNode): string {
+  const v: FieldValue | undefined = node.value;
+  if (!v) return '';
+  switch (v.kind) {
+    case 'int':
+      return v.hex;
+    case 'bool':
+    case 'float':
+      return String(v.value);
+    case 'bytes':
+      return v.truncated ? '' : v.hex.replace(/ /g, '');
+    case 'text':
+      return v.value;
+    case 'nullptr':
+      return '';
+  }
 }

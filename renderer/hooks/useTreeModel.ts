@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { TreeNode } from '../../shared/api/contract';
 import { workbench } from '../api';
 
@@ -8,30 +8,49 @@ export interface TreeRow {
   parentId: string | null;
 }
 
+type Children = Map<string | null, TreeNode[]>;
+
 /**
  * The structure tree's state: loaded children by node id and the expanded set, flattened
- * into the visible rows. Children are fetched on first expansion.
+ * into the visible rows. Children are fetched on first expansion and kept per revision of
+ * the image: a new `revision` (after an edit) drops them, then reloads the roots and every
+ * expanded node, so the user keeps what they had open.
  */
-export function useTreeModel(handle: string) {
-  const [children, setChildren] = useState(() => new Map<string | null, TreeNode[]>());
+export function useTreeModel(handle: string, revision: number) {
+  const [children, setChildren] = useState<Children>(() => new Map());
   const [expanded, setExpanded] = useState(() => new Set<string>());
+  // What was fetched for this revision; read synchronously by load and revealPath.
+  const cache = useRef<{ revision: number; map: Children }>({ revision, map: new Map() });
+  if (cache.current.revision !== revision) cache.current = { revision, map: new Map() };
+
+  const fetch = useCallback(
+    async (id: string | null): Promise<TreeNode[]> => {
+      const known = cache.current.map.get(id);
+      if (known) return known;
+      const mine = cache.current;
+      const nodes = await workbench().treeChildren(handle, id);
+      if (cache.current === mine) mine.map.set(id, nodes);
+      return nodes;
+    },
+    [handle],
+  );
+  const publish = useCallback(() => setChildren(new Map(cache.current.map)), []);
 
   const load = useCallback(
     async (id: string | null): Promise<TreeNode[]> => {
-      const known = children.get(id);
-      if (known) return known;
-      const nodes = await workbench().treeChildren(handle, id);
-      setChildren((m) => new Map(m).set(id, nodes));
+      const nodes = await fetch(id);
+      publish();
       return nodes;
     },
-    [children, handle],
+    [fetch, publish],
   );
 
   useEffect(() => {
-    void load(null);
-    // Roots once per image; load() changes identity whenever children change.
+    const ids: (string | null)[] = [null, ...(revision === 0 ? [] : expanded)];
+    void Promise.all(ids.map(fetch)).then(publish);
+    // Roots once per image and revision (with what was open); expanded changes as the user works.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [handle]);
+  }, [handle, revision]);
 
   const rows = useMemo(() => {
     const out: TreeRow[] = [];
@@ -61,21 +80,21 @@ export function useTreeModel(handle: string) {
   /** Loads and expands every ancestor on a path from the roots, so its last node is visible. */
   const revealPath = useCallback(
     async (ids: string[]) => {
-      const loaded = new Map(children);
       let parent: string | null = null;
+      let last: TreeNode | undefined;
       for (const id of ids) {
-        if (!loaded.has(parent)) loaded.set(parent, await workbench().treeChildren(handle, parent));
+        last = (await fetch(parent)).find((n) => n.id === id);
         parent = id;
       }
-      setChildren(loaded);
+      publish();
       setExpanded((s) => {
         const next = new Set(s);
         ids.slice(0, -1).forEach((id) => next.add(id));
         return next;
       });
-      return ids.length ? loaded.get(ids.length > 1 ? ids[ids.length - 2] : null)?.find((n) => n.id === ids[ids.length - 1]) : undefined;
+      return last;
     },
-    [children, handle],
+    [fetch, publish],
   );
 
   return { rows, expanded, setOpen, revealPath, rootsLoaded: children.has(null) };

@@ -1,6 +1,7 @@
 import type { ContainerLayer, OffsetSpace } from '../containers/model';
 import type { Diagnostic } from '../diagnostics';
 import type { ImageKind } from '../formats/detect';
+import type { EditRequest } from '../edit/intents';
 import type { FieldValue } from '../qemu/vmstate-decode';
 
 /**
@@ -29,6 +30,19 @@ export interface WorkbenchApi {
   /** A section's decoded fields and its vmdesc entry as JSON text, for the editor tab. */
   sectionJson(handle: string, nodeId: string): Promise<SectionJson | null>;
 
+  /** The address of a decoded field node as `migwb edit --set` takes it ("cpu:0.env.eip"); null for other nodes. */
+  fieldAddress(handle: string, nodeId: string): Promise<string | null>;
+  /** Applies an edit to the open image through its journal (the file is never written); returns the image as edited. */
+  editApply(handle: string, request: EditRequest): Promise<EditState>;
+  editUndo(handle: string): Promise<EditState>;
+  editRedo(handle: string): Promise<EditState>;
+  /** Makes every repair validation calls for, each an undoable edit; `donorPath` is an intact save of the same VM. */
+  editRepair(handle: string, donorPath: string | null): Promise<RepairReport>;
+  /** Writes the edited image to a new file: atomically, re-validated first, in a worker; progress arrives as events. */
+  editSave(handle: string, outputPath: string, options: SaveRequest): Promise<SavedImage>;
+  /** Writes the edit journal (JSON, re-applicable with `migwb apply`) to a file. */
+  editSaveJournal(handle: string, path: string): Promise<void>;
+
   /** The indexed images of the library. */
   libraryList(): Promise<LibraryImage[]>;
   /** Indexes files and folders into the library (folders are remembered); progress arrives as events. */
@@ -42,6 +56,8 @@ export interface WorkbenchApi {
   pickImage(): Promise<string | null>;
   /** Native folder dialog (Electron only): the chosen folder, or null. */
   pickFolder(): Promise<string | null>;
+  /** Native save dialog (Electron only): the chosen path, or null. */
+  pickSavePath(suggestedName: string): Promise<string | null>;
 }
 
 export type Channel = keyof WorkbenchApi;
@@ -57,12 +73,20 @@ export const CHANNELS = [
   'minimap',
   'search',
   'sectionJson',
+  'fieldAddress',
+  'editApply',
+  'editUndo',
+  'editRedo',
+  'editRepair',
+  'editSave',
+  'editSaveJournal',
   'libraryList',
   'libraryIndex',
   'libraryCancel',
   'listDirectory',
   'pickImage',
   'pickFolder',
+  'pickSavePath',
 ] as const satisfies readonly Channel[];
 
 /** The IPC channel main pushes WorkbenchEvents on. */
@@ -74,6 +98,7 @@ export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'bac
 /** Events the backend pushes to the renderer: progress of long work, menu commands, files to open. */
 export type WorkbenchEvent =
   | { type: 'open-progress'; path: string; phase: 'decompress' | 'scan'; done: number; total: number }
+  | { type: 'save-progress'; handle: string; phase: 'hashing' | 'writing'; done: number; total: number }
   | { type: 'index-progress'; filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentFile: string | null }
   | { type: 'menu'; command: MenuCommand }
   | { type: 'open-path'; path: string };
@@ -121,6 +146,49 @@ export interface ImageOpened {
   /** How the model was built: from the image's section directory, its sidecar, or a full scan. */
   openedVia: 'directory' | 'sidecar' | 'scan';
   openMs: number;
+  /** Bumped by every edit, undo and redo: tree nodes and bytes of an earlier revision are stale. */
+  revision: number;
+  /** Edits in the journal (the file itself is never written). */
+  edits: number;
+}
+
+/** One edit of the journal, as the edits list shows it. */
+export interface EditSummary {
+  summary: string;
+  /** Framing fixed alongside (footers, CONTINUE flags, vmdesc…). */
+  fixups: string[];
+}
+
+/** An image after an edit, undo or redo. */
+export interface EditState {
+  image: ImageOpened;
+  /** Applied edits, oldest first. */
+  edits: EditSummary[];
+  /** Undone edits that can be redone, next first. */
+  redoable: EditSummary[];
+}
+
+export interface RepairReport extends EditState {
+  /** The repairs made, in order (each one an edit of `edits`). */
+  repairs: { code: string; summary: string }[];
+  /** Set when the planner stopped early, and why. */
+  stopped: string | null;
+}
+
+export interface SaveRequest {
+  /** Save even if the result has errors. */
+  force: boolean;
+  /** Write only the edited QEMU stream, without its libvirt or qcow2 wrapper. */
+  streamOnly: boolean;
+}
+
+export interface SavedImage {
+  path: string;
+  size: number;
+  sha256: string;
+  /** What re-validation of the written file found. */
+  diagnostics: Diagnostic[];
+  notes: string[];
 }
 
 export type TreeNodeKind =

@@ -1,3 +1,4 @@
+import type { EditRequest } from '../edit/intents';
 import { CHANNELS, MAX_READ, type Channel, type SearchQuery } from './contract';
 
 /**
@@ -34,6 +35,57 @@ const searchQuery: Check = (v) => {
   return undefined;
 };
 
+/** Bytes of one edit sent as hex (8 MiB). */
+const MAX_EDIT_HEX = 16 << 20;
+const MAX_TEXT = 4096;
+
+const text: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT ? undefined : `expected a string of 1 to ${MAX_TEXT} characters`);
+const hexText: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_EDIT_HEX ? undefined : `expected hex bytes (at most ${MAX_EDIT_HEX / 2} bytes)`);
+const count: Check = (v) => (Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'expected a positive integer');
+const optional =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined ? undefined : check(v);
+const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'expected true or false');
+const position: Check = (v) => {
+  const p = v as Record<string, unknown>;
+  if (typeof p !== 'object' || p === null || Object.keys(p).length !== 1) return 'a position is {before: SECTION}, {after: SECTION} or {end: true}';
+  if ('end' in p) return p.end === true ? undefined : 'end must be true';
+  return text(p.before ?? p.after);
+};
+
+/** The fields of each edit the GUI may send (donor-based edits are made through Repair or the CLI). */
+const EDIT_SHAPES: Partial<Record<EditRequest['op'], Record<string, Check>>> = {
+  'replace-bytes': { offset, hex: hexText },
+  'insert-bytes': { offset, hex: hexText },
+  'delete-bytes': { offset, length: count },
+  'set-field': { field: text, value: text, resize: optional(boolean) },
+  'ram-write': { gpa: offset, hex: hexText },
+  'ram-block-write': { block: text, offset, hex: hexText },
+  'delete-section': { section: text },
+  'move-section': { section: text, position },
+  'insert-section': { hex: hexText, position },
+};
+
+const editRequest: Check = (v) => {
+  const r = v as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null) return 'expected an edit request object';
+  const shape = EDIT_SHAPES[r.op as EditRequest['op']];
+  if (!shape) return `op must be one of ${Object.keys(EDIT_SHAPES).join(', ')}`;
+  for (const key of Object.keys(r)) if (key !== 'op' && !(key in shape)) return `${r.op} has no field ${key}`;
+  for (const [key, check] of Object.entries(shape)) {
+    const problem = check(r[key]);
+    if (problem) return `${key}: ${problem}`;
+  }
+  return undefined;
+};
+
+const saveRequest: Check = (v) => {
+  const r = v as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null || Object.keys(r).some((k) => k !== 'force' && k !== 'streamOnly')) return 'expected {force, streamOnly}';
+  return boolean(r.force) ?? boolean(r.streamOnly);
+};
+
 const MAX_PATHS = 100;
 const pathList: Check = (v) =>
   Array.isArray(v) && v.length >= 1 && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected 1 to ${MAX_PATHS} paths`;
@@ -54,6 +106,14 @@ const SIGNATURES: Record<Channel, Check[]> = {
   listDirectory: [nullableString],
   pickImage: [],
   pickFolder: [],
+  pickSavePath: [text],
+  fieldAddress: [string, string],
+  editApply: [string, editRequest],
+  editUndo: [string],
+  editRedo: [string],
+  editRepair: [string, nullableString],
+  editSave: [string, string, saveRequest],
+  editSaveJournal: [string, string],
 };
 
 export function isChannel(name: unknown): name is Channel {

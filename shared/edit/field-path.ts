@@ -38,6 +38,19 @@ export function parseFieldAddress(model: QemuStreamModel, spec: string): FieldAd
   return best;
 }
 
+/**
+ * The path of field `n` below `parent` ("" at a section's top level). Elements of an array
+ * extend the array's own path: "env.regs" -> "env.regs[0]".
+ */
+export function childFieldPath(parent: string, parentIsArray: boolean, n: FieldNode, label = n.index !== undefined ? `${n.name}[${n.index}]` : n.name): string {
+  return parentIsArray && n.index !== undefined ? `${parent}[${n.index}]` : parent ? `${parent}.${label}` : label;
+}
+
+/** The name a field address starts with: "configuration", or the section's "IDSTR:INSTANCE". */
+export function sectionAddress(e: StreamElement): string {
+  return e.type === 'CONFIGURATION' ? 'configuration' : sectionLabel(e);
+}
+
 /** Every addressable node of a decoded section with its path. */
 export function fieldPaths(nodes: readonly FieldNode[]): { path: string; node: FieldNode }[] {
   const out: { path: string; node: FieldNode }[] = [];
@@ -46,8 +59,7 @@ export function fieldPaths(nodes: readonly FieldNode[]): { path: string; node: F
       const labels = [n.index !== undefined ? `${n.name}[${n.index}]` : n.name];
       if (n.type === 'subsection' && n.name.includes('/')) labels.push(n.name.slice(n.name.indexOf('/') + 1));
       for (const label of labels) {
-        // Elements of an array extend the array's own path: "env.regs" -> "env.regs[0]".
-        const path = parentIsArray && n.index !== undefined ? `${parent}[${n.index}]` : parent ? `${parent}.${label}` : label;
+        const path = childFieldPath(parent, parentIsArray, n, label);
         out.push({ path, node: n });
         if (n.children) walk(n.children, path, n.type === 'array');
       }

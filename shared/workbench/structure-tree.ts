@@ -8,6 +8,7 @@ import { firstRecordStart, recordAt, recordRange } from '../qemu/page-records';
 import { decodeSection, type DecodedSection } from '../qemu/section-decoder';
 import { intValue, type FieldNode } from '../qemu/vmstate-decode';
 import { ContainerTree } from './container-tree';
+import { childFieldPath, sectionAddress } from '../edit/field-path';
 
 /** Lists longer than this are split into nested groups, so no reply carries thousands of nodes. */
 const GROUP = 1000;
@@ -68,6 +69,30 @@ export class StructureTree {
         return this.runChildren(e, parts.slice(2), id);
       default:
         return [];
+    }
+  }
+
+  /**
+   * The address of a decoded field node as edits take it ("cpu:0.env.regs[0]"); undefined
+   * for every other node (headers, groups, RAM, wrappers).
+   */
+  fieldAddress(id: string): string | undefined {
+    const parts = id.split('/');
+    const e = this.element(parts[0]);
+    if (!e || parts[1] !== 'f') return undefined;
+    let nodes = this.decode(e).nodes;
+    let rest = parts.slice(2);
+    let path = '';
+    let parentIsArray = false;
+    for (;;) {
+      const sel = resolveGroups(rest, nodes.length);
+      if (sel.index === undefined) return undefined;
+      const n = nodes[sel.index];
+      path = childFieldPath(path, parentIsArray, n);
+      if (!sel.rest.length) return `${sectionAddress(e)}.${path}`;
+      nodes = n.children ?? [];
+      parentIsArray = n.type === 'array';
+      rest = sel.rest;
     }
   }
 

@@ -76,6 +76,10 @@ describe('the bridge server (migwb serve)', () => {
       ['readBytes', ['h', 0, 1 << 24, 'stream'], /argument 3: expected a length of at most/],
       ['readBytes', ['h', 0, 16, 'disk'], /argument 4: expected "stream" or "file"/],
       ['search', ['h', { kind: 'hex', pattern: 'zz', from: 0 }], /hex pattern is pairs of hex digits/],
+      ['editApply', ['h', { op: 'graft-section', source: 'donor', section: 'cpu' }], /argument 2: op must be one of replace-bytes/],
+      ['editApply', ['h', { op: 'replace-bytes', offset: -1, hex: '00' }], /argument 2: offset: expected a non-negative integer/],
+      ['editApply', ['h', { op: 'set-field', field: 'cpu.env.eip', value: '1', path: '/etc' }], /set-field has no field path/],
+      ['editSave', ['h', '/tmp/out.mig', { force: 'yes', streamOnly: false }], /argument 3: expected true or false/],
       ['rm', [], /unknown channel/],
     ];
     for (const [channel, args, message] of cases) {

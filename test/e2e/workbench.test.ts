@@ -1,7 +1,11 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIG_IMAGES } from '../../bench/lib';
+import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
+import { sha256File } from '../helpers/evidence';
 import { clickByte, cursorByte, firstSelectedOffset, haveChromium, openThroughPicker, screenshot, selectedHexBytes, selectedRow, startWorkbench, treeRow, type Workbench } from '../helpers/browser';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
@@ -177,6 +181,56 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await treeRow(page, 'hdr').click();
     await expect.poll(() => selectedHexBytes(page)).toEqual(['51', '45', '56', '4d', '00', '00', '00', '03']);
     await screenshot(page, '08-libvirt-gzip');
+  });
+
+  it('edit a field in the inspector: the bytes change, the edit is listed, undo restores them', async () => {
+    const page = await wb.newPage();
+    await openThroughPicker(page, MINIMAL);
+    const cpu = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
+    await cpu.locator('.twisty').click();
+    await page.locator('.tree-row', { has: page.locator('.label', { hasText: /^env\.eip$/ }) }).click();
+    // The inspector names the field as `migwb edit --set` takes it.
+    await expect(page.getByTestId('field-address').textContent()).resolves.toBe('cpu:0.env.eip');
+    const value = page.getByRole('textbox', { name: 'Set value' });
+    await expect(value.inputValue()).resolves.toBe('0x000000000000fff0');
+    await value.fill('0x1234');
+    await value.press('Enter');
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['00', '00', '00', '00', '00', '00', '12', '34']);
+    await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x0000000000001234 (4660)');
+    await expect(page.getByTestId('status').textContent()).resolves.toMatch(/set cpu:0\.env\.eip = 0x1234; no errors \(not saved yet\)/);
+    await page.getByRole('tab', { name: 'Edits (1)' }).click();
+    await expect(page.getByTestId('edit-entry').textContent()).resolves.toMatch(/cpu/);
+    await screenshot(page, '09-field-edited');
+    // Ctrl+Z outside a text field undoes the edit.
+    await page.getByLabel('Hex view').focus();
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['00', '00', '00', '00', '00', '00', 'ff', 'f0']);
+    await page.getByRole('tab', { name: 'Edits (0)' }).waitFor();
+    // The file itself was never written.
+    expect(sha256File(MINIMAL)).toBe(readJson(sidecar(MINIMAL, 'meta')).sha256);
+  });
+
+  it('repair a corrupt image and save it: the saved file is the one "migwb repair" writes', async () => {
+    const image = corpusPath('qemu', 'corrupt', 'x86_64-q35-minimal-running-32M.flip-hdr.mig');
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-save-'));
+    const page = await wb.newPage();
+    await openThroughPicker(page, image);
+    await page.getByRole('tab', { name: /^Edits/ }).click();
+    await page.getByRole('button', { name: 'Repair', exact: true }).click();
+    await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/1 repair made: .*; no errors \(not saved yet\)/);
+    await expect(page.getByRole('tab', { name: /^Diagnostics/ }).textContent()).resolves.toBe('Diagnostics (0)');
+    await page.getByRole('button', { name: 'Save as…' }).click();
+    const picker = page.getByTestId('file-picker');
+    await picker.getByRole('textbox', { name: 'Folder' }).fill(out);
+    await picker.getByRole('textbox', { name: 'Folder' }).press('Enter');
+    await picker.getByRole('textbox', { name: 'File name' }).fill('repaired.mig');
+    await picker.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toMatch(/Saved .*repaired\.mig .*checked: no errors/);
+    await screenshot(page, '10-repaired-and-saved');
+    const cli = await migwb('repair', image, '-o', path.join(out, 'cli.mig'));
+    expect(cli.code).toBe(0);
+    expect(sha256File(path.join(out, 'repaired.mig'))).toBe(sha256File(path.join(out, 'cli.mig')));
+    fs.rmSync(out, { recursive: true, force: true });
   });
 
   it.skipIf(!fs.existsSync(BIG_IMAGES.random1G))('jump to the end of the 1 GiB benchmark image', async () => {

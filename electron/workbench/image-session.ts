@@ -1,0 +1,122 @@
+import * as path from 'node:path';
+import type { ByteSpace, EditState, EditSummary, ImageOpened } from '../../shared/api/contract';
+import type { EditRequest } from '../../shared/edit/intents';
+import type { AppliedEdit } from '../../shared/edit/journal';
+import type { ByteSource } from '../../shared/io/byte-source';
+import type { QemuStreamModel } from '../../shared/qemu/model';
+import { StructureTree } from '../../shared/workbench/structure-tree';
+import { EditSession } from '../edit/edit-session';
+import type { OpenedImage } from '../services/open-image';
+
+/**
+ * One image open in the workbench: the file, its stream, the stream's model and structure
+ * tree, and (from the first edit on) an edit session whose journal overlays the original.
+ * After every edit, undo or redo the tree and the bytes come from the edited view; the
+ * file itself is never written.
+ */
+export class ImageSession {
+  private edit?: EditSession;
+  private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
+
+  constructor(
+    readonly handle: string,
+    readonly owner: string,
+    private readonly image: OpenedImage,
+    private info: ImageOpened,
+  ) {
+    this.current = { source: image.source, model: image.model, tree: this.treeOf(image.source, image.model) };
+  }
+
+  get path(): string {
+    return this.image.path;
+  }
+
+  get opened(): ImageOpened {
+    return this.info;
+  }
+
+  /** The stream as it stands (edited or not). */
+  get source(): ByteSource {
+    return this.current.source;
+  }
+
+  get model(): QemuStreamModel {
+    return this.current.model;
+  }
+
+  get tree(): StructureTree {
+    return this.current.tree;
+  }
+
+  /** The bytes of one of the image's spaces: the stream as it stands, or the file as it is on disk. */
+  bytes(space: ByteSpace): ByteSource {
+    return space === 'file' ? this.image.file : this.current.source;
+  }
+
+  /** The edit session, started on first use over the already opened image. */
+  editing(): EditSession {
+    this.edit ??= EditSession.over(this.image);
+    return this.edit;
+  }
+
+  apply(request: EditRequest): EditState {
+    this.editing().apply(request);
+    return this.changed();
+  }
+
+  undo(): EditState {
+    this.editing().undo();
+    return this.changed();
+  }
+
+  redo(): EditState {
+    this.editing().redo();
+    return this.changed();
+  }
+
+  /** Re-reads the edited view after the journal changed: its model, tree and diagnostics. */
+  changed(): EditState {
+    const edit = this.editing();
+    const source = edit.view;
+    const model = edit.model();
+    this.current = { source, model, tree: this.treeOf(source, model) };
+    this.info = { ...this.info, streamSize: source.size, machineType: model.machineType ?? null, pageSize: model.pageSize, diagnostics: model.diagnostics, revision: this.info.revision + 1, edits: edit.entries.length };
+    return { image: this.info, edits: edit.entries.map(summaryOf), redoable: [...edit.redoable].reverse().map(summaryOf) };
+  }
+
+  close(): void {
+    if (this.edit) this.edit.close();
+    else this.image.close();
+  }
+
+  private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
+    return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers });
+  }
+}
+
+/** What the renderer shows of an opened image. */
+export function imageOpened(handle: string, image: OpenedImage, openMs: number): ImageOpened {
+  return {
+    handle,
+    path: image.path,
+    name: path.basename(image.path),
+    kind: image.kind,
+    fileSize: image.file.size,
+    streamSize: image.source.size,
+    streamBase: image.streamBase ?? null,
+    layers: image.layers.map((l) => l.kind),
+    offsetSpace: image.offsetSpace,
+    containerDiagnostics: image.containerDiagnostics,
+    machineType: image.model.machineType ?? null,
+    pageSize: image.model.pageSize,
+    diagnostics: image.model.diagnostics,
+    openedVia: image.via,
+    openMs,
+    revision: 0,
+    edits: 0,
+  };
+}
+
+function summaryOf(e: AppliedEdit): EditSummary {
+  return { summary: e.summary, fixups: e.fixups };
+}
