@@ -5,6 +5,7 @@ import { openImageAsync, type OpenedImage, type OpenOptions } from '../services/
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
 import { forEachBlockPiece, layoutOf } from './guest-view';
+import { lastAtOrBefore } from '../../shared/util/sorted';
 import { findLiteral } from './literal-search';
 import { findLiteralInParallel, literalSearchThreads } from './parallel-literal-search';
 
@@ -230,14 +231,7 @@ function describeHit(img: OpenedImage, layout: MachineLayout | undefined, block:
 }
 
 function extentAt(extents: Extent[], page: number): Extent {
-  let lo = 0;
-  let hi = extents.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (extents[mid].firstPage <= page) lo = mid;
-    else hi = mid - 1;
-  }
-  return extents[lo];
+  return extents[lastAtOrBefore(extents, page, (e) => e.firstPage)];
 }
 
 /**

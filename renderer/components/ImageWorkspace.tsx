@@ -294,6 +294,12 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
   };
   const selection = useMemo(() => (selected && (selected.space ?? 'stream') === space ? { offset: selected.offset, length: selected.length } : null), [selected, space]);
 
+  const bottomTab = (id: typeof bottom, label: string) => (
+    <button role="tab" aria-selected={bottom === id} className={bottom === id ? 'active' : ''} onClick={() => setBottom(id)}>
+      {label}
+    </button>
+  );
+
   return (
     <Group orientation="horizontal" className="workspace" id={`ws-${image.handle}`}>
       <Panel defaultSize="26%" minSize="12%">
@@ -363,15 +369,9 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
           <Panel defaultSize="36%" minSize="10%">
             <div className="panel">
               <div className="panel-title bottom-tabs" role="tablist">
-                <button role="tab" aria-selected={bottom === 'diagnostics'} className={bottom === 'diagnostics' ? 'active' : ''} onClick={() => setBottom('diagnostics')}>
-                  Diagnostics ({diagnostics.length})
-                </button>
-                <button role="tab" aria-selected={bottom === 'code'} className={bottom === 'code' ? 'active' : ''} onClick={() => setBottom('code')}>
-                  {code ? `${code.language.toUpperCase()}: ${code.title}` : 'Section JSON'}
-                </button>
-                <button role="tab" aria-selected={bottom === 'edits'} className={bottom === 'edits' ? 'active' : ''} onClick={() => setBottom('edits')}>
-                  Edits ({journal.edits.length})
-                </button>
+                {bottomTab('diagnostics', `Diagnostics (${diagnostics.length})`)}
+                {bottomTab('code', code ? `${code.language.toUpperCase()}: ${code.title}` : 'Section JSON')}
+                {bottomTab('edits', `Edits (${journal.edits.length})`)}
               </div>
               <div className="panel-body" style={bottom === 'code' ? { overflow: 'hidden' } : undefined}>
                 {bottom === 'diagnostics' ? (

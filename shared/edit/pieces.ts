@@ -1,4 +1,5 @@
 import type { ByteSource } from '../io/byte-source';
+import { lastAtOrBefore } from '../util/sorted';
 
 /** The id of the untouched original in every journal; donors get ids of their own. */
 export const IMAGE_SOURCE = 'image';
@@ -97,14 +98,7 @@ export class PieceTable {
 
 /** Index of the piece holding `offset` (binary search over start offsets). */
 function findPiece(starts: readonly number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
+  return lastAtOrBefore(starts, offset, (start) => start);
 }
 
 /**

@@ -7,6 +7,7 @@ import { PAGE_KIND_NAMES, type PageRun } from '../qemu/page-index';
 import { firstRecordStart, recordAt, recordRange } from '../qemu/page-records';
 import { decodeSection, type DecodedSection } from '../qemu/section-decoder';
 import { intValue, type FieldNode } from '../qemu/vmstate-decode';
+import { lastAtOrBefore } from '../util/sorted';
 import { ContainerTree } from './container-tree';
 import { childFieldPath, sectionAddress } from '../edit/field-path';
 
@@ -102,14 +103,7 @@ export class StructureTree {
     if (space === 'file' && this.container) return this.container.pathAt(offset);
     if (offset < 8) return ['hdr', `hdr/${offset < 4 ? 0 : 1}`];
     const elements = this.model.elements;
-    let lo = 0;
-    let hi = elements.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (elements[mid].offset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    const e = elements[lo];
+    const e = elements[lastAtOrBefore(elements, offset, (x) => x.offset)];
     if (!e || offset < e.offset || offset >= e.offset + e.length) {
       const t = this.model.trailing;
       return t && offset >= t.offset ? ['trailing'] : [];
