@@ -90,7 +90,7 @@ export class ImageSession {
   }
 
   private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
-    return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers });
+    return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers, streamStart: this.image.fileOffsetOf(0) });
   }
 }
 

@@ -412,6 +412,7 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
               cursor={cursor}
               space={space}
               streamBase={image.streamBase}
+              offsetSpace={image.offsetSpace}
               read={bytes.read}
               fieldAddress={fieldAddress}
               canEdit={!busy}

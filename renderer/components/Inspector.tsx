@@ -1,6 +1,7 @@
 import { memo, useEffect, useState } from 'react';
 import type { FieldValue } from '../../shared/qemu/vmstate-decode';
 import type { ByteSpace, TreeNode } from '../../shared/api/contract';
+import type { OffsetSpace } from '../../shared/containers/model';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';
 import { shortValue } from './StructureTree';
@@ -12,6 +13,8 @@ interface Props {
   space: ByteSpace;
   /** Absolute file offset of stream byte 0, when the stream is stored raw in the file. */
   streamBase: number | null;
+  /** What stream offsets are in a wrapped image (file offsets, qcow2 vmstate, decompressed stream). */
+  offsetSpace: OffsetSpace;
   read(offset: number, length: number): Promise<Uint8Array>;
   /** The selected field's address for edits ("cpu:0.env.eip"), when it is a decoded field. */
   fieldAddress: string | null;
@@ -22,7 +25,7 @@ interface Props {
 }
 
 /** The selected node (its bytes, type and value) and the bytes at the cursor read as every type. */
-export const Inspector = memo(function Inspector({ node, cursor, space, streamBase, read, fieldAddress, canEdit, onSetField, onOverwrite }: Props) {
+export const Inspector = memo(function Inspector({ node, cursor, space, streamBase, offsetSpace, read, fieldAddress, canEdit, onSetField, onOverwrite }: Props) {
   const [bytes, setBytes] = useState<Uint8Array | null>(null);
   useEffect(() => {
     let live = true;
@@ -47,7 +50,7 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
               </>
             )}
             <dt>offset</dt>
-            <dd data-testid="inspector-offset">{placeOf(node, streamBase)}</dd>
+            <dd data-testid="inspector-offset">{placeOf(node, streamBase, offsetSpace)}</dd>
             <dt>length</dt>
             <dd data-testid="inspector-length">{node.length} bytes</dd>
             {node.value && (
@@ -97,10 +100,15 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
   );
 });
 
-/** Where a node is: wrapper nodes are in the file; stream nodes also get their file offset when the file holds the stream as is. */
-function placeOf(node: TreeNode, streamBase: number | null): string {
+/**
+ * Where a node is: wrapper nodes are in the file; stream nodes also get their file offset
+ * when the file holds the stream as is, or say which space their offset is in.
+ */
+function placeOf(node: TreeNode, streamBase: number | null, offsetSpace: OffsetSpace): string {
   const at = `${hexOffset(node.offset)} (${node.offset})`;
   if (node.space === 'file') return `file ${at}`;
+  if (offsetSpace === 'vmstate') return `vmstate ${at}`;
+  if (offsetSpace === 'decompressed') return `decompressed stream ${at}`;
   return streamBase ? `${at} · file ${hexOffset(streamBase + node.offset)}` : at;
 }
 

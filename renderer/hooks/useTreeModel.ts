@@ -46,11 +46,28 @@ export function useTreeModel(handle: string, revision: number) {
   );
 
   useEffect(() => {
-    const ids: (string | null)[] = [null, ...(revision === 0 ? [] : expanded)];
-    void Promise.all(ids.map(fetch)).then(publish);
+    if (revision === 0) {
+      void openInitially().then(publish);
+      return;
+    }
+    void Promise.all([null, ...expanded].map(fetch)).then(publish);
     // Roots once per image and revision (with what was open); expanded changes as the user works.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [handle, revision]);
+
+  /** The roots, and below them the nodes the backend wants open at first (a wrapper and its stream). */
+  const openInitially = async () => {
+    const open: string[] = [];
+    const walk = async (id: string | null) => {
+      for (const node of await fetch(id)) {
+        if (!node.initiallyOpen) continue;
+        open.push(node.id);
+        await walk(node.id);
+      }
+    };
+    await walk(null);
+    if (open.length) setExpanded((s) => new Set([...s, ...open]));
+  };
 
   const rows = useMemo(() => {
     const out: TreeRow[] = [];

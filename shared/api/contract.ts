@@ -260,6 +260,8 @@ export interface TreeNode {
   length: number;
   /** 'file' for wrapper nodes (libvirt header, XML, qcow2 snapshot table), outside the stream. */
   space?: 'file';
+  /** Shown expanded when the image opens (a wrapper and its stream, so the sections are in sight). */
+  initiallyOpen?: boolean;
   hasChildren: boolean;
   damaged?: boolean;
   value?: FieldValue;

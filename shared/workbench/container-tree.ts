@@ -7,17 +7,29 @@ import { intValue } from '../qemu/vmstate-decode';
 /**
  * The wrapper level of the structure tree: the libvirt save header, domain XML, cookie,
  * padding and stored stream, or the qcow2 header, snapshot table and vmstate. These bytes
- * are outside the QEMU stream, so every node is in file space (`space: 'file'`). Ids:
+ * are outside the QEMU stream, so every node is in file space (`space: 'file'`); the QEMU
+ * stream's own nodes hang below the stream node (see StructureTree). Ids:
  *   w0            the outermost layer
  *   w0/h, w0/h/2  its header, the header's third field
  *   w0/x w0/c w0/p w0/s   libvirt XML, cookie, padding, stored stream
- *   w0/t, w0/t/1  qcow2 snapshot table, its second entry
+ *   w0/t, w0/t/1, w0/v    qcow2 snapshot table, its second entry, the open snapshot's vmstate
  */
 export class ContainerTree {
+  /**
+   * @param streamStart file offset of the stream's first byte when the file holds it (a raw
+   *   libvirt stream, a qcow2 vmstate's first data cluster)
+   */
   constructor(
     private readonly file: ByteSource,
     private readonly layers: readonly ContainerLayer[],
+    private readonly streamStart?: number,
   ) {}
+
+  /** The node the QEMU stream's elements hang below: the innermost layer's stream. */
+  get streamNodeId(): string {
+    const i = this.layers.length - 1;
+    return `w${i}/${this.layers[i].kind === 'qcow2' ? 'v' : 's'}`;
+  }
 
   roots(): TreeNode[] {
     return this.layers.map((layer, i) => (layer.kind === 'libvirt-save' ? this.libvirtRoot(layer, i) : this.qcow2Root(layer, i)));
@@ -48,7 +60,8 @@ export class ContainerTree {
   private walk(nodes: TreeNode[], offset: number): string[] {
     const hit = nodes.find((n) => offset >= n.offset && offset < n.offset + n.length);
     if (!hit) return [];
-    return [hit.id, ...(hit.hasChildren ? this.walk(this.children(hit.id), offset) : [])];
+    // Below the stream node are stream offsets, not file offsets: the walk ends there.
+    return [hit.id, ...(hit.hasChildren && hit.id !== this.streamNodeId ? this.walk(this.children(hit.id), offset) : [])];
   }
 
   // ---------------------------------------------------------------- libvirt
@@ -56,7 +69,7 @@ export class ContainerTree {
   private libvirtRoot(layer: LibvirtSaveLayer, i: number): TreeNode {
     const end = layer.stream.offset + layer.stream.length;
     const stored = layer.storedAs === 'raw' ? 'raw stream' : `${layer.storedAs} stream`;
-    return node(`w${i}`, 'container', layer.complete ? 'libvirt save image' : 'libvirt save image (unfinished)', `version ${layer.version} · ${stored}`, 0, end, true);
+    return { ...node(`w${i}`, 'container', layer.complete ? 'libvirt save image' : 'libvirt save image (unfinished)', `version ${layer.version} · ${stored}`, 0, end, true), initiallyOpen: true };
   }
 
   private libvirtParts(layer: LibvirtSaveLayer, root: string): TreeNode[] {
@@ -67,8 +80,8 @@ export class ContainerTree {
       const nonZero = layer.padding.nonZeroBytes ? ` · ${layer.padding.nonZeroBytes} non-zero bytes` : ' · zeros';
       parts.push(node(`${root}/p`, 'container-part', 'padding', `${layer.padding.length} bytes${nonZero}`, layer.padding.offset, layer.padding.length, false));
     }
-    const compressed = layer.storedAs === 'raw' ? 'stored raw' : `${layer.storedAs}-compressed; its sections follow below`;
-    parts.push(node(`${root}/s`, 'container-part', 'QEMU stream', `${layer.stream.length} bytes, ${compressed}`, layer.stream.offset, layer.stream.length, false));
+    const compressed = layer.storedAs === 'raw' ? 'stored raw' : `${layer.storedAs}-compressed`;
+    parts.push({ ...node(`${root}/s`, 'container-part', 'QEMU stream', `${layer.stream.length} bytes, ${compressed}`, layer.stream.offset, layer.stream.length, true), initiallyOpen: true });
     return parts;
   }
 
@@ -77,14 +90,27 @@ export class ContainerTree {
   private qcow2Root(layer: Qcow2Layer, i: number): TreeNode {
     const s = layer.snapshots[layer.selected];
     const detail = `qcow2 v${layer.version} · snapshot ${JSON.stringify(s?.name ?? '')} open`;
-    return node(`w${i}`, 'container', 'qcow2 image', detail, 0, this.file.size, true);
+    return { ...node(`w${i}`, 'container', 'qcow2 image', detail, 0, this.file.size, true), initiallyOpen: true };
   }
 
   private qcow2Parts(layer: Qcow2Layer, root: string): TreeNode[] {
     const c = layer.vmStateClusters;
+    const s = layer.snapshots[layer.selected];
+    // The vmstate is scattered over clusters: the node points at its first one.
+    const at = this.streamStart ?? s?.entryOffset ?? 0;
+    const vmstate = node(
+      `${root}/v`,
+      'container-part',
+      `VM state of snapshot ${JSON.stringify(s?.name ?? '')}`,
+      `${s?.vmStateSize ?? 0} bytes in ${c.data} data, ${c.zero} zero, ${c.unallocated} unallocated, ${c.compressed} compressed clusters`,
+      at,
+      this.streamStart === undefined ? 0 : Math.min(layer.clusterSize, s?.vmStateSize ?? 0),
+      true,
+    );
     return [
       node(`${root}/h`, 'container-part', 'header', `cluster size ${layer.clusterSize} · virtual size ${layer.virtualSize}`, layer.header.offset, layer.header.length, true),
-      node(`${root}/t`, 'container-part', 'snapshot table', `${layer.snapshots.length} snapshots · vmstate: ${c.data} data, ${c.zero} zero, ${c.unallocated} unallocated, ${c.compressed} compressed clusters`, layer.snapshotTable.offset, layer.snapshotTable.length, layer.snapshots.length > 0),
+      node(`${root}/t`, 'container-part', 'snapshot table', `${layer.snapshots.length} snapshots`, layer.snapshotTable.offset, layer.snapshotTable.length, layer.snapshots.length > 0),
+      { ...vmstate, initiallyOpen: true },
     ];
   }
 

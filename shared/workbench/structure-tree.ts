@@ -34,17 +34,25 @@ export class StructureTree {
 
   private readonly container: ContainerTree | undefined;
 
-  /** `file` and `layers` describe the wrappers; without them the tree is the stream's alone. */
+  /**
+   * `wrappers` describe the file around the stream (its layers, and the file offset of the
+   * stream's first byte when the file holds it); without them the tree is the stream's alone.
+   */
   constructor(
     private readonly source: ByteSource,
     private readonly model: QemuStreamModel,
-    wrappers?: { file: ByteSource; layers: readonly ContainerLayer[] },
+    wrappers?: { file: ByteSource; layers: readonly ContainerLayer[]; streamStart?: number },
   ) {
-    if (wrappers?.layers.length) this.container = new ContainerTree(wrappers.file, wrappers.layers);
+    if (wrappers?.layers.length) this.container = new ContainerTree(wrappers.file, wrappers.layers, wrappers.streamStart);
   }
 
+  /** The wrappers (whose stream node holds the stream's elements), or the stream's elements. */
   roots(): TreeNode[] {
-    const nodes: TreeNode[] = [...(this.container?.roots() ?? []), this.fileHeader()];
+    return this.container ? this.container.roots() : this.streamRoots();
+  }
+
+  private streamRoots(): TreeNode[] {
+    const nodes: TreeNode[] = [this.fileHeader()];
     for (const e of this.model.elements) nodes.push(this.elementNode(e));
     const t = this.model.trailing;
     if (t && !this.model.elements.some((e) => e.offset === t.offset)) {
@@ -56,6 +64,7 @@ export class StructureTree {
   children(id: string | null): TreeNode[] {
     if (id === null) return this.roots();
     const parts = id.split('/');
+    if (this.container && id === this.container.streamNodeId) return this.streamRoots();
     if (id.startsWith('w')) return this.container?.children(id) ?? [];
     if (parts[0] === 'hdr') return parts.length === 1 ? this.fileHeaderFields() : [];
     const e = this.element(parts[0]);
@@ -101,6 +110,13 @@ export class StructureTree {
   pathAt(offset: number, space: ByteSpace = 'stream'): string[] {
     // A bare stream is its file; otherwise file offsets lead to the wrapper nodes.
     if (space === 'file' && this.container) return this.container.pathAt(offset);
+    const path = this.streamPathAt(offset);
+    if (!this.container || !path.length) return path;
+    const stream = this.container.streamNodeId;
+    return [stream.split('/')[0], stream, ...path];
+  }
+
+  private streamPathAt(offset: number): string[] {
     if (offset < 8) return ['hdr', `hdr/${offset < 4 ? 0 : 1}`];
     const elements = this.model.elements;
     const e = elements[lastAtOrBefore(elements, offset, (x) => x.offset)];

@@ -141,9 +141,12 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     const file = fs.readFileSync(image);
     const page = await wb.newPage();
     await openThroughPicker(page, image);
+    // The wrapper is its own level above the QEMU stream, both open at first.
     const wrapper = treeRow(page, 'w0');
     await expect(wrapper.locator('.label').textContent()).resolves.toBe('libvirt save image');
-    await wrapper.locator('.twisty').click();
+    await expect(treeRow(page, 'w0/s').locator('.label').textContent()).resolves.toBe('QEMU stream');
+    const rowIds = await page.locator('.tree-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node-id')));
+    expect(rowIds.slice(0, 7)).toEqual(['w0', 'w0/h', 'w0/x', 'w0/c', 'w0/p', 'w0/s', 'hdr']);
     // The domain XML: the hex view switches to file bytes and highlights it; the code tab shows it.
     await treeRow(page, 'w0/x').click();
     await expect(page.getByTestId('cursor-offset').getAttribute('data-space')).resolves.toBe('file');
@@ -168,6 +171,9 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     // Clicking a file byte inside the stream region selects the stored-stream node.
     await page.getByRole('button', { name: 'File', exact: true }).click();
     await expect.poll(async () => (await selectedRow(page)).id).toBe('w0/s');
+    // A stream offset leads through the wrapper: clicking the "Stream" view goes back to the file header.
+    await page.getByRole('button', { name: 'Stream', exact: true }).click();
+    await expect.poll(async () => (await selectedRow(page)).id).toBe('hdr/0');
   });
 
   it('open a gzip-compressed libvirt save: it is decompressed in the worker and its sections decoded', async () => {
@@ -180,6 +186,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     // Stream offsets are in the decompressed stream, which starts with the QEVM header.
     await treeRow(page, 'hdr').click();
     await expect.poll(() => selectedHexBytes(page)).toEqual(['51', '45', '56', '4d', '00', '00', '00', '03']);
+    await expect(page.getByTestId('inspector-offset').textContent()).resolves.toBe('decompressed stream 0x00000000 (0)');
     await screenshot(page, '08-libvirt-gzip');
   });
 
