@@ -4,7 +4,7 @@ import type { PageIndex } from './page-index';
 import type { Vmdesc } from './vmdesc';
 
 /** How a FULL section's end was found. */
-export type Delimiter = 'vmdesc' | 'footer-scan' | 'schema' | 'header-scan' | 'self';
+export type Delimiter = 'vmdesc' | 'footer-scan' | 'header-scan' | 'self';
 
 export interface PageCounts {
   zero: number;

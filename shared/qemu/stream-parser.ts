@@ -475,7 +475,7 @@ class StreamParser implements ParseContext {
       throw new OutOfDataError(payload, this.source.size - payload + 1, this.source.size);
     }
     if (q < 0) {
-      throw new DesyncError(payload, 'section-not-delimited', `the end of section ${describeSection(e)}`, 'no footer and no following section header', 'Without a vmdesc or section footers this section cannot be delimited. Supply QEMU device schemas (--schemas) for this QEMU version.');
+      throw new DesyncError(payload, 'section-not-delimited', `the end of section ${describeSection(e)}`, 'no footer and no following section header', 'Without a vmdesc or section footers the end of this section cannot be found, so the elements after it are not read; everything before it is shown.');
     }
     cur.pos = q;
     e.delimitedBy = 'header-scan';
