@@ -13,6 +13,4 @@ try {
   }
   throw e;
 }
-cli.runCli(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+cli.runAsProcess();

@@ -39,8 +39,16 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   }
 }
 
-if (require.main === module) {
+/** Runs migwb as this process: argv in, exit status out. */
+export function runAsProcess(): void {
+  // `migwb dump … | head` closes our stdout early; like other Unix tools, stop quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   void runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) runAsProcess();

@@ -11,7 +11,8 @@ import type { SectionPosition } from './intents';
 import type { ByteChange, CompiledEdit } from './journal';
 import { bytesPiece, rangePiece, totalLength, type Piece } from './pieces';
 import { chooseSectionId, encodeFooter, encodeSectionHeader, eofElement, findSection, fullSections, sectionLabel, usedSectionIds } from './sections';
-import { bufferEntry, ownEntry, payloadSize, vmdescChange } from './vmdesc-writer';
+import { payloadSize } from '../qemu/vmdesc-fit';
+import { bufferEntry, ownEntry, vmdescChange } from './vmdesc-writer';
 
 /**
  * Section-level edits: delete, move, insert, graft (copy from a donor image) and replace.

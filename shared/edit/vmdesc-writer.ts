@@ -1,7 +1,6 @@
 import { SectionType } from '../qemu/constants';
 import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import { payloadRange } from '../qemu/section-decoder';
-import type { VmdescDevice, VmdescStruct } from '../qemu/vmdesc';
+import type { VmdescDevice } from '../qemu/vmdesc';
 import { pyString } from '../util/py-json';
 import { ascii, be32, concatBytes } from '../io/bytes';
 import type { ByteChange } from './journal';
@@ -26,14 +25,6 @@ export function encodeVmdescRecord(json: unknown): Uint8Array {
   return concatBytes(Uint8Array.of(SectionType.VMDESCRIPTION), be32(text.length), text);
 }
 
-/** Bytes a vmstate description says the section payload holds (fields, then subsections with their headers). */
-export function describedSize(desc: VmdescStruct): number {
-  let n = 0;
-  for (const f of desc.fields ?? []) n += f.size * (f.array_len ?? 1);
-  for (const sub of desc.subsections ?? []) n += 2 + sub.vmsd_name.length + 4 + describedSize(sub);
-  return n;
-}
-
 /** A valid description of a section nobody describes better: its whole payload as one buffer. */
 export function bufferEntry(e: Pick<StreamElement, 'idstr' | 'instanceId' | 'versionId'>, payloadSize: number): VmdescDevice {
   return {
@@ -45,20 +36,9 @@ export function bufferEntry(e: Pick<StreamElement, 'idstr' | 'instanceId' | 'ver
   };
 }
 
-export function payloadSize(e: StreamElement): number {
-  const { start, end } = payloadRange(e);
-  return end - start;
-}
-
 /** The image's own description of FULL section `e`, when its vmdesc has one. */
 export function ownEntry(model: QemuStreamModel, e: StreamElement): VmdescDevice | undefined {
   return e.deviceIndex !== undefined ? model.vmdesc?.devices[e.deviceIndex] : undefined;
-}
-
-/** A device entry (from another image's vmdesc) for `e`, if it describes exactly e's payload. */
-export function matchingEntry(devices: readonly VmdescDevice[] | undefined, e: StreamElement): VmdescDevice | undefined {
-  const size = payloadSize(e);
-  return devices?.find((d) => d.name === e.idstr && d.instance_id === e.instanceId && d.version === e.versionId && describedSize(d) === size);
 }
 
 /** Where the vmdesc record sits in the stream (complete or cut), if there is one. */

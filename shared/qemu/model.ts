@@ -88,6 +88,15 @@ export interface StreamElement {
   damaged?: boolean;
 }
 
+export interface BorrowedVmdesc {
+  /** Where the description came from (a sibling image or a vmdesc JSON file), for messages. */
+  from: string;
+  /** FULL sections the borrowed description fits exactly. */
+  described: number;
+  /** FULL sections left raw because no device of the borrowed description fits them. */
+  undescribed: number;
+}
+
 export interface QemuStreamModel {
   format: 'qemu-migration-stream';
   size: number;
@@ -108,6 +117,8 @@ export interface QemuStreamModel {
   trailing?: { offset: number; length: number };
   /** Stream ended cleanly with QEMU_VM_EOF. */
   sawEof: boolean;
+  /** The stream has no vmdesc and `vmdesc` was borrowed from a sibling (see borrowed-vmdesc.ts). */
+  borrowedVmdesc?: BorrowedVmdesc;
   diagnostics: Diagnostic[];
 }
 

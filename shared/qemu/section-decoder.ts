@@ -10,7 +10,7 @@ const MAX_DECODED_SECTION = 64 * 1024 * 1024;
 export interface DecodedSection {
   element: number;
   /** Where the field layout came from. */
-  describedBy: 'vmdesc' | 'configuration' | 'raw';
+  describedBy: 'vmdesc' | 'borrowed-vmdesc' | 'configuration' | 'raw';
   nodes: FieldNode[];
   /** The payload bytes, for callers that re-read field values (analyze-compat). */
   bytes: Uint8Array;
@@ -51,7 +51,9 @@ export function decodeSection(source: ByteSource, model: QemuStreamModel, e: Str
 }
 
 function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStruct; by: DecodedSection['describedBy'] } | undefined {
-  if (e.type === 'FULL' && e.deviceIndex !== undefined && model.vmdesc) return { struct: model.vmdesc.devices[e.deviceIndex], by: 'vmdesc' };
+  if (e.type === 'FULL' && e.deviceIndex !== undefined && model.vmdesc) {
+    return { struct: model.vmdesc.devices[e.deviceIndex], by: model.borrowedVmdesc ? 'borrowed-vmdesc' : 'vmdesc' };
+  }
   if (e.type === 'CONFIGURATION') return { struct: model.vmdesc?.configuration ?? configurationDescription(e), by: 'configuration' };
   return undefined;
 }

@@ -622,7 +622,8 @@ class StreamParser implements ParseContext {
         this.sink.info('no-vmdesc', start, {
           expected: 'a vmdesc after QEMU_VM_EOF',
           found: 'none (machine property suppress-vmdesc, Xen, or postcopy)',
-          message: 'The stream has no vmdesc; device fields are decoded from QEMU device schemas if available',
+          message: 'The stream has no vmdesc, so device sections are shown as raw bytes',
+          hint: 'To decode their fields, borrow the vmdesc of a sibling image saved by the same QEMU with the same machine type and devices: migwb dump IMAGE --vmdesc-from SIBLING.',
         });
       }
     }

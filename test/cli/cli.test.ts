@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migwb, migwbProcess } from '../helpers/cli';
+import { migwb, migwbProcess, REPO } from '../helpers/cli';
 import { corpusPath, readJson } from '../helpers/corpus';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
@@ -125,5 +126,13 @@ describe('the installed launcher (bin/migwb.js over the build)', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toBe('migwb: /nonexistent/image.mig does not exist\n');
     expect(migwbProcess('--help').out).toMatch(/Usage: migwb/);
+  });
+
+  it('stops quietly when the reader of its output goes away (| head)', () => {
+    // 1.3 MB of JSON: far more than a pipe buffers, so the write fails with EPIPE.
+    const launcher = path.join(REPO, 'bin', 'migwb.js');
+    const r = spawnSync('bash', ['-c', 'node "$0" dump "$1" --json | head -c 100 >/dev/null; echo "${PIPESTATUS[0]}"', launcher, MINIMAL], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('0');
   });
 });

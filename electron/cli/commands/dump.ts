@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { analyzeCompatDesc, analyzeCompatState } from '../../../shared/qemu/analyze-compat';
+import { borrowVmdesc } from '../../../shared/qemu/borrowed-vmdesc';
 import { describeSection, type StreamElement } from '../../../shared/qemu/model';
 import { decodeSection } from '../../../shared/qemu/section-decoder';
 import type { FieldNode } from '../../../shared/qemu/vmstate-decode';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { UserError } from '../../services/user-error';
+import { loadVmdescFrom } from '../../services/vmdesc-source';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { openForCommand } from './open-with-progress';
@@ -14,6 +16,7 @@ interface DumpOptions {
   analyzeCompat?: boolean;
   desc?: boolean;
   section?: string;
+  vmdescFrom?: string;
 }
 
 export function registerDump(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -25,22 +28,33 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
     .option('--section <name>', 'only sections with this name (idstr), or name:instance')
     .option('--analyze-compat', "print exactly what QEMU's analyze-migration.py -d state prints")
     .option('--desc', 'with --analyze-compat: what analyze-migration.py -d desc prints (the vmdesc)')
+    .option('--vmdesc-from <source>', 'for a stream without a vmdesc: decode with the vmdesc of a sibling image (or a vmdesc JSON file)')
     .action(async (image: string, opts: DumpOptions) => {
       if (opts.desc && !opts.analyzeCompat) throw new UserError('--desc only applies together with --analyze-compat');
+      const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
       const img = await openForCommand(io, image);
       try {
-        const errors = img.model.diagnostics.filter((d) => d.severity === 'error').length;
+        if (borrowed && img.model.vmdesc) io.err(`migwb: ${image} has its own vmdesc; --vmdesc-from is ignored\n`);
+        const model = borrowed ? borrowVmdesc(img.model, borrowed, opts.vmdescFrom!) : img.model;
+        if (model.borrowedVmdesc) {
+          const b = model.borrowedVmdesc;
+          const misfits = model.diagnostics.filter((d) => d.code === 'borrowed-vmdesc-misfit').map((d) => d.section);
+          const raw = misfits.length ? `; shown raw: ${misfits.join(', ')}` : '';
+          io.err(`migwb: the vmdesc of ${b.from} describes ${b.described} of ${b.described + b.undescribed} device sections${raw}\n`);
+        }
+        const errors = model.diagnostics.filter((d) => d.severity === 'error').length;
         if (errors) io.err(`migwb: ${image} has ${errors} errors; the dump shows what could be decoded (see "migwb validate")\n`);
         if (opts.analyzeCompat) {
-          io.out(opts.desc ? analyzeCompatDesc(img.model) : analyzeCompatState(img.source, img.model));
+          io.out(opts.desc ? analyzeCompatDesc(model) : analyzeCompatState(img.source, model));
           return;
         }
-        const elements = img.model.elements.filter((e) => (e.type === 'FULL' || e.type === 'CONFIGURATION') && matches(e, opts.section));
+        const elements = model.elements.filter((e) => (e.type === 'FULL' || e.type === 'CONFIGURATION') && matches(e, opts.section));
         if (opts.section && elements.length === 0) throw new UserError(`no section named ${opts.section} in ${image}`);
-        const sections = elements.map((e) => ({ e, d: decodeSection(img.source, img.model, e) }));
+        const sections = elements.map((e) => ({ e, d: decodeSection(img.source, model, e) }));
         if (opts.json) {
           printJson(io, {
             path: image,
+            borrowed_vmdesc: model.borrowedVmdesc,
             sections: sections.map(({ e, d }) =>
               toSnakeCase({
                 index: e.index,
