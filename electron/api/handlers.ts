@@ -8,6 +8,7 @@ import { computeMinimap } from '../../shared/workbench/minimap';
 import { sectionJson } from '../../shared/workbench/section-json';
 import type { Library } from '../index/library';
 import { UserError } from '../services/user-error';
+import { loadVmdescFrom } from '../services/vmdesc-source';
 import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
 
@@ -87,6 +88,10 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async editSaveJournal(handle, file) {
       await saveSessionJournal(sessions.get(handle, owner), file);
+    },
+    async borrowVmdesc(handle, sourcePath) {
+      const session = sessions.get(handle, owner);
+      return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
     },
     async libraryList() {
       return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));

@@ -10,9 +10,11 @@ import { bytesPiece, PieceTable, rangePiece, type JournalSource } from '../../sh
 import { evidenceReport } from '../../shared/edit/report';
 import type { LibvirtSaveLayer } from '../../shared/containers/model';
 import { readBytes, type ByteSource } from '../../shared/io/byte-source';
+import { borrowVmdesc } from '../../shared/qemu/borrowed-vmdesc';
 import type { QemuStreamModel } from '../../shared/qemu/model';
 import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/qemu/section-directory';
 import { parseQemuStream, type ParseOptions } from '../../shared/qemu/stream-parser';
+import type { Vmdesc } from '../../shared/qemu/vmdesc';
 import { openImage, openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UserError } from '../services/user-error';
@@ -41,6 +43,8 @@ export class EditSession {
   private readonly donors = new Map<string, OpenedImage>();
   private readonly hashes = new Map<string, string>();
   private parsed?: { view: JournalSource; model: QemuStreamModel };
+  /** A sibling's vmdesc for a stream without one, so its fields can be edited by name. */
+  private borrowed?: { vmdesc: Vmdesc; from: string };
 
   private constructor(readonly image: OpenedImage) {
     this.journal = new EditJournal(image.source);
@@ -87,6 +91,21 @@ export class EditSession {
     return this.parsed.model;
   }
 
+  /**
+   * Decode device sections with a sibling's vmdesc from now on (see borrowed-vmdesc.ts). Field
+   * edits then work where it fits to the byte; the journal records bytes, so it replays
+   * without the sibling.
+   */
+  borrowVmdesc(vmdesc: Vmdesc, from: string): void {
+    this.borrowed = { vmdesc, from };
+  }
+
+  /** The model edits are compiled against: the parsed one, described by any borrowed vmdesc. */
+  describedModel(): QemuStreamModel {
+    const model = this.model();
+    return this.borrowed ? borrowVmdesc(model, this.borrowed.vmdesc, this.borrowed.from) : model;
+  }
+
   get diagnostics(): Diagnostic[] {
     return this.model().diagnostics;
   }
@@ -94,7 +113,7 @@ export class EditSession {
   context(): EditContext {
     return {
       view: this.view,
-      model: this.model(),
+      model: this.describedModel(),
       donor: (id) => {
         const d = this.donors.get(id);
         return d && ({ id, source: d.source, model: d.model } satisfies SourceImage);

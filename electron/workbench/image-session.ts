@@ -3,10 +3,13 @@ import type { ByteSpace, EditState, EditSummary, ImageOpened } from '../../share
 import type { EditRequest } from '../../shared/edit/intents';
 import type { AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
+import { borrowVmdesc } from '../../shared/qemu/borrowed-vmdesc';
 import type { QemuStreamModel } from '../../shared/qemu/model';
+import type { Vmdesc } from '../../shared/qemu/vmdesc';
 import { StructureTree } from '../../shared/workbench/structure-tree';
 import { EditSession } from '../edit/edit-session';
 import type { OpenedImage } from '../services/open-image';
+import { UserError } from '../services/user-error';
 
 /**
  * One image open in the workbench: the file, its stream, the stream's model and structure
@@ -16,7 +19,9 @@ import type { OpenedImage } from '../services/open-image';
  */
 export class ImageSession {
   private edit?: EditSession;
-  private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
+  private current: Presented;
+  /** A sibling's vmdesc the user chose for a stream without one; applied to every revision. */
+  private borrowed?: { vmdesc: Vmdesc; from: string };
 
   constructor(
     readonly handle: string,
@@ -24,7 +29,7 @@ export class ImageSession {
     private readonly image: OpenedImage,
     private info: ImageOpened,
   ) {
-    this.current = { source: image.source, model: image.model, tree: this.treeOf(image.source, image.model) };
+    this.current = this.present(image.source, image.model);
   }
 
   get path(): string {
@@ -55,7 +60,10 @@ export class ImageSession {
 
   /** The edit session, started on first use over the already opened image. */
   editing(): EditSession {
-    this.edit ??= EditSession.over(this.image);
+    if (!this.edit) {
+      this.edit = EditSession.over(this.image);
+      if (this.borrowed) this.edit.borrowVmdesc(this.borrowed.vmdesc, this.borrowed.from);
+    }
     return this.edit;
   }
 
@@ -74,13 +82,19 @@ export class ImageSession {
     return this.changed();
   }
 
+  /** Decodes the stream's device sections with a sibling's vmdesc from now on (the bytes stay as they are). */
+  borrowVmdesc(vmdesc: Vmdesc, from: string): ImageOpened {
+    if (this.current.model.vmdesc && !this.borrowed) throw new UserError(`${this.info.name} has its own vmdesc; there is nothing to borrow`);
+    this.borrowed = { vmdesc, from };
+    this.edit?.borrowVmdesc(vmdesc, from);
+    this.show(this.current.source, this.current.parsed);
+    return this.info;
+  }
+
   /** Re-reads the edited view after the journal changed: its model, tree and diagnostics. */
   changed(): EditState {
     const edit = this.editing();
-    const source = edit.view;
-    const model = edit.model();
-    this.current = { source, model, tree: this.treeOf(source, model) };
-    this.info = { ...this.info, streamSize: source.size, machineType: model.machineType ?? null, pageSize: model.pageSize, diagnostics: model.diagnostics, revision: this.info.revision + 1, edits: edit.entries.length };
+    this.show(edit.view, edit.model());
     return { image: this.info, edits: edit.entries.map(summaryOf), redoable: [...edit.redoable].reverse().map(summaryOf) };
   }
 
@@ -89,9 +103,38 @@ export class ImageSession {
     else this.image.close();
   }
 
+  /** Makes `model` of `source` the one the window sees, as a new revision. */
+  private show(source: ByteSource, model: QemuStreamModel): void {
+    this.current = this.present(source, model);
+    const shown = this.current.model;
+    this.info = {
+      ...this.info,
+      streamSize: source.size,
+      machineType: shown.machineType ?? null,
+      pageSize: shown.pageSize,
+      diagnostics: shown.diagnostics,
+      revision: this.info.revision + 1,
+      edits: this.edit?.entries.length ?? 0,
+      borrowedVmdesc: shown.borrowedVmdesc ?? null,
+    };
+  }
+
+  private present(source: ByteSource, parsed: QemuStreamModel): Presented {
+    const model = this.borrowed ? borrowVmdesc(parsed, this.borrowed.vmdesc, this.borrowed.from) : parsed;
+    return { source, parsed, model, tree: this.treeOf(source, model) };
+  }
+
   private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
     return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers, streamStart: this.image.fileOffsetOf(0) });
   }
+}
+
+/** The stream as the window sees it: its model as parsed, and as shown (with any borrowed vmdesc). */
+interface Presented {
+  source: ByteSource;
+  parsed: QemuStreamModel;
+  model: QemuStreamModel;
+  tree: StructureTree;
 }
 
 /** What the renderer shows of an opened image. */
@@ -114,6 +157,7 @@ export function imageOpened(handle: string, image: OpenedImage, openMs: number):
     openMs,
     revision: 0,
     edits: 0,
+    borrowedVmdesc: null,
   };
 }
 

@@ -13,39 +13,57 @@ interface Props {
   /** Whether the image has a wrapper, so offsets need saying which space they are in. */
   wrapped: boolean;
   onJump(d: PlacedDiagnostic): void;
+  /** Something the user can do about a diagnostic, by its code (a button in its row). */
+  actions?: Partial<Record<string, { label: string; run(): void }>>;
 }
 
 /** Every problem with its offset; clicking one (or Enter) jumps to it. */
-export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, wrapped, onJump }: Props) {
+export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, wrapped, onJump, actions = {} }: Props) {
   if (diagnostics.length === 0) return <p className="empty-note" style={{ padding: 8 }}>No problems found in this image.</p>;
   return (
     <div className="diagnostics" role="list" data-testid="diagnostics">
-      {diagnostics.map((d, i) => (
-        <div
-          key={i}
-          className="diag"
-          role="listitem"
-          tabIndex={0}
-          data-code={d.code}
-          onClick={() => onJump(d)}
-          onKeyDown={(e) => e.key === 'Enter' && onJump(d)}
-          title={d.hint ?? ''}
-        >
-          <span className={`sev-${d.severity}`}>{ICON[d.severity]}</span>
-          <span className="offset" title={d.space === 'file' ? 'file offset' : 'stream offset'}>
-            {hexOffset(d.offset)}
-            {wrapped ? (d.space === 'file' ? ' file' : ' stream') : ''}
-          </span>
-          <span>
-            {d.section ? `${d.section}: ` : ''}
-            {d.message}
-          </span>
-          <span className="more">
-            expected {d.expected}; found {d.found}
-            {d.hint ? ` — ${d.hint}` : ''}
-          </span>
-        </div>
-      ))}
+      {diagnostics.map((d, i) => {
+        const action = actions[d.code];
+        return (
+          <div
+            key={i}
+            className="diag"
+            role="listitem"
+            tabIndex={0}
+            data-code={d.code}
+            onClick={() => onJump(d)}
+            onKeyDown={(e) => e.key === 'Enter' && onJump(d)}
+            title={d.hint ?? ''}
+          >
+            <span className={`sev-${d.severity}`}>{ICON[d.severity]}</span>
+            <span className="offset" title={d.space === 'file' ? 'file offset' : 'stream offset'}>
+              {hexOffset(d.offset)}
+              {wrapped ? (d.space === 'file' ? ' file' : ' stream') : ''}
+            </span>
+            <span>
+              {d.section ? `${d.section}: ` : ''}
+              {d.message}
+            </span>
+            <span className="more">
+              expected {d.expected}; found {d.found}
+              {d.hint ? ` — ${d.hint}` : ''}
+            </span>
+            {action && (
+              <span className="diag-action">
+                <button
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    action.run();
+                  }}
+                  onKeyDown={(e) => e.stopPropagation()}
+                >
+                  {action.label}
+                </button>
+              </span>
+            )}
+          </div>
+        );
+      })}
     </div>
   );
 });

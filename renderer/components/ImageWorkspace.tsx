@@ -51,6 +51,9 @@ const CodeViewer = lazy(() => import('./CodeViewer').then((m) => ({ default: m.C
  * where sections live, and the file, where the wrapper's header, XML and snapshot table
  * live. The hex view shows one at a time and follows the selected node's space.
  */
+/** The note of a stream without a vmdesc: shown first, since its action (borrowing a sibling's) is what makes its fields readable. */
+const NO_VMDESC = 'no-vmdesc';
+
 export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, choosePath }: Props) {
   const api = workbench();
   const tree = useTreeModel(image.handle, image.revision);
@@ -69,7 +72,7 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
   const [reveal, setReveal] = useState<{ offset: number; seq: number } | null>(null);
   const [hit, setHit] = useState<Range | null>(null);
   const [minimap, setMinimap] = useState<number[] | null>(null);
-  const [bottom, setBottom] = useState<'diagnostics' | 'code' | 'edits'>(diagnostics.some((d) => d.severity !== 'info') ? 'diagnostics' : 'code');
+  const [bottom, setBottom] = useState<'diagnostics' | 'code' | 'edits'>(diagnostics.some((d) => d.severity !== 'info' || d.code === NO_VMDESC) ? 'diagnostics' : 'code');
   const [code, setCode] = useState<Code | null>(null);
   const [journal, setJournal] = useState<{ edits: EditSummary[]; redoable: EditSummary[] }>({ edits: [], redoable: [] });
   const [busy, setBusy] = useState(false);
@@ -261,6 +264,27 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
     }
   };
 
+  const borrowVmdesc = async () => {
+    const sibling = await choosePath('file');
+    if (!sibling) return;
+    setBusy(true);
+    try {
+      const shown = await api.borrowVmdesc(image.handle, sibling);
+      onImageChanged(shown);
+      const b = shown.borrowedVmdesc!;
+      onStatus(`Fields decoded with the vmdesc of ${b.from}: ${b.described} of ${b.described + b.undescribed} device sections${b.undescribed ? ` (${b.undescribed} it does not fit are raw; see Diagnostics)` : ''}`);
+    } catch (e) {
+      onStatus(errorMessage(e), true);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const diagnosticActions = useMemo(
+    () => ({ [NO_VMDESC]: { label: 'Decode with a sibling image’s vmdesc…', run: () => void borrowVmdesc() } }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [image.handle, busy],
+  );
+
   const saveJournal = async () => {
     const out = await choosePath('save', `${image.name}.journal.json`);
     if (!out) return;
@@ -375,7 +399,7 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
               </div>
               <div className="panel-body" style={bottom === 'code' ? { overflow: 'hidden' } : undefined}>
                 {bottom === 'diagnostics' ? (
-                  <DiagnosticsList diagnostics={diagnostics} wrapped={wrapped} onJump={jumpTo} />
+                  <DiagnosticsList diagnostics={diagnostics} wrapped={wrapped} onJump={jumpTo} actions={diagnosticActions} />
                 ) : bottom === 'edits' ? (
                   <EditsPanel
                     edits={journal.edits}

@@ -2,6 +2,7 @@ import type { ContainerLayer, OffsetSpace } from '../containers/model';
 import type { Diagnostic } from '../diagnostics';
 import type { ImageKind } from '../formats/detect';
 import type { EditRequest } from '../edit/intents';
+import type { BorrowedVmdesc } from '../qemu/model';
 import type { FieldValue } from '../qemu/vmstate-decode';
 
 /**
@@ -42,6 +43,11 @@ export interface WorkbenchApi {
   editSave(handle: string, outputPath: string, options: SaveRequest): Promise<SavedImage>;
   /** Writes the edit journal (JSON, re-applicable with `migwb apply`) to a file. */
   editSaveJournal(handle: string, path: string): Promise<void>;
+  /**
+   * For a stream without a vmdesc: decodes its device sections with the vmdesc of a sibling
+   * image (or a vmdesc JSON file) wherever that fits to the byte. Only the view changes.
+   */
+  borrowVmdesc(handle: string, sourcePath: string): Promise<ImageOpened>;
 
   /** The indexed images of the library. */
   libraryList(): Promise<LibraryImage[]>;
@@ -80,6 +86,7 @@ export const CHANNELS = [
   'editRepair',
   'editSave',
   'editSaveJournal',
+  'borrowVmdesc',
   'libraryList',
   'libraryIndex',
   'libraryCancel',
@@ -150,6 +157,8 @@ export interface ImageOpened {
   revision: number;
   /** Edits in the journal (the file itself is never written). */
   edits: number;
+  /** The stream has no vmdesc and its fields are decoded with a sibling's (borrowVmdesc). */
+  borrowedVmdesc: BorrowedVmdesc | null;
 }
 
 /** One edit of the journal, as the edits list shows it. */

@@ -114,6 +114,7 @@ const SIGNATURES: Record<Channel, Check[]> = {
   editRepair: [string, nullableString],
   editSave: [string, string, saveRequest],
   editSaveJournal: [string, string],
+  borrowVmdesc: [string, string],
 };
 
 export function isChannel(name: unknown): name is Channel {

@@ -190,6 +190,36 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await screenshot(page, '08-libvirt-gzip');
   });
 
+  it('a stream without a vmdesc: its fields decode with a sibling image’s vmdesc, at this image’s offsets', async () => {
+    const image = corpusPath('qemu', 'x86_64-pc-suppress-vmdesc-paused-16M.mig');
+    const page = await wb.newPage();
+    await openThroughPicker(page, image);
+    const cpuRow = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
+    await cpuRow.locator('.twisty').click();
+    await expect.poll(() => page.locator('.tree-row .label', { hasText: /^data$/ }).count()).toBeGreaterThan(0);
+    await page.locator('.diag[data-code="no-vmdesc"]').getByRole('button', { name: /Decode with a sibling image/ }).click();
+    const picker = page.getByTestId('file-picker');
+    await picker.getByRole('textbox', { name: 'Folder' }).fill(path.dirname(MINIMAL));
+    await picker.getByRole('textbox', { name: 'Folder' }).press('Enter');
+    await picker.locator('.entry', { hasText: path.basename(MINIMAL) }).first().dblclick();
+    await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/Fields decoded with the vmdesc of .*x86_64-pc-minimal-paused-16M\.mig: 33 of 33 device sections(?! \()/);
+    const cpu = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
+    if ((await cpu.getAttribute('aria-expanded')) !== 'true') await cpu.locator('.twisty').click();
+    await page.locator('.tree-row', { has: page.locator('.label', { hasText: /^env\.eip$/ }) }).click();
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['00', '00', '00', '00', '00', '00', 'ff', 'f0']);
+    const offset = await firstSelectedOffset(page);
+    expect(fs.readFileSync(image).subarray(offset, offset + 8).toString('hex')).toBe('000000000000fff0');
+    await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x000000000000fff0 (65520)');
+    await screenshot(page, '11-borrowed-vmdesc');
+    // The field can be edited by that name too, and the edited image is still decoded with it.
+    const value = page.getByRole('textbox', { name: 'Set value' });
+    await value.fill('0xfff4');
+    await value.press('Enter');
+    await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/set cpu:0\.env\.eip = 0xfff4; no errors \(not saved yet\)/);
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['00', '00', '00', '00', '00', '00', 'ff', 'f4']);
+    await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x000000000000fff4 (65524)');
+  });
+
   it('edit a field in the inspector: the bytes change, the edit is listed, undo restores them', async () => {
     const page = await wb.newPage();
     await openThroughPicker(page, MINIMAL);

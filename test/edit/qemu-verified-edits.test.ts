@@ -12,6 +12,8 @@ import { haveQemu, loadInQemu } from '../helpers/qemu';
  */
 const PAYLOAD_IMAGE = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
 const PAUSED_IMAGE = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
+/** The same VM saved with suppress-vmdesc=on: its fields are named by PAUSED_IMAGE's vmdesc. */
+const NO_VMDESC_IMAGE = corpusPath('qemu', 'x86_64-pc-suppress-vmdesc-paused-16M.mig');
 const PAYLOAD_FILE = corpusPath('qemu', 'payload-1M.bin');
 
 /** Guest RAM writes: the planted marker (a PAGE record), a marker crossing a page boundary, and a zero page of the payload. */
@@ -26,7 +28,7 @@ function hexOf(text: string): string {
 }
 
 describe.skipIf(!haveQemu('7.2'))('edits verified by QEMU 7.2 (-incoming, QMP/HMP)', () => {
-  expectOriginalsUnchanged([PAYLOAD_IMAGE, PAUSED_IMAGE]);
+  expectOriginalsUnchanged([PAYLOAD_IMAGE, PAUSED_IMAGE, NO_VMDESC_IMAGE]);
   const tmp = tempFolder('migwb-qemu-edit-');
 
   /** Loads `image` and dumps all guest RAM below 32 MiB with pmemsave; also returns HMP xp output at `xp`. */
@@ -98,6 +100,26 @@ describe.skipIf(!haveQemu('7.2'))('edits verified by QEMU 7.2 (-incoming, QMP/HM
       const fields = JSON.parse(dump.out).sections[0].fields;
       expect(fields[0].children[0].value.hex).toBe('0x1122334455667788');
       expect(fields[1]).toMatchObject({ name: 'env.eip', value: { hex: '0x000000000000fff4' } });
+    } finally {
+      await r.quit();
+    }
+  });
+
+  it('a register of a stream without a vmdesc, edited by the name a sibling image’s vmdesc gives it', async () => {
+    const journal = path.join(tmp(), 'no-vmdesc.json');
+    const out = path.join(tmp(), 'no-vmdesc-edited.mig');
+    const refused = await migwb('edit', NO_VMDESC_IMAGE, '--journal', journal, '--set', 'cpu:0.env.eip=0xfff4');
+    expect(refused.code).toBe(2);
+    const edit = await migwb('edit', NO_VMDESC_IMAGE, '--journal', journal, '--vmdesc-from', PAUSED_IMAGE, '--set', 'cpu:0.env.eip=0xfff4');
+    expect(edit.code, edit.err).toBe(0);
+    expect(edit.out).toContain('cpu:0 env.eip (uint64 at 0x4d76f): 0x000000000000fff0 (65520) → 0x000000000000fff4');
+    // The journal holds bytes, so it applies without the sibling.
+    const apply = await migwb('apply', NO_VMDESC_IMAGE, journal, '-o', out);
+    expect(apply.code, apply.err).toBe(0);
+    const r = await loadInQemu({ version: '7.2', image: out, args: readJson(sidecar(NO_VMDESC_IMAGE, 'meta')).qemu_argv.slice(1) });
+    try {
+      expect(r.loaded, r.stderr.join(' | ')).toBe(true);
+      expect(await r.qmp!.hmp('info registers')).toMatch(/EIP=0000fff4 /);
     } finally {
       await r.quit();
     }

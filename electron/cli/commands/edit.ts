@@ -11,6 +11,7 @@ import { toSnakeCase } from '../../../shared/util/wire';
 import { EditSession } from '../../edit/edit-session';
 import { journalText, readJournalFile, writeTextAtomically } from '../../edit/journal-store';
 import { parseRequest, type RequestKind } from '../../edit/request-syntax';
+import { loadVmdescFrom } from '../../services/vmdesc-source';
 import { UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
@@ -20,6 +21,7 @@ interface EditOptions {
   journal: string;
   donor?: string[];
   resize?: boolean;
+  vmdescFrom?: string;
   undo?: string | true;
   redo?: string | true;
   report?: string;
@@ -59,14 +61,17 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
   cmd
     .option('--donor <path>', 'a donor image for --graft/--replace-section, or ID=PATH for a donor the journal names', collect)
     .option('--resize', 'with --set: let a byte field take a value of another size (the vmdesc is updated)')
+    .option('--vmdesc-from <source>', 'for a stream without a vmdesc: name fields by the vmdesc of a sibling image (or a vmdesc JSON file)')
     .option('--undo [count]', 'undo the last edit (or the last COUNT), before any new edits')
     .option('--redo [count]', 'redo undone edits, before any new edits')
     .option('--fields <section>', 'list the fields of a section of the edited image with their paths, types and values')
     .option('--report <file>', 'also write the evidence report (Markdown) of the journal')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: EditOptions) => {
+      const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
       const session = await EditSession.openAsync(image);
       try {
+        if (borrowed) session.borrowVmdesc(borrowed, opts.vmdescFrom!);
         const existing = fs.existsSync(opts.journal) ? readJournalFile(opts.journal) : undefined;
         const donors = donorPaths(opts.donor ?? []);
         if (existing) await session.loadJournal(existing, donors);
@@ -135,7 +140,7 @@ interface FieldRow {
 }
 
 function listFields(session: EditSession, spec: string): FieldRow[] {
-  const model = session.model();
+  const model = session.describedModel();
   const e = spec === 'configuration' && model.configuration ? model.configuration : findSectionOrThrow(session, spec);
   return fieldPaths(decodeSection(session.view, model, e).nodes).map(({ path, node }) => ({
     path,
