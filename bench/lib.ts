@@ -45,10 +45,14 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median wall time in ms of running a command `runs` times; throws if it fails. */
-export function timeCommand(cmd: string, args: string[], runs: number): number {
+/**
+ * Median wall time in ms of running a command `runs` times; throws if it fails. `beforeEach`
+ * runs untimed before every run (deleting the last run's output is not part of the work).
+ */
+export function timeCommand(cmd: string, args: string[], runs: number, beforeEach?: () => void): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
+    beforeEach?.();
     const t0 = process.hrtime.bigint();
     const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
