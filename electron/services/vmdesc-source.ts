@@ -15,7 +15,7 @@ export async function loadVmdescFrom(path: string): Promise<Vmdesc> {
   const file = openReadOnly(path);
   let json: unknown;
   try {
-    if (readBytes(file, 0, 1)[0] !== 0x7b) json = undefined;
+    if (!startsLikeJsonObject(readBytes(file, 0, 64))) json = undefined;
     else if (file.size > MAX_VMDESC_FILE) throw new UserError(`${path} is ${file.size} bytes, too large for a vmdesc JSON file`);
     else json = parseJson(path, new TextDecoder().decode(readBytes(file, 0, file.size)));
   } finally {
@@ -33,6 +33,12 @@ export async function loadVmdescFrom(path: string): Promise<Vmdesc> {
   } finally {
     sibling.close();
   }
+}
+
+/** "{" after optional whitespace or a UTF-8 byte order mark; no image format starts like that. */
+function startsLikeJsonObject(head: Uint8Array): boolean {
+  const text = new TextDecoder().decode(head).replace(/^\uFEFF/, '').trimStart();
+  return text.startsWith('{');
 }
 
 function parseJson(path: string, text: string): unknown {

@@ -45,7 +45,8 @@ describe('decoding a stream without a vmdesc with the vmdesc of a sibling image'
 
   it('a vmdesc JSON file saved with dump --analyze-compat --desc works the same', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-vmdesc-')), 'sibling.vmdesc.json');
-    fs.writeFileSync(file, (await migwb('dump', SIBLING, '--analyze-compat', '--desc')).out);
+    // As an editor may save it: with a byte order mark and a blank line first.
+    fs.writeFileSync(file, '\uFEFF\n' + (await migwb('dump', SIBLING, '--analyze-compat', '--desc')).out);
     const fromFile = await migwb('dump', NO_VMDESC, '--analyze-compat', '--vmdesc-from', file);
     expect(JSON.parse(fromFile.out)).toEqual(readJson(sidecar(SIBLING, 'analyze')).state.output);
   });
