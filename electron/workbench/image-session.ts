@@ -3,7 +3,6 @@ import type { ByteSpace, EditState, EditSummary, ImageOpened } from '../../share
 import type { EditRequest } from '../../shared/edit/intents';
 import type { AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
-import { borrowVmdesc } from '../../shared/qemu/borrowed-vmdesc';
 import type { QemuStreamModel } from '../../shared/qemu/model';
 import type { Vmdesc } from '../../shared/qemu/vmdesc';
 import { StructureTree } from '../../shared/workbench/structure-tree';
@@ -19,9 +18,7 @@ import { UserError } from '../services/user-error';
  */
 export class ImageSession {
   private edit?: EditSession;
-  private current: Presented;
-  /** A sibling's vmdesc the user chose for a stream without one; applied to every revision. */
-  private borrowed?: { vmdesc: Vmdesc; from: string };
+  private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
 
   constructor(
     readonly handle: string,
@@ -29,7 +26,7 @@ export class ImageSession {
     private readonly image: OpenedImage,
     private info: ImageOpened,
   ) {
-    this.current = this.present(image.source, image.model);
+    this.current = { source: image.source, model: image.model, tree: this.treeOf(image.source, image.model) };
   }
 
   get path(): string {
@@ -60,10 +57,7 @@ export class ImageSession {
 
   /** The edit session, started on first use over the already opened image. */
   editing(): EditSession {
-    if (!this.edit) {
-      this.edit = EditSession.over(this.image);
-      if (this.borrowed) this.edit.borrowVmdesc(this.borrowed.vmdesc, this.borrowed.from);
-    }
+    this.edit ??= EditSession.over(this.image);
     return this.edit;
   }
 
@@ -82,19 +76,20 @@ export class ImageSession {
     return this.changed();
   }
 
-  /** Decodes the stream's device sections with a sibling's vmdesc from now on (the bytes stay as they are). */
+  /**
+   * Decodes the stream's device sections with a sibling's vmdesc from now on (the bytes stay
+   * as they are). The edit session keeps it, so edits and every later revision use it too.
+   */
   borrowVmdesc(vmdesc: Vmdesc, from: string): ImageOpened {
-    if (this.current.model.vmdesc && !this.borrowed) throw new UserError(`${this.info.name} has its own vmdesc; there is nothing to borrow`);
-    this.borrowed = { vmdesc, from };
-    this.edit?.borrowVmdesc(vmdesc, from);
-    this.show(this.current.source, this.current.parsed);
+    if (this.current.model.vmdesc && !this.current.model.borrowedVmdesc) throw new UserError(`${this.info.name} has its own vmdesc; there is nothing to borrow`);
+    this.editing().borrowVmdesc(vmdesc, from);
+    this.showEdited();
     return this.info;
   }
 
   /** Re-reads the edited view after the journal changed: its model, tree and diagnostics. */
   changed(): EditState {
-    const edit = this.editing();
-    this.show(edit.view, edit.model());
+    const edit = this.showEdited();
     return { image: this.info, edits: edit.entries.map(summaryOf), redoable: [...edit.redoable].reverse().map(summaryOf) };
   }
 
@@ -103,38 +98,28 @@ export class ImageSession {
     else this.image.close();
   }
 
-  /** Makes `model` of `source` the one the window sees, as a new revision. */
-  private show(source: ByteSource, model: QemuStreamModel): void {
-    this.current = this.present(source, model);
-    const shown = this.current.model;
+  /** Makes the edit session's view (and its model, described by any borrowed vmdesc) what the window sees, as a new revision. */
+  private showEdited(): EditSession {
+    const edit = this.editing();
+    const source = edit.view;
+    const model = edit.describedModel();
+    this.current = { source, model, tree: this.treeOf(source, model) };
     this.info = {
       ...this.info,
       streamSize: source.size,
-      machineType: shown.machineType ?? null,
-      pageSize: shown.pageSize,
-      diagnostics: shown.diagnostics,
+      machineType: model.machineType ?? null,
+      pageSize: model.pageSize,
+      diagnostics: model.diagnostics,
       revision: this.info.revision + 1,
-      edits: this.edit?.entries.length ?? 0,
-      borrowedVmdesc: shown.borrowedVmdesc ?? null,
+      edits: edit.entries.length,
+      borrowedVmdesc: model.borrowedVmdesc ?? null,
     };
-  }
-
-  private present(source: ByteSource, parsed: QemuStreamModel): Presented {
-    const model = this.borrowed ? borrowVmdesc(parsed, this.borrowed.vmdesc, this.borrowed.from) : parsed;
-    return { source, parsed, model, tree: this.treeOf(source, model) };
+    return edit;
   }
 
   private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
     return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers, streamStart: this.image.fileOffsetOf(0) });
   }
-}
-
-/** The stream as the window sees it: its model as parsed, and as shown (with any borrowed vmdesc). */
-interface Presented {
-  source: ByteSource;
-  parsed: QemuStreamModel;
-  model: QemuStreamModel;
-  tree: StructureTree;
 }
 
 /** What the renderer shows of an opened image. */

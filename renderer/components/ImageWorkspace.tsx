@@ -42,6 +42,9 @@ const MINIMAP_BUCKETS = 2048;
 // Monaco is large and only the code tab needs it: load it on first use.
 const CodeViewer = lazy(() => import('./CodeViewer').then((m) => ({ default: m.CodeViewer })));
 
+/** The note of a stream without a vmdesc: shown first, since its action (borrowing a sibling's) is what makes its fields readable. */
+const NO_VMDESC = 'no-vmdesc';
+
 /**
  * One open image: the structure tree linked both ways to the hex view, the inspector, the
  * diagnostics and the section JSON. Selecting a node highlights its bytes; clicking a
@@ -51,9 +54,6 @@ const CodeViewer = lazy(() => import('./CodeViewer').then((m) => ({ default: m.C
  * where sections live, and the file, where the wrapper's header, XML and snapshot table
  * live. The hex view shows one at a time and follows the selected node's space.
  */
-/** The note of a stream without a vmdesc: shown first, since its action (borrowing a sibling's) is what makes its fields readable. */
-const NO_VMDESC = 'no-vmdesc';
-
 export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, choosePath }: Props) {
   const api = workbench();
   const tree = useTreeModel(image.handle, image.revision);
