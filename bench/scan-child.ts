@@ -1,5 +1,5 @@
 import { FileSource } from '../electron/io/file-source';
-import { parseQemuStream } from '../shared/qemu/stream-parser';
+import { parseQemuStream } from '../shared/formats/qemu-stream/stream-parser';
 
 /**
  * Child process of the scan benchmark: scans an image N times (every element and every

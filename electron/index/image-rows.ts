@@ -1,8 +1,8 @@
 import { countBySeverity } from '../../shared/diagnostics';
-import type { QemuStreamModel } from '../../shared/qemu/model';
-import { PAGE_KIND_NAMES } from '../../shared/qemu/page-index';
-import { summarizeStream } from '../../shared/qemu/summary';
-import type { VmdescStruct } from '../../shared/qemu/vmdesc';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
+import { PAGE_KIND_NAMES } from '../../shared/formats/qemu-stream/page-index';
+import { summarizeStream } from '../../shared/formats/qemu-stream/summary';
+import type { VmdescStruct } from '../../shared/formats/qemu-stream/vmdesc';
 
 /** The rows of one image's model in the library tables (see schema.ts). */
 export interface ImageRows {

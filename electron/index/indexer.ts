@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { LibraryIndexReport } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
 import { DETECT_BYTES, detectImageKind } from '../../shared/formats/detect';
-import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/qemu/section-directory';
+import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from '../services/image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';

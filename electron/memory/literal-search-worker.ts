@@ -1,4 +1,4 @@
-import { importModel, type ModelTransfer } from '../../shared/qemu/model-transfer';
+import { importModel, type ModelTransfer } from '../../shared/formats/qemu-stream/model-transfer';
 import type { Extent } from '../../shared/memory/guest-memory';
 import { cancelled } from '../services/cancellation';
 import { openContainer } from '../services/open-container';

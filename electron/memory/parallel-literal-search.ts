@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { isZeroExtent, type Extent } from '../../shared/memory/guest-memory';
-import { exportModel } from '../../shared/qemu/model-transfer';
+import { exportModel } from '../../shared/formats/qemu-stream/model-transfer';
 import type { OpenedImage } from '../services/open-image';
 import { cancelled } from '../services/cancellation';
 import { compiledWorker, runWorkerJob } from '../services/worker-job';

@@ -1,6 +1,6 @@
 import { blockExtents, pageFacts, type ExtentKind } from '../../shared/memory/guest-memory';
 import type { MachineLayout } from '../../shared/memory/layout';
-import { PAGE_KIND_NAMES } from '../../shared/qemu/page-index';
+import { PAGE_KIND_NAMES } from '../../shared/formats/qemu-stream/page-index';
 import type { OpenedImage } from '../services/open-image';
 import { layoutOf } from './guest-view';
 

@@ -1,5 +1,5 @@
 import { describeMappedRegions, resolveGuestAddress, type MachineLayout } from '../../shared/memory/layout';
-import { readGuestPage } from '../../shared/qemu/ram-reader';
+import { readGuestPage } from '../../shared/formats/qemu-stream/ram-reader';
 import type { OpenedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
 import { hexAddress } from './addresses';

@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../../shared/diagnostics';
-import type { OffsetSpace } from '../../shared/containers/model';
+import type { OffsetSpace } from '../../shared/formats/container-model';
 import type { OpenedImage } from './open-image';
 
 /** A diagnostic placed for the user: `offset` is a file offset whenever the file holds the byte. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { ImageIdentity } from '../../shared/qemu/section-directory';
+import type { ImageIdentity } from '../../shared/formats/section-directory/section-directory';
 
 /** Bytes hashed at each end of the file for a fingerprint. */
 const FINGERPRINT_SPAN = 1 << 20;

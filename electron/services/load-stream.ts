@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import { hex, type Diagnostic } from '../../shared/diagnostics';
 import { readBytes, SliceSource, type ByteSource } from '../../shared/io/byte-source';
-import type { QemuStreamModel } from '../../shared/qemu/model';
-import { looksLikeDirectoryHeader, EntryType, MAX_DIRECTORY_BYTES } from '../../shared/qemu/section-directory';
-import { openAppendedDirectory, openSidecarDirectory, type DirectoryOutcome } from '../../shared/qemu/section-directory-check';
-import { parseQemuStream, type ParseOptions } from '../../shared/qemu/stream-parser';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
+import { looksLikeDirectoryHeader, EntryType, MAX_DIRECTORY_BYTES } from '../../shared/formats/section-directory/section-directory';
+import { openAppendedDirectory, openSidecarDirectory, type DirectoryOutcome } from '../../shared/formats/section-directory/check';
+import { parseQemuStream, type ParseOptions } from '../../shared/formats/qemu-stream/stream-parser';
 import { FileSource } from '../io/file-source';
 import { identityMismatch } from './image-identity';
 

@@ -1,11 +1,11 @@
 import type { Diagnostic } from '../../shared/diagnostics';
 import { readBytes, SliceSource, type ByteSource } from '../../shared/io/byte-source';
 import { DETECT_BYTES, detectImageKind, IMAGE_KIND_LABELS, type ImageKind } from '../../shared/formats/detect';
-import { parseLibvirtSave } from '../../shared/containers/libvirt-save';
-import type { ContainerLayer, LibvirtSaveLayer, OffsetSpace } from '../../shared/containers/model';
-import { parseQcow2 } from '../../shared/containers/qcow2';
-import { decompressToCache, findCachedStream, type CacheOptions } from '../containers/decompress-cache';
-import type { StreamCompression } from '../containers/decoders';
+import { parseLibvirtSave } from '../../shared/formats/libvirt/libvirt-save';
+import type { ContainerLayer, LibvirtSaveLayer, OffsetSpace } from '../../shared/formats/container-model';
+import { parseQcow2 } from '../../shared/formats/qcow2/qcow2';
+import { decompressToCache, findCachedStream, type CacheOptions } from '../formats/decompress-cache';
+import type { StreamCompression } from '../formats/libvirt/decoders';
 import { FileSource } from '../io/file-source';
 import { UserError } from './user-error';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { describedStreamLength, encodeDirectory } from '../../shared/qemu/section-directory';
+import { describedStreamLength, encodeDirectory } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from './image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX, type LoadedVia } from './load-stream';

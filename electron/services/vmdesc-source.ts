@@ -1,5 +1,5 @@
 import { readBytes } from '../../shared/io/byte-source';
-import { shapeProblem, type Vmdesc } from '../../shared/qemu/vmdesc';
+import { shapeProblem, type Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
 import { openImageAsync, openReadOnly } from './open-image';
 import { UserError } from './user-error';
 

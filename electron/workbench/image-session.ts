@@ -3,8 +3,8 @@ import type { ByteSpace, EditState, EditSummary, ImageOpened } from '../../share
 import type { EditRequest } from '../../shared/edit/intents';
 import type { AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
-import type { QemuStreamModel } from '../../shared/qemu/model';
-import type { Vmdesc } from '../../shared/qemu/vmdesc';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
+import type { Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
 import { StructureTree } from '../../shared/workbench/structure-tree';
 import { EditSession } from '../edit/edit-session';
 import type { OpenedImage } from '../services/open-image';

@@ -1,5 +1,5 @@
-import type { QemuStreamModel } from '../../shared/qemu/model';
-import { importModel } from '../../shared/qemu/model-transfer';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
+import { importModel } from '../../shared/formats/qemu-stream/model-transfer';
 import type { LoadedVia } from '../services/load-stream';
 import { compiledWorker, runWorkerJob } from '../services/worker-job';
 import type { OpenJob, OpenProgress, OpenResult } from './open-worker';

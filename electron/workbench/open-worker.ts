@@ -1,4 +1,4 @@
-import { exportModel, type ModelTransfer } from '../../shared/qemu/model-transfer';
+import { exportModel, type ModelTransfer } from '../../shared/formats/qemu-stream/model-transfer';
 import type { LoadedVia } from '../services/load-stream';
 import { openImageAsync } from '../services/open-image';
 import { runAsAsyncWorkerJob } from '../services/worker-job';

@@ -1,7 +1,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useRef } from 'react';
 import type { TreeNode } from '../../shared/api/contract';
-import type { FieldValue } from '../../shared/qemu/vmstate-decode';
+import type { FieldValue } from '../../shared/formats/qemu-stream/vmstate-decode';
 import type { TreeRow } from '../hooks/useTreeModel';
 
 interface Props {

@@ -1,9 +1,9 @@
-import type { ContainerLayer, OffsetSpace } from '../containers/model';
+import type { ContainerLayer, OffsetSpace } from '../formats/container-model';
 import type { Diagnostic } from '../diagnostics';
 import type { ImageKind } from '../formats/detect';
 import type { EditRequest } from '../edit/intents';
-import type { BorrowedVmdesc } from '../qemu/model';
-import type { FieldValue } from '../qemu/vmstate-decode';
+import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
+import type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
 
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as

@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source';
-import type { QemuStreamModel } from '../qemu/model';
+import type { QemuStreamModel } from '../formats/qemu-stream/model';
 import type { JournalSource } from './pieces';
 
 /** A read-only image an edit may copy from (a donor), with its model. */

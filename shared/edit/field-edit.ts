@@ -1,7 +1,7 @@
 import { hex } from '../diagnostics';
-import { decodeSection } from '../qemu/section-decoder';
-import type { VmdescDevice, VmdescField, VmdescStruct } from '../qemu/vmdesc';
-import { scalarValue, type FieldNode } from '../qemu/vmstate-decode';
+import { decodeSection } from '../formats/qemu-stream/section-decoder';
+import type { VmdescDevice, VmdescField, VmdescStruct } from '../formats/qemu-stream/vmdesc';
+import { scalarValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import type { EditContext } from './context';
 import { EditError } from './errors';
 import { findField, parseFieldAddress } from './field-path';

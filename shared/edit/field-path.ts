@@ -1,5 +1,5 @@
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import type { FieldNode } from '../qemu/vmstate-decode';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
+import type { FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { EditError } from './errors';
 import { fullSections, sectionLabel } from './sections';
 

@@ -1,4 +1,4 @@
-import { INT_TYPE, type FieldNode, type FieldValue } from '../qemu/vmstate-decode';
+import { INT_TYPE, type FieldNode, type FieldValue } from '../formats/qemu-stream/vmstate-decode';
 import { parseHex } from './user-input';
 import { EditError } from './errors';
 

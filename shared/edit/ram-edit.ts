@@ -1,9 +1,9 @@
 import { hex } from '../diagnostics';
 import { readBytes } from '../io/byte-source';
-import { RamFlag, RAM_IDSTR } from '../qemu/constants';
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import { PageKind, PAGE_KIND_NAMES } from '../qemu/page-index';
-import { readGuestPage } from '../qemu/ram-reader';
+import { RamFlag, RAM_IDSTR } from '../formats/qemu-stream/constants';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
+import { PageKind, PAGE_KIND_NAMES } from '../formats/qemu-stream/page-index';
+import { readGuestPage } from '../formats/qemu-stream/ram-reader';
 import { readBe64 } from '../io/bytes';
 import type { EditContext } from './context';
 import { EditError } from './errors';

@@ -1,10 +1,10 @@
 import { hex } from '../diagnostics';
 import type { ByteSource } from '../io/byte-source';
 import { readBytes } from '../io/byte-source';
-import { RamFlag } from '../qemu/constants';
-import type { QemuStreamModel } from '../qemu/model';
-import { PageKind } from '../qemu/page-index';
-import { locateRecord, type RamRecord } from '../qemu/page-records';
+import { RamFlag } from '../formats/qemu-stream/constants';
+import type { QemuStreamModel } from '../formats/qemu-stream/model';
+import { PageKind } from '../formats/qemu-stream/page-index';
+import { locateRecord, type RamRecord } from '../formats/qemu-stream/page-records';
 import { ascii, be64, concatBytes, readBe64 } from '../io/bytes';
 import { EditError } from './errors';
 

@@ -1,9 +1,9 @@
 import { hex } from '../diagnostics';
-import { SectionType } from '../qemu/constants';
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import { headerIn } from '../qemu/plausibility';
-import { payloadRange } from '../qemu/section-decoder';
-import type { VmdescDevice } from '../qemu/vmdesc';
+import { SectionType } from '../formats/qemu-stream/constants';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
+import { headerIn } from '../formats/qemu-stream/plausibility';
+import { payloadRange } from '../formats/qemu-stream/section-decoder';
+import type { VmdescDevice } from '../formats/qemu-stream/vmdesc';
 import { readBe32 } from '../io/bytes';
 import type { EditContext, SourceImage } from './context';
 import { EditError } from './errors';
@@ -11,7 +11,7 @@ import type { SectionPosition } from './intents';
 import type { ByteChange, CompiledEdit } from './journal';
 import { bytesPiece, rangePiece, totalLength, type Piece } from './pieces';
 import { chooseSectionId, encodeFooter, encodeSectionHeader, eofElement, findSection, fullSections, sectionLabel, usedSectionIds } from './sections';
-import { payloadSize } from '../qemu/vmdesc-fit';
+import { payloadSize } from '../formats/qemu-stream/vmdesc-fit';
 import { bufferEntry, ownEntry, vmdescChange } from './vmdesc-writer';
 
 /**

@@ -1,5 +1,5 @@
-import { SectionType } from '../qemu/constants';
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
+import { SectionType } from '../formats/qemu-stream/constants';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
 import { ascii, be32, concatBytes } from '../io/bytes';
 import { EditError } from './errors';
 

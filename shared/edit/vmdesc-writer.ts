@@ -1,6 +1,6 @@
-import { SectionType } from '../qemu/constants';
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import type { VmdescDevice } from '../qemu/vmdesc';
+import { SectionType } from '../formats/qemu-stream/constants';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
+import type { VmdescDevice } from '../formats/qemu-stream/vmdesc';
 import { pyString } from '../util/py-json';
 import { ascii, be32, concatBytes } from '../io/bytes';
 import type { ByteChange } from './journal';

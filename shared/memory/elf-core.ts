@@ -1,7 +1,7 @@
 import type { ByteSource } from '../io/byte-source';
-import type { QemuStreamModel } from '../qemu/model';
-import { decodeSection } from '../qemu/section-decoder';
-import type { FieldNode } from '../qemu/vmstate-decode';
+import type { QemuStreamModel } from '../formats/qemu-stream/model';
+import { decodeSection } from '../formats/qemu-stream/section-decoder';
+import type { FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { machineFamily, type MemoryRegion } from './layout';
 
 /**

@@ -1,8 +1,8 @@
 import { unzlibSync } from 'fflate';
 import type { ByteSource } from '../io/byte-source';
-import type { QemuStreamModel } from '../qemu/model';
-import { PAGE_KIND_NAMES } from '../qemu/page-index';
-import { readGuestPage } from '../qemu/ram-reader';
+import type { QemuStreamModel } from '../formats/qemu-stream/model';
+import { PAGE_KIND_NAMES } from '../formats/qemu-stream/page-index';
+import { readGuestPage } from '../formats/qemu-stream/ram-reader';
 
 /**
  * A RAM block's final content as ranges of pages of one kind: what the destination holds

@@ -1,5 +1,5 @@
 import { hex } from '../diagnostics';
-import type { QemuStreamModel } from '../qemu/model';
+import type { QemuStreamModel } from '../formats/qemu-stream/model';
 
 /**
  * Where QEMU maps each RAM block in the guest-physical address space, per machine type,

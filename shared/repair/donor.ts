@@ -5,9 +5,9 @@ import { bytesPiece, rangePiece, type Piece } from '../edit/pieces';
 import { locateRecordForEdit, namedHeader } from '../edit/ram-records';
 import { fullSections, sectionLabel } from '../edit/sections';
 import { findByName } from '../edit/section-edit';
-import { RAM_IDSTR } from '../qemu/constants';
-import type { QemuStreamModel } from '../qemu/model';
-import { PageKind } from '../qemu/page-index';
+import { RAM_IDSTR } from '../formats/qemu-stream/constants';
+import type { QemuStreamModel } from '../formats/qemu-stream/model';
+import { PageKind } from '../formats/qemu-stream/page-index';
 
 /**
  * A donor is another save of the same VM configuration. Before anything is taken from it,

@@ -6,8 +6,8 @@ import type { JsonValue } from '../edit/intents';
 import { bytesPiece } from '../edit/pieces';
 import { encodeSectionHeader, fullSections, sectionLabel } from '../edit/sections';
 import { findByName } from '../edit/section-edit';
-import { QEVM_FILE_VERSION, QEVM_MAGIC, SectionType, type ElementType } from '../qemu/constants';
-import type { StreamElement } from '../qemu/model';
+import { QEVM_FILE_VERSION, QEVM_MAGIC, SectionType, type ElementType } from '../formats/qemu-stream/constants';
+import type { StreamElement } from '../formats/qemu-stream/model';
 import type { RepairAction } from './action';
 import { repairAction } from './action';
 

@@ -4,11 +4,11 @@ import type { EditContext, SourceImage } from '../edit/context';
 import { bytesPiece, rangePiece, totalLength, type Piece } from '../edit/pieces';
 import { encodeFooter, fullSections } from '../edit/sections';
 import { findByName, graftSections } from '../edit/section-edit';
-import { matchingEntry, payloadSize } from '../qemu/vmdesc-fit';
+import { matchingEntry, payloadSize } from '../formats/qemu-stream/vmdesc-fit';
 import { bufferEntry, encodeVmdescRecord, ownEntry, vmdescChange } from '../edit/vmdesc-writer';
-import { RamFlag, RAM_IDSTR, SectionType } from '../qemu/constants';
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import type { VmdescDevice } from '../qemu/vmdesc';
+import { RamFlag, RAM_IDSTR, SectionType } from '../formats/qemu-stream/constants';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
+import type { VmdescDevice } from '../formats/qemu-stream/vmdesc';
 import { repairAction, type RepairAction } from './action';
 import { checkDonor, donorRecordsForMissingPages, isPrefixOf } from './donor';
 

@@ -1,8 +1,8 @@
 import { strFromU8 } from 'fflate';
 import type { TreeNode } from '../api/contract';
-import type { ContainerLayer, HeaderField, LibvirtSaveLayer, Qcow2Layer } from '../containers/model';
+import type { ContainerLayer, HeaderField, LibvirtSaveLayer, Qcow2Layer } from '../formats/container-model';
 import { readBytes, type ByteSource } from '../io/byte-source';
-import { intValue } from '../qemu/vmstate-decode';
+import { intValue } from '../formats/qemu-stream/vmstate-decode';
 
 /**
  * The wrapper level of the structure tree: the libvirt save header, domain XML, cookie,

@@ -1,6 +1,6 @@
 import { MinimapCategory } from '../api/contract';
-import type { QemuStreamModel } from '../qemu/model';
-import { PageKind } from '../qemu/page-index';
+import type { QemuStreamModel } from '../formats/qemu-stream/model';
+import { PageKind } from '../formats/qemu-stream/page-index';
 
 /**
  * One category per bucket of the stream for the minimap: section headers and device

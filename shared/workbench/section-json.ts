@@ -1,9 +1,9 @@
 import type { SectionJson } from '../api/contract';
 import type { ByteSource } from '../io/byte-source';
-import { analyzeCompatSection } from '../qemu/analyze-compat';
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import { describeSection } from '../qemu/model';
-import { decodeSection } from '../qemu/section-decoder';
+import { analyzeCompatSection } from '../formats/qemu-stream/analyze-compat';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
+import { describeSection } from '../formats/qemu-stream/model';
+import { decodeSection } from '../formats/qemu-stream/section-decoder';
 
 /**
  * What the editor tab shows for a section: its decoded fields as JSON (the shape

@@ -1,12 +1,12 @@
 import type { ByteSpace, TreeNode } from '../api/contract';
-import type { ContainerLayer } from '../containers/model';
+import type { ContainerLayer } from '../formats/container-model';
 import type { ByteSource } from '../io/byte-source';
 import { readBytes } from '../io/byte-source';
-import type { QemuStreamModel, StreamElement } from '../qemu/model';
-import { PAGE_KIND_NAMES, type PageRun } from '../qemu/page-index';
-import { firstRecordStart, recordAt, recordRange } from '../qemu/page-records';
-import { decodeSection, type DecodedSection } from '../qemu/section-decoder';
-import { intValue, type FieldNode } from '../qemu/vmstate-decode';
+import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
+import { PAGE_KIND_NAMES, type PageRun } from '../formats/qemu-stream/page-index';
+import { firstRecordStart, recordAt, recordRange } from '../formats/qemu-stream/page-records';
+import { decodeSection, type DecodedSection } from '../formats/qemu-stream/section-decoder';
+import { intValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { lastAtOrBefore } from '../util/sorted';
 import { ContainerTree } from './container-tree';
 import { childFieldPath, sectionAddress } from '../edit/field-path';

@@ -5,8 +5,8 @@ import { corpusPath } from '../helpers/corpus';
 import { parseFile } from '../helpers/parse';
 import { sealImage } from '../../electron/services/seal-image';
 import { FileSource } from '../../electron/io/file-source';
-import { encodeDirectory } from '../../shared/qemu/section-directory';
-import { parseQemuStream } from '../../shared/qemu/stream-parser';
+import { encodeDirectory } from '../../shared/formats/section-directory/section-directory';
+import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
 import { comparable, load, sealedCopy, tempDir } from './sealed';
 
 /**

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { FileSource } from '../../electron/io/file-source';
 import { loadStreamDetailed, type LoadedStream, type LoadOptions } from '../../electron/services/load-stream';
 import { sealImage } from '../../electron/services/seal-image';
-import type { QemuStreamModel } from '../../shared/qemu/model';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 
 /** A private temporary folder for one test file's outputs. */
 export function tempDir(prefix: string): string {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EditSession } from '../../electron/edit/edit-session';
 import { fieldPaths } from '../../shared/edit/field-path';
-import { decodeSection } from '../../shared/qemu/section-decoder';
-import type { FieldNode } from '../../shared/qemu/vmstate-decode';
+import { decodeSection } from '../../shared/formats/qemu-stream/section-decoder';
+import type { FieldNode } from '../../shared/formats/qemu-stream/vmstate-decode';
 import { corpusPath } from '../helpers/corpus';
 import { expectOriginalsUnchanged } from '../helpers/evidence';
 

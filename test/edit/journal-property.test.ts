@@ -6,8 +6,8 @@ import { entriesOf, journalDocument, parseJournalDocument } from '../../shared/e
 import { bytesPiece } from '../../shared/edit/pieces';
 import { MemorySource, readBytes } from '../../shared/io/byte-source';
 import { compileEdit } from '../../shared/edit/compile';
-import { parseQemuStream } from '../../shared/qemu/stream-parser';
-import { decodeSection } from '../../shared/qemu/section-decoder';
+import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
+import { decodeSection } from '../../shared/formats/qemu-stream/section-decoder';
 import { fieldPaths } from '../../shared/edit/field-path';
 import { fieldEncoding } from '../../shared/edit/field-value';
 import { corpusPath } from '../helpers/corpus';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EditSession } from '../../electron/edit/edit-session';
-import { PageKind } from '../../shared/qemu/page-index';
-import { readGuestPage } from '../../shared/qemu/ram-reader';
+import { PageKind } from '../../shared/formats/qemu-stream/page-index';
+import { readGuestPage } from '../../shared/formats/qemu-stream/ram-reader';
 import { corpusPath } from '../helpers/corpus';
 import { expectOriginalsUnchanged } from '../helpers/evidence';
 

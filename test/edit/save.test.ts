@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemorySource, readBytes, SliceSource } from '../../shared/io/byte-source';
-import { parseQemuStream } from '../../shared/qemu/stream-parser';
+import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
 import { openImage } from '../../electron/services/open-image';
 import { sealImage } from '../../electron/services/seal-image';
 import { saveAtomically, SaveRefusedError } from '../../electron/edit/atomic-save';

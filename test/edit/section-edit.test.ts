@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EditSession } from '../../electron/edit/edit-session';
 import { readBytes } from '../../shared/io/byte-source';
-import type { QemuStreamModel, StreamElement } from '../../shared/qemu/model';
+import type { QemuStreamModel, StreamElement } from '../../shared/formats/qemu-stream/model';
 import { haveAnalyzeMigration, runAnalyzeMigration } from '../helpers/analyze-migration';
 import { corpusPath } from '../helpers/corpus';
 import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';

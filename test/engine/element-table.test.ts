@@ -3,7 +3,7 @@ import { corpusPath, qemuCorpusImages, readJson, sidecar } from '../helpers/corp
 import { parseFile, wireElements } from '../helpers/parse';
 import * as path from 'node:path';
 import { toSnakeCase } from '../../shared/util/wire';
-import { summarizeStream } from '../../shared/qemu/summary';
+import { summarizeStream } from '../../shared/formats/qemu-stream/summary';
 
 describe('element table equals NAME.sections.json, offset for offset', () => {
   for (const image of qemuCorpusImages()) {

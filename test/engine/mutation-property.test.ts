@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { concatBytes } from '../../shared/io/bytes';
 import { MemorySource } from '../../shared/io/byte-source';
-import { analyzeCompatState } from '../../shared/qemu/analyze-compat';
-import { readGuestPage } from '../../shared/qemu/ram-reader';
-import { decodeSection } from '../../shared/qemu/section-decoder';
-import { parseQemuStream } from '../../shared/qemu/stream-parser';
-import { summarizeStream } from '../../shared/qemu/summary';
+import { analyzeCompatState } from '../../shared/formats/qemu-stream/analyze-compat';
+import { readGuestPage } from '../../shared/formats/qemu-stream/ram-reader';
+import { decodeSection } from '../../shared/formats/qemu-stream/section-decoder';
+import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
+import { summarizeStream } from '../../shared/formats/qemu-stream/summary';
 import { corpusPath } from '../helpers/corpus';
 
 // Small images of different kinds: footers/no footers, vmdesc/none, xbzrle, compress, 10.x.

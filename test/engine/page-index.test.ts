@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PageIndex, PageKind } from '../../shared/qemu/page-index';
+import { PageIndex, PageKind } from '../../shared/formats/qemu-stream/page-index';
 
 describe('PageIndex', () => {
   it('merges consecutive records into runs at a constant stride', () => {

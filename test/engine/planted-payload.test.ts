@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findRamBlock, readGuestRange } from '../../shared/qemu/ram-reader';
+import { findRamBlock, readGuestRange } from '../../shared/formats/qemu-stream/ram-reader';
 import { corpusPath, metaOf, qemuCorpusImages } from '../helpers/corpus';
 import { withImage } from '../helpers/parse';
 

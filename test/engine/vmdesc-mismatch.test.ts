@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../../shared/io/byte-source';
-import { decodeSection } from '../../shared/qemu/section-decoder';
-import { parseQemuStream } from '../../shared/qemu/stream-parser';
+import { decodeSection } from '../../shared/formats/qemu-stream/section-decoder';
+import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { wireElements } from '../helpers/parse';
 

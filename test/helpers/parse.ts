@@ -1,7 +1,7 @@
 import { FileSource } from '../../electron/io/file-source';
-import type { QemuStreamModel } from '../../shared/qemu/model';
-import { parseQemuStream } from '../../shared/qemu/stream-parser';
-import { summarizeStream } from '../../shared/qemu/summary';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
+import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
+import { summarizeStream } from '../../shared/formats/qemu-stream/summary';
 import { toSnakeCase } from '../../shared/util/wire';
 
 /** Parses an image file and closes it; the model keeps no file handle. */

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { machineLayout, resolveGuestAddress, guestAddressesOf } from '../../shared/memory/layout';
-import type { QemuStreamModel } from '../../shared/qemu/model';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import { readGuestMemory } from '../../electron/memory/read-memory';
 import { layoutOf } from '../../electron/memory/guest-view';
 import { searchImages } from '../../electron/memory/search';

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { machineLayout, type MachineLayout } from '../../shared/memory/layout';
-import type { QemuStreamModel } from '../../shared/qemu/model';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import { extractRam } from '../../electron/memory/extract';
 import { searchImages } from '../../electron/memory/search';
 import { layoutOf } from '../../electron/memory/guest-view';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readGuestPage } from '../../shared/qemu/ram-reader';
+import { readGuestPage } from '../../shared/formats/qemu-stream/ram-reader';
 import { haveAnalyzeMigration, runAnalyzeMigration } from '../helpers/analyze-migration';
 import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';

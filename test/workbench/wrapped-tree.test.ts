@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TreeNode } from '../../shared/api/contract';
 import { findField, parseFieldAddress } from '../../shared/edit/field-path';
-import { decodeSection } from '../../shared/qemu/section-decoder';
+import { decodeSection } from '../../shared/formats/qemu-stream/section-decoder';
 import { StructureTree } from '../../shared/workbench/structure-tree';
 import { openImage, type OpenedImage } from '../../electron/services/open-image';
 import { corpusPath } from '../helpers/corpus';

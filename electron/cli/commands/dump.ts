@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { analyzeCompatDesc, analyzeCompatState } from '../../../shared/qemu/analyze-compat';
-import { borrowVmdesc } from '../../../shared/qemu/borrowed-vmdesc';
-import { describeSection, type StreamElement } from '../../../shared/qemu/model';
-import { decodeSection } from '../../../shared/qemu/section-decoder';
-import type { FieldNode } from '../../../shared/qemu/vmstate-decode';
+import { analyzeCompatDesc, analyzeCompatState } from '../../../shared/formats/qemu-stream/analyze-compat';
+import { borrowVmdesc } from '../../../shared/formats/qemu-stream/borrowed-vmdesc';
+import { describeSection, type StreamElement } from '../../../shared/formats/qemu-stream/model';
+import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
+import type { FieldNode } from '../../../shared/formats/qemu-stream/vmstate-decode';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { UserError } from '../../services/user-error';
 import { loadVmdescFrom } from '../../services/vmdesc-source';

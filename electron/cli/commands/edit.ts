@@ -6,7 +6,7 @@ import { fieldPaths } from '../../../shared/edit/field-path';
 import { fieldEncoding, formatFieldValue } from '../../../shared/edit/field-value';
 import type { AppliedEdit } from '../../../shared/edit/journal';
 import { findSection } from '../../../shared/edit/sections';
-import { decodeSection } from '../../../shared/qemu/section-decoder';
+import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { EditSession } from '../../edit/edit-session';
 import { journalText, readJournalFile, writeTextAtomically } from '../../edit/journal-store';

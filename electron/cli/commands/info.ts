@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { describeSection } from '../../../shared/qemu/model';
-import { summarizeStream, type StreamSummary } from '../../../shared/qemu/summary';
+import { describeSection } from '../../../shared/formats/qemu-stream/model';
+import { summarizeStream, type StreamSummary } from '../../../shared/formats/qemu-stream/summary';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize, hexOffset, table } from '../format';
 import { printJson, type CliIO } from '../output';
-import type { ContainerLayer } from '../../../shared/containers/model';
-import { OFFSET_SPACE_LABELS } from '../../../shared/containers/model';
+import type { ContainerLayer } from '../../../shared/formats/container-model';
+import { OFFSET_SPACE_LABELS } from '../../../shared/formats/container-model';
 import type { OpenedImage } from '../../services/open-image';
 import { openForCommand } from './open-with-progress';
 

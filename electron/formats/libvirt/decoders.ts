@@ -4,8 +4,8 @@ import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import unbzip2Stream from 'unbzip2-stream';
 import { XzReadableStream } from 'xz-decompress';
-import type { LibvirtCompression } from '../../shared/containers/model';
-import { LzopDecoder } from '../../shared/containers/lzop';
+import type { LibvirtCompression } from '../../../shared/formats/container-model';
+import { LzopDecoder } from '../../../shared/formats/libvirt/lzop';
 
 export type StreamCompression = Exclude<LibvirtCompression, 'raw' | 'sparse'>;
 

@@ -1,6 +1,6 @@
 import { strFromU8 } from 'fflate';
-import type { ByteSource } from '../io/byte-source';
-import { readBytes } from '../io/byte-source';
+import type { ByteSource } from '../../io/byte-source';
+import { readBytes } from '../../io/byte-source';
 
 /**
  * The vmdesc: JSON that QEMU appends after QEMU_VM_EOF describing every FULL section field

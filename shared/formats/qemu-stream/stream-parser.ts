@@ -1,7 +1,7 @@
-import { DiagnosticSink, hex } from '../diagnostics';
-import type { ByteSource } from '../io/byte-source';
-import { readBytes } from '../io/byte-source';
-import { Cursor, OutOfDataError } from '../io/cursor';
+import { DiagnosticSink, hex } from '../../diagnostics';
+import type { ByteSource } from '../../io/byte-source';
+import { readBytes } from '../../io/byte-source';
+import { Cursor, OutOfDataError } from '../../io/cursor';
 import { readConfiguration } from './configuration';
 import { COMMAND_NAMES, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
 import type { ElementType } from './constants';

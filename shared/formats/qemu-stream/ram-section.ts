@@ -1,5 +1,5 @@
-import { hex } from '../diagnostics';
-import { readBytes } from '../io/byte-source';
+import { hex } from '../../diagnostics';
+import { readBytes } from '../../io/byte-source';
 import { ENCODING_FLAG_XBZRLE, MAPPED_RAM_HEADER_SIZE, RamFlag } from './constants';
 import type { MappedRamInfo, RamBlock, StreamElement } from './model';
 import { describeSection } from './model';

@@ -1,7 +1,7 @@
 import { strFromU8 } from 'fflate';
-import { DiagnosticSink, hex } from '../diagnostics';
-import { readBytes, type ByteSource } from '../io/byte-source';
-import type { HeaderField, LibvirtCompression, LibvirtSaveLayer, ParsedContainer } from './model';
+import { DiagnosticSink, hex } from '../../diagnostics';
+import { readBytes, type ByteSource } from '../../io/byte-source';
+import type { HeaderField, LibvirtCompression, LibvirtSaveLayer, ParsedContainer } from '../container-model';
 
 /**
  * libvirt's QEMU save image (`virsh save`, managedsave), qemu_saveimage.h/.c:

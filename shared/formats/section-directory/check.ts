@@ -1,9 +1,9 @@
 import { strFromU8, strToU8 } from 'fflate';
-import { hex, type Diagnostic } from '../diagnostics';
-import { readBytes, type ByteSource } from '../io/byte-source';
-import { RamFlag, SectionType } from './constants';
-import type { QemuStreamModel, StreamElement } from './model';
-import { PageKind } from './page-index';
+import { hex, type Diagnostic } from '../../diagnostics';
+import { readBytes, type ByteSource } from '../../io/byte-source';
+import { RamFlag, SectionType } from '../qemu-stream/constants';
+import type { QemuStreamModel, StreamElement } from '../qemu-stream/model';
+import { PageKind } from '../qemu-stream/page-index';
 import {
   decodeDirectory,
   DirectoryRejected,

@@ -1,6 +1,6 @@
 import { unzlibSync } from 'fflate';
-import type { ByteSource } from '../io/byte-source';
-import { readBytes } from '../io/byte-source';
+import type { ByteSource } from '../../io/byte-source';
+import { readBytes } from '../../io/byte-source';
 import type { QemuStreamModel } from './model';
 import { PageKind, PAGE_KIND_NAMES } from './page-index';
 import { applyXbzrle } from './xbzrle';

@@ -1,8 +1,8 @@
 import { inflateSync, strFromU8 } from 'fflate';
 import { decompress as zstdDecompress } from 'fzstd';
-import { DiagnosticSink, hex } from '../diagnostics';
-import { readBytes, type ByteSource } from '../io/byte-source';
-import type { HeaderField, ParsedContainer, Qcow2Layer, Qcow2Snapshot } from './model';
+import { DiagnosticSink, hex } from '../../diagnostics';
+import { readBytes, type ByteSource } from '../../io/byte-source';
+import type { HeaderField, ParsedContainer, Qcow2Layer, Qcow2Snapshot } from '../container-model';
 
 /**
  * qcow2 internal snapshots (QEMU docs/interop/qcow2.txt, block/qcow2*.c). `savevm` writes

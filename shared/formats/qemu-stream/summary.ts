@@ -1,4 +1,4 @@
-import { countBySeverity, type Severity } from '../diagnostics';
+import { countBySeverity, type Severity } from '../../diagnostics';
 import type { QemuStreamModel, RamBlock, StreamElement } from './model';
 import { PAGE_KIND_NAMES } from './page-index';
 

@@ -1,10 +1,10 @@
 import CRC32 from 'crc-32';
-import type { Diagnostic } from '../diagnostics';
-import type { ByteSource } from '../io/byte-source';
-import type { ElementType } from './constants';
-import type { QemuStreamModel, StreamElement } from './model';
-import { PageIndex, type PageKind } from './page-index';
-import { readVmdesc } from './vmdesc';
+import type { Diagnostic } from '../../diagnostics';
+import type { ByteSource } from '../../io/byte-source';
+import type { ElementType } from '../qemu-stream/constants';
+import type { QemuStreamModel, StreamElement } from '../qemu-stream/model';
+import { PageIndex, type PageKind } from '../qemu-stream/page-index';
+import { readVmdesc } from '../qemu-stream/vmdesc';
 import {
   AttrKind,
   MalformedDirectory,
@@ -16,7 +16,7 @@ import {
   writeRecord,
   writeTable,
   type Schema,
-} from './section-directory-codec';
+} from './codec';
 
 /**
  * The section directory (docs/section-directory.md): an index appended after a QEMU stream

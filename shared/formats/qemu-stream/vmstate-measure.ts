@@ -1,5 +1,5 @@
-import { hex } from '../diagnostics';
-import type { Cursor } from '../io/cursor';
+import { hex } from '../../diagnostics';
+import type { Cursor } from '../../io/cursor';
 import { SectionType } from './constants';
 import { DesyncError } from './parse-context';
 import type { VmdescStruct } from './vmdesc';

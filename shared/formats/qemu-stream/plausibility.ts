@@ -1,5 +1,5 @@
-import type { ByteSource } from '../io/byte-source';
-import { readBytes } from '../io/byte-source';
+import type { ByteSource } from '../../io/byte-source';
+import { readBytes } from '../../io/byte-source';
 import { SectionType } from './constants';
 
 /** A START/FULL section header read without consuming it. */

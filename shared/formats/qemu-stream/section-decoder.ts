@@ -1,5 +1,5 @@
-import type { ByteSource } from '../io/byte-source';
-import { readBytes } from '../io/byte-source';
+import type { ByteSource } from '../../io/byte-source';
+import { readBytes } from '../../io/byte-source';
 import type { QemuStreamModel, StreamElement } from './model';
 import type { VmdescStruct } from './vmdesc';
 import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode } from './vmstate-decode';

@@ -1,5 +1,5 @@
-import type { Diagnostic } from '../diagnostics';
-import { hex } from '../diagnostics';
+import type { Diagnostic } from '../../diagnostics';
+import { hex } from '../../diagnostics';
 import { describedSize, matchingEntry, payloadSize } from './vmdesc-fit';
 import { describeSection, type QemuStreamModel } from './model';
 import type { Vmdesc, VmdescDevice } from './vmdesc';

@@ -1,5 +1,5 @@
-import type { ByteSource } from '../io/byte-source';
-import { pyJsonDumps, type PyValue } from '../util/py-json';
+import type { ByteSource } from '../../io/byte-source';
+import { pyJsonDumps, type PyValue } from '../../util/py-json';
 import type { QemuStreamModel } from './model';
 import { decodeSection, type DecodedSection } from './section-decoder';
 import { hexBytes, type FieldNode } from './vmstate-decode';

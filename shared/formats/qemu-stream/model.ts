@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../diagnostics';
+import type { Diagnostic } from '../../diagnostics';
 import type { ElementType } from './constants';
 import type { PageIndex } from './page-index';
 import type { Vmdesc } from './vmdesc';

@@ -1,4 +1,4 @@
-import { hex } from '../diagnostics';
+import { hex } from '../../diagnostics';
 import { StattrFlag } from './constants';
 import { DesyncError, type ParseContext } from './parse-context';
 

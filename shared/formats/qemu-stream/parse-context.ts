@@ -1,5 +1,5 @@
-import type { DiagnosticSink } from '../diagnostics';
-import type { Cursor } from '../io/cursor';
+import type { DiagnosticSink } from '../../diagnostics';
+import type { Cursor } from '../../io/cursor';
 import type { RamBlock, StreamElement } from './model';
 import type { PageIndex } from './page-index';
 import type { VmdescLocation } from './vmdesc';

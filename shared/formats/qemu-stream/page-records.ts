@@ -1,6 +1,6 @@
-import type { ByteSource } from '../io/byte-source';
-import { readBytes } from '../io/byte-source';
-import { readBe64 } from '../io/bytes';
+import type { ByteSource } from '../../io/byte-source';
+import { readBytes } from '../../io/byte-source';
+import { readBe64 } from '../../io/bytes';
 import { RamFlag } from './constants';
 import type { QemuStreamModel } from './model';
 import { PageKind, type PageRun } from './page-index';

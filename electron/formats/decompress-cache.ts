@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
-import type { FileRange } from '../../shared/containers/model';
+import type { FileRange } from '../../shared/formats/container-model';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { cancelled } from '../services/cancellation';
-import type { StreamCompression } from './decoders';
+import type { StreamCompression } from './libvirt/decoders';
 
 /**
  * Decompressed copies of compressed QEMU streams (libvirt saves written with gzip, bzip2,
@@ -91,7 +91,7 @@ export async function decompressToCache(file: string, range: FileRange, compress
 async function decompressEntry(dir: string, file: string, range: FileRange, compression: StreamCompression, key: string, options: CacheOptions): Promise<CachedStream> {
   // The decoders (xz, bzip2, zstd) load on first use: opening anything else, and every
   // worker thread that opens images, starts faster without them.
-  const { decompressingStream } = await import('./decoders');
+  const { decompressingStream } = await import('./libvirt/decoders');
   const temp = path.join(dir, `${key}.qevm.tmp-${process.pid}-${Date.now()}`);
   const out = await fs.promises.open(temp, 'wx');
   let size = 0;
