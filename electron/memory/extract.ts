@@ -78,8 +78,9 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
   const progress = new Progress(options, layout === 'blocks' ? img.model.ramBlocks.reduce((n, b) => n + b.usedLength, 0) : machine!.regions.reduce((n, r) => n + r.size, 0));
   const files: ExtractedFile[] = [];
   if (layout === 'blocks') {
+    const taken = new Set<string>();
     img.model.ramBlocks.forEach((b, i) => {
-      const name = `${b.id.replace(/^\/+/, '').replace(/[/:]/g, '_')}.raw`;
+      const name = blockFileName(b.id, taken);
       const file = writeAtomically(img, path.join(options.outDir, name), b.usedLength, options, (fd) => {
         let written = 0;
         forEachGatheredPiece(img, i, 0, b.usedLength, (piece) => {
@@ -195,3 +196,17 @@ function writeAtomically(img: OpenedImage, target: string, size: number, options
   });
   return { path: target, size, written };
 }
+
+/**
+ * A file name for a RAM block: its name with anything but letters, digits, dot, dash and
+ * underscore turned into "_" (block names come from the image, which may carry slashes,
+ * "..", control characters or NUL), never hidden, and unique among the blocks.
+ */
+export function blockFileName(id: string, taken: Set<string>): string {
+  const base = id.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, (dots) => '_'.repeat(dots.length)).slice(0, 200) || 'block';
+  let name = `${base}.raw`;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}.raw`;
+  taken.add(name);
+  return name;
+}
+

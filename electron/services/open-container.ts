@@ -1,6 +1,7 @@
 import type { Diagnostic } from '../../shared/diagnostics';
 import { readBytes, SliceSource, type ByteSource } from '../../shared/io/byte-source';
 import { DETECT_BYTES, detectImageKind, IMAGE_KIND_LABELS, type ImageKind } from '../../shared/formats/detect';
+import { declaredMemory, streamBound } from '../../shared/formats/libvirt/domain-memory';
 import { parseLibvirtSave } from '../../shared/formats/libvirt/libvirt-save';
 import type { ContainerLayer, LibvirtSaveLayer, OffsetSpace } from '../../shared/formats/container-model';
 import { parseQcow2 } from '../../shared/formats/qcow2/qcow2';
@@ -48,6 +49,11 @@ export function openContainer(path: string, file: FileSource, options: Container
         const stream = new SliceSource(file, range.offset);
         return { kind, stream, streamBase: range.offset, layers: [layer], offsetSpace: 'file', fileOffsetOf: fileOffsetOf(range.offset), diagnostics, close: noop };
       }
+      if (range.length === 0) {
+        // Nothing after the XML area (data_len past the end, or a file cut there): an empty stream, as for a raw save.
+        const stream = new SliceSource(file, file.size);
+        return { kind, stream, layers: [layer], offsetSpace: 'decompressed', fileOffsetOf: () => undefined, diagnostics, close: noop };
+      }
       const cached = findCachedStream(path, range, options.cache);
       if (!cached) {
         throw new UserError(`${path} holds a ${layer.storedAs}-compressed QEMU stream that has not been decompressed yet; open it with openImageAsync (the CLI does this itself)`);
@@ -57,12 +63,12 @@ export function openContainer(path: string, file: FileSource, options: Container
       if (cached.problem) {
         all.push({
           severity: 'error',
-          code: 'compressed-stream-damaged',
+          code: cached.problem.code ?? 'compressed-stream-damaged',
           offset: Math.max(range.offset, Math.min(cached.problem.compressedOffset, file.size - 1)),
-          expected: `complete ${layer.storedAs} data up to the end of the file`,
+          expected: cached.problem.expected ?? `complete ${layer.storedAs} data up to the end of the file`,
           found: cached.problem.message,
           message: `The ${layer.storedAs}-compressed QEMU stream could only be decompressed to ${cached.size} bytes`,
-          hint: 'Everything before the damage is shown; the QEMU stream is cut where decompression stopped.',
+          hint: cached.problem.hint ?? 'Everything before the damage is shown; the QEMU stream is cut where decompression stopped.',
         });
       }
       return { kind, stream, layers: [layer], offsetSpace: 'decompressed', fileOffsetOf: () => undefined, diagnostics: all, close: () => stream.close() };
@@ -99,7 +105,10 @@ export function openContainer(path: string, file: FileSource, options: Container
  */
 export async function prepareContainer(path: string, file: FileSource, options: ContainerOptions = {}): Promise<void> {
   const compressed = compressedLibvirtStream(file);
-  if (compressed) await decompressToCache(path, compressed.stream, compressed.storedAs as StreamCompression, options.cache);
+  if (!compressed) return;
+  // The save says how much memory the guest had: its stream cannot be much larger.
+  const declared = compressed.xml && declaredMemory(compressed.xml.text);
+  await decompressToCache(path, compressed.stream, compressed.storedAs as StreamCompression, { ...options.cache, expectedMax: declared ? streamBound(declared) : undefined });
 }
 
 function compressedLibvirtStream(file: FileSource): LibvirtSaveLayer | undefined {
