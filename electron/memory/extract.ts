@@ -4,6 +4,7 @@ import { blockExtents, pageDataOffset, pageFacts, type Extent, type ExtentKind }
 import { guestAddressesOf, type MachineLayout } from '../../shared/memory/layout';
 import type { OpenedImage } from '../services/open-image';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
+import { checkOutputs } from '../io/output-paths';
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
 import { elfArchOf, elfCoreHeader } from '../../shared/memory/elf-core';
@@ -113,6 +114,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
   }
   progress.finish();
   const result: ExtractResult = { layout, format, files, mapFile: path.join(options.outDir, PAGE_MAP_NAME), machine: machine && { family: machine.family, rule: machine.rule }, blocks };
+  checkOutputs([{ path: img.path, role: 'the image' }], [{ path: result.mapFile, role: '--out' }]);
   writeFileAtomic(result.mapFile, (fd) => writeAll(fd, Buffer.from(JSON.stringify(toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }), null, 2) + '\n')));
   return result;
 }
@@ -187,7 +189,7 @@ function writePartsAt(fd: number, parts: Uint8Array[], position: number): number
 
 /** Creates `target` as a sparse file of `size` bytes filled by `fill`, atomically. */
 function writeAtomically(img: OpenedImage, target: string, size: number, options: ExtractOptions, fill: (fd: number) => number): ExtractedFile {
-  if (path.resolve(target) === path.resolve(img.path)) throw new UserError(`refusing to write ${target}: it is the image being read`);
+  checkOutputs([{ path: img.path, role: 'the image' }], [{ path: target, role: '--out' }]);
   if (fs.existsSync(target) && !options.force) throw new UserError(`${target} already exists; choose another --out folder or pass --force`);
   let written = 0;
   writeFileAtomic(target, (fd) => {

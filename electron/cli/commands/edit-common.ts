@@ -2,6 +2,7 @@ import { countBySeverity, type Diagnostic } from '../../../shared/diagnostics';
 import type { AppliedEdit } from '../../../shared/edit/journal';
 import { totalLength } from '../../../shared/edit/pieces';
 import type { EditSession } from '../../edit/edit-session';
+import type { NamedPath } from '../../io/output-paths';
 import { UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import type { CliIO } from '../output';
@@ -57,4 +58,9 @@ export function openDonors(session: EditSession, paths: Record<string, string>, 
 
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** The paths given for the options that were given, named by their option: [[opts.report, '--report'], …]. */
+export function givenPaths(pairs: [string | undefined, string][]): NamedPath[] {
+  return pairs.filter((p): p is [string, string] => p[0] !== undefined).map(([path, role]) => ({ path, role }));
 }

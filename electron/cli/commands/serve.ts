@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { startBridge } from '../../bridge/server';
 import { RENDERER_DIR } from '../../build-paths';
 import { Library } from '../../index/library';
+import { checkOutputs } from '../../io/output-paths';
 import { UserError } from '../../services/user-error';
 import { ImageSessions } from '../../workbench/image-sessions';
 import type { CliIO } from '../output';
@@ -28,6 +29,7 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
         if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
         return path.resolve(p);
       });
+      checkOutputs(resolved.filter((p) => fs.statSync(p).isFile()).map((p) => ({ path: p, role: 'an image to serve' })), [{ path: databasePath(opts), role: '--db' }]);
       const library = Library.open(databasePath(opts));
       const bridge = await startBridge({
         rendererDir: RENDERER_DIR,
