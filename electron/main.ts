@@ -2,7 +2,8 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session } fro
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CHANNELS, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
+import { CHANNELS, DROP_CHANNEL, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
+import { PathGrants } from './api/path-grants';
 import { dispatch } from './api/dispatch';
 import { createHandlers, type HandlerDeps } from './api/handlers';
 import { harden, imageArguments, isTrustedSender } from './app/hardening';
@@ -25,6 +26,8 @@ const sessions = new ImageSessions();
 const apis = new Map<number, WorkbenchApi>();
 let recent: RecentImages;
 let library: Library;
+/** Paths the user gave (dialogs, drops, command line, recent list, library folders): the only ones handlers act on. */
+let grants: PathGrants;
 
 function createWindow(initialPaths: string[]): BrowserWindow {
   const win = new BrowserWindow({
@@ -36,9 +39,11 @@ function createWindow(initialPaths: string[]): BrowserWindow {
     webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
   });
   const id = win.webContents.id;
+  for (const p of initialPaths) grants.grantFile(p);
   const deps: HandlerDeps = {
     sessions,
     library,
+    grants,
     host: 'electron',
     version: app.getVersion(),
     initialPaths,
@@ -75,6 +80,8 @@ function focusedWindow(): BrowserWindow | undefined {
 }
 
 function openInWindow(imagePath: string): void {
+  // From the OS (file association, second instance) or the recent list: the user's choice.
+  grants.grantFile(imagePath);
   const win = focusedWindow();
   if (!win) return void createWindow([imagePath]);
   win.webContents.send(EVENT_CHANNEL, { type: 'open-path', path: imagePath });
@@ -95,6 +102,13 @@ function buildMenu(): void {
 }
 
 function registerChannels(): void {
+  // The preload reports the path of a file dropped on the window (only it can read a real
+  // File's path), before the renderer asks to open it.
+  ipcMain.on(DROP_CHANNEL, (event, dropped: unknown) => {
+    const trusted = apis.has(event.sender.id) && isTrustedSender(event.senderFrame?.url);
+    if (trusted && typeof dropped === 'string' && dropped.length > 0) grants.grantFile(dropped);
+    event.returnValue = trusted;
+  });
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, async (event, ...args: unknown[]) => {
       const api = apis.get(event.sender.id);
@@ -124,6 +138,7 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     recent = new RecentImages(path.join(app.getPath('userData'), 'recent-images.json'));
     library = Library.open(path.join(app.getPath('userData'), DATABASE_FILE));
+    grants = new PathGrants({ folders: () => library.folders().map((f) => f.path), hasImage: (p) => library.hasImage(p) });
     protocol.handle(APP_SCHEME, async (request) => {
       const r = rendererResponse(RENDERER_DIR, request.url);
       if (!r.file) return new Response('not found', { status: r.status });

@@ -86,6 +86,11 @@ export class Library {
     return this.db.prepare('SELECT id, path, added_at AS addedAt FROM folders ORDER BY path').all() as never;
   }
 
+  /** Whether `file` is in the library (indexed on its own or in a folder). */
+  hasImage(file: string): boolean {
+    return this.db.prepare('SELECT 1 FROM images WHERE path = ?').get(file) !== undefined;
+  }
+
   /** Every file of the library (images only unless `all`), by path. */
   list(options: { all?: boolean } = {}): ImageListing[] {
     const where = options.all ? '' : "WHERE i.status NOT IN ('not-an-image')";

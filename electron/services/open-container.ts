@@ -88,10 +88,10 @@ export function openContainer(path: string, file: FileSource, options: Container
       };
     }
     default: {
-      const head = Array.from(readBytes(file, 0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+      // Nothing of the file's content goes into the message: it is not an image, it may be anything (a key, /etc/shadow).
       throw new UserError(
         kind === 'unknown'
-          ? `${path} is not a recognised migration image (it starts with ${head}); expected a QEMU migration stream ("QEVM"), a libvirt save image or a qcow2 image with an internal snapshot`
+          ? `${path} is not a recognised migration image; expected a QEMU migration stream ("QEVM"), a libvirt save image or a qcow2 image with an internal snapshot`
           : `${path} is a ${IMAGE_KIND_LABELS[kind]}, which this version cannot open yet`,
       );
     }

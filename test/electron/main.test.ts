@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { CHANNELS } from '../../shared/api/contract';
+import { CHANNELS, DROP_CHANNEL } from '../../shared/api/contract';
 import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_HEADER } from '../../electron/content-security-policy';
 import { rendererResponse } from '../../electron/app/renderer-protocol';
 import { imageArguments } from '../../electron/app/hardening';
@@ -12,6 +12,9 @@ import { REPO } from '../helpers/cli';
 /** A minimal stand-in for the parts of Electron main.ts uses, recording what it is asked to do. */
 const electron = vi.hoisted(() => {
   const handlers = new Map<string, (event: unknown, ...args: unknown[]) => unknown>();
+  const listeners = new Map<string, (event: any, ...args: unknown[]) => void>();
+  /** What the mocked dialogs answer next. */
+  const dialogAnswers: { open: string[]; save: string | undefined } = { open: [], save: undefined };
   const windows: any[] = [];
   const appEvents = new Map<string, (...a: any[]) => void>();
   let protocolHandler: ((req: { url: string }) => Promise<Response>) | undefined;
@@ -42,6 +45,8 @@ const electron = vi.hoisted(() => {
   }
   return {
     handlers,
+    listeners,
+    dialogAnswers,
     windows,
     appEvents,
     getProtocolHandler: () => protocolHandler,
@@ -60,10 +65,14 @@ const electron = vi.hoisted(() => {
         quit: () => undefined,
       },
       BrowserWindow,
-      ipcMain: { handle: (channel: string, f: any) => handlers.set(channel, f) },
+      ipcMain: { handle: (channel: string, f: any) => handlers.set(channel, f), on: (channel: string, f: any) => listeners.set(channel, f) },
       protocol: { registerSchemesAsPrivileged: vi.fn(), handle: (_s: string, f: any) => (protocolHandler = f) },
       Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: vi.fn() },
-      dialog: { showOpenDialog: async () => ({ filePaths: [] }), showMessageBox: async () => undefined },
+      dialog: {
+        showOpenDialog: async () => ({ filePaths: dialogAnswers.open.splice(0) }),
+        showSaveDialog: async () => ({ filePath: dialogAnswers.save }),
+        showMessageBox: async () => undefined,
+      },
       net: { fetch: async (url: string) => new Response(fs.readFileSync(new URL(url))) },
       session: {
         defaultSession: {
@@ -99,8 +108,44 @@ describe('main: the Electron glue', () => {
     await expect(call('openImage', 'app://workbench/index.html', 42)).rejects.toThrow(/invalid arguments for openImage/);
     await expect(call('hostInfo', 'https://evil.example/')).rejects.toThrow(/only accepted from the workbench window/);
     await expect(call('hostInfo', 'app://workbench/index.html')).resolves.toMatchObject({ host: 'electron', nativeDialogs: true });
-    const listing: any = await call('listDirectory', 'app://workbench/index.html', corpusPath('qemu'));
+  });
+
+  it('acts only on paths the user gave: dialogs, drops, the library; write targets only from the save dialog', async () => {
+    const APP = 'app://workbench/index.html';
+    const call = (channel: string, ...args: unknown[]) => electron.handlers.get(channel)!({ sender: { id: 1 }, senderFrame: { url: APP } }, ...args);
+    const folder = corpusPath('qemu');
+    const image = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
+    // Before the user chose anything, nothing is reachable, and no message quotes a file.
+    await expect(call('listDirectory', folder)).rejects.toThrow(/not chosen by you/);
+    await expect(call('listDirectory', '/etc')).rejects.toThrow(/not chosen by you/);
+    await expect(call('openImage', '/etc/passwd')).rejects.toThrow(/^(?!.*root:).*not chosen by you/);
+    await expect(call('borrowVmdesc', 'h', image)).rejects.toThrow(/not chosen by you/);
+    await expect(call('libraryIndex', [folder])).rejects.toThrow(/not chosen by you/);
+    // A folder chosen in the folder dialog can be listed (the in-app picker) and read.
+    electron.dialogAnswers.open = [folder];
+    await expect(call('pickFolder')).resolves.toBe(folder);
+    const listing: any = await call('listDirectory', folder);
     expect(listing.entries.map((e: any) => e.name)).toContain('x86_64-pc-minimal-paused-16M.mig');
+    await expect(call('listDirectory', path.dirname(folder))).rejects.toThrow(/not chosen by you/);
+    // A dropped file: the preload reports its path on its own channel first.
+    const dropped = path.join(require('node:os').tmpdir(), 'dropped-but-missing.mig');
+    await expect(call('openImage', dropped)).rejects.toThrow(/not chosen by you/);
+    const event: any = { sender: { id: 1 }, senderFrame: { url: APP } };
+    electron.listeners.get(DROP_CHANNEL)!(event, dropped);
+    expect(event.returnValue).toBe(true);
+    await expect(call('openImage', dropped)).rejects.toThrow(/does not exist/); // let through: it is the user's
+    // A page that is not the app cannot grant itself a path.
+    const forged: any = { sender: { id: 1 }, senderFrame: { url: 'https://evil.example/' } };
+    electron.listeners.get(DROP_CHANNEL)!(forged, '/etc/shadow');
+    expect(forged.returnValue).toBe(false);
+    await expect(call('openImage', '/etc/shadow')).rejects.toThrow(/not chosen by you/);
+    // Writing: only where the save dialog said.
+    const target = path.join(require('node:os').tmpdir(), 'chosen-in-dialog.json');
+    await expect(call('editSaveJournal', 'h', target)).rejects.toThrow(/not chosen as a place to save/);
+    electron.dialogAnswers.save = target;
+    await expect(call('pickSavePath', 'x.json')).resolves.toBe(target);
+    await expect(call('editSaveJournal', 'h', target)).rejects.toThrow(/no longer open/); // past the check: the handle is fake
+    await expect(call('editSave', 'h', '/etc/cron.d/evil', { force: true, streamOnly: false })).rejects.toThrow(/not chosen as a place to save/);
   });
 
   it('blocks navigation away from the app, new windows, webviews, permissions and network requests', () => {

@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { PathGrants } from '../../electron/api/path-grants';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { Library } from '../../electron/index/library';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { REPO } from './cli';
+import { CORPUS_DIR } from './corpus';
 
 /** Debian's Chromium (CI installs it); CHROMIUM_PATH overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -31,7 +33,10 @@ export async function startWorkbench(): Promise<Workbench> {
   const sessions = new ImageSessions();
   // A real SQLite library in a fresh folder.
   const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
-  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, version: 'e2e', initialPaths: [] } });
+  // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
+  const grants = new PathGrants();
+  for (const folder of [CORPUS_DIR, os.tmpdir()]) grants.grantFolder(folder);
+  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants, version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   return {
     browser,
