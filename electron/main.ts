@@ -36,7 +36,7 @@ function createWindow(initialPaths: string[]): BrowserWindow {
     show: false,
     title: 'Migration Image Workbench',
     icon: path.join(RENDERER_DIR, 'icon.svg'),
-    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false, devTools: !app.isPackaged },
   });
   const id = win.webContents.id;
   for (const p of initialPaths) grants.grantFile(p);
@@ -97,6 +97,7 @@ function buildMenu(): void {
     },
     recent.items,
     process.platform === 'darwin',
+    app.isPackaged,
   );
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
@@ -147,6 +148,8 @@ if (!app.requestSingleInstanceLock()) {
     });
     // The app never needs the network, the camera or any other permission.
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    // Checks (navigator.permissions.query, clipboard reads, …) are answered no as well, not only requests.
+    session.defaultSession.setPermissionCheckHandler(() => false);
     session.defaultSession.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !/^(app|devtools):/.test(details.url) }));
     registerChannels();
     buildMenu();

@@ -16,10 +16,13 @@ export interface PlacedDiagnostic extends Diagnostic {
  * stream byte (raw libvirt saves, qcow2 data clusters) and keep their stream offset.
  */
 export function placedDiagnostics(img: OpenedImage): PlacedDiagnostic[] {
-  const container = img.containerDiagnostics.map((d) => ({ ...d, offsetSpace: 'file' as const }));
+  // Container diagnostics point into the file; one that cannot (a pointer far past its end) is placed at its last byte.
+  const container = img.containerDiagnostics.map((d) => ({ ...d, offset: Math.min(d.offset, Math.max(0, img.file.size - 1)), offsetSpace: 'file' as const }));
   const stream = img.model.diagnostics.map((d): PlacedDiagnostic => {
     const fileOffset = img.fileOffsetOf(d.offset);
-    return fileOffset === undefined ? { ...d, offsetSpace: img.offsetSpace, streamOffset: d.offset } : { ...d, offset: fileOffset, offsetSpace: 'file', streamOffset: d.offset };
+    if (fileOffset !== undefined && fileOffset < img.file.size) return { ...d, offset: fileOffset, offsetSpace: 'file', streamOffset: d.offset };
+    // No byte of the file holds it: an offset in the stream, named for what it is.
+    return { ...d, offsetSpace: img.offsetSpace === 'file' ? 'stream' : img.offsetSpace, streamOffset: d.offset };
   });
   return [...container, ...stream];
 }

@@ -93,12 +93,15 @@ export interface ParsedContainer<L extends ContainerLayer> {
  * What stream offsets mean for the user: "file" when the stream is stored as is (file
  * offset = streamBase + stream offset), "vmstate" for a qcow2 snapshot (offsets in its
  * vmstate area, mapped to scattered host clusters), "decompressed" for a compressed
- * libvirt save (offsets in the decompressed stream; the file holds no such bytes).
+ * libvirt save (offsets in the decompressed stream; the file holds no such bytes);
+ * "stream" for a stream offset whose file offset would lie past the end of the file (a
+ * damaged wrapper pointing beyond it), so no offset labelled "file" is outside the file.
  */
-export type OffsetSpace = 'file' | 'vmstate' | 'decompressed';
+export type OffsetSpace = 'file' | 'vmstate' | 'decompressed' | 'stream';
 
 export const OFFSET_SPACE_LABELS: Readonly<Record<OffsetSpace, string>> = {
   file: 'file offsets',
   vmstate: 'offsets in the qcow2 snapshot vmstate',
   decompressed: 'offsets in the decompressed QEMU stream',
+  stream: 'offsets in the QEMU stream, which lies past the end of the file',
 };

@@ -5,6 +5,7 @@ import { CHANNELS, DROP_CHANNEL } from '../../shared/api/contract';
 import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_HEADER } from '../../electron/content-security-policy';
 import { rendererResponse } from '../../electron/app/renderer-protocol';
 import { imageArguments } from '../../electron/app/hardening';
+import { menuTemplate } from '../../electron/app/menu';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { corpusPath } from '../helpers/corpus';
 import { REPO } from '../helpers/cli';
@@ -19,6 +20,7 @@ const electron = vi.hoisted(() => {
   const appEvents = new Map<string, (...a: any[]) => void>();
   let protocolHandler: ((req: { url: string }) => Promise<Response>) | undefined;
   let permissionHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
+  let permissionCheck: ((wc: unknown, p: string) => boolean) | undefined;
   let requestFilter: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
   class BrowserWindow {
     options: any;
@@ -51,6 +53,7 @@ const electron = vi.hoisted(() => {
     appEvents,
     getProtocolHandler: () => protocolHandler,
     getPermissionHandler: () => permissionHandler,
+    getPermissionCheck: () => permissionCheck,
     getRequestFilter: () => requestFilter,
     module: {
       app: {
@@ -77,6 +80,7 @@ const electron = vi.hoisted(() => {
       session: {
         defaultSession: {
           setPermissionRequestHandler: (f: any) => (permissionHandler = f),
+          setPermissionCheckHandler: (f: any) => (permissionCheck = f),
           webRequest: { onBeforeRequest: (f: any) => (requestFilter = f) },
         },
       },
@@ -98,6 +102,8 @@ describe('main: the Electron glue', () => {
   it('opens a sandboxed, context-isolated window without Node, served from app://', () => {
     const [win] = electron.windows;
     expect(win.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true });
+    // Not packaged here (the mock says so): devTools follows app.isPackaged.
+    expect(win.options.webPreferences.devTools).toBe(true);
     expect(win.options.webPreferences.preload).toMatch(/preload\.js$/);
     expect(win.url).toBe('app://workbench/index.html');
   });
@@ -165,6 +171,7 @@ describe('main: the Electron glue', () => {
     let allowed: boolean | undefined;
     electron.getPermissionHandler()!({}, 'media', (ok) => (allowed = ok));
     expect(allowed).toBe(false);
+    expect(electron.getPermissionCheck()!({}, 'clipboard-read')).toBe(false);
     const cancelled = (url: string) => {
       let r: { cancel: boolean } | undefined;
       electron.getRequestFilter()!({ url }, (x) => (r = x));
@@ -181,6 +188,12 @@ describe('main: the Electron glue', () => {
     expect(await index.text()).toContain('<div id="root">');
     expect((await electron.getProtocolHandler()!({ url: 'app://workbench/../../package.json' })).status).toBe(404);
     expect(rendererResponse(RENDERER_DIR, 'app://elsewhere/index.html').status).toBe(404);
+  });
+
+  it('offers the developer tools only in a development build', () => {
+    const items = (packaged: boolean) => JSON.stringify(menuTemplate({ command: () => {}, newWindow: () => {}, openRecent: () => {}, about: () => {} }, [], false, packaged));
+    expect(items(false)).toContain('toggleDevTools');
+    expect(items(true)).not.toContain('toggleDevTools');
   });
 
   it('takes image paths from the command line, skipping flags and the app path', () => {
