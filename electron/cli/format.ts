@@ -26,9 +26,16 @@ export function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
-/** The same for whole lines of output: line breaks and tabs stay, every other control character is escaped. */
+/**
+ * The same for whole lines of output: line breaks and tabs stay, every other control
+ * character is escaped. DEL and C1 become \u00HH, which JSON output (where JSON.stringify
+ * leaves them raw) reads back as the same character.
+ */
 export function printableLines(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return (code < 0x7f ? '\\x' : '\\u00') + code.toString(16).padStart(2, '0');
+  });
 }
 
 /** Left-aligned columns; numbers are right-aligned. Cells are printable(): one row is one line. */
