@@ -143,6 +143,7 @@ if (!app.requestSingleInstanceLock()) {
     protocol.handle(APP_SCHEME, async (request) => {
       const r = rendererResponse(RENDERER_DIR, request.url);
       if (!r.file) return new Response('not found', { status: r.status });
+      if (r.html !== undefined) return new Response(r.html, { status: r.status, headers: r.headers });
       const file = await net.fetch(pathToFileURL(r.file).toString());
       return new Response(file.body, { status: r.status, headers: r.headers });
     });

@@ -8,7 +8,7 @@ import { ApiArgumentError } from '../../shared/api/validate';
 import { createHandlers, type HandlerDeps } from '../api/handlers';
 import { dispatch } from '../api/dispatch';
 import { UserError } from '../services/user-error';
-import { CONTENT_SECURITY_POLICY_HEADER } from '../content-security-policy';
+import { servedPage } from '../content-security-policy';
 
 /**
  * The bridge: serves the real renderer bundle to a local browser and answers the API by
@@ -188,8 +188,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const type = MIME[path.extname(file)] ?? 'application/octet-stream';
     if (relative === 'index.html') {
       // The web preload defines window.workbench before the app's module script runs.
-      const html = fs.readFileSync(file, 'utf8').replace('<head>', '<head>\n    <script src="/bridge-preload.js"></script>');
-      return send(res, 200, type, html, { 'content-security-policy': CONTENT_SECURITY_POLICY_HEADER });
+      const page = servedPage(fs.readFileSync(file, 'utf8').replace('<head>', '<head>\n    <script src="/bridge-preload.js"></script>'));
+      return send(res, 200, type, page.html, { 'content-security-policy': page.header });
     }
     res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
     fs.createReadStream(file).pipe(res);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PathGrants } from '../../electron/api/path-grants';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
-import { CONTENT_SECURITY_POLICY_HEADER } from '../../electron/content-security-policy';
+import { contentSecurityPolicyHeader, STYLE_NONCE_PLACEHOLDER } from '../../electron/content-security-policy';
 import { Library } from '../../electron/index/library';
 import { ImageSessions, MAX_IMAGES_PER_OWNER } from '../../electron/workbench/image-sessions';
 import { corpusPath } from '../helpers/corpus';
@@ -68,9 +68,15 @@ describe('the bridge server (migwb serve)', () => {
     const cookie = await login(bridge.newLink());
     const page = await request(`${bridge.origin}/`, { headers: { cookie } });
     expect(page.status).toBe(200);
-    expect(page.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY_HEADER);
+    // A fresh style nonce per page, the same in the header and the page.
+    const nonce = /'nonce-([^']+)'/.exec(String(page.headers['content-security-policy']))![1];
+    expect(nonce).not.toBe(STYLE_NONCE_PLACEHOLDER);
+    expect(page.headers['content-security-policy']).toBe(contentSecurityPolicyHeader(nonce));
+    expect(page.headers['content-security-policy']).toMatch(/style-src 'self'; style-src-elem 'self' 'nonce-[^']+';/);
     expect(page.body).toContain('<script src="/bridge-preload.js"></script>');
-    expect(page.body).toBe(fs.readFileSync(`${RENDERER_DIR}/index.html`, 'utf8').replace('<head>', '<head>\n    <script src="/bridge-preload.js"></script>'));
+    expect(page.body).toBe(fs.readFileSync(`${RENDERER_DIR}/index.html`, 'utf8').replace('<head>', '<head>\n    <script src="/bridge-preload.js"></script>').replaceAll(STYLE_NONCE_PLACEHOLDER, nonce));
+    const again = await request(`${bridge.origin}/`, { headers: { cookie } });
+    expect(again.headers['content-security-policy']).not.toContain(nonce);
     const preload = await request(`${bridge.origin}/bridge-preload.js`, { headers: { cookie } });
     expect(preload.body).toContain('window.workbench = Object.freeze(api)');
     expect((await request(`${bridge.origin}/..%2f..%2fpackage.json`, { headers: { cookie } })).status).toBe(404);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CHANNELS, DROP_CHANNEL } from '../../shared/api/contract';
-import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_HEADER } from '../../electron/content-security-policy';
+import { CONTENT_SECURITY_POLICY, contentSecurityPolicyHeader, STYLE_NONCE_PLACEHOLDER } from '../../electron/content-security-policy';
 import { rendererResponse } from '../../electron/app/renderer-protocol';
 import { imageArguments } from '../../electron/app/hardening';
 import { menuTemplate } from '../../electron/app/menu';
@@ -184,8 +184,12 @@ describe('main: the Electron glue', () => {
   it.skipIf(!fs.existsSync(path.join(RENDERER_DIR, 'index.html')))('serves the built renderer on app:// with the CSP header, nothing outside it', async () => {
     const index = await electron.getProtocolHandler()!({ url: 'app://workbench/index.html' });
     expect(index.status).toBe(200);
-    expect(index.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY_HEADER);
-    expect(await index.text()).toContain('<div id="root">');
+    const nonce = /'nonce-([^']+)'/.exec(index.headers.get('content-security-policy')!)![1];
+    expect(index.headers.get('content-security-policy')).toBe(contentSecurityPolicyHeader(nonce));
+    const html = await index.text();
+    expect(html).toContain('<div id="root">');
+    expect(html).toContain(`<meta name="style-nonce" content="${nonce}" />`);
+    expect(html).not.toContain(STYLE_NONCE_PLACEHOLDER);
     expect((await electron.getProtocolHandler()!({ url: 'app://workbench/../../package.json' })).status).toBe(404);
     expect(rendererResponse(RENDERER_DIR, 'app://elsewhere/index.html').status).toBe(404);
   });
@@ -210,5 +214,7 @@ describe('the renderer CSP', () => {
     expect(meta).toBe(CONTENT_SECURITY_POLICY);
     expect(CONTENT_SECURITY_POLICY).toMatch(/script-src 'self'(;|$)/);
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-eval/);
+    expect(/style-src ([^;]*)/.exec(CONTENT_SECURITY_POLICY)![1]).toBe("'self'");
+    expect(/style-src-elem ([^;]*)/.exec(CONTENT_SECURITY_POLICY)![1]).not.toMatch(/unsafe-inline/);
   });
 });

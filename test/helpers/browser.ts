@@ -25,6 +25,8 @@ export interface Workbench {
   sessions: ImageSessions;
   /** A new browser page logged in with a fresh one-time link, showing the app. */
   newPage(): Promise<Page>;
+  /** Every Content Security Policy violation any page reported (securitypolicyviolation events and Chromium's console reports). */
+  cspViolations: string[];
   close(): Promise<void>;
 }
 
@@ -38,13 +40,22 @@ export async function startWorkbench(): Promise<Workbench> {
   for (const folder of [CORPUS_DIR, os.tmpdir()]) grants.grantFolder(folder);
   const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants, version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const cspViolations: string[] = [];
   return {
     browser,
     bridge,
     sessions,
+    cspViolations,
     async newPage() {
       const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      // Added through the DevTools protocol, so the page's CSP does not apply to it.
+      await page.addInitScript(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`));",
+      );
+      page.on('console', (m) => {
+        if (/CSP violation|Content Security Policy/.test(m.text())) cspViolations.push(m.text());
+      });
       await page.goto(bridge.newLink());
       await page.waitForSelector('.toolbar');
       return page;
