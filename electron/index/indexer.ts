@@ -32,6 +32,8 @@ export interface IndexOptions {
   onProgress?: (p: IndexProgress) => void;
   /** Polled between files and while reading; true stops the run after the current transaction. */
   isCancelled?: () => boolean;
+  /** Files to leave out of this run (recorded already by the caller). */
+  skip?: ReadonlySet<string>;
 }
 
 export interface IndexReport extends LibraryIndexReport {
@@ -74,8 +76,8 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
   const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
   const version = sealedBy();
-  const tasks = collectTasks(store, paths, report);
-  report.files = tasks.length;
+  const tasks = collectTasks(store, paths, report).filter((t) => !options.skip?.has(t.path));
+  report.files = tasks.length + (options.skip?.size ?? 0);
 
   const work: FileTask[] = [];
   for (const t of tasks) {

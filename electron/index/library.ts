@@ -94,8 +94,9 @@ export class Library {
     const done: NonNullable<IndexProgress['counts']>[] = [];
     // Files earlier runs handled: a resumed run counts them as unchanged, which they are not for this report.
     let handledBefore = 0;
+    const given: string[] = [];
     for (;;) {
-      const run = await this.indexRun(job, options, budget);
+      const run = await this.indexRun({ ...job, skip: given }, options, budget);
       if (run.kind === 'finished') return mergeRuns(done, { ...run.report, unchanged: run.report.unchanged - handledBefore }, started);
       if (run.kind === 'cancelled') return mergeRuns(done, { ...run.counts, unchanged: run.counts.unchanged - handledBefore, cancelled: true, elapsedMs: 0 }, started);
       // A file overran its budget: it is recorded as failed, and the run resumes after it (files
@@ -103,7 +104,8 @@ export class Library {
       const seconds = (budget(run.size) / 1000).toFixed(0);
       recordFailedFile(this.db, run.file, `indexing it took longer than ${seconds} s, so it was stopped; it may be built to exhaust the reader (open it to see its diagnostics)`);
       done.push({ ...run.counts, failed: run.counts.failed + 1, unchanged: run.counts.unchanged - handledBefore });
-      handledBefore += run.filesDone + 1;
+      handledBefore += run.filesDone;
+      given.push(run.file);
     }
   }
 
