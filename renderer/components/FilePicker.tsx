@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DirectoryListing } from '../../shared/api/contract';
 import { errorMessage, workbench } from '../api';
 
@@ -26,19 +26,28 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const browse = (path: string | null) =>
-    workbench()
+  // Only the folder asked for last is shown: the first listing (the last folder used) may
+  // arrive after one the user typed meanwhile.
+  const lastRequest = useRef(0);
+  const browse = useCallback((path: string | null) => {
+    const request = ++lastRequest.current;
+    return workbench()
       .listDirectory(path)
-      .then((l) => {
-        setListing(l);
-        setTyped(l.path);
-        setSelected(null);
-        setError(null);
-      }, (e) => setError(errorMessage(e)));
+      .then(
+        (l) => {
+          if (request !== lastRequest.current) return;
+          setListing(l);
+          setTyped(l.path);
+          setSelected(null);
+          setError(null);
+        },
+        (e) => request === lastRequest.current && setError(errorMessage(e)),
+      );
+  }, []);
 
   useEffect(() => {
     void browse(localStorage.getItem('migwb.lastFolder'));
-  }, []);
+  }, [browse]);
 
   const isFolder = (path: string | null) => !!listing?.entries.find((x) => x.path === path)?.isDirectory;
   const ready = () => (mode === 'file' ? !!selected && !isFolder(selected) : mode === 'folder' ? !!listing : !!listing && name.trim() !== '' && !/[/\\]/.test(name));

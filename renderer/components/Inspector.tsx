@@ -1,7 +1,5 @@
 import { memo, useEffect, useState } from 'react';
-import type { FieldValue } from '../../shared/formats/qemu-stream/vmstate-decode';
-import type { ByteSpace, TreeNode } from '../../shared/api/contract';
-import type { OffsetSpace } from '../../shared/formats/container-model';
+import type { ByteSpace, FieldValue, OffsetSpace, TreeNode } from '../../shared/api/contract';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';
 import { shortValue } from './StructureTree';

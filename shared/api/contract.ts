@@ -5,6 +5,9 @@ import type { EditRequest } from '../edit/intents';
 import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
 import type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
 
+// Model types that API values carry, for the renderer (which imports only shared/api and shared/inspect).
+export type { Diagnostic, FieldValue, OffsetSpace };
+
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
  * `window.workbench` over IPC; `migwb serve` exposes the same handlers over HTTP for a
