@@ -27,8 +27,10 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
   const [error, setError] = useState<string | null>(null);
 
   // Only the folder asked for last is shown: the first listing (the last folder used) may
-  // arrive after one the user typed meanwhile.
+  // arrive after one the user typed meanwhile. Nor does a listing replace a path the user
+  // is typing: the field shows the listed folder only if it was not edited since the request.
   const lastRequest = useRef(0);
+  const editedDuring = useRef(-1);
   const browse = useCallback((path: string | null) => {
     const request = ++lastRequest.current;
     return workbench()
@@ -37,7 +39,7 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
         (l) => {
           if (request !== lastRequest.current) return;
           setListing(l);
-          setTyped(l.path);
+          if (editedDuring.current !== request) setTyped(l.path);
           setSelected(null);
           setError(null);
         },
@@ -65,7 +67,7 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
           <button onClick={() => listing?.parent && browse(listing.parent)} disabled={!listing?.parent} aria-label="Parent folder">
             ↑
           </button>
-          <input type="text" value={typed} onChange={(e) => setTyped(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && browse(typed)} aria-label="Folder" autoFocus />
+          <input type="text" value={typed} onChange={(e) => ((editedDuring.current = lastRequest.current), setTyped(e.target.value))} onKeyDown={(e) => e.key === 'Enter' && browse(typed)} aria-label="Folder" autoFocus />
         </header>
         <div className="list">
           {error && <p style={{ color: 'var(--error)', padding: '0 12px' }}>{error}</p>}
