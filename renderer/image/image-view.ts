@@ -1,4 +1,5 @@
 import type { ByteSpace, EditState, EditSummary, ImageOpened, SaveRequest, SearchQuery, SectionJson, TreeNode, WorkbenchApi } from '../../shared/api/contract';
+import { OffsetMap } from '../../shared/api/offset-map';
 import { errorMessage, hexOffset, parseOffset } from '../api';
 import { ByteCache } from '../byte-cache';
 import type { Command } from '../commands';
@@ -189,9 +190,7 @@ export class ImageView {
     if (to === space) return;
     this.store.set({ hit: null });
     // The same byte in the other space, where the file holds the stream as is.
-    const base = image.streamBase;
-    const mapped = base === null ? 0 : to === 'file' ? cursor + base : Math.max(0, cursor - base);
-    void this.goToOffset(mapped, true, to);
+    void this.goToOffset(OffsetMap.ofImage(image).translate(cursor, space) ?? 0, true, to);
   };
 
   jumpToDiagnostic = (d: PlacedDiagnostic): void => void this.goToOffset(d.offset, true, d.space);
