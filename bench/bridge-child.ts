@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
@@ -7,21 +9,24 @@ import * as path from 'node:path';
  */
 async function main(): Promise<void> {
   const [buildDir = path.resolve(__dirname, '..'), corpus] = process.argv.slice(2);
-  const load = (p: string) => require(path.join(buildDir, p));
-  const { startBridge } = load('electron/bridge/server.js');
-  const { Library } = load('electron/index/library.js');
-  const { ImageSessions } = load('electron/workbench/image-sessions.js');
+  // Loaded by path, so the same script can serve an earlier build for a before/after comparison.
+  const load = createRequire(__filename);
+  const fromBuild = (p: string) => load(path.join(buildDir, p));
+  const { startBridge } = fromBuild('electron/bridge/server.js');
+  const { Library } = fromBuild('electron/index/library.js');
+  const { ImageSessions } = fromBuild('electron/workbench/image-sessions.js');
   let grants: unknown;
   try {
-    const { PathGrants } = load('electron/api/path-grants.js');
+    const { PathGrants } = fromBuild('electron/api/path-grants.js');
     const g = new PathGrants();
     g.grantFolder(corpus);
     grants = g;
   } catch {
     // a build from before path grants: everything is reachable
   }
-  const library = Library.open(path.join(require('node:os').tmpdir(), `migwb-bench-bridge-${process.pid}.sqlite`));
+  const library = Library.open(path.join(os.tmpdir(), `migwb-bench-bridge-${process.pid}.sqlite`));
   const bridge = await startBridge({ rendererDir: path.join(buildDir, 'renderer'), deps: { sessions: new ImageSessions(), library, grants, version: 'bench', initialPaths: [] } });
+  process.stdout.on('error', () => process.exit(0)); // the benchmark went away
   process.stdout.write(JSON.stringify({ link: bridge.newLink(), origin: bridge.origin }) + '\n');
   process.stdin.resume();
   process.stdin.on('end', () => void bridge.close().then(() => process.exit(0)));

@@ -37,7 +37,7 @@ async function measureBuild(build: string): Promise<{ count: number; errors: num
       req.on('error', reject);
       req.end(body);
     });
-  const cookie = await new Promise<string>((resolve) => http.get(link, { agent }, (res) => (res.resume(), resolve(String(res.headers['set-cookie']?.[0]).split(';')[0]))));
+  const cookie = await new Promise<string>((resolve, reject) => http.get(link, { agent }, (res) => (res.resume(), resolve(String(res.headers['set-cookie']?.[0]).split(';')[0]))).on('error', reject));
   const small = path.join(corpus, 'qemu', 'x86_64-pc-minimal-paused-16M.mig');
   const big = path.join(corpus, 'qemu', 'x86_64-pc-smp2-running-32M.mig');
   const handle = JSON.parse((await call(cookie, 'openImage', [small])).body).result.handle as string;

@@ -23,6 +23,7 @@ export function formatSize(n: number): string {
  * terminal nor forge output lines.
  */
 export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped here
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
@@ -32,6 +33,7 @@ export function printable(text: string): string {
  * leaves them raw) reads back as the same character.
  */
 export function printableLines(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped here
   return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
     const code = c.charCodeAt(0);
     return (code < 0x7f ? '\\x' : '\\u00') + code.toString(16).padStart(2, '0');

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { CHANNELS, DROP_CHANNEL } from '../../shared/api/contract';
+import { CHANNELS, DROP_CHANNEL, type DirectoryListing } from '../../shared/api/contract';
 import { CONTENT_SECURITY_POLICY, contentSecurityPolicyHeader, STYLE_NONCE_PLACEHOLDER } from '../../electron/content-security-policy';
 import { rendererResponse } from '../../electron/app/renderer-protocol';
 import { imageArguments } from '../../electron/app/hardening';
@@ -10,23 +11,31 @@ import { RENDERER_DIR } from '../../electron/build-paths';
 import { corpusPath } from '../helpers/corpus';
 import { REPO } from '../helpers/cli';
 
+/** What main's ipcMain.on listeners get: the sender, and returnValue for a synchronous reply. */
+interface IpcEvent {
+  sender: { id: number };
+  senderFrame: { url: string };
+  returnValue?: unknown;
+}
+
 /** A minimal stand-in for the parts of Electron main.ts uses, recording what it is asked to do. */
 const electron = vi.hoisted(() => {
   const handlers = new Map<string, (event: unknown, ...args: unknown[]) => unknown>();
-  const listeners = new Map<string, (event: any, ...args: unknown[]) => void>();
+  /** Main-process listeners (ipcMain.on): the preload's drop channel. */
+  const listeners = new Map<string, (event: IpcEvent, ...args: unknown[]) => void>();
   /** What the mocked dialogs answer next. */
   const dialogAnswers: { open: string[]; save: string | undefined } = { open: [], save: undefined };
-  const windows: any[] = [];
-  const appEvents = new Map<string, (...a: any[]) => void>();
+  const windows: BrowserWindow[] = [];
+  const appEvents = new Map<string, (...a: unknown[]) => void>();
   let protocolHandler: ((req: { url: string }) => Promise<Response>) | undefined;
   let permissionHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
   let permissionCheck: ((wc: unknown, p: string) => boolean) | undefined;
   let requestFilter: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
   class BrowserWindow {
-    options: any;
-    webContents: any;
+    options: { webPreferences: { preload?: string; [option: string]: unknown } };
+    webContents: { id: number; send(): void };
     events = new Map<string, () => void>();
-    constructor(options: any) {
+    constructor(options: BrowserWindow['options']) {
       this.options = options;
       this.webContents = { id: windows.length + 1, send: () => undefined };
       windows.push(this);
@@ -58,18 +67,21 @@ const electron = vi.hoisted(() => {
     module: {
       app: {
         requestSingleInstanceLock: () => true,
-        on: (e: string, f: (...a: any[]) => void) => appEvents.set(e, f),
+        on: (e: string, f: (...a: unknown[]) => void) => appEvents.set(e, f),
         whenReady: () => Promise.resolve(),
         getVersion: () => '0.1.0',
-        getPath: () => fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'migwb-userdata-')),
+        getPath: () => fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-userdata-')),
         isPackaged: false,
         isReady: () => true,
         addRecentDocument: () => undefined,
         quit: () => undefined,
       },
       BrowserWindow,
-      ipcMain: { handle: (channel: string, f: any) => handlers.set(channel, f), on: (channel: string, f: any) => listeners.set(channel, f) },
-      protocol: { registerSchemesAsPrivileged: vi.fn(), handle: (_s: string, f: any) => (protocolHandler = f) },
+      ipcMain: {
+        handle: (channel: string, f: (event: unknown, ...args: unknown[]) => unknown) => handlers.set(channel, f),
+        on: (channel: string, f: (event: IpcEvent, ...args: unknown[]) => void) => listeners.set(channel, f),
+      },
+      protocol: { registerSchemesAsPrivileged: vi.fn(), handle: (_s: string, f: typeof protocolHandler) => (protocolHandler = f) },
       Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: vi.fn() },
       dialog: {
         showOpenDialog: async () => ({ filePaths: dialogAnswers.open.splice(0) }),
@@ -79,9 +91,9 @@ const electron = vi.hoisted(() => {
       net: { fetch: async (url: string) => new Response(fs.readFileSync(new URL(url))) },
       session: {
         defaultSession: {
-          setPermissionRequestHandler: (f: any) => (permissionHandler = f),
-          setPermissionCheckHandler: (f: any) => (permissionCheck = f),
-          webRequest: { onBeforeRequest: (f: any) => (requestFilter = f) },
+          setPermissionRequestHandler: (f: typeof permissionHandler) => (permissionHandler = f),
+          setPermissionCheckHandler: (f: typeof permissionCheck) => (permissionCheck = f),
+          webRequest: { onBeforeRequest: (f: typeof requestFilter) => (requestFilter = f) },
         },
       },
     },
@@ -130,23 +142,23 @@ describe('main: the Electron glue', () => {
     // A folder chosen in the folder dialog can be listed (the in-app picker) and read.
     electron.dialogAnswers.open = [folder];
     await expect(call('pickFolder')).resolves.toBe(folder);
-    const listing: any = await call('listDirectory', folder);
-    expect(listing.entries.map((e: any) => e.name)).toContain('x86_64-pc-minimal-paused-16M.mig');
+    const listing = (await call('listDirectory', folder)) as DirectoryListing;
+    expect(listing.entries.map((e) => e.name)).toContain('x86_64-pc-minimal-paused-16M.mig');
     await expect(call('listDirectory', path.dirname(folder))).rejects.toThrow(/not chosen by you/);
     // A dropped file: the preload reports its path on its own channel first.
-    const dropped = path.join(require('node:os').tmpdir(), 'dropped-but-missing.mig');
+    const dropped = path.join(os.tmpdir(), 'dropped-but-missing.mig');
     await expect(call('openImage', dropped)).rejects.toThrow(/not chosen by you/);
-    const event: any = { sender: { id: 1 }, senderFrame: { url: APP } };
+    const event: IpcEvent = { sender: { id: 1 }, senderFrame: { url: APP } };
     electron.listeners.get(DROP_CHANNEL)!(event, dropped);
     expect(event.returnValue).toBe(true);
     await expect(call('openImage', dropped)).rejects.toThrow(/does not exist/); // let through: it is the user's
     // A page that is not the app cannot grant itself a path.
-    const forged: any = { sender: { id: 1 }, senderFrame: { url: 'https://evil.example/' } };
+    const forged: IpcEvent = { sender: { id: 1 }, senderFrame: { url: 'https://evil.example/' } };
     electron.listeners.get(DROP_CHANNEL)!(forged, '/etc/shadow');
     expect(forged.returnValue).toBe(false);
     await expect(call('openImage', '/etc/shadow')).rejects.toThrow(/not chosen by you/);
     // Writing: only where the save dialog said.
-    const target = path.join(require('node:os').tmpdir(), 'chosen-in-dialog.json');
+    const target = path.join(os.tmpdir(), 'chosen-in-dialog.json');
     await expect(call('editSaveJournal', 'h', target)).rejects.toThrow(/not chosen as a place to save/);
     electron.dialogAnswers.save = target;
     await expect(call('pickSavePath', 'x.json')).resolves.toBe(target);
@@ -157,7 +169,7 @@ describe('main: the Electron glue', () => {
   it('blocks navigation away from the app, new windows, webviews, permissions and network requests', () => {
     const listeners = new Map<string, (event: { preventDefault(): void }, url?: string) => void>();
     let openHandler: (() => { action: string }) | undefined;
-    electron.appEvents.get('web-contents-created')!({}, { on: (e: string, f: any) => listeners.set(e, f), setWindowOpenHandler: (f: any) => (openHandler = f) });
+    electron.appEvents.get('web-contents-created')!({}, { on: (e: string, f: (event: { preventDefault(): void }, url?: string) => void) => listeners.set(e, f), setWindowOpenHandler: (f: () => { action: string }) => (openHandler = f) });
     const attempt = (event: string, url?: string) => {
       const e = { preventDefault: vi.fn() };
       listeners.get(event)!(e, url);

@@ -2,13 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { PathGrants } from '../../electron/api/path-grants';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { Library } from '../../electron/index/library';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { REPO } from './cli';
-import { CORPUS_DIR } from './corpus';
+import { corpusAndTemp } from './grants';
 
 /** Debian's Chromium (CI installs it); CHROMIUM_PATH overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,9 +35,7 @@ export async function startWorkbench(): Promise<Workbench> {
   // A real SQLite library in a fresh folder.
   const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
   // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
-  const grants = new PathGrants();
-  for (const folder of [CORPUS_DIR, os.tmpdir()]) grants.grantFolder(folder);
-  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants, version: 'e2e', initialPaths: [] } });
+  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   const cspViolations: string[] = [];
   return {

@@ -86,7 +86,12 @@ export function withVmdescText(image: Uint8Array, json: string): Uint8Array {
   return Buffer.concat([image.subarray(0, loc.offset), head, text]);
 }
 
-function vmdescOf(image: Uint8Array): { json: any } {
+/** The parts of a vmdesc the mutations touch. */
+interface VmdescJson {
+  devices: { name: string; fields: unknown[] }[];
+}
+
+function vmdescOf(image: Uint8Array): { json: VmdescJson } {
   const loc = locateVmdesc(new MemorySource(image))!;
   return { json: JSON.parse(Buffer.from(image.subarray(loc.jsonOffset, loc.jsonOffset + loc.jsonLength)).toString()) };
 }
@@ -95,8 +100,8 @@ function vmdescMutations(stream: Uint8Array): { name: string; what: string; byte
   const { json } = vmdescOf(stream);
   // Mutations edit the compact form, where a field's text is exactly JSON.stringify of it.
   const text = JSON.stringify(json);
-  const copy = () => JSON.parse(text);
-  const cpuIndex = json.devices.findIndex((d: any) => d.name === 'cpu');
+  const copy = (): VmdescJson => JSON.parse(text);
+  const cpuIndex = json.devices.findIndex((d) => d.name === 'cpu');
   const withField = (field: object, where = cpuIndex) => {
     const j = copy();
     j.devices[where].fields.unshift(field);

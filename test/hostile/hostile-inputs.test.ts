@@ -119,6 +119,7 @@ describe('hostile inputs: every command finishes within 20 s and 500 MB, with di
     for (const input of inputs.filter((i) => i.family === 'names')) {
       for (const args of [['info'], ['validate'], ['ram'], ['dump']]) {
         const r = await run(input, args);
+        // eslint-disable-next-line no-control-regex -- raw control characters are what must not be printed
         expect(r.out, `${input.name} ${args[0]}`).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
         expect(r.out.split('\n').some((l) => l.startsWith('X')), `${input.name} ${args[0]}: a name broke a line`).toBe(false);
       }

@@ -3,7 +3,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { XzReadableStream } from 'xz-decompress';
-import type { LibvirtCompression } from '../../../shared/formats/container-model';
+import type { LibvirtCompression } from '../../../shared/formats/libvirt/layer';
 import { LzopDecoder } from '../../../shared/formats/libvirt/lzop';
 import { ZstdFraming } from '../../../shared/formats/libvirt/zstd-framing';
 import { bzip2Blocks } from './bzip2-blocks';
