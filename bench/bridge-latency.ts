@@ -24,6 +24,8 @@ export async function bridgeLatency(): Promise<void> {
 async function measureBuild(build: string): Promise<{ count: number; errors: number; light: { p50: number; p95: number }; heavy: { p50: number; p95: number } }> {
   const corpus = path.join(SHARED, 'corpus');
   const child = spawn(process.execPath, [path.join(__dirname, 'bridge-child.js'), build, corpus], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let exit: string | undefined;
+  child.on('exit', (code, signal) => (exit = `the server exited (${signal ?? code})`));
   const first = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
   const { link, origin } = JSON.parse(first) as { link: string; origin: string };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -66,7 +68,7 @@ async function measureBuild(build: string): Promise<{ count: number; errors: num
           else if (channel === 'openImage') {
             // Keep a tab's worth of images open: close the oldest, as a user closing tabs would.
             opened.push(JSON.parse(r.body).result.handle);
-            if (opened.length > 8) void call(cookie, 'closeImage', [opened.shift()]);
+            if (opened.length > 8) call(cookie, 'closeImage', [opened.shift()]).catch(() => void errors++);
           }
         },
         () => void errors++,
@@ -77,5 +79,6 @@ async function measureBuild(build: string): Promise<{ count: number; errors: num
   child.stdin.end();
   agent.destroy();
   const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? 0;
+  if (exit) console.log(`${build}: ${exit} during the run`);
   return { count: light.length + heavy.length, errors, light: { p50: pct(light, 50), p95: pct(light, 95) }, heavy: { p50: pct(heavy, 50), p95: pct(heavy, 95) } };
 }
