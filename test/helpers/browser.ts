@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { BENCH_DIR } from '../../bench/lib';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { Library } from '../../electron/index/library';
@@ -34,8 +35,10 @@ export async function startWorkbench(): Promise<Workbench> {
   const sessions = new ImageSessions();
   // A real SQLite library in a fresh folder.
   const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
-  // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
-  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
+  // The tests browse the corpus, their own temporary folders and the benchmark images, as `migwb serve CORPUS TMP BENCH` would allow.
+  const grants = corpusAndTemp();
+  grants.grantFolder(BENCH_DIR);
+  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants, version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   const cspViolations: string[] = [];
   return {
