@@ -15,8 +15,9 @@ export const QEMU = {
 } as const;
 export type QemuVersion = keyof typeof QEMU;
 
-export function haveQemu(version: QemuVersion): boolean {
-  const r = spawnSync(QEMU[version], ['--version'], { encoding: 'utf8' });
+/** A QEMU system emulator of this version: the x86_64 one, or another (`qemu-system-arm`, …). */
+export function haveQemu(version: QemuVersion, binary: string = QEMU[version]): boolean {
+  const r = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.startsWith(`QEMU emulator version ${version}.`);
 }
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +13,7 @@ import { openImage, openImageAsync } from '../../electron/services/open-image';
 import { extractRam } from '../../electron/memory/extract';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf, qemuCorpusImages } from '../helpers/corpus';
+import { toolRuns } from '../helpers/tools';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-memory-'));
 process.env.MIGWB_CACHE_DIR = path.join(work, 'cache');
@@ -160,7 +161,7 @@ describe('migwb ram and extract-ram', () => {
     expect((await migwb('extract-ram', E1000, '--out', out)).err).toMatch(/already exists; choose another --out folder or pass --force/);
   });
 
-  it.skipIf(spawnSync('readelf', ['--version']).status !== 0)('--format elf: an ELF core readelf accepts, PT_LOADs at guest-physical addresses (skipped without binutils)', async () => {
+  it.skipIf(!toolRuns('readelf'))('--format elf: an ELF core readelf accepts, PT_LOADs at guest-physical addresses (skipped without binutils)', async () => {
     const out = path.join(work, 'elf');
     expect((await migwb('extract-ram', E1000, '--out', out, '--layout', 'physical', '--format', 'elf')).code).toBe(0);
     const text = execFileSync('readelf', ['-h', '-l', '-W', path.join(out, 'memory.elf')], { encoding: 'utf8' });

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -35,10 +35,6 @@ const CASES: [QemuVersion, string][] = [
   ['7.2', 'riscv64-virt-payload-paused-32M'], // riscv virt: mask ROM, flash, RAM at 2 GiB
   ['10.0', 'x86_64-q35-e1000-payload-paused-32M'], // a QEMU 10.0 stream (SWITCHOVER command, vmdesc configuration) in QEMU 10.0
 ];
-
-function binaryWorks(bin: string, version: QemuVersion): boolean {
-  return spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.startsWith(`QEMU emulator version ${version}.`) ?? false;
-}
 
 async function until(qmp: Qmp, done: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -115,7 +111,7 @@ describe.skipIf(!haveQemu('7.2'))('guest-physical layouts equal QEMU 7.2 memory 
 
 const S390X = '/usr/bin/qemu-system-s390x';
 
-describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s390x 7.2 (the corpus has none; skipped without it)', () => {
+describe.skipIf(!haveQemu('7.2', S390X))('s390x: made here with qemu-system-s390x 7.2 (the corpus has none; skipped without it)', () => {
   it('RAM at 0: layout equals the flat view, extraction equals pmemsave, the payload marker is found', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-s390x-'));
     fs.copyFileSync(corpusPath('qemu', 'payload-1M.bin'), path.join(dir, 'payload-1M.bin'));
@@ -152,7 +148,7 @@ describe('extraction equals QEMU memory byte for byte', () => {
     const image = corpusPath(version === '7.2' ? 'qemu' : 'qemu10', `${name}.mig`);
     const meta = metaOf(image);
     const binary = version === '7.2' ? SYSTEM_QEMU[meta.qemu_argv[0]] : path.join(path.dirname(QEMU['10.0']), meta.qemu_argv[0]);
-    it.skipIf(!binaryWorks(binary, version))(`${name} in ${meta.qemu_argv[0]} ${version} (skipped when that binary is missing)`, async () => {
+    it.skipIf(!haveQemu(version, binary))(`${name} in ${meta.qemu_argv[0]} ${version} (skipped when that binary is missing)`, async () => {
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-mem-'));
       const img = openImage(image);
       const layout = layoutOf(img)!;
