@@ -23,6 +23,8 @@ export interface Workbench {
   sessions: ImageSessions;
   /** A new browser page logged in with a fresh one-time link, showing the app. */
   newPage(): Promise<Page>;
+  /** Uncaught errors thrown in any page's renderer since the last call (a test fails on them). */
+  takePageErrors(): string[];
   close(): Promise<void>;
 }
 
@@ -33,16 +35,20 @@ export async function startWorkbench(): Promise<Workbench> {
   const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
   const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const pageErrors: string[] = [];
   return {
     browser,
     bridge,
     sessions,
     async newPage() {
       const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      page.on('pageerror', (e) => pageErrors.push(`${page.url().split('?')[0]}: ${e.name}: ${e.message}`));
       await page.goto(bridge.newLink());
       await page.waitForSelector('.toolbar');
       return page;
+    },
+    takePageErrors() {
+      return pageErrors.splice(0);
     },
     async close() {
       await browser.close();
