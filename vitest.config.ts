@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['test/helpers/isolated-cache.ts'],
+    setupFiles: ['test/helpers/isolated-cache.ts', 'test/helpers/yield-between-tests.ts'],
     // Forks isolate native modules (better-sqlite3) and child processes (QEMU, Chromium).
     pool: 'forks',
     testTimeout: 60_000,
