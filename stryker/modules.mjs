@@ -17,7 +17,7 @@ export const MODULES = {
   journal: {
     what: 'the edit journal and its pieces',
     mutate: ['shared/edit/journal.ts', 'shared/edit/pieces.ts'],
-    tests: ['test/edit/journal-property.test.ts', 'test/edit/section-edit.test.ts'],
+    tests: ['test/edit/pieces.test.ts', 'test/edit/journal-property.test.ts', 'test/edit/section-edit.test.ts'],
   },
   repair: {
     what: 'the repair planner',
