@@ -45,7 +45,7 @@ describe.skipIf(!haveAnalyzeMigration)(`byte for byte against the real analyze-m
         it(`${path.basename(image)} -d ${mode}: the script fails as it did when the corpus was made`, () => {
           const run = runAnalyzeMigration(image, mode);
           expect(run.ok).toBe(false);
-          expect(run.stderr).toContain(ref[mode].error.slice(0, 80));
+          expect(run.stderr).toContain(ref[mode].error!.slice(0, 80));
         });
       }
     }
@@ -78,7 +78,7 @@ describe('the same shape where analyze-migration.py fails', () => {
   for (const image of images) {
     const ref = readJson(sidecar(image, 'analyze'));
     if (ref.state.output) continue;
-    it(`${path.basename(image)} (script: ${ref.state.error.slice(0, 60)})`, () => {
+    it(`${path.basename(image)} (script: ${ref.state.error?.slice(0, 60)})`, () => {
       withImage(image, (src, model) => {
         const state = JSON.parse(analyzeCompatState(src, model));
         const sections = model.elements.filter((e) => e.type === 'START' || e.type === 'FULL');

@@ -17,7 +17,7 @@ describe('the planted payload of NAME.meta.json is found at its block offset wit
   });
 
   for (const image of qemuCorpusImages()) {
-    const payload = metaOf(image).planted_payload;
+    const payload = metaOf(image).planted_payload!;
     if (!payload) continue;
     it(path.basename(image), () => {
       // Older metas state the block offset; pc.ram below 640 KiB..4 GiB maps guest-physical 1:1.

@@ -97,8 +97,8 @@ describe.skipIf(!haveQemu('7.2'))('a 64-bit BAR the firmware placed above 4 GiB 
     await withGuest({ binary: QEMU['7.2'], args, running: true }, async ({ qmp, dir }) => {
       // SeaBIOS sizes and programs the BARs early in POST; a 1 GiB BAR4 does not fit in the 32-bit window.
       const bar4 = async () => {
-        const [bus] = await qmp.execute('query-pci');
-        return bus.devices.flatMap((d: any) => d.regions).find((r: any) => r.bar === 4 && r.mem_type_64)?.address as number | undefined;
+        const [bus] = await qmp.execute<{ devices: { regions: { bar: number; mem_type_64?: boolean; address: number }[] }[] }[]>('query-pci');
+        return bus.devices.flatMap((d) => d.regions).find((r) => r.bar === 4 && r.mem_type_64)?.address;
       };
       const deadline = Date.now() + 60_000;
       let address = await bar4();
@@ -138,7 +138,7 @@ describe.skipIf(!haveQemu('7.2', S390X))('s390x: made here with qemu-system-s390
       await qmp.execute('pmemsave', { val: 0, size: 32 << 20, filename: dump });
       expect(fs.readFileSync(physical.files[0].path).equals(fs.readFileSync(dump))).toBe(true);
       const [found] = await searchImages([image], { string: 'MIGIMG-FORENSIC-MARKER' });
-      expect(found.hits.map((h) => h.gpa)).toEqual(metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload.marker_guest_phys_addrs.map(Number));
+      expect(found.hits.map((h) => h.gpa)).toEqual(metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload!.marker_guest_phys_addrs.map(Number));
     });
   });
 });
