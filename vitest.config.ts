@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll waits for the app to get there (1 s by default, too little on a loaded machine).
+    expect: { poll: { timeout: 15_000 } },
   },
 });
