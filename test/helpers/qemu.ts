@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expect } from 'vitest';
 
 /**
  * Real QEMU for real checks: load an image with -incoming and talk to it over QMP/HMP.
@@ -15,8 +16,9 @@ export const QEMU = {
 } as const;
 export type QemuVersion = keyof typeof QEMU;
 
-export function haveQemu(version: QemuVersion): boolean {
-  const r = spawnSync(QEMU[version], ['--version'], { encoding: 'utf8' });
+/** A QEMU system emulator of this version: the x86_64 one, or another (`qemu-system-arm`, …). */
+export function haveQemu(version: QemuVersion, binary: string = QEMU[version]): boolean {
+  const r = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.startsWith(`QEMU emulator version ${version}.`);
 }
 
@@ -188,6 +190,94 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
     const exitCode = await Promise.race([exited, sleep(3000).then(() => null)]);
     await quit(qmp);
     return { loaded: false, status: `qemu exited (${(e as Error).message})`, exitCode, stderr: lines(), quit: async () => undefined };
+  }
+}
+
+/**
+ * Loads an image that must load: fails the test with QEMU's status and stderr otherwise,
+ * runs `fn` with the loaded QEMU, and quits QEMU whatever happens.
+ */
+export async function withLoadedImage<T>(o: LoadOptions, fn: (qmp: Qmp, loaded: LoadResult) => Promise<T>): Promise<T> {
+  const r = await loadInQemu(o);
+  try {
+    expect(r.status, `QEMU ${o.version} did not load ${o.image}: ${r.stderr.join(' | ')}`).toBe('completed');
+    return await fn(r.qmp!, r);
+  } finally {
+    await r.quit();
+  }
+}
+
+export interface GuestOptions {
+  /** The system emulator (QEMU['7.2'], /usr/bin/qemu-system-s390x, …). */
+  binary: string;
+  /** Arguments after the binary; -display none, -nic none and the QMP socket are added. */
+  args: string[];
+  /** Files the arguments name relatively (payloads), copied into the guest's private folder. */
+  files?: string[];
+  /** Start the CPUs (the firmware runs and programs the PCI BARs); default: paused with -S. */
+  running?: boolean;
+}
+
+export interface Guest {
+  qmp: Qmp;
+  /** The guest's private working folder (removed by quit). */
+  dir: string;
+  quit(): Promise<void>;
+}
+
+/** Starts a guest with QMP connected; call quit() in finally, or use withGuest. */
+export async function startGuest(o: GuestOptions): Promise<Guest> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-guest-'));
+  for (const f of o.files ?? []) fs.copyFileSync(f, path.join(dir, path.basename(f)));
+  const socket = path.join(dir, 'qmp.sock');
+  const proc = spawn(o.binary, [...o.args, ...(o.running ? [] : ['-S']), '-display', 'none', '-nic', 'none', '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let qmp: Qmp | undefined;
+  const quit = async () => {
+    try {
+      if (qmp && proc.exitCode === null) await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
+    } finally {
+      qmp?.close();
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    qmp = await Qmp.connect(socket, proc, 30_000);
+  } catch (e) {
+    await quit();
+    throw new Error(`${o.binary} did not start: ${(e as Error).message}; stderr: ${stderr.trim()}`);
+  }
+  return { qmp, dir, quit };
+}
+
+/** Runs `fn` with a started guest and quits it whatever happens. */
+export async function withGuest<T>(o: GuestOptions, fn: (guest: Guest) => Promise<T>): Promise<T> {
+  const guest = await startGuest(o);
+  try {
+    return await fn(guest);
+  } finally {
+    await guest.quit();
+  }
+}
+
+/**
+ * Migrates the VM out into `file` (exec:cat) and waits until QEMU reports the migration
+ * "completed"; a failed or cancelled migration, or none within the time, throws with QEMU's status.
+ */
+export async function migrateToFile(qmp: Qmp, file: string, timeoutMs = 120_000): Promise<void> {
+  await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 2 ** 30 });
+  await qmp.execute('migrate', { uri: `exec:cat > '${file.replace(/'/g, `'\\''`)}'` });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await qmp.execute<{ status: string; 'error-desc'?: string }>('query-migrate');
+    if (info.status === 'completed') return;
+    if (info.status === 'failed' || info.status === 'cancelled') throw new Error(`the outgoing migration to ${file} ${info.status}: ${info['error-desc'] ?? 'no reason given'}`);
+    if (Date.now() > deadline) throw new Error(`the outgoing migration to ${file} did not complete within ${timeoutMs} ms (status ${info.status})`);
+    await sleep(50);
   }
 }
 

@@ -63,7 +63,8 @@ function elementIn(buf: Uint8Array, i: number, fileOffset: number, fileSize: num
   switch (buf[i]) {
     case SectionType.EOF:
       if (x.vmdescOffset !== undefined) return fileOffset + 1 === x.vmdescOffset;
-      if (x.eofAnywhere) return true;
+      // Not where more sections follow: that 0x00 is section data (or a damaged type byte).
+      if (x.eofAnywhere) return !elementIn(buf, i + 1, fileOffset + 1, fileSize, { ...x, eofAnywhere: false });
       // Without a located vmdesc: EOF is the last byte, or a vmdesc record ("06 len {") follows.
       return fileOffset + 1 === fileSize || (buf[i + 1] === SectionType.VMDESCRIPTION && buf[i + 6] === 0x7b);
     case SectionType.START:
@@ -109,6 +110,24 @@ export function findFooter(source: ByteSource, from: number, sectionId: number, 
       if (buf[i] !== SectionType.FOOTER || buf[i + 1] !== s0 || buf[i + 2] !== s1 || buf[i + 3] !== s2 || buf[i + 4] !== s3) continue;
       const next = base + i + 5;
       if (next === source.size || elementIn(buf, i + 5, next, source.size, x)) return base + i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The first damaged footer of section `sectionId` in [from, end): five bytes followed by a
+ * plausible element that are the 0x7e marker with another section id, or the section id
+ * behind another marker byte. Returns the offset of its first byte, or -1.
+ */
+export function findDamagedFooter(source: ByteSource, from: number, end: number, sectionId: number, x: ElementExpectations): number {
+  for (let base = from; base < end; base += CHUNK) {
+    const buf = readBytes(source, base, CHUNK + MAX_HEADER);
+    const stop = Math.min(CHUNK, end - base);
+    for (let i = 0; i < stop; i++) {
+      const marker = buf[i] === SectionType.FOOTER;
+      const idMatches = (((buf[i + 1] << 24) | (buf[i + 2] << 16) | (buf[i + 3] << 8) | buf[i + 4]) >>> 0) === sectionId;
+      if (marker !== idMatches && i + 5 <= buf.length && elementIn(buf, i + 5, base + i + 5, source.size, x)) return base + i;
     }
   }
   return -1;
