@@ -1,5 +1,6 @@
 import type { TransformRule } from './rule';
 import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
+import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
 
 /**
  * The transform rules, one row each (see rule.ts for the shape). Like QEMU's hw_compat_X_Y
@@ -14,6 +15,10 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   unavailableMachineRule,
   machineTypeRule,
   switchoverStartRule,
+  mappedRamToInlineRule,
+  inlineToMappedRamRule,
+  compressRule,
+  xbzrleRule,
   vmdescConfigurationRule,
 ];
 

@@ -23,7 +23,8 @@ export const machineTypeRule: TransformRule = {
     return [
       finding(this, {
         subject: 'CONFIGURATION',
-        offset: config.offset,
+        // configuration_post_load runs after the configuration's subsections were read.
+        offset: config.offset + config.length - 1,
         reason: `the image was saved with machine type ${machine}; the target runs ${target.machine}`,
         qemuError: [`Machine type received is '${machine}' and local is '${target.machine}'`, 'load of migration failed: Invalid argument'],
         detail: { from: machine, to: target.machine },
@@ -33,7 +34,7 @@ export const machineTypeRule: TransformRule = {
   apply(draft, f) {
     const { from, to } = f.detail as { from: string; to: string };
     draft.setMachine(to);
-    draft.note({ rule: this.name, subject: 'CONFIGURATION', offset: f.offset, action: `machine type ${from} → ${to} (be32 length and name)` });
+    draft.note({ rule: this.name, subject: 'CONFIGURATION', offset: draft.image.model.configuration!.offset, action: `machine type ${from} → ${to} (be32 length and name)` });
   },
 };
 
@@ -166,7 +167,7 @@ export const vmdescConfigurationRule: TransformRule = {
   apply(draft, f) {
     const { mode } = f.detail as { mode: 'add' | 'drop' };
     draft.setVmdescConfiguration(mode);
-    draft.note({ rule: this.name, subject: 'vmdesc', offset: f.offset, action: mode === 'add' ? 'vmdesc: "configuration" object added (as QEMU 10.0 writes it)' : 'vmdesc: "configuration" object dropped (QEMU 7.2 writes none)' });
+    draft.note({ rule: this.name, subject: 'vmdesc', offset: f.offset, action: mode === 'add' ? '"configuration" object added (as QEMU 10.0 writes it)' : '"configuration" object dropped (QEMU 7.2 writes none)' });
   },
 };
 
