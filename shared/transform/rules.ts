@@ -1,6 +1,8 @@
 import type { TransformRule } from './rule';
 import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
+import { pcieExtTagRule } from './rules/pci';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
+import { fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
 
 /**
  * The transform rules, one row each (see rule.ts for the shape). Like QEMU's hw_compat_X_Y
@@ -19,6 +21,10 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   inlineToMappedRamRule,
   compressRule,
   xbzrleRule,
+  pcieExtTagRule,
+  globalstateRule,
+  newSubsectionRule,
+  fieldRenameRule,
   vmdescConfigurationRule,
 ];
 
