@@ -69,6 +69,10 @@ export class Draft implements TransformDraft {
     this.added.push({ section, before });
   }
 
+  sectionAdded(idstr: string, instanceId: number): boolean {
+    return this.added.some((a) => a.section.idstr === idstr && a.section.instanceId === instanceId);
+  }
+
   setVmdescConfiguration(mode: 'drop' | 'add'): void {
     this.vmdescConfiguration = mode;
   }

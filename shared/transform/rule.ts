@@ -135,6 +135,8 @@ export interface TransformDraft {
   section(element: StreamElement): SectionDraft;
   /** A new FULL section, placed before `before` (an element of the source); vmdesc order follows stream order. */
   addSection(section: NewSection, before: StreamElement): void;
+  /** Has a rule already added this section? */
+  sectionAdded(idstr: string, instanceId: number): boolean;
 
   /** How RAM page records are re-encoded (the RAM rules set these). */
   readonly ram: RamPolicy;

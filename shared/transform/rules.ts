@@ -1,8 +1,10 @@
 import type { TransformRule } from './rule';
 import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
+import { armCpregRule } from './rules/arm';
 import { pcieExtTagRule } from './rules/pci';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
 import { fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
+import { templateRebaseRule } from './rules/template';
 
 /**
  * The transform rules, one row each (see rule.ts for the shape). Like QEMU's hw_compat_X_Y
@@ -22,9 +24,11 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   compressRule,
   xbzrleRule,
   pcieExtTagRule,
+  armCpregRule,
   globalstateRule,
   newSubsectionRule,
   fieldRenameRule,
+  templateRebaseRule,
   vmdescConfigurationRule,
 ];
 
