@@ -5,6 +5,7 @@ import { pcieExtTagRule } from './rules/pci';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
 import { fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
 import { templateRebaseRule } from './rules/template';
+import { virtioMemEarlyRule, virtioVectorsRule } from './rules/virtio-mem';
 
 /**
  * The transform rules, one row each (see rule.ts for the shape). Like QEMU's hw_compat_X_Y
@@ -23,6 +24,8 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   inlineToMappedRamRule,
   compressRule,
   xbzrleRule,
+  virtioVectorsRule,
+  virtioMemEarlyRule,
   pcieExtTagRule,
   armCpregRule,
   globalstateRule,
