@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { payloadRange } from '../../shared/formats/qemu-stream/section-decoder';
 import { readBytes } from '../../shared/io/byte-source';
+import { compatMachine, newestMachine as newestMachineOf, parseMachineType, releaseById } from '../../shared/transform/releases';
 import { openImage } from '../../electron/services/open-image';
 import { migwb } from './cli';
 import { corpusPath, metaOf, qemuCorpusImages } from './corpus';
@@ -201,10 +202,13 @@ export async function makeSource(recipe: Recipe, version: QemuVersion, dir: stri
   };
 }
 
-/** The cells of a source: the other release in the compat machine type and in its newest. */
+/** The cells of a source: the other release in the compat machine type and in its newest (once when they are the same). */
 export function cellsOf(source: SourceSpec): CellPlan[] {
   const target: QemuVersion = source.version === '7.2' ? '10.0' : '7.2';
-  return [
+  const release = releaseById(target)!;
+  const own = machineOf(source.args);
+  const same = !parseMachineType(own).family || compatMachine(release, own) === newestMachineOf(release, own);
+  return same ? [{ target, machine: 'newest' }] : [
     { target, machine: 'compat' },
     { target, machine: 'newest' },
   ];
@@ -266,11 +270,17 @@ function emptyJournalFor(image: string): string {
   return file;
 }
 
-/** A native image of the target: the same arguments, the target's QEMU and machine type, saved fresh. */
-export async function nativeImage(source: SourceSpec, target: QemuVersion, machine: string, dir: string): Promise<string> {
-  const image = path.join(dir, `native-${source.id.replace(/[^\w.-]+/g, '_')}-${target}-${machine}.mig`);
-  if (!fs.existsSync(image)) await saveInQemu({ version: target, binary: qemuBinary(target, source.arch), args: withMachine(source.args, machine), files: source.files, image });
-  return image;
+const natives = new Map<string, Promise<string>>();
+
+/** A native image of the target: the same arguments, the target's QEMU and machine type, saved fresh (once per configuration). */
+export function nativeImage(source: SourceSpec, target: QemuVersion, machine: string, dir: string): Promise<string> {
+  const image = path.join(dir, `native-${source.image.replace(/[^\w.-]+/g, '_')}-${target}-${machine}.mig`);
+  let made = natives.get(image);
+  if (!made) {
+    made = saveInQemu({ version: target, binary: qemuBinary(target, source.arch), args: withMachine(source.args, machine), files: source.files, image }).then(() => image);
+    natives.set(image, made);
+  }
+  return made;
 }
 
 /** Registers as name → value, from `info registers` (x86 "EAX=…", segment lines, ARM "R00=…"). */
@@ -330,9 +340,8 @@ export async function runCell(source: SourceSpec, cell: CellPlan, reference: Ref
   const machine = run.plan.target.machine as string;
   result.machine = machine;
   const targetCaps = source.capabilities.filter((c) => !['compress', 'mapped-ram', 'multifd', 'xbzrle'].includes(c));
-  const native = await nativeImage(source, cell.target, machine, dir);
   if (run.plan.blockers.some((b: { closest: string }) => b.closest.includes('--template'))) {
-    run = await transformCli(source, cell, [...flags, '--template', native], `${base}.mig`);
+    run = await transformCli(source, cell, [...flags, '--template', await nativeImage(source, cell.target, machine, dir)], `${base}.mig`);
     result.usedTemplate = true;
   }
   const plan = run.plan;
@@ -361,7 +370,7 @@ export async function runCell(source: SourceSpec, cell: CellPlan, reference: Ref
     const resaved = `${base}.resaved.mig`;
     await migrateTo(loaded.qmp!, { image: resaved, fileUri: mappedRam });
     result.after.roundTrip = sectionDifferences(transformed, resaved);
-    result.after.vsNative = sectionDifferences(native, resaved);
+    result.after.vsNative = sectionDifferences(await nativeImage(source, cell.target, machine, dir), resaved);
   } finally {
     await loaded.quit();
   }
