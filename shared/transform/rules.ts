@@ -1,9 +1,9 @@
 import type { TransformRule } from './rule';
 import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
 import { armCpregRule } from './rules/arm';
-import { pcieExtTagRule } from './rules/pci';
+import { pcieAerUncMaskRule, pcieExtTagRule } from './rules/pci';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
-import { fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
+import { addedFieldRule, fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
 import { templateRebaseRule } from './rules/template';
 import { virtioMemEarlyRule, virtioVectorsRule } from './rules/virtio-mem';
 
@@ -27,6 +27,8 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   virtioVectorsRule,
   virtioMemEarlyRule,
   pcieExtTagRule,
+  pcieAerUncMaskRule,
+  addedFieldRule,
   armCpregRule,
   globalstateRule,
   newSubsectionRule,

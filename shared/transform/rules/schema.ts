@@ -4,7 +4,7 @@ import type { VmdescField, VmdescStruct } from '../../formats/qemu-stream/vmdesc
 import { compareVersions, type ReleaseVersion } from '../releases';
 import type { ImageView, RuleFinding, TransformRule, TransformTarget } from '../rule';
 import { dropSubsection, fieldBytes, replaceTopField, replaceTopFields, sectionLayout, topField } from '../section-layout';
-import { finding } from './helpers';
+import { finding, machineVersionAtLeast } from './helpers';
 
 /**
  * Field-level schema differences between releases, found by diffing the two releases'
@@ -165,5 +165,69 @@ export const newSubsectionRule: TransformRule = {
     dropSubsection(s, t);
     draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset + t.offset, action: `subsection ${subsection} dropped (${t.size} bytes)` });
     draft.difference({ rule: this.name, subject: sectionLabel(e), what: `${loses} is not carried over; the target keeps its own default` });
+  },
+};
+
+// ------------------------------------------------------------------ fields a machine type adds
+
+interface AddedField {
+  vmsd: string;
+  field: VmdescField;
+  /** Machine types from this version on send it (a VMSTATE_*_TEST on a compat property). */
+  since: ReleaseVersion;
+  source: string;
+  compat: string;
+  /** What the target loses when it is dropped. */
+  loses: string;
+}
+
+/** Top-level fields a device sends only on newer machine types, appended after its other fields. */
+export const ADDED_FIELDS: readonly AddedField[] = [
+  { vmsd: 'e1000e', field: { name: 'core.timadj', type: 'uint64', size: 8 }, since: '8.0', source: 'hw/net/e1000e.c e1000e_vmstate (VMSTATE_UINT64_TEST core.timadj, e1000e_migrate_timadj)', compat: 'hw_compat_7_2: e1000e migrate-timadj=off', loses: 'the PTP clock adjustment (TIMADJ)' },
+];
+
+export const addedFieldRule: TransformRule = {
+  name: 'machine-type-fields',
+  description: 'Fields a device sends only on newer machine types (e1000e core.timadj from 8.0 on): appended with the reset value 0 for a newer target, dropped for an older one.',
+  changedIn: { since: '8.0', keyedBy: 'machine-type' },
+  cites: ADDED_FIELDS.map((a) => ({ source: a.source, compat: a.compat })),
+  kind: 'required',
+  detect(image, target) {
+    const out: RuleFinding[] = [];
+    for (const a of ADDED_FIELDS) {
+      const wants = machineVersionAtLeast(target.machine, a.since);
+      for (const e of sectionsByVmsd(image, a.vmsd)) {
+        const fields = image.model.vmdesc!.devices[e.deviceIndex!].fields ?? [];
+        const has = fields[fields.length - 1]?.name === a.field.name;
+        if (has === wants) continue;
+        out.push(
+          finding(this, {
+            subject: sectionLabel(e),
+            offset: e.offset,
+            reason: `${target.machine} ${wants ? 'sends' : 'does not send'} ${a.vmsd} ${a.field.name}`,
+            qemuError: wants ? [`Missing section footer for ${e.idstr}`, 'load of migration failed: Invalid argument'] : undefined,
+            detail: { name: a.field.name, add: wants },
+          }),
+        );
+      }
+    }
+    return out;
+  },
+  apply(draft, f) {
+    const { name, add } = f.detail as { name: string; add: boolean };
+    const a = ADDED_FIELDS.find((x) => x.field.name === name)!;
+    const e = fullSections(draft.image.model).find((x) => x.offset === f.offset)!;
+    const s = draft.section(e);
+    const fields = sectionLayout(s).fields;
+    const last = fields[fields.length - 1];
+    if (add) {
+      replaceTopField(s, last, [last.field, { ...a.field }], new Uint8Array([...fieldBytes(s, last), ...new Uint8Array(a.field.size)]));
+      draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: `${name} appended (${a.field.size} bytes, 0: its reset value)` });
+    } else {
+      const value = fieldBytes(s, last);
+      replaceTopFields(s, [last], [], new Uint8Array(0));
+      draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: `${name} dropped (${a.field.size} bytes)` });
+      if (value.some((b) => b !== 0)) draft.difference({ rule: this.name, subject: sectionLabel(e), what: `${a.loses} is not carried over` });
+    }
   },
 };
