@@ -149,7 +149,7 @@ export const virtioMemEarlyRule: TransformRule = {
       };
       const start = draft.image.model.elements.findIndex((x) => x.type === 'START');
       const before = draft.image.model.elements[start + 1] ?? d.section;
-      draft.addSection({ idstr: `${d.path}/${EARLY_NAME}`, instanceId: d.section.instanceId ?? 0, versionId: 1, payload: concatBytes(sanity, size, bitmap), entry, vmdescFirst: true }, before);
+      draft.addSection({ idstr: `${d.path}/${EARLY_NAME}`, instanceId: d.section.instanceId ?? 0, versionId: 1, payload: concatBytes(sanity, size, bitmap), entry }, before);
       draft.note({ rule: this.name, subject: sectionLabel(d.section), offset: d.section.offset, action: `sanity checks, size and ${n}-byte bitmap moved out of the device state into a new early-setup section ${d.path}/${EARLY_NAME} (after the RAM START, as 8.0+ save it)` });
     }
   },
