@@ -3,7 +3,7 @@ import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescCon
 import { armCpregRule } from './rules/arm';
 import { pcieAerUncMaskRule, pcieExtTagRule } from './rules/pci';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
-import { addedFieldRule, fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
+import { addedFieldRule, fieldRenameRule, globalstateRule, modelDifferenceRule, newSubsectionRule } from './rules/schema';
 import { templateRebaseRule } from './rules/template';
 import { virtioMemEarlyRule, virtioVectorsRule } from './rules/virtio-mem';
 
@@ -33,6 +33,7 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   globalstateRule,
   newSubsectionRule,
   fieldRenameRule,
+  modelDifferenceRule,
   templateRebaseRule,
   vmdescConfigurationRule,
 ];

@@ -36,8 +36,6 @@ export interface SourceSpec {
   streamOnly?: boolean;
   /** Transform options to use (e.g. --mapped-ram), and how the target then loads it. */
   transformFlags?: string[];
-  /** Sections whose state depends on timing the guest does not control (a NIC's link autonegotiation), with why. */
-  volatile?: { sections: string[]; why: string };
   loadsWithFile?: boolean;
 }
 
@@ -62,6 +60,8 @@ export interface CellResult {
   blockers: { rule: string; reason: string; closest: string }[];
   changes: string[];
   differences: string[];
+  /** The sections the plan says the target will see differently. */
+  differenceSubjects: string[];
   after?: {
     loaded: boolean;
     stderr: string[];
@@ -147,7 +147,6 @@ interface Recipe {
   fileUri?: boolean;
   /** Let the guest run and dirty pages while it migrates (XBZRLE). */
   dirty?: boolean;
-  volatile?: SourceSpec['volatile'];
 }
 
 const COMMON_X86 = ['-m', '16M', '-display', 'none', '-monitor', 'none', '-serial', 'null', '-nic', 'none', '-rtc', 'base=2020-01-01T00:00:00,clock=vm', '-device', 'loader,file=payload-1M.bin,addr=0x100000,force-raw=on'];
@@ -157,14 +156,7 @@ const COMMON_ARM = ['-m', '32M', '-display', 'none', '-monitor', 'none', '-seria
 export const RECIPES: readonly Recipe[] = [
   { name: 'pc', versions: ['7.2', '10.0'], arch: 'x86_64', family: 'pc', args: COMMON_X86 },
   { name: 'q35-xhci', versions: ['7.2', '10.0'], arch: 'x86_64', family: 'q35', args: [...COMMON_X86, '-device', 'qemu-xhci'] },
-  {
-    name: 'q35-e1000e',
-    versions: ['7.2', '10.0'],
-    arch: 'x86_64',
-    family: 'q35',
-    args: [...COMMON_X86.filter((a, i, all) => a !== '-nic' && all[i - 1] !== '-nic'), '-netdev', 'user,id=n0', '-device', 'e1000e,netdev=n0'],
-    volatile: { sections: ['0000:00:02.0/e1000e:0'], why: 'its PHY autonegotiation bits depend on when the link came up' },
-  },
+  { name: 'q35-e1000e', versions: ['7.2', '10.0'], arch: 'x86_64', family: 'q35', args: [...COMMON_X86.filter((a, i, all) => a !== '-nic' && all[i - 1] !== '-nic'), '-netdev', 'user,id=n0', '-device', 'e1000e,netdev=n0'] },
   { name: 'virtio-mem', versions: ['7.2', '10.0'], arch: 'x86_64', family: 'pc', args: ['-m', '16M,maxmem=512M', '-object', 'memory-backend-ram,id=vmem0,size=64M', '-device', 'virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0', ...COMMON_X86.slice(2)] },
   { name: 'mapped-ram', versions: ['10.0'], arch: 'x86_64', family: 'pc', args: COMMON_X86, capabilities: ['mapped-ram', 'multifd'], fileUri: true },
   { name: 'compress', versions: ['7.2'], arch: 'x86_64', family: 'pc', args: COMMON_X86, capabilities: ['compress'] },
@@ -210,7 +202,6 @@ export async function makeSource(recipe: Recipe, version: QemuVersion, dir: stri
     fileUri: recipe.fileUri,
     payload: { ...(arm ? PAYLOAD.arm : PAYLOAD.x86), sha256: metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload.sha256 },
     ran: !!recipe.dirty,
-    volatile: recipe.volatile,
   };
 }
 
@@ -340,7 +331,7 @@ export function sectionDifferences(a: string, b: string): string[] {
 /** Runs one cell: the verdict before, the transform, and the checks after. */
 export async function runCell(source: SourceSpec, cell: CellPlan, reference: Reference, dir: string): Promise<CellResult> {
   const binary = qemuBinary(cell.target, source.arch);
-  const result: CellResult = { source, target: cell.target, machine: cell.machine, before: { loaded: false, firstError: null }, predicted: { loads: false, firstError: null }, usedTemplate: false, referencePayloadSha: reference.payloadSha, referenceRoundTrip: reference.roundTrip, blockers: [], changes: [], differences: [] };
+  const result: CellResult = { source, target: cell.target, machine: cell.machine, before: { loaded: false, firstError: null }, predicted: { loads: false, firstError: null }, usedTemplate: false, referencePayloadSha: reference.payloadSha, referenceRoundTrip: reference.roundTrip, blockers: [], changes: [], differences: [], differenceSubjects: [] };
   if (!fs.existsSync(binary)) {
     result.skipped = `QEMU ${cell.target} has no ${path.basename(binary)} here`;
     return result;
@@ -361,6 +352,7 @@ export async function runCell(source: SourceSpec, cell: CellPlan, reference: Ref
   result.blockers = plan.blockers.map((b: { rule: string; reason: string; closest: string }) => ({ rule: b.rule, reason: b.reason, closest: b.closest }));
   result.changes = plan.changes.map((c: { rule: string; action: string }) => `${c.rule}: ${c.action}`);
   result.differences = plan.differences.map((d: { subject: string; what: string }) => `${d.subject}: ${d.what}`);
+  result.differenceSubjects = plan.differences.map((d: { subject: string }) => d.subject);
 
   // QEMU's verdict on the image as it is (capabilities the target does not know are not offered).
   const original = source.streamOnly ? await extractStream(source) : source.image;
@@ -444,9 +436,9 @@ export function verdictTable(results: readonly CellResult[]): string {
       if (r.after) {
         after = r.after.loaded ? `**loads**; payload ${r.after.payloadSha === (r.source.payload.sha256 ?? r.referencePayloadSha) ? 'intact' : 'DIFFERS'}; registers ${r.after.registersDiffer.length ? `differ: ${r.after.registersDiffer.slice(0, 3).join(', ')}` : 'equal'}` : `fails: \`${r.after.stderr[0] ?? ''}\``;
         const diffs = r.after.vsNative.filter((s) => !VOLATILE_SECTIONS.has(s));
-        const timing = diffs.filter((s) => r.source.volatile?.sections.includes(s));
-        const others = diffs.filter((s) => !timing.includes(s));
-        native = !r.after.loaded ? '—' : r.source.ran && diffs.length ? `${diffs.length} sections differ (the guest ran)` : others.length ? `differs: ${others.join(', ')}` : timing.length ? `same sections but ${timing.join(', ')} (${r.source.volatile!.why})` : 'same sections';
+        const predicted = diffs.filter((s) => r.differenceSubjects.includes(s));
+        const others = diffs.filter((s) => !predicted.includes(s));
+        native = !r.after.loaded ? '—' : r.source.ran && diffs.length ? `${diffs.length} sections differ (the guest ran)` : others.length ? `differs: ${others.join(', ')}` : predicted.length ? `same sections except ${predicted.join(', ')}, as the plan says` : 'same sections';
       }
     }
     rows.push(`| ${src} | ${target} | ${before} | ${transform} | ${after} | ${native} |`);

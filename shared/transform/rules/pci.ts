@@ -71,12 +71,12 @@ const UNC_MASK_DEFAULT = [
 export const pcieAerUncMaskRule: TransformRule = {
   name: 'pcie-err-unc-mask',
   description:
-    "From 8.0 machine types on, the AER capability's Uncorrectable Error Mask resets to Internal Error and TLP Prefix Blocked masked, and the guest may write those bits; older machine types keep them 0 and read-only. For an older target they are cleared; a newer target accepts the image's value.",
+    "From 8.0 machine types on, the AER capability's Uncorrectable Error Mask resets to Internal Error and TLP Prefix Blocked masked, and the guest may write those bits; older machine types keep them 0 and read-only. For an older target they are cleared; for a newer one they get its reset value (the older guest could not have set them).",
   changedIn: { since: '8.0', keyedBy: 'machine-type' },
   cites: [{ source: 'hw/pci/pcie_aer.c pcie_aer_init (PCI_ERR_UNC_MASK_DEFAULT, wmask when QEMU_PCIE_ERR_UNC_MASK)', compat: 'hw_compat_7_2: TYPE_PCI_DEVICE x-pcie-err-unc-mask=off' }],
   kind: 'required',
   detect(image, target) {
-    if (machineVersionAtLeast(target.machine, '8.0')) return [];
+    const newer = machineVersionAtLeast(target.machine, '8.0');
     const out: RuleFinding[] = [];
     for (const e of fullSections(image.model)) {
       if (e.deviceIndex === undefined || !image.model.vmdesc) continue;
@@ -85,7 +85,14 @@ export const pcieAerUncMaskRule: TransformRule = {
       for (const space of configSpaces(draft)) {
         const aer = extendedCapabilities(draft.payload.subarray(space.offset, space.offset + space.size)).get(PCI_EXT_CAP_ID_ERR);
         if (aer === undefined) continue;
-        const set = UNC_MASK_DEFAULT.filter((m) => draft.payload[space.offset + aer + PCI_ERR_UNCOR_MASK + m.byte] & m.bit);
+        const mask = space.offset + aer + PCI_ERR_UNCOR_MASK;
+        const set = UNC_MASK_DEFAULT.filter((m) => draft.payload[mask + m.byte] & m.bit);
+        const detail = { mask, register: aer + PCI_ERR_UNCOR_MASK, section: e.offset, set: newer };
+        if (newer) {
+          // The bits are guest-writable there and load either way; a 7.x image has them 0 because its guest could not set them.
+          if (set.length === 0) out.push(finding(this, { subject: sectionLabel(e), offset: start + mask, reason: `${target.machine} resets the AER Uncorrectable Error Mask to Internal Error and TLP Prefix Blocked masked`, detail }));
+          continue;
+        }
         if (!set.length) continue;
         const first = set[0];
         const register = aer + PCI_ERR_UNCOR_MASK + first.byte;
@@ -102,7 +109,7 @@ export const pcieAerUncMaskRule: TransformRule = {
               `error while loading state for instance 0x${(e.instanceId ?? 0).toString(16)} of device '${e.idstr}'`,
               'load of migration failed: Invalid argument',
             ],
-            detail: { mask: space.offset + aer + PCI_ERR_UNCOR_MASK, register: aer + PCI_ERR_UNCOR_MASK, section: e.offset },
+            detail,
           }),
         );
       }
@@ -110,11 +117,15 @@ export const pcieAerUncMaskRule: TransformRule = {
     return out;
   },
   apply(draft, f) {
-    const { mask, register, section } = f.detail as { mask: number; register: number; section: number };
+    const { mask, register, section, set } = f.detail as { mask: number; register: number; section: number; set: boolean };
     const e = fullSections(draft.image.model).find((x) => x.offset === section)!;
     const s = draft.section(e);
-    for (const m of UNC_MASK_DEFAULT) s.payload[mask + m.byte] &= ~m.bit;
-    draft.note({ rule: this.name, subject: sectionLabel(e), offset: f.offset, action: `AER Uncorrectable Error Mask (config 0x${register.toString(16)}): Internal Error and TLP Prefix Blocked unmasked, as ${draft.target.machine} devices have them` });
-    draft.difference({ rule: this.name, subject: sectionLabel(e), what: 'uncorrectable internal errors and blocked TLP prefixes are reported to the guest again (the mask bits are read-only 0 on this machine type)' });
+    for (const m of UNC_MASK_DEFAULT) s.payload[mask + m.byte] = set ? s.payload[mask + m.byte] | m.bit : s.payload[mask + m.byte] & ~m.bit;
+    draft.note({ rule: this.name, subject: sectionLabel(e), offset: f.offset, action: `AER Uncorrectable Error Mask (config 0x${register.toString(16)}): Internal Error and TLP Prefix Blocked ${set ? 'masked, the reset value' : 'unmasked'} on ${draft.target.machine}` });
+    draft.difference({
+      rule: this.name,
+      subject: sectionLabel(e),
+      what: set ? 'uncorrectable internal errors and blocked TLP prefixes are masked, as the target resets them (the source could not mask them)' : 'uncorrectable internal errors and blocked TLP prefixes are reported to the guest again (the mask bits are read-only 0 on this machine type)',
+    });
   },
 };

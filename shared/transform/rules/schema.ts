@@ -77,39 +77,55 @@ export const globalstateRule: TransformRule = {
 
 interface FieldRename {
   vmsd: string;
+  /** The field's name (and vmdesc type) before and after. */
   from: string;
   to: string;
+  fromType?: string;
+  toType?: string;
   since: ReleaseVersion;
   source: string;
 }
 
-/** Fields a release renamed without changing their bytes (the loader does not care; the vmdesc then names them as the target does). */
+/**
+ * Fields a release renamed or retyped without changing their bytes (the loader does not
+ * care; the vmdesc then describes them as the target does).
+ */
 export const FIELD_RENAMES: readonly FieldRename[] = [
   { vmsd: 'hpet', from: 'num_timers', to: 'num_timers_save', since: '10.0', source: 'hw/timer/hpet.c vmstate_hpet (VMSTATE_UINT8_V(num_timers_save, HPETState, 2), "num_timers must match")' },
+  { vmsd: 'ahci', from: 'ports', to: 'ports', fromType: 'int32 equal', toType: 'uint32 equal', since: '10.0', source: 'hw/ide/ahci.c vmstate_ahci (ports: VMSTATE_INT32_EQUAL → VMSTATE_UINT32_EQUAL, same 4 bytes)' },
 ];
 
 export const fieldRenameRule: TransformRule = {
   name: 'field-renames',
-  description: 'Fields a release renamed without changing their bytes (hpet num_timers → num_timers_save). The vmdesc names them as the target does.',
+  description: 'Fields a release renamed or retyped without changing their bytes (hpet num_timers → num_timers_save, ahci ports int32 → uint32). The vmdesc describes them as the target does.',
   cites: FIELD_RENAMES.map((r) => ({ source: r.source })),
   kind: 'cosmetic',
   detect(image, target) {
     const out: RuleFinding[] = [];
     for (const r of FIELD_RENAMES) {
-      const [from, to] = atLeast(target, r.since) ? [r.from, r.to] : [r.to, r.from];
+      const up = atLeast(target, r.since);
+      const [from, to] = up ? [r.from, r.to] : [r.to, r.from];
+      const [fromType, toType] = up ? [r.fromType, r.toType] : [r.toType, r.fromType];
       for (const e of fullSections(image.model)) {
         const entry = e.deviceIndex !== undefined ? image.model.vmdesc?.devices[e.deviceIndex] : undefined;
-        if (entry && findRenamable(entry, r.vmsd, from).length) out.push(finding(this, { subject: sectionLabel(e), offset: e.offset, reason: `QEMU ${target.release.version} calls ${r.vmsd}.${from} ${to}`, detail: { vmsd: r.vmsd, from, to } }));
+        const fields = entry ? findRenamable(entry, r.vmsd, from).filter((f) => fromType === undefined || f.type === fromType) : [];
+        if (fields.length) {
+          const what = fromType ? `${r.vmsd}.${from} ${fromType} → ${toType}` : `${r.vmsd}.${from} → ${to}`;
+          out.push(finding(this, { subject: sectionLabel(e), offset: e.offset, reason: `QEMU ${target.release.version} describes ${what}`, detail: { vmsd: r.vmsd, from, to, fromType: fromType ?? null, toType: toType ?? null } }));
+        }
       }
     }
     return out;
   },
   apply(draft, f) {
-    const { vmsd, from, to } = f.detail as { vmsd: string; from: string; to: string };
+    const { vmsd, from, to, fromType, toType } = f.detail as { vmsd: string; from: string; to: string; fromType: string | null; toType: string | null };
     const e = fullSections(draft.image.model).find((x) => x.offset === f.offset)!;
     const s = draft.section(e);
-    for (const field of findRenamable(s.entry!, vmsd, from)) field.name = to;
-    draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: `vmdesc: ${vmsd}.${from} renamed ${to} (same bytes)` });
+    for (const field of findRenamable(s.entry!, vmsd, from).filter((x) => fromType === null || x.type === fromType)) {
+      field.name = to;
+      if (toType) field.type = toType;
+    }
+    draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: fromType ? `vmdesc: ${vmsd}.${from} typed ${toType} (was ${fromType}; same bytes)` : `vmdesc: ${vmsd}.${from} renamed ${to} (same bytes)` });
   },
 };
 
@@ -229,5 +245,48 @@ export const addedFieldRule: TransformRule = {
       draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: `${name} dropped (${a.field.size} bytes)` });
       if (value.some((b) => b !== 0)) draft.difference({ rule: this.name, subject: sectionLabel(e), what: `${a.loses} is not carried over` });
     }
+  },
+};
+
+// ------------------------------------------------------------------ device models that report other values
+
+interface ModelDifference {
+  vmsd: string;
+  /** The release where the device model started to report it. */
+  since: ReleaseVersion;
+  what: string;
+  source: string;
+}
+
+/**
+ * Values a device model sets differently in the two releases for the same guest-visible
+ * state, with no layout change: the transform keeps the image's values (they are the
+ * guest's state), and the plan says the target would have set them otherwise.
+ */
+export const MODEL_DIFFERENCES: readonly ModelDifference[] = [
+  {
+    vmsd: 'e1000e',
+    since: '10.0',
+    what: 'the PHY autonegotiation expansion register (PHY reg 6) keeps the value the source saved; QEMU 7.2 sets 0x0004 after link-up, QEMU 10.0 0x0005',
+    source: 'hw/net/e1000e_core.c PHY registers (measured: the same configuration saved by 7.2 and 10.0)',
+  },
+];
+
+export const modelDifferenceRule: TransformRule = {
+  name: 'device-model-values',
+  description: 'Registers a device model sets differently in the two releases with the same layout (e1000e PHY autonegotiation expansion): nothing is changed, the image keeps the guest\'s state, and the plan says what the target would have set.',
+  cites: MODEL_DIFFERENCES.map((m) => ({ source: m.source })),
+  kind: 'cosmetic',
+  detect(image, target) {
+    const out: RuleFinding[] = [];
+    const savedByNewer = !!image.model.vmdesc?.configuration;
+    for (const m of MODEL_DIFFERENCES) {
+      if (savedByNewer === atLeast(target, m.since)) continue;
+      for (const e of sectionsByVmsd(image, m.vmsd)) out.push(finding(this, { subject: sectionLabel(e), offset: e.offset, reason: m.what, detail: { what: m.what } }));
+    }
+    return out;
+  },
+  apply(draft, f) {
+    draft.difference({ rule: this.name, subject: f.subject, what: (f.detail as { what: string }).what });
   },
 };
