@@ -1,7 +1,6 @@
 import type { StreamElement } from '../formats/qemu-stream/model';
-import { payloadRange } from '../formats/qemu-stream/section-decoder';
-import { readBytes } from '../io/byte-source';
 import type { ImageView, NewSection, PlanChange, RamPolicy, SectionDraft, TargetDifference, TransformDraft, TransformTarget } from './rule';
+import { readSection } from './section-layout';
 
 /**
  * The state a transform builds up before anything is written: what the rules asked for,
@@ -57,9 +56,8 @@ export class Draft implements TransformDraft {
     let s = this.sections.get(element.index);
     if (!s) {
       if (element.type !== 'FULL') throw new Error(`internal: only FULL sections are rewritten, not ${element.type}`);
-      const { start, end } = payloadRange(element);
-      const entry = element.deviceIndex !== undefined ? this.image.model.vmdesc?.devices[element.deviceIndex] : undefined;
-      s = { element, versionId: element.versionId ?? 0, payload: readBytes(this.image.source, start, end - start), entry: entry && structuredCopy(entry) };
+      const read = readSection(this.image, element);
+      s = { ...read, entry: read.entry && structuredCopy(read.entry) };
       this.sections.set(element.index, s);
     }
     return s;

@@ -3,7 +3,16 @@ import { sectionLabel } from '../edit/sections';
 import type { VmdescField, VmdescStruct } from '../formats/qemu-stream/vmdesc';
 import { describedSize } from '../formats/qemu-stream/vmdesc-fit';
 import { concatBytes } from '../io/bytes';
-import type { SectionDraft } from './rule';
+import type { StreamElement } from '../formats/qemu-stream/model';
+import { payloadRange } from '../formats/qemu-stream/section-decoder';
+import { readBytes } from '../io/byte-source';
+import type { ImageView, SectionDraft } from './rule';
+
+/** A FULL section of an image as a section draft (its payload bytes and vmdesc entry), for reading. */
+export function readSection(image: ImageView, e: StreamElement): SectionDraft {
+  const { start, end } = payloadRange(e);
+  return { element: e, versionId: e.versionId ?? 0, payload: readBytes(image.source, start, end - start), entry: e.deviceIndex !== undefined ? image.model.vmdesc?.devices[e.deviceIndex] : undefined };
+}
 
 /**
  * A FULL section's top-level layout as its vmdesc entry describes it: each field's byte

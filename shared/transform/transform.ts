@@ -3,7 +3,6 @@ import type { CompiledEdit } from '../edit/journal';
 import { assemble } from './assemble';
 import { Draft } from './draft';
 import { detectFindings, predictLoad } from './detect';
-import { QEMU_RELEASES } from './releases';
 import type { ImageView, PlanChange, RuleFinding, TargetDifference, TransformRule } from './rule';
 import { ruleByName, TRANSFORM_RULES } from './rules';
 import { resolveTarget, type TransformRequest } from './target';
@@ -97,9 +96,4 @@ export function planTransform(image: ImageView, request: TransformRequest, deriv
 
 function citesOf(rule: string): string[] {
   return (ruleByName(rule)?.cites ?? []).map((c) => (c.compat ? `${c.source}; ${c.compat}` : c.source));
-}
-
-/** "qemu-7.2, qemu-10.0": the targets `--to` takes. */
-export function knownTargets(): string {
-  return QEMU_RELEASES.map((r) => r.id).join(', ');
 }

@@ -1,11 +1,10 @@
 import { fullSections, sectionLabel } from '../../edit/sections';
 import type { StreamElement } from '../../formats/qemu-stream/model';
 import { payloadRange } from '../../formats/qemu-stream/section-decoder';
-import { readBytes } from '../../io/byte-source';
 import { be32, concatBytes } from '../../io/bytes';
 import { compareVersions } from '../releases';
 import type { ImageView, SectionDraft, TransformRule } from '../rule';
-import { fieldBytes, replaceTopFields, sectionLayout } from '../section-layout';
+import { fieldBytes, readSection, replaceTopFields, sectionLayout } from '../section-layout';
 import { finding } from './helpers';
 
 /**
@@ -58,10 +57,6 @@ function cpuSections(image: ImageView): StreamElement[] {
   });
 }
 
-function draftOf(image: ImageView, e: StreamElement): SectionDraft {
-  const { start, end } = payloadRange(e);
-  return { element: e, versionId: e.versionId ?? 0, payload: readBytes(image.source, start, end - start), entry: image.model.vmdesc!.devices[e.deviceIndex!] };
-}
 
 function readLists(s: SectionDraft): CpregLists | undefined {
   const layout = sectionLayout(s);
@@ -82,11 +77,11 @@ export const armCpregRule: TransformRule = {
   detect(image, target) {
     const out = [];
     for (const e of cpuSections(image)) {
-      const mine = readLists(draftOf(image, e));
+      const mine = readLists(readSection(image, e));
       if (!mine) continue;
       const t = target.template && fullSections(target.template.model).find((x) => x.idstr === e.idstr && x.instanceId === e.instanceId);
       if (target.template) {
-        const theirs = t && t.deviceIndex !== undefined ? readLists(draftOf(target.template, t)) : undefined;
+        const theirs = t && t.deviceIndex !== undefined ? readLists(readSection(target.template, t)) : undefined;
         if (!theirs) continue; // the template rebase reports the section
         const dropped = mine.indexes.filter((x) => !theirs.indexes.includes(x));
         const added = theirs.indexes.filter((x) => !mine.indexes.includes(x));
@@ -132,7 +127,7 @@ export const armCpregRule: TransformRule = {
     const t = fullSections(template.model).find((x) => x.idstr === e.idstr && x.instanceId === e.instanceId)!;
     const s = draft.section(e);
     const mine = readLists(s)!;
-    const theirs = readLists(draftOf(template, t))!;
+    const theirs = readLists(readSection(template, t))!;
     const source = new Map(mine.indexes.map((x, i) => [x, mine.values[i]]));
     let frequency: { from: bigint; to: bigint } | undefined;
     const identification: string[] = [];

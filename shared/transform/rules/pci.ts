@@ -1,8 +1,9 @@
 import { fullSections, sectionLabel } from '../../edit/sections';
+import type { StreamElement } from '../../formats/qemu-stream/model';
 import { payloadRange } from '../../formats/qemu-stream/section-decoder';
-import { readBytes } from '../../io/byte-source';
 import { capabilities, configSpaces, extendedCapabilities, PCI_CAP_ID_EXP, PCI_ERR_UNCOR_MASK, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_EXT_TAG, PCI_EXT_CAP_ID_ERR } from '../pci';
-import type { RuleFinding, SectionDraft, TransformRule } from '../rule';
+import type { ImageView, RuleFinding, SectionDraft, TransformRule } from '../rule';
+import { readSection } from '../section-layout';
 import { finding, machineVersionAtLeast } from './helpers';
 
 /**
@@ -10,6 +11,28 @@ import { finding, machineVersionAtLeast } from './helpers';
  * clears. The loader compares every read-only config byte with its own device
  * (get_pci_config_device), so they must be what the target machine type makes them.
  */
+
+/** Every PCI config space of the image's described sections: the section, its payload start and the space's place in it. */
+function pciConfigSpaces(image: ImageView): { e: StreamElement; section: SectionDraft; start: number; space: ReturnType<typeof configSpaces>[number]; config: Uint8Array }[] {
+  const out = [];
+  for (const e of fullSections(image.model)) {
+    if (e.deviceIndex === undefined || !image.model.vmdesc) continue;
+    const section = readSection(image, e);
+    for (const space of configSpaces(section)) out.push({ e, section, start: payloadRange(e).start, space, config: section.payload.subarray(space.offset, space.offset + space.size) });
+  }
+  return out;
+}
+
+/** The lines QEMU prints when a read-only config byte differs (hw/pci/pci.c get_pci_config_device). */
+function badConfigData(e: StreamElement, section: SectionDraft, where: string, register: number, read: number, device: number): string[] {
+  return [
+    `get_pci_config_device: Bad config data: i=0x${register.toString(16)} read: ${read.toString(16)} device: ${device.toString(16)} cmask: ff wmask: 0 w1cmask:0`,
+    'Failed to load PCIDevice:config',
+    ...(where.startsWith('parent_obj') ? [`Failed to load ${section.entry!.vmsd_name}:parent_obj`] : []),
+    `error while loading state for instance 0x${(e.instanceId ?? 0).toString(16)} of device '${e.idstr}'`,
+    'load of migration failed: Invalid argument',
+  ];
+}
 
 export const pcieExtTagRule: TransformRule = {
   name: 'pcie-ext-tag',
@@ -21,34 +44,22 @@ export const pcieExtTagRule: TransformRule = {
   detect(image, target) {
     const wants = machineVersionAtLeast(target.machine, '9.2');
     const out: RuleFinding[] = [];
-    for (const e of fullSections(image.model)) {
-      if (e.deviceIndex === undefined || !image.model.vmdesc) continue;
-      const { start, end } = payloadRange(e);
-      const draft: SectionDraft = { element: e, versionId: e.versionId ?? 0, payload: readBytes(image.source, start, end - start), entry: image.model.vmdesc.devices[e.deviceIndex] };
-      for (const space of configSpaces(draft)) {
-        const cap = capabilities(draft.payload.subarray(space.offset, space.offset + space.size)).get(PCI_CAP_ID_EXP);
-        if (cap === undefined) continue;
-        const at = space.offset + cap + PCI_EXP_DEVCAP;
-        const byte = draft.payload[at];
-        if (!!(byte & PCI_EXP_DEVCAP_EXT_TAG) === wants) continue;
-        const device = wants ? byte | PCI_EXP_DEVCAP_EXT_TAG : byte & ~PCI_EXP_DEVCAP_EXT_TAG;
-        const vmsd = draft.entry!.vmsd_name;
-        out.push(
-          finding(this, {
-            subject: sectionLabel(e),
-            offset: start + at,
-            reason: `${target.machine} ${wants ? 'sets' : 'clears'} Extended Tag in the PCIe Device Capabilities (config 0x${(cap + PCI_EXP_DEVCAP).toString(16)})`,
-            qemuError: [
-              `get_pci_config_device: Bad config data: i=0x${(cap + PCI_EXP_DEVCAP).toString(16)} read: ${byte.toString(16)} device: ${device.toString(16)} cmask: ff wmask: 0 w1cmask:0`,
-              'Failed to load PCIDevice:config',
-              ...(space.where.startsWith('parent_obj') ? [`Failed to load ${vmsd}:parent_obj`] : []),
-              `error while loading state for instance 0x${(e.instanceId ?? 0).toString(16)} of device '${e.idstr}'`,
-              'load of migration failed: Invalid argument',
-            ],
-            detail: { at, byte, device, register: cap + PCI_EXP_DEVCAP },
-          }),
-        );
-      }
+    for (const { e, section, start, space, config } of pciConfigSpaces(image)) {
+      const cap = capabilities(config).get(PCI_CAP_ID_EXP);
+      if (cap === undefined) continue;
+      const at = space.offset + cap + PCI_EXP_DEVCAP;
+      const byte = section.payload[at];
+      if (!!(byte & PCI_EXP_DEVCAP_EXT_TAG) === wants) continue;
+      const device = wants ? byte | PCI_EXP_DEVCAP_EXT_TAG : byte & ~PCI_EXP_DEVCAP_EXT_TAG;
+      out.push(
+        finding(this, {
+          subject: sectionLabel(e),
+          offset: start + at,
+          reason: `${target.machine} ${wants ? 'sets' : 'clears'} Extended Tag in the PCIe Device Capabilities (config 0x${(cap + PCI_EXP_DEVCAP).toString(16)})`,
+          qemuError: badConfigData(e, section, space.where, cap + PCI_EXP_DEVCAP, byte, device),
+          detail: { at, byte, device, register: cap + PCI_EXP_DEVCAP },
+        }),
+      );
     }
     return out;
   },
@@ -78,41 +89,29 @@ export const pcieAerUncMaskRule: TransformRule = {
   detect(image, target) {
     const newer = machineVersionAtLeast(target.machine, '8.0');
     const out: RuleFinding[] = [];
-    for (const e of fullSections(image.model)) {
-      if (e.deviceIndex === undefined || !image.model.vmdesc) continue;
-      const { start, end } = payloadRange(e);
-      const draft: SectionDraft = { element: e, versionId: e.versionId ?? 0, payload: readBytes(image.source, start, end - start), entry: image.model.vmdesc.devices[e.deviceIndex] };
-      for (const space of configSpaces(draft)) {
-        const aer = extendedCapabilities(draft.payload.subarray(space.offset, space.offset + space.size)).get(PCI_EXT_CAP_ID_ERR);
-        if (aer === undefined) continue;
-        const mask = space.offset + aer + PCI_ERR_UNCOR_MASK;
-        const set = UNC_MASK_DEFAULT.filter((m) => draft.payload[mask + m.byte] & m.bit);
-        const detail = { mask, register: aer + PCI_ERR_UNCOR_MASK, section: e.offset, set: newer };
-        if (newer) {
-          // The bits are guest-writable there and load either way; a 7.x image has them 0 because its guest could not set them.
-          if (set.length === 0) out.push(finding(this, { subject: sectionLabel(e), offset: start + mask, reason: `${target.machine} resets the AER Uncorrectable Error Mask to Internal Error and TLP Prefix Blocked masked`, detail }));
-          continue;
-        }
-        if (!set.length) continue;
-        const first = set[0];
-        const register = aer + PCI_ERR_UNCOR_MASK + first.byte;
-        const byte = draft.payload[space.offset + register];
-        out.push(
-          finding(this, {
-            subject: sectionLabel(e),
-            offset: start + space.offset + register,
-            reason: `${target.machine} keeps the AER Uncorrectable Error Mask's Internal Error / TLP Prefix Blocked bits 0 and read-only (config 0x${(aer + PCI_ERR_UNCOR_MASK).toString(16)})`,
-            qemuError: [
-              `get_pci_config_device: Bad config data: i=0x${register.toString(16)} read: ${byte.toString(16)} device: ${(byte & ~first.bit).toString(16)} cmask: ff wmask: 0 w1cmask:0`,
-              'Failed to load PCIDevice:config',
-              ...(space.where.startsWith('parent_obj') ? [`Failed to load ${draft.entry!.vmsd_name}:parent_obj`] : []),
-              `error while loading state for instance 0x${(e.instanceId ?? 0).toString(16)} of device '${e.idstr}'`,
-              'load of migration failed: Invalid argument',
-            ],
-            detail,
-          }),
-        );
+    for (const { e, section, start, space, config } of pciConfigSpaces(image)) {
+      const aer = extendedCapabilities(config).get(PCI_EXT_CAP_ID_ERR);
+      if (aer === undefined) continue;
+      const mask = space.offset + aer + PCI_ERR_UNCOR_MASK;
+      const set = UNC_MASK_DEFAULT.filter((m) => section.payload[mask + m.byte] & m.bit);
+      const detail = { mask, register: aer + PCI_ERR_UNCOR_MASK, section: e.offset, set: newer };
+      if (newer) {
+        // The bits are guest-writable there and load either way; a 7.x image has them 0 because its guest could not set them.
+        if (set.length === 0) out.push(finding(this, { subject: sectionLabel(e), offset: start + mask, reason: `${target.machine} resets the AER Uncorrectable Error Mask to Internal Error and TLP Prefix Blocked masked`, detail }));
+        continue;
       }
+      if (!set.length) continue;
+      const register = aer + PCI_ERR_UNCOR_MASK + set[0].byte;
+      const byte = section.payload[space.offset + register];
+      out.push(
+        finding(this, {
+          subject: sectionLabel(e),
+          offset: start + space.offset + register,
+          reason: `${target.machine} keeps the AER Uncorrectable Error Mask's Internal Error / TLP Prefix Blocked bits 0 and read-only (config 0x${(aer + PCI_ERR_UNCOR_MASK).toString(16)})`,
+          qemuError: badConfigData(e, section, space.where, register, byte, byte & ~set[0].bit),
+          detail,
+        }),
+      );
     }
     return out;
   },

@@ -3,6 +3,7 @@ import type { StreamElement } from '../../formats/qemu-stream/model';
 import { payloadRange } from '../../formats/qemu-stream/section-decoder';
 import { readBytes } from '../../io/byte-source';
 import { describedSize } from '../../formats/qemu-stream/vmdesc-fit';
+import { structuredCopy } from '../draft';
 import { rebaseSection, sameLayout } from '../rebase';
 import type { ImageView, RuleFinding, TransformRule } from '../rule';
 import { finding } from './helpers';
@@ -56,7 +57,7 @@ export const templateRebaseRule: TransformRule = {
       if (draft.sectionAdded(t.idstr!, t.instanceId!)) return;
       const { start, end } = payloadRange(t);
       const before = placeLike(draft.image, template, t);
-      draft.addSection({ idstr: t.idstr!, instanceId: t.instanceId!, versionId: t.versionId!, payload: readBytes(template.source, start, end - start), entry: structured(entryOf(template, t)!) }, before);
+      draft.addSection({ idstr: t.idstr!, instanceId: t.instanceId!, versionId: t.versionId!, payload: readBytes(template.source, start, end - start), entry: structuredCopy(entryOf(template, t)!) }, before);
       draft.note({ rule: this.name, subject: sectionLabel(t), action: `section added from the template (${end - start} bytes, version ${t.versionId})` });
       draft.difference({ rule: this.name, subject: sectionLabel(t), what: "the device's state is the template's (the image had no such section)" });
       return;
@@ -74,11 +75,11 @@ export const templateRebaseRule: TransformRule = {
     if (!s.entry) return;
     if (sameLayout(s.entry, tEntry) && s.versionId === t.versionId) {
       // The same bytes, described as the target describes them (array element naming differs between releases).
-      if (describedSize(s.entry) === describedSize(tEntry) && s.payload.length === describedSize(tEntry)) s.entry = { ...structured(tEntry), name: s.entry.name, instance_id: s.entry.instance_id };
+      if (describedSize(s.entry) === describedSize(tEntry) && s.payload.length === describedSize(tEntry)) s.entry = { ...structuredCopy(tEntry), name: s.entry.name, instance_id: s.entry.instance_id };
       return;
     }
     const { start, end } = payloadRange(t);
-    const r = rebaseSection({ entry: s.entry, payload: s.payload }, { entry: structured(tEntry), payload: readBytes(template.source, start, end - start), versionId: t.versionId! });
+    const r = rebaseSection({ entry: s.entry, payload: s.payload }, { entry: structuredCopy(tEntry), payload: readBytes(template.source, start, end - start), versionId: t.versionId! });
     const versionChange = s.versionId !== r.versionId ? `, version ${s.versionId} → ${r.versionId}` : '';
     s.payload = r.payload;
     s.entry = r.entry;
@@ -94,10 +95,6 @@ export const templateRebaseRule: TransformRule = {
     if (r.dropped.length) draft.difference({ rule: this.name, subject: sectionLabel(e), what: `${r.dropped.join(', ')} ${r.dropped.length === 1 ? 'is' : 'are'} dropped (the target does not carry ${r.dropped.length === 1 ? 'it' : 'them'})` });
   },
 };
-
-function structured<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
-}
 
 /**
  * Where a section the template has goes in the image: before the image's copy of the

@@ -2,11 +2,10 @@ import { fullSections, sectionLabel } from '../../edit/sections';
 import type { StreamElement } from '../../formats/qemu-stream/model';
 import { payloadRange } from '../../formats/qemu-stream/section-decoder';
 import type { VmdescDevice } from '../../formats/qemu-stream/vmdesc';
-import { readBytes } from '../../io/byte-source';
 import { concatBytes, readBe64 } from '../../io/bytes';
 import { capabilities, PCI_CAPABILITY_LIST, PCI_CAP_ID_MSIX } from '../pci';
 import type { ImageView, RuleFinding, SectionDraft, TransformDraft, TransformRule } from '../rule';
-import { replaceTopField, sectionLayout, type TopField } from '../section-layout';
+import { readSection, replaceTopField, sectionLayout, type TopField } from '../section-layout';
 import { parseVirtioBlob, type VirtioBlob } from '../virtio-blob';
 import { finding, machineVersionAtLeast } from './helpers';
 
@@ -56,10 +55,6 @@ function blobOf(s: SectionDraft): { field: TopField; blob: VirtioBlob; bytes: Ui
   return blob && { field, blob, bytes };
 }
 
-function draftOf(image: ImageView, e: StreamElement): SectionDraft {
-  const { start, end } = payloadRange(e);
-  return { element: e, versionId: e.versionId ?? 0, payload: readBytes(image.source, start, end - start), entry: e.deviceIndex !== undefined ? image.model.vmdesc?.devices[e.deviceIndex] : undefined };
-}
 
 /** Bytes of VMSTATE_BITMAP for the device's bitmap: one be64 per 64 blocks. */
 function bitmapBytes(regionSize: number, blockSize: number): number {
@@ -113,7 +108,7 @@ export const virtioMemEarlyRule: TransformRule = {
     const { field, blob, bytes } = found;
     const at = blob.deviceState;
     if (to === 'device') {
-      const early = draftOf(draft.image, d.early!);
+      const early = readSection(draft.image, d.early!);
       const sanity = early.payload.subarray(0, SANITY);
       const size = early.payload.subarray(SANITY, SANITY + 8);
       const bitmap = early.payload.subarray(SANITY + 8);
@@ -194,7 +189,7 @@ export const virtioVectorsRule: TransformRule = {
     for (const e of fullSections(image.model)) {
       const c = VECTOR_COMPAT.find((v) => e.idstr?.endsWith(v.suffix));
       if (!c) continue;
-      const found = blobOf(draftOf(image, e));
+      const found = blobOf(readSection(image, e));
       if (!found) continue;
       const wants = machineVersionAtLeast(target.machine, c.since);
       const has = !!found.blob.msix;
@@ -202,7 +197,7 @@ export const virtioVectorsRule: TransformRule = {
       const config = found.bytes.subarray(found.blob.config.offset, found.blob.config.offset + 256);
       const { start } = payloadRange(e);
       const templateSection = target.template && fullSections(target.template.model).find((x) => x.idstr === e.idstr && x.instanceId === e.instanceId);
-      const templateBlob = templateSection ? blobOf(draftOf(target.template!, templateSection)) : undefined;
+      const templateBlob = templateSection ? blobOf(readSection(target.template!, templateSection)) : undefined;
       const pointer = config[PCI_CAPABILITY_LIST];
       const device = has ? config[capabilities(config).get(PCI_CAP_ID_MSIX)! + 1] : (templateBlob ? templateBlob.bytes[templateBlob.blob.config.offset + PCI_CAPABILITY_LIST] : undefined);
       out.push(
@@ -245,7 +240,7 @@ function removeVectors(draft: TransformDraft, s: SectionDraft, { field, blob, by
 function addVectors(draft: TransformDraft, s: SectionDraft, { field, blob, bytes }: NonNullable<ReturnType<typeof blobOf>>): void {
   const template = draft.target.template!;
   const t = fullSections(template.model).find((x) => x.idstr === s.element.idstr && x.instanceId === s.element.instanceId)!;
-  const theirs = blobOf(draftOf(template, t))!;
+  const theirs = blobOf(readSection(template, t))!;
   const tb = theirs.bytes;
   const config = tb.slice(theirs.blob.config.offset, theirs.blob.config.offset + theirs.blob.config.size);
   // Guest-programmed registers stay the image's: command, BARs, interrupt line.
