@@ -82,6 +82,8 @@ export const VOLATILE_SECTIONS = new Set(['globalstate:0', 'mc146818rtc:0', 'pl0
 
 const PAYLOAD = { x86: { gpa: 0x100000, size: 0x100000 }, arm: { gpa: 0x40100000, size: 0x100000 } };
 const PAYLOAD_FILE = corpusPath('qemu', 'payload-1M.bin');
+/** The payload planted in every image made here, as the corpus's meta files record it. */
+const PAYLOAD_SHA256 = createHash('sha256').update(fs.readFileSync(PAYLOAD_FILE)).digest('hex');
 
 export function archOf(binaryName: string): string {
   return binaryName.replace(/^.*qemu-system-/, '');
@@ -99,7 +101,7 @@ export function corpusSources(): SourceSpec[] {
     const argv: string[] = meta.qemu_argv.slice(1);
     const files = argv.flatMap((a) => [...a.matchAll(/file=([^,]+)/g)].map((m) => m[1])).map((f) => path.join(dir, f));
     const arch = archOf(meta.qemu_argv[0]);
-    const machine = meta.machine_type ?? meta.load_check?.machine_type ?? null;
+    const machine = meta.machine_type ?? null;
     const ownMachine = machine ?? openImage(image).model.machineType ?? argv[argv.indexOf('-M') + 1];
     const args = withMachine(argv, ownMachine);
     const planted = meta.planted_payload;
@@ -200,7 +202,7 @@ export async function makeSource(recipe: Recipe, version: QemuVersion, dir: stri
     files,
     capabilities: (recipe.capabilities ?? []).filter((c) => c !== 'xbzrle'),
     fileUri: recipe.fileUri,
-    payload: { ...(arm ? PAYLOAD.arm : PAYLOAD.x86), sha256: metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload.sha256 },
+    payload: { ...(arm ? PAYLOAD.arm : PAYLOAD.x86), sha256: PAYLOAD_SHA256 },
     ran: !!recipe.dirty,
   };
 }
@@ -340,19 +342,19 @@ export async function runCell(source: SourceSpec, cell: CellPlan, reference: Ref
   const flags = [...(source.transformFlags ?? [])];
   // The plan without a template; with the native image as template when the plan asks for one.
   let run = await transformCli(source, cell, flags, `${base}.mig`);
-  const machine = run.plan.target.machine as string;
+  const machine = run.plan.target.machine;
   result.machine = machine;
   const targetCaps = source.capabilities.filter((c) => !['compress', 'mapped-ram', 'multifd', 'xbzrle'].includes(c));
-  if (run.plan.blockers.some((b: { closest: string }) => b.closest.includes('--template'))) {
+  if (run.plan.blockers.some((b) => b.closest.includes('--template'))) {
     run = await transformCli(source, cell, [...flags, '--template', await nativeImage(source, cell.target, machine, dir)], `${base}.mig`);
     result.usedTemplate = true;
   }
   const plan = run.plan;
   result.predicted = { loads: plan.before.loads, firstError: plan.before.qemu_error?.[0] ?? null };
-  result.blockers = plan.blockers.map((b: { rule: string; reason: string; closest: string }) => ({ rule: b.rule, reason: b.reason, closest: b.closest }));
-  result.changes = plan.changes.map((c: { rule: string; action: string }) => `${c.rule}: ${c.action}`);
-  result.differences = plan.differences.map((d: { subject: string; what: string }) => `${d.subject}: ${d.what}`);
-  result.differenceSubjects = plan.differences.map((d: { subject: string }) => d.subject);
+  result.blockers = plan.blockers.map((b) => ({ rule: b.rule, reason: b.reason, closest: b.closest }));
+  result.changes = plan.changes.map((c) => `${c.rule}: ${c.action}`);
+  result.differences = plan.differences.map((d) => `${d.subject}: ${d.what}`);
+  result.differenceSubjects = plan.differences.map((d) => d.subject);
 
   // QEMU's verdict on the image as it is (capabilities the target does not know are not offered).
   const original = source.streamOnly ? await extractStream(source) : source.image;
@@ -381,7 +383,16 @@ export async function runCell(source: SourceSpec, cell: CellPlan, reference: Ref
   return result;
 }
 
-async function transformCli(source: SourceSpec, cell: CellPlan, flags: string[], out: string): Promise<{ plan: any; written?: string }> {
+/** What the matrix reads of `migwb transform --json` (snake_case). */
+interface PlanJson {
+  target: { machine: string };
+  before: { loads: boolean; qemu_error: string[] | null };
+  blockers: { rule: string; reason: string; closest: string }[];
+  changes: { rule: string; action: string }[];
+  differences: { subject: string; what: string }[];
+}
+
+async function transformCli(source: SourceSpec, cell: CellPlan, flags: string[], out: string): Promise<{ plan: PlanJson; written?: string }> {
   const r = await migwb('transform', source.image, '--to', `qemu-${cell.target}`, '--machine', machineArgument(source, cell), '-o', out, '--json', ...(source.streamOnly ? ['--stream-only'] : []), ...flags);
   if (r.code === 2) throw new Error(`migwb transform could not run: ${r.err.trim()}`);
   const json = JSON.parse(r.out);

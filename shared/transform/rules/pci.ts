@@ -1,7 +1,8 @@
 import { fullSections, sectionLabel } from '../../edit/sections';
 import type { StreamElement } from '../../formats/qemu-stream/model';
 import { payloadRange } from '../../formats/qemu-stream/section-decoder';
-import { capabilities, configSpaces, extendedCapabilities, PCI_CAP_ID_EXP, PCI_ERR_UNCOR_MASK, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_EXT_TAG, PCI_EXT_CAP_ID_ERR } from '../pci';
+import { configSpaces } from '../config-spaces';
+import { capabilities, extendedCapabilities, PCI_CAP_ID_EXP, PCI_ERR_UNCOR_MASK, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_EXT_TAG, PCI_EXT_CAP_ID_ERR } from '../pci';
 import type { ImageView, RuleFinding, SectionDraft, TransformRule } from '../rule';
 import { readSection } from '../section-layout';
 import { finding, machineVersionAtLeast } from './helpers';
