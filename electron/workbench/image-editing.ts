@@ -30,7 +30,7 @@ export async function saveSession(session: ImageSession, output: string, request
 
 /** Writes the journal (re-applicable with `migwb apply IMAGE JOURNAL -o OUT`); never over the image. */
 export async function saveSessionJournal(session: ImageSession, file: string): Promise<void> {
-  await writeTextAtomically(file, journalText(await session.editing().document()), [session.path]);
+  await writeTextAtomically(file, journalText(await session.editing().document()), session.editing().inputs());
 }
 
 /** The targets the Transform dialog offers for this image. */

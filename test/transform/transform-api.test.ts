@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EditState, TransformApplied, TransformPlanView, TransformTargets } from '../../shared/api/contract';
+import { PathGrants } from '../../electron/api/path-grants';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { Library } from '../../electron/index/library';
@@ -25,7 +26,10 @@ describe('transform through the workbench API', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-transform-api-'));
   beforeAll(async () => {
     library = Library.open(path.join(dir, 'library.sqlite'));
-    bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions: new ImageSessions(), library, version: 'test', initialPaths: [] } });
+    // The renderer may name only files it was granted: the corpus folders and the output folder.
+    const grants = new PathGrants();
+    for (const folder of [path.dirname(IMAGE), path.dirname(corpusPath('qemu', 'x.mig')), dir]) grants.grantFolder(folder);
+    bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions: new ImageSessions(), library, grants, version: 'test', initialPaths: [] } });
     cookie = await login(bridge.newLink());
   });
   afterAll(async () => {
@@ -94,5 +98,8 @@ describe('transform through the workbench API', () => {
     expect(bad.status).toBe(400);
     const unknown = await post('transformPlan', [handle, { to: 'qemu-9.9', machine: null, templatePath: null, options: [] }]);
     expect(JSON.parse(unknown.body).error).toContain('unknown target "qemu-9.9"');
+    // A template the renderer was not given is refused before anything opens it.
+    const ungranted = await post('transformPlan', [handle, { to: 'qemu-10.0', machine: null, templatePath: '/etc/passwd', options: [] }]);
+    expect(ungranted.status).not.toBe(200);
   });
 });

@@ -11,7 +11,8 @@ import { UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
-import { printDiagnostics } from './edit-common';
+import { checkOutputs } from '../../io/output-paths';
+import { givenPaths, printDiagnostics } from './edit-common';
 
 interface TransformOptions {
   to?: string;
@@ -59,6 +60,8 @@ export function registerTransform(program: Command, io: CliIO, setExit: (code: n
       if (!opts.to && !opts.template) throw new UserError('give the target with --to qemu-7.2|qemu-10.0 (or a --template saved by the target QEMU)');
       if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the image is never written), or --dry-run to see the plan');
       const options = [...(opts.xbzrleToPage ? ['xbzrle-to-page'] : []), ...(opts.mappedRam ? ['inline-to-mapped-ram'] : [])];
+      const outputs = givenPaths([[opts.dryRun ? undefined : opts.output, '-o'], [opts.journal, '--journal'], [opts.report, '--report']]);
+      checkOutputs(givenPaths([[image, 'the image'], [opts.template, 'the template']]), outputs);
       const session = await EditSession.openAsync(image);
       try {
         const errors = session.diagnostics.filter((d) => d.severity === 'error');
@@ -79,8 +82,9 @@ export function registerTransform(program: Command, io: CliIO, setExit: (code: n
           } finally {
             bar.done();
           }
-          if (opts.journal) await writeTextAtomically(opts.journal, journalText(await session.document()), [session.path]);
-          if (opts.report) await writeTextAtomically(opts.report, await session.report(saved), [session.path]);
+          const written = saved ? [{ path: saved.path, role: '-o' }] : [];
+          if (opts.journal) await writeTextAtomically(opts.journal, journalText(await session.document()), [...session.inputs(), ...written]);
+          if (opts.report) await writeTextAtomically(opts.report, await session.report(saved), [...session.inputs(), ...written, ...givenPaths([[opts.journal, '--journal']])]);
         }
         const after = outcome.applied ? session.diagnostics : undefined;
         if (opts.json) {
