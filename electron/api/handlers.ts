@@ -9,7 +9,7 @@ import type { Library } from '../index/library';
 import type { PathGrants } from './path-grants';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
-import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
+import { applySessionTransform, planSessionTransform, repairSession, saveSession, saveSessionJournal, transformTargets } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
 
 export interface HandlerDeps {
@@ -118,6 +118,17 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       grants.checkRead(sourcePath, 'read for its vmdesc');
       const session = sessions.get(handle, owner);
       return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
+    },
+    async transformTargets(handle) {
+      return transformTargets(sessions.get(handle, owner));
+    },
+    async transformPlan(handle, request) {
+      if (request.templatePath !== null) grants.checkRead(request.templatePath, 'used as a transform template');
+      return planSessionTransform(sessions.get(handle, owner), request);
+    },
+    async transformApply(handle, request) {
+      if (request.templatePath !== null) grants.checkRead(request.templatePath, 'used as a transform template');
+      return applySessionTransform(sessions.get(handle, owner), request, (p) => emit({ type: 'transform-progress', handle, ...p }));
     },
     async libraryList() {
       const images = library.list();

@@ -16,10 +16,16 @@ export const QEMU = {
 } as const;
 export type QemuVersion = keyof typeof QEMU;
 
-/** A QEMU system emulator of this version: the x86_64 one, or another (`qemu-system-arm`, …). */
-export function haveQemu(version: QemuVersion, binary: string = QEMU[version]): boolean {
+/** A QEMU system emulator of this version: given by architecture ('x86_64', 'aarch64', …) or by the binary's path. */
+export function haveQemu(version: QemuVersion, archOrBinary = 'x86_64'): boolean {
+  const binary = archOrBinary.includes('/') ? archOrBinary : qemuBinary(version, archOrBinary);
   const r = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.startsWith(`QEMU emulator version ${version}.`);
+}
+
+/** The system emulator of a version for an architecture (x86_64, aarch64, arm, riscv64, …). */
+export function qemuBinary(version: QemuVersion, arch: string): string {
+  return QEMU[version].replace(/qemu-system-x86_64$/, `qemu-system-${arch}`);
 }
 
 /** A QMP message: a reply (return or error), an event, or the greeting. */
@@ -113,6 +119,8 @@ export interface LoadOptions {
   files?: string[];
   /** Migration capabilities the destination needs (compress, x-ignore-shared, mapped-ram, multifd). */
   capabilities?: string[];
+  /** Load with migrate-incoming file:IMAGE (what mapped-ram needs) instead of exec:cat. */
+  fileUri?: boolean;
   timeoutMs?: number;
   /** Another system emulator of the same version (qemu-system-arm, -riscv64, …); default the x86_64 one. */
   binary?: string;
@@ -140,7 +148,8 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
   for (const f of o.files ?? []) fs.copyFileSync(f, path.join(dir, path.basename(f)));
   const socket = path.join(dir, 'qmp.sock');
   const quoted = `'${o.image.replace(/'/g, `'\\''`)}'`;
-  const incoming = o.capabilities?.length ? ['-incoming', 'defer'] : ['-incoming', `exec:cat ${quoted}`];
+  const uri = o.fileUri ? `file:${o.image}` : `exec:cat ${quoted}`;
+  const incoming = o.capabilities?.length || o.fileUri ? ['-incoming', 'defer'] : ['-incoming', uri];
   const proc = spawn(o.binary ?? (o.version === '7.2' ? QEMU['7.2'] : QEMU['10.0']), [...o.args, '-S', ...incoming, '-qmp', `unix:${socket},server=on,wait=off`], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -163,9 +172,9 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
   let qmp: Qmp | undefined;
   try {
     qmp = await Qmp.connect(socket, proc, 30_000);
-    if (o.capabilities?.length) {
-      await qmp.execute('migrate-set-capabilities', { capabilities: o.capabilities.map((c) => ({ capability: c, state: true })) });
-      await qmp.execute('migrate-incoming', { uri: `exec:cat ${quoted}` });
+    if (o.capabilities?.length || o.fileUri) {
+      if (o.capabilities?.length) await qmp.execute('migrate-set-capabilities', { capabilities: o.capabilities.map((c) => ({ capability: c, state: true })) });
+      await qmp.execute('migrate-incoming', { uri });
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -283,4 +292,75 @@ export async function migrateToFile(qmp: Qmp, file: string, timeoutMs = 120_000)
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface SaveOptions {
+  version: QemuVersion;
+  binary?: string;
+  /** QEMU arguments (machine, devices); -S and the QMP socket are added. */
+  args: string[];
+  /** Files the arguments name relatively, copied into a private folder. */
+  files?: string[];
+  /** Where to write the image (absolute). */
+  image: string;
+  capabilities?: string[];
+  parameters?: Record<string, unknown>;
+  /** migrate to file:IMAGE (mapped-ram needs it) instead of exec:cat > IMAGE. */
+  fileUri?: boolean;
+  /** Let the guest run this long before migrating (a running guest), and migrate while it runs. */
+  runMs?: number;
+  /** Parameters to set this long after the migration started (to let an iterating migration converge). */
+  converge?: { afterMs: number; parameters: Record<string, unknown> };
+  timeoutMs?: number;
+}
+
+/** Starts QEMU paused with `args`, optionally lets the guest run, and migrates it to `image`. */
+export async function saveInQemu(o: SaveOptions): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-qemu-save-'));
+  for (const f of o.files ?? []) fs.copyFileSync(f, path.join(dir, path.basename(f)));
+  const socket = path.join(dir, 'qmp.sock');
+  const proc = spawn(o.binary ?? QEMU[o.version], [...o.args, '-S', '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  try {
+    const qmp = await Qmp.connect(socket, proc, 30_000);
+    try {
+      await migrateTo(qmp, o);
+    } finally {
+      await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
+      qmp.close();
+    }
+  } catch (e) {
+    throw new Error(`saving with QEMU ${o.version} failed: ${(e as Error).message}; stderr: ${stderr.trim()}`);
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Migrates the VM behind `qmp` to a file (exec:cat > IMAGE, or file:IMAGE) and waits until it completed. */
+export async function migrateTo(qmp: Qmp, o: Pick<SaveOptions, 'image' | 'capabilities' | 'parameters' | 'fileUri' | 'runMs' | 'timeoutMs' | 'converge'>): Promise<void> {
+  if (o.capabilities?.length) await qmp.execute('migrate-set-capabilities', { capabilities: o.capabilities.map((c) => ({ capability: c, state: true })) });
+  await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3, ...(o.parameters ?? {}) });
+  if (o.runMs) {
+    await qmp.execute('cont');
+    await sleep(o.runMs);
+  }
+  const uri = o.fileUri ? `file:${o.image}` : `exec:cat > '${o.image.replace(/'/g, `'\\''`)}'`;
+  await qmp.execute('migrate', { uri });
+  const started = Date.now();
+  let converging = !o.converge;
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  for (;;) {
+    const { status } = await qmp.execute<{ status: string }>('query-migrate');
+    if (status === 'completed') return;
+    if (status === 'failed' || Date.now() > deadline) throw new Error(`migration ${status}`);
+    if (!converging && Date.now() - started >= o.converge!.afterMs) {
+      await qmp.execute('migrate-set-parameters', o.converge!.parameters);
+      converging = true;
+    }
+    await sleep(50);
+  }
 }
