@@ -8,6 +8,7 @@ import { registerFind } from './find';
 import { registerIndex } from './index-command';
 import { registerInfo } from './info';
 import { registerLs } from './ls';
+import { registerQemuArgs } from './qemu-args';
 import { registerQuery } from './query';
 import { registerRam } from './ram';
 import { registerRead } from './read';
@@ -15,6 +16,7 @@ import { registerRepair } from './repair';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
+import { registerStream } from './stream';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -37,5 +39,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerExtractRam,
   registerRead,
   registerSearch,
+  registerQemuArgs,
+  registerStream,
   registerServe,
 ];
