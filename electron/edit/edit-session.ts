@@ -8,6 +8,9 @@ import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/e
 import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
 import { bytesPiece, PieceTable, rangePiece, type JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
+import { rebuildDerivedSource } from '../../shared/transform/derived';
+import type { TransformRequest } from '../../shared/transform/target';
+import { planTransform, type TransformOutcome } from '../../shared/transform/transform';
 import type { LibvirtSaveLayer } from '../../shared/formats/container-model';
 import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import { borrowVmdesc } from '../../shared/formats/qemu-stream/borrowed-vmdesc';
@@ -43,6 +46,8 @@ export class EditSession {
   private readonly donors = new Map<string, OpenedImage>();
   private readonly hashes = new Map<string, string>();
   private parsed?: { view: JournalSource; model: QemuStreamModel };
+  /** Native images of transform targets, by path (read-only, never written). */
+  private readonly templates = new Map<string, OpenedImage>();
   /** A sibling's vmdesc for a stream without one, so its fields can be edited by name. */
   private borrowed?: { vmdesc: Vmdesc; from: string };
 
@@ -138,6 +143,32 @@ export class EditSession {
     return userErrors(() => this.journal.apply(edit));
   }
 
+  /**
+   * Plans a transform of the edited image for another QEMU release (shared/transform) and,
+   * unless `dryRun`, applies it as one edit: one undo takes it back. Nothing is applied
+   * when the plan has blockers or nothing to change.
+   */
+  transform(request: Omit<TransformRequest, 'template'>, options: { dryRun?: boolean } = {}): TransformOutcome & { applied?: AppliedEdit } {
+    const template = request.templatePath !== undefined ? this.openTemplate(request.templatePath) : undefined;
+    let derivedId = 'transform-ram';
+    for (let n = 2; this.journal.source(derivedId); n++) derivedId = `transform-ram-${n}`;
+    const outcome = userErrors(() =>
+      planTransform({ source: this.view, model: this.describedModel() }, { ...request, template: template && { source: template.source, model: template.model } }, derivedId),
+    );
+    if (options.dryRun || !outcome.edit) return outcome;
+    return { ...outcome, applied: this.applyCompiled(outcome.edit) };
+  }
+
+  private openTemplate(templatePath: string): OpenedImage {
+    const key = path.resolve(templatePath);
+    let t = this.templates.get(key);
+    if (!t) {
+      t = openImage(templatePath);
+      this.templates.set(key, t);
+    }
+    return t;
+  }
+
   undo(): AppliedEdit | undefined {
     return this.journal.undo();
   }
@@ -174,10 +205,15 @@ export class EditSession {
       if (got.sha256 !== s.sha256) throw new UserError(`donor ${s.id} at ${where} is not the file the journal used (sha256 ${got.sha256}, expected ${s.sha256}); give its path with --donor ${s.id}=PATH`);
     }
     userErrors(() => {
-      for (const e of entriesOf(doc.edits)) this.journal.replay(e);
+      const replay = (e: AppliedEdit) => {
+        // A transform's re-encoded RAM is rebuilt from the image as it stands before the entry.
+        for (const d of e.derived ?? []) d.source = rebuildDerivedSource(d.recipe, this.journal.view());
+        this.journal.replay(e);
+      };
+      for (const e of entriesOf(doc.edits)) replay(e);
       // Undone edits are replayed and undone again, so they can be redone.
       const undone = entriesOf(doc.undone);
-      for (const e of [...undone].reverse()) this.journal.replay(e);
+      for (const e of [...undone].reverse()) replay(e);
       for (let i = 0; i < undone.length; i++) this.journal.undo();
     });
   }
@@ -195,7 +231,7 @@ export class EditSession {
     const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : this.composeOutput();
     const result = await saveAtomically(out, content, {
       ...options,
-      protect: [this.path, ...[...this.donors.values()].map((d) => d.path)],
+      protect: [this.path, ...[...this.donors.values(), ...this.templates.values()].map((d) => d.path)],
       validate: validateImageFile,
     });
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
@@ -205,7 +241,7 @@ export class EditSession {
 
   close(): void {
     this.image.close();
-    for (const d of this.donors.values()) d.close();
+    for (const d of [...this.donors.values(), ...this.templates.values()]) d.close();
   }
 
   private async identity(id: string, image: OpenedImage, options: LongWorkOptions): Promise<SourceIdentity> {

@@ -1,7 +1,7 @@
 import { toHex } from '../io/bytes';
 import { parseHex } from './user-input';
 import { EditError } from './errors';
-import type { EditIntent } from './intents';
+import type { EditIntent, JsonValue } from './intents';
 import type { AppliedChange, AppliedEdit, EditJournal } from './journal';
 import { IMAGE_SOURCE, type Piece } from './pieces';
 
@@ -34,6 +34,8 @@ export interface WireEdit {
   intent: EditIntent;
   fixups: string[];
   changes: WireChange[];
+  /** Sources computed from the image before this edit (a transform's re-encoded RAM): id, recipe, size. */
+  derived?: { id: string; recipe: JsonValue; size: number }[];
 }
 
 export interface JournalDocument {
@@ -64,6 +66,7 @@ function toWire(e: AppliedEdit): WireEdit {
     intent: e.intent,
     fixups: e.fixups,
     changes: e.changes.map((c) => ({ offset: c.offset, delete: c.deleteLength, insert: c.insert.map(wirePiece), removed: c.removed.map(wirePiece) })),
+    ...(e.derived?.length ? { derived: e.derived.map(({ id, recipe, size }) => ({ id, recipe, size })) } : {}),
   };
 }
 
@@ -89,8 +92,15 @@ export function parseJournalDocument(text: string): JournalDocument {
   const ids = new Set([IMAGE_SOURCE, ...doc.sources.map((s) => s.id)]);
   for (const [list, name] of [[doc.edits, 'edits'], [doc.undone ?? (doc.undone = []), 'undone']] as const) {
     if (!Array.isArray(list)) throw new EditError(`the journal's "${name}" is not a list`);
-    list.forEach((e, i) => checkEdit(e, `${name}[${i}]`, ids));
+    list.forEach((e, i) => {
+      if (e?.derived === undefined) return;
+      if (!Array.isArray(e.derived) || !e.derived.every((d) => isObject(d) && typeof d.id === 'string' && isCount(d.size) && isObject(d.recipe) && !ids.has(d.id))) {
+        throw new EditError(`journal ${name}[${i}] has a malformed "derived" list (id, recipe, size; ids not used by other sources)`);
+      }
+      for (const d of e.derived) ids.add(d.id);
+    });
   }
+  for (const [list, name] of [[doc.edits, 'edits'], [doc.undone, 'undone']] as const) list.forEach((e, i) => checkEdit(e, `${name}[${i}]`, ids));
   return doc;
 }
 
@@ -114,6 +124,7 @@ export function entriesOf(edits: readonly WireEdit[]): AppliedEdit[] {
     intent: e.intent,
     fixups: e.fixups,
     changes: e.changes.map((c): AppliedChange => ({ offset: c.offset, deleteLength: c.delete, insert: c.insert.map(fromWire), removed: c.removed.map(fromWire) })),
+    ...(e.derived?.length ? { derived: e.derived.map((d) => ({ ...d })) } : {}),
   }));
 }
 

@@ -17,6 +17,7 @@ import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
 import { registerStream } from './stream';
+import { registerTransform } from './transform';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerEdit,
   registerApply,
   registerRepair,
+  registerTransform,
   registerSeal,
   registerIndex,
   registerLs,

@@ -1,0 +1,53 @@
+import type { VmdescStruct } from '../formats/qemu-stream/vmdesc';
+import { decodeVmstate, DecodeOverrun, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
+import type { SectionDraft } from './rule';
+import { parseVirtioBlob } from './virtio-blob';
+
+/** PCI configuration space helpers (include/hw/pci/pci_regs.h). */
+
+export const PCI_STATUS = 0x06;
+export const PCI_STATUS_CAP_LIST = 0x10;
+export const PCI_CAPABILITY_LIST = 0x34;
+export const PCI_CAP_ID_EXP = 0x10;
+export const PCI_CAP_ID_MSIX = 0x11;
+/** Device Capabilities register of the PCI Express capability. */
+export const PCI_EXP_DEVCAP = 4;
+export const PCI_EXP_DEVCAP_EXT_TAG = 0x20;
+
+/** Offsets of the standard capabilities of a config space, by id (the first of each). */
+export function capabilities(config: Uint8Array): Map<number, number> {
+  const out = new Map<number, number>();
+  if (config.length < 0x40 || !(config[PCI_STATUS] & PCI_STATUS_CAP_LIST)) return out;
+  const seen = new Set<number>();
+  for (let at = config[PCI_CAPABILITY_LIST] & ~3; at >= 0x40 && at < Math.min(config.length, 256) - 1 && !seen.has(at); at = config[at + 1] & ~3) {
+    seen.add(at);
+    if (!out.has(config[at])) out.set(config[at], at);
+  }
+  return out;
+}
+
+/** Where a section's PCI config spaces are in its payload: vmdesc "pci config" fields, and the config inside a virtio blob. */
+export function configSpaces(s: SectionDraft): { offset: number; size: number; where: string }[] {
+  if (!s.entry) return [];
+  let nodes: FieldNode[];
+  try {
+    nodes = decodeVmstate(s.payload, 0, s.entry as VmdescStruct).nodes;
+  } catch (e) {
+    if (e instanceof DecodeOverrun) return [];
+    throw e;
+  }
+  const out: { offset: number; size: number; where: string }[] = [];
+  const walk = (list: FieldNode[], path: string) => {
+    for (const n of list) {
+      const name = path ? `${path}.${n.name}` : n.name;
+      if (n.type === 'pci config' && (n.size === 256 || n.size === 4096)) out.push({ offset: n.offset, size: n.size, where: name });
+      else if (n.type === 'virtio') {
+        const blob = parseVirtioBlob(s.payload.subarray(n.offset, n.offset + n.size));
+        if (blob) out.push({ offset: n.offset + blob.config.offset, size: blob.config.size, where: `${name} (PCI config)` });
+      }
+      if (n.children) walk(n.children, name);
+    }
+  };
+  walk(nodes, '');
+  return out;
+}

@@ -1,0 +1,63 @@
+import { fullSections, sectionLabel } from '../../edit/sections';
+import { payloadRange } from '../../formats/qemu-stream/section-decoder';
+import { readBytes } from '../../io/byte-source';
+import { capabilities, configSpaces, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_EXT_TAG } from '../pci';
+import type { RuleFinding, SectionDraft, TransformRule } from '../rule';
+import { finding, machineVersionAtLeast } from './helpers';
+
+/**
+ * PCI Express compat bits: read-only config space bits a machine type version sets or
+ * clears. The loader compares every read-only config byte with its own device
+ * (get_pci_config_device), so they must be what the target machine type makes them.
+ */
+
+export const pcieExtTagRule: TransformRule = {
+  name: 'pcie-ext-tag',
+  description:
+    'Machine types from 9.2 on advertise Extended Tag in the Device Capabilities of every PCI Express capability (x-pcie-ext-tag); older ones do not. The bit is set or cleared in each PCIe device\'s config space to match the target machine type.',
+  changedIn: { since: '9.2', keyedBy: 'machine-type' },
+  cites: [{ source: 'hw/pci/pcie.c pcie_cap_v1_fill (PCI_EXP_DEVCAP_EXT_TAG when QEMU_PCIE_EXT_TAG); hw/pci/pci.c get_pci_config_device ("Bad config data")', compat: 'hw_compat_9_1: TYPE_PCI_DEVICE x-pcie-ext-tag=false' }],
+  kind: 'required',
+  detect(image, target) {
+    const wants = machineVersionAtLeast(target.machine, '9.2');
+    const out: RuleFinding[] = [];
+    for (const e of fullSections(image.model)) {
+      if (e.deviceIndex === undefined || !image.model.vmdesc) continue;
+      const { start, end } = payloadRange(e);
+      const draft: SectionDraft = { element: e, versionId: e.versionId ?? 0, payload: readBytes(image.source, start, end - start), entry: image.model.vmdesc.devices[e.deviceIndex] };
+      for (const space of configSpaces(draft)) {
+        const cap = capabilities(draft.payload.subarray(space.offset, space.offset + space.size)).get(PCI_CAP_ID_EXP);
+        if (cap === undefined) continue;
+        const at = space.offset + cap + PCI_EXP_DEVCAP;
+        const byte = draft.payload[at];
+        if (!!(byte & PCI_EXP_DEVCAP_EXT_TAG) === wants) continue;
+        const device = wants ? byte | PCI_EXP_DEVCAP_EXT_TAG : byte & ~PCI_EXP_DEVCAP_EXT_TAG;
+        const vmsd = draft.entry!.vmsd_name;
+        out.push(
+          finding(this, {
+            subject: sectionLabel(e),
+            offset: start + at,
+            reason: `${target.machine} ${wants ? 'sets' : 'clears'} Extended Tag in the PCIe Device Capabilities (config 0x${(cap + PCI_EXP_DEVCAP).toString(16)})`,
+            qemuError: [
+              `get_pci_config_device: Bad config data: i=0x${(cap + PCI_EXP_DEVCAP).toString(16)} read: ${byte.toString(16)} device: ${device.toString(16)} cmask: ff wmask: 0 w1cmask:0`,
+              'Failed to load PCIDevice:config',
+              ...(space.where.startsWith('parent_obj') ? [`Failed to load ${vmsd}:parent_obj`] : []),
+              `error while loading state for instance 0x${(e.instanceId ?? 0).toString(16)} of device '${e.idstr}'`,
+              'load of migration failed: Invalid argument',
+            ],
+            detail: { at, byte, device, register: cap + PCI_EXP_DEVCAP },
+          }),
+        );
+      }
+    }
+    return out;
+  },
+  apply(draft, f) {
+    const { at, byte, device, register } = f.detail as { at: number; byte: number; device: number; register: number };
+    const e = fullSections(draft.image.model).find((x) => x.payloadOffset !== undefined && x.payloadOffset <= f.offset && f.offset < x.offset + x.length)!;
+    const s = draft.section(e);
+    s.payload[at] = device;
+    draft.note({ rule: this.name, subject: sectionLabel(e), offset: f.offset, action: `PCIe Device Capabilities (config 0x${register.toString(16)}): Extended Tag ${device & PCI_EXP_DEVCAP_EXT_TAG ? 'set' : 'cleared'} (0x${byte.toString(16)} → 0x${device.toString(16)})` });
+    draft.difference({ rule: this.name, subject: sectionLabel(e), what: `the guest sees Extended Tag ${device & PCI_EXP_DEVCAP_EXT_TAG ? 'supported' : 'unsupported'} in the device's PCIe capability (as ${draft.target.machine} devices report it)` });
+  },
+};
