@@ -1,6 +1,5 @@
-import { configLe } from '../formats/qemu-stream/virtio-state';
-import { pciId } from '../formats/qemu-stream/pci-config-space';
 import { readBe32, readBe64 } from '../io/bytes';
+import { configLe, pciId } from './pci-facts';
 import { property, type DeviceKind, type DeviceProperty, type Evidence, type Placeholder } from './hardware';
 import type { SectionFacts } from './section-facts';
 
@@ -64,8 +63,14 @@ const netdev = (f: SectionFacts, id: string, index: number): Placeholder & { pro
   id,
   property: 'netdev',
   standIn: `hubport,id=${id},hubid=${index}`,
-  replaceWith: `the network ${f.idstr} was connected to (tap, bridge, user, …); the stand-in is an unconnected hub port`,
+  replaceWith: `the network ${f.idstr} was connected to (tap, bridge, user, …)${multiqueue(f)}; the stand-in is an unconnected hub port`,
 });
+
+/** virtio-net takes its queue pair count from the netdev: a hub port has one. */
+function multiqueue(f: SectionFacts): string {
+  const pairs = f.name === 'virtio-net' && f.virtio ? Math.floor(f.virtio.queueCount / 2) : 1;
+  return pairs > 1 ? `, with queues=${pairs} (the stream has ${pairs} queue pairs; e.g. tap,queues=${pairs})` : '';
+}
 
 /**
  * A virtio device's saved config space is the copy its last guest read filled in
@@ -83,10 +88,10 @@ function virtioNetProperties(f: SectionFacts): DeviceProperty[] {
   const out: DeviceProperty[] = [];
   if (configWasRead(v.deviceConfig)) out.push(property('mac', macText(v.deviceConfig.subarray(0, 6)), f.here('virtio_net_config.mac')));
   // Queues: rx/tx per pair, plus the control queue when VIRTIO_NET_F_CTRL_VQ was offered.
-  const pairs = Math.floor(v.queues.length / 2);
+  const pairs = Math.floor(v.queueCount / 2);
   if (pairs > 1) {
-    out.push(property('mq', true, f.here(`${v.queues.length} virtqueues saved: ${pairs} queue pairs`)));
-    out.push(property('queues', pairs, f.here(`${v.queues.length} virtqueues saved: ${pairs} queue pairs`)));
+    // The pair count itself comes from the netdev's queues= (see netdev below).
+    out.push(property('mq', true, f.here(`${v.queueCount} virtqueues saved: ${pairs} queue pairs`)));
   }
   return out;
 }
@@ -94,7 +99,7 @@ function virtioNetProperties(f: SectionFacts): DeviceProperty[] {
 /** virtio_blk_config: capacity le64 in 512-byte sectors; queues one per request queue. */
 function virtioBlkProperties(f: SectionFacts): DeviceProperty[] {
   const v = f.virtio;
-  return v ? [property('num-queues', v.queues.length, f.here(`${v.queues.length} request virtqueues saved`))] : [];
+  return v ? [property('num-queues', v.queueCount, f.here(`${v.queueCount} request virtqueues saved`))] : [];
 }
 
 function diskOfCapacity(f: SectionFacts, id: string, bytes: number | undefined): Placeholder & { property: string } {
@@ -113,7 +118,7 @@ export function virtioSerialPorts(f: SectionFacts): { maxPorts: number; ports: n
   const v = f.virtio;
   const blob = f.bytes('virtio');
   if (!v || !blob) return undefined;
-  let at = v.deviceStateOffset + 4;
+  let at = v.deviceState + 4;
   if (at + 4 > blob.length) return undefined;
   const maxPorts = ((blob[at] << 24) | (blob[at + 1] << 16) | (blob[at + 2] << 8) | blob[at + 3]) >>> 0;
   at += 4 + Math.ceil(maxPorts / 32) * 4;
@@ -145,7 +150,7 @@ export function virtioMemState(
     const blob = main.bytes('virtio');
     const v = main.virtio;
     // The main section (early migration) keeps usable_region_size and requested_size.
-    const requestedSize = blob && v && v.deviceStateOffset + 16 <= blob.length ? readBe64(blob, v.deviceStateOffset + 8) : 0;
+    const requestedSize = blob && v && v.deviceState + 16 <= blob.length ? readBe64(blob, v.deviceState + 8) : 0;
     return {
       addr: early.int('tmp.addr')!,
       regionSize: early.int('tmp.region_size') ?? 0,
@@ -157,8 +162,8 @@ export function virtioMemState(
   }
   const v = main.virtio;
   const blob = main.bytes('virtio');
-  if (!v || !blob || v.deviceStateOffset + 52 > blob.length) return undefined;
-  const at = v.deviceStateOffset;
+  if (!v || !blob || v.deviceState + 52 > blob.length) return undefined;
+  const at = v.deviceState;
   return {
     addr: readBe64(blob, at),
     regionSize: readBe64(blob, at + 8),
@@ -262,7 +267,7 @@ export const DEVICE_RULES: readonly DeviceRule[] = [
     properties: (f) => {
       const v = f.virtio;
       // Control and event queues, then one per request queue.
-      return v && v.queues.length > 2 ? [property('num_queues', v.queues.length - 2, f.here(`${v.queues.length} virtqueues saved: control, event and ${v.queues.length - 2} request queues`))] : [];
+      return v && v.queueCount > 2 ? [property('num_queues', v.queueCount - 2, f.here(`${v.queueCount} virtqueues saved: control, event and ${v.queueCount - 2} request queues`))] : [];
     },
     providesBus: (id) => `${id}.0`,
     source: 'hw/scsi/virtio-scsi.c vmstate_virtio_scsi',

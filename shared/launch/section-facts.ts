@@ -1,13 +1,14 @@
 import { fieldPaths } from '../edit/field-path';
 import { readBytes, type ByteSource } from '../io/byte-source';
 import type { QemuStreamModel, RamBlock, StreamElement } from '../formats/qemu-stream/model';
-import { parsePciConfig, type PciConfigFacts } from '../formats/qemu-stream/pci-config-space';
 import { decodeSection } from '../formats/qemu-stream/section-decoder';
 import { readGuestPage } from '../formats/qemu-stream/ram-reader';
-import type { VirtioPciState } from '../formats/qemu-stream/virtio-state';
 import type { FieldNode } from '../formats/qemu-stream/vmstate-decode';
-import { PCI_PATH, sectionPciConfig, sectionVirtioState } from '../memory/pci-config';
 import type { Evidence } from './hardware';
+import { parsePciConfig, virtioValues, type PciConfigFacts, type VirtioValues } from './pci-facts';
+
+/** A PCI function's qdev path: "0000:00:02.0"; behind bridges "0000:00:1c.0:00.0". */
+const PCI_SLOT_PATH = /^[0-9a-f]{4}:[0-9a-f]{2}(?::[0-9a-f]{2}\.[0-7])+$/;
 
 /**
  * One device section as the derivation rules see it: where it sits (the qdev path of its
@@ -22,7 +23,7 @@ export class SectionFacts {
   private decoded?: FieldNode[];
   private byPath?: Map<string, FieldNode>;
   private pciFacts?: PciConfigFacts | null;
-  private virtioState?: VirtioPciState | null;
+  private virtioState?: VirtioValues | null;
 
   constructor(
     readonly source: ByteSource,
@@ -45,7 +46,7 @@ export class SectionFacts {
 
   /** The PCI slot path when the section belongs to a PCI function ("0000:00:03.0", or "0000:00:1c.0:00.0" behind a bridge). */
   get pciPath(): string | undefined {
-    return PCI_PATH.exec(this.idstr)?.[1] === this.path ? this.path : undefined;
+    return PCI_SLOT_PATH.test(this.path) ? this.path : undefined;
   }
 
   get nodes(): FieldNode[] {
@@ -82,16 +83,22 @@ export class SectionFacts {
     return { section: this.idstr, offset: this.element.offset, says };
   }
 
+  /** The PCI config space the section carries: a "pci config" field, or inside a virtio-pci blob. */
   get pci(): PciConfigFacts | undefined {
     if (this.pciFacts === undefined) {
-      const config = this.pciPath !== undefined ? sectionPciConfig(this.source, this.model, this.element, this.nodes) : undefined;
+      const node = this.pciPath !== undefined ? findNode(this.nodes, (n) => n.type === 'pci config' && n.size >= 256) : undefined;
+      const config = node ? readBytes(this.source, node.offset, node.size) : this.virtio?.pciConfig;
       this.pciFacts = config ? parsePciConfig(config) : null;
     }
     return this.pciFacts ?? undefined;
   }
 
-  get virtio(): VirtioPciState | undefined {
-    if (this.virtioState === undefined) this.virtioState = sectionVirtioState(this.source, this.nodes) ?? null;
+  /** The values of a virtio-pci device's state blob (the opaque "virtio" field). */
+  get virtio(): VirtioValues | undefined {
+    if (this.virtioState === undefined) {
+      const blob = findNode(this.nodes, (n) => n.type === 'virtio');
+      this.virtioState = (blob && virtioValues(readBytes(this.source, blob.offset, blob.size))) ?? null;
+    }
     return this.virtioState ?? undefined;
   }
 
@@ -117,4 +124,13 @@ export class SectionFacts {
     }
     return out;
   }
+}
+
+function findNode(nodes: FieldNode[], test: (n: FieldNode) => boolean): FieldNode | undefined {
+  for (const n of nodes) {
+    if (test(n)) return n;
+    const inner = n.children && findNode(n.children, test);
+    if (inner) return inner;
+  }
+  return undefined;
 }
