@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { deriveHardware, UnsupportedMachineError } from '../../shared/launch/derive-hardware';
-import type { VmHardware } from '../../shared/launch/hardware';
+import type { Finding, VmHardware } from '../../shared/launch/hardware';
+import { checkDomainXml, domainXml } from '../../shared/launch/libvirt-domain';
 import { incomingUri, IncomingError } from '../../shared/launch/incoming';
 import { qemuCommand, type QemuCommand } from '../../shared/launch/qemu-command';
 import { MIGWB_LAUNCHER } from '../build-paths';
@@ -48,6 +49,22 @@ export function planLaunch(img: OpenedImage, options: LaunchOptions = {}): Launc
   const command = qemuCommand(hardware, { binary: qemu?.path, machine: options.machine, incomingUri: uri, extra: options.extra });
   if (qemu) checkMachineKnown(command, qemu);
   return { hardware, command, qemu };
+}
+
+export interface LibvirtDomain {
+  /** The domain XML: a libvirt save's own, else rebuilt from the stream. */
+  xml: string;
+  source: 'embedded' | 'rebuilt';
+  /** For a libvirt save: its XML against the stream. */
+  check?: { agree: number; findings: Finding[] };
+}
+
+/** The libvirt view of an image: a save's own domain XML (checked against its stream), or one rebuilt from the stream. */
+export function libvirtDomain(img: OpenedImage, plan: LaunchPlan): LibvirtDomain {
+  const save = img.layers.find((l) => l.kind === 'libvirt-save');
+  if (save?.kind === 'libvirt-save' && save.xml) return { xml: save.xml.text.endsWith('\n') ? save.xml.text : save.xml.text + '\n', source: 'embedded', check: checkDomainXml(save.xml.text, plan.hardware) };
+  const name = `migwb-${path.basename(img.path).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.+-]/g, '_')}`;
+  return { xml: domainXml(plan.hardware, { name, emulator: plan.qemu?.path }), source: 'rebuilt' };
 }
 
 /** A machine type the target does not have is the first thing QEMU would refuse: say so up front. */

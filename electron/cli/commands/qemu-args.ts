@@ -5,7 +5,7 @@ import { shellCommand } from '../../../shared/launch/shell';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize } from '../format';
 import { printJson, type CliIO } from '../output';
-import { planLaunch, type LaunchPlan } from '../../services/qemu-launch';
+import { libvirtDomain, planLaunch, type LaunchPlan, type LibvirtDomain } from '../../services/qemu-launch';
 import { openForCommand } from './open-with-progress';
 
 interface QemuArgsOptions {
@@ -39,13 +39,26 @@ export function registerQemuArgs(program: Command, io: CliIO, setExit: (code: nu
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
       try {
         const plan = planLaunch(img, opts);
-        if (opts.json) printJson(io, { path: image, ...(toSnakeCase(commandJson(plan)) as object) });
+        if (opts.libvirt) {
+          const domain = libvirtDomain(img, plan);
+          if (opts.json) printJson(io, { path: image, ...(toSnakeCase(domain) as object) });
+          else {
+            io.out(domain.xml);
+            if (domain.check) io.err(renderCheck(domain.check));
+          }
+        } else if (opts.json) printJson(io, { path: image, ...(toSnakeCase(commandJson(plan)) as object) });
         else io.out(renderPlan(image, plan));
       } finally {
         img.close();
       }
       setExit(0);
     });
+}
+
+function renderCheck(check: NonNullable<LibvirtDomain['check']>): string {
+  const lines = [`migwb: the embedded domain XML checked against the stream: ${check.agree} facts agree, ${check.findings.length} disagree`];
+  for (const f of check.findings) lines.push(`migwb: ${f.level}: ${f.message}`);
+  return lines.join('\n') + '\n';
 }
 
 export function commandJson(plan: LaunchPlan): Record<string, unknown> {
