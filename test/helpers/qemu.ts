@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Qmp } from '../../electron/services/qmp';
 
 /**
  * Real QEMU for real checks: load an image with -incoming and talk to it over QMP/HMP.
@@ -20,77 +20,7 @@ export function haveQemu(version: QemuVersion): boolean {
   return r.status === 0 && r.stdout.startsWith(`QEMU emulator version ${version}.`);
 }
 
-/** A QMP connection: JSON commands, events collected on the side. */
-export class Qmp {
-  private buffer = '';
-  private readonly waiting: { resolve: (msg: any) => void; reject: (e: Error) => void }[] = [];
-  private closed = false;
-  readonly events: any[] = [];
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.setEncoding('utf8');
-    // QEMU may exit at any moment (a failed load ends the process): fail whatever waits.
-    socket.on('close', () => {
-      this.closed = true;
-      for (const w of this.waiting.splice(0)) w.reject(new Error('QMP connection closed'));
-    });
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl).trim();
-        this.buffer = this.buffer.slice(nl + 1);
-        if (!line) continue;
-        const msg = JSON.parse(line);
-        if (msg.event) this.events.push(msg);
-        else this.waiting.shift()?.resolve(msg);
-      }
-    });
-  }
-
-  static async connect(socketPath: string, proc: ChildProcess, timeoutMs: number): Promise<Qmp> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`QEMU exited with status ${proc.exitCode} before QMP was reachable`);
-      try {
-        const socket = await new Promise<net.Socket>((resolve, reject) => {
-          const s = net.connect(socketPath, () => resolve(s));
-          s.once('error', reject);
-        });
-        const qmp = new Qmp(socket);
-        await qmp.next(); // greeting
-        await qmp.execute('qmp_capabilities');
-        return qmp;
-      } catch (e) {
-        if (proc.exitCode !== null || Date.now() > deadline) throw e;
-        await sleep(50);
-      }
-    }
-  }
-
-  private next(): Promise<any> {
-    if (this.closed) return Promise.reject(new Error('QMP connection closed'));
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
-  }
-
-  async execute(command: string, args?: Record<string, unknown>): Promise<any> {
-    const reply = this.next();
-    this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
-    const msg = await reply;
-    if (msg.error) throw new Error(`QMP ${command}: ${msg.error.desc}`);
-    return msg.return;
-  }
-
-  /** An HMP command line through QMP (human-monitor-command); returns its text output. */
-  hmp(commandLine: string): Promise<string> {
-    return this.execute('human-monitor-command', { 'command-line': commandLine });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
+export { Qmp };
 
 export interface LoadOptions {
   version: QemuVersion;

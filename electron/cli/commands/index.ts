@@ -7,6 +7,7 @@ import { registerExtractRam } from './extract-ram';
 import { registerFind } from './find';
 import { registerIndex } from './index-command';
 import { registerInfo } from './info';
+import { registerLoad } from './load';
 import { registerLs } from './ls';
 import { registerQemuArgs } from './qemu-args';
 import { registerQuery } from './query';
@@ -42,6 +43,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerRead,
   registerSearch,
   registerQemuArgs,
+  registerLoad,
   registerStream,
   registerServe,
 ];
