@@ -98,3 +98,40 @@ export function machineList(binary: QemuBinary): MachineList {
   }
   return list;
 }
+
+export interface DeviceCatalog {
+  /** Every -device driver the binary offers (`-device help`; aliases included). */
+  drivers: Set<string>;
+  /** The properties of a driver (`-device DRIVER,help`), or undefined when the binary does not have it. */
+  properties(driver: string): Set<string> | undefined;
+}
+
+const catalogs = new Map<string, DeviceCatalog>();
+
+/** What devices and device properties a binary has, asked once per binary and driver. */
+export function deviceCatalog(binary: QemuBinary): DeviceCatalog {
+  let catalog = catalogs.get(binary.path);
+  if (!catalog) {
+    const r = spawnSync(binary.path, ['-device', 'help'], { encoding: 'utf8', timeout: 20_000 });
+    if (r.status !== 0) throw new UserError(`${binary.path} -device help failed: ${(r.stderr || '').trim().split('\n')[0]}`);
+    const drivers = new Set<string>();
+    for (const m of r.stdout.matchAll(/^name "([^"]+)"(?:.*?alias "([^"]+)")?/gm)) {
+      drivers.add(m[1]);
+      if (m[2]) drivers.add(m[2]);
+    }
+    const props = new Map<string, Set<string> | undefined>();
+    catalog = {
+      drivers,
+      properties(driver) {
+        if (!drivers.has(driver)) return undefined;
+        if (!props.has(driver)) {
+          const h = spawnSync(binary.path, ['-device', `${driver},help`], { encoding: 'utf8', timeout: 20_000 });
+          props.set(driver, h.status === 0 ? new Set([...h.stdout.matchAll(/^\s+([A-Za-z0-9_.-]+)=/gm)].map((x) => x[1])) : undefined);
+        }
+        return props.get(driver);
+      },
+    };
+    catalogs.set(binary.path, catalog);
+  }
+  return catalog;
+}

@@ -6,7 +6,7 @@ import { incomingUri, IncomingError } from '../../shared/launch/incoming';
 import { qemuCommand, type QemuCommand } from '../../shared/launch/qemu-command';
 import { MIGWB_LAUNCHER } from '../build-paths';
 import type { OpenedImage } from './open-image';
-import { machineList, resolveQemu, type QemuBinary, type QemuChoice } from './qemu-binaries';
+import { deviceCatalog, machineList, resolveQemu, type QemuBinary, type QemuChoice } from './qemu-binaries';
 import { UserError } from './user-error';
 
 export interface LaunchOptions extends QemuChoice {
@@ -46,7 +46,9 @@ export function planLaunch(img: OpenedImage, options: LaunchOptions = {}): Launc
     if (e instanceof IncomingError) throw new UserError(`${img.path}: ${e.message}`);
     throw e;
   }
-  const command = qemuCommand(hardware, { binary: qemu?.path, machine: options.machine, incomingUri: uri, extra: options.extra });
+  const catalog = qemu && deviceCatalog(qemu);
+  const supports = catalog ? (driver: string, name: string) => catalog.properties(driver)?.has(name) ?? false : undefined;
+  const command = qemuCommand(hardware, { binary: qemu?.path, machine: options.machine, incomingUri: uri, extra: options.extra, supports });
   if (qemu) checkMachineKnown(command, qemu);
   return { hardware, command, qemu };
 }

@@ -3,7 +3,7 @@ import { machineFamily } from '../memory/layout';
 import type { QemuStreamModel } from '../formats/qemu-stream/model';
 import { armArch, deriveCpus } from './cpu-model';
 import { deviceRule, virtioMemState, virtioSerialPorts, type DeviceRule } from './device-rules';
-import { property, type DeviceSpec, type Finding, type MachineFamilyName, type MachineSpec, type MemoryBackendSpec, type MemorySpec, type TargetArch, type VmHardware } from './hardware';
+import { property, type DeviceProperty, type DeviceSpec, type Finding, type MachineFamilyName, type MachineSpec, type MemoryBackendSpec, type MemorySpec, type TargetArch, type VmHardware } from './hardware';
 import { familyRule, isBoardBlock, isBuiltinSection, PC_BIOS_BY_SIZE, type MachineFamilyRule } from './machine-rules';
 import { SectionFacts } from './section-facts';
 
@@ -250,8 +250,11 @@ class DeviceBuilder {
     if (pci?.multifunction) spec.properties.push(property('multifunction', true, s.here('header type has the multi-function bit')));
     if (rule.vectorsProperty && pci?.msixVectors !== undefined) {
       spec.properties.push(property('vectors', pci.msixVectors, s.here(`MSI-X table size ${pci.msixVectors} in the PCI config (a capability byte the loader compares)`)));
+    } else if (pci && pci.msixVectors === undefined) {
+      // Newer machine types give some devices MSI-X (virtio-balloon-pci: hw_compat_9_2 vectors=0); the stream's has none.
+      spec.properties.push({ ...property('vectors', 0, s.here('no MSI-X capability in the PCI config (the loader compares capability bytes)')), onlyWhereSupported: true });
     }
-    spec.properties.push(...(rule.properties?.(s) ?? []));
+    spec.properties.push(...pcieCompatProperties(s), ...(rule.properties?.(s) ?? []));
     this.romProperties(s, rule, spec);
     for (const block of s.ownBlocks(rule.globalBlocks).values()) this.claimedBlocks.add(block.id);
     if (rule.section === 'pcie-root-port') spec.properties.push(property('chassis', this.list.filter((d) => d.driver === 'pcie-root-port').length + 1, { says: 'not in the stream; any chassis number unique per root port will do' }));
@@ -388,6 +391,23 @@ class DeviceBuilder {
     if (state.node) spec.properties.push(property('node', state.node, state.evidence('node')));
     this.deviceMemory += state.regionSize;
   }
+}
+
+/**
+ * PCIe capability bits newer machine types change (hw/core/machine.c hw_compat_*), as the
+ * stream has them: QEMUs with the property then build the device to match; older ones
+ * have neither the property nor the newer default.
+ */
+function pcieCompatProperties(s: SectionFacts): DeviceProperty[] {
+  const pci = s.pci;
+  const out: DeviceProperty[] = [];
+  if (pci?.pcieExtTag !== undefined) {
+    out.push({ ...property('x-pcie-ext-tag', pci.pcieExtTag, s.here('PCIe Device Capabilities Extended Tag bit (hw_compat_9_1: x-pcie-ext-tag=false)')), onlyWhereSupported: true });
+  }
+  if (pci?.aerMasksInternalErrors !== undefined) {
+    out.push({ ...property('x-pcie-err-unc-mask', pci.aerMasksInternalErrors, s.here('AER Uncorrectable Error Mask, Internal Error bit (hw_compat_7_2: x-pcie-err-unc-mask=off)')), onlyWhereSupported: true });
+  }
+  return out;
 }
 
 function ordinal(n: number): string {

@@ -213,7 +213,11 @@ export const DEVICE_RULES: readonly DeviceRule[] = [
     idPrefix: 'net',
     defaultRom: true,
     driver: () => 'e1000e',
-    properties: (f) => macFromEeprom(f, 'core.eeprom'),
+    properties: (f) => [
+      ...macFromEeprom(f, 'core.eeprom'),
+      // hw_compat_7_2: e1000e migrate-timadj=off; the field is in the stream or not.
+      { ...property('migrate-timadj', f.field('core.timadj') !== undefined, f.here(f.field('core.timadj') ? 'the section has core.timadj' : 'the section has no core.timadj')), onlyWhereSupported: true },
+    ],
     backend: netdev,
     source: 'hw/net/e1000e.c e1000e_vmstate',
   },
@@ -330,6 +334,11 @@ export const DEVICE_RULES: readonly DeviceRule[] = [
     idPrefix: 'vmem',
     driver: () => 'virtio-mem-pci',
     companions: ['virtio-mem-device-early'],
+    // hw_compat_7_2: virtio-mem x-early-migration=false; the early-setup section is in the stream or not.
+    properties: (f) => {
+      const early = f.model.elements.some((e) => e.idstr === `${f.pciPath}/virtio-mem-device-early`);
+      return [{ ...property('x-early-migration', early, f.here(early ? 'a virtio-mem-device-early section precedes it' : 'no virtio-mem-device-early section')), onlyWhereSupported: true }];
+    },
     source: 'hw/virtio/virtio-mem.c vmstate_virtio_mem (and vmstate_virtio_mem_device_early, x-early-migration)',
   },
   {

@@ -93,6 +93,12 @@ export interface DeviceProperty {
   name: string;
   value: string;
   evidence: Evidence;
+  /**
+   * Given only where the target QEMU has the property: it restates what that QEMU's
+   * compat defaults may change (vectors=0 for a device saved without MSI-X, which newer
+   * machine types give it), and older QEMUs without the property already behave so.
+   */
+  onlyWhereSupported?: boolean;
 }
 
 export interface DeviceSpec {

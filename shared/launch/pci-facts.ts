@@ -1,5 +1,5 @@
 import { readBe32 } from '../io/bytes';
-import { capabilities, PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX } from '../transform/pci';
+import { capabilities, PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_EXT_TAG } from '../transform/pci';
 import { parseVirtioBlob } from '../transform/virtio-blob';
 
 /**
@@ -21,7 +21,16 @@ export interface PciConfigFacts {
   pciePort?: number;
   /** PCIe Slot Capabilities physical slot number (pcie-root-port `slot`), when a slot is implemented. */
   pcieSlot?: number;
+  /** PCIe Device Capabilities Extended Tag bit (x-pcie-ext-tag; hw_compat_9_1 turns it off). */
+  pcieExtTag?: boolean;
+  /** AER Uncorrectable Error Mask has Internal Error masked (x-pcie-err-unc-mask; hw_compat_7_2 turns it off). */
+  aerMasksInternalErrors?: boolean;
 }
+
+/** PCI Express extended capability ids (include/hw/pci/pci_regs.h). */
+const PCI_EXT_CAP_ID_ERR = 0x0001;
+const PCI_ERR_UNCOR_MASK = 0x08;
+const PCI_ERR_UNC_INTN = 0x00400000;
 
 const le16 = (b: Uint8Array, at: number) => b[at] | (b[at + 1] << 8);
 const le32 = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
@@ -41,8 +50,24 @@ export function parsePciConfig(config: Uint8Array): PciConfigFacts {
     facts.pciePort = le32(config, exp + 0x0c) >>> 24;
     const slotImplemented = (le16(config, exp + 0x02) & 0x0100) !== 0;
     if (slotImplemented) facts.pcieSlot = le32(config, exp + 0x14) >>> 19;
+    facts.pcieExtTag = (config[exp + PCI_EXP_DEVCAP] & PCI_EXP_DEVCAP_EXT_TAG) !== 0;
   }
+  const aer = extendedCapability(config, PCI_EXT_CAP_ID_ERR);
+  if (aer !== undefined) facts.aerMasksInternalErrors = (le32(config, aer + PCI_ERR_UNCOR_MASK) & PCI_ERR_UNC_INTN) !== 0;
   return facts;
+}
+
+/** Offset of a PCIe extended capability (config space beyond 256 bytes), by id. */
+function extendedCapability(config: Uint8Array, id: number): number | undefined {
+  const seen = new Set<number>();
+  for (let at = 0x100; at >= 0x100 && at + 4 <= config.length && !seen.has(at); ) {
+    seen.add(at);
+    const header = le32(config, at);
+    if (header === 0 || header === 0xffffffff) return undefined;
+    if ((header & 0xffff) === id) return at;
+    at = (header >>> 20) & 0xffc;
+  }
+  return undefined;
 }
 
 /** "1af4:1000" */

@@ -32,6 +32,8 @@ export interface CommandOptions {
   /** A machine type other than the stream's (a compat or newer type of the target QEMU). */
   machine?: string;
   incomingUri: string;
+  /** Whether the target QEMU's driver has a property (from its `-device DRIVER,help`); unknown target: undefined. */
+  supports?: (driver: string, property: string) => boolean;
   /** Extra arguments before -S -incoming; replace the -monitor stdio a deferred load otherwise gets (migwb load adds its QMP socket). */
   extra?: string[];
 }
@@ -64,7 +66,7 @@ export function qemuCommand(hw: VmHardware, options: CommandOptions): QemuComman
     argv.push(option, value);
     placeholders.push({ ...d.backend, option, value, device: d.id });
   }
-  for (const d of hw.devices) argv.push('-device', deviceOption(d));
+  for (const d of hw.devices) argv.push('-device', deviceOption(d, options.supports));
   const capabilities = hw.capabilities.map((c) => c.name);
   const deferred = capabilities.length > 0;
   // A deferred load needs a monitor to set the capabilities on: the terminal's, unless the caller brings its own.
@@ -105,14 +107,14 @@ function backendOption(p: Placeholder): [string, string] {
   }
 }
 
-export function deviceOption(d: DeviceSpec): string {
+export function deviceOption(d: DeviceSpec, supports?: CommandOptions['supports']): string {
   const parts = [d.driver, `id=${d.id}`];
   const a = d.address;
   if (a?.type === 'pci') parts.push(`bus=${a.bus}`, `addr=${a.slot.toString(16).padStart(2, '0')}.${a.function}`);
   if (a?.type === 'usb') parts.push(`bus=${a.bus}`, `port=${a.port}`);
   if (a?.type === 'scsi') parts.push(`bus=${a.bus}`, `channel=${a.channel}`, `scsi-id=${a.target}`, `lun=${a.lun}`);
   if (a?.type === 'virtio-serial') parts.push(`bus=${a.bus}`);
-  for (const p of d.properties) parts.push(`${p.name}=${qemuOptValue(p.value)}`);
+  for (const p of d.properties) if (!p.onlyWhereSupported || supports?.(d.driver, p.name)) parts.push(`${p.name}=${qemuOptValue(p.value)}`);
   return parts.join(',');
 }
 
