@@ -2,6 +2,7 @@ import type { TransformRule } from './rule';
 import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
 import { armCpregRule } from './rules/arm';
 import { pcieExtTagRule } from './rules/pci';
+import { e1000eTimadjRule, pcieAerUncMaskRule, virtioBalloonMsixRule } from './rules/pci-compat';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
 import { fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
 import { templateRebaseRule } from './rules/template';
@@ -24,6 +25,9 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   compressRule,
   xbzrleRule,
   pcieExtTagRule,
+  pcieAerUncMaskRule,
+  virtioBalloonMsixRule,
+  e1000eTimadjRule,
   armCpregRule,
   globalstateRule,
   newSubsectionRule,

@@ -9,6 +9,7 @@ import { registerIndex } from './index-command';
 import { registerInfo } from './info';
 import { registerLoad } from './load';
 import { registerLs } from './ls';
+import { registerPreflight } from './preflight';
 import { registerQemuArgs } from './qemu-args';
 import { registerQuery } from './query';
 import { registerRam } from './ram';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerSearch,
   registerQemuArgs,
   registerLoad,
+  registerPreflight,
   registerStream,
   registerServe,
 ];
