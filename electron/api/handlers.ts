@@ -11,6 +11,7 @@ import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
 import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
+import { qemuLaunchView, qemuPreflightView, qemuTargets } from '../workbench/qemu-panel';
 
 export interface HandlerDeps {
   sessions: ImageSessions;
@@ -92,6 +93,15 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async borrowVmdesc(handle, sourcePath) {
       const session = sessions.get(handle, owner);
       return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
+    },
+    async qemuLaunch(handle, target) {
+      return qemuLaunchView(sessions.get(handle, owner), target);
+    },
+    async qemuPreflight(handle, target) {
+      return qemuPreflightView(sessions.get(handle, owner), target);
+    },
+    async qemuTargets(handle) {
+      return qemuTargets(sessions.get(handle, owner));
     },
     async libraryList() {
       return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));

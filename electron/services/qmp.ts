@@ -30,10 +30,11 @@ export class Qmp {
     });
   }
 
-  static async connect(socketPath: string, proc: ChildProcess, timeoutMs: number): Promise<Qmp> {
+  /** Connects to a QMP socket; with `proc`, gives up as soon as that QEMU has exited. */
+  static async connect(socketPath: string, proc: Pick<ChildProcess, 'exitCode'> | undefined, timeoutMs: number): Promise<Qmp> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`QEMU exited with status ${proc.exitCode} before QMP was reachable`);
+      if (proc && proc.exitCode !== null) throw new Error(`QEMU exited with status ${proc.exitCode} before QMP was reachable`);
       try {
         const socket = await new Promise<net.Socket>((resolve, reject) => {
           const s = net.connect(socketPath, () => resolve(s));
@@ -44,7 +45,7 @@ export class Qmp {
         await qmp.execute('qmp_capabilities');
         return qmp;
       } catch (e) {
-        if (proc.exitCode !== null || Date.now() > deadline) throw e;
+        if ((proc && proc.exitCode !== null) || Date.now() > deadline) throw e;
         await sleep(50);
       }
     }

@@ -4,6 +4,8 @@ import type { ImageKind } from '../formats/detect';
 import type { EditRequest } from '../edit/intents';
 import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
 import type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
+import type { Finding, Placeholder } from '../launch/hardware';
+import type { PreflightResult } from '../preflight/preflight';
 
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
@@ -49,6 +51,16 @@ export interface WorkbenchApi {
    */
   borrowVmdesc(handle: string, sourcePath: string): Promise<ImageOpened>;
 
+  /**
+   * "Load in QEMU…": the QEMU command line that loads the image file, rebuilt from the image
+   * alone, for a target QEMU (or none: qemu-system-<arch> from PATH), with its libvirt domain XML.
+   */
+  qemuLaunch(handle: string, target: QemuTargetRequest): Promise<QemuLaunchView>;
+  /** Whether the target QEMU loads the image file with that command line, and its first error if not; the guest never runs. */
+  qemuPreflight(handle: string, target: QemuTargetRequest): Promise<PreflightView>;
+  /** The QEMU releases the transform rules know and the emulator found for the image's architecture, if any. */
+  qemuTargets(handle: string): Promise<QemuTargetInfo[]>;
+
   /** The indexed images of the library. */
   libraryList(): Promise<LibraryImage[]>;
   /** Indexes files and folders into the library (folders are remembered); progress arrives as events. */
@@ -87,6 +99,9 @@ export const CHANNELS = [
   'editSave',
   'editSaveJournal',
   'borrowVmdesc',
+  'qemuLaunch',
+  'qemuPreflight',
+  'qemuTargets',
   'libraryList',
   'libraryIndex',
   'libraryCancel',
@@ -319,4 +334,59 @@ export const enum MinimapCategory {
   DEVICE = 5,
   TRAILING = 6,
   DAMAGED = 7,
+}
+
+/** Which QEMU a launch or preflight is for: a release ("qemu-10.0"), a binary path, or neither (the image's own QEMU is assumed). */
+export interface QemuTargetRequest {
+  to: string | null;
+  qemu: string | null;
+  /** A machine type other than the image's. */
+  machine: string | null;
+}
+
+export interface QemuBinaryInfo {
+  path: string;
+  /** "7.2.22" */
+  version: string;
+}
+
+export interface QemuTargetInfo {
+  /** "qemu-7.2" */
+  id: string;
+  /** The emulator for the image's architecture, when one is installed. */
+  binary: QemuBinaryInfo | null;
+}
+
+export interface QemuLaunchView {
+  /** The emulator: the target's binary, or qemu-system-<arch>. */
+  binary: string;
+  argv: string[];
+  /** The command for a shell, one option per line (what the copy button copies). */
+  shell: string;
+  /** What to do after starting QEMU (monitor commands for capabilities), the stand-ins and the notes, as text lines. */
+  followUp: string[];
+  machineType: string;
+  qemu: QemuBinaryInfo | null;
+  /** Migration capabilities set over the monitor before the stream is read (then argv has -incoming defer). */
+  capabilities: string[];
+  deferred: boolean;
+  /** HMP commands to type when deferred. */
+  monitor: string[];
+  placeholders: (Placeholder & { option: string; value: string; device: string })[];
+  findings: Finding[];
+  summary: { arch: string; cpus: number; cpuModel: string | null; memoryBytes: number; devices: number };
+  /** The libvirt domain XML: a libvirt save's own, else rebuilt from the stream. */
+  libvirtXml: string;
+  libvirtXmlSource: 'embedded' | 'rebuilt';
+  /** A libvirt save's XML against its stream. */
+  libvirtCheck: { agree: number; findings: Finding[] } | null;
+  /** Edits of the open image that are not saved: QEMU loads the file as it is on disk. */
+  unsavedEdits: number;
+}
+
+export interface PreflightView extends PreflightResult {
+  qemu: QemuBinaryInfo;
+  /** Where the target's vmstate schema came from (the cache file of its -dump-vmstate). */
+  schemaFrom: string;
+  unsavedEdits: number;
 }

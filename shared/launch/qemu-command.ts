@@ -135,3 +135,24 @@ export function renderShell(cmd: QemuCommand): string {
 }
 
 
+
+/** What to do after starting QEMU, the stand-ins to replace, and what the image could not tell: lines for the CLI and the app. */
+export function followUpLines(command: QemuCommand): string[] {
+  const out: string[] = [];
+  if (command.deferred) {
+    out.push('The stream needs migration capabilities: type these in the QEMU monitor once it is up (or send the QMP commands of --json):');
+    for (const m of command.monitor) out.push(`  ${m}`);
+    out.push('');
+  }
+  if (command.placeholders.length) {
+    out.push('Stand-ins for what the image cannot describe (the command runs as printed; point them at the real backends):');
+    for (const p of command.placeholders) out.push(`  ${p.option} ${p.value}`, `      for ${p.device}: ${p.replaceWith}`);
+    out.push('');
+  }
+  if (command.findings.length) {
+    out.push('Notes:');
+    for (const f of command.findings) out.push(`  ${f.level}: ${f.section ? `${f.section}: ` : ''}${f.message}`);
+    out.push('');
+  }
+  return out;
+}

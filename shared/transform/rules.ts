@@ -2,7 +2,8 @@ import type { TransformRule } from './rule';
 import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
 import { armCpregRule } from './rules/arm';
 import { pcieExtTagRule } from './rules/pci';
-import { e1000eTimadjRule, pcieAerUncMaskRule, virtioBalloonMsixRule } from './rules/pci-compat';
+import { virtioMemEarlySetupRule } from './rules/early-setup';
+import { e1000eTimadjRule, pcieAerUncMaskRule, virtioMsixAddedRule } from './rules/pci-compat';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
 import { fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
 import { templateRebaseRule } from './rules/template';
@@ -26,8 +27,9 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   xbzrleRule,
   pcieExtTagRule,
   pcieAerUncMaskRule,
-  virtioBalloonMsixRule,
+  virtioMsixAddedRule,
   e1000eTimadjRule,
+  virtioMemEarlySetupRule,
   armCpregRule,
   globalstateRule,
   newSubsectionRule,

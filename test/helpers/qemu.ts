@@ -55,36 +55,80 @@ export interface LoadResult {
  * load_check) and waits until the load completed or failed.
  */
 export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
+  const quoted = `'${o.image.replace(/'/g, `'\\''`)}'`;
+  const uri = `exec:cat ${quoted}`;
+  const capabilities = o.capabilities ?? [];
+  return startQemu({
+    binary: o.binary ?? (o.version === '7.2' ? QEMU['7.2'] : QEMU['10.0']),
+    argv: [...o.args, '-S', '-incoming', capabilities.length ? 'defer' : uri],
+    qmp: capabilities.length
+      ? [
+          { execute: 'migrate-set-capabilities', arguments: { capabilities: capabilities.map((c) => ({ capability: c, state: true })) } },
+          { execute: 'migrate-incoming', arguments: { uri } },
+        ]
+      : [],
+    files: o.files,
+    timeoutMs: o.timeoutMs,
+  });
+}
+
+export interface StartOptions {
+  binary: string;
+  /** QEMU's arguments, used as they are (a QMP socket for the harness is added before -S). */
+  argv: string[];
+  /** QMP commands to send before waiting for the load (capabilities, migrate-incoming of -incoming defer). */
+  qmp?: { execute: string; arguments?: Record<string, unknown> }[];
+  files?: string[];
+  timeoutMs?: number;
+}
+
+export interface StartResult extends LoadResult {
+  /** Why QEMU did not load: a QMP command's error, else QEMU's first stderr line that is not a warning. */
+  firstError?: string;
+}
+
+/** Runs QEMU with the given arguments and incoming migration, and waits until the load completed or failed. */
+export async function startQemu(o: StartOptions): Promise<StartResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-qemu-'));
   for (const f of o.files ?? []) fs.copyFileSync(f, path.join(dir, path.basename(f)));
   const socket = path.join(dir, 'qmp.sock');
-  const quoted = `'${o.image.replace(/'/g, `'\\''`)}'`;
-  const incoming = o.capabilities?.length ? ['-incoming', 'defer'] : ['-incoming', `exec:cat ${quoted}`];
-  const proc = spawn(o.binary ?? (o.version === '7.2' ? QEMU['7.2'] : QEMU['10.0']), [...o.args, '-S', ...incoming, '-qmp', `unix:${socket},server=on,wait=off`], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const at = o.argv.lastIndexOf('-S');
+  const argv = [...o.argv.slice(0, at < 0 ? o.argv.length : at), '-qmp', `unix:${socket},server=on,wait=off`, ...(at < 0 ? [] : o.argv.slice(at))];
+  // stdin stays open: a deferred load gets "-monitor stdio", which must not see end-of-file.
+  const proc = spawn(o.binary, argv, { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const timeoutMs = o.timeoutMs ?? 120_000;
   const lines = () => stderr.split('\n').filter((l) => l && !l.includes('has no peer'));
+  const firstError = () => lines().find((l) => !/: warning: /.test(l));
   const quit = async (qmp?: Qmp) => {
     try {
       if (qmp && proc.exitCode === null) await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
     } finally {
       qmp?.close();
+      proc.stdin?.destroy();
       if (proc.exitCode === null) proc.kill('SIGKILL');
       await exited;
       fs.rmSync(dir, { recursive: true, force: true });
     }
   };
+  const refused = async (status: string, qmp: Qmp | undefined, error?: string): Promise<StartResult> => {
+    const exitCode = await Promise.race([exited, sleep(3000).then(() => null)]);
+    await quit(qmp);
+    return { loaded: false, status, exitCode, stderr: lines(), firstError: error ?? firstError(), quit: async () => undefined };
+  };
   let qmp: Qmp | undefined;
   try {
     qmp = await Qmp.connect(socket, proc, 30_000);
-    if (o.capabilities?.length) {
-      await qmp.execute('migrate-set-capabilities', { capabilities: o.capabilities.map((c) => ({ capability: c, state: true })) });
-      await qmp.execute('migrate-incoming', { uri: `exec:cat ${quoted}` });
+    for (const c of o.qmp ?? []) {
+      try {
+        await qmp.execute(c.execute, c.arguments);
+      } catch (e) {
+        const message = (e as Error).message;
+        if (!message.startsWith(`QMP ${c.execute}: `)) throw e;
+        return await refused(`${c.execute} refused`, qmp, message.slice(`QMP ${c.execute}: `.length));
+      }
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -95,20 +139,13 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
       if (status === 'completed') {
         const runstate = (await qmp.execute('query-status')).status;
         const q = qmp;
-        return { loaded: true, status, runstate, exitCode: null, stderr: lines(), qmp: q, quit: () => quit(q) };
+        return { loaded: true, status, runstate, exitCode: null, stderr: lines(), firstError: firstError(), qmp: q, quit: () => quit(q) };
       }
-      if (status === 'failed' || status === 'exited' || Date.now() > deadline) {
-        const exitCode = await Promise.race([exited, sleep(3000).then(() => null)]);
-        const q = qmp;
-        await quit(q);
-        return { loaded: false, status: status === 'exited' ? 'qemu exited' : status, exitCode, stderr: lines(), quit: async () => undefined };
-      }
+      if (status === 'failed' || status === 'exited' || Date.now() > deadline) return await refused(status === 'exited' ? 'qemu exited' : status, qmp);
       await sleep(50);
     }
   } catch (e) {
-    const exitCode = await Promise.race([exited, sleep(3000).then(() => null)]);
-    await quit(qmp);
-    return { loaded: false, status: `qemu exited (${(e as Error).message})`, exitCode, stderr: lines(), quit: async () => undefined };
+    return refused(`qemu exited (${(e as Error).message})`, qmp);
   }
 }
 

@@ -3,7 +3,8 @@ import { toSnakeCase } from '../../../shared/util/wire';
 import { printJson, type CliIO } from '../output';
 import { startLoad, stop, type LoadedVm } from '../../services/qemu-load';
 import { openForCommand } from './open-with-progress';
-import { renderFollowUp, targetOptions } from './qemu-args';
+import { followUpLines } from '../../../shared/launch/qemu-command';
+import { targetOptions } from './qemu-args';
 
 interface LoadCommandOptions {
   qemu?: string;
@@ -65,7 +66,7 @@ function renderLoad(image: string, vm: LoadedVm, detach: boolean): string {
   lines.push(`  log  ${vm.log}`);
   lines.push('"cont" runs the guest; "quit" ends QEMU.');
   lines.push(detach ? `QEMU keeps running after migwb exits; end it with "quit" on a monitor, or kill ${vm.pid}.` : 'QEMU ends with migwb: press Ctrl-C when done.');
-  const followUp = renderFollowUp({ ...vm.plan.command, deferred: false });
+  const followUp = followUpLines({ ...vm.plan.command, deferred: false });
   if (followUp.length) lines.push('', ...followUp);
   return lines.join('\n') + '\n';
 }

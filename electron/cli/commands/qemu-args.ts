@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { Finding } from '../../../shared/launch/hardware';
-import { renderShell, type QemuCommand } from '../../../shared/launch/qemu-command';
+import { followUpLines, renderShell } from '../../../shared/launch/qemu-command';
 import { shellCommand } from '../../../shared/launch/shell';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize } from '../format';
@@ -86,32 +85,6 @@ export function renderPlan(image: string, plan: LaunchPlan): string {
   const cpu = `${hw.cpus.count} vCPU${hw.cpus.count === 1 ? '' : 's'}${hw.cpus.model ? ` (${hw.cpus.model})` : ''}`;
   out.push(`# ${image}: ${command.machineType}${hw.machine.inferred ? ' (inferred)' : ''}, ${hw.machine.arch}, ${cpu}, ${formatSize(hw.memory.size).split(' (')[0]} RAM, ${hw.devices.length} device${hw.devices.length === 1 ? '' : 's'}`);
   out.push(renderShell(command), '');
-  out.push(...renderFollowUp(command));
+  out.push(...followUpLines(command));
   return out.join('\n') + '\n';
-}
-
-/** What to do after starting QEMU, the stand-ins to replace, and what the image could not tell. */
-export function renderFollowUp(command: QemuCommand): string[] {
-  const out: string[] = [];
-  if (command.deferred) {
-    out.push('The stream needs migration capabilities: type these in the QEMU monitor once it is up (or send the QMP commands of --json):');
-    for (const m of command.monitor) out.push(`  ${m}`);
-    out.push('');
-  }
-  if (command.placeholders.length) {
-    out.push('Stand-ins for what the image cannot describe (the command runs as printed; point them at the real backends):');
-    for (const p of command.placeholders) out.push(`  ${p.option} ${p.value}`, `      for ${p.device}: ${p.replaceWith}`);
-    out.push('');
-  }
-  const notes = command.findings;
-  if (notes.length) {
-    out.push('Notes:');
-    for (const f of notes) out.push(`  ${renderFinding(f)}`);
-    out.push('');
-  }
-  return out;
-}
-
-function renderFinding(f: Finding): string {
-  return `${f.level}: ${f.section ? `${f.section}: ` : ''}${f.message}`;
 }

@@ -101,18 +101,25 @@ export const pcieAerUncMaskRule: TransformRule = {
   },
 };
 
-export const virtioBalloonMsixRule: TransformRule = {
-  name: 'virtio-balloon-msix',
+/** virtio-pci devices QEMU 10.0 gave MSI-X ("vectors"), default on for 10.0 machine types (hw_compat_9_2 sets vectors=0). */
+const MSIX_SINCE_10: readonly { section: string; driver: string }[] = [
+  { section: 'virtio-balloon', driver: 'virtio-balloon-pci' },
+  { section: 'virtio-mem', driver: 'virtio-mem-pci' },
+];
+
+export const virtioMsixAddedRule: TransformRule = {
+  name: 'virtio-msix-added',
   description:
-    'virtio-balloon-pci has MSI-X (a "vectors" property) from QEMU 10.0 on, on 10.0 machine types; older QEMUs build it without. A balloon saved with MSI-X cannot be loaded there: taking the capability out would change how the running guest gets its interrupts.',
+    'virtio-balloon-pci and virtio-mem-pci have MSI-X (a "vectors" property) from QEMU 10.0 on, on 10.0 machine types; older QEMUs build them without. A device saved with MSI-X cannot be loaded there: taking the capability out would change how the running guest gets its interrupts.',
   changedIn: { since: '10.0', keyedBy: 'release' },
-  cites: [{ source: 'hw/virtio/virtio-balloon-pci.c (vectors); hw/pci/pci.c get_pci_config_device ("Bad config data")', compat: 'hw_compat_9_2: virtio-balloon-pci vectors=0' }],
+  cites: [{ source: 'hw/virtio/virtio-balloon-pci.c, hw/virtio/virtio-mem-pci.c (vectors); hw/pci/pci.c get_pci_config_device ("Bad config data")', compat: 'hw_compat_9_2: virtio-balloon-pci vectors=0, virtio-mem-pci vectors=0' }],
   kind: 'required',
   detect(image, target) {
     if (compareVersions(target.release.version, '10.0') >= 0) return [];
     const out: RuleFinding[] = [];
     for (const draft of sectionDrafts(image)) {
-      if (!draft.element.idstr?.endsWith('/virtio-balloon')) continue;
+      const device = MSIX_SINCE_10.find((d) => draft.element.idstr?.endsWith(`/${d.section}`));
+      if (!device) continue;
       for (const space of configSpaces(draft)) {
         const config = draft.payload.subarray(space.offset, space.offset + space.size);
         const msix = capabilities(config).get(PCI_CAP_ID_MSIX);
@@ -124,15 +131,15 @@ export const virtioBalloonMsixRule: TransformRule = {
           finding(this, {
             subject: sectionLabel(e),
             offset: start + space.offset + PCI_CAPABILITY_LIST,
-            reason: `the balloon was saved with MSI-X (${((config[msix + 2] | (config[msix + 3] << 8)) & 0x7ff) + 1} vectors); QEMU ${target.release.version}'s virtio-balloon-pci has no MSI-X`,
+            reason: `${device.driver} was saved with MSI-X (${((config[msix + 2] | (config[msix + 3] << 8)) & 0x7ff) + 1} vectors); QEMU ${target.release.version}'s has none`,
             qemuError: [
               `get_pci_config_device: Bad config data: i=0x${PCI_CAPABILITY_LIST.toString(16)} read: ${config[PCI_CAPABILITY_LIST].toString(16)} device: ${config[msix + 1].toString(16)} cmask: ff wmask: 0 w1cmask:0`,
               'Failed to load PCIDevice:config',
-              'Failed to load virtio-balloon:virtio',
+              `Failed to load ${device.section}:virtio`,
               `error while loading state for instance 0x${(e.instanceId ?? 0).toString(16)} of device '${e.idstr}'`,
               'load of migration failed: Invalid argument',
             ],
-            blocker: { closest: 'qemu-10.0 (its virtio-balloon-pci has MSI-X), or an image of the VM saved with virtio-balloon-pci,vectors=0' },
+            blocker: { closest: `qemu-10.0 (its ${device.driver} has MSI-X), or an image of the VM saved with ${device.driver},vectors=0` },
           }),
         );
       }
