@@ -9,7 +9,7 @@ import { sectionJson } from '../../shared/workbench/section-json';
 import type { Library } from '../index/library';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
-import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
+import { applySessionTransform, planSessionTransform, repairSession, saveSession, saveSessionJournal, transformTargets } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
 import { qemuLaunchView, qemuPreflightView, qemuTargets } from '../workbench/qemu-panel';
 
@@ -102,6 +102,15 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async qemuTargets(handle) {
       return qemuTargets(sessions.get(handle, owner));
+    },
+    async transformTargets(handle) {
+      return transformTargets(sessions.get(handle, owner));
+    },
+    async transformPlan(handle, request) {
+      return planSessionTransform(sessions.get(handle, owner), request);
+    },
+    async transformApply(handle, request) {
+      return applySessionTransform(sessions.get(handle, owner), request, (p) => emit({ type: 'transform-progress', handle, ...p }));
     },
     async libraryList() {
       return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));

@@ -1,4 +1,6 @@
-import type { RepairReport, SavedImage, SaveRequest } from '../../shared/api/contract';
+import type { RepairReport, SavedImage, SaveRequest, TransformApplied, TransformPlanView, TransformRequestView, TransformTargets, WorkbenchEvent } from '../../shared/api/contract';
+import { compatMachine, newestMachine, QEMU_RELEASES } from '../../shared/transform/releases';
+import { TRANSFORM_RULES } from '../../shared/transform/rules';
 import { journalText, writeTextAtomically } from '../edit/journal-store';
 import { runRepairs } from '../edit/repair-service';
 import { saveJournalInWorker, type SaveProgress } from '../edit/worker-save';
@@ -29,4 +31,42 @@ export async function saveSession(session: ImageSession, output: string, request
 /** Writes the journal (re-applicable with `migwb apply IMAGE JOURNAL -o OUT`); never over the image. */
 export async function saveSessionJournal(session: ImageSession, file: string): Promise<void> {
   await writeTextAtomically(file, journalText(await session.editing().document()), [session.path]);
+}
+
+/** The targets the Transform dialog offers for this image. */
+export function transformTargets(session: ImageSession): TransformTargets {
+  const machine = session.model.machineType ?? null;
+  return {
+    machine,
+    releases: QEMU_RELEASES.map((r) => ({ id: r.id, version: r.version, compat: machine ? (compatMachine(r, machine) ?? null) : null, newest: machine ? (newestMachine(r, machine) ?? null) : null })),
+    options: TRANSFORM_RULES.filter((r) => r.kind === 'normalise').map((r) => ({ name: r.name, description: r.description })),
+  };
+}
+
+function requestOf(r: TransformRequestView) {
+  return { to: r.to, machine: r.machine ?? undefined, templatePath: r.templatePath ?? undefined, options: r.options };
+}
+
+/** The plan of a transform, nothing applied (the dialog's review list and vmdesc diff). */
+export function planSessionTransform(session: ImageSession, request: TransformRequestView): TransformPlanView {
+  return session.editing().transform(requestOf(request), { dryRun: true }).plan;
+}
+
+type TransformProgress = Omit<Extract<WorkbenchEvent, { type: 'transform-progress' }>, 'type' | 'handle'>;
+
+/**
+ * Applies a transform as one journal entry (Undo takes it back whole) and shows the edited
+ * image. Progress: planning, applying, then checking (re-reading the edited stream, the
+ * long part for a large image).
+ */
+export function applySessionTransform(session: ImageSession, request: TransformRequestView, onProgress: (p: TransformProgress) => void): TransformApplied {
+  onProgress({ phase: 'planning', done: 0, total: 3 });
+  const outcome = session.editing().transform(requestOf(request), { dryRun: true });
+  if (!outcome.edit) return { ...session.changed(), plan: outcome.plan, applied: false };
+  onProgress({ phase: 'applying', done: 1, total: 3 });
+  session.editing().applyCompiled(outcome.edit);
+  onProgress({ phase: 'checking', done: 2, total: 3 });
+  const state = session.changed();
+  onProgress({ phase: 'done', done: 3, total: 3 });
+  return { ...state, plan: outcome.plan, applied: true };
 }

@@ -6,6 +6,7 @@ import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
 import type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
 import type { Finding, Placeholder } from '../launch/hardware';
 import type { PreflightResult } from '../preflight/preflight';
+import type { TransformPlan } from '../transform/transform';
 
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
@@ -60,6 +61,16 @@ export interface WorkbenchApi {
   qemuPreflight(handle: string, target: QemuTargetRequest): Promise<PreflightView>;
   /** The QEMU releases the transform rules know and the emulator found for the image's architecture, if any. */
   qemuTargets(handle: string): Promise<QemuTargetInfo[]>;
+  /** What a transform of this image can target: the known QEMU releases with their compat and newest machine types, and the options. */
+  transformTargets(handle: string): Promise<TransformTargets>;
+  /**
+   * The plan of a transform, nothing applied: every change with its rule and the QEMU
+   * source behind it, what the target will see differently, what blocks it, QEMU's
+   * predicted verdict on the image as it is, and the vmdesc before and after (for a diff).
+   */
+  transformPlan(handle: string, request: TransformRequestView): Promise<TransformPlanView>;
+  /** Applies the transform as one edit of the journal (one Undo takes it back); progress arrives as events. Save as writes it. */
+  transformApply(handle: string, request: TransformRequestView): Promise<TransformApplied>;
 
   /** The indexed images of the library. */
   libraryList(): Promise<LibraryImage[]>;
@@ -102,6 +113,9 @@ export const CHANNELS = [
   'qemuLaunch',
   'qemuPreflight',
   'qemuTargets',
+  'transformTargets',
+  'transformPlan',
+  'transformApply',
   'libraryList',
   'libraryIndex',
   'libraryCancel',
@@ -121,6 +135,7 @@ export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'bac
 export type WorkbenchEvent =
   | { type: 'open-progress'; path: string; phase: 'decompress' | 'scan'; done: number; total: number }
   | { type: 'save-progress'; handle: string; phase: 'hashing' | 'writing'; done: number; total: number }
+  | { type: 'transform-progress'; handle: string; phase: 'planning' | 'applying' | 'checking' | 'done'; done: number; total: number }
   | { type: 'index-progress'; filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentFile: string | null }
   | { type: 'menu'; command: MenuCommand }
   | { type: 'open-path'; path: string };
@@ -197,6 +212,34 @@ export interface RepairReport extends EditState {
   repairs: { code: string; summary: string }[];
   /** Set when the planner stopped early, and why. */
   stopped: string | null;
+}
+
+/** A transform as the dialog asks for it (see `migwb transform`). */
+export interface TransformRequestView {
+  /** "qemu-7.2" or "qemu-10.0". */
+  to: string;
+  /** A versioned machine type, "compat" or "newest"; null: compat (or the template's). */
+  machine: string | null;
+  /** A native image of the target with the same configuration; null for none. */
+  templatePath: string | null;
+  /** Normalising options by rule name: "xbzrle-to-page", "inline-to-mapped-ram". */
+  options: string[];
+}
+
+/** The plan as `migwb transform --json` prints it (shared/transform/transform.ts). */
+export type TransformPlanView = TransformPlan;
+
+export interface TransformApplied extends EditState {
+  plan: TransformPlanView;
+  /** False when the plan had blockers or nothing to change (the journal is unchanged). */
+  applied: boolean;
+}
+
+export interface TransformTargets {
+  /** The image's machine type, if it records one. */
+  machine: string | null;
+  releases: { id: string; version: string; compat: string | null; newest: string | null }[];
+  options: { name: string; description: string }[];
 }
 
 export interface SaveRequest {

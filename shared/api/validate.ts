@@ -96,6 +96,16 @@ const qemuTarget: Check = (v) => {
   return t.to !== null && t.qemu !== null ? 'give either to or qemu, not both' : undefined;
 };
 
+const TRANSFORM_OPTIONS = ['xbzrle-to-page', 'inline-to-mapped-ram'];
+const transformRequest: Check = (v) => {
+  const r = v as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null || Object.keys(r).some((k) => !['to', 'machine', 'templatePath', 'options'].includes(k))) return 'expected {to, machine, templatePath, options}';
+  const problem = text(r.to) ?? (r.machine === null ? undefined : text(r.machine)) ?? nullableString(r.templatePath);
+  if (problem) return problem;
+  if (!Array.isArray(r.options) || !r.options.every((o) => TRANSFORM_OPTIONS.includes(o as string))) return `options must be a list of ${TRANSFORM_OPTIONS.join(', ')}`;
+  return undefined;
+};
+
 const MAX_PATHS = 100;
 const pathList: Check = (v) =>
   Array.isArray(v) && v.length >= 1 && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected 1 to ${MAX_PATHS} paths`;
@@ -128,6 +138,9 @@ const SIGNATURES: Record<Channel, Check[]> = {
   qemuLaunch: [string, qemuTarget],
   qemuPreflight: [string, qemuTarget],
   qemuTargets: [string],
+  transformTargets: [string],
+  transformPlan: [string, transformRequest],
+  transformApply: [string, transformRequest],
 };
 
 export function isChannel(name: unknown): name is Channel {

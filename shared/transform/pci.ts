@@ -51,3 +51,23 @@ export function configSpaces(s: SectionDraft): { offset: number; size: number; w
   walk(nodes, '');
   return out;
 }
+
+export const PCI_EXT_CAP_ID_ERR = 0x0001;
+/** Uncorrectable Error Mask register of the AER capability. */
+export const PCI_ERR_UNCOR_MASK = 0x08;
+
+/** Offsets of the PCI Express extended capabilities (config space from 0x100), by id. */
+export function extendedCapabilities(config: Uint8Array): Map<number, number> {
+  const out = new Map<number, number>();
+  if (config.length < 0x1000) return out;
+  const seen = new Set<number>();
+  for (let at = 0x100; at >= 0x100 && at < config.length - 4 && !seen.has(at); ) {
+    seen.add(at);
+    const header = (config[at] | (config[at + 1] << 8) | (config[at + 2] << 16) | (config[at + 3] << 24)) >>> 0;
+    if (header === 0 || header === 0xffffffff) break;
+    const id = header & 0xffff;
+    if (!out.has(id)) out.set(id, at);
+    at = (header >>> 20) & ~3;
+  }
+  return out;
+}

@@ -40,7 +40,11 @@ export function rebaseSection(source: { entry: VmdescDevice; payload: Uint8Array
   return result;
 }
 
-/** Same field names, types, sizes, array lengths and subsections, recursively. */
+/**
+ * Same field names, types, sizes, array lengths and subsections, recursively. How an
+ * array's elements are named differs between releases (7.2 gives each an "index", 10.0
+ * repeats the name), so element indexes are not compared.
+ */
 export function sameLayout(a: VmdescStruct, b: VmdescStruct): boolean {
   const fa = a.fields ?? [];
   const fb = b.fields ?? [];
@@ -48,7 +52,7 @@ export function sameLayout(a: VmdescStruct, b: VmdescStruct): boolean {
   for (let i = 0; i < fa.length; i++) {
     const x = fa[i];
     const y = fb[i];
-    if (x.name !== y.name || x.type !== y.type || x.size !== y.size || x.array_len !== y.array_len || x.index !== y.index) return false;
+    if (x.name !== y.name || x.type !== y.type || x.size !== y.size || x.array_len !== y.array_len) return false;
     const xs = inner(x);
     const ys = inner(y);
     if (!!xs !== !!ys || (xs && ys && !sameLayout(xs, ys))) return false;
@@ -60,11 +64,11 @@ function inner(f: VmdescField): VmdescStruct | undefined {
   return f.struct ?? (f.fields ? { vmsd_name: f.vmsd_name ?? f.name, version: f.version ?? 0, fields: f.fields } : undefined);
 }
 
-/** Field nodes by a path key unique within the struct ("unused", "unused#2"). */
+/** Field nodes by a path key unique within the struct: "unused", "unused#2" (array elements count as repeats). */
 function keyed(desc: VmdescStruct, nodes: FieldNode[]): { key: string; field: VmdescField; node: FieldNode }[] {
   const seen = new Map<string, number>();
   return (desc.fields ?? []).map((field, k) => {
-    const base = field.index !== undefined ? `${field.name}[${field.index}]` : field.name;
+    const base = field.name;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     return { key: n === 1 ? base : `${base}#${n}`, field, node: nodes[k] };

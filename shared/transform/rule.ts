@@ -159,9 +159,8 @@ export interface NewSection {
   instanceId: number;
   versionId: number;
   payload: Uint8Array;
+  /** Its vmdesc entry; the vmdesc lists sections in stream order, so an early-setup section placed before the RAM pages is listed first. */
   entry: VmdescDevice;
-  /** Listed first in the vmdesc (early_setup sections are). */
-  vmdescFirst?: boolean;
 }
 
 /** RAM re-encodings; each flag is set by the rule that needs it. */

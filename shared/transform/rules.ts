@@ -1,12 +1,11 @@
 import type { TransformRule } from './rule';
 import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
 import { armCpregRule } from './rules/arm';
-import { pcieExtTagRule } from './rules/pci';
-import { virtioMemEarlySetupRule } from './rules/early-setup';
-import { e1000eTimadjRule, pcieAerUncMaskRule, virtioMsixAddedRule } from './rules/pci-compat';
+import { pcieAerUncMaskRule, pcieExtTagRule } from './rules/pci';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
-import { fieldRenameRule, globalstateRule, newSubsectionRule } from './rules/schema';
+import { addedFieldRule, fieldRenameRule, globalstateRule, modelDifferenceRule, newSubsectionRule } from './rules/schema';
 import { templateRebaseRule } from './rules/template';
+import { virtioMemEarlyRule, virtioVectorsRule } from './rules/virtio-mem';
 
 /**
  * The transform rules, one row each (see rule.ts for the shape). Like QEMU's hw_compat_X_Y
@@ -25,15 +24,16 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   inlineToMappedRamRule,
   compressRule,
   xbzrleRule,
+  virtioVectorsRule,
+  virtioMemEarlyRule,
   pcieExtTagRule,
   pcieAerUncMaskRule,
-  virtioMsixAddedRule,
-  e1000eTimadjRule,
-  virtioMemEarlySetupRule,
+  addedFieldRule,
   armCpregRule,
   globalstateRule,
   newSubsectionRule,
   fieldRenameRule,
+  modelDifferenceRule,
   templateRebaseRule,
   vmdescConfigurationRule,
 ];

@@ -81,6 +81,7 @@ function targetMachine(image: ImageView, request: TransformRequest, release: Qem
   const m = parseMachineType(machine);
   const o = own ? parseMachineType(own) : undefined;
   if (o?.family && m.family && o.family !== m.family) {
+    if (!asked && request.template) throw new EditError(`the template was saved with ${machine}, a ${m.family.name} machine, the image with ${own}, a ${o.family.name} machine: it is not an image of the same configuration`);
     throw new EditError(`${machine} is a ${m.family.name} machine, the image is a ${o.family.name} machine (${own}); choose a ${o.family.prefix}* machine type`);
   }
   if (o?.family && !m.family && machine !== own) throw new EditError(`"${machine}" is not a machine type of the ${o.family.name} family; use ${o.family.prefix}X.Y, ${o.family.name}, newest or compat`);

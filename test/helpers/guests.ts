@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Qmp, QEMU, type QemuVersion } from './qemu';
+import { saveInQemu, type QemuVersion } from './qemu';
 
 /**
  * Guests made at test time: QEMU started paused with the given devices and a random
@@ -34,30 +33,8 @@ export async function makeGuest(dir: string, spec: GuestSpec): Promise<MadeGuest
   const payloadFile = path.join(dir, `${spec.name}.payload`);
   fs.writeFileSync(payloadFile, payload);
   const image = path.join(dir, `${spec.name}.mig`);
-  const socket = path.join(dir, `${spec.name}.qmp`);
-  const proc = spawn(QEMU[spec.version], [...spec.args, '-display', 'none', '-device', `loader,file=${payloadFile},addr=0x${PAYLOAD_GPA.toString(16)},force-raw=on`, '-S', '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let qmp: Qmp | undefined;
-  try {
-    qmp = await Qmp.connect(socket, proc, 30_000);
-    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
-    await qmp.execute('migrate', { uri: `exec:cat > '${image}'` });
-    for (let i = 0; ; i++) {
-      const status = (await qmp.execute('query-migrate')).status;
-      if (status === 'completed') break;
-      if (status === 'failed' || i > 1200) throw new Error(`saving ${spec.name} failed: ${status}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await qmp.execute('quit').catch(() => undefined);
-  } catch (e) {
-    throw new Error(`${spec.name}: ${(e as Error).message}; QEMU said: ${stderr.trim()}`);
-  } finally {
-    qmp?.close();
-    if (proc.exitCode === null) setTimeout(() => proc.exitCode === null && proc.kill('SIGKILL'), 3000).unref();
-    await exited;
-  }
+  const loader = `loader,file=${payloadFile},addr=0x${PAYLOAD_GPA.toString(16)},force-raw=on`;
+  await saveInQemu({ version: spec.version, args: [...spec.args, '-display', 'none', '-device', loader], image });
   return { name: spec.name, image, version: spec.version, devices: spec.devices, payload: { gpa: PAYLOAD_GPA, size: PAYLOAD_SIZE, sha256: createHash('sha256').update(payload).digest('hex') } };
 }
 

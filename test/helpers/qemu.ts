@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,9 +15,14 @@ export const QEMU = {
 } as const;
 export type QemuVersion = keyof typeof QEMU;
 
-export function haveQemu(version: QemuVersion): boolean {
-  const r = spawnSync(QEMU[version], ['--version'], { encoding: 'utf8' });
+export function haveQemu(version: QemuVersion, arch = 'x86_64'): boolean {
+  const r = spawnSync(qemuBinary(version, arch), ['--version'], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.startsWith(`QEMU emulator version ${version}.`);
+}
+
+/** The system emulator of a version for an architecture (x86_64, aarch64, arm, riscv64, …). */
+export function qemuBinary(version: QemuVersion, arch: string): string {
+  return QEMU[version].replace(/qemu-system-x86_64$/, `qemu-system-${arch}`);
 }
 
 export { Qmp };
@@ -32,6 +37,8 @@ export interface LoadOptions {
   files?: string[];
   /** Migration capabilities the destination needs (compress, x-ignore-shared, mapped-ram, multifd). */
   capabilities?: string[];
+  /** Load with migrate-incoming file:IMAGE (what mapped-ram needs) instead of exec:cat. */
+  fileUri?: boolean;
   timeoutMs?: number;
   /** Another system emulator of the same version (qemu-system-arm, -riscv64, …); default the x86_64 one. */
   binary?: string;
@@ -56,14 +63,15 @@ export interface LoadResult {
  */
 export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
   const quoted = `'${o.image.replace(/'/g, `'\\''`)}'`;
-  const uri = `exec:cat ${quoted}`;
+  const uri = o.fileUri ? `file:${o.image}` : `exec:cat ${quoted}`;
   const capabilities = o.capabilities ?? [];
+  const deferred = capabilities.length > 0 || !!o.fileUri;
   return startQemu({
     binary: o.binary ?? (o.version === '7.2' ? QEMU['7.2'] : QEMU['10.0']),
-    argv: [...o.args, '-S', '-incoming', capabilities.length ? 'defer' : uri],
-    qmp: capabilities.length
+    argv: [...o.args, '-S', '-incoming', deferred ? 'defer' : uri],
+    qmp: deferred
       ? [
-          { execute: 'migrate-set-capabilities', arguments: { capabilities: capabilities.map((c) => ({ capability: c, state: true })) } },
+          ...(capabilities.length ? [{ execute: 'migrate-set-capabilities', arguments: { capabilities: capabilities.map((c) => ({ capability: c, state: true })) } }] : []),
           { execute: 'migrate-incoming', arguments: { uri } },
         ]
       : [],
@@ -146,6 +154,77 @@ export async function startQemu(o: StartOptions): Promise<StartResult> {
     }
   } catch (e) {
     return refused(`qemu exited (${(e as Error).message})`, qmp);
+  }
+}
+
+export interface SaveOptions {
+  version: QemuVersion;
+  binary?: string;
+  /** QEMU arguments (machine, devices); -S and the QMP socket are added. */
+  args: string[];
+  /** Files the arguments name relatively, copied into a private folder. */
+  files?: string[];
+  /** Where to write the image (absolute). */
+  image: string;
+  capabilities?: string[];
+  parameters?: Record<string, unknown>;
+  /** migrate to file:IMAGE (mapped-ram needs it) instead of exec:cat > IMAGE. */
+  fileUri?: boolean;
+  /** Let the guest run this long before migrating (a running guest), and migrate while it runs. */
+  runMs?: number;
+  /** Parameters to set this long after the migration started (to let an iterating migration converge). */
+  converge?: { afterMs: number; parameters: Record<string, unknown> };
+  timeoutMs?: number;
+}
+
+/** Starts QEMU paused with `args`, optionally lets the guest run, and migrates it to `image`. */
+export async function saveInQemu(o: SaveOptions): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-qemu-save-'));
+  for (const f of o.files ?? []) fs.copyFileSync(f, path.join(dir, path.basename(f)));
+  const socket = path.join(dir, 'qmp.sock');
+  const proc = spawn(o.binary ?? QEMU[o.version], [...o.args, '-S', '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  try {
+    const qmp = await Qmp.connect(socket, proc, 30_000);
+    try {
+      await migrateTo(qmp, o);
+    } finally {
+      await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
+      qmp.close();
+    }
+  } catch (e) {
+    throw new Error(`saving with QEMU ${o.version} failed: ${(e as Error).message}; stderr: ${stderr.trim()}`);
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Migrates the VM behind `qmp` to a file (exec:cat > IMAGE, or file:IMAGE) and waits until it completed. */
+export async function migrateTo(qmp: Qmp, o: Pick<SaveOptions, 'image' | 'capabilities' | 'parameters' | 'fileUri' | 'runMs' | 'timeoutMs' | 'converge'>): Promise<void> {
+  if (o.capabilities?.length) await qmp.execute('migrate-set-capabilities', { capabilities: o.capabilities.map((c) => ({ capability: c, state: true })) });
+  await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3, ...(o.parameters ?? {}) });
+  if (o.runMs) {
+    await qmp.execute('cont');
+    await sleep(o.runMs);
+  }
+  const uri = o.fileUri ? `file:${o.image}` : `exec:cat > '${o.image.replace(/'/g, `'\\''`)}'`;
+  await qmp.execute('migrate', { uri });
+  const started = Date.now();
+  let converging = !o.converge;
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  for (;;) {
+    const status = (await qmp.execute('query-migrate')).status as string;
+    if (status === 'completed') return;
+    if (status === 'failed' || Date.now() > deadline) throw new Error(`migration ${status}`);
+    if (!converging && Date.now() - started >= o.converge!.afterMs) {
+      await qmp.execute('migrate-set-parameters', o.converge!.parameters);
+      converging = true;
+    }
+    await sleep(50);
   }
 }
 

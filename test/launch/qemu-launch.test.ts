@@ -10,7 +10,7 @@ import { compatMachine, newestMachine, QEMU_RELEASES } from '../../shared/transf
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { makeGuest, mapLimit, richGuests, type MadeGuest } from '../helpers/guests';
-import { haveQemu, Qmp, startQemu, type QemuVersion, type StartResult } from '../helpers/qemu';
+import { haveQemu, migrateTo, Qmp, startQemu, type QemuVersion, type StartResult } from '../helpers/qemu';
 
 /**
  * The proof of issue 14, with real QEMU 7.2 and 10.0:
@@ -109,12 +109,7 @@ describe.skipIf(!haveBoth)('a lone image to a running VM: qemu-args and prefligh
           row.payload = sha256(dump) === image.payload.sha256 ? 'intact' : 'DIFFERS';
         }
         const again = path.join(dir, `${path.basename(image.path)}.${image.native}.resaved`);
-        await run.qmp!.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
-        await run.qmp!.execute('migrate', { uri: plan.capabilities.includes('mapped-ram') ? `file:${again}` : `exec:cat > '${again}'` });
-        for (let i = 0; (await run.qmp!.execute('query-migrate')).status !== 'completed'; i++) {
-          if (i > 1200) throw new Error('re-save did not complete');
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await migrateTo(run.qmp!, { image: again, fileUri: plan.capabilities.includes('mapped-ram') });
         const before = shapeOf(image.path);
         const after = shapeOf(again);
         const d = [diff(before.sections, after.sections), diff(before.blocks, after.blocks)].filter(Boolean).join('; ');

@@ -404,7 +404,8 @@ class StreamParser implements ParseContext {
         this.usedDevices.add(index);
         this.nextDevice = Math.max(this.nextDevice, index + 1);
         e.deviceIndex = index;
-        if (device.version !== e.versionId) {
+        // Old-style handlers (register_savevm_live without a vmsd, e.g. slirp) are described without a version.
+        if (device.version !== undefined && device.version !== e.versionId) {
           e.damaged = true;
           this.sink.error('version-mismatch', e.payloadOffset! - 4, {
             length: 4,

@@ -35,6 +35,11 @@ export const machineTypeRule: TransformRule = {
     const { from, to } = f.detail as { from: string; to: string };
     draft.setMachine(to);
     draft.note({ rule: this.name, subject: 'CONFIGURATION', offset: draft.image.model.configuration!.offset, action: `machine type ${from} → ${to} (be32 length and name)` });
+    const a = parseMachineType(from).version;
+    const b = parseMachineType(to).version;
+    if (a && b && a !== b) {
+      draft.difference({ rule: this.name, subject: 'machine', what: `the devices behave as ${to} defines them: the hw_compat properties between ${compareVersions(a, b) < 0 ? `${a} and ${b}` : `${b} and ${a}`} ${compareVersions(a, b) < 0 ? 'no longer apply' : 'now apply'} (the other rules carry what the stream must show of them)` });
+    }
   },
 };
 

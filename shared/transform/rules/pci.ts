@@ -1,7 +1,7 @@
 import { fullSections, sectionLabel } from '../../edit/sections';
 import { payloadRange } from '../../formats/qemu-stream/section-decoder';
 import { readBytes } from '../../io/byte-source';
-import { capabilities, configSpaces, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_EXT_TAG } from '../pci';
+import { capabilities, configSpaces, extendedCapabilities, PCI_CAP_ID_EXP, PCI_ERR_UNCOR_MASK, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_EXT_TAG, PCI_EXT_CAP_ID_ERR } from '../pci';
 import type { RuleFinding, SectionDraft, TransformRule } from '../rule';
 import { finding, machineVersionAtLeast } from './helpers';
 
@@ -59,5 +59,73 @@ export const pcieExtTagRule: TransformRule = {
     s.payload[at] = device;
     draft.note({ rule: this.name, subject: sectionLabel(e), offset: f.offset, action: `PCIe Device Capabilities (config 0x${register.toString(16)}): Extended Tag ${device & PCI_EXP_DEVCAP_EXT_TAG ? 'set' : 'cleared'} (0x${byte.toString(16)} → 0x${device.toString(16)})` });
     draft.difference({ rule: this.name, subject: sectionLabel(e), what: `the guest sees Extended Tag ${device & PCI_EXP_DEVCAP_EXT_TAG ? 'supported' : 'unsupported'} in the device's PCIe capability (as ${draft.target.machine} devices report it)` });
+  },
+};
+
+/** PCI_ERR_UNC_MASK_DEFAULT: Uncorrectable Internal Error (bit 22) and TLP Prefix Blocked (bit 25). */
+const UNC_MASK_DEFAULT = [
+  { byte: 2, bit: 0x40 },
+  { byte: 3, bit: 0x02 },
+];
+
+export const pcieAerUncMaskRule: TransformRule = {
+  name: 'pcie-err-unc-mask',
+  description:
+    "From 8.0 machine types on, the AER capability's Uncorrectable Error Mask resets to Internal Error and TLP Prefix Blocked masked, and the guest may write those bits; older machine types keep them 0 and read-only. For an older target they are cleared; for a newer one they get its reset value (the older guest could not have set them).",
+  changedIn: { since: '8.0', keyedBy: 'machine-type' },
+  cites: [{ source: 'hw/pci/pcie_aer.c pcie_aer_init (PCI_ERR_UNC_MASK_DEFAULT, wmask when QEMU_PCIE_ERR_UNC_MASK)', compat: 'hw_compat_7_2: TYPE_PCI_DEVICE x-pcie-err-unc-mask=off' }],
+  kind: 'required',
+  detect(image, target) {
+    const newer = machineVersionAtLeast(target.machine, '8.0');
+    const out: RuleFinding[] = [];
+    for (const e of fullSections(image.model)) {
+      if (e.deviceIndex === undefined || !image.model.vmdesc) continue;
+      const { start, end } = payloadRange(e);
+      const draft: SectionDraft = { element: e, versionId: e.versionId ?? 0, payload: readBytes(image.source, start, end - start), entry: image.model.vmdesc.devices[e.deviceIndex] };
+      for (const space of configSpaces(draft)) {
+        const aer = extendedCapabilities(draft.payload.subarray(space.offset, space.offset + space.size)).get(PCI_EXT_CAP_ID_ERR);
+        if (aer === undefined) continue;
+        const mask = space.offset + aer + PCI_ERR_UNCOR_MASK;
+        const set = UNC_MASK_DEFAULT.filter((m) => draft.payload[mask + m.byte] & m.bit);
+        const detail = { mask, register: aer + PCI_ERR_UNCOR_MASK, section: e.offset, set: newer };
+        if (newer) {
+          // The bits are guest-writable there and load either way; a 7.x image has them 0 because its guest could not set them.
+          if (set.length === 0) out.push(finding(this, { subject: sectionLabel(e), offset: start + mask, reason: `${target.machine} resets the AER Uncorrectable Error Mask to Internal Error and TLP Prefix Blocked masked`, detail }));
+          continue;
+        }
+        if (!set.length) continue;
+        const first = set[0];
+        const register = aer + PCI_ERR_UNCOR_MASK + first.byte;
+        const byte = draft.payload[space.offset + register];
+        out.push(
+          finding(this, {
+            subject: sectionLabel(e),
+            offset: start + space.offset + register,
+            reason: `${target.machine} keeps the AER Uncorrectable Error Mask's Internal Error / TLP Prefix Blocked bits 0 and read-only (config 0x${(aer + PCI_ERR_UNCOR_MASK).toString(16)})`,
+            qemuError: [
+              `get_pci_config_device: Bad config data: i=0x${register.toString(16)} read: ${byte.toString(16)} device: ${(byte & ~first.bit).toString(16)} cmask: ff wmask: 0 w1cmask:0`,
+              'Failed to load PCIDevice:config',
+              ...(space.where.startsWith('parent_obj') ? [`Failed to load ${draft.entry!.vmsd_name}:parent_obj`] : []),
+              `error while loading state for instance 0x${(e.instanceId ?? 0).toString(16)} of device '${e.idstr}'`,
+              'load of migration failed: Invalid argument',
+            ],
+            detail,
+          }),
+        );
+      }
+    }
+    return out;
+  },
+  apply(draft, f) {
+    const { mask, register, section, set } = f.detail as { mask: number; register: number; section: number; set: boolean };
+    const e = fullSections(draft.image.model).find((x) => x.offset === section)!;
+    const s = draft.section(e);
+    for (const m of UNC_MASK_DEFAULT) s.payload[mask + m.byte] = set ? s.payload[mask + m.byte] | m.bit : s.payload[mask + m.byte] & ~m.bit;
+    draft.note({ rule: this.name, subject: sectionLabel(e), offset: f.offset, action: `AER Uncorrectable Error Mask (config 0x${register.toString(16)}): Internal Error and TLP Prefix Blocked ${set ? 'masked, the reset value' : 'unmasked'} on ${draft.target.machine}` });
+    draft.difference({
+      rule: this.name,
+      subject: sectionLabel(e),
+      what: set ? 'uncorrectable internal errors and blocked TLP prefixes are masked, as the target resets them (the source could not mask them)' : 'uncorrectable internal errors and blocked TLP prefixes are reported to the guest again (the mask bits are read-only 0 on this machine type)',
+    });
   },
 };

@@ -4,7 +4,7 @@ import type { VmdescField, VmdescStruct } from '../../formats/qemu-stream/vmdesc
 import { compareVersions, type ReleaseVersion } from '../releases';
 import type { ImageView, RuleFinding, TransformRule, TransformTarget } from '../rule';
 import { dropSubsection, fieldBytes, replaceTopField, replaceTopFields, sectionLayout, topField } from '../section-layout';
-import { finding } from './helpers';
+import { finding, machineVersionAtLeast } from './helpers';
 
 /**
  * Field-level schema differences between releases, found by diffing the two releases'
@@ -77,39 +77,55 @@ export const globalstateRule: TransformRule = {
 
 interface FieldRename {
   vmsd: string;
+  /** The field's name (and vmdesc type) before and after. */
   from: string;
   to: string;
+  fromType?: string;
+  toType?: string;
   since: ReleaseVersion;
   source: string;
 }
 
-/** Fields a release renamed without changing their bytes (the loader does not care; the vmdesc then names them as the target does). */
+/**
+ * Fields a release renamed or retyped without changing their bytes (the loader does not
+ * care; the vmdesc then describes them as the target does).
+ */
 export const FIELD_RENAMES: readonly FieldRename[] = [
   { vmsd: 'hpet', from: 'num_timers', to: 'num_timers_save', since: '10.0', source: 'hw/timer/hpet.c vmstate_hpet (VMSTATE_UINT8_V(num_timers_save, HPETState, 2), "num_timers must match")' },
+  { vmsd: 'ahci', from: 'ports', to: 'ports', fromType: 'int32 equal', toType: 'uint32 equal', since: '10.0', source: 'hw/ide/ahci.c vmstate_ahci (ports: VMSTATE_INT32_EQUAL → VMSTATE_UINT32_EQUAL, same 4 bytes)' },
 ];
 
 export const fieldRenameRule: TransformRule = {
   name: 'field-renames',
-  description: 'Fields a release renamed without changing their bytes (hpet num_timers → num_timers_save). The vmdesc names them as the target does.',
+  description: 'Fields a release renamed or retyped without changing their bytes (hpet num_timers → num_timers_save, ahci ports int32 → uint32). The vmdesc describes them as the target does.',
   cites: FIELD_RENAMES.map((r) => ({ source: r.source })),
   kind: 'cosmetic',
   detect(image, target) {
     const out: RuleFinding[] = [];
     for (const r of FIELD_RENAMES) {
-      const [from, to] = atLeast(target, r.since) ? [r.from, r.to] : [r.to, r.from];
+      const up = atLeast(target, r.since);
+      const [from, to] = up ? [r.from, r.to] : [r.to, r.from];
+      const [fromType, toType] = up ? [r.fromType, r.toType] : [r.toType, r.fromType];
       for (const e of fullSections(image.model)) {
         const entry = e.deviceIndex !== undefined ? image.model.vmdesc?.devices[e.deviceIndex] : undefined;
-        if (entry && findRenamable(entry, r.vmsd, from).length) out.push(finding(this, { subject: sectionLabel(e), offset: e.offset, reason: `QEMU ${target.release.version} calls ${r.vmsd}.${from} ${to}`, detail: { vmsd: r.vmsd, from, to } }));
+        const fields = entry ? findRenamable(entry, r.vmsd, from).filter((f) => fromType === undefined || f.type === fromType) : [];
+        if (fields.length) {
+          const what = fromType ? `${r.vmsd}.${from} ${fromType} → ${toType}` : `${r.vmsd}.${from} → ${to}`;
+          out.push(finding(this, { subject: sectionLabel(e), offset: e.offset, reason: `QEMU ${target.release.version} describes ${what}`, detail: { vmsd: r.vmsd, from, to, fromType: fromType ?? null, toType: toType ?? null } }));
+        }
       }
     }
     return out;
   },
   apply(draft, f) {
-    const { vmsd, from, to } = f.detail as { vmsd: string; from: string; to: string };
+    const { vmsd, from, to, fromType, toType } = f.detail as { vmsd: string; from: string; to: string; fromType: string | null; toType: string | null };
     const e = fullSections(draft.image.model).find((x) => x.offset === f.offset)!;
     const s = draft.section(e);
-    for (const field of findRenamable(s.entry!, vmsd, from)) field.name = to;
-    draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: `vmdesc: ${vmsd}.${from} renamed ${to} (same bytes)` });
+    for (const field of findRenamable(s.entry!, vmsd, from).filter((x) => fromType === null || x.type === fromType)) {
+      field.name = to;
+      if (toType) field.type = toType;
+    }
+    draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: fromType ? `vmdesc: ${vmsd}.${from} typed ${toType} (was ${fromType}; same bytes)` : `vmdesc: ${vmsd}.${from} renamed ${to} (same bytes)` });
   },
 };
 
@@ -165,5 +181,112 @@ export const newSubsectionRule: TransformRule = {
     dropSubsection(s, t);
     draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset + t.offset, action: `subsection ${subsection} dropped (${t.size} bytes)` });
     draft.difference({ rule: this.name, subject: sectionLabel(e), what: `${loses} is not carried over; the target keeps its own default` });
+  },
+};
+
+// ------------------------------------------------------------------ fields a machine type adds
+
+interface AddedField {
+  vmsd: string;
+  field: VmdescField;
+  /** Machine types from this version on send it (a VMSTATE_*_TEST on a compat property). */
+  since: ReleaseVersion;
+  source: string;
+  compat: string;
+  /** What the target loses when it is dropped. */
+  loses: string;
+}
+
+/** Top-level fields a device sends only on newer machine types, appended after its other fields. */
+export const ADDED_FIELDS: readonly AddedField[] = [
+  { vmsd: 'e1000e', field: { name: 'core.timadj', type: 'uint64', size: 8 }, since: '8.0', source: 'hw/net/e1000e.c e1000e_vmstate (VMSTATE_UINT64_TEST core.timadj, e1000e_migrate_timadj)', compat: 'hw_compat_7_2: e1000e migrate-timadj=off', loses: 'the PTP clock adjustment (TIMADJ)' },
+];
+
+export const addedFieldRule: TransformRule = {
+  name: 'machine-type-fields',
+  description: 'Fields a device sends only on newer machine types (e1000e core.timadj from 8.0 on): appended with the reset value 0 for a newer target, dropped for an older one.',
+  changedIn: { since: '8.0', keyedBy: 'machine-type' },
+  cites: ADDED_FIELDS.map((a) => ({ source: a.source, compat: a.compat })),
+  kind: 'required',
+  detect(image, target) {
+    const out: RuleFinding[] = [];
+    for (const a of ADDED_FIELDS) {
+      const wants = machineVersionAtLeast(target.machine, a.since);
+      for (const e of sectionsByVmsd(image, a.vmsd)) {
+        const fields = image.model.vmdesc!.devices[e.deviceIndex!].fields ?? [];
+        const has = fields[fields.length - 1]?.name === a.field.name;
+        if (has === wants) continue;
+        out.push(
+          finding(this, {
+            subject: sectionLabel(e),
+            offset: e.offset,
+            reason: `${target.machine} ${wants ? 'sends' : 'does not send'} ${a.vmsd} ${a.field.name}`,
+            qemuError: wants ? [`Missing section footer for ${e.idstr}`, 'load of migration failed: Invalid argument'] : undefined,
+            detail: { name: a.field.name, add: wants },
+          }),
+        );
+      }
+    }
+    return out;
+  },
+  apply(draft, f) {
+    const { name, add } = f.detail as { name: string; add: boolean };
+    const a = ADDED_FIELDS.find((x) => x.field.name === name)!;
+    const e = fullSections(draft.image.model).find((x) => x.offset === f.offset)!;
+    const s = draft.section(e);
+    const fields = sectionLayout(s).fields;
+    const last = fields[fields.length - 1];
+    if (add) {
+      replaceTopField(s, last, [last.field, { ...a.field }], new Uint8Array([...fieldBytes(s, last), ...new Uint8Array(a.field.size)]));
+      draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: `${name} appended (${a.field.size} bytes, 0: its reset value)` });
+    } else {
+      const value = fieldBytes(s, last);
+      replaceTopFields(s, [last], [], new Uint8Array(0));
+      draft.note({ rule: this.name, subject: sectionLabel(e), offset: e.offset, action: `${name} dropped (${a.field.size} bytes)` });
+      if (value.some((b) => b !== 0)) draft.difference({ rule: this.name, subject: sectionLabel(e), what: `${a.loses} is not carried over` });
+    }
+  },
+};
+
+// ------------------------------------------------------------------ device models that report other values
+
+interface ModelDifference {
+  vmsd: string;
+  /** The release where the device model started to report it. */
+  since: ReleaseVersion;
+  what: string;
+  source: string;
+}
+
+/**
+ * Values a device model sets differently in the two releases for the same guest-visible
+ * state, with no layout change: the transform keeps the image's values (they are the
+ * guest's state), and the plan says the target would have set them otherwise.
+ */
+export const MODEL_DIFFERENCES: readonly ModelDifference[] = [
+  {
+    vmsd: 'e1000e',
+    since: '10.0',
+    what: 'the PHY autonegotiation expansion register (PHY reg 6) keeps the value the source saved; QEMU 7.2 sets 0x0004 after link-up, QEMU 10.0 0x0005',
+    source: 'hw/net/e1000e_core.c PHY registers (measured: the same configuration saved by 7.2 and 10.0)',
+  },
+];
+
+export const modelDifferenceRule: TransformRule = {
+  name: 'device-model-values',
+  description: 'Registers a device model sets differently in the two releases with the same layout (e1000e PHY autonegotiation expansion): nothing is changed, the image keeps the guest\'s state, and the plan says what the target would have set.',
+  cites: MODEL_DIFFERENCES.map((m) => ({ source: m.source })),
+  kind: 'cosmetic',
+  detect(image, target) {
+    const out: RuleFinding[] = [];
+    const savedByNewer = !!image.model.vmdesc?.configuration;
+    for (const m of MODEL_DIFFERENCES) {
+      if (savedByNewer === atLeast(target, m.since)) continue;
+      for (const e of sectionsByVmsd(image, m.vmsd)) out.push(finding(this, { subject: sectionLabel(e), offset: e.offset, reason: m.what, detail: { what: m.what } }));
+    }
+    return out;
+  },
+  apply(draft, f) {
+    draft.difference({ rule: this.name, subject: f.subject, what: (f.detail as { what: string }).what });
   },
 };

@@ -2,6 +2,7 @@ import { fullSections, sectionLabel } from '../../edit/sections';
 import type { StreamElement } from '../../formats/qemu-stream/model';
 import { payloadRange } from '../../formats/qemu-stream/section-decoder';
 import { readBytes } from '../../io/byte-source';
+import { describedSize } from '../../formats/qemu-stream/vmdesc-fit';
 import { rebaseSection, sameLayout } from '../rebase';
 import type { ImageView, RuleFinding, TransformRule } from '../rule';
 import { finding } from './helpers';
@@ -70,7 +71,12 @@ export const templateRebaseRule: TransformRule = {
     const t = fullSections(template.model).find((x) => same(x, e))!;
     const s = draft.section(e);
     const tEntry = entryOf(template, t)!;
-    if (!s.entry || (sameLayout(s.entry, tEntry) && s.versionId === t.versionId)) return;
+    if (!s.entry) return;
+    if (sameLayout(s.entry, tEntry) && s.versionId === t.versionId) {
+      // The same bytes, described as the target describes them (array element naming differs between releases).
+      if (describedSize(s.entry) === describedSize(tEntry) && s.payload.length === describedSize(tEntry)) s.entry = { ...structured(tEntry), name: s.entry.name, instance_id: s.entry.instance_id };
+      return;
+    }
     const { start, end } = payloadRange(t);
     const r = rebaseSection({ entry: s.entry, payload: s.payload }, { entry: structured(tEntry), payload: readBytes(template.source, start, end - start), versionId: t.versionId! });
     const versionChange = s.versionId !== r.versionId ? `, version ${s.versionId} → ${r.versionId}` : '';
