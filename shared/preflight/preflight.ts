@@ -167,9 +167,11 @@ function fromFinding(f: RuleFinding, stage: PreflightStage, say: (l: string) => 
 /** The section and the innermost decoded field holding a stream offset. */
 function locate(input: PreflightInput, offset: number, subject: string): { section?: string; field?: string } {
   const e = sectionAt(input.image.model.elements, offset);
-  if (!e || e.type !== 'FULL') return { section: e?.type === 'CONFIGURATION' ? 'configuration' : subject };
+  if (!e || (e.type !== 'FULL' && e.type !== 'CONFIGURATION')) return { section: subject };
+  const section = e.type === 'CONFIGURATION' ? 'configuration' : describeSection(e);
   // A finding at the section's start concerns the section, not its first field.
-  if (e.payloadOffset === undefined || offset <= e.payloadOffset) return { section: describeSection(e) };
+  const payload = e.type === 'CONFIGURATION' ? e.offset + 1 : e.payloadOffset;
+  if (payload === undefined || offset <= payload) return { section };
   let field: string | undefined;
   let best = Infinity;
   for (const { path, node } of fieldPaths(decodeSection(input.image.source, input.image.model, e).nodes)) {
@@ -178,7 +180,7 @@ function locate(input: PreflightInput, offset: number, subject: string): { secti
       field = path;
     }
   }
-  return { section: describeSection(e), field };
+  return { section, field };
 }
 
 function sectionAt(elements: readonly StreamElement[], offset: number): StreamElement | undefined {

@@ -2,7 +2,7 @@ import { fullSections, sectionLabel } from '../edit/sections';
 import type { VmdescStruct } from '../formats/qemu-stream/vmdesc';
 import type { ImageView, RuleFinding } from '../transform/rule';
 import { NEW_SUBSECTIONS } from '../transform/rules/schema';
-import { describesSame, type VmstateSchema } from './vmstate-schema';
+import { describesSame, describing, type VmstateSchema } from './vmstate-schema';
 
 /**
  * Stream against the target's -dump-vmstate schema, for device sections whose vmsd the
@@ -35,30 +35,37 @@ export function schemaFindings(image: ImageView, schema: VmstateSchema): RuleFin
     }
     if (!entry) continue;
     const missing = unknownSubsection(entry, schema);
-    if (missing && !known.has(missing)) {
+    if (missing && !known.has(missing.name)) {
+      // vmstate_load_state reports a nested struct that failed as "Failed to load VMSD:FIELD", from the innermost out.
+      const nested = missing.path.map((p) => `Failed to load ${p.vmsd}:${p.field}`).reverse();
       out.push({
         rule: 'schema-subsection',
         subject: sectionLabel(e),
         offset: e.offset,
-        reason: `the stream has subsection ${missing}, which the target's schema does not list`,
-        qemuError: [`error while loading state for instance ${instance} of device '${e.idstr}'`, 'load of migration failed: No such file or directory'],
-        blocker: { closest: `a QEMU whose ${missing.split('/')[0]} has subsection ${missing}` },
+        reason: `the stream has subsection ${missing.name}, which the target's schema does not list`,
+        qemuError: [...nested, `error while loading state for instance ${instance} of device '${e.idstr}'`, 'load of migration failed: No such file or directory'],
+        blocker: { closest: `a QEMU whose ${missing.name.split('/')[0]} has subsection ${missing.name}` },
       });
     }
   }
   return out;
 }
 
-/** The first subsection of a vmdesc entry (or of its nested structs) that the schema's vmsd of the same name lacks. */
-function unknownSubsection(s: VmdescStruct, schema: VmstateSchema): string | undefined {
-  const candidate = schema.byVmsd.get(s.vmsd_name);
-  const vmsd = candidate && describesSame(candidate, (s.fields ?? []).map((f) => f.name)) ? candidate : undefined;
+interface Missing {
+  name: string;
+  /** The struct fields it sits in, outermost first. */
+  path: { vmsd: string; field: string }[];
+}
+
+/** The first subsection of a vmdesc entry (or of its nested structs, in load order) that the schema's vmsd lacks. */
+function unknownSubsection(s: VmdescStruct, schema: VmstateSchema): Missing | undefined {
+  const vmsd = describing(schema, s.vmsd_name, (s.fields ?? []).map((f) => f.name));
   for (const f of s.fields ?? []) {
     const inner = f.struct && unknownSubsection(f.struct, schema);
-    if (inner) return inner;
+    if (inner) return { name: inner.name, path: [{ vmsd: s.vmsd_name, field: f.name }, ...inner.path] };
   }
   for (const sub of s.subsections ?? []) {
-    if (vmsd && !vmsd.subsections.has(sub.vmsd_name)) return sub.vmsd_name;
+    if (vmsd && !vmsd.subsections.has(sub.vmsd_name)) return { name: sub.vmsd_name, path: [] };
     const inner = unknownSubsection(sub, schema);
     if (inner) return inner;
   }

@@ -17,8 +17,8 @@ export interface VmstateSchema {
   machine?: string;
   /** The device classes' own descriptions (what a device section is saved with), by vmsd name. */
   devices: Map<string, SchemaVmsd>;
-  /** Every description by vmsd name, nested structs and subsections included. */
-  byVmsd: Map<string, SchemaVmsd>;
+  /** Every description by vmsd name, nested structs and subsections included (a name can stand for several: i8042's "pckbd" holds a struct also named "pckbd"). */
+  byVmsd: Map<string, SchemaVmsd[]>;
 }
 
 interface RawDescription {
@@ -30,6 +30,15 @@ interface RawDescription {
 }
 
 export class SchemaError extends Error {}
+
+function sameFields(a: SchemaVmsd, b: SchemaVmsd): boolean {
+  return a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i].name);
+}
+
+/** The description of vmsd `name` that a stream struct with these fields was saved with, if the schema has one. */
+export function describing(schema: VmstateSchema, name: string, streamFieldNames: readonly string[]): SchemaVmsd | undefined {
+  return schema.byVmsd.get(name)?.find((v) => describesSame(v, streamFieldNames));
+}
 
 /**
  * Is a schema description the one a stream struct was saved with? Names alone collide
@@ -45,29 +54,30 @@ export function describesSame(vmsd: SchemaVmsd, streamFieldNames: readonly strin
 
 export function parseVmstateSchema(json: unknown): VmstateSchema {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SchemaError('a -dump-vmstate file is a JSON object keyed by device type');
-  const byVmsd = new Map<string, SchemaVmsd>();
+  const byVmsd = new Map<string, SchemaVmsd[]>();
   const devices = new Map<string, SchemaVmsd>();
-  const visit = (d: RawDescription | undefined) => {
-    if (!d || typeof d.name !== 'string') return;
-    if (!byVmsd.has(d.name)) {
-      byVmsd.set(d.name, {
-        name: d.name,
-        version: d.version_id ?? 0,
-        minimumVersion: d.minimum_version_id ?? 0,
-        fields: (d.Fields ?? []).map((f) => ({ name: f.field ?? '', size: f.size ?? 0, version: f.version_id ?? 0, conditional: !!f.field_exists })),
-        subsections: new Set((d.Subsections ?? []).map((s) => s.name ?? '')),
-      });
-    } else {
-      for (const s of d.Subsections ?? []) if (s.name) byVmsd.get(d.name)!.subsections.add(s.name);
-    }
+  const visit = (d: RawDescription | undefined): SchemaVmsd | undefined => {
+    if (!d || typeof d.name !== 'string') return undefined;
+    const vmsd: SchemaVmsd = {
+      name: d.name,
+      version: d.version_id ?? 0,
+      minimumVersion: d.minimum_version_id ?? 0,
+      fields: (d.Fields ?? []).map((f) => ({ name: f.field ?? '', size: f.size ?? 0, version: f.version_id ?? 0, conditional: !!f.field_exists })),
+      subsections: new Set((d.Subsections ?? []).map((s) => s.name ?? '')),
+    };
+    const same = byVmsd.get(d.name) ?? [];
+    const known = same.find((x) => sameFields(x, vmsd));
+    if (known) for (const sub of vmsd.subsections) known.subsections.add(sub);
+    else byVmsd.set(d.name, [...same, vmsd]);
     for (const f of d.Fields ?? []) visit(f.Description);
     for (const s of d.Subsections ?? []) visit(s);
+    return known ?? vmsd;
   };
   const entries = json as Record<string, { Name?: string; Description?: RawDescription }>;
   for (const [key, entry] of Object.entries(entries)) {
     if (key === 'vmschkmachine' || typeof entry?.Description?.name !== 'string') continue;
-    visit(entry.Description);
-    if (!devices.has(entry.Description.name)) devices.set(entry.Description.name, byVmsd.get(entry.Description.name)!);
+    const vmsd = visit(entry.Description)!;
+    if (!devices.has(vmsd.name)) devices.set(vmsd.name, vmsd);
   }
   if (byVmsd.size === 0) throw new SchemaError('the file has no VMStateDescription: is it the output of -dump-vmstate?');
   return { machine: entries.vmschkmachine?.Name, devices, byVmsd };
