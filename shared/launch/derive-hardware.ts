@@ -248,9 +248,11 @@ class DeviceBuilder {
     };
     const pci = s.pci;
     if (pci?.multifunction) spec.properties.push(property('multifunction', true, s.here('header type has the multi-function bit')));
-    if (rule.vectorsProperty && pci?.msixVectors !== undefined) {
-      spec.properties.push(property('vectors', pci.msixVectors, s.here(`MSI-X table size ${pci.msixVectors} in the PCI config (a capability byte the loader compares)`)));
-    } else if (pci && pci.msixVectors === undefined) {
+    if (pci?.msixVectors !== undefined) {
+      // Devices whose MSI-X table size is a property (virtio-pci) need it; others (e1000e, xhci) have a fixed table.
+      const vectors = property('vectors', pci.msixVectors, s.here(`MSI-X table size ${pci.msixVectors} in the PCI config (a capability byte the loader compares)`));
+      spec.properties.push(rule.vectorsProperty ? vectors : { ...vectors, onlyWhereSupported: true });
+    } else if (pci) {
       // Newer machine types give some devices MSI-X (virtio-balloon-pci: hw_compat_9_2 vectors=0); the stream's has none.
       spec.properties.push({ ...property('vectors', 0, s.here('no MSI-X capability in the PCI config (the loader compares capability bytes)')), onlyWhereSupported: true });
     }
