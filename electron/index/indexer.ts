@@ -4,12 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LibraryIndexReport } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
-import { DETECT_BYTES, detectImageKind } from '../../shared/formats/detect';
+import { DETECT_BYTES, detectFormat } from '../../shared/formats/registry';
 import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from '../services/image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';
-import { openContainer, prepareContainer } from '../services/open-container';
+import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UserError } from '../services/user-error';
@@ -203,8 +203,9 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     report.files--; // our own sidecar: not a library file
     return;
   }
-  const kind = detectImageKind(head);
-  if (kind === 'unknown') {
+  // Detected once, here: what the file is decides whether it is hashed and read at all.
+  const detection = detectFormat(head);
+  if (!detection) {
     store.writeStatus(task, version, 'not-an-image', 'content not recognised as a migration or save image', null, null);
     report.notImages++;
     return;
@@ -216,14 +217,16 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     report.unchanged++;
     return;
   }
+  const { kind } = detection;
   const file = openReadOnly(task.path);
-  let container: ReturnType<typeof openContainer> | undefined;
+  let attached: StreamInFile | undefined;
   try {
     let opened;
     try {
-      await prepareContainer(task.path, file);
-      container = openContainer(task.path, file);
-      opened = { stream: container.stream, ...loadStreamDetailed(container.stream, { imagePath: task.path, onProgress: () => onBytes(task.size) }) };
+      const container = describeContainer(task.path, file, {}, detection);
+      await prepareContainer(task.path, container);
+      attached = attachContainer(task.path, file, container);
+      opened = loadStreamDetailed(attached.stream, { imagePath: task.path, onProgress: () => onBytes(task.size) });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       store.writeStatus(task, version, 'unsupported', e.message, kind, sha256);
@@ -234,7 +237,7 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model));
     report.indexed++;
   } finally {
-    container?.close();
+    attached?.close();
     file.close();
   }
 }

@@ -65,9 +65,9 @@ export async function startLoad(img: OpenedImage, options: LoadStartOptions = {}
     for (const c of plan.command.qmp) await qmp.execute(c.execute, c.arguments);
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
     for (;;) {
-      const status = await Promise.race([qmp.execute('query-migrate').then((r) => r.status as string, () => 'exited'), exited.then(() => 'exited')]);
+      const status = await Promise.race([qmp.execute<{ status: string }>('query-migrate').then((r) => r.status, () => 'exited'), exited.then(() => 'exited')]);
       if (status === 'completed') {
-        const runstate = (await qmp.execute('query-status')).status as string;
+        const runstate = (await qmp.execute<{ status: string }>('query-status')).status;
         if (options.detach) child.unref();
         return { ...base, status: 'completed', runstate, errors: [], qmp };
       }

@@ -1,12 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 
+/** A QMP message: a reply (return or error), an event, or the greeting. */
+interface QmpMessage {
+  return?: unknown;
+  error?: { class: string; desc: string };
+  event?: string;
+  data?: unknown;
+}
+
 /** A QMP connection: JSON commands, events collected on the side. */
 export class Qmp {
   private buffer = '';
-  private readonly waiting: { resolve: (msg: any) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: { resolve: (msg: QmpMessage) => void; reject: (e: Error) => void }[] = [];
   private closed = false;
-  readonly events: any[] = [];
+  readonly events: QmpMessage[] = [];
 
   private constructor(private readonly socket: net.Socket) {
     socket.setEncoding('utf8');
@@ -23,7 +31,7 @@ export class Qmp {
         const line = this.buffer.slice(0, nl).trim();
         this.buffer = this.buffer.slice(nl + 1);
         if (!line) continue;
-        const msg = JSON.parse(line);
+        const msg = JSON.parse(line) as QmpMessage;
         if (msg.event) this.events.push(msg);
         else this.waiting.shift()?.resolve(msg);
       }
@@ -51,22 +59,23 @@ export class Qmp {
     }
   }
 
-  private next(): Promise<any> {
+  private next(): Promise<QmpMessage> {
     if (this.closed) return Promise.reject(new Error('QMP connection closed'));
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  async execute(command: string, args?: Record<string, unknown>): Promise<any> {
+  /** Runs a command; its `return` value is of the type the caller names (QEMU's QAPI schema says which). */
+  async execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
     const reply = this.next();
     this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
     const msg = await reply;
     if (msg.error) throw new Error(`QMP ${command}: ${msg.error.desc}`);
-    return msg.return;
+    return msg.return as T;
   }
 
   /** An HMP command line through QMP (human-monitor-command); returns its text output. */
   hmp(commandLine: string): Promise<string> {
-    return this.execute('human-monitor-command', { 'command-line': commandLine });
+    return this.execute<string>('human-monitor-command', { 'command-line': commandLine });
   }
 
   close(): void {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ImageOpened } from '../../shared/api/contract';
-import { openContainer } from '../services/open-container';
-import { openedImageOf, openReadOnly } from '../services/open-image';
+import { openDescribedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
 import { imageOpened, ImageSession } from './image-session';
 import { scanInWorker } from './open-in-worker';
@@ -9,8 +8,9 @@ import type { OpenProgress } from './open-worker';
 
 /**
  * The images the windows (or browser tabs) have open, by handle. Each belongs to an owner
- * (a window), so closing the window closes its images. Decompression and the scan run in a
- * worker; the session keeps its own read-only handles for reading bytes on demand.
+ * (a window), so closing the window closes its images. Detection, the container's structure,
+ * decompression and the scan run in a worker, once; the session attaches the stream from
+ * the worker's description and keeps its own read-only handles for reading bytes on demand.
  */
 export class ImageSessions {
   private readonly sessions = new Map<string, ImageSession>();
@@ -18,15 +18,8 @@ export class ImageSessions {
   async open(imagePath: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<ImageOpened> {
     const started = Date.now();
     const scanned = await scanInWorker(imagePath, onProgress);
-    const file = openReadOnly(imagePath);
-    let image;
-    try {
-      // The worker left any decompressed stream in the cache, so this finds it at once.
-      image = openedImageOf(imagePath, file, openContainer(imagePath, file), scanned.model, scanned.via);
-    } catch (e) {
-      file.close();
-      throw e;
-    }
+    // The worker left any decompressed stream in the cache, so this finds it at once.
+    const image = openDescribedImage(imagePath, scanned.container, scanned.model, scanned.via);
     const handle = randomUUID();
     const session = new ImageSession(handle, owner, image, imageOpened(handle, image, Date.now() - started));
     this.sessions.set(handle, session);

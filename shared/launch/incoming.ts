@@ -1,4 +1,5 @@
-import type { ContainerLayer, LibvirtCompression } from '../formats/container-model';
+import { storedPlain, type LibvirtCompression } from '../formats/libvirt/layer';
+import type { ImageLayer } from '../formats/registry';
 import { shellCommand, shellQuote } from './shell';
 
 /**
@@ -11,7 +12,7 @@ import { shellCommand, shellQuote } from './shell';
 export interface IncomingImage {
   /** Absolute path of the image file. */
   path: string;
-  layers: readonly ContainerLayer[];
+  layers: readonly ImageLayer[];
   /** File offset of stream byte 0 when the stream is stored as is. */
   streamBase?: number;
   /** The stream uses mapped-ram: QEMU must read it with file:, not through a pipe. */
@@ -44,8 +45,8 @@ export function incomingUri(image: IncomingImage): string {
     return `exec:${shellCommand([...image.migwb, 'stream', '--snapshot', snapshot.id, image.path])}`;
   }
   const tail = `tail -c +${outer.stream.offset + 1} ${shellQuote(image.path)}`;
-  if (outer.storedAs === 'raw' || outer.storedAs === 'sparse' || outer.storedAs === 'unknown') return `exec:${tail}`;
-  const decompress = DECOMPRESSORS[outer.storedAs];
+  if (storedPlain(outer)) return `exec:${tail}`;
+  const decompress = outer.storedAs === 'unknown' ? undefined : DECOMPRESSORS[outer.storedAs];
   if (!decompress) throw new IncomingError(`no decompressor is known for a ${outer.storedAs} libvirt stream`);
   return `exec:${tail} | ${decompress}`;
 }

@@ -271,24 +271,24 @@ export function checkDomainXml(xml: string, hw: VmHardware): { agree: number; fi
     if (inXml === inStream) agree++;
     else findings.push({ level: 'warning', message: `${what}: the domain XML says ${inXml}, the stream says ${inStream}` });
   };
-  let doc: any;
+  let doc: unknown;
   try {
     doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name, jpath) => DEVICE_ELEMENTS.has(name) && String(jpath) === `domain.devices.${name}` }).parse(xml);
   } catch (e) {
     return { agree, findings: [{ level: 'error', message: `the domain XML does not parse: ${(e as Error).message}` }] };
   }
-  const domain = doc?.domain;
+  const domain = child(doc, 'domain');
   if (!domain) return { agree, findings: [{ level: 'error', message: 'the embedded XML has no <domain> element' }] };
-  check('machine type', domain.os?.type?.machine, hw.machine.type);
-  check('memory', kib(domain.memory), String(hw.memory.size / KiB) + ' KiB');
-  check('vCPUs', text(domain.vcpu), String(hw.cpus.count));
-  check('ACPI', domain.features && 'acpi' in domain.features ? 'on' : 'off', hw.machine.options.some((o) => o.name === 'acpi' && o.value === 'off') ? 'off' : 'on');
-  const xmlPci = new Map<string, { element: string; node: any }>();
-  for (const [element, nodes] of Object.entries(domain.devices ?? {})) {
+  check('machine type', attr(child(child(domain, 'os'), 'type'), 'machine'), hw.machine.type);
+  check('memory', kib(child(domain, 'memory')), String(hw.memory.size / KiB) + ' KiB');
+  check('vCPUs', text(child(domain, 'vcpu')), String(hw.cpus.count));
+  check('ACPI', child(domain, 'features') && child(child(domain, 'features'), 'acpi') !== undefined ? 'on' : 'off', hw.machine.options.some((o) => o.name === 'acpi' && o.value === 'off') ? 'off' : 'on');
+  const xmlPci = new Map<string, { element: string; node: XmlNode }>();
+  for (const [element, nodes] of Object.entries(child(domain, 'devices') ?? {})) {
     if (!Array.isArray(nodes)) continue;
-    for (const node of nodes) {
-      const a = node?.address;
-      if (a?.type === 'pci' && Number(a.bus) === 0) xmlPci.set(`${Number(a.slot).toString(16).padStart(2, '0')}.${Number(a.function)}`, { element, node });
+    for (const node of nodes as XmlNode[]) {
+      const a = child(node, 'address');
+      if (attr(a, 'type') === 'pci' && Number(attr(a, 'bus')) === 0) xmlPci.set(`${Number(attr(a, 'slot')).toString(16).padStart(2, '0')}.${Number(attr(a, 'function'))}`, { element, node });
     }
   }
   const streamPci = new Map<string, DeviceSpec>();
@@ -304,9 +304,9 @@ export function checkDomainXml(xml: string, hw: VmHardware): { agree: number; fi
     }
     check(`the device at slot ${slot}`, x.element, XML_ELEMENT_OF_KIND[d.kind] ?? x.element);
     const mac = d.properties.find((p) => p.name === 'mac')?.value;
-    check(`the MAC of the NIC at slot ${slot}`, x.node?.mac?.address, mac);
+    check(`the MAC of the NIC at slot ${slot}`, attr(child(x.node, 'mac'), 'address'), mac);
     if (d.driver.startsWith('qxl')) {
-      const model = x.node?.model ?? {};
+      const model = (child(x.node, 'model') ?? {}) as Record<string, string | undefined>;
       const prop = (n: string) => d.properties.find((p) => p.name === n)?.value;
       check(`QXL ram at slot ${slot}`, model.ram, prop('ram_size') && String(Number(prop('ram_size')) / KiB));
       check(`QXL vram at slot ${slot}`, model.vram, prop('vram_size') && String(Number(prop('vram_size')) / KiB));
@@ -334,16 +334,31 @@ const XML_ELEMENT_OF_KIND: Partial<Record<DeviceSpec['kind'], string>> = {
   memory: 'memory',
 };
 
+/** What fast-xml-parser makes of an element: attributes and children by name, text as "#text". */
+type XmlNode = Record<string, unknown>;
+
+function child(node: unknown, name: string): XmlNode | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const v = (node as XmlNode)[name];
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'object' ? (v as XmlNode) : { '#text': v };
+}
+
+function attr(node: XmlNode | undefined, name: string): string | undefined {
+  const v = node?.[name];
+  return v === undefined || v === null || typeof v === 'object' ? undefined : String(v);
+}
+
 function text(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'object') return String((v as Record<string, unknown>)['#text'] ?? '');
   return String(v);
 }
 
-function kib(v: any): string | undefined {
+function kib(v: XmlNode | undefined): string | undefined {
   const n = Number(text(v));
   if (!Number.isFinite(n)) return undefined;
-  const unit = (typeof v === 'object' && v?.unit) || 'KiB';
+  const unit = attr(v, 'unit') ?? 'KiB';
   const factor: Record<string, number> = { b: 1 / KiB, bytes: 1 / KiB, KiB: 1, k: 1, KB: 1000 / KiB, MiB: KiB, M: KiB, GiB: KiB * KiB, G: KiB * KiB };
   return `${n * (factor[unit] ?? 1)} KiB`;
 }

@@ -141,11 +141,11 @@ export async function startQemu(o: StartOptions): Promise<StartResult> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = await Promise.race([
-        qmp.execute('query-migrate').then((r) => r.status as string, () => 'exited'),
+        qmp.execute<{ status: string }>('query-migrate').then((r) => r.status, () => 'exited'),
         exited.then(() => 'exited'),
       ]);
       if (status === 'completed') {
-        const runstate = (await qmp.execute('query-status')).status;
+        const runstate = (await qmp.execute<{ status: string }>('query-status')).status;
         const q = qmp;
         return { loaded: true, status, runstate, exitCode: null, stderr: lines(), firstError: firstError(), qmp: q, quit: () => quit(q) };
       }
@@ -217,7 +217,7 @@ export async function migrateTo(qmp: Qmp, o: Pick<SaveOptions, 'image' | 'capabi
   let converging = !o.converge;
   const deadline = Date.now() + (o.timeoutMs ?? 60_000);
   for (;;) {
-    const status = (await qmp.execute('query-migrate')).status as string;
+    const status = (await qmp.execute<{ status: string }>('query-migrate')).status;
     if (status === 'completed') return;
     if (status === 'failed' || Date.now() > deadline) throw new Error(`migration ${status}`);
     if (!converging && Date.now() - started >= o.converge!.afterMs) {

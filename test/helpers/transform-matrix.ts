@@ -200,7 +200,7 @@ export async function makeSource(recipe: Recipe, version: QemuVersion, dir: stri
     files,
     capabilities: (recipe.capabilities ?? []).filter((c) => c !== 'xbzrle'),
     fileUri: recipe.fileUri,
-    payload: { ...(arm ? PAYLOAD.arm : PAYLOAD.x86), sha256: metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload.sha256 },
+    payload: { ...(arm ? PAYLOAD.arm : PAYLOAD.x86), sha256: metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload?.sha256 },
     ran: !!recipe.dirty,
   };
 }
@@ -340,19 +340,19 @@ export async function runCell(source: SourceSpec, cell: CellPlan, reference: Ref
   const flags = [...(source.transformFlags ?? [])];
   // The plan without a template; with the native image as template when the plan asks for one.
   let run = await transformCli(source, cell, flags, `${base}.mig`);
-  const machine = run.plan.target.machine as string;
+  const machine = run.plan.target.machine;
   result.machine = machine;
   const targetCaps = source.capabilities.filter((c) => !['compress', 'mapped-ram', 'multifd', 'xbzrle'].includes(c));
-  if (run.plan.blockers.some((b: { closest: string }) => b.closest.includes('--template'))) {
+  if (run.plan.blockers.some((b) => b.closest.includes('--template'))) {
     run = await transformCli(source, cell, [...flags, '--template', await nativeImage(source, cell.target, machine, dir)], `${base}.mig`);
     result.usedTemplate = true;
   }
   const plan = run.plan;
   result.predicted = { loads: plan.before.loads, firstError: plan.before.qemu_error?.[0] ?? null };
-  result.blockers = plan.blockers.map((b: { rule: string; reason: string; closest: string }) => ({ rule: b.rule, reason: b.reason, closest: b.closest }));
-  result.changes = plan.changes.map((c: { rule: string; action: string }) => `${c.rule}: ${c.action}`);
-  result.differences = plan.differences.map((d: { subject: string; what: string }) => `${d.subject}: ${d.what}`);
-  result.differenceSubjects = plan.differences.map((d: { subject: string }) => d.subject);
+  result.blockers = plan.blockers.map((b) => ({ rule: b.rule, reason: b.reason, closest: b.closest }));
+  result.changes = plan.changes.map((c) => `${c.rule}: ${c.action}`);
+  result.differences = plan.differences.map((d) => `${d.subject}: ${d.what}`);
+  result.differenceSubjects = plan.differences.map((d) => d.subject);
 
   // QEMU's verdict on the image as it is (capabilities the target does not know are not offered).
   const original = source.streamOnly ? await extractStream(source) : source.image;
@@ -381,7 +381,16 @@ export async function runCell(source: SourceSpec, cell: CellPlan, reference: Ref
   return result;
 }
 
-async function transformCli(source: SourceSpec, cell: CellPlan, flags: string[], out: string): Promise<{ plan: any; written?: string }> {
+/** The parts of `migwb transform --json`'s plan the matrix reads. */
+interface TransformPlanJson {
+  target: { machine: string };
+  before: { loads: boolean; qemu_error?: string[] };
+  blockers: { rule: string; reason: string; closest: string }[];
+  changes: { rule: string; action: string }[];
+  differences: { subject: string; what: string }[];
+}
+
+async function transformCli(source: SourceSpec, cell: CellPlan, flags: string[], out: string): Promise<{ plan: TransformPlanJson; written?: string }> {
   const r = await migwb('transform', source.image, '--to', `qemu-${cell.target}`, '--machine', machineArgument(source, cell), '-o', out, '--json', ...(source.streamOnly ? ['--stream-only'] : []), ...flags);
   if (r.code === 2) throw new Error(`migwb transform could not run: ${r.err.trim()}`);
   const json = JSON.parse(r.out);

@@ -8,19 +8,15 @@ import { deriveHardware } from '../../shared/launch/derive-hardware';
 import { checkDomainXml, domainXml } from '../../shared/launch/libvirt-domain';
 import { migwb } from '../helpers/cli';
 import { corpusPath, qemuCorpusImages, readJson, sidecar } from '../helpers/corpus';
+import { deviceArg, qemuArgsJson } from '../helpers/launch';
 
 /**
  * What qemu-args derives from an image alone, checked against what the corpus records of
  * the command line that made it (NAME.meta.json) and libvirt's own XML. The real loads are
  * in qemu-launch.test.ts.
  */
-async function plan(...args: string[]): Promise<any> {
-  const r = await migwb('qemu-args', '--json', ...args);
-  expect(r.code, r.err).toBe(0);
-  return JSON.parse(r.out);
-}
-
-const device = (p: any, driver: string) => p.argv.find((a: string, i: number) => p.argv[i - 1] === '-device' && a.startsWith(`${driver},`)) as string | undefined;
+const plan = qemuArgsJson;
+const device = deviceArg;
 
 describe('migwb qemu-args: the command line from the image alone', () => {
   it('e1000 guest: machine type, RAM, the NIC at its PCI address with the MAC of its EEPROM and its ROM size, an isolated stand-in network', async () => {
@@ -31,10 +27,10 @@ describe('migwb qemu-args: the command line from the image alone', () => {
     // meta.json: -device e1000,mac=52:54:00:12:34:56 (slot 03.0, efi-e1000.rom 256 KiB).
     expect(device(p, 'e1000')).toBe('e1000,id=net0,bus=pci.0,addr=03.0,mac=52:54:00:12:34:56,romsize=262144,netdev=net0-backend');
     expect(device(p, 'VGA')).toContain('addr=02.0,vgamem_mb=16,romsize=65536');
-    expect(p.placeholders.find((x: any) => x.device === 'net0')).toMatchObject({ kind: 'netdev', option: '-netdev', value: 'hubport,id=net0-backend,hubid=0' });
+    expect(p.placeholders.find((x) => x.device === 'net0')).toMatchObject({ kind: 'netdev', option: '-netdev', value: 'hubport,id=net0-backend,hubid=0' });
     expect(p.incoming_uri).toBe(`exec:cat ${corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')}`);
     expect(p.argv.slice(-3)).toEqual(['-S', '-incoming', p.incoming_uri]);
-    const mac = p.hardware.devices.find((d: any) => d.driver === 'e1000').properties.find((x: any) => x.name === 'mac');
+    const mac = p.hardware.devices.find((d) => d.driver === 'e1000')!.properties.find((x) => x.name === 'mac')!;
     expect(mac.evidence).toMatchObject({ section: '0000:00:03.0/e1000', field: 'eeprom_data[0]' });
   });
 
@@ -63,7 +59,7 @@ describe('migwb qemu-args: the command line from the image alone', () => {
     const q35 = await plan(corpusPath('qemu', 'x86_64-q35-serial-rtc-payload-paused-32M.mig'));
     expect(q35.argv[1]).toBe('pc-q35-7.2');
     expect(device(q35, 'VGA')).toContain('bus=pcie.0,addr=01.0');
-    expect(q35.argv.filter((a: string) => a.startsWith('isa-serial,'))).toEqual(['isa-serial,id=serial0,index=0,chardev=serial0-host', 'isa-serial,id=serial1,index=1,chardev=serial1-host']);
+    expect(q35.argv.filter((a) => a.startsWith('isa-serial,'))).toEqual(['isa-serial,id=serial0,index=0,chardev=serial0-host', 'isa-serial,id=serial1,index=1,chardev=serial1-host']);
   });
 
   it('virtio-mem (QEMU 10.0): its memory backend from the RAM block list, address and block size from the early-setup section, maxmem for the device memory', async () => {
@@ -114,19 +110,19 @@ describe('migwb qemu-args: the command line from the image alone', () => {
   it('without a vmdesc the section names still rebuild the VM', async () => {
     const p = await plan(corpusPath('qemu', 'x86_64-pc-suppress-vmdesc-paused-16M.mig'));
     expect(device(p, 'VGA')).toContain('addr=02.0');
-    expect(p.findings.filter((f: any) => f.level === 'error')).toEqual([]);
+    expect(p.findings.filter((f) => f.level === 'error')).toEqual([]);
   });
 
   it('every corpus stream gets a command line, and no finding says a section is unaccounted for', async () => {
     for (const image of qemuCorpusImages()) {
       const p = await plan(image);
-      expect(p.findings.filter((f: any) => f.level === 'error'), image).toEqual([]);
+      expect(p.findings.filter((f) => f.level === 'error'), image).toEqual([]);
     }
   });
 
   it('a section no rule knows is named with the error QEMU will give; the command line is still printed', async () => {
     const bytes = fs.readFileSync(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig'));
-    const e1000 = readJson(sidecar(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig'), 'sections')).elements.find((e: any) => e.idstr === '0000:00:03.0/e1000');
+    const e1000 = readJson(sidecar(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig'), 'sections')).elements.find((e) => e.idstr === '0000:00:03.0/e1000')!;
     // "e1000" → "e9000" in the section header (same length, so the stream still parses).
     const at = bytes.indexOf(Buffer.from('0000:00:03.0/e1000'), e1000.offset);
     bytes[at + 14] = '9'.charCodeAt(0);

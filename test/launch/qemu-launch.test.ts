@@ -10,6 +10,7 @@ import { compatMachine, newestMachine, QEMU_RELEASES } from '../../shared/transf
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { makeGuest, mapLimit, richGuests, type MadeGuest } from '../helpers/guests';
+import { qemuArgsJson, type QemuArgsJson } from '../helpers/launch';
 import { haveQemu, migrateTo, Qmp, QEMU, startQemu, type QemuVersion, type StartResult } from '../helpers/qemu';
 
 /**
@@ -50,14 +51,8 @@ function corpusImages(): TestImage[] {
   return out;
 }
 
-async function qemuArgsJson(...args: string[]): Promise<any> {
-  const r = await migwb('qemu-args', '--json', ...args);
-  if (r.code !== 0) throw new Error(`migwb qemu-args ${args.join(' ')}: ${r.err}`);
-  return JSON.parse(r.out);
-}
-
 /** QEMU started with qemu-args' output and nothing else (the harness only adds its QMP socket). */
-async function startFromPlan(plan: any): Promise<StartResult> {
+async function startFromPlan(plan: QemuArgsJson): Promise<StartResult> {
   return startQemu({ binary: plan.binary, argv: plan.argv, qmp: plan.qmp, timeoutMs: 120_000 });
 }
 
@@ -247,7 +242,7 @@ describe.skipIf(!haveBoth)('a lone image to a running VM: qemu-args and prefligh
     const qmp = await Qmp.connect(out.qmp_socket, undefined, 10_000);
     try {
       expect(await qmp.hmp('xp /22c 0x100000')).toContain("'M' 'I' 'G' 'I' 'M' 'G'");
-      expect((await qmp.execute('query-status')).status).toBe('prelaunch');
+      expect((await qmp.execute<{ status: string }>('query-status')).status).toBe('prelaunch');
     } finally {
       await qmp.execute('quit').catch(() => undefined);
       qmp.close();
