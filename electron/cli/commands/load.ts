@@ -4,16 +4,11 @@ import { printJson, type CliIO } from '../output';
 import { startLoad, stop, type LoadedVm } from '../../services/qemu-load';
 import { openForCommand } from './open-with-progress';
 import { followUpLines } from '../../../shared/launch/qemu-command';
-import { targetOptions } from './qemu-args';
+import { targetOptions, type TargetFlags } from './qemu-args';
 
-interface LoadCommandOptions {
-  qemu?: string;
-  to?: string;
-  machine?: string;
-  snapshot?: string;
+interface LoadCommandOptions extends TargetFlags {
   detach?: boolean;
   socketDir?: string;
-  json?: boolean;
 }
 
 /** Exit status when QEMU refused the image (2 is "could not run"). */

@@ -4,15 +4,10 @@ import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { runPreflight, type PreflightRun } from '../../services/preflight-service';
 import { openForCommand } from './open-with-progress';
-import { targetOptions } from './qemu-args';
+import { targetOptions, type TargetFlags } from './qemu-args';
 
-interface PreflightCommandOptions {
-  qemu?: string;
-  to?: string;
-  machine?: string;
-  snapshot?: string;
+interface PreflightCommandOptions extends TargetFlags {
   schema?: string;
-  json?: boolean;
 }
 
 export function registerPreflight(program: Command, io: CliIO, setExit: (code: number) => void): void {

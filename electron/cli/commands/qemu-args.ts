@@ -7,13 +7,17 @@ import { printJson, type CliIO } from '../output';
 import { libvirtDomain, planLaunch, type LaunchPlan, type LibvirtDomain } from '../../services/qemu-launch';
 import { openForCommand } from './open-with-progress';
 
-interface QemuArgsOptions {
+/** The flags targetOptions adds. */
+export interface TargetFlags {
   qemu?: string;
   to?: string;
   machine?: string;
-  json?: boolean;
-  libvirt?: boolean;
   snapshot?: string;
+  json?: boolean;
+}
+
+interface QemuArgsOptions extends TargetFlags {
+  libvirt?: boolean;
 }
 
 /** --qemu/--to/--machine, shared by qemu-args, load and preflight. */
