@@ -11,6 +11,7 @@ import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
 import { applySessionTransform, planSessionTransform, repairSession, saveSession, saveSessionJournal, transformTargets } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
+import { qemuLaunchView, qemuPreflightView, qemuTargets } from '../workbench/qemu-panel';
 
 export interface HandlerDeps {
   sessions: ImageSessions;
@@ -118,6 +119,15 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       grants.checkRead(sourcePath, 'read for its vmdesc');
       const session = sessions.get(handle, owner);
       return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
+    },
+    async qemuLaunch(handle, target) {
+      return qemuLaunchView(sessions.get(handle, owner), target);
+    },
+    async qemuPreflight(handle, target) {
+      return qemuPreflightView(sessions.get(handle, owner), target);
+    },
+    async qemuTargets(handle) {
+      return qemuTargets(sessions.get(handle, owner));
     },
     async transformTargets(handle) {
       return transformTargets(sessions.get(handle, owner));

@@ -50,6 +50,16 @@ export class ImageSession {
     return this.current.tree;
   }
 
+  /** The image file as it is on disk (what QEMU would load), whatever the edits. */
+  get onDisk(): OpenedImage {
+    return this.image;
+  }
+
+  /** Edits in the journal that are not saved to a file. */
+  get unsavedEdits(): number {
+    return this.edit?.entries.length ?? 0;
+  }
+
   /** The bytes of one of the image's spaces: the stream as it stands, or the file as it is on disk. */
   bytes(space: ByteSpace): ByteSource {
     return space === 'file' ? this.image.file : this.current.source;

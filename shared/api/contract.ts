@@ -2,6 +2,8 @@ import type { Diagnostic } from '../diagnostics';
 import type { ImageKind } from '../formats/registry';
 import type { EditRequest } from '../edit/intents';
 import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
+import type { Finding, Placeholder } from '../launch/hardware';
+import type { PreflightResult } from '../preflight/preflight';
 import type { TransformPlan } from '../transform/transform';
 import type { OffsetSpace } from './offset-map';
 import type { TreeNode } from './tree-node';
@@ -11,6 +13,7 @@ export type { TreeNode, TreeNodeKind } from './tree-node';
 // Model types that API values carry, for the renderer (which imports only shared/api and shared/inspect).
 export type { Diagnostic, OffsetSpace };
 export type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
+export type { Finding, Placeholder, PreflightResult, TransformPlan };
 
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
@@ -56,6 +59,15 @@ export interface WorkbenchApi {
    */
   borrowVmdesc(handle: string, sourcePath: string): Promise<ImageOpened>;
 
+  /**
+   * "Load in QEMU…": the QEMU command line that loads the image file, rebuilt from the image
+   * alone, for a target QEMU (or none: qemu-system-<arch> from PATH), with its libvirt domain XML.
+   */
+  qemuLaunch(handle: string, target: QemuTargetRequest): Promise<QemuLaunchView>;
+  /** Whether the target QEMU loads the image file with that command line, and its first error if not; the guest never runs. */
+  qemuPreflight(handle: string, target: QemuTargetRequest): Promise<PreflightView>;
+  /** The QEMU releases the transform rules know and the emulator found for the image's architecture, if any. */
+  qemuTargets(handle: string): Promise<QemuTargetInfo[]>;
   /** What a transform of this image can target: the known QEMU releases with their compat and newest machine types, and the options. */
   transformTargets(handle: string): Promise<TransformTargets>;
   /**
@@ -105,6 +117,9 @@ export const CHANNELS = [
   'editSave',
   'editSaveJournal',
   'borrowVmdesc',
+  'qemuLaunch',
+  'qemuPreflight',
+  'qemuTargets',
   'transformTargets',
   'transformPlan',
   'transformApply',
@@ -335,4 +350,59 @@ export const enum MinimapCategory {
   DEVICE = 5,
   TRAILING = 6,
   DAMAGED = 7,
+}
+
+/** Which QEMU a launch or preflight is for: a release ("qemu-10.0"), a binary path, or neither (the image's own QEMU is assumed). */
+export interface QemuTargetRequest {
+  to: string | null;
+  qemu: string | null;
+  /** A machine type other than the image's. */
+  machine: string | null;
+}
+
+export interface QemuBinaryInfo {
+  path: string;
+  /** "7.2.22" */
+  version: string;
+}
+
+export interface QemuTargetInfo {
+  /** "qemu-7.2" */
+  id: string;
+  /** The emulator for the image's architecture, when one is installed. */
+  binary: QemuBinaryInfo | null;
+}
+
+export interface QemuLaunchView {
+  /** The emulator: the target's binary, or qemu-system-<arch>. */
+  binary: string;
+  argv: string[];
+  /** The command for a shell, one option per line (what the copy button copies). */
+  shell: string;
+  /** What to do after starting QEMU (monitor commands for capabilities), the stand-ins and the notes, as text lines. */
+  followUp: string[];
+  machineType: string;
+  qemu: QemuBinaryInfo | null;
+  /** Migration capabilities set over the monitor before the stream is read (then argv has -incoming defer). */
+  capabilities: string[];
+  deferred: boolean;
+  /** HMP commands to type when deferred. */
+  monitor: string[];
+  placeholders: (Placeholder & { option: string; value: string; device: string })[];
+  findings: Finding[];
+  summary: { arch: string; cpus: number; cpuModel: string | null; memoryBytes: number; devices: number };
+  /** The libvirt domain XML: a libvirt save's own, else rebuilt from the stream. */
+  libvirtXml: string;
+  libvirtXmlSource: 'embedded' | 'rebuilt';
+  /** A libvirt save's XML against its stream. */
+  libvirtCheck: { agree: number; findings: Finding[] } | null;
+  /** Edits of the open image that are not saved: QEMU loads the file as it is on disk. */
+  unsavedEdits: number;
+}
+
+export interface PreflightView extends PreflightResult {
+  qemu: QemuBinaryInfo;
+  /** Where the target's vmstate schema came from (the cache file of its -dump-vmstate). */
+  schemaFrom: string;
+  unsavedEdits: number;
 }

@@ -86,6 +86,16 @@ const saveRequest: Check = (v) => {
   return boolean(r.force) ?? boolean(r.streamOnly);
 };
 
+const qemuTarget: Check = (v) => {
+  const t = v as Record<string, unknown>;
+  if (typeof t !== 'object' || t === null || Object.keys(t).some((k) => k !== 'to' && k !== 'qemu' && k !== 'machine')) return 'expected {to, qemu, machine}';
+  for (const k of ['to', 'qemu', 'machine']) {
+    const problem = nullableString(t[k]);
+    if (problem) return `${k}: ${problem}`;
+  }
+  return t.to !== null && t.qemu !== null ? 'give either to or qemu, not both' : undefined;
+};
+
 const TRANSFORM_OPTIONS = ['xbzrle-to-page', 'inline-to-mapped-ram'];
 const transformRequest: Check = (v) => {
   const r = v as Record<string, unknown>;
@@ -125,6 +135,9 @@ const SIGNATURES: Record<Channel, Check[]> = {
   editSave: [string, string, saveRequest],
   editSaveJournal: [string, string],
   borrowVmdesc: [string, string],
+  qemuLaunch: [string, qemuTarget],
+  qemuPreflight: [string, qemuTarget],
+  qemuTargets: [string],
   transformTargets: [string],
   transformPlan: [string, transformRequest],
   transformApply: [string, transformRequest],

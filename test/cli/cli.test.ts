@@ -72,6 +72,15 @@ describe('migwb dump', () => {
     expect(subsection).toMatchObject({ name: 'cpu/poll_control_msr', version: 1 });
   });
 
+  it('--section takes a PCI idstr (colons and all), with or without its instance', async () => {
+    const image = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
+    for (const spec of ['0000:00:03.0/e1000', '0000:00:03.0/e1000:0']) {
+      const r = await migwb('dump', image, '--section', spec);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^0x[0-9a-f]{8} {2}FULL 0000:00:03\.0\/e1000 \(instance 0, section id 42\) version 2/);
+    }
+  });
+
   it('prints a field tree by default', async () => {
     const r = await migwb('dump', MINIMAL, '--section', 'fdc');
     expect(r.code).toBe(0);

@@ -110,12 +110,12 @@ export interface ImageMeta {
   planted_payload?: PlantedPayload;
   vmstate_extraction?: VmstateExtraction;
   qemu_img_info?: QemuImgInfo;
-  /** "7.2.22 (Debian …)", "10.0.2 (…)": the QEMU that saved it. */
+  /** QEMU 10.0 images: the version that saved it and the machine type -M resolved to. */
   qemu_version?: string;
-  /** The versioned machine type (images made by QEMU 10.0 say it). */
   machine_type?: string;
-  /** "paused (-S, never ran; …)", "running …". */
   guest_state?: string;
+  /** How the corpus checked that QEMU loads the image again. */
+  load_check?: { cmdline: string; ok: boolean; machine_type?: string };
 }
 
 /** One run of analyze-migration.py; `output` is its JSON output. */

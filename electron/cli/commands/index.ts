@@ -7,7 +7,10 @@ import { registerExtractRam } from './extract-ram';
 import { registerFind } from './find';
 import { registerIndex } from './index-command';
 import { registerInfo } from './info';
+import { registerLoad } from './load';
 import { registerLs } from './ls';
+import { registerPreflight } from './preflight';
+import { registerQemuArgs } from './qemu-args';
 import { registerQuery } from './query';
 import { registerRam } from './ram';
 import { registerRead } from './read';
@@ -15,6 +18,7 @@ import { registerRepair } from './repair';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
+import { registerStream } from './stream';
 import { registerTransform } from './transform';
 import { registerValidate } from './validate';
 
@@ -39,5 +43,9 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerExtractRam,
   registerRead,
   registerSearch,
+  registerQemuArgs,
+  registerLoad,
+  registerPreflight,
+  registerStream,
   registerServe,
 ];

@@ -64,7 +64,8 @@ export const unavailableMachineRule: TransformRule = {
           subject: 'machine',
           offset: 0,
           reason: `QEMU ${target.release.version} has no machine type ${target.machine}`,
-          qemuError: [`unsupported machine type: "${target.machine}"`, "Use -machine help to list supported machines"],
+          // QEMU 7.2 prints the bare message; 10.0 names the type (measured with both).
+          qemuError: [compareVersions(target.release.version, '10.0') >= 0 ? `unsupported machine type: "${target.machine}"` : 'unsupported machine type', 'Use -machine help to list supported machines'],
           blocker: { closest: closestHost(target.machine, image) },
         }),
       );
