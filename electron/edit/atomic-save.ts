@@ -84,7 +84,7 @@ export async function saveAtomically(dest: string, content: ByteSource, options:
 }
 
 /** The destination must not be a protected file, by path or by identity (a hard link or another spelling). */
-function refuseProtected(target: string, protect: string[]): void {
+export function refuseProtected(target: string, protect: string[]): void {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(target);

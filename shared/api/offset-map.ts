@@ -11,14 +11,16 @@
 /**
  * What stream offsets are called where no file offset stands for them: "file" when the file
  * holds the stream as it is, "vmstate" for a qcow2 snapshot (offsets in its vmstate area),
- * "decompressed" for a compressed libvirt save (offsets in the decompressed stream).
+ * "decompressed" for a compressed libvirt save (offsets in the decompressed stream),
+ * "unpacked" for a chunked container (offsets in the stream `migwb unpack` writes).
  */
-export type OffsetSpace = 'file' | 'vmstate' | 'decompressed';
+export type OffsetSpace = 'file' | 'vmstate' | 'decompressed' | 'unpacked';
 
 export const OFFSET_SPACE_LABELS: Readonly<Record<OffsetSpace, string>> = {
   file: 'file offsets',
   vmstate: 'offsets in the qcow2 snapshot vmstate',
   decompressed: 'offsets in the decompressed QEMU stream',
+  unpacked: 'offsets in the unpacked QEMU stream (as migwb unpack writes it)',
 };
 
 /** How the app prefixes an offset of each space that has no file offset beside it. */
@@ -26,6 +28,7 @@ const PLACE_PREFIX: Readonly<Record<OffsetSpace, string>> = {
   file: 'file',
   vmstate: 'vmstate',
   decompressed: 'decompressed stream',
+  unpacked: 'stream',
 };
 
 /** Stream bytes [stream, stream + length) are file bytes [file, file + length), as they are. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../output';
 import { registerApply } from './apply';
+import { registerChunks } from './chunks';
 import { registerDump } from './dump';
 import { registerEdit } from './edit';
 import { registerExtractRam } from './extract-ram';
@@ -8,6 +9,7 @@ import { registerFind } from './find';
 import { registerIndex } from './index-command';
 import { registerInfo } from './info';
 import { registerLs } from './ls';
+import { registerPack } from './pack';
 import { registerQuery } from './query';
 import { registerRam } from './ram';
 import { registerRead } from './read';
@@ -15,6 +17,7 @@ import { registerRepair } from './repair';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
+import { registerUnpack } from './unpack';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -29,6 +32,9 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerApply,
   registerRepair,
   registerSeal,
+  registerPack,
+  registerUnpack,
+  registerChunks,
   registerIndex,
   registerLs,
   registerFind,
