@@ -26,7 +26,7 @@ export const CHUNK_OVERHEAD = CHUNK_HEADER_BYTES + CHUNK_CRC_BYTES;
 
 /** Stream chunk data a writer cuts at (pack's default) and the range `--chunk-size` accepts. */
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
-export const MIN_CHUNK_SIZE = 4 << 10;
+export const MIN_CHUNK_SIZE = 16 << 10;
 export const MAX_CHUNK_SIZE = 16 << 20;
 
 /**

@@ -28,11 +28,11 @@ export class ChunkedPacker {
   private readonly splitter: ElementSplitter;
   /** Received stream bytes not yet written, from stream offset `heldFrom`. */
   private held: Uint8Array[] = [];
+  private heldHead = 0;
   private heldFrom = 0;
   private received = 0;
   /** Bytes from the splitter's resume offset to `received`, fed again in front of the next block. */
-  private carry = new Uint8Array(0);
-  private carryFrom = 0;
+  private readonly carry = new CarryBuffer();
   private open?: { offset: number; type: string };
   private ready: { offset: number; type: string }[] = [];
   private headerWritten = false;
@@ -55,18 +55,25 @@ export class ChunkedPacker {
     const blockFrom = this.received;
     this.held.push(block);
     this.received += block.length;
+    if (this.carry.length > 0 && block.length < JOIN_BYTES) {
+      // A small block after a unit that straddled: it joins the carried bytes.
+      this.carry.append(block);
+      this.carry.dropBefore(this.splitter.feed(this.carry.bytes(), this.carry.from, false));
+      this.drain();
+      return;
+    }
     let from = 0;
     if (this.carry.length > 0) {
-      // Small join: the unit that straddled the blocks, and enough of this block to finish it.
+      // Joins the carried unit with as much of this block as it takes to finish it.
       for (let take = Math.min(block.length, Math.max(JOIN_BYTES, 2 * this.carry.length)); ; take = Math.min(block.length, take * 2)) {
         const joined = new Uint8Array(this.carry.length + take);
-        joined.set(this.carry);
+        joined.set(this.carry.bytes());
         joined.set(block.subarray(0, take), this.carry.length);
-        const resume = this.splitter.feed(joined, this.carryFrom, false);
+        const resume = this.splitter.feed(joined, this.carry.from, false);
         if (resume >= blockFrom || take === block.length) {
           from = resume - blockFrom;
           if (from < 0) {
-            this.keepCarry(joined, this.carryFrom, resume);
+            this.carry.reset(joined.subarray(resume - this.carry.from), resume);
             this.drain();
             return;
           }
@@ -75,25 +82,20 @@ export class ChunkedPacker {
       }
     }
     const resume = this.splitter.feed(block.subarray(from), blockFrom + from, false);
-    this.keepCarry(block, blockFrom, resume);
+    this.carry.reset(block.subarray(resume - blockFrom), resume);
     this.drain();
   }
 
   /** The stream has ended: writes the last chunks, then `about` (encoded ancillary chunks, e.g. oRIg), then MEND. */
   finish(about: Uint8Array[] = []): PackSummary {
-    this.splitter.feed(this.carry, this.carryFrom, true);
-    this.carry = new Uint8Array(0);
+    this.splitter.feed(this.carry.bytes(), this.carry.from, true);
+    this.carry.reset(new Uint8Array(0), this.received);
     this.drain();
     if (this.open && this.received > this.open.offset) this.ready.push({ offset: this.received, type: '' });
     this.writeReady();
     for (const chunk of about) this.writeWhole(chunk);
     this.writeWhole(encodeChunk('MEND', new Uint8Array(0)));
     return { streamSize: this.received, chunks: { ...this.counts }, facts: this.splitter.facts, notes: this.splitter.notes };
-  }
-
-  private keepCarry(bytes: Uint8Array, bytesFrom: number, resume: number): void {
-    this.carry = bytes.slice(resume - bytesFrom);
-    this.carryFrom = resume;
   }
 
   /** Moves the splitter's cuts into chunks that are complete (the next chunk's start is known). */
@@ -132,7 +134,7 @@ export class ChunkedPacker {
   private writeStreamChunk(type: string, from: number, to: number): void {
     if (to === from) return;
     const parts = this.take(from, to);
-    this.sink([chunkHeader(type, to - from), ...parts, be32(chunkCrc(type, parts))]);
+    this.sink([chunkHeader(type, to - from)].concat(parts, [be32(chunkCrc(type, parts))]));
     this.counts[type] = (this.counts[type] ?? 0) + 1;
   }
 
@@ -148,12 +150,16 @@ export class ChunkedPacker {
     const parts: Uint8Array[] = [];
     let at = from;
     while (at < to) {
-      const block = this.held[0];
+      const block = this.held[this.heldHead];
       const n = Math.min(block.length, to - at);
       parts.push(block.subarray(0, n));
-      if (n === block.length) this.held.shift();
-      else this.held[0] = block.subarray(n);
+      if (n === block.length) this.heldHead++;
+      else this.held[this.heldHead] = block.subarray(n);
       at += n;
+    }
+    if (this.heldHead > 1024 && this.heldHead * 2 > this.held.length) {
+      this.held = this.held.slice(this.heldHead);
+      this.heldHead = 0;
     }
     this.heldFrom = to;
     return parts;
@@ -162,4 +168,47 @@ export class ChunkedPacker {
 
 function encodeChunkFromHeader(fields: ContainerHeaderFields): Uint8Array {
   return encodeChunk('MHDR', encodeHeader(fields));
+}
+
+/** The stream bytes a unit straddling blocks needs again: a window that grows by doubling and drops its front without copying. */
+class CarryBuffer {
+  private buf = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
+  /** Stream offset of the first carried byte. */
+  from = 0;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** Carries a copy of `bytes`, which begin at stream offset `from`. */
+  reset(bytes: Uint8Array, from: number): void {
+    this.buf = bytes.slice();
+    this.start = 0;
+    this.end = bytes.length;
+    this.from = from;
+  }
+
+  append(bytes: Uint8Array): void {
+    if (this.end + bytes.length > this.buf.length) {
+      const grown = new Uint8Array(Math.max(2 * this.length + bytes.length, 4096));
+      grown.set(this.bytes());
+      this.buf = grown;
+      this.end -= this.start;
+      this.start = 0;
+    }
+    this.buf.set(bytes, this.end);
+    this.end += bytes.length;
+  }
+
+  /** Forgets the bytes before stream offset `offset`. */
+  dropBefore(offset: number): void {
+    this.start += offset - this.from;
+    this.from = offset;
+  }
 }
