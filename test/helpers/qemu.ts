@@ -105,6 +105,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Another system emulator of the same version (qemu-system-arm, -riscv64, …); default the x86_64 one. */
   binary?: string;
+  /** The command QEMU runs to read the stream (-incoming "exec:…"); default `cat IMAGE`. */
+  incoming?: string;
 }
 
 export interface LoadResult {
@@ -129,7 +131,8 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
   for (const f of o.files ?? []) fs.copyFileSync(f, path.join(dir, path.basename(f)));
   const socket = path.join(dir, 'qmp.sock');
   const quoted = `'${o.image.replace(/'/g, `'\\''`)}'`;
-  const incoming = o.capabilities?.length ? ['-incoming', 'defer'] : ['-incoming', `exec:cat ${quoted}`];
+  const exec = `exec:${o.incoming ?? `cat ${quoted}`}`;
+  const incoming = o.capabilities?.length ? ['-incoming', 'defer'] : ['-incoming', exec];
   const proc = spawn(o.binary ?? (o.version === '7.2' ? QEMU['7.2'] : QEMU['10.0']), [...o.args, '-S', ...incoming, '-qmp', `unix:${socket},server=on,wait=off`], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -154,7 +157,7 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
     qmp = await Qmp.connect(socket, proc, 30_000);
     if (o.capabilities?.length) {
       await qmp.execute('migrate-set-capabilities', { capabilities: o.capabilities.map((c) => ({ capability: c, state: true })) });
-      await qmp.execute('migrate-incoming', { uri: `exec:cat ${quoted}` });
+      await qmp.execute('migrate-incoming', { uri: exec });
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
