@@ -65,7 +65,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async sectionJson(handle, nodeId) {
       const s = sessions.get(handle, owner);
-      const element = s.model.elements[Number(/^e(\d+)/.exec(nodeId)?.[1] ?? NaN)];
+      const element = s.tree.elementOf(nodeId);
       return element ? sectionJson(s.source, s.model, element) : null;
     },
     async fieldAddress(handle, nodeId) {

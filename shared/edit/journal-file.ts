@@ -127,7 +127,7 @@ function fromWire(p: WirePiece): Piece {
 }
 
 /** The shape of each kind of container edit. */
-const CONTAINER_EDIT_SHAPES: Record<ContainerEdit['kind'], (v: Record<string, any>) => boolean> = {
+const CONTAINER_EDIT_SHAPES: Record<ContainerEdit['kind'], (v: Record<string, unknown>) => boolean> = {
   note: (v) => typeof v.about === 'string' && typeof v.text === 'string',
   tags: (v) => Array.isArray(v.tags) && v.tags.every((t: unknown) => typeof t === 'string'),
   'recompute-crc': (v) => isCount(v.chunk) && typeof v.type === 'string',
@@ -135,10 +135,10 @@ const CONTAINER_EDIT_SHAPES: Record<ContainerEdit['kind'], (v: Record<string, an
 };
 
 function isContainerEdit(v: unknown): v is ContainerEdit {
-  return isObject(v) && Object.hasOwn(CONTAINER_EDIT_SHAPES, v.kind) && CONTAINER_EDIT_SHAPES[v.kind as ContainerEdit['kind']](v);
+  return isObject(v) && typeof v.kind === 'string' && Object.hasOwn(CONTAINER_EDIT_SHAPES, v.kind) && CONTAINER_EDIT_SHAPES[v.kind as ContainerEdit['kind']](v);
 }
 
-function isObject(v: unknown): v is Record<string, any> {
+function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

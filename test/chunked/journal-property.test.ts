@@ -83,7 +83,7 @@ function apply(s: EditSession, st: Step, notes: Map<string, string>[]): void {
       const e = s.redo();
       if (e?.intent.op === 'set-note') {
         const now = new Map(notes[notes.length - 1]);
-        const { about, text } = e.intent as { about: string; text: string };
+        const { about, text } = e.intent as unknown as { about: string; text: string };
         if (text === '') now.delete(about);
         else now.set(about, text);
         notes.push(now);

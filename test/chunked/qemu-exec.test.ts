@@ -34,13 +34,13 @@ async function saveIntoContainer(version: QemuVersion, dir: string, container: s
   const socket = path.join(dir, 'src.sock');
   const proc = spawn(QEMU[version], [...GUEST, '-S', '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  proc.stderr!.on('data', (c) => (stderr += c));
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   try {
     const qmp = await Qmp.connect(socket, proc, 30_000);
     await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
     await qmp.execute('migrate', { uri: `exec:${MIGWB} pack - -o '${container}' --qemu-version ${version}` });
     let status = '';
-    await until(qmp, async () => ['completed', 'failed'].includes((status = (await qmp.execute('query-migrate')).status)), 'the migration into migwb pack');
+    await until(qmp, async () => ['completed', 'failed'].includes((status = (await qmp.execute<{ status: string }>('query-migrate')).status)), 'the migration into migwb pack');
     expect(status, stderr).toBe('completed');
     await qmp.execute('quit').catch(() => undefined);
     qmp.close();
@@ -107,7 +107,7 @@ for (const version of ['7.2', '10.0'] as const) {
         const ok = await loadInQemu({ version, image: intact, args: meta.qemu_argv.slice(1), files, incoming: `${MIGWB} unpack '${intact}' -o -` });
         try {
           expect(ok.loaded, ok.stderr.join('\n')).toBe(true);
-          expect(await payloadSha(ok.qmp!, t.dir)).toBe(meta.planted_payload.sha256);
+          expect(await payloadSha(ok.qmp!, t.dir)).toBe(meta.planted_payload!.sha256);
         } finally {
           await ok.quit();
         }
