@@ -274,7 +274,7 @@ export function validateImageFile(file: string): Diagnostic[] {
     return [{ severity: 'error', code: 'not-an-image', offset: 0, expected: 'a migration image', found: (e as Error).message, message: 'The result is not a readable migration image' }];
   }
   img.close();
-  return img.model.diagnostics;
+  return [...img.containerDiagnostics, ...img.model.diagnostics];
 }
 
 function userErrors<T>(fn: () => T): T {
