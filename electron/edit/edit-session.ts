@@ -4,7 +4,7 @@ import { compileEdit } from '../../shared/edit/compile';
 import type { EditContext, SourceImage } from '../../shared/edit/context';
 import { EditError } from '../../shared/edit/errors';
 import type { EditRequest } from '../../shared/edit/intents';
-import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
+import { containerEditsOf, EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
 import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
 import type { JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
@@ -117,6 +117,8 @@ export class EditSession {
   }
 
   context(): EditContext {
+    const { container } = this.image;
+    const reader = readerOf(container);
     return {
       view: this.view,
       model: this.describedModel(),
@@ -124,6 +126,7 @@ export class EditSession {
         const d = this.donors.get(id);
         return d && ({ id, source: d.source, model: d.model } satisfies SourceImage);
       },
+      ...(reader.chunkEdit ? { chunkEdit: (request) => reader.chunkEdit!(container, request) } : {}),
     };
   }
 
@@ -229,7 +232,8 @@ export class EditSession {
    * errors is refused unless `force`. The original and the donors can never be the target.
    */
   async save(out: string, options: LongWorkOptions & SaveOptions = {}): Promise<SessionSaveResult> {
-    const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : this.composeOutput();
+    const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : await this.composeOutput(options);
+    notes.push(...this.annotationsLeftInJournal(options.streamOnly === true));
     const result = await saveAtomically(out, content, {
       ...options,
       protect: this.inputs(),
@@ -264,13 +268,32 @@ export class EditSession {
   /**
    * The file to write: the edited stream, put back into its container by its format (a bare
    * stream re-sealed when it had a section directory; a raw libvirt save behind its header,
-   * XML and padding; a compressed one with its stream uncompressed).
+   * XML and padding; a compressed one with its stream uncompressed; a chunked container
+   * re-chunked where the stream changed, with its notes and journal).
    */
-  private composeOutput(): { content: ByteSource; notes: string[] } {
+  private async composeOutput(options: LongWorkOptions): Promise<{ content: ByteSource; notes: string[] }> {
     const { file, container } = this.image;
-    const written = readerOf(container).writeBack({ file, container, edited: this.view, model: this.model(), edits: this.journal.entries.length, sealedBy: sealedBy() });
+    const reader = readerOf(container);
+    const entries = this.journal.entries;
+    const written = reader.writeBack({
+      file,
+      container,
+      edited: this.view,
+      model: this.model(),
+      edits: entries.filter((e) => e.changes.length > 0).length,
+      sealedBy: sealedBy(),
+      containerEdits: containerEditsOf(entries),
+      ...(reader.recordsJournal && entries.length > 0 ? { journal: await this.document(options) } : {}),
+    });
     if ('refusal' in written) throw new UserError(`${this.path} ${written.refusal}`);
-    return written;
+    return { content: written.content, notes: [...written.notes] };
+  }
+
+  /** Notes and tags a saved file has no place for: they stay in the journal. */
+  private annotationsLeftInJournal(streamOnly: boolean): string[] {
+    const kept = containerEditsOf(this.journal.entries).filter((e) => e.kind === 'note' || e.kind === 'tags').length;
+    if (kept === 0 || (!streamOnly && readerOf(this.image.container).storesAnnotations)) return [];
+    return [`${kept} note and tag edit${kept === 1 ? ' is' : 's are'} kept in the journal only: this file has no place for them (save the journal, or pack the image with "migwb pack" to keep them in a chunked container)`];
   }
 }
 
@@ -298,7 +321,7 @@ export function validateImageFile(file: string): Diagnostic[] {
     return [{ severity: 'error', code: 'not-an-image', offset: 0, expected: 'a migration image', found: (e as Error).message, message: 'The result is not a readable migration image' }];
   }
   img.close();
-  return img.model.diagnostics;
+  return [...img.containerDiagnostics, ...img.model.diagnostics];
 }
 
 function userErrors<T>(fn: () => T): T {

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../io/byte-source';
 import { toHex } from '../io/bytes';
 import { EditError } from './errors';
-import type { EditIntent, JsonValue } from './intents';
+import type { ContainerEdit, EditIntent, JsonValue } from './intents';
 import { IMAGE_SOURCE, JournalSource, PieceTable, rangePiece, totalLength, type Piece } from './pieces';
 
 /** Replace [offset, offset + deleteLength) of the view with `insert`. */
@@ -22,6 +22,8 @@ export interface CompiledEdit {
   changes: ByteChange[];
   /** Framing the edit had to fix alongside (footers, CONTINUE flags, vmdesc…), in words. */
   fixups: string[];
+  /** Edits of the container around the stream (notes, tags, chunks); written by the format on save. */
+  container?: ContainerEdit[];
   /** Sources the changes read from that are computed from the image (re-encoded RAM), registered with the edit. */
   derived?: DerivedSource[];
 }
@@ -48,6 +50,11 @@ export interface AppliedChange extends ByteChange {
 /** A journal entry: the compiled edit with its changes in the order they were applied. */
 export interface AppliedEdit extends Omit<CompiledEdit, 'changes'> {
   changes: AppliedChange[];
+}
+
+/** The container edits of a journal's entries, in the order they were made. */
+export function containerEditsOf(entries: readonly AppliedEdit[]): ContainerEdit[] {
+  return entries.flatMap((e) => e.container ?? []);
 }
 
 /**

@@ -6,8 +6,8 @@ import { shellCommand, shellQuote } from './shell';
  * How QEMU reads the stream of an image as incoming migration, with nothing but the file
  * and standard tools: `exec:cat` for a bare stream, `tail -c +N` past a libvirt header (and
  * the same decompressor libvirt runs on restore), `file:` for mapped-ram (whose pages sit
- * at fixed file offsets). A qcow2 snapshot's vmstate is scattered over clusters, so migwb
- * itself streams it.
+ * at fixed file offsets). A qcow2 snapshot's vmstate is scattered over clusters, and a
+ * chunked container's stream is split into chunks, so migwb itself streams those.
  */
 export interface IncomingImage {
   /** Absolute path of the image file. */
@@ -44,6 +44,8 @@ export function incomingUri(image: IncomingImage): string {
     const snapshot = outer.snapshots[outer.selected];
     return `exec:${shellCommand([...image.migwb, 'stream', '--snapshot', snapshot.id, image.path])}`;
   }
+  // A chunked container's stream is its chunks' payloads in order: migwb unpack writes it.
+  if (outer.kind === 'chunked-container') return `exec:${shellCommand([...image.migwb, 'unpack', image.path, '-o', '-'])}`;
   const tail = `tail -c +${outer.stream.offset + 1} ${shellQuote(image.path)}`;
   if (storedPlain(outer)) return `exec:${tail}`;
   const decompress = outer.storedAs === 'unknown' ? undefined : DECOMPRESSORS[outer.storedAs];

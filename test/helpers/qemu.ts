@@ -45,6 +45,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Another system emulator of the same version (qemu-system-arm, -riscv64, …); default the x86_64 one. */
   binary?: string;
+  /** The command QEMU runs to read the stream (-incoming "exec:…"); default `cat IMAGE`. */
+  incoming?: string;
 }
 
 export interface LoadResult {
@@ -66,7 +68,7 @@ export interface LoadResult {
  */
 export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
   const quoted = `'${o.image.replace(/'/g, `'\\''`)}'`;
-  const uri = o.fileUri ? `file:${o.image}` : `exec:cat ${quoted}`;
+  const uri = o.fileUri ? `file:${o.image}` : `exec:${o.incoming ?? `cat ${quoted}`}`;
   const capabilities = o.capabilities ?? [];
   const deferred = capabilities.length > 0 || !!o.fileUri;
   return startQemu({

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../output';
 import { registerApply } from './apply';
+import { registerChunks } from './chunks';
 import { registerDump } from './dump';
 import { registerEdit } from './edit';
 import { registerExtractRam } from './extract-ram';
@@ -11,6 +12,7 @@ import { registerLoad } from './load';
 import { registerLs } from './ls';
 import { registerPreflight } from './preflight';
 import { registerQemuArgs } from './qemu-args';
+import { registerPack } from './pack';
 import { registerQuery } from './query';
 import { registerRam } from './ram';
 import { registerRead } from './read';
@@ -20,6 +22,7 @@ import { registerSearch } from './search';
 import { registerServe } from './serve';
 import { registerStream } from './stream';
 import { registerTransform } from './transform';
+import { registerUnpack } from './unpack';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -35,6 +38,9 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerRepair,
   registerTransform,
   registerSeal,
+  registerPack,
+  registerUnpack,
+  registerChunks,
   registerIndex,
   registerLs,
   registerFind,

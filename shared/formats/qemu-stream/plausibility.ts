@@ -17,7 +17,8 @@ export interface SectionHeader {
 const MAX_SECTION_ID = 0xffff;
 const MAX_INSTANCE_ID = 0xffff;
 const MAX_VERSION_ID = 0xfff;
-const MAX_HEADER = 1 + 4 + 1 + 255 + 8;
+/** The longest element header: a START/FULL with a 255-byte idstr. */
+export const MAX_HEADER = 1 + 4 + 1 + 255 + 8;
 
 export function isPrintableIdstr(bytes: Uint8Array, start: number, len: number): boolean {
   if (len === 0) return false;
@@ -58,8 +59,12 @@ export interface ElementExpectations {
   acceptHeader?: (h: SectionHeader) => boolean;
 }
 
-/** True if a plausible element (section header, EOF before the vmdesc, command) starts at buf[i]. */
-function elementIn(buf: Uint8Array, i: number, fileOffset: number, fileSize: number, x: ElementExpectations): boolean {
+/**
+ * True if a plausible element (section header, EOF before the vmdesc, command) starts at
+ * buf[i] (file offset `fileOffset` of a file of `fileSize` bytes; Infinity while a stream is
+ * still arriving). `buf` must hold MAX_HEADER bytes from i, or run to the end of the file.
+ */
+export function elementIn(buf: Uint8Array, i: number, fileOffset: number, fileSize: number, x: ElementExpectations): boolean {
   switch (buf[i]) {
     case SectionType.EOF:
       if (x.vmdescOffset !== undefined) return fileOffset + 1 === x.vmdescOffset;
