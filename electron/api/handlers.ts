@@ -9,6 +9,7 @@ import { sectionJson } from '../../shared/workbench/section-json';
 import type { Library } from '../index/library';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
+import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
 import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
 
@@ -35,6 +36,8 @@ export interface HandlerDeps {
 export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: WorkbenchEvent) => void): WorkbenchApi {
   const { sessions, library } = deps;
   let indexing: AbortController | null = null;
+  /** Running memory searches by image handle. */
+  const memorySearches = new Map<string, AbortController>();
   return {
     async hostInfo() {
       return { host: deps.host, version: deps.version, nativeDialogs: !!deps.dialogs, initialPaths: deps.initialPaths, initialFolders: deps.initialFolders ?? [], library: library.file };
@@ -92,6 +95,27 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async borrowVmdesc(handle, sourcePath) {
       const session = sessions.get(handle, owner);
       return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
+    },
+    async memoryMap(handle) {
+      return sessionMemoryMap(sessions.get(handle, owner));
+    },
+    async readGuestMemory(handle, block, offset, length) {
+      return sessionGuestWindow(sessions.get(handle, owner), block, offset, length);
+    },
+    async memorySearch(handle, query) {
+      const session = sessions.get(handle, owner);
+      // A new search replaces the image's running one.
+      memorySearches.get(handle)?.abort();
+      const controller = new AbortController();
+      memorySearches.set(handle, controller);
+      try {
+        return await searchSessionMemory(session, query, { signal: controller.signal, onProgress: (p) => emit({ type: 'memory-search-progress', handle, ...p }) });
+      } finally {
+        if (memorySearches.get(handle) === controller) memorySearches.delete(handle);
+      }
+    },
+    async memorySearchCancel(handle) {
+      memorySearches.get(handle)?.abort();
     },
     async libraryList() {
       return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));

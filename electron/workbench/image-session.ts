@@ -9,6 +9,9 @@ import { StructureTree } from '../../shared/workbench/structure-tree';
 import { EditSession } from '../edit/edit-session';
 import type { OpenedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
+import type { MachineLayout } from '../../shared/memory/layout';
+import { layoutOf } from '../memory/guest-view';
+import type { GuestSource } from '../memory/read-memory';
 
 /**
  * One image open in the workbench: the file, its stream, the stream's model and structure
@@ -18,6 +21,7 @@ import { UserError } from '../services/user-error';
  */
 export class ImageSession {
   private edit?: EditSession;
+  private guestView?: GuestView;
   private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
 
   constructor(
@@ -48,6 +52,18 @@ export class ImageSession {
 
   get tree(): StructureTree {
     return this.current.tree;
+  }
+
+  /** The image as it is on disk (never edited): what guest-memory searches read, in a worker. */
+  get original(): OpenedImage {
+    return this.image;
+  }
+
+  /** Guest memory of the stream as it stands, with the machine's layout (found once per revision). */
+  guest(): GuestView {
+    const { source, model } = this.current;
+    if (this.guestView?.model !== model) this.guestView = { source, model, fileOffsetOf: (o) => this.image.fileOffsetOf(o), layout: layoutOf({ source, model }) };
+    return this.guestView;
   }
 
   /** The bytes of one of the image's spaces: the stream as it stands, or the file as it is on disk. */
@@ -120,6 +136,11 @@ export class ImageSession {
   private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
     return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers, streamStart: this.image.fileOffsetOf(0) });
   }
+}
+
+/** Guest memory as reads see it: the stream, its model and where the machine maps its blocks. */
+export interface GuestView extends GuestSource {
+  layout: MachineLayout | undefined;
 }
 
 /** What the renderer shows of an opened image. */

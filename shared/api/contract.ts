@@ -4,8 +4,11 @@ import type { EditRequest } from '../edit/intents';
 import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
 import type { OffsetSpace } from './offset-map';
 import type { TreeNode } from './tree-node';
+import type { MemoryMap } from './memory-map';
 
-export type { TreeNode, TreeNodeKind } from './tree-node';
+export type { PageOfRecord, TreeNode, TreeNodeKind } from './tree-node';
+export type { MemoryMap, MemoryMapRow, PageState, PageStateCounts } from './memory-map';
+export { PAGE_STATE_CODES } from './memory-map';
 
 // Model types that API values carry, for the renderer (which imports only shared/api and shared/inspect).
 export type { Diagnostic, OffsetSpace };
@@ -55,6 +58,19 @@ export interface WorkbenchApi {
    */
   borrowVmdesc(handle: string, sourcePath: string): Promise<ImageOpened>;
 
+  /** The guest's memory map: regions and holes of the guest-physical space, unmapped blocks, and the final state of their pages. */
+  memoryMap(handle: string): Promise<MemoryMap>;
+  /**
+   * Up to MAX_GUEST_READ bytes of guest memory as the guest sees it (the last record of each
+   * page wins, compressed pages inflated, XBZRLE replayed), from `offset` of a space: guest-physical
+   * addresses (`block` null) or one RAM block's own offsets. Holes read as spans, not errors.
+   */
+  readGuestMemory(handle: string, block: string | null, offset: number, length: number): Promise<GuestMemoryWindow>;
+  /** Every match in all guest memory (as `migwb search`), in a worker; progress arrives as events. */
+  memorySearch(handle: string, query: MemorySearchQuery): Promise<MemorySearchResult>;
+  /** Stops the image's running memory search. */
+  memorySearchCancel(handle: string): Promise<void>;
+
   /** The indexed images of the library. */
   libraryList(): Promise<LibraryImage[]>;
   /** Indexes files and folders into the library (folders are remembered); progress arrives as events. */
@@ -93,6 +109,10 @@ export const CHANNELS = [
   'editSave',
   'editSaveJournal',
   'borrowVmdesc',
+  'memoryMap',
+  'readGuestMemory',
+  'memorySearch',
+  'memorySearchCancel',
   'libraryList',
   'libraryIndex',
   'libraryCancel',
@@ -112,6 +132,7 @@ export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'bac
 export type WorkbenchEvent =
   | { type: 'open-progress'; path: string; phase: 'decompress' | 'scan'; done: number; total: number }
   | { type: 'save-progress'; handle: string; phase: 'hashing' | 'writing'; done: number; total: number }
+  | { type: 'memory-search-progress'; handle: string; done: number; total: number }
   | { type: 'index-progress'; filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentFile: string | null }
   | { type: 'menu'; command: MenuCommand }
   | { type: 'open-path'; path: string };
@@ -124,6 +145,8 @@ export interface WorkbenchBridge extends WorkbenchApi {
 }
 
 export const MAX_READ = 1 << 20;
+/** Largest guest-memory window read at once (the memory view reads 64 KiB blocks). */
+export const MAX_GUEST_READ = 1 << 20;
 
 export interface HostInfo {
   host: 'electron' | 'bridge';
@@ -257,6 +280,65 @@ export interface SearchQuery {
 export interface SearchHit {
   offset: number;
   length: number;
+}
+
+
+/** A stretch of a guest-memory window: a piece of one page (where its bytes came from), or a hole where nothing is mapped. */
+export interface GuestMemorySpan {
+  /** Offset in the window and length. */
+  at: number;
+  length: number;
+  hole?: true;
+  /** Kind of the record giving the page its final content (zero, page, xbzrle, compress, mapped, never-sent). */
+  kind?: string;
+  block?: string;
+  blockOffset?: number;
+  gpa?: number;
+  /** Where the record's data is: for PAGE and mapped-ram records, the byte itself. */
+  streamOffset?: number;
+  fileOffset?: number;
+  /** Records that sent the page. */
+  sends?: number;
+  problem?: string;
+}
+
+export interface GuestMemoryWindow {
+  /** base64; holes read as zeros. */
+  bytes: string;
+  spans: GuestMemorySpan[];
+}
+
+export interface MemorySearchQuery {
+  kind: 'string' | 'hex' | 'regex';
+  pattern: string;
+  /** Stop after this many hits (default 1000). */
+  maxHits?: number;
+}
+
+export interface MemorySearchHit {
+  /** Guest-physical address of the first matched byte (absent where the block is not mapped), and its aliases. */
+  gpa?: number;
+  aliases?: number[];
+  block: string;
+  blockOffset: number;
+  length: number;
+  /** Record kind of the page holding the first matched byte (page, zero, xbzrle, compress, mapped, never-sent). */
+  kind: string;
+  streamOffset?: number;
+  fileOffset?: number;
+  /** The matched bytes, hex (at most 64). */
+  match: string;
+}
+
+export interface MemorySearchResult {
+  hits: MemorySearchHit[];
+  /** More matches exist than maxHits. */
+  truncated: boolean;
+  scannedBytes: number;
+  elapsedMs: number;
+  cancelled: boolean;
+  /** The image has unsaved edits, which the search does not see: it read the file as it is on disk. */
+  editsNotSearched: number;
 }
 
 export interface SectionJson {

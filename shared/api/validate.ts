@@ -1,5 +1,5 @@
 import type { EditRequest } from '../edit/intents';
-import { CHANNELS, MAX_READ, type Channel, type SearchQuery } from './contract';
+import { CHANNELS, MAX_GUEST_READ, MAX_READ, type Channel, type MemorySearchQuery, type SearchQuery } from './contract';
 
 /**
  * Argument checks for every channel. The renderer is untrusted input to the backend: main
@@ -86,6 +86,16 @@ const saveRequest: Check = (v) => {
   return boolean(r.force) ?? boolean(r.streamOnly);
 };
 
+const guestLength: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_GUEST_READ ? undefined : `expected a length of 1 to ${MAX_GUEST_READ}`);
+const memoryQuery: Check = (v) => {
+  const q = v as Partial<MemorySearchQuery>;
+  if (typeof q !== 'object' || q === null || Object.keys(q).some((k) => !['kind', 'pattern', 'maxHits'].includes(k))) return 'expected {kind, pattern, maxHits?}';
+  if (q.kind !== 'string' && q.kind !== 'hex' && q.kind !== 'regex') return 'kind must be "string", "hex" or "regex"';
+  if (typeof q.pattern !== 'string' || q.pattern.length === 0 || q.pattern.length > MAX_PATTERN) return `pattern must be 1 to ${MAX_PATTERN} characters`;
+  if (q.maxHits !== undefined && !(Number.isInteger(q.maxHits) && q.maxHits >= 1 && q.maxHits <= 100_000)) return 'maxHits must be 1 to 100000';
+  return undefined;
+};
+
 const MAX_PATHS = 100;
 const pathList: Check = (v) =>
   Array.isArray(v) && v.length >= 1 && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected 1 to ${MAX_PATHS} paths`;
@@ -115,6 +125,10 @@ const SIGNATURES: Record<Channel, Check[]> = {
   editSave: [string, string, saveRequest],
   editSaveJournal: [string, string],
   borrowVmdesc: [string, string],
+  memoryMap: [string],
+  readGuestMemory: [string, nullableString, offset, guestLength],
+  memorySearch: [string, memoryQuery],
+  memorySearchCancel: [string],
 };
 
 export function isChannel(name: unknown): name is Channel {
