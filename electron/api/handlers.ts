@@ -3,14 +3,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MAX_READ, type DirectoryListing, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
-import { searchBytes } from '../../shared/workbench/byte-search';
+import { searchSteps } from '../../shared/workbench/byte-search';
 import { computeMinimap } from '../../shared/workbench/minimap';
 import { sectionJson } from '../../shared/workbench/section-json';
 import type { Library } from '../index/library';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
 import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
-import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
+import { repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal } from '../workbench/image-editing';
+import type { ImageSession } from '../workbench/image-session';
+import { JournalAutosave } from '../workbench/journal-autosave';
 import type { ImageSessions } from '../workbench/image-sessions';
 
 export interface HandlerDeps {
@@ -26,7 +28,13 @@ export interface HandlerDeps {
   dialogs?: { pickImage(): Promise<string | null>; pickFolder(): Promise<string | null>; pickSavePath(suggestedName: string): Promise<string | null> };
   /** Called after an image opened (the desktop app keeps its recent list). */
   onImageOpened?(path: string): void;
+  /** Where journals of images with unsaved edits are kept (default: "autosave" beside the library). */
+  autosave?: JournalAutosave;
 }
+
+/** Lets other work run between the chunks of a search on the main thread. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const PROGRESS_EVERY_MS = 100;
 
 /**
  * The backend of one window (Electron) or one browser session (bridge): the same
@@ -36,8 +44,20 @@ export interface HandlerDeps {
 export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: WorkbenchEvent) => void): WorkbenchApi {
   const { sessions, library } = deps;
   let indexing: AbortController | null = null;
-  /** Running memory searches by image handle. */
+  /** Running memory searches and byte searches by image handle. */
   const memorySearches = new Map<string, AbortController>();
+  const byteSearches = new Map<string, AbortController>();
+  const autosave = deps.autosave ?? autosaveBeside(library);
+  /**
+   * Images opened with a journal an earlier session left: until the user restores or
+   * discards it, new edits are not written over it.
+   */
+  const restoreOffered = new Set<string>();
+  /** A change to the session's journal: kept on disk (or forgotten) shortly. */
+  const journalChanged = <T>(session: ImageSession, result: T): T => {
+    if (!restoreOffered.has(session.handle)) autosave.schedule(session);
+    return result;
+  };
   return {
     async hostInfo() {
       return { host: deps.host, version: deps.version, nativeDialogs: !!deps.dialogs, initialPaths: deps.initialPaths, initialFolders: deps.initialFolders ?? [], library: library.file };
@@ -45,9 +65,19 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async openImage(imagePath) {
       const opened = await sessions.open(imagePath, owner, (p) => emit({ type: 'open-progress', path: imagePath, ...p }));
       deps.onImageOpened?.(imagePath);
-      return opened;
+      const autosaved = autosave.find(imagePath);
+      if (autosaved) restoreOffered.add(opened.handle);
+      return { ...opened, autosaved };
     },
     async closeImage(handle) {
+      const session = sessions.find(handle, owner);
+      // Edits saved or undone leave nothing to keep; unsaved ones stay until restored or discarded
+      // (written now: a pending write would find the image closed).
+      if (session?.unsaved && !restoreOffered.has(handle)) await autosave.flush(session);
+      else if (session?.edited && !session.unsaved) await autosave.discard(session.path);
+      byteSearches.get(handle)?.abort();
+      memorySearches.get(handle)?.abort();
+      restoreOffered.delete(handle);
       sessions.close(handle, owner);
     },
     async treeChildren(handle, nodeId) {
@@ -64,7 +94,30 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return computeMinimap(sessions.get(handle, owner).model, buckets);
     },
     async search(handle, query) {
-      return searchBytes(sessions.get(handle, owner).bytes(query.space ?? 'stream'), query);
+      const source = sessions.get(handle, owner).bytes(query.space ?? 'stream');
+      byteSearches.get(handle)?.abort();
+      const controller = new AbortController();
+      byteSearches.set(handle, controller);
+      try {
+        // A chunk at a time, so a long search of a large image neither blocks other calls nor goes silent.
+        const steps = searchSteps(source, query);
+        let reported = Date.now();
+        for (;;) {
+          const step = steps.next();
+          if (step.done) return step.value;
+          if (controller.signal.aborted) return null;
+          if (Date.now() - reported >= PROGRESS_EVERY_MS) {
+            reported = Date.now();
+            emit({ type: 'search-progress', handle, ...step.value });
+          }
+          await nextTurn();
+        }
+      } finally {
+        if (byteSearches.get(handle) === controller) byteSearches.delete(handle);
+      }
+    },
+    async searchCancel(handle) {
+      byteSearches.get(handle)?.abort();
     },
     async sectionJson(handle, nodeId) {
       const s = sessions.get(handle, owner);
@@ -75,19 +128,43 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return sessions.get(handle, owner).tree.fieldAddress(nodeId) ?? null;
     },
     async editApply(handle, request) {
-      return sessions.get(handle, owner).apply(request);
+      const session = sessions.get(handle, owner);
+      return journalChanged(session, session.apply(request));
     },
     async editUndo(handle) {
-      return sessions.get(handle, owner).undo();
+      const session = sessions.get(handle, owner);
+      return journalChanged(session, session.undo());
     },
     async editRedo(handle) {
-      return sessions.get(handle, owner).redo();
+      const session = sessions.get(handle, owner);
+      return journalChanged(session, session.redo());
     },
     async editRepair(handle, donorPath) {
-      return repairSession(sessions.get(handle, owner), donorPath);
+      const session = sessions.get(handle, owner);
+      return journalChanged(session, repairSession(session, donorPath));
+    },
+    async editRepairDiagnostic(handle, code, offset) {
+      const session = sessions.get(handle, owner);
+      return journalChanged(session, repairDiagnostic(session, code, offset));
+    },
+    async restoreAutosave(handle) {
+      const session = sessions.get(handle, owner);
+      const restored = await restoreJournal(session, autosave.load(session.path));
+      restoreOffered.delete(handle);
+      return journalChanged(session, restored);
+    },
+    async discardAutosave(handle) {
+      const session = sessions.get(handle, owner);
+      restoreOffered.delete(handle);
+      await autosave.discard(session.path);
+      // Edits made meanwhile are kept in its place.
+      if (session.unsaved) autosave.schedule(session);
     },
     async editSave(handle, outputPath, request) {
-      return saveSession(sessions.get(handle, owner), outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
+      const session = sessions.get(handle, owner);
+      const saved = await saveSession(session, outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
+      await autosave.flush(session); // saved: nothing left to keep
+      return saved;
     },
     async editSaveJournal(handle, file) {
       await saveSessionJournal(sessions.get(handle, owner), file);
@@ -150,6 +227,11 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return deps.dialogs ? deps.dialogs.pickSavePath(suggestedName) : null;
     },
   };
+}
+
+/** The journals of images with unsaved edits, kept in "autosave" beside the library's database. */
+export function autosaveBeside(library: Library): JournalAutosave {
+  return new JournalAutosave(path.join(path.dirname(library.file), 'autosave'));
 }
 
 const MAX_ENTRIES = 5000;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import type { ByteSpace, EditState, EditSummary, ImageOpened } from '../../shared/api/contract';
+import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairOffer } from '../../shared/api/contract';
+import { repairOffers } from '../../shared/repair/planner';
 import type { EditRequest } from '../../shared/edit/intents';
 import type { AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
@@ -22,6 +23,8 @@ import type { GuestSource } from '../memory/read-memory';
 export class ImageSession {
   private edit?: EditSession;
   private guestView?: GuestView;
+  /** The revision last saved to a file (Save as): edits up to it are not lost if the window closes. */
+  private savedRevision = 0;
   private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
 
   constructor(
@@ -31,6 +34,22 @@ export class ImageSession {
     private info: ImageOpened,
   ) {
     this.current = { source: image.source, model: image.model, tree: this.treeOf(image.source, image.model) };
+    this.info = { ...info, repairs: this.offers() };
+  }
+
+  /** Edits that would be lost if the image were closed now: applied, and not saved since. */
+  get unsaved(): boolean {
+    return this.info.edits > 0 && this.info.revision !== this.savedRevision;
+  }
+
+  /** Whether the image has been edited in this session (its journal exists). */
+  get edited(): boolean {
+    return this.edit !== undefined && (this.edit.entries.length > 0 || this.edit.redoable.length > 0 || this.savedRevision > 0);
+  }
+
+  /** The image as it stands was written to a file. */
+  markSaved(): void {
+    this.savedRevision = this.info.revision;
   }
 
   get path(): string {
@@ -130,7 +149,14 @@ export class ImageSession {
       edits: edit.entries.length,
       borrowedVmdesc: model.borrowedVmdesc ?? null,
     };
+    this.info.repairs = this.offers();
     return edit;
+  }
+
+  /** The repairs the diagnostics of the image as it stands can have (see repairOffers). */
+  private offers(): RepairOffer[] {
+    if (!this.current.model.diagnostics.some((d) => d.severity !== 'info')) return [];
+    return repairOffers(this.editing().context()).map((a) => ({ code: a.code, summary: a.edit.summary, answers: a.addresses.map((d) => ({ code: d.code, offset: d.offset })) }));
   }
 
   private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
@@ -164,6 +190,8 @@ export function imageOpened(handle: string, image: OpenedImage, openMs: number):
     revision: 0,
     edits: 0,
     borrowedVmdesc: null,
+    repairs: [],
+    autosaved: null,
   };
 }
 

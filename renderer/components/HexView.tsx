@@ -108,7 +108,7 @@ export const HexView = memo(function HexView(props: Props) {
     if (rowOffset >= size) break;
     // Keyed by screen position: scrolling reuses the row elements and only updates their text.
     rows.push(
-      <HexRow key={r} rowOffset={rowOffset} size={size} byteAt={bytes.get} selection={selection} hit={hit} cursor={cursor} onCursor={onCursor} version={version} />,
+      <HexRow key={r} rowOffset={rowOffset} size={size} byteAt={bytes.get} holeAt={bytes.isHole} selection={selection} hit={hit} cursor={cursor} onCursor={onCursor} version={version} />,
     );
   }
 
@@ -128,6 +128,8 @@ interface RowProps {
   rowOffset: number;
   size: number;
   byteAt(offset: number): number | undefined;
+  /** Guest memory: nothing is mapped at the offset. */
+  holeAt(offset: number): boolean;
   selection: Range | null;
   hit: Range | null;
   cursor: number;
@@ -148,15 +150,16 @@ interface Segment {
   text: string;
 }
 
-function segmentsOf({ rowOffset, size, byteAt, selection, hit, cursor }: RowProps, from: number, to: number): Segment[] {
+function segmentsOf({ rowOffset, size, byteAt, holeAt, selection, hit, cursor }: RowProps, from: number, to: number): Segment[] {
   const out: Segment[] = [];
   for (let i = from; i < to; i++) {
     const o = rowOffset + i;
     if (o >= size) break;
-    const b = byteAt(o);
-    const cls = `${b === undefined ? 'pending' : b === 0 ? 'zero' : ''}${within(selection, o) ? ' sel' : ''}${within(hit, o) ? ' hit' : ''}${o === cursor ? ' cursor' : ''}`;
-    const hex = b === undefined ? '··' : b < 16 ? '0' + b.toString(16) : b.toString(16);
-    const ch = b === undefined ? '·' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    const hole = holeAt(o);
+    const b = hole ? undefined : byteAt(o);
+    const cls = `${hole ? 'hole' : b === undefined ? 'pending' : b === 0 ? 'zero' : ''}${within(selection, o) ? ' sel' : ''}${within(hit, o) ? ' hit' : ''}${o === cursor ? ' cursor' : ''}`;
+    const hex = hole ? '--' : b === undefined ? '··' : b < 16 ? '0' + b.toString(16) : b.toString(16);
+    const ch = hole ? ' ' : b === undefined ? '·' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
     const last = out[out.length - 1];
     if (last && last.cls === cls) {
       last.count++;

@@ -342,8 +342,8 @@ function placedDiagnostics(image: ImageOpened): PlacedDiagnostic[] {
 
 /** A new revision has new bytes: new caches. A bare stream is its file. */
 function bytesOf(image: ImageOpened): Record<ByteSpace, ByteCache> {
-  const stream = new ByteCache(image.handle, image.streamSize, 'stream');
-  return { stream, file: image.layers.length > 0 ? new ByteCache(image.handle, image.fileSize, 'file') : stream };
+  const stream = ByteCache.ofImage(image.handle, image.streamSize, 'stream');
+  return { stream, file: image.layers.length > 0 ? ByteCache.ofImage(image.handle, image.fileSize, 'file') : stream };
 }
 
 function sectionCode(j: SectionJson): Code {

@@ -35,8 +35,10 @@ export interface WorkbenchApi {
   readBytes(handle: string, offset: number, length: number, space: ByteSpace): Promise<string>;
   /** One category per bucket of the stream, for the minimap. */
   minimap(handle: string, buckets: number): Promise<number[]>;
-  /** Next match of a byte pattern at or after `from` (before it, if backwards). */
+  /** Next match of a byte pattern at or after `from` (before it, if backwards); progress arrives as events. Null when there is none, or when cancelled. */
   search(handle: string, query: SearchQuery): Promise<SearchHit | null>;
+  /** Stops the image's running byte search. */
+  searchCancel(handle: string): Promise<void>;
   /** A section's decoded fields and its vmdesc entry as JSON text, for the editor tab. */
   sectionJson(handle: string, nodeId: string): Promise<SectionJson | null>;
 
@@ -48,6 +50,12 @@ export interface WorkbenchApi {
   editRedo(handle: string): Promise<EditState>;
   /** Makes every repair validation calls for, each an undoable edit; `donorPath` is an intact save of the same VM. */
   editRepair(handle: string, donorPath: string | null): Promise<RepairReport>;
+  /** Makes the one repair that answers the diagnostic `code` at `offset` (ImageOpened.repairs offers it). */
+  editRepairDiagnostic(handle: string, code: string, offset: number): Promise<RepairReport>;
+  /** Re-applies the journal an earlier session left for this image (ImageOpened.autosaved); the image must be unchanged. */
+  restoreAutosave(handle: string): Promise<EditState>;
+  /** Forgets the journal kept for this image (the user discards its unsaved edits). */
+  discardAutosave(handle: string): Promise<void>;
   /** Writes the edited image to a new file: atomically, re-validated first, in a worker; progress arrives as events. */
   editSave(handle: string, outputPath: string, options: SaveRequest): Promise<SavedImage>;
   /** Writes the edit journal (JSON, re-applicable with `migwb apply`) to a file. */
@@ -100,12 +108,16 @@ export const CHANNELS = [
   'readBytes',
   'minimap',
   'search',
+  'searchCancel',
   'sectionJson',
   'fieldAddress',
   'editApply',
   'editUndo',
   'editRedo',
   'editRepair',
+  'editRepairDiagnostic',
+  'restoreAutosave',
+  'discardAutosave',
   'editSave',
   'editSaveJournal',
   'borrowVmdesc',
@@ -133,6 +145,7 @@ export type WorkbenchEvent =
   | { type: 'open-progress'; path: string; phase: 'decompress' | 'scan'; done: number; total: number }
   | { type: 'save-progress'; handle: string; phase: 'hashing' | 'writing'; done: number; total: number }
   | { type: 'memory-search-progress'; handle: string; done: number; total: number }
+  | { type: 'search-progress'; handle: string; done: number; total: number }
   | { type: 'index-progress'; filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentFile: string | null }
   | { type: 'menu'; command: MenuCommand }
   | { type: 'open-path'; path: string };
@@ -188,6 +201,28 @@ export interface ImageOpened {
   edits: number;
   /** The stream has no vmdesc and its fields are decoded with a sibling's (borrowVmdesc). */
   borrowedVmdesc: BorrowedVmdesc | null;
+  /** The repairs the diagnostics can have, each answering its own (editRepairDiagnostic). */
+  repairs: RepairOffer[];
+  /** Unsaved edits an earlier session left for this image (restoreAutosave), when opened. */
+  autosaved: AutosavedJournal | null;
+}
+
+/** A repair the app offers on the diagnostics it answers. */
+export interface RepairOffer {
+  /** The repair ("restore-section-type", "rebuild-vmdesc"…). */
+  code: string;
+  /** What it changes, in one line. */
+  summary: string;
+  /** The diagnostics (code and offset) it answers. */
+  answers: { code: string; offset: number }[];
+}
+
+/** A journal kept beside the library for an image with unsaved edits. */
+export interface AutosavedJournal {
+  edits: number;
+  undone: number;
+  /** When it was last written (ISO 8601). */
+  savedAt: string;
 }
 
 /** One edit of the journal, as the edits list shows it. */

@@ -33,4 +33,6 @@ export interface MemoryMap {
   /** One past the highest guest-physical address mapped (0 without a layout). */
   end: number;
   rows: MemoryMapRow[];
+  /** Every RAM block with its size, in stream order. */
+  blocks: { id: string; size: number }[];
 }

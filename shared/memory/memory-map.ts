@@ -24,9 +24,10 @@ export function memoryMap(model: QemuStreamModel, layout: MachineLayout | undefi
   const extents = (block: number) => extentsOf.get(block) ?? extentsOf.set(block, blockExtents(model, block)).get(block)!;
   const row = (block: number, blockOffset: number, size: number) => summarise(extents(block), Math.floor(blockOffset / ps), Math.ceil(size / ps), cellsPerRow);
   const rows: MemoryMapRow[] = [];
+  const blocks = model.ramBlocks.map((b) => ({ id: b.id, size: b.usedLength }));
   if (!layout) {
     model.ramBlocks.forEach((b, i) => rows.push({ kind: 'unmapped-block', gpa: null, size: b.usedLength, block: b.id, blockOffset: 0, why: 'the guest-physical layout of this machine type is not known', ...row(i, 0, b.usedLength) }));
-    return { pageSize: ps, rule: `no guest-physical layout is known for machine type ${model.machineType ?? '(none)'}; blocks are shown by their own offsets`, hasLayout: false, end: 0, rows };
+    return { pageSize: ps, rule: `no guest-physical layout is known for machine type ${model.machineType ?? '(none)'}; blocks are shown by their own offsets`, hasLayout: false, end: 0, rows, blocks };
   }
   let at = 0;
   for (const r of layout.regions) {
@@ -38,7 +39,7 @@ export function memoryMap(model: QemuStreamModel, layout: MachineLayout | undefi
     const size = model.ramBlocks[u.block].usedLength;
     rows.push({ kind: 'unmapped-block', gpa: null, size, block: u.blockId, blockOffset: 0, why: u.reason, ...row(u.block, 0, size) });
   }
-  return { pageSize: ps, rule: layout.rule, hasLayout: true, end: at, rows };
+  return { pageSize: ps, rule: layout.rule, hasLayout: true, end: at, rows, blocks };
 }
 
 /** What the guest finds in a gap between mapped regions (x86 names the well-known ones). */

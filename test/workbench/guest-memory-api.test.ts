@@ -89,7 +89,7 @@ describe('guest memory in the app: map, window reads, search in a worker', () =>
     expect(r.cancelled).toBe(false);
     expect(r.hits.map((h) => h.gpa)).toEqual(metaOf(COMPRESS).planted_payload!.marker_guest_phys_addrs.map(Number));
     expect(new Set(r.hits.map((h) => h.kind))).toEqual(new Set(['compress']));
-    const cli = JSON.parse((await migwb('search', COMPRESS, '--string', MARKER, '--json')).out).results[0] as SearchResult & { hits: { block: string; block_offset: number }[] };
+    const cli = JSON.parse((await migwb('search', COMPRESS, '--string', MARKER, '--json')).out).results[0] as SearchResult;
     expect(r.hits.map((h) => [h.gpa, h.block, h.blockOffset, h.kind, h.fileOffset])).toEqual(cli.hits.map((h) => [h.gpa, h.block, h.block_offset, h.kind, h.file_offset]));
     expect(events.some((e) => e.type === 'memory-search-progress' && e.handle === handle)).toBe(true);
     // Hex and regex too; a bad regex is one line that says what is wrong.
