@@ -1,12 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MAX_READ, type DirectoryListing, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
+import { MAX_READ, type DirectoryListing, type LibraryImage, type LibraryIndexReport, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
 import { searchSteps } from '../../shared/workbench/byte-search';
 import { computeMinimap } from '../../shared/workbench/minimap';
 import { sectionJson } from '../../shared/workbench/section-json';
-import type { Library } from '../index/library';
+import { exportRows } from '../index/export-rows';
+import type { ImageListing, Library } from '../index/library';
+import { writeTextAtomically } from '../edit/journal-store';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
 import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
@@ -57,6 +59,21 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
   const journalChanged = <T>(session: ImageSession, result: T): T => {
     if (!restoreOffered.has(session.handle)) autosave.schedule(session);
     return result;
+  };
+  /** Indexes files and folders (none: the whole library), one run at a time, with progress events. */
+  const indexPaths = async (paths: string[]): Promise<LibraryIndexReport> => {
+    if (indexing) throw new UserError('the library is already being indexed; wait for it or cancel it');
+    indexing = new AbortController();
+    try {
+      const report = await library.index(paths, {
+        signal: indexing.signal,
+        onProgress: (p) => emit({ type: 'index-progress', filesDone: p.filesDone, filesTotal: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, currentFile: p.currentFile ?? null }),
+      });
+      const { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs } = report;
+      return { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs };
+    } finally {
+      indexing = null;
+    }
   };
   return {
     async hostInfo() {
@@ -195,21 +212,31 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       memorySearches.get(handle)?.abort();
     },
     async libraryList() {
-      return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));
+      return library.list().map(libraryImage);
     },
     async libraryIndex(paths) {
-      if (indexing) throw new UserError('the library is already being indexed; wait for it or cancel it');
-      indexing = new AbortController();
-      try {
-        const report = await library.index(paths, {
-          signal: indexing.signal,
-          onProgress: (p) => emit({ type: 'index-progress', filesDone: p.filesDone, filesTotal: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, currentFile: p.currentFile ?? null }),
-        });
-        const { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs } = report;
-        return { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs };
-      } finally {
-        indexing = null;
-      }
+      return indexPaths(paths);
+    },
+    async libraryReindex(ids) {
+      const paths = library.byIds(ids).map((i) => i.path).filter((p) => fs.existsSync(p));
+      // (No paths would re-index the whole library.)
+      if (!paths.length) throw new UserError('none of the selected files exists any more; Re-index all marks them missing');
+      return indexPaths(paths);
+    },
+    async libraryTag(ids, tags, remove) {
+      if (remove) library.untag(ids, tags);
+      else library.tag(ids, tags);
+    },
+    async libraryAddNote(id, text) {
+      library.addNote(id, text);
+    },
+    async libraryDeleteNote(noteId) {
+      library.deleteNote(noteId);
+    },
+    async libraryExport(ids, format, file) {
+      const rows = library.byIds(ids);
+      await writeTextAtomically(file, exportRows(rows, format), rows.map((r) => r.path));
+      return { path: path.resolve(file), rows: rows.length };
     },
     async libraryCancel() {
       indexing?.abort();
@@ -227,6 +254,12 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return deps.dialogs ? deps.dialogs.pickSavePath(suggestedName) : null;
     },
   };
+}
+
+/** A library row as the renderer gets it (the listing without what only `ls --json` prints). */
+function libraryImage(i: ImageListing): LibraryImage {
+  const { sha256: _sha256, fileVersion: _fileVersion, elementCount: _elementCount, notes: _notes, ...shown } = i;
+  return shown;
 }
 
 /** The journals of images with unsaved edits, kept in "autosave" beside the library's database. */

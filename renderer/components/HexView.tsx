@@ -17,6 +17,8 @@ interface Props {
   reveal: { offset: number; seq: number } | null;
   minimap: number[] | null;
   onCursor(offset: number, byClick: boolean): void;
+  /** The view's accessible name. */
+  label?: string;
 }
 
 const BYTES_PER_ROW = 16;
@@ -28,7 +30,7 @@ const ROW_PX = 20;
  * own scaled scrollbar: the thumb position maps linearly onto the row range.
  */
 export const HexView = memo(function HexView(props: Props) {
-  const { bytes, selection, hit, cursor, reveal, minimap, onCursor } = props;
+  const { bytes, selection, hit, cursor, reveal, minimap, onCursor, label = 'Hex view' } = props;
   const size = bytes.size;
   const version = useSyncExternalStore(bytes.subscribe, bytes.getVersion);
   const request = bytes.request;
@@ -114,7 +116,7 @@ export const HexView = memo(function HexView(props: Props) {
 
   return (
     <div className="hex" data-testid="hex-view">
-      <div className="hex-rows" ref={rowsRef} tabIndex={0} onKeyDown={onKeyDown} onWheel={onWheel} aria-label="Hex view" data-top-row={topRow} data-total-rows={totalRows}>
+      <div className="hex-rows" ref={rowsRef} tabIndex={0} onKeyDown={onKeyDown} onWheel={onWheel} aria-label={label} data-top-row={topRow} data-total-rows={totalRows}>
         {/* Absolutely positioned, so the rows never feed back into the measured height. */}
         <div className="hex-rows-inner">{rows}</div>
       </div>

@@ -138,6 +138,12 @@ export class GuestMemory {
 
   cancelSearch = (): void => void this.api.memorySearchCancel(this.handle);
 
+  /** Shows the record the page at the cursor came from. */
+  showRecordAtCursor = (): void => {
+    const at = this.state.origin?.streamOffset;
+    if (at !== undefined) this.host.showRecord(at);
+  };
+
   /** A progress event of this image's running search. */
   searchProgress(done: number, total: number): void {
     if (this.state.search.running) this.setSearch({ progress: { done, total } });

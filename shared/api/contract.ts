@@ -81,8 +81,17 @@ export interface WorkbenchApi {
 
   /** The indexed images of the library. */
   libraryList(): Promise<LibraryImage[]>;
-  /** Indexes files and folders into the library (folders are remembered); progress arrives as events. */
+  /** Indexes files and folders into the library (folders are remembered); no paths re-indexes the whole library. Progress arrives as events. */
   libraryIndex(paths: string[]): Promise<LibraryIndexReport>;
+  /** Indexes again the library's images with these ids (only changed files are read). */
+  libraryReindex(ids: number[]): Promise<LibraryIndexReport>;
+  /** Adds (or with `remove`, removes) tags on images. */
+  libraryTag(ids: number[], tags: string[], remove: boolean): Promise<void>;
+  /** Adds a note to an image. */
+  libraryAddNote(id: number, text: string): Promise<void>;
+  libraryDeleteNote(noteId: number): Promise<void>;
+  /** Writes the rows of these images to a file (from a save dialog) as CSV or JSON. */
+  libraryExport(ids: number[], format: 'csv' | 'json', path: string): Promise<{ path: string; rows: number }>;
   /** Stops a running libraryIndex after the image it is on. */
   libraryCancel(): Promise<void>;
 
@@ -127,6 +136,11 @@ export const CHANNELS = [
   'memorySearchCancel',
   'libraryList',
   'libraryIndex',
+  'libraryReindex',
+  'libraryTag',
+  'libraryAddNote',
+  'libraryDeleteNote',
+  'libraryExport',
   'libraryCancel',
   'listDirectory',
   'pickImage',
@@ -285,6 +299,24 @@ export interface LibraryImage {
   warnings: number;
   indexedAt: string;
   tags: string[];
+  /** Device sections by short name ("e1000", "cpu ×2"), in stream order. */
+  devices: string[];
+  /** The QEMU releases that could have written the stream ("≥ 7.2", "7.2–9.0"), from what it shows. */
+  qemuVersion: string | null;
+  /** Guest RAM: the sum of the RAM blocks. */
+  ramBytes: number | null;
+  /** What wraps the stream and how its pages are stored ("libvirt save image · version 2 · gzip stream"); null for a bare stream. */
+  wrapper: string | null;
+  /** The distinct problems validation found. */
+  problems: { severity: 'error' | 'warning' | 'info'; code: string }[];
+  /** The user's notes, oldest first. */
+  userNotes: LibraryNote[];
+}
+
+export interface LibraryNote {
+  id: number;
+  text: string;
+  createdAt: string;
 }
 
 export interface LibraryIndexReport {

@@ -97,8 +97,17 @@ const memoryQuery: Check = (v) => {
 };
 
 const MAX_PATHS = 100;
-const pathList: Check = (v) =>
-  Array.isArray(v) && v.length >= 1 && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected 1 to ${MAX_PATHS} paths`;
+/** Paths to index; none means the whole library again. */
+const pathList: Check = (v) => (Array.isArray(v) && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected at most ${MAX_PATHS} paths`);
+const MAX_IDS = 100_000;
+const id: Check = (v) => (Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'expected an id');
+const idList: Check = (v) => (Array.isArray(v) && v.length >= 1 && v.length <= MAX_IDS && v.every((x) => id(x) === undefined) ? undefined : `expected 1 to ${MAX_IDS} ids`);
+const MAX_TAG = 100;
+const tagList: Check = (v) =>
+  Array.isArray(v) && v.length >= 1 && v.length <= 100 && v.every((t) => typeof t === 'string' && t.trim().length > 0 && t.length <= MAX_TAG && !/[,\s]/.test(t.trim()))
+    ? undefined
+    : `expected 1 to 100 tags of 1 to ${MAX_TAG} characters without commas or spaces`;
+const exportFormat: Check = (v) => (v === 'csv' || v === 'json' ? undefined : 'expected "csv" or "json"');
 
 const SIGNATURES: Record<Channel, Check[]> = {
   hostInfo: [],
@@ -113,6 +122,11 @@ const SIGNATURES: Record<Channel, Check[]> = {
   sectionJson: [string, string],
   libraryList: [],
   libraryIndex: [pathList],
+  libraryReindex: [idList],
+  libraryTag: [idList, tagList, boolean],
+  libraryAddNote: [id, text],
+  libraryDeleteNote: [id],
+  libraryExport: [idList, exportFormat, string],
   libraryCancel: [],
   listDirectory: [nullableString],
   pickImage: [],

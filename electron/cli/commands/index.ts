@@ -15,6 +15,7 @@ import { registerRepair } from './repair';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
+import { registerNote, registerTag } from './tag';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -32,6 +33,8 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerIndex,
   registerLs,
   registerFind,
+  registerTag,
+  registerNote,
   registerQuery,
   registerRam,
   registerExtractRam,
