@@ -52,6 +52,17 @@ export class ImageSessions {
     return s;
   }
 
+  /** The session of `handle` if `owner` has it open. */
+  find(handle: string, owner: string): ImageSession | undefined {
+    const s = this.sessions.get(handle);
+    return s?.owner === owner ? s : undefined;
+  }
+
+  /** The images of `owner` with edits that closing would lose (not saved since). */
+  unsaved(owner: string): ImageSession[] {
+    return [...this.sessions.values()].filter((s) => s.owner === owner && s.unsaved);
+  }
+
   close(handle: string, owner: string): void {
     const s = this.sessions.get(handle);
     if (!s || s.owner !== owner) return;

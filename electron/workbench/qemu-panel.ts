@@ -14,7 +14,7 @@ import type { ImageSession } from './image-session';
  * on disk (unsaved edits are counted, not loaded: QEMU reads the file).
  */
 export function qemuLaunchView(session: ImageSession, target: QemuTargetRequest): QemuLaunchView {
-  const img = session.onDisk;
+  const img = session.original;
   const plan = planLaunch(img, options(target));
   const c = plan.command;
   const domain = libvirtDomain(img, plan);
@@ -40,13 +40,13 @@ export function qemuLaunchView(session: ImageSession, target: QemuTargetRequest)
 }
 
 export function qemuPreflightView(session: ImageSession, target: QemuTargetRequest): PreflightView {
-  const run = runPreflight(session.onDisk, options(target));
+  const run = runPreflight(session.original, options(target));
   return { ...run.result, qemu: { path: run.qemu.path, version: run.qemu.version }, schemaFrom: run.schemaFrom, unsavedEdits: session.unsavedEdits };
 }
 
 /** Every release the rules know, with this machine's emulator of the image's architecture when there is one. */
 export function qemuTargets(session: ImageSession): QemuTargetInfo[] {
-  const arch = deriveHardware(session.onDisk.source, session.onDisk.model).machine.arch;
+  const arch = deriveHardware(session.original.source, session.original.model).machine.arch;
   return QEMU_RELEASES.map((r) => {
     try {
       const binary = resolveQemu({ to: r.id }, arch);

@@ -23,6 +23,7 @@ import { registerServe } from './serve';
 import { registerStream } from './stream';
 import { registerTransform } from './transform';
 import { registerUnpack } from './unpack';
+import { registerNote, registerTag } from './tag';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -44,6 +45,8 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerIndex,
   registerLs,
   registerFind,
+  registerTag,
+  registerNote,
   registerQuery,
   registerRam,
   registerExtractRam,
