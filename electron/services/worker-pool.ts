@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { cancelled } from './cancellation';
 import { jobError, WorkerTerminated, type JobControls, type PoolData, type PoolReply, type PoolRequest } from './worker-job';
 
@@ -87,7 +87,9 @@ export class WorkerPool<J, R, P = never> {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.script(), { workerData: { pool: true } satisfies PoolData });
+    // The environment is shared, not copied: a long-lived worker sees it as it is when each
+    // job runs (MIGWB_CACHE_DIR, MIGWB_TRACE_FORMATS), as a worker started for the job would.
+    const worker = new Worker(this.script(), { workerData: { pool: true } satisfies PoolData, env: SHARE_ENV });
     // An idle pool does not keep a CLI process alive.
     worker.unref();
     const slot: Slot = { worker };
