@@ -56,12 +56,13 @@ describe.skipIf(!haveChromium)('the chunk panel in real Chromium', () => {
     await openThroughPicker(page, MINIMAL);
     await expect.poll(() => chunkRows(page).count()).toBe(40);
     const original = await listedKeys(page);
-    expect(original.slice(5, 7)).toEqual(['FULL timer:0', 'FULL cpu_common:0']);
+    expect(original.slice(18, 20)).toEqual(['FULL i8259:1', 'FULL ioapic:0']);
 
-    // Drag pcspk onto timer: it goes before it.
-    await chunkRow(page, 'FULL pcspk:0').dragTo(chunkRow(page, 'FULL timer:0'));
-    await expect.poll(() => status(page)).toMatch(/moved pcspk:0 before timer:0; no errors \(not saved yet\)/);
-    await expect.poll(async () => (await listedKeys(page)).slice(5, 7)).toEqual(['FULL pcspk:0', 'FULL timer:0']);
+    // Drag pcspk up onto ioapic, five rows higher (both in sight): it goes before it.
+    await chunkRow(page, 'FULL ioapic:0').scrollIntoViewIfNeeded();
+    await chunkRow(page, 'FULL pcspk:0').dragTo(chunkRow(page, 'FULL ioapic:0'));
+    await expect.poll(() => status(page)).toMatch(/moved pcspk:0 before ioapic:0; no errors \(not saved yet\)/);
+    await expect.poll(async () => (await listedKeys(page)).slice(18, 21)).toEqual(['FULL i8259:1', 'FULL pcspk:0', 'FULL ioapic:0']);
 
     // The keyboard: select dma:1, Alt+↓ moves it after the next section (PIIX3).
     await chunkRow(page, 'FULL dma:1').click();
@@ -71,7 +72,7 @@ describe.skipIf(!haveChromium)('the chunk panel in real Chromium', () => {
       const keys = await listedKeys(page);
       return keys.indexOf('FULL dma:1') - keys.indexOf('FULL 0000:00:01.0/PIIX3:0');
     }).toBe(1);
-    await expect.poll(() => page.getByRole('option', { selected: true }).textContent()).toMatch(/FULL dma:1/);
+    await expect.poll(() => page.getByTestId('chunk-panel').getByRole('option', { selected: true }).textContent()).toMatch(/FULL dma:1/);
 
     // Delete parallel_isa with the Delete key, then Undo brings it back.
     await chunkRow(page, 'FULL parallel_isa:0').click();
@@ -89,7 +90,7 @@ describe.skipIf(!haveChromium)('the chunk panel in real Chromium', () => {
     saved = path.join(tmp(), 'reordered.mig');
     // The CLI makes the same two moves into the same file.
     const journal = path.join(tmp(), 'moves.json');
-    const edit = await migwb('edit', MINIMAL, '--journal', journal, '--move-section', 'pcspk:0 before timer:0', '--move-section', 'dma:1 after 0000:00:01.0/PIIX3:0');
+    const edit = await migwb('edit', MINIMAL, '--journal', journal, '--move-section', 'pcspk:0 before ioapic:0', '--move-section', 'dma:1 after 0000:00:01.0/PIIX3:0');
     expect(edit.code, edit.err).toBe(0);
     expect((await migwb('apply', MINIMAL, journal, '-o', path.join(tmp(), 'cli.mig'))).code).toBe(0);
     expect(sha256File(saved)).toBe(sha256File(path.join(tmp(), 'cli.mig')));

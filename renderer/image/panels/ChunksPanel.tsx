@@ -120,12 +120,6 @@ export function ChunksPanel() {
             title={rowTitle(r)}
           >
             <span className="chunk-type">{r.type}</span>
-            <PropertyBits row={r} />
-            <span className="chunk-offset">{hexOffset(r.fileOffset ?? r.stream?.offset ?? 0)}</span>
-            <span className="chunk-length">{r.length.toLocaleString()}</span>
-            <span className={`chunk-crc crc-${r.crc}`} data-testid="chunk-crc">
-              {CRC_TEXT[r.crc]}
-            </span>
             <span className="chunk-key">
               {r.damaged && <span className="chunk-damage" aria-label="damaged" />}
               <span className="chunk-name">{r.key}</span>
@@ -137,6 +131,12 @@ export function ChunksPanel() {
                 </span>
               )}
             </span>
+            <span className={`chunk-crc crc-${r.crc}`} data-testid="chunk-crc">
+              {CRC_TEXT[r.crc]}
+            </span>
+            <PropertyBits row={r} />
+            <span className="chunk-offset">{hexOffset(r.fileOffset ?? r.stream?.offset ?? 0)}</span>
+            <span className="chunk-length">{r.length.toLocaleString()}</span>
           </div>
         ))}
       </div>
