@@ -14,6 +14,7 @@ import { loadVmdescFrom } from '../services/vmdesc-source';
 import { decodeSectionFor } from '../workbench/section-decoding';
 import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
 import { applySessionTransform, planSessionTransform, repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal, transformTargets } from '../workbench/image-editing';
+import { donorSections, editFromDonor, insertSectionFile } from '../workbench/chunk-editing';
 import type { ImageSession } from '../workbench/image-session';
 import { JournalAutosave } from '../workbench/journal-autosave';
 import type { ImageSessions } from '../workbench/image-sessions';
@@ -212,6 +213,23 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       grants.checkRead(sourcePath, 'read for its vmdesc');
       const session = sessions.get(handle, owner);
       return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
+    },
+    async chunkList(handle) {
+      return sessions.get(handle, owner).chunks();
+    },
+    async donorSections(handle, donorPath) {
+      sessions.get(handle, owner);
+      return donorSections(grants.checkRead(donorPath, 'used as a donor'));
+    },
+    async editFromDonor(handle, donorPath, request) {
+      const donor = grants.checkRead(donorPath, 'used as a donor');
+      const session = sessions.get(handle, owner);
+      return journalChanged(session, editFromDonor(session, donor, request));
+    },
+    async editInsertSection(handle, sectionPath, position) {
+      const file = grants.checkRead(sectionPath, 'inserted as a section');
+      const session = sessions.get(handle, owner);
+      return journalChanged(session, insertSectionFile(session, file, position));
     },
     async qemuLaunch(handle, target) {
       return qemuLaunchView(sessions.get(handle, owner), target);

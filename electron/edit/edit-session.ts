@@ -85,6 +85,15 @@ export class EditSession {
     return id;
   }
 
+  /** The id of the donor opened from this file, opening it first if no edit used it yet (the app's graft and replace). */
+  donorAt(donorPath: string): string {
+    const wanted = path.resolve(donorPath);
+    for (const [id, d] of this.donors) if (path.resolve(d.path) === wanted) return id;
+    let n = this.donors.size + 1;
+    while (this.donors.has(n === 1 ? 'donor' : `donor${n}`)) n++;
+    return this.addDonor(donorPath, n === 1 ? 'donor' : `donor${n}`);
+  }
+
   /** The edited image as it stands (read through the journal; nothing is written). */
   get view(): JournalSource {
     return this.journal.view();

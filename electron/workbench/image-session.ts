@@ -1,8 +1,10 @@
 import * as path from 'node:path';
-import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairOffer } from '../../shared/api/contract';
+import type { ByteSpace, ChunkListView, EditState, EditSummary, ImageOpened, RepairOffer } from '../../shared/api/contract';
+import { readerOf } from '../../shared/formats/registry';
+import { chunkList } from '../../shared/workbench/chunk-list';
 import { repairOffers } from '../../shared/repair/planner';
 import type { EditRequest } from '../../shared/edit/intents';
-import type { AppliedEdit } from '../../shared/edit/journal';
+import { containerEditsOf, type AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import type { Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
@@ -27,6 +29,8 @@ export class ImageSession {
   private savedRevision = 0;
   private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
   private readonly closing = new AbortController();
+  /** The chunk list of the current revision, made on first request. */
+  private chunkView?: ChunkListView;
 
   constructor(
     readonly handle: string,
@@ -89,6 +93,21 @@ export class ImageSession {
   /** Edits in the journal that are not saved to a file. */
   get unsavedEdits(): number {
     return this.edit?.entries.length ?? 0;
+  }
+
+  /**
+   * The chunk panel's rows for the image as it stands: what Save as would write for a
+   * chunked container (its chunks, re-chunked where the stream changed), else the stream's
+   * elements standing for chunks.
+   */
+  chunks(): ChunkListView {
+    if (this.chunkView?.revision === this.info.revision) return this.chunkView;
+    const entries = this.edit?.entries ?? [];
+    const { file, container } = this.image;
+    const { source, model } = this.current;
+    const rows = chunkList({ file, container, edited: source, model, streamEdits: entries.filter((e) => e.changes.length > 0).length, containerEdits: containerEditsOf(entries), diagnostics: model.diagnostics });
+    this.chunkView = { revision: this.info.revision, container: readerOf(container).chunks !== undefined, rows };
+    return this.chunkView;
   }
 
   /** The bytes of one of the image's spaces: the stream as it stands, or the file as it is on disk. */

@@ -1,17 +1,5 @@
-import * as monaco from 'monaco-editor/editor/editor.api';
-// Every editor feature with its services (folding, find, …); editor.api alone lacks them.
-import 'monaco-editor/features/register.all';
-import 'monaco-editor/language/json/monaco.contribution';
-// Colouring for the libvirt domain XML and save cookie.
-import 'monaco-editor/languages/definitions/xml/register';
-import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
-import JsonWorker from 'monaco-editor/language/json/json.worker?worker';
 import { memo, useEffect, useRef } from 'react';
-
-// Monaco's language services run in workers, served by the app itself (CSP worker-src 'self').
-(self as unknown as { MonacoEnvironment: monaco.Environment }).MonacoEnvironment = {
-  getWorker: (_: string, label: string) => (label === 'json' ? new JsonWorker() : new EditorWorker()),
-};
+import { monaco } from './monaco-setup';
 
 export type CodeLanguage = 'json' | 'xml';
 

@@ -1,6 +1,7 @@
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import type { ImageView } from './image-view';
 import { BottomPanel } from './panels/BottomPanel';
+import { ChunksPanel } from './panels/ChunksPanel';
 import { EditToolbar } from './panels/EditToolbar';
 import { HexPanel } from './panels/HexPanel';
 import { InspectorPanel } from './panels/InspectorPanel';
@@ -8,7 +9,8 @@ import { StructurePanel } from './panels/StructurePanel';
 import { ImageViewContext } from './view-context';
 
 /**
- * The panels of one open image, laid out: the edit toolbar above the structure tree, the
+ * The panels of one open image, laid out: the edit toolbar above the structure tree (with
+ * the chunk panel under it), the
  * hex view (or guest memory) over the bottom tabs, and the inspector. Each panel reads the image view's state itself (useViewState)
  * and calls its actions (useImageView); this component only places them.
  */
@@ -19,7 +21,15 @@ export function ImageWorkspace({ view }: { view: ImageView }) {
       <EditToolbar />
       <Group orientation="horizontal" className="workspace" id={`ws-${view.handle}`}>
         <Panel defaultSize="26%" minSize="12%">
-          <StructurePanel />
+          <Group orientation="vertical">
+            <Panel defaultSize="58%" minSize="15%">
+              <StructurePanel />
+            </Panel>
+            <Separator className="resize-handle" />
+            <Panel defaultSize="42%" minSize="15%">
+              <ChunksPanel />
+            </Panel>
+          </Group>
         </Panel>
         <Separator className="resize-handle" />
         <Panel defaultSize="50%" minSize="25%">

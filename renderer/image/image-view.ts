@@ -9,6 +9,7 @@ import type { ConfirmRequest } from '../components/ConfirmDialog';
 import type { PathRequest } from '../components/FilePicker';
 import type { Range } from '../components/HexView';
 import { Store } from '../state/store';
+import { ChunkPanel } from './chunk-panel';
 import { GuestMemory } from './guest-memory';
 import { NavigationHistory } from './history';
 import { TreeModel } from './tree-model';
@@ -106,6 +107,8 @@ export class ImageView {
   readonly handle: string;
   /** The guest's memory: its map, the memory view and memory searches. */
   readonly memory: GuestMemory;
+  /** The chunk panel: chunks (or sections standing for them) and the edits made on them. */
+  readonly chunks: ChunkPanel;
   private readonly history = new NavigationHistory();
   private revealTimer: ReturnType<typeof setTimeout> | undefined;
   private seq = 0;
@@ -148,6 +151,14 @@ export class ImageView {
         void this.goToOffset(offset, true, 'stream');
       },
       showMemory: () => this.showPane('memory'),
+    });
+    this.chunks = new ChunkPanel(api, image.handle, {
+      edit: (request, done) => this.runEdit(request, done),
+      choosePath: (request) => this.host.choosePath(request),
+      confirm: (request) => this.host.confirm(request),
+      status: (text, error) => this.setStatus(text, error),
+      reveal: (offset) => void this.goToOffset(offset, true, 'stream'),
+      folder: () => this.folder(),
     });
     void this.tree.openInitially();
     this.loadMinimap();
@@ -459,6 +470,7 @@ export class ImageView {
     if (!newRevision) return;
     this.loadMinimap();
     this.memory.revisionChanged();
+    this.chunks.revisionChanged();
     const { cursor, space, selected } = this.state;
     void this.tree.reload().then(() => {
       const same = selected && this.tree.node(selected.id);

@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../diagnostics';
 import type { ImageKind } from '../formats/registry';
-import type { EditRequest } from '../edit/intents';
+import type { EditRequest, SectionPosition } from '../edit/intents';
 import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
 import type { Finding, Placeholder } from '../launch/hardware';
 import type { PreflightResult } from '../preflight/preflight';
@@ -8,6 +8,7 @@ import type { TransformPlan } from '../transform/transform';
 import type { OffsetSpace } from './offset-map';
 import type { TreeNode } from './tree-node';
 import type { MemoryMap } from './memory-map';
+import type { ChunkRow } from './chunk-row';
 
 export type { PageOfRecord, TreeNode, TreeNodeKind } from './tree-node';
 export type { MemoryMap, MemoryMapRow, PageState, PageStateCounts } from './memory-map';
@@ -17,6 +18,8 @@ export { PAGE_STATE_CODES } from './memory-map';
 export type { Diagnostic, OffsetSpace };
 export type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
 export type { Finding, Placeholder, PreflightResult, TransformPlan };
+export type { ChunkProperties, ChunkRow } from './chunk-row';
+export type { SectionPosition };
 
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
@@ -69,6 +72,19 @@ export interface WorkbenchApi {
    * image (or a vmdesc JSON file) wherever that fits to the byte. Only the view changes.
    */
   borrowVmdesc(handle: string, sourcePath: string): Promise<ImageOpened>;
+
+  /**
+   * The chunk panel's list: a chunked container's chunks as Save as would write them (CRC,
+   * property bits, damage, notes), or for any other image its QEMU elements standing for the
+   * chunks `migwb pack` would make (sections play the part of chunks). As `migwb chunks` lists them.
+   */
+  chunkList(handle: string): Promise<ChunkListView>;
+  /** The device sections of a donor image, for the graft and replace dialog (the donor is opened read-only and closed). */
+  donorSections(handle: string, donorPath: string): Promise<DonorSections>;
+  /** Grafts a donor's section into the image, or replaces the image's section of the same name with it (`migwb edit --graft / --replace-section`). */
+  editFromDonor(handle: string, donorPath: string, request: DonorEditRequest): Promise<EditState>;
+  /** Inserts the bytes of a file (one whole QEMU section, as `migwb edit --insert-section` takes it) as a section at a position. */
+  editInsertSection(handle: string, sectionPath: string, position: SectionPosition): Promise<EditState>;
 
   /**
    * "Load in QEMU…": the QEMU command line that loads the image file, rebuilt from the image
@@ -153,6 +169,10 @@ export const CHANNELS = [
   'editSave',
   'editSaveJournal',
   'borrowVmdesc',
+  'chunkList',
+  'donorSections',
+  'editFromDonor',
+  'editInsertSection',
   'qemuLaunch',
   'qemuPreflight',
   'qemuTargets',
@@ -294,6 +314,25 @@ export interface RepairReport extends EditState {
   /** Set when the planner stopped early, and why. */
   stopped: string | null;
 }
+
+/** The chunk panel's rows at the image's revision. */
+export interface ChunkListView {
+  revision: number;
+  /** The rows are a chunked container's own chunks (with CRCs); false: a stream's elements standing for chunks. */
+  container: boolean;
+  rows: ChunkRow[];
+}
+
+/** A donor's device sections, as the graft dialog offers them. */
+export interface DonorSections {
+  path: string;
+  sections: { section: string; length: number; damaged: boolean }[];
+}
+
+/** A section edit that copies from a donor (`migwb edit --donor D --graft S` or `--replace-section S`). */
+export type DonorEditRequest =
+  | { op: 'graft-section'; section: string; position: SectionPosition | null }
+  | { op: 'replace-section'; section: string };
 
 /** A transform as the dialog asks for it (see `migwb transform`). */
 export interface TransformRequestView {

@@ -51,10 +51,17 @@ const position: Check = (v) => {
   const p = v as Record<string, unknown>;
   if (typeof p !== 'object' || p === null || Object.keys(p).length !== 1) return 'a position is {before: SECTION}, {after: SECTION} or {end: true}';
   if ('end' in p) return p.end === true ? undefined : 'end must be true';
+  if (!('before' in p) && !('after' in p)) return 'a position is {before: SECTION}, {after: SECTION} or {end: true}';
   return text(p.before ?? p.after);
 };
 
-/** The fields of each edit the GUI may send (donor-based edits are made through Repair or the CLI). */
+/** A chunk key as `migwb chunks` names it, or "" for the whole image. */
+const noteSubject: Check = (v) => (typeof v === 'string' && v.length <= MAX_TEXT ? undefined : `expected a chunk key of at most ${MAX_TEXT} characters`);
+/** What compileSetNote accepts; empty removes the note. */
+const MAX_NOTE = 1 << 20;
+const noteText: Check = (v) => (typeof v === 'string' && v.length <= MAX_NOTE ? undefined : `expected a note of at most ${MAX_NOTE} characters`);
+
+/** The fields of each edit the GUI may send (edits copying from a donor or a file go through editFromDonor and editInsertSection, whose paths are checked). */
 const EDIT_SHAPES: Partial<Record<EditRequest['op'], Record<string, Check>>> = {
   'replace-bytes': { offset, hex: hexText },
   'insert-bytes': { offset, hex: hexText },
@@ -65,6 +72,18 @@ const EDIT_SHAPES: Partial<Record<EditRequest['op'], Record<string, Check>>> = {
   'delete-section': { section: text },
   'move-section': { section: text, position },
   'insert-section': { hex: hexText, position },
+  'set-note': { about: noteSubject, text: noteText },
+  'recompute-crc': { chunk: offset },
+  'drop-chunk': { chunk: offset },
+};
+
+const donorEdit: Check = (v) => {
+  const r = v as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null) return 'expected {op, section, position}';
+  if (r.op === 'replace-section') return Object.keys(r).some((k) => k !== 'op' && k !== 'section') ? 'replace-section takes {op, section}' : text(r.section);
+  if (r.op !== 'graft-section') return 'op must be graft-section or replace-section';
+  if (Object.keys(r).some((k) => !['op', 'section', 'position'].includes(k))) return 'graft-section takes {op, section, position}';
+  return text(r.section) ?? (r.position === null ? undefined : position(r.position));
 };
 
 const editRequest: Check = (v) => {
@@ -163,6 +182,10 @@ const SIGNATURES: Record<Channel, Check[]> = {
   editSave: [string, string, saveRequest],
   editSaveJournal: [string, string],
   borrowVmdesc: [string, string],
+  chunkList: [string],
+  donorSections: [string, string],
+  editFromDonor: [string, string, donorEdit],
+  editInsertSection: [string, string, position],
   qemuLaunch: [string, qemuTarget],
   qemuPreflight: [string, qemuTarget],
   qemuTargets: [string],

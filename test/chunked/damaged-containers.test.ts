@@ -212,6 +212,29 @@ describe('damaged chunked containers', () => {
     expect(after.diagnostics.map((d) => [d.severity, d.code, d.offset, d.length])).toEqual([['warning', 'chunked-after-end', PACKED.length, 4]]);
   });
 
+  it('ordering rules: the header first, one header, no stream chunk past the stream\'s end, MORE only after a stream chunk', () => {
+    const bytesOf = (c: ChunkRecord) => PACKED.subarray(c.offset, c.offset + 8 + c.present + 4);
+    const header = GOOD[0];
+    const afterHeader = header.offset + bytesOf(header).length;
+    // The header moved behind the stream's first chunk.
+    const qevm = chunk('QEVM');
+    const swapped = Buffer.concat([PACKED.subarray(0, 8), bytesOf(qevm), bytesOf(header), PACKED.subarray(afterHeader + bytesOf(qevm).length)]);
+    expect(walk(swapped).diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.offset])).toEqual([['chunked-header-not-first', 8]]);
+    // A second header before the end.
+    const twice = walk(withChunkBefore('MEND', bytesOf(header)));
+    expect(twice.diagnostics.map((d) => [d.severity, d.code, d.offset])).toEqual([['error', 'chunked-duplicate', chunk('MEND').offset]]);
+    // A device section's chunk again after the vmdesc, past the stream's end.
+    const late = walk(withChunkBefore('MEND', bytesOf(chunk('FULL apic:0'))));
+    expect(late.diagnostics.filter((d) => d.code === 'chunked-order').map((d) => [d.severity, d.offset])).toEqual([['error', chunk('MEND').offset]]);
+    // A MORE chunk right after the header continues nothing.
+    const orphan = walk(withChunkBefore('QEVM', encodeChunk('MORE', Uint8Array.of(0))));
+    expect(orphan.diagnostics.map((d) => d.code)).toContain('chunked-orphan-continuation');
+    othersIntact(twice.layer.chunks, ['MHDR']);
+    othersIntact(late.layer.chunks, ['FULL apic:0']);
+    // (The orphan has no element to be named after: its key is its continuation number alone.)
+    othersIntact(orphan.layer.chunks, [orphan.layer.chunks[1].key]);
+  });
+
   it('a signature mangled by a text-mode transfer is recognised and explained', () => {
     const crlfToLf = Buffer.concat([Buffer.from([0x8f, 0x4d, 0x49, 0x47, 0x0a, 0x1a, 0x0a]), PACKED.subarray(8)]);
     const described = describeFile(new MemorySource(crlfToLf));
