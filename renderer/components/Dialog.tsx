@@ -1,0 +1,51 @@
+import { useEffect, useId, useRef, type ReactNode } from 'react';
+
+interface Props {
+  title: string;
+  /** Escape, or the Close button. */
+  onClose(): void;
+  /** A class for the dialog's size and layout. */
+  className?: string;
+  testId?: string;
+  children: ReactNode;
+  footer: ReactNode;
+}
+
+const FOCUSABLE = 'button:not([disabled]), select:not([disabled]), input:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * A modal dialog: named by its title, the keyboard kept inside it (Tab cycles through its
+ * controls, Escape closes it) and given back to where it was when it closes.
+ */
+export function Dialog({ title, onClose, className = '', testId, children, footer }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const before = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    box.current?.querySelector<HTMLElement>(FOCUSABLE)?.focus();
+    return () => before?.focus();
+  }, []);
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    if (e.key === 'Escape') {
+      e.stopPropagation();
+      onClose();
+    } else if (e.key === 'Tab') {
+      const all = [...(box.current?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? [])].filter((el) => el.offsetParent !== null);
+      if (!all.length) return;
+      const [first, last] = [all[0], all[all.length - 1]];
+      if (e.shiftKey && document.activeElement === first) (e.preventDefault(), last.focus());
+      else if (!e.shiftKey && document.activeElement === last) (e.preventDefault(), first.focus());
+    }
+  };
+  return (
+    <div className="modal-backdrop" onKeyDown={onKeyDown}>
+      <div className={`modal ${className}`} role="dialog" aria-modal="true" aria-labelledby={titleId} data-testid={testId} ref={box}>
+        <h2 className="modal-title" id={titleId}>
+          {title}
+        </h2>
+        <div className="dialog-body">{children}</div>
+        <footer>{footer}</footer>
+      </div>
+    </div>
+  );
+}
