@@ -33,8 +33,10 @@ export function Dialog({ title, onClose, className = '', testId, children, foote
       const all = [...(box.current?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? [])].filter((el) => el.offsetParent !== null);
       if (!all.length) return;
       const [first, last] = [all[0], all[all.length - 1]];
-      if (e.shiftKey && document.activeElement === first) (e.preventDefault(), last.focus());
-      else if (!e.shiftKey && document.activeElement === last) (e.preventDefault(), first.focus());
+      const wrapTo = e.shiftKey ? (document.activeElement === first ? last : null) : document.activeElement === last ? first : null;
+      if (!wrapTo) return;
+      e.preventDefault();
+      wrapTo.focus();
     }
   };
   return (
