@@ -25,11 +25,22 @@ export function Dialog({ title, onClose, className = '', testId, children, foote
     box.current?.querySelector<HTMLElement>(FOCUSABLE)?.focus();
     return () => before?.focus();
   }, []);
+  // Escape closes the dialog when the keyboard is in it, or nowhere (a button that went away
+  // took the focus with it); not when it is in a dialog opened over this one (the file picker).
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    const onEscape = (e: KeyboardEvent) => {
+      const at = document.activeElement;
+      if (e.key !== 'Escape' || e.defaultPrevented || !(at === null || at === document.body || box.current?.contains(at))) return;
+      e.preventDefault();
+      close.current();
+    };
+    window.addEventListener('keydown', onEscape);
+    return () => window.removeEventListener('keydown', onEscape);
+  }, []);
   const onKeyDown = (e: React.KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.stopPropagation();
-      onClose();
-    } else if (e.key === 'Tab') {
+    if (e.key === 'Tab') {
       const all = [...(box.current?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? [])].filter((el) => el.offsetParent !== null);
       if (!all.length) return;
       const [first, last] = [all[0], all[all.length - 1]];

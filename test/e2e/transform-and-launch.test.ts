@@ -159,9 +159,10 @@ describe.skipIf(!haveChromium)('Transform and Load in QEMU in real Chromium (bri
     const cliArgs = async (to: string) => {
       const r = await migwb('qemu-args', QXL_SAVE, '--to', to);
       expect(r.code, r.err).toBe(0);
-      // "# header", the command, a blank line, then the follow-ups and stand-ins.
-      const [command, followUp] = r.out.replace(/^#.*\n/, '').replace(/\n$/, '').split('\n\n');
-      return { command, followUp };
+      // "# header", the command, a blank line, then the follow-ups, stand-ins and notes, one a line.
+      const rest = r.out.replace(/^#.*\n/, '');
+      const cut = rest.indexOf('\n\n');
+      return { command: rest.slice(0, cut), followUp: rest.slice(cut + 2, -1) };
     };
     const cliVerdict = async (to: string) => {
       const r = await migwb('preflight', QXL_SAVE, '--to', to, '--json');

@@ -49,7 +49,8 @@ function TransformDialogBody({ flow }: { flow: TransformFlow }) {
           )}
           <button onClick={flow.close}>Close</button>
           {applied ? (
-            <button className="primary" onClick={() => void flow.save()} disabled={busy}>
+            // Focus moves here from Apply, which this replaces.
+            <button className="primary" onClick={() => void flow.save()} disabled={busy} autoFocus>
               Save as…
             </button>
           ) : (
