@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
-import { haveChromium, openThroughPicker, screenshot, startWorkbench, type Workbench } from '../helpers/browser';
+import { haveChromium, openThroughPicker, saveThroughPicker, screenshot, startWorkbench, type Workbench } from '../helpers/browser';
 import { haveQemu, withLoadedImage } from '../helpers/qemu';
 
 /**
@@ -124,11 +124,7 @@ describe.skipIf(!haveChromium)('Transform and Load in QEMU in real Chromium (bri
     await expect.poll(() => streamSha256(page, handle)).toBe(transformed);
     const out = tmp();
     await dialog.getByRole('button', { name: 'Save as…' }).click();
-    const picker = page.getByTestId('file-picker');
-    await picker.getByRole('textbox', { name: 'Folder' }).fill(out);
-    await picker.getByRole('textbox', { name: 'Folder' }).press('Enter');
-    await picker.getByRole('textbox', { name: 'File name' }).fill('transformed.mig');
-    await picker.getByRole('button', { name: 'Save' }).click();
+    await saveThroughPicker(page, out, 'transformed.mig');
     await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 60_000 }).toMatch(/Saved .*transformed\.mig .*checked: no errors/);
 
     // The same bytes as the CLI's transform over the same engine, and the original untouched.
