@@ -6,7 +6,7 @@ import { CHANNELS, DROP_CHANNEL, EVENT_CHANNEL, type MenuCommand, type Workbench
 import { PathGrants } from './api/path-grants';
 import { dispatch } from './api/dispatch';
 import { autosaveBeside, createHandlers, type HandlerDeps } from './api/handlers';
-import { harden, imageArguments, isTrustedSender } from './app/hardening';
+import { harden, imageArguments, isAllowedPermission, isTrustedSender } from './app/hardening';
 import { menuTemplate } from './app/menu';
 import { RecentImages } from './app/recent-images';
 import { DATABASE_FILE } from './index/database';
@@ -193,10 +193,10 @@ if (!app.requestSingleInstanceLock()) {
       const file = await net.fetch(pathToFileURL(r.file).toString());
       return new Response(file.body, { status: r.status, headers: r.headers });
     });
-    // The app never needs the network, the camera or any other permission.
-    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    // The app never needs the network, the camera or any other permission but writing to the clipboard.
+    session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) => callback(isAllowedPermission(permission, details?.requestingUrl)));
     // Checks (navigator.permissions.query, clipboard reads, …) are answered no as well, not only requests.
-    session.defaultSession.setPermissionCheckHandler(() => false);
+    session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => isAllowedPermission(permission, requestingOrigin));
     session.defaultSession.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !/^(app|devtools):/.test(details.url) }));
     registerChannels();
     buildMenu();

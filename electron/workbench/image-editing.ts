@@ -76,16 +76,25 @@ type TransformProgress = Omit<Extract<WorkbenchEvent, { type: 'transform-progres
 /**
  * Applies a transform as one journal entry (Undo takes it back whole) and shows the edited
  * image. Progress: planning, applying, then checking (re-reading the edited stream, the
- * long part for a large image).
+ * long part for a large image). Planning and applying run in one go, so nothing changes
+ * the journal between them; before each long synchronous step the event loop turns once,
+ * so the progress event reaches the renderer while the step runs, not after it.
  */
-export function applySessionTransform(session: ImageSession, request: TransformRequestView, onProgress: (p: TransformProgress) => void): TransformApplied {
+export async function applySessionTransform(session: ImageSession, request: TransformRequestView, onProgress: (p: TransformProgress) => void): Promise<TransformApplied> {
   onProgress({ phase: 'planning', done: 0, total: 3 });
+  await nextTurn();
   const outcome = session.editing().transform(requestOf(request), { dryRun: true });
   if (!outcome.edit) return { ...session.changed(), plan: outcome.plan, applied: false };
   onProgress({ phase: 'applying', done: 1, total: 3 });
   session.editing().applyCompiled(outcome.edit);
   onProgress({ phase: 'checking', done: 2, total: 3 });
+  await nextTurn();
   const state = session.changed();
   onProgress({ phase: 'done', done: 3, total: 3 });
   return { ...state, plan: outcome.plan, applied: true };
+}
+
+/** Lets pending I/O (the progress events just emitted) go out before synchronous work. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

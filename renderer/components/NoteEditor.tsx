@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import { monaco } from './monaco-setup';
+import { monaco } from './monaco';
 
 interface Props {
   title: string;

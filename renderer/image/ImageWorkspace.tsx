@@ -1,5 +1,7 @@
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import type { ImageView } from './image-view';
+import { LoadInQemuDialog } from './dialogs/LoadInQemuDialog';
+import { TransformDialog } from './dialogs/TransformDialog';
 import { BottomPanel } from './panels/BottomPanel';
 import { ChunksPanel } from './panels/ChunksPanel';
 import { EditToolbar } from './panels/EditToolbar';
@@ -10,8 +12,8 @@ import { ImageViewContext } from './view-context';
 
 /**
  * The panels of one open image, laid out: the edit toolbar above the structure tree (with
- * the chunk panel under it), the
- * hex view (or guest memory) over the bottom tabs, and the inspector. Each panel reads the image view's state itself (useViewState)
+ * the chunk panel under it), the hex view (or guest memory) over the bottom tabs, and the
+ * inspector; the Transform and Load in QEMU dialogs when open. Each panel reads the image view's state itself (useViewState)
  * and calls its actions (useImageView); this component only places them.
  */
 export function ImageWorkspace({ view }: { view: ImageView }) {
@@ -48,6 +50,8 @@ export function ImageWorkspace({ view }: { view: ImageView }) {
           <InspectorPanel />
         </Panel>
       </Group>
+      <TransformDialog />
+      <LoadInQemuDialog />
       </div>
     </ImageViewContext>
   );

@@ -1,4 +1,4 @@
-import type { AutosavedJournal, ByteSpace, EditState, EditSummary, ImageOpened, SaveRequest, SearchQuery, SectionJson, TreeNode, WorkbenchApi } from '../../shared/api/contract';
+import type { AutosavedJournal, ByteSpace, EditState, EditSummary, ImageOpened, SaveRequest, SearchQuery, SectionJson, TransformApplied, TransformRequestView, TreeNode, WorkbenchApi } from '../../shared/api/contract';
 import { OffsetMap } from '../../shared/api/offset-map';
 import { errorMessage, hexOffset, parseOffset } from '../api';
 import { ByteCache } from '../byte-cache';
@@ -12,6 +12,8 @@ import { Store } from '../state/store';
 import { ChunkPanel } from './chunk-panel';
 import { GuestMemory } from './guest-memory';
 import { NavigationHistory } from './history';
+import { QemuLaunchFlow } from './qemu-launch-flow';
+import { notApplied, TransformFlow } from './transform-flow';
 import { TreeModel } from './tree-model';
 
 /** The tabs below the hex view. */
@@ -109,6 +111,10 @@ export class ImageView {
   readonly memory: GuestMemory;
   /** The chunk panel: chunks (or sections standing for them) and the edits made on them. */
   readonly chunks: ChunkPanel;
+  /** The Transform dialog: the plan for another QEMU, applied as one edit. */
+  readonly transform: TransformFlow;
+  /** The "Load in QEMU…" panel: the command line, the libvirt XML and the predicted verdict. */
+  readonly launch: QemuLaunchFlow;
   private readonly history = new NavigationHistory();
   private revealTimer: ReturnType<typeof setTimeout> | undefined;
   private seq = 0;
@@ -153,13 +159,20 @@ export class ImageView {
       showMemory: () => this.showPane('memory'),
     });
     this.chunks = new ChunkPanel(api, image.handle, {
-      edit: (request, done) => this.runEdit(request, done),
+      edit: async (request, done) => void (await this.runEdit(request, done)),
       choosePath: (request) => this.host.choosePath(request),
       confirm: (request) => this.host.confirm(request),
       status: (text, error) => this.setStatus(text, error),
       reveal: (offset) => void this.goToOffset(offset, true, 'stream'),
       folder: () => this.folder(),
     });
+    this.transform = new TransformFlow(api, image.handle, {
+      choosePath: (request) => host.choosePath(request),
+      folder: () => this.folder(),
+      apply: (request) => this.applyTransform(request),
+      save: () => this.save(this.state.saveOptions),
+    });
+    this.launch = new QemuLaunchFlow(api, image.handle);
     void this.tree.openInitially();
     this.loadMinimap();
   }
@@ -197,6 +210,8 @@ export class ImageView {
     else if (command.type === 'forward') this.step(1);
     else if (command.type === 'undo') this.undo();
     else if (command.type === 'redo') this.redo();
+    else if (command.type === 'transform') void this.transform.show();
+    else if (command.type === 'load-in-qemu') void this.launch.show();
   };
 
   selectNode = (node: TreeNode): void => {
@@ -314,6 +329,14 @@ export class ImageView {
       (r) => (r.repairs.length ? `${r.repairs.length} repair${r.repairs.length === 1 ? '' : 's'} made: ${r.repairs.map((x) => x.summary).join('; ')}` : 'nothing to repair') + (r.stopped ? ` (${r.stopped})` : ''),
     );
   };
+
+  /** A transform for another QEMU as one edit of the journal (one Undo takes it back); Save as writes it. */
+  private applyTransform(request: TransformRequestView): Promise<TransformApplied | null> {
+    return this.runEdit(
+      () => this.api.transformApply(this.handle, request),
+      (r) => (r.applied ? (r.edits[r.edits.length - 1]?.summary ?? 'transformed') : notApplied(r.plan)),
+    );
+  }
 
   /** Makes the repair offered on one diagnostic, once the user has seen what it changes. */
   repairDiagnostic = async (d: PlacedDiagnostic): Promise<void> => {
@@ -434,15 +457,18 @@ export class ImageView {
    * Runs an edit, undo, redo or repair in the backend and shows its result: the new revision
    * of the image (tree, bytes, diagnostics), the journal, and the node at the cursor again.
    */
-  private async runEdit<T extends EditState>(request: () => Promise<T>, done: string | ((r: T) => string)): Promise<void> {
-    if (this.state.busy) return;
+  private async runEdit<T extends EditState>(request: () => Promise<T>, done: string | ((r: T) => string)): Promise<T | null> {
+    if (this.state.busy) return null;
+    let result: T | null = null;
     await this.whileBusy(null, async () => {
       const state = await request();
+      result = state;
       this.imageChanged(state.image);
       this.store.set({ journal: { edits: state.edits, redoable: state.redoable } });
       const errors = state.image.diagnostics.filter((d) => d.severity === 'error').length;
       this.setStatus(`${typeof done === 'string' ? done : done(state)}; ${errors ? `${errors} error${errors === 1 ? '' : 's'} left` : 'no errors'} (not saved yet)`, errors > 0);
     });
+    return result;
   }
 
   /** Runs `work` with the view busy; its failure is the status line's error. */

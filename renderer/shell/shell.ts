@@ -204,6 +204,7 @@ export class Shell {
     if (e.type === 'memory-search-progress') this.viewOf(e.handle)?.memory.searchProgress(e.done, e.total);
     else if (e.type === 'search-progress') this.viewOf(e.handle)?.searchProgress(e.done, e.total);
     else if (e.type === 'open-progress') this.store.set({ progress: { path: e.path, phase: e.phase, done: e.done, total: e.total } });
+    else if (e.type === 'transform-progress') this.viewOf(e.handle)?.transform.progress(e);
     else if (e.type === 'save-progress') this.store.set({ progress: e.done >= e.total && e.phase === 'writing' ? null : { path: 'the edited image', phase: e.phase, done: e.done, total: e.total } });
     else if (e.type === 'menu') runCommand({ type: e.command });
     else if (e.type === 'open-path') void this.openPath(e.path);

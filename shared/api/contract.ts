@@ -204,7 +204,7 @@ export const EVENT_CHANNEL = 'workbench:event';
 export const DROP_CHANNEL = 'workbench:dropped-path';
 
 /** Menu items of the desktop app, delivered to the renderer as events. */
-export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'back' | 'forward' | 'toggle-theme';
+export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'back' | 'forward' | 'toggle-theme' | 'transform' | 'load-in-qemu';
 
 /** Events the backend pushes to the renderer: progress of long work, menu commands, files to open. */
 export type WorkbenchEvent =

@@ -7,7 +7,7 @@ import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { sha256File, tempFolder } from '../helpers/evidence';
 import { haveQemu, migrateToFile, QEMU, withGuest } from '../helpers/qemu';
-import { clickByte, cursorByte, firstSelectedOffset, haveChromium, openThroughPicker, screenshot, selectedHexBytes, selectedRow, startWorkbench, treeRow, type Workbench } from '../helpers/browser';
+import { clickByte, cursorByte, firstSelectedOffset, haveChromium, openThroughPicker, saveThroughPicker, screenshot, selectedHexBytes, selectedRow, startWorkbench, treeRow, type Workbench } from '../helpers/browser';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 
@@ -302,11 +302,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/1 repair made: .*; no errors \(not saved yet\)/);
     await expect.poll(() => page.getByRole('tab', { name: /^Diagnostics/ }).textContent()).toBe('Diagnostics (0)');
     await page.getByRole('button', { name: 'Save as…' }).click();
-    const picker = page.getByTestId('file-picker');
-    await picker.getByRole('textbox', { name: 'Folder' }).fill(out);
-    await picker.getByRole('textbox', { name: 'Folder' }).press('Enter');
-    await picker.getByRole('textbox', { name: 'File name' }).fill('repaired.mig');
-    await picker.getByRole('button', { name: 'Save' }).click();
+    await saveThroughPicker(page, out, 'repaired.mig');
     await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toMatch(/Saved .*repaired\.mig .*checked: no errors/);
     await screenshot(page, '10-repaired-and-saved');
     const cli = await migwb('repair', image, '-o', path.join(out, 'cli.mig'));

@@ -28,8 +28,8 @@ const electron = vi.hoisted(() => {
   const windows: BrowserWindow[] = [];
   const appEvents = new Map<string, (...a: unknown[]) => void>();
   let protocolHandler: ((req: { url: string }) => Promise<Response>) | undefined;
-  let permissionHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
-  let permissionCheck: ((wc: unknown, p: string) => boolean) | undefined;
+  let permissionHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void, details?: { requestingUrl?: string }) => void) | undefined;
+  let permissionCheck: ((wc: unknown, p: string, origin?: string) => boolean) | undefined;
   let requestFilter: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
   /** What the next message box answers (the index of the button the user clicks). */
   const answers = { messageBox: 0, messageBoxSync: 0 };
@@ -195,7 +195,14 @@ describe('main: the Electron glue', () => {
     let allowed: boolean | undefined;
     electron.getPermissionHandler()!({}, 'media', (ok) => (allowed = ok));
     expect(allowed).toBe(false);
-    expect(electron.getPermissionCheck()!({}, 'clipboard-read')).toBe(false);
+    expect(electron.getPermissionCheck()!({}, 'clipboard-read', 'app://workbench')).toBe(false);
+    // Writing to the clipboard (the copy buttons) is the one permission, for the app's own pages only.
+    expect(electron.getPermissionCheck()!({}, 'clipboard-sanitized-write', 'app://workbench')).toBe(true);
+    expect(electron.getPermissionCheck()!({}, 'clipboard-sanitized-write', 'https://example.com')).toBe(false);
+    electron.getPermissionHandler()!({}, 'clipboard-sanitized-write', (ok) => (allowed = ok), { requestingUrl: 'app://workbench/index.html' });
+    expect(allowed).toBe(true);
+    electron.getPermissionHandler()!({}, 'clipboard-read', (ok) => (allowed = ok), { requestingUrl: 'app://workbench/index.html' });
+    expect(allowed).toBe(false);
     const cancelled = (url: string) => {
       let r: { cancel: boolean } | undefined;
       electron.getRequestFilter()!({ url }, (x) => (r = x));

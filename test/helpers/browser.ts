@@ -90,6 +90,15 @@ export async function openThroughPicker(page: Page, image: string, { expectTab =
   await page.getByRole('tab', { name: new RegExp(path.basename(image).replace(/[.]/g, '\\.')) }).waitFor();
 }
 
+/** Answers the in-app picker a Save as… opened: the file NAME in FOLDER. */
+export async function saveThroughPicker(page: Page, folder: string, name: string): Promise<void> {
+  const picker = page.getByTestId('file-picker');
+  await picker.getByRole('textbox', { name: 'Folder' }).fill(folder);
+  await picker.getByRole('textbox', { name: 'Folder' }).press('Enter');
+  await picker.getByRole('textbox', { name: 'File name' }).fill(name);
+  await picker.getByRole('button', { name: 'Save' }).click();
+}
+
 /** The tree row of a node, by its id. */
 export function treeRow(page: Page, id: string) {
   return page.locator(`[data-node-id="${id}"]`);

@@ -2,7 +2,7 @@ import { useImageView, useViewState } from '../view-context';
 
 /**
  * What can be done to the image, always in sight: undo and redo, repair (with or without a
- * donor), Save as (a new file, checked first; the original is never written) with its
+ * donor), Transform for another QEMU, Load in QEMU, Save as (a new file, checked first; the original is never written) with its
  * options, and saving the journal. An earlier session's unsaved edits are offered here too.
  */
 export function EditToolbar() {
@@ -28,6 +28,13 @@ export function EditToolbar() {
       </button>
       <button onClick={() => void view.repair(true)} disabled={busy} title="Repair with parts of an intact save of the same VM (missing sections, lost pages)">
         Repair with donor…
+      </button>
+      <span className="separator" />
+      <button onClick={() => void view.transform.show()} disabled={busy} title="Make the image load in another QEMU release: review the plan, apply it as one edit (Ctrl+Shift+X)" aria-keyshortcuts="Control+Shift+X">
+        Transform…
+      </button>
+      <button onClick={() => void view.launch.show()} title="The QEMU command line (or libvirt XML) that loads this image, and whether a QEMU will (Ctrl+Shift+L)" aria-keyshortcuts="Control+Shift+L">
+        Load in QEMU…
       </button>
       <span className="separator" />
       <button className="primary" onClick={() => void view.save(options)} disabled={busy} title="Write the edited image to a new file, checked before it replaces anything">
