@@ -45,3 +45,12 @@ export function metaOf(image: string): any {
   if (fs.existsSync(direct)) return readJson(direct);
   return readJson(image.replace(/\.vmstate\.mig$/, '.meta.json'));
 }
+
+/** Every Xen stream of the corpus (corpus/xen, without its README). */
+export function xenCorpusFiles(): string[] {
+  return fs
+    .readdirSync(corpusPath('xen'))
+    .filter((f) => !f.endsWith('.md'))
+    .sort()
+    .map((f) => corpusPath('xen', f));
+}

@@ -80,38 +80,46 @@ export class XenWriter {
     return at;
   }
 
+  // Each method reserves before touching buf: reserve() may replace it.
   u8(v: number): this {
-    this.buf[this.reserve(1)] = v;
+    const at = this.reserve(1);
+    this.buf[at] = v;
     return this;
   }
 
   u16(v: number, littleEndian = this.littleEndian): this {
-    this.view.setUint16(this.reserve(2), v, littleEndian);
+    const at = this.reserve(2);
+    this.view.setUint16(at, v, littleEndian);
     return this;
   }
 
   u32(v: number, littleEndian = this.littleEndian): this {
-    this.view.setUint32(this.reserve(4), v >>> 0, littleEndian);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v >>> 0, littleEndian);
     return this;
   }
 
   i32(v: number): this {
-    this.view.setInt32(this.reserve(4), v, this.littleEndian);
+    const at = this.reserve(4);
+    this.view.setInt32(at, v, this.littleEndian);
     return this;
   }
 
   u64(v: number | bigint, littleEndian = this.littleEndian): this {
-    this.view.setBigUint64(this.reserve(8), BigInt(v), littleEndian);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, BigInt(v), littleEndian);
     return this;
   }
 
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
     return this;
   }
 
   zeros(n: number): this {
-    this.buf.fill(0, this.reserve(n), this.length);
+    const at = this.reserve(n);
+    this.buf.fill(0, at, this.length);
     return this;
   }
 
