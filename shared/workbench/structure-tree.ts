@@ -443,7 +443,7 @@ export class StructureTree {
  * GROUP^k items. Leaf ids are `${parent}/${index}`, group ids `${parent}/g/${index}`
  * (the group's first item index).
  */
-function groupedRange(start: number, end: number, parent: string, leaf: (k: number, id: string) => TreeNode, group: (from: number, to: number, id: string) => TreeNode): TreeNode[] {
+export function groupedRange(start: number, end: number, parent: string, leaf: (k: number, id: string) => TreeNode, group: (from: number, to: number, id: string) => TreeNode): TreeNode[] {
   const size = groupSize(end - start);
   const out: TreeNode[] = [];
   if (size === 1) for (let k = start; k < end; k++) out.push(leaf(k, `${parent}/${k}`));
@@ -452,7 +452,7 @@ function groupedRange(start: number, end: number, parent: string, leaf: (k: numb
 }
 
 /** The group ids (first item indexes) on the way from the root of a list of `count` to item `k`. */
-function groupPath(k: number, count: number): number[] {
+export function groupPath(k: number, count: number): number[] {
   const path: number[] = [];
   let start = 0;
   let end = count;
@@ -478,7 +478,7 @@ function groupSize(count: number): number {
  * items: the slice [start, end) the groups select, and the item index if one follows,
  * with the parts after it.
  */
-function resolveGroups(parts: string[], count: number): { start: number; end: number; index?: number; rest: string[] } {
+export function resolveGroups(parts: string[], count: number): { start: number; end: number; index?: number; rest: string[] } {
   let start = 0;
   let end = count;
   let i = 0;
@@ -497,7 +497,7 @@ function resolveGroups(parts: string[], count: number): { start: number; end: nu
   return { start, end, rest: parts.slice(i) };
 }
 
-function fieldTreeNode(n: FieldNode, id: string): TreeNode {
+export function fieldTreeNode(n: FieldNode, id: string): TreeNode {
   const node: TreeNode = {
     id,
     kind: n.type === 'subsection' ? 'subsection' : n.type === 'array' ? 'array' : n.children ? 'struct' : 'field',

@@ -1,3 +1,6 @@
+import { FileSource } from '../../electron/io/file-source';
+import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
+import { readBytes } from '../../shared/io/byte-source';
 import { ascii, concatBytes } from '../../shared/io/bytes';
 import { XenWriter } from '../../shared/formats/xen/wire';
 
@@ -110,7 +113,7 @@ export function legacyHvm(o: LegacyHvmOptions): { bytes: Uint8Array; pfns: numbe
   const ulong = (x: XenWriter, v: number) => (w === 8 ? x.u64(v) : x.u32(v));
   const out = le();
   ulong(out, 0x20);
-  const qemu = o.qemuState ?? concatBytes(ascii('QEVM'), Uint8Array.of(0, 0, 0, 3, 0x1f));
+  const qemu = o.qemuState ?? concatBytes(ascii('QEVM'), Uint8Array.of(0, 0, 0, 3, 0x00));
   const pfns = [0, 1, 2, 3, 0x10];
   const body = (compressed: boolean) => {
     out.i32(-3).u32(0).u64(0xfeffc);
@@ -203,7 +206,7 @@ export function checkpointedLibxl(o: CheckpointedOptions): { bytes: Uint8Array; 
   parts.push(concatBytes(new Uint8Array(8).fill(0xff), new XenWriter(false).u32(0x58454e46).u32(3).u16(0).u16(0).u32(0).finish()));
   parts.push(le().u32(2).u16(12).u16(0).u32(4).u32(17).finish());
   parts.push(record(0x10));
-  const qemu = o.qemuState ?? concatBytes(ascii('QEVM'), Uint8Array.of(0, 0, 0, 3, 0x1f));
+  const qemu = o.qemuState ?? concatBytes(ascii('QEVM'), Uint8Array.of(0, 0, 0, 3, 0x00));
   for (let c = 0; c < o.checkpoints; c++) {
     const pages = [0, 1, 2 + c];
     const body = le().u32(pages.length).u32(0);
@@ -251,4 +254,25 @@ export function libxlWithEmulator(qemu: Uint8Array, pfns: number[] = [0, 1, 0x10
   parts.push(record(3, concatBytes(le().u32(2).u32(0).finish(), qemu)));
   parts.push(record(0));
   return concatBytes(...parts);
+}
+
+/**
+ * The device state QEMU's xen-save-devices-state writes (qemu_save_device_state: the file
+ * header, every non-RAM device as a FULL section, QEMU_VM_EOF), taken from a real QEMU corpus
+ * image; `withVmdesc` appends that image's vmdesc after the EOF, as a migration would, so the
+ * fields decode by name.
+ */
+export function qemuDeviceState(migPath: string, withVmdesc: boolean): Uint8Array {
+  const src = new FileSource(migPath);
+  try {
+    const model = parseQemuStream(src);
+    const parts: Uint8Array[] = [readBytes(src, 0, 8)];
+    for (const e of model.elements) if (e.type === 'FULL') parts.push(readBytes(src, e.offset, e.length));
+    parts.push(Uint8Array.of(0x00));
+    const vmdesc = model.elements.find((e) => e.type === 'VMDESCRIPTION');
+    if (withVmdesc && vmdesc) parts.push(readBytes(src, vmdesc.offset, vmdesc.length));
+    return concatBytes(...parts);
+  } finally {
+    src.close();
+  }
 }
