@@ -490,7 +490,7 @@ function pageNode(p: { pfn: number; type: number; offset: number }, id: string, 
 }
 
 /** The fields of a legacy chunk (its marker, then what its id says follows). */
-function chunkLayout(c: LegacyChunk, m: LegacyModel, file: ByteSource): Layout {
+export function chunkLayout(c: LegacyChunk, m: LegacyModel, file: ByteSource): Layout {
   const marker = [{ name: 'marker', type: 'int32' as const }];
   const ulong = m.width === 8 ? ('uint64' as const) : ('uint32' as const);
   switch (c.kind) {

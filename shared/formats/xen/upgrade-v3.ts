@@ -23,10 +23,36 @@ export interface Upgrade {
 
 const STATIC_RECORDS: ReadonlySet<number> = new Set([LibxcRecord.X86_PV_INFO, LibxcRecord.X86_CPUID_POLICY, LibxcRecord.X86_MSR_POLICY]);
 
+export interface UpgradeEdit {
+  at: number;
+  remove: number;
+  insert: Uint8Array;
+  note: string;
+}
+
 export function upgradeToV3(model: XenStreamModel, size: number): Upgrade {
-  if (model.legacy) return { pieces: [], size: 0, notes: [], refused: 'a legacy stream is converted, not upgraded (use --to xen-v2, which writes a version 3 image)' };
-  if (!model.images.length) return { pieces: [], size: 0, notes: [], refused: 'the stream holds no libxc image' };
-  const edits: { at: number; remove: number; insert: Uint8Array; note: string }[] = [];
+  const planned = upgradeEdits(model);
+  if ('refused' in planned) return { pieces: [], size: 0, notes: planned.notes, refused: planned.refused };
+  const { edits, notes } = planned;
+  const pieces: Piece[] = [];
+  let pos = 0;
+  let out = 0;
+  for (const e of edits) {
+    if (e.at > pos) pieces.push(rangePiece(IMAGE_SOURCE, pos, e.at - pos));
+    pieces.push(bytesPiece(e.insert));
+    out += e.at - pos + e.insert.length;
+    pos = e.at + e.remove;
+  }
+  if (pos < size) pieces.push(rangePiece(IMAGE_SOURCE, pos, size - pos));
+  out += size - pos;
+  return { pieces, size: out, notes };
+}
+
+/** The byte edits of the upgrade, in file order (for the transform, and for the repair planner). */
+export function upgradeEdits(model: XenStreamModel): { edits: UpgradeEdit[]; notes: string[] } | { refused: string; notes: string[] } {
+  if (model.legacy) return { notes: [], refused: 'a legacy stream is converted, not upgraded (use --to xen-v2, which writes a version 3 image)' };
+  if (!model.images.length) return { notes: [], refused: 'the stream holds no libxc image' };
+  const edits: UpgradeEdit[] = [];
   const notes: string[] = [];
   model.images.forEach((img, i) => {
     if (img.version === 3) {
@@ -46,20 +72,9 @@ export function upgradeToV3(model: XenStreamModel, size: number): Upgrade {
     const what = target ? `before the first ${target.type === first ? (first === LibxcRecord.PAGE_DATA ? 'PAGE_DATA' : 'X86_PV_P2M_FRAMES') : 'non-static record'} at 0x${target.offset.toString(16)}` : 'after the headers';
     edits.push({ at, remove: 0, insert: new XenWriter(true, RECORD_HEADER_BYTES).u32(LibxcRecord.STATIC_DATA_END).u32(0).finish(), note: `STATIC_DATA_END inserted ${what}` });
   });
-  if (!edits.length) return { pieces: [], size: 0, notes, refused: 'every libxc image is already version 3' };
+  if (!edits.length) return { notes, refused: 'every libxc image is already version 3' };
   notes.push(...edits.map((e) => e.note));
   notes.push('no CPUID/MSR policy records added: they are optional in v3 and a v2 image has no data for them');
   edits.sort((a, b) => a.at - b.at);
-  const pieces: Piece[] = [];
-  let pos = 0;
-  let out = 0;
-  for (const e of edits) {
-    if (e.at > pos) pieces.push(rangePiece(IMAGE_SOURCE, pos, e.at - pos));
-    pieces.push(bytesPiece(e.insert));
-    out += e.at - pos + e.insert.length;
-    pos = e.at + e.remove;
-  }
-  if (pos < size) pieces.push(rangePiece(IMAGE_SOURCE, pos, size - pos));
-  out += size - pos;
-  return { pieces, size: out, notes };
+  return { edits, notes };
 }
