@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { isXenCommandLine } from '../formats/xen/xen-dispatch';
+import { runXenCli } from '../formats/xen/xen-cli';
 import { UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
 import { processIO, type CliIO } from './output';
@@ -24,6 +26,8 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   for (const register of COMMANDS) register(program, io, setExit);
   try {
+    // Xen streams (recognised by content) have their own engine behind the same commands.
+    if (isXenCommandLine(argv)) return await runXenCli(argv, io);
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {

@@ -15,6 +15,7 @@ import { registerRepair } from './repair';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
+import { registerTransform } from './transform';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -28,6 +29,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerEdit,
   registerApply,
   registerRepair,
+  registerTransform,
   registerSeal,
   registerIndex,
   registerLs,

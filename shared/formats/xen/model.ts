@@ -93,6 +93,8 @@ export interface DomainSummary {
   ptLevels?: number;
   /** Xen that wrote it, "converted" for convert-legacy-stream output. */
   xenVersion?: string;
+  /** HVM: vCPU 0 was in long mode when saved (EFER.LMA of its CPU save record). */
+  longMode?: boolean;
   /** Highest pfn + 1 seen in page data. */
   pfnLimit: number;
   vcpus: number[];

@@ -2,7 +2,9 @@ import { strFromU8 } from 'fflate';
 import { readBytes, type ByteSource } from '../../io/byte-source';
 import { DomainType, LIBXL_IDENT, XL_BYTEORDER_MARKER, XL_HEADER_BYTES, XL_MAGIC, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_MANDATORY_KNOWN, LibxcRecord, XEN_PAGE_SIZE } from './constants';
 import { VERIFY, XenDiagnostics } from './diagnostics';
+import { longModeOf, splitHvmContext } from './hvm-context';
 import { sniffLegacy } from './legacy-sniff';
+import { openNestedQemu, qemuBlobs } from './nested-qemu';
 import type { XenStreamKind, XenStreamModel, XlHeader } from './model';
 import { XenPageIndex } from './page-index';
 import { parseLegacy } from './parse-legacy';
@@ -12,6 +14,29 @@ import { XenBytes } from './wire';
 export interface ParseXenOptions {
   /** Called every few tens of megabytes with the current offset; may throw to cancel. */
   onProgress?: (done: number, total: number) => void;
+  /** Also check what records carry: HVM context save records, the QEMU device state (default true). */
+  deep?: boolean;
+}
+
+/** HVM context blobs larger than this are not split (no real context comes near). */
+const MAX_HVM_CONTEXT = 64 << 20;
+
+/**
+ * What the records carry, beyond their framing: every HVM context's save records (Xen's
+ * hvm_load checks), and every QEMU device state as the QEMU engine reads it.
+ */
+function checkContents(model: XenStreamModel, source: ByteSource, diags: XenDiagnostics): void {
+  const contexts: { offset: number; length: number }[] = [];
+  for (const r of model.records) if (r.layer === 'libxc' && r.type === LibxcRecord.HVM_CONTEXT && !r.truncated && !r.resynced) contexts.push({ offset: r.offset + 8, length: r.bodyLength });
+  for (const cp of model.legacy?.checkpoints ?? []) if (cp.tail?.hvmContext) contexts.push(cp.tail.hvmContext);
+  for (const c of contexts) {
+    if (c.length === 0 || c.length > MAX_HVM_CONTEXT) continue;
+    for (const f of splitHvmContext(readBytes(source, c.offset, c.length), c.offset).findings) diags.add(f.offset, { ...f, at: 0 }, 'HVM context');
+  }
+  for (const blob of qemuBlobs(model)) {
+    const nested = openNestedQemu(source, blob.offset, blob.length);
+    diags.addShifted(nested.model.diagnostics, blob.offset, 'QEMU device state');
+  }
 }
 
 /** What kind of Xen stream the bytes at the start of a file are, if any. */
@@ -80,6 +105,7 @@ export function parseXen(source: ByteSource, options: ParseXenOptions = {}): Xen
     // A checkpointed stream cut after a CHECKPOINT: Xen restores the last completed checkpoint.
     if (state.checkpoints > 0 && state.end === undefined) pages.excludeFrom(state.lastCompleteCheckpointRun);
   }
+  if (options.deep !== false) checkContents(model, source, diags);
   model.domain = summarise(model, source);
   options.onProgress?.(source.size, source.size);
   model.diagnostics = diags.finish(source.size);
@@ -141,8 +167,25 @@ export function parseXlHeader(source: ByteSource, diags: XenDiagnostics): XlHead
   return xl;
 }
 
+/** The last HVM context of the stream (the state a restore ends with). */
+function lastHvmContext(model: XenStreamModel): { offset: number; length: number } | undefined {
+  const rec = [...model.records].reverse().find((r) => r.layer === 'libxc' && r.type === LibxcRecord.HVM_CONTEXT && !r.truncated && !r.resynced);
+  if (rec) return { offset: rec.offset + 8, length: rec.bodyLength };
+  return [...(model.legacy?.checkpoints ?? [])].reverse().find((cp) => cp.tail?.hvmContext)?.tail?.hvmContext;
+}
+
+/** HVM: the vCPUs with a CPU save record, and whether vCPU 0 was in long mode. */
+function hvmSummary(model: XenStreamModel, source: ByteSource): { vcpus: number[]; longMode?: boolean } {
+  const c = lastHvmContext(model);
+  if (!c || c.length > MAX_HVM_CONTEXT) return { vcpus: [] };
+  const blob = readBytes(source, c.offset, c.length);
+  const ctx = splitHvmContext(blob, c.offset);
+  return { vcpus: ctx.vcpus, longMode: longModeOf(blob, c.offset, ctx) };
+}
+
 function summarise(model: XenStreamModel, source: ByteSource): XenStreamModel['domain'] {
   const pfnLimit = model.pages.pfnLimit;
+  const hvm = hvmSummary(model, source);
   const legacy = model.legacy;
   if (legacy) {
     const info = legacy.extendedInfo;
@@ -152,7 +195,8 @@ function summarise(model: XenStreamModel, source: ByteSource): XenStreamModel['d
       ptLevels: info?.ptLevels,
       xenVersion: 'before 4.6 (legacy format)',
       pfnLimit,
-      vcpus: legacy.vcpus,
+      vcpus: legacy.guest === 'hvm' && hvm.vcpus.length ? hvm.vcpus : legacy.vcpus,
+      longMode: hvm.longMode,
     };
   }
   const img = model.images[0];
@@ -175,7 +219,8 @@ function summarise(model: XenStreamModel, source: ByteSource): XenStreamModel['d
     ptLevels,
     xenVersion: img ? (img.xenMajor === 0 ? `converted from a legacy stream (convert-legacy-stream v${img.xenMinor})` : `${img.xenMajor}.${img.xenMinor}`) : undefined,
     pfnLimit,
-    vcpus: [...vcpus].sort((a, b) => a - b),
+    vcpus: type === 'hvm' ? hvm.vcpus : [...vcpus].sort((a, b) => a - b),
+    longMode: type === 'hvm' ? hvm.longMode : undefined,
   };
 }
 
