@@ -92,10 +92,12 @@ function nestedQemuField(ctx: XenEditContext, spec: string, text: string): Compi
   const nested = openNestedQemu(ctx.view, blob.offset, blob.length);
   const view = new PieceTable(new Map<string, ByteSource>([[IMAGE_SOURCE, new SliceSource(ctx.view, blob.offset, blob.length)]]), [rangePiece(IMAGE_SOURCE, 0, blob.length)]).snapshot();
   const inner = compileSetField({ view, model: nested.model, donor: () => undefined }, m[2], text, false);
+  const i = inner.intent as unknown as { section: string; path: string; type: string; offset: number; old: string; new: string };
+  const offset = i.offset + blob.offset;
   return {
     ...inner,
-    intent: { ...inner.intent, field: spec, emulator: Number(m[1] ?? 0), blobOffset: blob.offset },
-    summary: `EMULATOR_CONTEXT${m[1] ? `:${m[1]}` : ''} ${inner.summary}`,
+    intent: { ...inner.intent, field: spec, offset, emulator: Number(m[1] ?? 0), blobOffset: blob.offset },
+    summary: `EMULATOR_CONTEXT${m[1] ? `:${m[1]}` : ''} › ${i.section} ${i.path} (${i.type} at ${hex(offset)}): ${i.old} → ${i.new}`,
     changes: inner.changes.map((c): ByteChange => ({ ...c, offset: c.offset + blob.offset })),
   };
 }
