@@ -24,6 +24,8 @@ export interface ImageRows {
   pageRuns: unknown[][];
   devices: unknown[][];
   diagnostics: unknown[][];
+  /** Xen streams: their xen_streams row and xen_records rows. */
+  xen?: { stream: Record<string, unknown>; records: unknown[][] };
 }
 
 export function imageRows(model: QemuStreamModel): ImageRows {

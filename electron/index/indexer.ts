@@ -13,6 +13,9 @@ import { openContainer, prepareContainer } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UserError } from '../services/user-error';
+import { isXenFile } from '../formats/xen/xen-file';
+import { XEN_LIBRARY_FORMATS, xenImageRows } from '../formats/xen/xen-index';
+import { parseXen } from '../../shared/formats/xen/parse';
 import { imageRows } from './image-rows';
 
 export interface IndexProgress {
@@ -204,6 +207,10 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     return;
   }
   const kind = detectImageKind(head);
+  if (kind.startsWith('xen-') || (kind === 'unknown' && isXenFile(task.path))) {
+    indexXen(store, task, version, report, onBytes);
+    return;
+  }
   if (kind === 'unknown') {
     store.writeStatus(task, version, 'not-an-image', 'content not recognised as a migration or save image', null, null);
     report.notImages++;
@@ -235,6 +242,25 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     report.indexed++;
   } finally {
     container?.close();
+    file.close();
+  }
+}
+
+/** A Xen stream: parsed by the Xen engine, its model in the images row and the Xen tables. */
+function indexXen(store: Store, task: FileTask, version: string, report: IndexReport, onBytes: (n: number) => void): void {
+  const sha256 = hashFile(task.path, onBytes);
+  const row = store.imageByPath(task.path);
+  if (row && row.sha256 === sha256 && row.indexed_by === version && row.status !== 'missing') {
+    store.touch(row.id, task);
+    report.unchanged++;
+    return;
+  }
+  const file = openReadOnly(task.path);
+  try {
+    const model = parseXen(file, { onProgress: (done) => onBytes(done) });
+    store.writeImage(task, version, XEN_LIBRARY_FORMATS[model.kind], sha256, 'scan', xenImageRows(model, file));
+    report.indexed++;
+  } finally {
     file.close();
   }
 }
@@ -301,7 +327,7 @@ class Store {
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
-      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks'].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', 'xen_records', 'xen_streams'].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
       section: db.prepare(`INSERT INTO sections (image_id, idx, type, type_code, offset, length, section_id, idstr, instance_id, version_id,
                            payload_offset, footer_offset, pages, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       ramBlock: db.prepare('INSERT INTO ram_blocks (image_id, idx, name, used_length, pages, pages_present, record_offset) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -310,6 +336,10 @@ class Store {
       device: db.prepare('INSERT INTO devices (image_id, section_idx, name, vmsd_name, instance_id, version_id, subsections) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       diagnostic: db.prepare(`INSERT INTO diagnostics (image_id, idx, severity, code, offset, length, section, expected, found, message, hint)
                               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      xenStream: db.prepare(`INSERT INTO xen_streams (image_id, kind, domain_type, guest_width, pt_levels, long_mode, libxc_version, legacy_width, xen_version, vcpus,
+                             page_count, pfn_limit, checkpoints, record_count) VALUES (@image_id, @kind, @domain_type, @guest_width, @pt_levels, @long_mode, @libxc_version,
+                             @legacy_width, @xen_version, @vcpus, @page_count, @pfn_limit, @checkpoints, @record_count)`),
+      xenRecord: db.prepare('INSERT INTO xen_records (image_id, idx, layer, type, name, offset, length, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     };
   }
 
@@ -373,6 +403,10 @@ class Store {
       for (const r of rows.pageRuns) this.s.pageRun.run(id, ...r);
       for (const r of rows.devices) this.s.device.run(id, ...r);
       for (const r of rows.diagnostics) this.s.diagnostic.run(id, ...r);
+      if (rows.xen) {
+        this.s.xenStream.run({ image_id: id, ...rows.xen.stream });
+        for (const r of rows.xen.records) this.s.xenRecord.run(id, ...r);
+      }
     }).immediate();
   }
 

@@ -176,3 +176,21 @@ describe(`what migwb writes passes verify-stream-v2${skipReason}`, () => {
     expect(dry.out).toMatch(/dry run: nothing was written/);
   });
 });
+
+describe('the library indexes Xen streams', () => {
+  it('domain type, width, page count, records, and the QEMU devices of the emulator state', async () => {
+    const db = path.join(tmp.dir, 'library.sqlite');
+    const r = await migwb('index', corpusPath('xen'), emulator, pv32, '--db', db);
+    expect(r.code, r.err).toBe(0);
+    const rows = json((await migwb('query', '--db', db, 'SELECT i.path, i.format, x.domain_type, x.guest_width, x.legacy_width, x.page_count, x.record_count FROM images i JOIN xen_streams x ON x.image_id = i.id ORDER BY i.path', '--json')).out);
+    const by = (name: string) => rows.find((x: any) => path.basename(x.path) === name);
+    expect(rows).toHaveLength(xenCorpusFiles().length + 2);
+    expect(by('pv-v3.libxc')).toMatchObject({ format: 'xen-libxc', domain_type: 'pv', guest_width: 8, page_count: 4 });
+    expect(by('pv32.bin')).toMatchObject({ format: 'xen-legacy', domain_type: 'pv', guest_width: 4, legacy_width: 4 });
+    expect(by('hvm-v3.xl')).toMatchObject({ format: 'xen-xl', domain_type: 'hvm', page_count: 5, record_count: 13 });
+    const records = json((await migwb('query', '--db', db, "SELECT count(*) AS n FROM xen_records r JOIN images i ON i.id = r.image_id WHERE r.name = 'PAGE_DATA' AND i.path LIKE '%hvm-v3.libxc'", '--json')).out);
+    expect(records[0].n).toBe(3);
+    const found = await migwb('find', '--db', db, '--device', 'cpu');
+    expect(found.out).toContain('emulator.libxl');
+  });
+});

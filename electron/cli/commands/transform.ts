@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isXenFile } from '../../formats/xen/xen-dispatch';
+import { isXenFile } from '../../formats/xen/xen-file';
 import { isXenTarget, runXenTransform, XEN_TARGETS } from '../../formats/xen/xen-transform';
 import { UserError } from '../../services/user-error';
 import type { CliIO } from '../output';

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
-import { sniffXen } from '../../../shared/formats/xen/parse';
-import { FileSource } from '../../io/file-source';
 import { UserError } from '../../services/user-error';
 import { XEN_COMMANDS } from './xen-cli';
+import { isXenFile } from './xen-file';
 
 /**
  * Whether a migwb command line is about Xen streams: a command the Xen commands provide and
@@ -17,18 +16,6 @@ export function isXenCommandLine(argv: readonly string[]): boolean {
   if (!xen.length) return false;
   if (command === 'search' && xen.length !== files.length) throw new UserError('search Xen streams and QEMU images in separate runs: their memory is addressed differently (pfns vs RAM blocks)');
   return true;
-}
-
-export function isXenFile(path: string): boolean {
-  let src: FileSource | undefined;
-  try {
-    src = new FileSource(path);
-    return sniffXen(src) !== undefined;
-  } catch {
-    return false;
-  } finally {
-    src?.close();
-  }
 }
 
 function isRegularFile(path: string): boolean {
