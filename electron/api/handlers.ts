@@ -4,12 +4,9 @@ import * as path from 'node:path';
 import { MAX_READ, type DirectoryListing, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
 import { searchBytes } from '../../shared/workbench/byte-search';
-import { computeMinimap } from '../../shared/workbench/minimap';
-import { sectionJson } from '../../shared/workbench/section-json';
 import type { Library } from '../index/library';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
-import { repairSession, saveSession, saveSessionJournal } from '../workbench/image-editing';
 import type { ImageSessions } from '../workbench/image-sessions';
 
 export interface HandlerDeps {
@@ -48,28 +45,26 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       sessions.close(handle, owner);
     },
     async treeChildren(handle, nodeId) {
-      return sessions.get(handle, owner).tree.children(nodeId);
+      return sessions.get(handle, owner).treeChildren(nodeId);
     },
     async nodePathAt(handle, offset, space) {
-      return sessions.get(handle, owner).tree.pathAt(offset, space);
+      return sessions.get(handle, owner).nodePathAt(offset, space);
     },
     async readBytes(handle, offset, length, space) {
       const bytes = sessions.get(handle, owner).bytes(space);
       return Buffer.from(readBytes(bytes, offset, Math.min(length, MAX_READ))).toString('base64');
     },
     async minimap(handle, buckets) {
-      return computeMinimap(sessions.get(handle, owner).model, buckets);
+      return sessions.get(handle, owner).minimap(buckets);
     },
     async search(handle, query) {
       return searchBytes(sessions.get(handle, owner).bytes(query.space ?? 'stream'), query);
     },
     async sectionJson(handle, nodeId) {
-      const s = sessions.get(handle, owner);
-      const element = s.model.elements[Number(/^e(\d+)/.exec(nodeId)?.[1] ?? NaN)];
-      return element ? sectionJson(s.source, s.model, element) : null;
+      return sessions.get(handle, owner).sectionJson(nodeId);
     },
     async fieldAddress(handle, nodeId) {
-      return sessions.get(handle, owner).tree.fieldAddress(nodeId) ?? null;
+      return sessions.get(handle, owner).fieldAddress(nodeId) ?? null;
     },
     async editApply(handle, request) {
       return sessions.get(handle, owner).apply(request);
@@ -81,13 +76,13 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return sessions.get(handle, owner).redo();
     },
     async editRepair(handle, donorPath) {
-      return repairSession(sessions.get(handle, owner), donorPath);
+      return sessions.get(handle, owner).repair(donorPath);
     },
     async editSave(handle, outputPath, request) {
-      return saveSession(sessions.get(handle, owner), outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
+      return sessions.get(handle, owner).save(outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
     },
     async editSaveJournal(handle, file) {
-      await saveSessionJournal(sessions.get(handle, owner), file);
+      await sessions.get(handle, owner).saveJournal(file);
     },
     async borrowVmdesc(handle, sourcePath) {
       const session = sessions.get(handle, owner);

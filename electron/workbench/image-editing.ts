@@ -1,14 +1,21 @@
-import type { RepairReport, SavedImage, SaveRequest } from '../../shared/api/contract';
+import type { EditState, RepairReport, SavedImage, SaveRequest } from '../../shared/api/contract';
+import type { EditSession } from '../edit/edit-session';
 import { journalText, writeTextAtomically } from '../edit/journal-store';
 import { runRepairs } from '../edit/repair-service';
 import { saveJournalInWorker, type SaveProgress } from '../edit/worker-save';
-import type { ImageSession } from './image-session';
+
+/** What these need of an open QEMU image (ImageSession). */
+interface EditableImage {
+  readonly path: string;
+  editing(): EditSession;
+  changed(): EditState;
+}
 
 /**
  * Repairs an open image the way `migwb repair` does, into its journal: each repair is an
  * edit the user can undo. A donor (an intact save of the same VM) supplies what is missing.
  */
-export function repairSession(session: ImageSession, donorPath: string | null): RepairReport {
+export function repairSession(session: EditableImage, donorPath: string | null): RepairReport {
   const edit = session.editing();
   const donor = donorPath === null ? undefined : edit.addDonor(donorPath, `donor${Date.now()}`);
   const outcome = runRepairs(edit, donor);
@@ -20,13 +27,13 @@ export function repairSession(session: ImageSession, donorPath: string | null): 
  * it to the image (checked by sha256), writes the result atomically and re-validates it,
  * so the main process stays free while gigabytes are hashed and written.
  */
-export async function saveSession(session: ImageSession, output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage> {
+export async function saveSession(session: EditableImage, output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage> {
   const journal = await session.editing().document({ onProgress: (done, total) => onProgress({ phase: 'hashing', done, total }) });
   const saved = await saveJournalInWorker({ image: session.path, journal, output, force: request.force, streamOnly: request.streamOnly }, { onProgress });
   return { path: saved.path, size: saved.size, sha256: saved.sha256, diagnostics: saved.diagnostics, notes: saved.notes };
 }
 
 /** Writes the journal (re-applicable with `migwb apply IMAGE JOURNAL -o OUT`); never over the image. */
-export async function saveSessionJournal(session: ImageSession, file: string): Promise<void> {
+export async function saveSessionJournal(session: EditableImage, file: string): Promise<void> {
   await writeTextAtomically(file, journalText(await session.editing().document()), [session.path]);
 }

@@ -1,14 +1,44 @@
 import * as path from 'node:path';
-import type { ByteSpace, EditState, EditSummary, ImageOpened } from '../../shared/api/contract';
+import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairReport, SavedImage, SaveRequest, SectionJson, TreeNode } from '../../shared/api/contract';
 import type { EditRequest } from '../../shared/edit/intents';
 import type { AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import type { Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
+import { computeMinimap } from '../../shared/workbench/minimap';
+import { sectionJson } from '../../shared/workbench/section-json';
 import { StructureTree } from '../../shared/workbench/structure-tree';
 import { EditSession } from '../edit/edit-session';
+import type { SaveProgress } from '../edit/worker-save';
 import type { OpenedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
+import { repairSession, saveSession, saveSessionJournal } from './image-editing';
+
+/**
+ * What the API handlers need of an open image, whatever its engine: the QEMU stream engine
+ * (ImageSession) or the Xen engine (XenImageSession). Trees, bytes, the minimap, the JSON
+ * tab, edits and saving all go through it.
+ */
+export interface WorkbenchImage {
+  readonly handle: string;
+  readonly owner: string;
+  readonly path: string;
+  readonly opened: ImageOpened;
+  treeChildren(nodeId: string | null): TreeNode[];
+  nodePathAt(offset: number, space: ByteSpace): string[];
+  fieldAddress(nodeId: string): string | undefined;
+  bytes(space: ByteSpace): ByteSource;
+  minimap(buckets: number): number[];
+  sectionJson(nodeId: string): SectionJson | null;
+  apply(request: EditRequest): EditState;
+  undo(): EditState;
+  redo(): EditState;
+  repair(donorPath: string | null): RepairReport;
+  save(output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage>;
+  saveJournal(file: string): Promise<void>;
+  borrowVmdesc(vmdesc: Vmdesc, from: string): ImageOpened;
+  close(): void;
+}
 
 /**
  * One image open in the workbench: the file, its stream, the stream's model and structure
@@ -16,7 +46,7 @@ import { UserError } from '../services/user-error';
  * After every edit, undo or redo the tree and the bytes come from the edited view; the
  * file itself is never written.
  */
-export class ImageSession {
+export class ImageSession implements WorkbenchImage {
   private edit?: EditSession;
   private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
 
@@ -48,6 +78,39 @@ export class ImageSession {
 
   get tree(): StructureTree {
     return this.current.tree;
+  }
+
+  treeChildren(nodeId: string | null): TreeNode[] {
+    return this.tree.children(nodeId);
+  }
+
+  nodePathAt(offset: number, space: ByteSpace): string[] {
+    return this.tree.pathAt(offset, space);
+  }
+
+  fieldAddress(nodeId: string): string | undefined {
+    return this.tree.fieldAddress(nodeId);
+  }
+
+  minimap(buckets: number): number[] {
+    return computeMinimap(this.model, buckets);
+  }
+
+  sectionJson(nodeId: string): SectionJson | null {
+    const element = this.model.elements[Number(/^e(\d+)/.exec(nodeId)?.[1] ?? NaN)];
+    return element ? sectionJson(this.source, this.model, element) : null;
+  }
+
+  repair(donorPath: string | null): RepairReport {
+    return repairSession(this, donorPath);
+  }
+
+  save(output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage> {
+    return saveSession(this, output, request, onProgress);
+  }
+
+  saveJournal(file: string): Promise<void> {
+    return saveSessionJournal(this, file);
   }
 
   /** The bytes of one of the image's spaces: the stream as it stands, or the file as it is on disk. */

@@ -3,7 +3,10 @@ import type { ImageOpened } from '../../shared/api/contract';
 import { openContainer } from '../services/open-container';
 import { openedImageOf, openReadOnly } from '../services/open-image';
 import { UserError } from '../services/user-error';
-import { imageOpened, ImageSession } from './image-session';
+import { XenImageSession } from '../formats/xen/xen-image-session';
+import { isXenFile } from '../formats/xen/xen-file';
+import { XenSession } from '../formats/xen/xen-session';
+import { imageOpened, ImageSession, type WorkbenchImage } from './image-session';
 import { scanInWorker } from './open-in-worker';
 import type { OpenProgress } from './open-worker';
 
@@ -13,10 +16,17 @@ import type { OpenProgress } from './open-worker';
  * worker; the session keeps its own read-only handles for reading bytes on demand.
  */
 export class ImageSessions {
-  private readonly sessions = new Map<string, ImageSession>();
+  private readonly sessions = new Map<string, WorkbenchImage>();
 
   async open(imagePath: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<ImageOpened> {
     const started = Date.now();
+    if (isXenFile(imagePath)) {
+      // Xen streams (recognised by content) have their own engine; the file is their address space.
+      const handle = randomUUID();
+      const session = new XenImageSession(handle, owner, XenSession.open(imagePath), Date.now() - started);
+      this.sessions.set(handle, session);
+      return session.opened;
+    }
     const scanned = await scanInWorker(imagePath, onProgress);
     const file = openReadOnly(imagePath);
     let image;
@@ -34,7 +44,7 @@ export class ImageSessions {
   }
 
   /** The session of `handle` if `owner` opened it: a window cannot read another window's images. */
-  get(handle: string, owner: string): ImageSession {
+  get(handle: string, owner: string): WorkbenchImage {
     const s = this.sessions.get(handle);
     if (!s || s.owner !== owner) throw new UserError('this image is no longer open; open it again');
     return s;

@@ -9,6 +9,7 @@ export type ImageKind =
   | 'xen-libxc'
   | 'xen-libxl'
   | 'xen-xl'
+  | 'xen-legacy'
   | 'unknown';
 
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
@@ -22,7 +23,7 @@ const SIGNATURES: ReadonlyArray<[ImageKind, number[]]> = [
   ['xen-libxc', [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...ascii('XENF')]],
 ];
 
-/** Bytes detect() wants to see. */
+/** Bytes detect() wants to see. (A legacy Xen stream has no magic: sniffXen tells it by its first chunks.) */
 export const DETECT_BYTES = 32;
 
 export function detectImageKind(head: Uint8Array): ImageKind {
@@ -40,5 +41,6 @@ export const IMAGE_KIND_LABELS: Readonly<Record<ImageKind, string>> = {
   'xen-libxc': 'Xen libxc migration stream',
   'xen-libxl': 'Xen libxl migration stream',
   'xen-xl': 'Xen xl save file',
+  'xen-legacy': 'Xen legacy (pre-4.6) save stream',
   unknown: 'unrecognised data',
 };

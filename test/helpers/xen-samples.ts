@@ -276,3 +276,10 @@ export function qemuDeviceState(migPath: string, withVmdesc: boolean): Uint8Arra
     src.close();
   }
 }
+
+/** An xl save file around a libxl stream: magic, byte order, flags (JSON config, STREAMv2), the JSON domain config. */
+export function xlFile(libxl: Uint8Array, config: object = { c_info: { name: 'xen-e2e', type: 'hvm' }, b_info: { max_memkb: 1024 } }): Uint8Array {
+  const json = ascii(JSON.stringify(config, null, 4) + '\0');
+  const head = new XenWriter(true).bytes(ascii('Xen saved domain, xl format\n \0 \r')).u32(0x01020304).u32(3).u32(0).u32(4 + json.length).u32(json.length).finish();
+  return concatBytes(head, json, libxl);
+}
