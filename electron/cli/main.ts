@@ -1,6 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isXenCommandLine } from '../formats/xen/xen-dispatch';
-import { runXenCli } from '../formats/xen/xen-cli';
+import { engineForCommandLine } from './engine-dispatch';
 import { UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
 import { processIO, type CliIO } from './output';
@@ -26,8 +25,9 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   for (const register of COMMANDS) register(program, io, setExit);
   try {
-    // Xen streams (recognised by content) have their own engine behind the same commands.
-    if (isXenCommandLine(argv)) return await runXenCli(argv, io);
+    // Formats with an engine of their own (Xen streams, recognised by content) serve the same commands.
+    const engine = engineForCommandLine(argv);
+    if (engine) return await engine.runCli(argv, io);
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {

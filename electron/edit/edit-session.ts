@@ -6,13 +6,13 @@ import { EditError } from '../../shared/edit/errors';
 import type { EditRequest } from '../../shared/edit/intents';
 import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
 import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
-import { bytesPiece, PieceTable, rangePiece, type JournalSource } from '../../shared/edit/pieces';
+import type { JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
-import type { LibvirtSaveLayer } from '../../shared/formats/container-model';
 import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import { borrowVmdesc } from '../../shared/formats/qemu-stream/borrowed-vmdesc';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
-import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
+import { readerOf } from '../../shared/formats/registry';
+import { looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { parseQemuStream, type ParseOptions } from '../../shared/formats/qemu-stream/stream-parser';
 import type { Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
 import { openImage, openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
@@ -215,56 +215,15 @@ export class EditSession {
   }
 
   /**
-   * The file to write: the edited stream, put back into its container. A bare stream is
-   * written as is, re-sealed when it had a section directory; a raw libvirt save keeps its
-   * header, XML and padding; a compressed one is written with its stream uncompressed.
+   * The file to write: the edited stream, put back into its container by its format (a bare
+   * stream re-sealed when it had a section directory; a raw libvirt save behind its header,
+   * XML and padding; a compressed one with its stream uncompressed).
    */
   private composeOutput(): { content: ByteSource; notes: string[] } {
-    const { file, streamBase, layers } = this.image;
-    const edited = this.view;
-    const libvirt = layers.find((l): l is LibvirtSaveLayer => l.kind === 'libvirt-save');
-    if (layers.some((l) => l.kind === 'qcow2')) {
-      throw new UserError(`${this.path} is a qcow2 image; writing an edited VM state back into its snapshot is not supported yet. Save the edited VM state as a migration stream with --stream-only and load it with -incoming next to the disk`);
-    }
-    if (!libvirt) return this.composeBareStream(edited);
-    const sources = new Map<string, ByteSource>([
-      ['file', file],
-      ['stream', edited],
-    ]);
-    const stream = rangePiece('stream', 0, edited.size);
-    if (streamBase !== undefined) {
-      // The libvirt stream runs to the end of the file.
-      return { content: new PieceTable(sources, [rangePiece('file', 0, streamBase), stream]).snapshot(), notes: [] };
-    }
-    const format = libvirt.header.fields.find((f) => f.name === 'format')!;
-    const raw = new Uint8Array(4); // libvirt format 0 = raw, in the header's byte order (zero either way)
-    const pieces = [rangePiece('file', 0, format.offset), bytesPiece(raw), rangePiece('file', format.offset + 4, libvirt.stream.offset - format.offset - 4), stream];
-    return {
-      content: new PieceTable(sources, pieces).snapshot(),
-      notes: [`the QEMU stream was ${libvirt.storedAs}-compressed; it is saved uncompressed (libvirt format "raw", which virsh restore reads as well)`],
-    };
-  }
-
-  /**
-   * A bare stream. Unedited, it is written as it was. Edited, an appended migwb section
-   * directory no longer describes it, so it is replaced by a fresh one; other trailers are
-   * kept (they are not ours to interpret).
-   */
-  private composeBareStream(edited: JournalSource): { content: ByteSource; notes: string[] } {
-    const model = this.model();
-    const t = model.trailing;
-    if (!t || this.journal.entries.length === 0) return { content: edited, notes: [] };
-    if (!looksLikeDirectoryHeader(readBytes(edited, t.offset, 9))) {
-      return { content: edited, notes: [`the ${t.length} bytes after the stream (a section directory or other trailer) were kept as they were; they do not describe the edited stream`] };
-    }
-    const sources = new Map<string, ByteSource>([['stream', edited]]);
-    const stream = rangePiece('stream', 0, t.offset);
-    if (!model.sawEof) {
-      return { content: new PieceTable(sources, [stream]).snapshot(), notes: ['the section directory was dropped and not rewritten: the edited stream has no QEMU_VM_EOF'] };
-    }
-    const described = { ...model, size: t.offset, trailing: undefined, diagnostics: model.diagnostics.filter((d) => d.code !== 'trailing-data') };
-    const directory = encodeDirectory(described, { placedAt: t.offset, sealedBy: sealedBy() });
-    return { content: new PieceTable(sources, [stream, bytesPiece(directory)]).snapshot(), notes: ['the section directory was rewritten for the edited stream'] };
+    const { file, container } = this.image;
+    const written = readerOf(container).writeBack({ file, container, edited: this.view, model: this.model(), edits: this.journal.entries.length, sealedBy: sealedBy() });
+    if ('refusal' in written) throw new UserError(`${this.path} ${written.refusal}`);
+    return written;
   }
 }
 

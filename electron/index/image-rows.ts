@@ -24,8 +24,8 @@ export interface ImageRows {
   pageRuns: unknown[][];
   devices: unknown[][];
   diagnostics: unknown[][];
-  /** Xen streams: their xen_streams row and xen_records rows. */
-  xen?: { stream: Record<string, unknown>; records: unknown[][] };
+  /** Rows of tables an engine of its own writes (the Xen engine: xen_streams, xen_records), in its tables' column order. */
+  engineTables?: { table: string; rows: unknown[][] }[];
 }
 
 export function imageRows(model: QemuStreamModel): ImageRows {

@@ -4,18 +4,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LibraryIndexReport } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
-import { DETECT_BYTES, detectImageKind } from '../../shared/formats/detect';
+import { DETECT_BYTES, detectFormat, peekFormat, type Detection } from '../../shared/formats/registry';
+import { ENGINE_TABLES, engineOfDetection } from '../formats/engines';
 import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from '../services/image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';
-import { openContainer, prepareContainer } from '../services/open-container';
+import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UserError } from '../services/user-error';
-import { isXenFile } from '../formats/xen/xen-file';
-import { XEN_LIBRARY_FORMATS, xenImageRows } from '../formats/xen/xen-index';
-import { parseXen } from '../../shared/formats/xen/parse';
 import { imageRows } from './image-rows';
 
 export interface IndexProgress {
@@ -206,12 +204,9 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     report.files--; // our own sidecar: not a library file
     return;
   }
-  const kind = detectImageKind(head);
-  if (kind.startsWith('xen-') || (kind === 'unknown' && isXenFile(task.path))) {
-    indexXen(store, task, version, report, onBytes);
-    return;
-  }
-  if (kind === 'unknown') {
+  // Detected once, here: what the file is decides whether it is hashed and read at all.
+  const detection = detectFormat(head) ?? probeFile(task.path);
+  if (!detection) {
     store.writeStatus(task, version, 'not-an-image', 'content not recognised as a migration or save image', null, null);
     report.notImages++;
     return;
@@ -223,14 +218,29 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     report.unchanged++;
     return;
   }
+  const { kind } = detection;
+  const engine = engineOfDetection(detection);
+  if (engine) {
+    // A format with an engine of its own (Xen streams) gives its rows itself.
+    const own = openReadOnly(task.path);
+    try {
+      const { format, rows } = engine.indexRows(own, () => onBytes(task.size));
+      store.writeImage(task, version, format, sha256, 'scan', rows);
+      report.indexed++;
+    } finally {
+      own.close();
+    }
+    return;
+  }
   const file = openReadOnly(task.path);
-  let container: ReturnType<typeof openContainer> | undefined;
+  let attached: StreamInFile | undefined;
   try {
     let opened;
     try {
-      await prepareContainer(task.path, file);
-      container = openContainer(task.path, file);
-      opened = { stream: container.stream, ...loadStreamDetailed(container.stream, { imagePath: task.path, onProgress: () => onBytes(task.size) }) };
+      const container = describeContainer(task.path, file, {}, detection);
+      await prepareContainer(task.path, container);
+      attached = attachContainer(task.path, file, container);
+      opened = loadStreamDetailed(attached.stream, { imagePath: task.path, onProgress: () => onBytes(task.size) });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       store.writeStatus(task, version, 'unsupported', e.message, kind, sha256);
@@ -241,27 +251,18 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model));
     report.indexed++;
   } finally {
-    container?.close();
+    attached?.close();
     file.close();
   }
 }
 
-/** A Xen stream: parsed by the Xen engine, its model in the images row and the Xen tables. */
-function indexXen(store: Store, task: FileTask, version: string, report: IndexReport, onBytes: (n: number) => void): void {
-  const sha256 = hashFile(task.path, onBytes);
-  const row = store.imageByPath(task.path);
-  if (row && row.sha256 === sha256 && row.indexed_by === version && row.status !== 'missing') {
-    store.touch(row.id, task);
-    report.unchanged++;
-    return;
-  }
-  const file = openReadOnly(task.path);
+/** A format without a magic (a legacy Xen stream) is recognised by its content probes. */
+function probeFile(file: string): Detection | undefined {
+  const f = openReadOnly(file);
   try {
-    const model = parseXen(file, { onProgress: (done) => onBytes(done) });
-    store.writeImage(task, version, XEN_LIBRARY_FORMATS[model.kind], sha256, 'scan', xenImageRows(model, file));
-    report.indexed++;
+    return peekFormat(f);
   } finally {
-    file.close();
+    f.close();
   }
 }
 
@@ -327,7 +328,8 @@ class Store {
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
-      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', 'xen_records', 'xen_streams'].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', ...ENGINE_TABLES.map((t) => t.name)].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      engineRow: new Map(ENGINE_TABLES.map((t) => [t.name, db.prepare(`INSERT INTO ${t.name} (${t.columns.join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`)])),
       section: db.prepare(`INSERT INTO sections (image_id, idx, type, type_code, offset, length, section_id, idstr, instance_id, version_id,
                            payload_offset, footer_offset, pages, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       ramBlock: db.prepare('INSERT INTO ram_blocks (image_id, idx, name, used_length, pages, pages_present, record_offset) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -336,10 +338,6 @@ class Store {
       device: db.prepare('INSERT INTO devices (image_id, section_idx, name, vmsd_name, instance_id, version_id, subsections) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       diagnostic: db.prepare(`INSERT INTO diagnostics (image_id, idx, severity, code, offset, length, section, expected, found, message, hint)
                               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      xenStream: db.prepare(`INSERT INTO xen_streams (image_id, kind, domain_type, guest_width, pt_levels, long_mode, libxc_version, legacy_width, xen_version, vcpus,
-                             page_count, pfn_limit, checkpoints, record_count) VALUES (@image_id, @kind, @domain_type, @guest_width, @pt_levels, @long_mode, @libxc_version,
-                             @legacy_width, @xen_version, @vcpus, @page_count, @pfn_limit, @checkpoints, @record_count)`),
-      xenRecord: db.prepare('INSERT INTO xen_records (image_id, idx, layer, type, name, offset, length, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     };
   }
 
@@ -403,10 +401,7 @@ class Store {
       for (const r of rows.pageRuns) this.s.pageRun.run(id, ...r);
       for (const r of rows.devices) this.s.device.run(id, ...r);
       for (const r of rows.diagnostics) this.s.diagnostic.run(id, ...r);
-      if (rows.xen) {
-        this.s.xenStream.run({ image_id: id, ...rows.xen.stream });
-        for (const r of rows.xen.records) this.s.xenRecord.run(id, ...r);
-      }
+      for (const t of rows.engineTables ?? []) for (const r of t.rows) this.s.engineRow.get(t.table)!.run(id, ...r);
     }).immediate();
   }
 

@@ -5,7 +5,7 @@ import { describedStreamLength, encodeDirectory } from '../../shared/formats/sec
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from './image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX, type LoadedVia } from './load-stream';
-import { openContainer } from './open-container';
+import { attachContainer, describeContainer, type StreamInFile } from './open-container';
 import { openReadOnly } from './open-image';
 import type { SealJob } from './seal-worker';
 import { UserError } from './user-error';
@@ -44,8 +44,11 @@ export function sealedBy(): string {
  */
 export function sealImage(image: string, target: SealTarget, onProgress?: (done: number, total: number) => void): SealResult {
   const file = openReadOnly(image);
+  let attached: StreamInFile | undefined;
   try {
-    const { kind, stream } = openContainer(image, file);
+    const container = describeContainer(image, file);
+    attached = attachContainer(image, file, container);
+    const { stream } = attached;
     const { model, via } = loadStreamDetailed(stream, { imagePath: image, onProgress });
     const streamLength = describedStreamLength(model);
     const common = { streamLength, elements: model.elements.filter((e) => e.type !== 'DIRECTORY').length, pageRuns: model.pages.runCount, modelVia: via };
@@ -56,8 +59,8 @@ export function sealImage(image: string, target: SealTarget, onProgress?: (done:
       writeFileAtomic(out, (fd) => writeAll(fd, bytes));
       return { written: out, kind: 'sidecar', directoryLength: bytes.length, ...common };
     }
-    if (kind !== 'qemu-migration-stream') {
-      throw new UserError(`${image} is a ${kind}; a directory can only be appended to a bare QEMU stream. Use --sidecar to write ${path.basename(image)}${SIDECAR_SUFFIX} beside it`);
+    if (container.layers.length > 0) {
+      throw new UserError(`${image} is a ${container.kind}; a directory can only be appended to a bare QEMU stream. Use --sidecar to write ${path.basename(image)}${SIDECAR_SUFFIX} beside it`);
     }
     if (!model.sawEof) {
       throw new UserError(`${image} has no QEMU_VM_EOF (it is cut short or damaged); appending a directory would make other tools read it as stream data. Use --sidecar instead`);
@@ -77,6 +80,7 @@ export function sealImage(image: string, target: SealTarget, onProgress?: (done:
     });
     return { written: target.output, kind: 'copy', directoryLength: bytes.length, ...common };
   } finally {
+    attached?.close();
     file.close();
   }
 }

@@ -1,6 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import type { ByteSpace, EditState, EditSummary, ImageOpened, SaveRequest, SearchQuery, TreeNode } from '../../shared/api/contract';
+import { OffsetMap } from '../../shared/api/offset-map';
 import { errorMessage, hexOffset, parseOffset, workbench } from '../api';
 import { ByteCache } from '../byte-cache';
 import { onCommand } from '../commands';
@@ -312,9 +313,7 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
     if (to === space) return;
     setHit(null);
     // The same byte in the other space, where the file holds the stream as is.
-    const base = image.streamBase;
-    const mapped = base === null ? 0 : to === 'file' ? cursor + base : Math.max(0, cursor - base);
-    void goToOffset(mapped, true, to);
+    void goToOffset(OffsetMap.ofImage(image).translate(cursor, space) ?? 0, true, to);
   };
   const selection = useMemo(() => (selected && (selected.space ?? 'stream') === space ? { offset: selected.offset, length: selected.length } : null), [selected, space]);
 

@@ -1,7 +1,7 @@
 import { memo, useEffect, useState } from 'react';
 import type { FieldValue } from '../../shared/formats/qemu-stream/vmstate-decode';
 import type { ByteSpace, TreeNode } from '../../shared/api/contract';
-import type { OffsetSpace } from '../../shared/formats/container-model';
+import { OffsetMap, type OffsetSpace } from '../../shared/api/offset-map';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';
 import { shortValue } from './StructureTree';
@@ -105,11 +105,7 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
  * when the file holds the stream as is, or say which space their offset is in.
  */
 function placeOf(node: TreeNode, streamBase: number | null, offsetSpace: OffsetSpace): string {
-  const at = `${hexOffset(node.offset)} (${node.offset})`;
-  if (node.space === 'file') return `file ${at}`;
-  if (offsetSpace === 'vmstate') return `vmstate ${at}`;
-  if (offsetSpace === 'decompressed') return `decompressed stream ${at}`;
-  return streamBase ? `${at} · file ${hexOffset(streamBase + node.offset)}` : at;
+  return OffsetMap.ofImage({ streamBase, offsetSpace }).describe(node.offset, node.space ?? 'stream', hexOffset);
 }
 
 /** One line to type a new value into, applied with Enter or the button. */

@@ -1,9 +1,11 @@
-import type { ContainerLayer, OffsetSpace } from '../formats/container-model';
 import type { Diagnostic } from '../diagnostics';
-import type { ImageKind } from '../formats/detect';
+import type { ImageKind } from '../formats/registry';
 import type { EditRequest } from '../edit/intents';
 import type { BorrowedVmdesc } from '../formats/qemu-stream/model';
-import type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
+import type { OffsetSpace } from './offset-map';
+import type { TreeNode } from './tree-node';
+
+export type { TreeNode, TreeNodeKind } from './tree-node';
 
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
@@ -142,8 +144,8 @@ export interface ImageOpened {
   /** File offset of stream byte 0 when the stream is stored raw in the file. */
   streamBase: number | null;
   /** The wrappers around the stream, outermost first (none for a bare .mig). */
-  layers: ContainerLayer['kind'][];
-  /** What stream offsets are: file offsets shifted by streamBase, qcow2 vmstate or decompressed-stream offsets. */
+  layers: string[];
+  /** What stream offsets are: file offsets shifted by streamBase, qcow2 vmstate or decompressed-stream offsets (OffsetMap.ofImage). */
   offsetSpace: OffsetSpace;
   /** Problems of the wrappers, at file offsets. */
   containerDiagnostics: Diagnostic[];
@@ -200,25 +202,6 @@ export interface SavedImage {
   notes: string[];
 }
 
-export type TreeNodeKind =
-  | 'stream'
-  | 'file-header'
-  | 'section'
-  | 'header-field'
-  | 'field'
-  | 'array'
-  | 'struct'
-  | 'subsection'
-  | 'ram-blocks'
-  | 'ram-block'
-  | 'page-run'
-  | 'page'
-  | 'footer'
-  | 'vmdesc'
-  | 'container'
-  | 'container-part'
-  | 'unknown';
-
 /**
  * The two byte spaces of an image: the QEMU stream (what model offsets refer to) and the
  * file around it (libvirt or qcow2 wrappers). They coincide for a bare .mig.
@@ -256,24 +239,6 @@ export interface LibraryIndexReport {
   missing: number;
   cancelled: boolean;
   elapsedMs: number;
-}
-
-export interface TreeNode {
-  id: string;
-  kind: TreeNodeKind;
-  label: string;
-  /** Short type or summary shown after the label. */
-  detail?: string;
-  /** Offset and length of the bytes the node covers, in the stream unless `space` says file. */
-  offset: number;
-  length: number;
-  /** 'file' for wrapper nodes (libvirt header, XML, qcow2 snapshot table), outside the stream. */
-  space?: 'file';
-  /** Shown expanded when the image opens (a wrapper and its stream, so the sections are in sight). */
-  initiallyOpen?: boolean;
-  hasChildren: boolean;
-  damaged?: boolean;
-  value?: FieldValue;
 }
 
 export interface SearchQuery {

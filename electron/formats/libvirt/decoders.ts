@@ -4,7 +4,7 @@ import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import unbzip2Stream from 'unbzip2-stream';
 import { XzReadableStream } from 'xz-decompress';
-import type { LibvirtCompression } from '../../../shared/formats/container-model';
+import type { LibvirtCompression } from '../../../shared/formats/libvirt/layer';
 import { LzopDecoder } from '../../../shared/formats/libvirt/lzop';
 
 export type StreamCompression = Exclude<LibvirtCompression, 'raw' | 'sparse'>;

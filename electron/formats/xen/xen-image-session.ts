@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairReport, SavedImage, SaveRequest, SectionJson, TreeNode } from '../../../shared/api/contract';
 import type { EditRequest } from '../../../shared/edit/intents';
 import type { AppliedEdit } from '../../../shared/edit/journal';
-import type { ImageKind } from '../../../shared/formats/detect';
+import type { ImageKind } from '../../../shared/formats/registry';
 import { xenFieldAddress } from '../../../shared/formats/xen/field-address';
 import type { XenStreamModel } from '../../../shared/formats/xen/model';
 import { XenTree } from '../../../shared/formats/xen/tree';

@@ -6,6 +6,15 @@ import { recordName } from '../../../shared/formats/xen/records';
 import type { ByteSource } from '../../../shared/io/byte-source';
 import { imageRows, type ImageRows } from '../../index/image-rows';
 
+/** The library tables the Xen engine writes (created by schema.ts), with their columns in insert order. */
+export const XEN_TABLES = [
+  {
+    name: 'xen_streams',
+    columns: ['image_id', 'kind', 'domain_type', 'guest_width', 'pt_levels', 'long_mode', 'libxc_version', 'legacy_width', 'xen_version', 'vcpus', 'page_count', 'pfn_limit', 'checkpoints', 'record_count'],
+  },
+  { name: 'xen_records', columns: ['image_id', 'idx', 'layer', 'type', 'name', 'offset', 'length', 'checkpoint'] },
+] as const;
+
 /** The library format names of Xen streams (images.format). */
 export const XEN_LIBRARY_FORMATS: Readonly<Record<XenStreamModel['kind'], string>> = { xl: 'xen-xl', libxl: 'xen-libxl', libxc: 'xen-libxc', legacy: 'xen-legacy' };
 
@@ -45,23 +54,29 @@ export function xenImageRows(model: XenStreamModel, source: ByteSource): ImageRo
     pageRuns: [],
     devices: qemu?.devices ?? [],
     diagnostics: model.diagnostics.map((d, i) => [i, d.severity, d.code, d.offset, d.length ?? null, d.section ?? null, d.expected, d.found, d.message, d.hint ?? null]),
-    xen: {
-      stream: {
-        kind: model.kind,
-        domain_type: model.domain.type,
-        guest_width: model.domain.guestWidth ?? null,
-        pt_levels: model.domain.ptLevels ?? null,
-        long_mode: model.domain.longMode === undefined ? null : model.domain.longMode ? 1 : 0,
-        libxc_version: model.images[0]?.version ?? null,
-        legacy_width: model.legacy?.width ?? null,
-        xen_version: model.domain.xenVersion ?? null,
-        vcpus: JSON.stringify(model.domain.vcpus),
-        page_count: model.pages.pagesWithData,
-        pfn_limit: model.pages.pfnLimit,
-        checkpoints: model.legacy ? model.legacy.checkpoints.length - 1 : model.checkpoints,
-        record_count: records.length,
+    // Without image_id: the store puts it first.
+    engineTables: [
+      {
+        table: 'xen_streams',
+        rows: [
+          [
+            model.kind,
+            model.domain.type,
+            model.domain.guestWidth ?? null,
+            model.domain.ptLevels ?? null,
+            model.domain.longMode === undefined ? null : model.domain.longMode ? 1 : 0,
+            model.images[0]?.version ?? null,
+            model.legacy?.width ?? null,
+            model.domain.xenVersion ?? null,
+            JSON.stringify(model.domain.vcpus),
+            model.pages.pagesWithData,
+            model.pages.pfnLimit,
+            model.legacy ? model.legacy.checkpoints.length - 1 : model.checkpoints,
+            records.length,
+          ],
+        ],
       },
-      records,
-    },
+      { table: 'xen_records', rows: records },
+    ],
   };
 }

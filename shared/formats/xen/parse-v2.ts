@@ -511,7 +511,9 @@ class V2Reader {
 /** Exposed for the model summary. */
 export function isV2Body(head: Uint8Array): 'libxl' | 'libxc' | undefined {
   if (head.length >= 8 && String.fromCharCode(...head.subarray(0, 8)) === LIBXL_IDENT) return 'libxl';
-  if (head.length >= 12 && head.subarray(0, 8).every((b) => b === 0xff)) return 'libxc';
+  // The marker (never all ones in a legacy stream) and a version of 2 or 3: a libxc image, even with a damaged id.
+  if (head.length >= 16 && head.subarray(0, 8).every((b) => b === 0xff) && head[12] === 0 && head[13] === 0 && head[14] === 0 && (head[15] === 2 || head[15] === 3)) return 'libxc';
+  if (head.length >= 12 && head.subarray(0, 8).every((b) => b === 0xff) && String.fromCharCode(...head.subarray(8, 12)) === 'XENF') return 'libxc';
   return undefined;
 }
 

@@ -76,7 +76,7 @@ export function parseXen(source: ByteSource, options: ParseXenOptions = {}): Xen
     const xl = parseXlHeader(source, diags);
     model.xl = xl;
     bodyAt = xl.bodyOffset;
-    const found = isV2Body(readBytes(source, bodyAt, 12));
+    const found = isV2Body(readBytes(source, bodyAt, 16));
     body = found ?? 'legacy';
     if (xl.streamV2 && found !== 'libxl') {
       diags.add(bodyAt, { severity: 'error', code: 'xen-xl-body', expected: `a libxl stream ("${LIBXL_IDENT}"), as mandatory flag STREAMv2 says`, found: found ? 'a bare libxc image' : 'no libxl header', message: 'The xl header announces a v2 stream that is not there', hint: 'xl restore reads the body as a libxl stream and fails.' });

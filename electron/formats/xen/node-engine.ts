@@ -1,0 +1,26 @@
+import type { NodeEngineRow } from '../node-format';
+import { parseXen } from '../../../shared/formats/xen/parse';
+import { XEN_COMMANDS, runXenCli } from './xen-cli';
+import { XenImageSession } from './xen-image-session';
+import { XEN_LIBRARY_FORMATS, XEN_TABLES, xenImageRows } from './xen-index';
+import { XenSession } from './xen-session';
+import { runXenTransform, XEN_TARGETS } from './xen-transform';
+
+/** The Xen engine's node-side row (see NodeEngineRow). */
+export const XEN_NODE_ENGINE: NodeEngineRow = {
+  name: 'Xen',
+  commands: XEN_COMMANDS,
+  runCli: runXenCli,
+  transformTargets: XEN_TARGETS,
+  transform: (image, options, io) => runXenTransform(image, options, io),
+  openImage: (path, handle, owner) => {
+    const started = Date.now();
+    const session = XenSession.open(path);
+    return new XenImageSession(handle, owner, session, Date.now() - started);
+  },
+  indexRows: (file, onBytes) => {
+    const model = parseXen(file, { onProgress: (done) => onBytes(done) });
+    return { format: XEN_LIBRARY_FORMATS[model.kind], rows: xenImageRows(model, file) };
+  },
+  tables: XEN_TABLES,
+};
