@@ -5,7 +5,7 @@ import type { EditContext, SourceImage } from '../../shared/edit/context';
 import { EditError } from '../../shared/edit/errors';
 import type { EditRequest } from '../../shared/edit/intents';
 import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
-import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
+import { journalDocument, replayJournal, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
 import type { JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
 import { readBytes, type ByteSource } from '../../shared/io/byte-source';
@@ -173,13 +173,7 @@ export class EditSession {
       const got = await this.identity(id, this.donors.get(id)!, options);
       if (got.sha256 !== s.sha256) throw new UserError(`donor ${s.id} at ${where} is not the file the journal used (sha256 ${got.sha256}, expected ${s.sha256}); give its path with --donor ${s.id}=PATH`);
     }
-    userErrors(() => {
-      for (const e of entriesOf(doc.edits)) this.journal.replay(e);
-      // Undone edits are replayed and undone again, so they can be redone.
-      const undone = entriesOf(doc.undone);
-      for (const e of [...undone].reverse()) this.journal.replay(e);
-      for (let i = 0; i < undone.length; i++) this.journal.undo();
-    });
+    userErrors(() => replayJournal(this.journal, doc));
   }
 
   /** The evidence report of the journal (Markdown). */
@@ -254,7 +248,8 @@ export function validateImageFile(file: string): Diagnostic[] {
   return img.model.diagnostics;
 }
 
-function userErrors<T>(fn: () => T): T {
+/** Runs `fn`, turning an EditError (a request that cannot be made) into a one-line UserError. */
+export function userErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {

@@ -132,3 +132,11 @@ function isCount(v: unknown): v is number {
 function isIdentity(v: unknown): v is SourceIdentity {
   return isObject(v) && typeof v.path === 'string' && isCount(v.size) && typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256);
 }
+
+/** Re-applies a journal document's edits to a fresh journal; its undone edits are replayed and undone again, so they can be redone. */
+export function replayJournal(journal: EditJournal, doc: JournalDocument): void {
+  for (const e of entriesOf(doc.edits)) journal.replay(e);
+  const undone = entriesOf(doc.undone);
+  for (const e of [...undone].reverse()) journal.replay(e);
+  for (let i = 0; i < undone.length; i++) journal.undo();
+}

@@ -258,23 +258,7 @@ export class StructureTree {
    * group parts where a level has more than GROUP children, e.g. a 16384-entry array).
    */
   private fieldNodes(e: StreamElement, parts: string[], id: string): TreeNode[] {
-    let nodes = this.decode(e).nodes;
-    let sel = resolveGroups(parts, nodes.length);
-    while (sel.index !== undefined) {
-      nodes = nodes[sel.index].children ?? [];
-      sel = resolveGroups(sel.rest, nodes.length);
-    }
-    if (sel.rest.length) return [];
-    const list = nodes;
-    return groupedRange(sel.start, sel.end, id, (k, childId) => fieldTreeNode(list[k], childId), (from, to, childId) => ({
-      id: childId,
-      kind: 'array',
-      label: `[${from}–${to - 1}]`,
-      detail: `${to - from} entries`,
-      offset: list[from].offset,
-      length: list[to - 1].offset + list[to - 1].size - list[from].offset,
-      hasChildren: true,
-    }));
+    return fieldLevel(this.decode(e).nodes, parts, id, fieldTreeNode);
   }
 
   private pathInFields(e: StreamElement, offset: number): string[] {
@@ -449,6 +433,30 @@ export function groupedRange(start: number, end: number, parent: string, leaf: (
   if (size === 1) for (let k = start; k < end; k++) out.push(leaf(k, `${parent}/${k}`));
   else for (let from = start; from < end; from += size) out.push(group(from, Math.min(end, from + size), `${parent}/g/${from}`));
   return out;
+}
+
+/**
+ * The tree nodes of a level of decoded fields: `parts` are the id parts below the fields'
+ * root (child indexes, with g/FROM group parts where a level has more than GROUP children).
+ */
+export function fieldLevel(nodes: readonly FieldNode[], parts: string[], id: string, leaf: (n: FieldNode, id: string) => TreeNode): TreeNode[] {
+  let list = nodes;
+  let sel = resolveGroups(parts, list.length);
+  while (sel.index !== undefined) {
+    list = list[sel.index].children ?? [];
+    sel = resolveGroups(sel.rest, list.length);
+  }
+  if (sel.rest.length) return [];
+  const level = list;
+  return groupedRange(sel.start, sel.end, id, (k, childId) => leaf(level[k], childId), (from, to, childId) => ({
+    id: childId,
+    kind: 'array',
+    label: `[${from}–${to - 1}]`,
+    detail: `${to - from} entries`,
+    offset: level[from].offset,
+    length: level[to - 1].offset + level[to - 1].size - level[from].offset,
+    hasChildren: true,
+  }));
 }
 
 /** The group ids (first item indexes) on the way from the root of a list of `count` to item `k`. */

@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import { countBySeverity, type Diagnostic } from '../../../shared/diagnostics';
 import { fieldPaths } from '../../../shared/edit/field-path';
 import { fieldEncoding, formatFieldValue } from '../../../shared/edit/field-value';
-import type { AppliedEdit } from '../../../shared/edit/journal';
 import { EMULATOR_IDS, LIBXL_IDENT, XEN_PAGE_SIZE } from '../../../shared/formats/xen/constants';
 import { verifierVerdict, type XenDiagnostic } from '../../../shared/formats/xen/diagnostics';
 import { fieldTargets } from '../../../shared/formats/xen/field-address';
@@ -21,7 +20,7 @@ import { journalText, readJournalFile, writeTextAtomically } from '../../edit/jo
 import { parseRequest, type RequestKind } from '../../edit/request-syntax';
 import { hexAddress, parseAddress, parseRange } from '../../memory/addresses';
 import { UserError } from '../../services/user-error';
-import { printDiagnostics, printEdit, wireEdit } from '../../cli/commands/edit-common';
+import { printDiagnostics, printEdit, repeat, wireEdit } from '../../cli/commands/edit-common';
 import { hexdump } from '../../cli/commands/read';
 import { formatSize, hexOffset, table } from '../../cli/format';
 import { printJson, type CliIO } from '../../cli/output';
@@ -448,18 +447,6 @@ function listFields(s: XenSession, spec: string): { address: string; type: strin
   return fieldPaths(target.fields()).map(({ path, node }) => ({ address: `${target.names[0]}.${path}`, type: node.type, offset: node.offset, size: node.size, value: node.children ? '' : formatFieldValue(node.value), editable: !node.children && fieldEncoding(node).kind !== 'not-editable' }));
 }
 
-function repeat(count: string | true | undefined, step: () => AppliedEdit | undefined, option: string): AppliedEdit[] {
-  if (count === undefined) return [];
-  const n = count === true ? 1 : Number(count);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${option} takes a count of 1 or more, not ${JSON.stringify(count)}`);
-  const out: AppliedEdit[] = [];
-  for (let i = 0; i < n; i++) {
-    const e = step();
-    if (!e) throw new UserError(`${option} ${n}: there ${out.length === 1 ? 'is' : 'are'} only ${out.length} edit${out.length === 1 ? '' : 's'}`);
-    out.push(e);
-  }
-  return out;
-}
 
 function registerApply(program: Command, io: CliIO, setExit: SetExit): void {
   program

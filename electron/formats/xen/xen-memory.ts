@@ -5,7 +5,7 @@ import { XEN_PAGE_SIZE } from '../../../shared/formats/xen/constants';
 import { XenGuestMemory, type PfnRange } from '../../../shared/formats/xen/guest-memory';
 import type { XenStreamModel } from '../../../shared/formats/xen/model';
 import type { ByteSource } from '../../../shared/io/byte-source';
-import { syncFolder, writeAll } from '../../io/atomic-file';
+import { syncFolder, writeAll, writeFileAtomic } from '../../io/atomic-file';
 import { compilePattern, type SearchPattern } from '../../memory/search';
 import { UserError } from '../../services/user-error';
 
@@ -109,11 +109,9 @@ export function extractXen(source: ByteSource, model: XenStreamModel, outDir: st
   for (const p of [target, mapPath]) if (fs.existsSync(p) && !options.force) throw new UserError(`${p} exists; give --force to replace it`);
   const regions = stretches(data).map((s) => ({ gpa: s.first * XEN_PAGE_SIZE, size: (s.end - s.first) * XEN_PAGE_SIZE, readOnly: false }));
   const elf = options.format === 'elf' ? elfCoreHeader({ class: 64, machine: 62, bigEndian: false }, regions) : undefined;
-  const temp = `${target}.migwb-${process.pid}.tmp`;
-  const fd = fs.openSync(temp, 'w', 0o644);
   let dataBytes = 0;
-  let size = 0;
-  try {
+  const size = elf ? elf.fileSize : Math.max(...regions.map((r) => r.gpa + r.size), 0);
+  writeFileAtomic(target, (fd) => {
     if (elf) writeAll(fd, elf.bytes);
     regions.forEach((region, i) => {
       const firstPfn = region.gpa / XEN_PAGE_SIZE;
@@ -128,16 +126,9 @@ export function extractXen(source: ByteSource, model: XenStreamModel, outDir: st
         dataBytes += buf.length;
       }
     });
-    size = elf ? elf.fileSize : Math.max(...regions.map((r) => r.gpa + r.size), 0);
+    // Pages never written stay holes: the file is sparse where the guest has no data.
     fs.ftruncateSync(fd, size);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(temp, target);
+  });
   const p2m = memory.p2mFrames();
   const map = {
     format: 'migwb-xen-ram-map',

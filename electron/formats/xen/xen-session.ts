@@ -1,9 +1,8 @@
 import * as path from 'node:path';
 import type { Diagnostic } from '../../../shared/diagnostics';
-import { EditError } from '../../../shared/edit/errors';
 import type { EditRequest } from '../../../shared/edit/intents';
 import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../../shared/edit/journal';
-import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../../shared/edit/journal-file';
+import { journalDocument, replayJournal, type JournalDocument, type SourceIdentity } from '../../../shared/edit/journal-file';
 import type { JournalSource } from '../../../shared/edit/pieces';
 import { evidenceReport } from '../../../shared/edit/report';
 import { compileXenEdit } from '../../../shared/formats/xen/edits';
@@ -13,6 +12,7 @@ import { nextXenRepair } from '../../../shared/formats/xen/repair';
 import type { RepairAction } from '../../../shared/repair/action';
 import { readBytes, type ByteSource } from '../../../shared/io/byte-source';
 import { saveAtomically, type SaveResult } from '../../edit/atomic-save';
+import { userErrors } from '../../edit/edit-session';
 import { sha256Of, type LongWorkOptions } from '../../edit/file-hash';
 import { FileSource } from '../../io/file-source';
 import { openReadOnly } from '../../services/open-image';
@@ -119,12 +119,7 @@ export class XenSession {
       throw new UserError(`the journal was made for ${doc.image.path} (${doc.image.size} bytes, sha256 ${doc.image.sha256}); ${this.path} is a different file (${mine.size} bytes, sha256 ${mine.sha256}), so the journal cannot be applied to it`);
     }
     if (doc.sources.length) throw new UserError('the journal copies from donor images, which Xen edits never use; it was not made for this Xen stream');
-    userErrors(() => {
-      for (const e of entriesOf(doc.edits)) this.journal.replay(e);
-      const undone = entriesOf(doc.undone);
-      for (const e of [...undone].reverse()) this.journal.replay(e);
-      for (let i = 0; i < undone.length; i++) this.journal.undo();
-    });
+    userErrors(() => replayJournal(this.journal, doc));
   }
 
   async report(result?: { path?: string; size: number; sha256?: string }, options: LongWorkOptions = {}): Promise<string> {
@@ -153,14 +148,5 @@ export function validateXenFile(file: string): Diagnostic[] {
     return parseXen(src).diagnostics;
   } finally {
     src.close();
-  }
-}
-
-function userErrors<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof EditError) throw new UserError(e.message);
-    throw e;
   }
 }

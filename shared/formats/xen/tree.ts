@@ -1,6 +1,6 @@
 import type { TreeNode } from '../../api/contract';
 import { readBytes, type ByteSource } from '../../io/byte-source';
-import { StructureTree, fieldTreeNode, groupPath, groupedRange, resolveGroups } from '../../workbench/structure-tree';
+import { StructureTree, fieldLevel, fieldTreeNode, groupPath, groupedRange, resolveGroups } from '../../workbench/structure-tree';
 import type { FieldNode } from '../qemu-stream/vmstate-decode';
 import { DOMAIN_TYPE_NAMES, LEGACY_CHUNK_NAMES, LibxcRecord, LibxlRecord, RECORD_HEADER_BYTES, XEN_PAGE_SIZE, XL_HEADER_BYTES } from './constants';
 import { decodeLayout, struct, text, u32, u64, type Layout } from './layout';
@@ -251,23 +251,7 @@ export class XenTree {
 
   /** Field nodes below `parts` (child indexes, with g/from group parts where a level has more than 1000). */
   private fieldChildren(nodes: FieldNode[], parts: string[], id: string, pfns: boolean): TreeNode[] {
-    let list = nodes;
-    let sel = resolveGroups(parts, list.length);
-    while (sel.index !== undefined) {
-      list = list[sel.index].children ?? [];
-      sel = resolveGroups(sel.rest, list.length);
-    }
-    if (sel.rest.length) return [];
-    const level = list;
-    return groupedRange(sel.start, sel.end, id, (k, childId) => this.fieldNode(level[k], childId, pfns), (from, to, childId) => ({
-      id: childId,
-      kind: 'array',
-      label: `[${from}–${to - 1}]`,
-      detail: `${to - from} entries`,
-      offset: level[from].offset,
-      length: level[to - 1].offset + level[to - 1].size - level[from].offset,
-      hasChildren: true,
-    }));
+    return fieldLevel(nodes, parts, id, (n, childId) => this.fieldNode(n, childId, pfns));
   }
 
   /** PAGE_DATA: the pages that follow the pfn list, one node per page with data. */

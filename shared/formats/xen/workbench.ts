@@ -1,5 +1,6 @@
 import { MinimapCategory, type SectionJson } from '../../api/contract';
 import type { ByteSource } from '../../io/byte-source';
+import { minimapPainter } from '../../workbench/minimap';
 import { sectionJson as qemuSectionJson } from '../../workbench/section-json';
 import { LibxcRecord, LibxlRecord, RECORD_HEADER_BYTES } from './constants';
 import { fieldTargets } from './field-address';
@@ -14,14 +15,7 @@ import type { FieldNode } from '../qemu-stream/vmstate-decode';
  * fields, or a QEMU section's inside EMULATOR_CONTEXT).
  */
 export function xenMinimap(model: XenStreamModel, buckets: number): number[] {
-  const out = new Array<number>(buckets).fill(MinimapCategory.EMPTY);
-  const size = Math.max(1, model.size);
-  const paint = (offset: number, length: number, category: MinimapCategory): void => {
-    if (length <= 0) return;
-    const first = Math.floor((offset / size) * buckets);
-    const last = Math.min(buckets - 1, Math.floor(((offset + length - 1) / size) * buckets));
-    for (let b = Math.max(0, first); b <= last; b++) if (out[b] < category) out[b] = category;
-  };
+  const { out, paint } = minimapPainter(model.size, buckets);
   if (model.xl) paint(0, model.xl.length, MinimapCategory.HEADER);
   if (model.libxl) paint(model.libxl.offset, model.libxl.length, MinimapCategory.HEADER);
   for (const i of model.images) paint(i.offset, i.length, MinimapCategory.HEADER);
