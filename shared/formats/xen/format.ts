@@ -22,8 +22,9 @@ export const XEN_FORMAT = defineFormat({
     { kind: 'xen-libxc', magic: concatBytes(new Uint8Array(8).fill(0xff), new XenWriter(false).u32(LIBXC_IDENT).finish()), label: 'Xen libxc migration stream' },
   ],
   probes: [
-    // A libxc image whose id is damaged is still one (and repairable): its marker and version say so.
+    // Damaged magics: a libxc image whose marker or id is damaged, a libxl header with one bad ident byte (see isV2Body).
     { kind: 'xen-libxc', label: 'Xen libxc migration stream', test: (file) => isV2Body(readBytes(file, 0, 16)) === 'libxc' },
+    { kind: 'xen-libxl', label: 'Xen libxl migration stream', test: (file) => isV2Body(readBytes(file, 0, 16)) === 'libxl' },
     { kind: 'xen-legacy', label: 'Xen legacy (pre-4.6) save stream', test: (file) => sniffLegacy(file, 0) !== undefined },
   ],
   engine: 'Xen',

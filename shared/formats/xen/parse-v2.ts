@@ -38,6 +38,8 @@ const hex = (n: number, width = 0): string => '0x' + n.toString(16).padStart(wid
 const PFN_CHUNK = 8192;
 /** How far a resynchronisation scans for the next record before giving up. */
 const RESYNC_LIMIT = 256 << 20;
+/** Records in a row that must frame correctly where reading resumes. */
+const RESYNC_CHAIN = 3;
 
 export interface V2State {
   source: ByteSource;
@@ -354,15 +356,24 @@ class V2Reader {
   }
 
   /** A known record type of `layer` whose body and padding fit in the file, with zero padding. */
+  /** A known record of `layer` at `pos`: it fits in the file, its padding is zero and its body passes the record's checks. */
   private plausibleAt(pos: number, layer: RecordLayer): boolean {
-    if (pos + RECORD_HEADER_BYTES > this.size) return false;
-    const h = XenBytes.at(this.s.source, pos, RECORD_HEADER_BYTES, this.le(layer));
+    return this.plausibleEnd(pos, layer) !== undefined;
+  }
+
+  /** Where the plausible record at `pos` ends (see plausibleAt), or undefined. */
+  private plausibleEnd(pos: number, layer: RecordLayer): number | undefined {
+    if (pos + RECORD_HEADER_BYTES > this.size) return undefined;
+    const le = this.le(layer);
+    const h = XenBytes.at(this.s.source, pos, RECORD_HEADER_BYTES, le);
     const type = h.u32(0);
     const len = h.u32(4);
-    if (!this.known(layer, type)) return false;
+    if (!this.known(layer, type)) return undefined;
     const end = pos + RECORD_HEADER_BYTES + len + paddingOf(len);
-    if (end > this.size) return false;
-    return isAllZero(readBytes(this.s.source, pos + RECORD_HEADER_BYTES + len, paddingOf(len)));
+    if (end > this.size || !isAllZero(readBytes(this.s.source, pos + RECORD_HEADER_BYTES + len, paddingOf(len)))) return undefined;
+    const probe = { index: -1, layer, type, offset: pos, bodyLength: len, length: end - pos, checkpoint: 0 };
+    const check = layer === 'libxl' ? checkLibxlRecord : checkLibxcRecord;
+    return check(this.recordInput(probe, le)).some((f) => f.severity === 'error') ? undefined : end;
   }
 
   /**
@@ -372,14 +383,24 @@ class V2Reader {
   private resync(from: number, layer: RecordLayer): number | undefined {
     let pos = this.origin + Math.ceil((from - this.origin) / 8) * 8;
     const limit = Math.min(this.size, from + RESYNC_LIMIT);
-    for (; pos + RECORD_HEADER_BYTES <= limit; pos += 8) {
-      if (!this.plausibleAt(pos, layer)) continue;
-      const h = XenBytes.at(this.s.source, pos, RECORD_HEADER_BYTES, this.le(layer));
-      const len = h.u32(4);
-      const next = pos + RECORD_HEADER_BYTES + len + paddingOf(len);
-      if (next === this.size || this.plausibleAt(next, layer) || this.plausibleAt(next, layer === 'libxl' ? 'libxc' : 'libxl')) return pos;
-    }
+    for (; pos + RECORD_HEADER_BYTES <= limit; pos += 8) if (this.chainAt(pos, layer)) return pos;
     return undefined;
+  }
+
+  /**
+   * Records that frame correctly one after another from `pos` (of either layer, as libxl
+   * and libxc records alternate), RESYNC_CHAIN of them or up to the end of the file: page
+   * data and blobs hold words that look like one record header, rarely like several in a row.
+   */
+  private chainAt(pos: number, layer: RecordLayer): boolean {
+    let at = pos;
+    for (let n = 0; n < RESYNC_CHAIN; n++) {
+      if (at === this.size) return n > 0;
+      const end = this.plausibleEnd(at, layer) ?? (n > 0 ? this.plausibleEnd(at, layer === 'libxl' ? 'libxc' : 'libxl') : undefined);
+      if (end === undefined) return false;
+      at = end;
+    }
+    return true;
   }
 
   private recordInput(rec: XenRecord, le: boolean): RecordInput {
@@ -511,6 +532,10 @@ class V2Reader {
 /** Exposed for the model summary. */
 export function isV2Body(head: Uint8Array): 'libxl' | 'libxc' | undefined {
   if (head.length >= 8 && String.fromCharCode(...head.subarray(0, 8)) === LIBXL_IDENT) return 'libxl';
+  // A libxl header with one damaged ident byte is still one when its version is 2.
+  if (head.length >= 12 && [...LIBXL_IDENT].filter((c, i) => head[i] !== c.charCodeAt(0)).length === 1 && head[8] === 0 && head[9] === 0 && head[10] === 0 && head[11] === 2) return 'libxl';
+  // A libxc image with a damaged marker still has its id and version.
+  if (head.length >= 16 && String.fromCharCode(...head.subarray(8, 12)) === 'XENF' && head[12] === 0 && head[13] === 0 && head[14] === 0 && (head[15] === 2 || head[15] === 3)) return 'libxc';
   // The marker (never all ones in a legacy stream) and a version of 2 or 3: a libxc image, even with a damaged id.
   if (head.length >= 16 && head.subarray(0, 8).every((b) => b === 0xff) && head[12] === 0 && head[13] === 0 && head[14] === 0 && (head[15] === 2 || head[15] === 3)) return 'libxc';
   if (head.length >= 12 && head.subarray(0, 8).every((b) => b === 0xff) && String.fromCharCode(...head.subarray(8, 12)) === 'XENF') return 'libxc';
