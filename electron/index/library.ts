@@ -116,7 +116,7 @@ export class Library {
     );
     return images.map((img) => ({
       ...img,
-      devices: q.device === undefined ? [] : devices.all({ ...params, id: img.id }).map((d: any) => ({ ...d, subsections: d.subsections ? JSON.parse(d.subsections) : null })),
+      devices: q.device === undefined ? [] : devices.all({ ...params, id: img.id }).map((d) => { const row = d as Omit<DeviceMatch, 'subsections'> & { subsections: string | null }; return { ...row, subsections: row.subsections ? (JSON.parse(row.subsections) as string[]) : null }; }),
     }));
   }
 
@@ -160,6 +160,7 @@ export function queryLibrary(file: string, sql: string, params: unknown[] = []):
   }
 }
 
-function listing(row: any): ImageListing {
-  return { ...row, tags: row.tags ? String(row.tags).split(',') : [] };
+function listing(row: unknown): ImageListing {
+  const r = row as Omit<ImageListing, 'tags'> & { tags: string | null };
+  return { ...r, tags: r.tags ? r.tags.split(',') : [] };
 }

@@ -97,7 +97,7 @@ export class ImageSession implements WorkbenchImage {
   }
 
   sectionJson(nodeId: string): SectionJson | null {
-    const element = this.model.elements[Number(/^e(\d+)/.exec(nodeId)?.[1] ?? NaN)];
+    const element = this.tree.elementOf(nodeId);
     return element ? sectionJson(this.source, this.model, element) : null;
   }
 

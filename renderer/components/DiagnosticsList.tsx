@@ -1,6 +1,5 @@
 import { memo } from 'react';
-import type { ByteSpace } from '../../shared/api/contract';
-import type { Diagnostic } from '../../shared/diagnostics';
+import type { ByteSpace, Diagnostic } from '../../shared/api/contract';
 import { hexOffset } from '../api';
 
 const ICON = { error: '✖', warning: '▲', info: 'ℹ' } as const;
@@ -8,13 +7,19 @@ const ICON = { error: '✖', warning: '▲', info: 'ℹ' } as const;
 /** A diagnostic with the byte space its offset is in: the wrapper's are at file offsets. */
 export type PlacedDiagnostic = Diagnostic & { space: ByteSpace };
 
+/** Something the user can do about a diagnostic: a button in its row. */
+export interface DiagnosticAction {
+  label: string;
+  run(): void;
+}
+
 interface Props {
   diagnostics: PlacedDiagnostic[];
   /** Whether the image has a wrapper, so offsets need saying which space they are in. */
   wrapped: boolean;
   onJump(d: PlacedDiagnostic): void;
   /** Something the user can do about a diagnostic, by its code (a button in its row). */
-  actions?: Partial<Record<string, { label: string; run(): void }>>;
+  actions?: Partial<Record<string, DiagnosticAction>>;
 }
 
 /** Every problem with its offset; clicking one (or Enter) jumps to it. */

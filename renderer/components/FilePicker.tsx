@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DirectoryListing } from '../../shared/api/contract';
 import { errorMessage, workbench } from '../api';
 
@@ -26,19 +26,30 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const browse = (path: string | null) =>
-    workbench()
+  // Only the folder asked for last is shown: the first listing (the last folder used) may
+  // arrive after one the user typed meanwhile. Nor does a listing replace a path the user
+  // is typing: the field shows the listed folder only if it was not edited since the request.
+  const lastRequest = useRef(0);
+  const editedDuring = useRef(-1);
+  const browse = useCallback((path: string | null) => {
+    const request = ++lastRequest.current;
+    return workbench()
       .listDirectory(path)
-      .then((l) => {
-        setListing(l);
-        setTyped(l.path);
-        setSelected(null);
-        setError(null);
-      }, (e) => setError(errorMessage(e)));
+      .then(
+        (l) => {
+          if (request !== lastRequest.current) return;
+          setListing(l);
+          if (editedDuring.current !== request) setTyped(l.path);
+          setSelected(null);
+          setError(null);
+        },
+        (e) => request === lastRequest.current && setError(errorMessage(e)),
+      );
+  }, []);
 
   useEffect(() => {
     void browse(localStorage.getItem('migwb.lastFolder'));
-  }, []);
+  }, [browse]);
 
   const isFolder = (path: string | null) => !!listing?.entries.find((x) => x.path === path)?.isDirectory;
   const ready = () => (mode === 'file' ? !!selected && !isFolder(selected) : mode === 'folder' ? !!listing : !!listing && name.trim() !== '' && !/[/\\]/.test(name));
@@ -56,7 +67,7 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
           <button onClick={() => listing?.parent && browse(listing.parent)} disabled={!listing?.parent} aria-label="Parent folder">
             ↑
           </button>
-          <input type="text" value={typed} onChange={(e) => setTyped(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && browse(typed)} aria-label="Folder" autoFocus />
+          <input type="text" value={typed} onChange={(e) => ((editedDuring.current = lastRequest.current), setTyped(e.target.value))} onKeyDown={(e) => e.key === 'Enter' && browse(typed)} aria-label="Folder" autoFocus />
         </header>
         <div className="list">
           {error && <p style={{ color: 'var(--error)', padding: '0 12px' }}>{error}</p>}

@@ -13,7 +13,7 @@ interface Props {
   selection: Range | null;
   hit: Range | null;
   cursor: number;
-  /** Scroll requests: the view brings `offset` into sight whenever `seq` changes. */
+  /** Scroll requests: the view brings `offset` into sight once for each new `seq`. */
   reveal: { offset: number; seq: number } | null;
   minimap: number[] | null;
   onCursor(offset: number, byClick: boolean): void;
@@ -63,13 +63,14 @@ export const HexView = memo(function HexView(props: Props) {
     request(from, visibleRows * 3 * BYTES_PER_ROW);
   }, [topRow, visibleRows, request]);
 
+  // Each reveal request scrolls once; a resize afterwards does not scroll back to it.
+  const revealed = useRef<number | null>(null);
   useEffect(() => {
-    if (!reveal) return;
+    if (!reveal || revealed.current === reveal.seq) return;
+    revealed.current = reveal.seq;
     const row = Math.floor(reveal.offset / BYTES_PER_ROW);
     setTopRow((top) => (row >= top && row < top + visibleRows ? top : clampTop(row - Math.floor(visibleRows / 3))));
-    // Only on a new request.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [reveal?.seq]);
+  }, [reveal, visibleRows, clampTop]);
 
   const moveCursor = (to: number) => {
     const next = Math.max(0, Math.min(size - 1, to));

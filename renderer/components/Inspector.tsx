@@ -1,6 +1,5 @@
 import { memo, useEffect, useState } from 'react';
-import type { FieldValue } from '../../shared/formats/qemu-stream/vmstate-decode';
-import type { ByteSpace, TreeNode } from '../../shared/api/contract';
+import type { ByteSpace, FieldValue, TreeNode } from '../../shared/api/contract';
 import { OffsetMap, type OffsetSpace } from '../../shared/api/offset-map';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';

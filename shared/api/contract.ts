@@ -7,6 +7,10 @@ import type { TreeNode } from './tree-node';
 
 export type { TreeNode, TreeNodeKind } from './tree-node';
 
+// Model types that API values carry, for the renderer (which imports only shared/api and shared/inspect).
+export type { Diagnostic, OffsetSpace };
+export type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
+
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
  * `window.workbench` over IPC; `migwb serve` exposes the same handlers over HTTP for a

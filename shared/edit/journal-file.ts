@@ -121,7 +121,7 @@ function fromWire(p: WirePiece): Piece {
   return 'hex' in p ? { kind: 'bytes', bytes: p.hex === '' ? new Uint8Array(0) : parseHex(p.hex, 'journal bytes') } : { kind: 'range', source: p.source, offset: p.offset, length: p.length };
 }
 
-function isObject(v: unknown): v is Record<string, any> {
+function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

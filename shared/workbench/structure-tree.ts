@@ -106,6 +106,11 @@ export class StructureTree {
     }
   }
 
+  /** The stream element (section) a node id belongs to: the node itself or the element it is inside. */
+  elementOf(id: string): StreamElement | undefined {
+    return this.element(id.split('/')[0]);
+  }
+
   /** Ids from a root down to the innermost node containing `offset` of `space`. */
   pathAt(offset: number, space: ByteSpace = 'stream'): string[] {
     // A bare stream is its file; otherwise file offsets lead to the wrapper nodes.

@@ -9,6 +9,7 @@ import { Library } from '../../electron/index/library';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { corpusPath } from '../helpers/corpus';
 import { login, request } from '../helpers/http';
+import type { TreeNode } from '../../shared/api/contract';
 
 const IMAGE = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 
@@ -96,7 +97,7 @@ describe('the bridge server (migwb serve)', () => {
     const b64 = JSON.parse((await api(cookie, 'readBytes', [opened.handle, 0, 8, 'stream'])).body).result;
     expect(Buffer.from(b64, 'base64').toString('hex')).toBe('5145564d00000003');
     const roots = JSON.parse((await api(cookie, 'treeChildren', [opened.handle, null])).body).result;
-    expect(roots.map((n: any) => n.label)).toContain('cpu');
+    expect(roots.map((n: TreeNode) => n.label)).toContain('cpu');
     // Another session (another browser tab or window) cannot read this session's image.
     const other = await login(bridge.newLink());
     const foreign = await api(other, 'readBytes', [opened.handle, 0, 8, 'stream']);

@@ -9,8 +9,9 @@ import { readBytes } from '../../shared/io/byte-source';
 import { openImage, openImageAsync } from '../../electron/services/open-image';
 import { placedDiagnostics } from '../../electron/services/image-diagnostics';
 import { migwb } from '../helpers/cli';
-import { corpusPath } from '../helpers/corpus';
+import { corpusPath, type WireElement } from '../helpers/corpus';
 import { parseFile } from '../helpers/parse';
+import type { JsonDiagnostic } from '../helpers/wire';
 
 /**
  * libvirt `virsh save` images: the real ones of the corpus (raw, gzip, QXL), and from the raw
@@ -48,7 +49,7 @@ describe('libvirt save images', () => {
     const [layer] = info.container.layers;
     expect(info.container).toMatchObject({ kind: 'libvirt-save', offset_space: 'file', stream_base: RAW_STREAM_AT });
     expect(layer).toMatchObject({ complete: true, byte_order: 'little', version: 2, was_running: true, compression: 'raw', stored_as: 'raw', stream: { offset: RAW_STREAM_AT } });
-    expect(Object.fromEntries(layer.header.fields.map((f: any) => [f.name, f.value]))).toMatchObject({ data_len: 66583, was_running: 1, format: 0, cookieOffset: 811 });
+    expect(Object.fromEntries(layer.header.fields.map((f: { name: string; value: unknown }) => [f.name, f.value]))).toMatchObject({ data_len: 66583, was_running: 1, format: 0, cookieOffset: 811 });
     expect(layer.xml).toMatchObject({ offset: 92, length: 811 });
     expect(layer.xml.text).toBe(fs.readFileSync(RAW, 'latin1').slice(92, 92 + 810));
     expect(layer.cookie.text).toMatch(/^<cookie>/);
@@ -60,7 +61,7 @@ describe('libvirt save images', () => {
     const stream = path.join(work, 'raw-stream.mig');
     fs.writeFileSync(stream, rawStream);
     const reference = JSON.parse((await migwb('info', stream, '--json')).out).elements;
-    expect(info.elements.map((e: any) => e.offset)).toEqual(reference.map((e: any) => e.offset + RAW_STREAM_AT));
+    expect(info.elements.map((e: WireElement) => e.offset)).toEqual(reference.map((e: WireElement) => e.offset + RAW_STREAM_AT));
     expect(bare.diagnostics.length).toBeGreaterThan(0); // the wrapper is not a QEMU stream by itself
   });
 
@@ -95,7 +96,7 @@ describe('libvirt save images', () => {
     expect(j.format).toBe('libvirt-save-partial');
     expect(j.diagnostics[0]).toMatchObject({ code: 'libvirt-save-incomplete', offset: 0, offset_space: 'file' });
     // The cut stream is diagnosed at a file offset inside the file.
-    const cut = j.diagnostics.find((d: any) => d.code === 'truncated');
+    const cut = j.diagnostics.find((d: JsonDiagnostic) => d.code === 'truncated');
     expect(cut.offset).toBeGreaterThan(RAW_STREAM_AT);
     expect(cut.offset).toBeLessThanOrEqual(part.length);
     expect(cut.stream_offset).toBe(cut.offset - RAW_STREAM_AT);
@@ -152,11 +153,11 @@ describe('libvirt save images', () => {
     const r = await migwb('validate', file, '--json');
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
-    const damaged = j.diagnostics.find((d: any) => d.code === 'compressed-stream-damaged');
+    const damaged = j.diagnostics.find((d: JsonDiagnostic) => d.code === 'compressed-stream-damaged');
     expect(damaged).toMatchObject({ severity: 'error', offset_space: 'file' });
     expect(damaged.offset).toBeLessThan(whole.length - 50_000);
     expect(damaged.found).toMatch(/truncated|end/i);
-    expect(j.diagnostics.some((d: any) => d.offset_space === 'decompressed')).toBe(true);
+    expect(j.diagnostics.some((d: JsonDiagnostic) => d.offset_space === 'decompressed')).toBe(true);
   });
 
   it('a header whose format disagrees with the data: reported, and read as what the data is', () => {

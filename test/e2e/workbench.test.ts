@@ -59,9 +59,9 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     await eip.click();
     // The 8 highlighted bytes are the field's bytes: RIP = 0xfff0 at reset.
     await expect.poll(() => selectedHexBytes(page)).toEqual(['00', '00', '00', '00', '00', '00', 'ff', 'f0']);
-    const reference = readJson(sidecar(MINIMAL, 'sections')).elements.find((e: any) => e.idstr === 'cpu');
+    const reference = readJson(sidecar(MINIMAL, 'sections')).elements.find((e) => e.idstr === 'cpu')!;
     const offset = await firstSelectedOffset(page);
-    expect(offset).toBeGreaterThan(reference.payload_offset);
+    expect(offset).toBeGreaterThan(reference.payload_offset!);
     expect(fs.readFileSync(MINIMAL).subarray(offset, offset + 8).toString('hex')).toBe('000000000000fff0');
     await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x000000000000fff0 (65520)');
     await expect(page.getByTestId('inspector-length').textContent()).resolves.toBe('8 bytes');
@@ -82,7 +82,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     const page = await wb.newPage();
     await openThroughPicker(page, image);
     // Go to the planted payload's page data, then click a byte three rows further down.
-    const part = readJson(sidecar(image, 'sections')).elements.find((e: any) => e.type === 'PART');
+    const part = readJson(sidecar(image, 'sections')).elements.find((e) => e.type === 'PART')!;
     const marker = fs.readFileSync(image).indexOf('MIGIMG-FORENSIC-MARKER', part.offset);
     await page.getByRole('textbox', { name: 'Go to offset' }).fill(`0x${marker.toString(16)}`);
     await page.getByRole('textbox', { name: 'Go to offset' }).press('Enter');

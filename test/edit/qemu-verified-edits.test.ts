@@ -95,7 +95,7 @@ describe.skipIf(!haveQemu('7.2'))('edits verified by QEMU 7.2 (-incoming, QMP/HM
       // QEMU keeps all 64 bits: save the loaded VM again and read RAX from QEMU's own stream.
       const resaved = path.join(tmp(), 'cpu-resaved-by-qemu.mig');
       await r.qmp!.execute('migrate', { uri: `exec:cat > '${resaved}'` });
-      for (let i = 0; i < 200 && (await r.qmp!.execute('query-migrate')).status !== 'completed'; i++) await new Promise((f) => setTimeout(f, 50));
+      for (let i = 0; i < 200 && (await r.qmp!.execute<{ status: string }>('query-migrate')).status !== 'completed'; i++) await new Promise((f) => setTimeout(f, 50));
       const dump = await migwb('dump', resaved, '--section', 'cpu', '--json');
       const fields = JSON.parse(dump.out).sections[0].fields;
       expect(fields[0].children[0].value.hex).toBe('0x1122334455667788');

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EditSession } from '../../electron/edit/edit-session';
-import { readBytes } from '../../shared/io/byte-source';
+import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../../shared/formats/qemu-stream/model';
 import { haveAnalyzeMigration, runAnalyzeMigration } from '../helpers/analyze-migration';
 import { corpusPath } from '../helpers/corpus';
@@ -107,7 +107,7 @@ describe('section edits keep the framing right', () => {
       const after = fulls(s.model()).find((e) => e.idstr === 'mc146818rtc')!;
       expect(after.sectionId).toBe(before.sectionId);
       const donorRtc = fulls(s.context().donor('donor')!.model).find((e) => e.idstr === 'mc146818rtc')!;
-      const payload = (e: StreamElement, src: { size: number; readInto: any }) => Buffer.from(readBytes(src, e.payloadOffset!, e.footerOffset! - e.payloadOffset!));
+      const payload = (e: StreamElement, src: ByteSource) => Buffer.from(readBytes(src, e.payloadOffset!, e.footerOffset! - e.payloadOffset!));
       expect(payload(after, s.view).equals(payload(donorRtc, s.context().donor('donor')!.source))).toBe(true);
       expectConsistent(s);
     } finally {

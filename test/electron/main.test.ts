@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { CHANNELS } from '../../shared/api/contract';
+import { CHANNELS, type DirectoryListing } from '../../shared/api/contract';
 import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_HEADER } from '../../electron/content-security-policy';
 import { rendererResponse } from '../../electron/app/renderer-protocol';
 import { imageArguments } from '../../electron/app/hardening';
@@ -12,16 +13,16 @@ import { REPO } from '../helpers/cli';
 /** A minimal stand-in for the parts of Electron main.ts uses, recording what it is asked to do. */
 const electron = vi.hoisted(() => {
   const handlers = new Map<string, (event: unknown, ...args: unknown[]) => unknown>();
-  const windows: any[] = [];
-  const appEvents = new Map<string, (...a: any[]) => void>();
+  const windows: BrowserWindow[] = [];
+  const appEvents = new Map<string, (...a: unknown[]) => void>();
   let protocolHandler: ((req: { url: string }) => Promise<Response>) | undefined;
   let permissionHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
   let requestFilter: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
   class BrowserWindow {
-    options: any;
-    webContents: any;
+    options: { webPreferences: { preload?: string; [option: string]: unknown } };
+    webContents: { id: number; send(): void };
     events = new Map<string, () => void>();
-    constructor(options: any) {
+    constructor(options: BrowserWindow['options']) {
       this.options = options;
       this.webContents = { id: windows.length + 1, send: () => undefined };
       windows.push(this);
@@ -50,25 +51,25 @@ const electron = vi.hoisted(() => {
     module: {
       app: {
         requestSingleInstanceLock: () => true,
-        on: (e: string, f: (...a: any[]) => void) => appEvents.set(e, f),
+        on: (e: string, f: (...a: unknown[]) => void) => appEvents.set(e, f),
         whenReady: () => Promise.resolve(),
         getVersion: () => '0.1.0',
-        getPath: () => fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'migwb-userdata-')),
+        getPath: () => fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-userdata-')),
         isPackaged: false,
         isReady: () => true,
         addRecentDocument: () => undefined,
         quit: () => undefined,
       },
       BrowserWindow,
-      ipcMain: { handle: (channel: string, f: any) => handlers.set(channel, f) },
-      protocol: { registerSchemesAsPrivileged: vi.fn(), handle: (_s: string, f: any) => (protocolHandler = f) },
+      ipcMain: { handle: (channel: string, f: (event: unknown, ...args: unknown[]) => unknown) => handlers.set(channel, f) },
+      protocol: { registerSchemesAsPrivileged: vi.fn(), handle: (_s: string, f: typeof protocolHandler) => (protocolHandler = f) },
       Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: vi.fn() },
       dialog: { showOpenDialog: async () => ({ filePaths: [] }), showMessageBox: async () => undefined },
       net: { fetch: async (url: string) => new Response(fs.readFileSync(new URL(url))) },
       session: {
         defaultSession: {
-          setPermissionRequestHandler: (f: any) => (permissionHandler = f),
-          webRequest: { onBeforeRequest: (f: any) => (requestFilter = f) },
+          setPermissionRequestHandler: (f: typeof permissionHandler) => (permissionHandler = f),
+          webRequest: { onBeforeRequest: (f: typeof requestFilter) => (requestFilter = f) },
         },
       },
     },
@@ -99,14 +100,14 @@ describe('main: the Electron glue', () => {
     await expect(call('openImage', 'app://workbench/index.html', 42)).rejects.toThrow(/invalid arguments for openImage/);
     await expect(call('hostInfo', 'https://evil.example/')).rejects.toThrow(/only accepted from the workbench window/);
     await expect(call('hostInfo', 'app://workbench/index.html')).resolves.toMatchObject({ host: 'electron', nativeDialogs: true });
-    const listing: any = await call('listDirectory', 'app://workbench/index.html', corpusPath('qemu'));
-    expect(listing.entries.map((e: any) => e.name)).toContain('x86_64-pc-minimal-paused-16M.mig');
+    const listing = (await call('listDirectory', 'app://workbench/index.html', corpusPath('qemu'))) as DirectoryListing;
+    expect(listing.entries.map((e) => e.name)).toContain('x86_64-pc-minimal-paused-16M.mig');
   });
 
   it('blocks navigation away from the app, new windows, webviews, permissions and network requests', () => {
     const listeners = new Map<string, (event: { preventDefault(): void }, url?: string) => void>();
     let openHandler: (() => { action: string }) | undefined;
-    electron.appEvents.get('web-contents-created')!({}, { on: (e: string, f: any) => listeners.set(e, f), setWindowOpenHandler: (f: any) => (openHandler = f) });
+    electron.appEvents.get('web-contents-created')!({}, { on: (e: string, f: (event: { preventDefault(): void }, url?: string) => void) => listeners.set(e, f), setWindowOpenHandler: (f: () => { action: string }) => (openHandler = f) });
     const attempt = (event: string, url?: string) => {
       const e = { preventDefault: vi.fn() };
       listeners.get(event)!(e, url);

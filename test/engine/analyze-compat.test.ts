@@ -61,7 +61,7 @@ describe('the same shape where analyze-migration.py fails', () => {
   for (const image of images) {
     const ref = readJson(sidecar(image, 'analyze'));
     if (ref.state.output) continue;
-    it(`${path.basename(image)} (script: ${ref.state.error.slice(0, 60)})`, () => {
+    it(`${path.basename(image)} (script: ${ref.state.error?.slice(0, 60)})`, () => {
       withImage(image, (src, model) => {
         const state = JSON.parse(analyzeCompatState(src, model));
         const sections = model.elements.filter((e) => e.type === 'START' || e.type === 'FULL');

@@ -11,7 +11,7 @@ const PAYLOAD_SHA256 = createHash('sha256').update(PAYLOAD).digest('hex');
 
 describe('the planted payload of NAME.meta.json is found at its block offset with the stated sha256', () => {
   for (const image of qemuCorpusImages()) {
-    const payload = metaOf(image).planted_payload;
+    const payload = metaOf(image).planted_payload!;
     if (!payload) continue;
     it(path.basename(image), () => {
       // Older metas state the block offset; pc.ram below 640 KiB..4 GiB maps guest-physical 1:1.

@@ -34,7 +34,7 @@ describe('a vmdesc that understates a section (the ≤ 9.x pointer-array bug)', 
     expect(apic.delimitedBy).toBe('footer-scan');
     // The recovery is exact: the element table is the reference's, offset for offset.
     const reference = readJson(sidecar(IMAGE, 'sections')).elements;
-    expect(wireElements(model).map((e: any) => `${e.offset}:${e.type}:${e.length}`)).toEqual(reference.map((e: any) => `${e.offset}:${e.type}:${e.length}`));
+    expect(wireElements(model).map((e) => `${e.offset}:${e.type}:${e.length}`)).toEqual(reference.map((e) => `${e.offset}:${e.type}:${e.length}`));
   });
 
   it('does not decode garbage: the lying section is shown as raw bytes, the others from the vmdesc', () => {

@@ -20,12 +20,20 @@ export function haveQemu(version: QemuVersion): boolean {
   return r.status === 0 && r.stdout.startsWith(`QEMU emulator version ${version}.`);
 }
 
+/** A QMP message: a reply (return or error), an event, or the greeting. */
+interface QmpMessage {
+  return?: unknown;
+  error?: { class: string; desc: string };
+  event?: string;
+  data?: unknown;
+}
+
 /** A QMP connection: JSON commands, events collected on the side. */
 export class Qmp {
   private buffer = '';
-  private readonly waiting: { resolve: (msg: any) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: { resolve: (msg: QmpMessage) => void; reject: (e: Error) => void }[] = [];
   private closed = false;
-  readonly events: any[] = [];
+  readonly events: QmpMessage[] = [];
 
   private constructor(private readonly socket: net.Socket) {
     socket.setEncoding('utf8');
@@ -42,7 +50,7 @@ export class Qmp {
         const line = this.buffer.slice(0, nl).trim();
         this.buffer = this.buffer.slice(nl + 1);
         if (!line) continue;
-        const msg = JSON.parse(line);
+        const msg = JSON.parse(line) as QmpMessage;
         if (msg.event) this.events.push(msg);
         else this.waiting.shift()?.resolve(msg);
       }
@@ -69,22 +77,23 @@ export class Qmp {
     }
   }
 
-  private next(): Promise<any> {
+  private next(): Promise<QmpMessage> {
     if (this.closed) return Promise.reject(new Error('QMP connection closed'));
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  async execute(command: string, args?: Record<string, unknown>): Promise<any> {
+  /** Runs a command; its `return` value is of the type the caller names (QEMU's QAPI schema says which). */
+  async execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
     const reply = this.next();
     this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
     const msg = await reply;
     if (msg.error) throw new Error(`QMP ${command}: ${msg.error.desc}`);
-    return msg.return;
+    return msg.return as T;
   }
 
   /** An HMP command line through QMP (human-monitor-command); returns its text output. */
   hmp(commandLine: string): Promise<string> {
-    return this.execute('human-monitor-command', { 'command-line': commandLine });
+    return this.execute<string>('human-monitor-command', { 'command-line': commandLine });
   }
 
   close(): void {
@@ -159,11 +168,11 @@ export async function loadInQemu(o: LoadOptions): Promise<LoadResult> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = await Promise.race([
-        qmp.execute('query-migrate').then((r) => r.status as string, () => 'exited'),
+        qmp.execute<{ status: string }>('query-migrate').then((r) => r.status, () => 'exited'),
         exited.then(() => 'exited'),
       ]);
       if (status === 'completed') {
-        const runstate = (await qmp.execute('query-status')).status;
+        const runstate = (await qmp.execute<{ status: string }>('query-status')).status;
         const q = qmp;
         return { loaded: true, status, runstate, exitCode: null, stderr: lines(), qmp: q, quit: () => quit(q) };
       }

@@ -13,6 +13,7 @@ import { openImage, openImageAsync } from '../../electron/services/open-image';
 import { extractRam } from '../../electron/memory/extract';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf, qemuCorpusImages } from '../helpers/corpus';
+import type { RamBlockReport, SearchResult } from '../helpers/wire';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-memory-'));
 process.env.MIGWB_CACHE_DIR = path.join(work, 'cache');
@@ -25,7 +26,7 @@ const payloadImages = qemuCorpusImages().filter((f) => metaOf(f).planted_payload
 
 describe('planted payloads are found where meta.json says', () => {
   for (const image of payloadImages) {
-    const p = metaOf(image).planted_payload;
+    const p = metaOf(image).planted_payload!;
     it(path.relative(corpusPath(), image), async () => {
       const [result] = await searchImages([image], { string: MARKER });
       expect(result.hits.map((h) => h.gpa)).toEqual(p.marker_guest_phys_addrs.map(Number));
@@ -56,7 +57,7 @@ describe('migwb search', () => {
       // The first matched byte is in the file at file_offset (the rest may be in the next page record).
       expect(file[hit.file_offset]).toBe(MARKER.charCodeAt(0));
     }
-    const crossing = r.results[0].hits.find((h: any) => h.gpa === 0x11fff5);
+    const crossing = (r.results as SearchResult[])[0].hits.find((h) => h.gpa === 0x11fff5)!;
     expect(file.subarray(crossing.file_offset, crossing.file_offset + 11).toString()).toBe(MARKER.slice(0, 11));
   });
 
@@ -64,7 +65,7 @@ describe('migwb search', () => {
     const hex = JSON.parse((await migwb('search', E1000, '--hex', Buffer.from(MARKER).toString('hex'), '--json')).out);
     expect(hex.results[0].hits).toHaveLength(5);
     const re = JSON.parse((await migwb('search', E1000, '--regex', 'MIGIMG-[A-Z]+-MARKER', '--gpa-range', '0x101000-0x17ffff', '--json')).out);
-    expect(re.results[0].hits.map((h: any) => h.gpa)).toEqual([0x101234, 0x11fff5]);
+    expect((re.results as SearchResult[])[0].hits.map((h) => h.gpa)).toEqual([0x101234, 0x11fff5]);
     const none = await migwb('search', E1000, '--string', 'not in this guest at all');
     expect(none.code).toBe(1);
     expect(none.out).toMatch(/0 hits/);
@@ -80,7 +81,7 @@ describe('migwb search', () => {
   it('across several images, containers included (libvirt gzip, qcow2)', async () => {
     const images = [corpusPath('libvirt', 'wb-tiny-i440fx-gzip-paused.sav'), corpusPath('qemu', 'x86_64-pc-qcow2-savevm-snap1-32M.qcow2'), E1000];
     const r = JSON.parse((await migwb('search', ...images, '--string', MARKER, '--json')).out);
-    expect(r.results.map((x: any) => x.hits.length)).toEqual([0, 5, 5]);
+    expect(r.results.map((x: SearchResult) => x.hits.length)).toEqual([0, 5, 5]);
     const qcow2Hit = r.results[1].hits[0];
     expect(qcow2Hit).toMatchObject({ gpa: 0x100000, offset_space: 'vmstate' });
     const file = fs.readFileSync(images[1]);
@@ -96,7 +97,7 @@ describe('migwb search', () => {
     fs.rmSync(gone);
     const r = await migwb('search', '--db', db, '--string', MARKER, '--json');
     expect(r.code).toBe(0);
-    const byImage = Object.fromEntries(JSON.parse(r.out).results.map((x: any) => [x.image, x]));
+    const byImage = Object.fromEntries(JSON.parse(r.out).results.map((x: SearchResult) => [x.image, x]));
     expect(Object.keys(byImage).sort()).toEqual([E1000, corpusPath('libvirt', 'wb-tiny-i440fx-raw.sav'), gone].sort());
     expect(byImage[E1000].hits).toHaveLength(5);
     expect(byImage[gone].error).toMatch(/does not exist/);
@@ -111,7 +112,7 @@ describe('migwb read', () => {
     const r = await migwb('read', E1000, '--gpa', '0x11fff5', '--length', '22');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/# gpa 0x0011fff5 = pc\.ram\+0x0011fff5 \(11 bytes\): page, file offset 0x[0-9a-f]{8}/);
-    expect(r.out).toMatch(/0x0011fff5  4d 49 47 49 4d 47 2d 46 4f 52 45 4e 53 49 43 2d  MIGIMG-FORENSIC-/);
+    expect(r.out).toMatch(/0x0011fff5 {2}4d 49 47 49 4d 47 2d 46 4f 52 45 4e 53 49 43 2d {2}MIGIMG-FORENSIC-/);
     const j = JSON.parse((await migwb('read', E1000, '--block', 'pc.bios', '--offset', '0x3fff0', '--length', '16', '--json')).out);
     expect(j.origins[0]).toMatchObject({ block: 'pc.bios', block_offset: 0x3fff0, kind: 'page' });
   });
@@ -127,8 +128,8 @@ describe('migwb read', () => {
 describe('migwb ram and extract-ram', () => {
   it('ram: placement and final page facts per block', async () => {
     const r = JSON.parse((await migwb('ram', XBZRLE, '--json')).out);
-    const ram = r.blocks.find((b: any) => b.id === 'pc.ram');
-    expect(ram.gpa_ranges.map((g: any) => [g.gpa, g.size])).toEqual([
+    const ram = (r.blocks as RamBlockReport[]).find((b) => b.id === 'pc.ram')!;
+    expect(ram.gpa_ranges.map((g) => [g.gpa, g.size])).toEqual([
       [0, 0xa0000],
       [0xc0000, 0x28000],
       [0xe8000, 0x8000],
@@ -137,8 +138,8 @@ describe('migwb ram and extract-ram', () => {
     ]);
     expect(ram.final_pages.xbzrle).toBeGreaterThan(0);
     expect(ram.records.xbzrle).toBeGreaterThanOrEqual(ram.final_pages.xbzrle);
-    expect(Object.values(ram.final_pages).reduce((a: number, b: any) => a + b, 0)).toBe(ram.pages);
-    expect(r.blocks.find((b: any) => b.id === '/rom@etc/acpi/tables').unmapped_reason).toMatch(/fw_cfg/);
+    expect(Object.values(ram.final_pages).reduce((a, b) => a + b, 0)).toBe(ram.pages);
+    expect((r.blocks as RamBlockReport[]).find((b) => b.id === '/rom@etc/acpi/tables')!.unmapped_reason).toMatch(/fw_cfg/);
   });
 
   it('extract-ram writes sparse block files and a page map', async () => {
@@ -149,12 +150,12 @@ describe('migwb ram and extract-ram', () => {
     expect(ram.size).toBe(32 << 20);
     expect(ram.blocks * 512).toBeLessThan(4 << 20); // zero pages are holes, not written
     const map = JSON.parse(fs.readFileSync(path.join(out, 'ram-map.json'), 'utf8'));
-    const block = map.blocks.find((b: any) => b.id === 'pc.ram');
+    const block = (map.blocks as RamBlockReport[]).find((b) => b.id === 'pc.ram')!;
     expect(block.pages).toMatchObject({ page: 252, zero: 7940, 'never-sent': 0 });
     // The payload's zero pages [0x40000, 0x44000) are zero records; its 0xaa page right after is data.
-    expect(block.extents.find((e: any) => e.gpa === 0x140000)).toMatchObject({ kind: 'zero', pages: 4 });
-    expect(block.extents.find((e: any) => e.gpa === 0x144000)).toMatchObject({ kind: 'page' });
-    const p = metaOf(E1000).planted_payload;
+    expect(block.extents.find((e) => e.gpa === 0x140000)).toMatchObject({ kind: 'zero', pages: 4 });
+    expect(block.extents.find((e) => e.gpa === 0x144000)).toMatchObject({ kind: 'page' });
+    const p = metaOf(E1000).planted_payload!;
     const bytes = fs.readFileSync(path.join(out, 'pc.ram.raw')).subarray(0x100000, 0x200000);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(p.sha256);
     expect((await migwb('extract-ram', E1000, '--out', out)).err).toMatch(/already exists; choose another --out folder or pass --force/);

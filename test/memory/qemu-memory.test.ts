@@ -126,7 +126,7 @@ describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s
       const qmp = await Qmp.connect(socket, proc, 30_000);
       const image = path.join(dir, 's390x.mig');
       await qmp.execute('migrate', { uri: `exec:cat > '${image}'` });
-      await until(qmp, async () => (await qmp.execute('query-migrate')).status === 'completed', 'the migration');
+      await until(qmp, async () => (await qmp.execute<{ status: string }>('query-migrate')).status === 'completed', 'the migration');
       const img = openImage(image);
       const layout = layoutOf(img)!;
       expect(layout.family).toBe('s390x');
@@ -137,7 +137,7 @@ describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s
       await qmp.execute('pmemsave', { val: 0, size: 32 << 20, filename: dump });
       expect(fs.readFileSync(physical.files[0].path).equals(fs.readFileSync(dump))).toBe(true);
       const [found] = await searchImages([image], { string: 'MIGIMG-FORENSIC-MARKER' });
-      expect(found.hits.map((h) => h.gpa)).toEqual(metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload.marker_guest_phys_addrs.map(Number));
+      expect(found.hits.map((h) => h.gpa)).toEqual(metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload!.marker_guest_phys_addrs.map(Number));
       await qmp.execute('quit').catch(() => undefined);
       qmp.close();
     } finally {
@@ -195,7 +195,7 @@ describe('extraction equals QEMU memory byte for byte', () => {
         // 3. Every RAM block, as QEMU renders it when it migrates the loaded VM out again.
         const again = path.join(work, 'again.mig');
         await qmp.execute('migrate', { uri: `exec:cat > '${again}'` });
-        await until(qmp, async () => (await qmp.execute('query-migrate')).status === 'completed', 'the outgoing migration');
+        await until(qmp, async () => (await qmp.execute<{ status: string }>('query-migrate')).status === 'completed', 'the outgoing migration');
         const re = openImage(again);
         const reExtracted = extractRam(re, { outDir: path.join(work, 'again') });
         re.close();

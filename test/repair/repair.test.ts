@@ -8,6 +8,7 @@ import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus'
 import { cutImageAndOtherSave, intactOf } from './fixtures';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 import { parseFile, withImage } from '../helpers/parse';
+import type { JournalDocument } from '../../shared/edit/journal-file';
 
 const CORRUPT = damagedImages('corrupt');
 const originalSha = (damaged: string) => readJson(sidecar(intactOf(damaged), 'meta')).sha256;
@@ -159,7 +160,7 @@ describe('migwb repair on the damaged corpus samples', () => {
     const report = path.join(tmp(), 'repair.md');
     const out = path.join(tmp(), 'repaired.mig');
     expect((await migwb('repair', damaged, '-o', out, '--journal', journal, '--report', report)).code).toBe(0);
-    expect(readJson(journal).edits[0].intent).toMatchObject({ op: 'repair', action: 'end-truncated-stream' });
+    expect(readJson<JournalDocument>(journal).edits[0].intent).toMatchObject({ op: 'repair', action: 'end-truncated-stream' });
     expect(fs.readFileSync(report, 'utf8')).toMatch(/## 1\. ended the cut stream cleanly[\s\S]*Framing fixed alongside:\n- dropped the \d+ bytes after 0x26397/);
     const again = path.join(tmp(), 'reapplied.mig');
     expect((await migwb('apply', damaged, journal, '-o', again)).code).toBe(0);

@@ -85,7 +85,7 @@ describe('StructureTree', () => {
 
   it('a byte deep inside RAM resolves to its page record, named by its block offset', () => {
     const image = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
-    const part = readJson(sidecar(image, 'sections')).elements.find((e: any) => e.type === 'PART');
+    const part = readJson(sidecar(image, 'sections')).elements.find((e) => e.type === 'PART')!;
     withImage(image, (src, model) => {
       const tree = new StructureTree(src, model);
       // The planted payload's first page (pc.ram 0x100000) is a PAGE record somewhere in the PART.

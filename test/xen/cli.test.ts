@@ -19,7 +19,8 @@ const deviceState = qemuDeviceState(corpusPath('qemu', 'x86_64-pc-minimal-paused
 const emulator = tmp.file('emulator.libxl', libxlWithEmulator(deviceState));
 const remus = tmp.file('remus.bin', legacyHvm({ width: 8, remus: true, qemuState: qemuDeviceState(corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig'), false) }).bytes);
 
-function json(out: string): any {
+/** A migwb command's --json output (as JSON.parse gives it; the callbacks below say what they read). */
+function json(out: string) {
   return JSON.parse(out);
 }
 
@@ -51,7 +52,7 @@ describe('migwb on Xen streams', () => {
     expect(r.code).toBe(0);
     const info = json(r.out);
     expect([info.format, info.kind, info.domain.type, info.images[0].version, info.xl.stream_v2]).toEqual(['xen', 'xl', 'hvm', 3, true]);
-    expect(info.records.map((x: any) => x.name)).toContain('EMULATOR_CONTEXT');
+    expect(info.records.map((x: { name: string }) => x.name)).toContain('EMULATOR_CONTEXT');
     expect(info.pages.with_data).toBe(5);
   });
 
@@ -78,7 +79,7 @@ describe('migwb on Xen streams', () => {
     const gpa = await migwb('read', X('hvm-v3.libxl'), '--gpa', '0x11000', '--length', '16');
     expect(gpa.out).toMatch(/pfn 0x11 .*invalid \(XTAB/);
     const search = await migwb('search', X('hvm-v3.xl'), X('pv-v3.libxc'), '--string', 'XENPFN0000000031', '--json');
-    const hits = json(search.out).results.flatMap((r: any) => r.hits);
+    const hits = json(search.out).results.flatMap((r: { hits: unknown[] }) => r.hits);
     expect(hits).toHaveLength(1);
     expect([hits[0].pfn, hits[0].type]).toEqual([0x31, 1]);
     const ram = await migwb('ram', X('pv-v3.libxc'), '--json');
@@ -109,13 +110,13 @@ describe('migwb on Xen streams', () => {
   it('dump and edit a QEMU field inside EMULATOR_CONTEXT (a real device state from a QEMU corpus image)', async () => {
     const dump = await migwb('dump', emulator, '--section', 'cpu', '--json');
     const fields = json(dump.out).emulator[0].fields;
-    expect(fields.find((f: any) => f.name === 'env.eip').value.dec).toBe('65520');
+    expect(fields.find((f: { name: string }) => f.name === 'env.eip').value.dec).toBe('65520');
     const journal = path.join(tmp.dir, 'emu.json');
     const out = path.join(tmp.dir, 'emu-edited.libxl');
     expect((await migwb('edit', emulator, '--journal', journal, '--set', 'EMULATOR_CONTEXT.cpu.env.eip=0x1234')).code).toBe(0);
     expect((await migwb('apply', emulator, journal, '-o', out)).code).toBe(0);
     const after = json((await migwb('dump', out, '--section', 'cpu', '--json')).out).emulator[0].fields;
-    expect(after.find((f: any) => f.name === 'env.eip').value.hex).toBe('0x0000000000001234');
+    expect(after.find((f: { name: string }) => f.name === 'env.eip').value.hex).toBe('0x0000000000001234');
   });
 });
 
@@ -140,7 +141,7 @@ describe(`what migwb writes passes verify-stream-v2${skipReason}`, () => {
     expect((await migwb('apply', X('hvm-v3.libxl'), journal, '-o', out)).code).toBe(0);
     expect(runVerifier(out, 'libxl').exit).toBe(0);
     const tsc = json((await migwb('dump', out, '--record', 'X86_TSC_INFO', '--json')).out).records[0].fields;
-    expect(tsc.find((f: any) => f.name === 'khz').value.dec).toBe('3000000');
+    expect(tsc.find((f: { name: string }) => f.name === 'khz').value.dec).toBe('3000000');
     const page = json((await migwb('read', out, '--gpa', '0x50000', '--length', '4', '--json')).out);
     expect(page.hex).toBe('11223344');
     expect(json((await migwb('read', out, '--pfn', '0x12', '--offset', '16', '--length', '4', '--json')).out).hex).toBe('cafebabe');
@@ -183,7 +184,7 @@ describe('the library indexes Xen streams', () => {
     const r = await migwb('index', corpusPath('xen'), emulator, pv32, '--db', db);
     expect(r.code, r.err).toBe(0);
     const rows = json((await migwb('query', '--db', db, 'SELECT i.path, i.format, x.domain_type, x.guest_width, x.legacy_width, x.page_count, x.record_count FROM images i JOIN xen_streams x ON x.image_id = i.id ORDER BY i.path', '--json')).out);
-    const by = (name: string) => rows.find((x: any) => path.basename(x.path) === name);
+    const by = (name: string) => rows.find((x: { path: string }) => path.basename(x.path) === name);
     expect(rows).toHaveLength(xenCorpusFiles().length + 2);
     expect(by('pv-v3.libxc')).toMatchObject({ format: 'xen-libxc', domain_type: 'pv', guest_width: 8, page_count: 4 });
     expect(by('pv32.bin')).toMatchObject({ format: 'xen-legacy', domain_type: 'pv', guest_width: 4, legacy_width: 4 });

@@ -145,7 +145,10 @@ function newPagesChange(ctx: XenEditContext, pages: { pfn: number; page: Uint8Ar
     const end = cp?.chunks.find((c) => c.kind === 'end');
     if (!end) throw new EditError('the legacy stream has no complete body to add a page batch to');
     const w = new XenWriter(true).i32(pages.length);
-    for (const p of pages) (m.legacy.width === 8 ? w.u64(p.pfn) : w.u32(p.pfn));
+    for (const p of pages) {
+      if (m.legacy.width === 8) w.u64(p.pfn);
+      else w.u32(p.pfn);
+    }
     for (const p of pages) w.bytes(p.page);
     return { offset: end.offset, deleteLength: 0, insert: [bytesPiece(w.finish())] };
   }

@@ -269,7 +269,7 @@ class V2Reader {
       return undefined;
     }
     const h = XenBytes.at(this.s.source, pos, RECORD_HEADER_BYTES, le);
-    let type = h.u32(0);
+    const type = h.u32(0);
     const bodyLength = h.u32(4);
     const known = this.known(layer, type);
     const optional = (type & OPTIONAL_RECORD) !== 0;
