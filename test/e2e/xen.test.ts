@@ -49,6 +49,27 @@ describe.skipIf(!haveChromium)('a Xen xl save file in real Chromium', () => {
     expect(await firstSelectedOffset(page)).toBeGreaterThan(pageAt);
     await expect(page.getByTestId('inspector-value').textContent()).resolves.toBe('0x000000000000fff0 (65520)');
     await expect(page.getByTestId('field-address').textContent()).resolves.toBe('EMULATOR_CONTEXT.cpu:0.env.eip');
+    await page.getByRole('tab', { name: /JSON: EMULATOR_CONTEXT › cpu/ }).waitFor();
     await screenshot(page, 'xen-02-qemu-field-in-emulator-context');
+  });
+
+  it('a Xen record field: its JSON, its address, and an edit through the inspector', async () => {
+    const page = await wb.newPage();
+    await openThroughPicker(page, xl);
+    const tsc = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^libxc X86_TSC_INFO$/ }) });
+    await tsc.locator('.twisty').click();
+    await page.locator('.tree-row', { has: page.locator('.label', { hasText: /^khz$/ }) }).click();
+    await expect(page.getByTestId('field-address').textContent()).resolves.toBe('X86_TSC_INFO.khz');
+    // Little-endian, as the stream is: 2,000,000 kHz.
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['80', '84', '1e', '00']);
+    await page.getByRole('tab', { name: /JSON: libxc X86_TSC_INFO/ }).click();
+    const editorText = async () => ((await page.getByTestId('code-viewer').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
+    await expect.poll(editorText).toContain('"khz": "0x001e8480"');
+    const value = page.getByRole('textbox', { name: 'Set value' });
+    await value.fill('3000000');
+    await value.press('Enter');
+    await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/X86_TSC_INFO\.khz.*no errors \(not saved yet\)/);
+    await expect.poll(() => selectedHexBytes(page)).toEqual(['c0', 'c6', '2d', '00']);
+    await screenshot(page, 'xen-03-record-field-edited');
   });
 });
