@@ -3,6 +3,7 @@ import type { ByteSource } from '../../shared/io/byte-source';
 import type { CliIO } from '../cli/output';
 import type { ImageRows } from '../index/image-rows';
 import type { WorkbenchImage } from '../workbench/image-session';
+import type { OpenProgress } from '../workbench/open-worker';
 import type { CacheOptions } from './decompress-cache';
 
 export interface NodeOpenOptions {
@@ -36,8 +37,8 @@ export interface NodeEngineRow {
   /** `migwb transform --to` targets of this engine (e.g. xen-v2), and the transform itself. */
   transformTargets: readonly string[];
   transform(image: string, options: Record<string, unknown>, io: CliIO): Promise<number>;
-  /** Opens an image for the app: its tree, bytes, edits and saving behind WorkbenchImage. */
-  openImage(path: string, handle: string, owner: string): WorkbenchImage;
+  /** Opens an image for the app (the long work in a worker): its tree, bytes, edits and saving behind WorkbenchImage. */
+  openImage(path: string, handle: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<WorkbenchImage>;
   /** The image's rows for the library, and its library format name. */
   indexRows(file: ByteSource, onBytes: (n: number) => void): { format: string; rows: ImageRows };
   /** Library tables only this engine writes (cleared when an image is re-indexed). */

@@ -22,7 +22,7 @@ export class ImageSessions {
     if (own) {
       // A format with an engine of its own (Xen streams) opens through it, behind the same interface.
       const handle = randomUUID();
-      const session = own.engine.openImage(imagePath, handle, owner);
+      const session = await own.engine.openImage(imagePath, handle, owner, onProgress);
       this.sessions.set(handle, session);
       return session.opened;
     }

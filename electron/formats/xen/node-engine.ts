@@ -1,3 +1,6 @@
+import { importXenModel, type XenModelTransfer } from '../../../shared/formats/xen/model-transfer';
+import { compiledWorker, runWorkerJob } from '../../services/worker-job';
+import type { OpenProgress } from '../../workbench/open-worker';
 import type { NodeEngineRow } from '../node-format';
 import { parseXen } from '../../../shared/formats/xen/parse';
 import { XEN_COMMANDS, runXenCli } from './xen-cli';
@@ -13,10 +16,10 @@ export const XEN_NODE_ENGINE: NodeEngineRow = {
   runCli: runXenCli,
   transformTargets: XEN_TARGETS,
   transform: (image, options, io) => runXenTransform(image, options, io),
-  openImage: (path, handle, owner) => {
+  openImage: async (path, handle, owner, onProgress) => {
     const started = Date.now();
-    const session = XenSession.open(path);
-    return new XenImageSession(handle, owner, session, Date.now() - started);
+    const parsed = await runWorkerJob<{ path: string }, XenModelTransfer, OpenProgress>(compiledWorker(__dirname, 'xen-open-worker.js'), { path }, { onProgress });
+    return new XenImageSession(handle, owner, XenSession.withModel(path, importXenModel(parsed)), Date.now() - started);
   },
   indexRows: (file, onBytes) => {
     const model = parseXen(file, { onProgress: (done) => onBytes(done) });

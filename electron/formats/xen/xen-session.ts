@@ -46,6 +46,11 @@ export class XenSession {
     }
   }
 
+  /** Opens a file whose model was parsed elsewhere (the open worker). */
+  static withModel(imagePath: string, model: XenStreamModel): XenSession {
+    return new XenSession(imagePath, openReadOnly(imagePath), model);
+  }
+
   get view(): JournalSource {
     return this.journal.view();
   }

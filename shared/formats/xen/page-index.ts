@@ -35,6 +35,18 @@ export interface ResolvedSegment {
   run: number;
 }
 
+export interface PageIndexTransfer {
+  firstPfn: Float64Array;
+  counts: Uint32Array;
+  types: Uint8Array;
+  offsets: Float64Array;
+  records: Uint32Array;
+  cut: number;
+  entries: number;
+  pagesWithData: number;
+  pfnLimit: number;
+}
+
 export class XenPageIndex {
   private firstPfn = new Float64Array(64);
   private counts = new Uint32Array(64);
@@ -82,6 +94,18 @@ export class XenPageIndex {
     this.offsets[this.n] = dataOffset;
     this.records[this.n] = record;
     this.n++;
+  }
+
+  /** The index as plain data (typed arrays), to hand it to another thread. */
+  toTransfer(): PageIndexTransfer {
+    const n = this.n;
+    return { firstPfn: this.firstPfn.slice(0, n), counts: this.counts.slice(0, n), types: this.types.slice(0, n), offsets: this.offsets.slice(0, n), records: this.records.slice(0, n), cut: this.cut, entries: this.entries, pagesWithData: this.pagesWithData, pfnLimit: this.pfnLimit };
+  }
+
+  static fromTransfer(t: PageIndexTransfer): XenPageIndex {
+    const index = new XenPageIndex();
+    Object.assign(index, { firstPfn: t.firstPfn, counts: t.counts, types: t.types, offsets: t.offsets, records: t.records, n: t.counts.length, cut: t.cut, entries: t.entries, pagesWithData: t.pagesWithData, pfnLimit: t.pfnLimit });
+    return index;
   }
 
   /** Leaves runs from `run` on out of the final state (their checkpoint never completed). */
