@@ -2,6 +2,8 @@ import type { AttachedStream, ContainerDescription } from '../../shared/formats/
 import type { ByteSource } from '../../shared/io/byte-source';
 import type { CliIO } from '../cli/output';
 import type { ImageRows } from '../index/image-rows';
+import type { SearchPattern } from '../memory/pattern';
+import type { SearchResult } from '../memory/search';
 import type { WorkbenchImage } from '../workbench/image-session';
 import type { OpenProgress } from '../workbench/open-worker';
 import type { CacheOptions } from './decompress-cache';
@@ -39,6 +41,8 @@ export interface NodeEngineRow {
   transform(image: string, options: Record<string, unknown>, io: CliIO): Promise<number>;
   /** Opens an image for the app (the long work in a worker): its tree, bytes, edits and saving behind WorkbenchImage. */
   openImage(path: string, handle: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<WorkbenchImage>;
+  /** Searches the image's guest memory (`migwb search`, also over a library with --db). */
+  searchImage(path: string, pattern: SearchPattern, options: { gpaRange?: { start: number; end: number }; maxHits?: number }): SearchResult;
   /** The image's rows for the library, and its library format name. */
   indexRows(file: ByteSource, onBytes: (n: number) => void): { format: string; rows: ImageRows };
   /** Library tables only this engine writes (cleared when an image is re-indexed). */

@@ -78,10 +78,16 @@ describe('migwb on Xen streams', () => {
     expect(Buffer.from(json(read.out).hex, 'hex').toString('latin1')).toBe('XENPFN0000000010');
     const gpa = await migwb('read', X('hvm-v3.libxl'), '--gpa', '0x11000', '--length', '16');
     expect(gpa.out).toMatch(/pfn 0x11 .*invalid \(XTAB/);
-    const search = await migwb('search', X('hvm-v3.xl'), X('pv-v3.libxc'), '--string', 'XENPFN0000000031', '--json');
-    const hits = json(search.out).results.flatMap((r: { hits: unknown[] }) => r.hits);
-    expect(hits).toHaveLength(1);
-    expect([hits[0].pfn, hits[0].type]).toEqual([0x31, 1]);
+    // One search over Xen and QEMU images alike: the Xen hit names its pfn and where the page is stored.
+    const search = await migwb('search', X('hvm-v3.xl'), X('pv-v3.libxc'), corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig'), '--string', 'XENPFN0000000031', '--json');
+    expect(search.code).toBe(0);
+    const results = json(search.out).results;
+    expect(results.map((r: { hits: unknown[] }) => r.hits.length)).toEqual([0, 1, 0]);
+    const hit = results[1].hits[0];
+    expect([hit.block, hit.block_offset, hit.gpa]).toEqual(['pfn 0x31', 0, undefined]);
+    expect(fs.readFileSync(X('pv-v3.libxc')).subarray(hit.file_offset, hit.file_offset + 16).toString('latin1')).toBe('XENPFN0000000031');
+    const hvm = json((await migwb('search', X('hvm-v3.libxl'), '--hex', Buffer.from('XENPFN0000000012').toString('hex'), '--json')).out).results[0].hits[0];
+    expect(hvm.gpa).toBe(0x12000);
     const ram = await migwb('ram', X('pv-v3.libxc'), '--json');
     expect(json(ram.out).p2m.frames).toEqual([0x20]);
   });
@@ -193,5 +199,8 @@ describe('the library indexes Xen streams', () => {
     expect(records[0].n).toBe(3);
     const found = await migwb('find', '--db', db, '--device', 'cpu');
     expect(found.out).toContain('emulator.libxl');
+    // A library search reaches the Xen images' guest memory too.
+    const searched = json((await migwb('search', '--db', db, '--string', 'XENPFN00000feffc', '--json')).out).results;
+    expect(searched.filter((r: { hits: unknown[] }) => r.hits.length).map((r: { image: string }) => path.basename(r.image)).sort()).toEqual(['broken-bad-image-id.libxc', 'broken-nonzero-padding.libxl', 'broken-truncated.libxl', 'hvm-v2.libxc', 'hvm-v3-xenstore.libxl', 'hvm-v3.libxc', 'hvm-v3.libxl', 'hvm-v3.xl', 'spec-valid-optional-record.libxc']);
   });
 });

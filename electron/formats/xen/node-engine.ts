@@ -6,6 +6,7 @@ import { parseXen } from '../../../shared/formats/xen/parse';
 import { XEN_COMMANDS, runXenCli } from './xen-cli';
 import { XenImageSession } from './xen-image-session';
 import { XEN_LIBRARY_FORMATS, XEN_TABLES, xenImageRows } from './xen-index';
+import { searchXenImage } from './xen-memory';
 import { XenSession } from './xen-session';
 import { runXenTransform, XEN_TARGETS } from './xen-transform';
 
@@ -21,6 +22,7 @@ export const XEN_NODE_ENGINE: NodeEngineRow = {
     const parsed = await runWorkerJob<{ path: string }, XenModelTransfer, OpenProgress>(compiledWorker(__dirname, 'xen-open-worker.js'), { path }, { onProgress });
     return new XenImageSession(handle, owner, XenSession.withModel(path, importXenModel(parsed)), Date.now() - started);
   },
+  searchImage: searchXenImage,
   indexRows: (file, onBytes) => {
     const model = parseXen(file, { onProgress: (done) => onBytes(done) });
     return { format: XEN_LIBRARY_FORMATS[model.kind], rows: xenImageRows(model, file) };

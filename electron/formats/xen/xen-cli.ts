@@ -18,23 +18,24 @@ import { toSnakeCase } from '../../../shared/util/wire';
 import { SaveRefusedError } from '../../edit/atomic-save';
 import { journalText, readJournalFile, writeTextAtomically } from '../../edit/journal-store';
 import { parseRequest, type RequestKind } from '../../edit/request-syntax';
-import { hexAddress, parseAddress, parseRange } from '../../memory/addresses';
+import { hexAddress, parseAddress } from '../../memory/addresses';
 import { UserError } from '../../services/user-error';
 import { printDiagnostics, printEdit, repeat, wireEdit } from '../../cli/commands/edit-common';
 import { hexdump } from '../../cli/commands/read';
 import { formatSize, hexOffset, table } from '../../cli/format';
 import { printJson, type CliIO } from '../../cli/output';
 import { runXenTransform } from './xen-transform';
-import { extractXen, searchXen } from './xen-memory';
+import { extractXen } from './xen-memory';
 import { XenSession } from './xen-session';
 
 /**
  * The migwb commands for Xen streams (xl files, libxl and libxc streams, legacy saves), with
  * the option shapes of the QEMU commands they stand beside: info, validate, dump, ram, read,
- * search, extract-ram, edit, apply, repair and transform. main.ts hands a command line over
+ * extract-ram, edit, apply, repair and transform (`migwb search` reaches the engine through
+ * searchImages, so one search covers Xen and QEMU images, and a library). main.ts hands a command line over
  * here when its image is a Xen stream (recognised by content).
  */
-export const XEN_COMMANDS = new Set(['info', 'validate', 'dump', 'ram', 'read', 'search', 'extract-ram', 'edit', 'apply', 'repair', 'transform']);
+export const XEN_COMMANDS = new Set(['info', 'validate', 'dump', 'ram', 'read', 'extract-ram', 'edit', 'apply', 'repair', 'transform']);
 
 export async function runXenCli(argv: string[], io: CliIO): Promise<number> {
   let exit = 0;
@@ -317,41 +318,6 @@ function registerMemory(program: Command, io: CliIO, setExit: SetExit): void {
         }
       });
       setExit(0);
-    });
-
-  program
-    .command('search')
-    .argument('<images...>')
-    .option('--string <text>')
-    .option('--hex <bytes>')
-    .option('--regex <pattern>')
-    .option('--gpa-range <A-B>')
-    .option('--max-hits <n>', '', '1000')
-    .option('--json')
-    .option('--db <x>')
-    .option('--snapshot <x>')
-    .option('--max-ram-below-4g <x>')
-    .action((images: string[], opts: { string?: string; hex?: string; regex?: string; gpaRange?: string; maxHits: string; json?: boolean; db?: string }) => {
-      if (opts.db) throw new UserError('search a library of Xen and QEMU images with one pattern at a time per image for now: give the Xen images on the command line');
-      const given = [opts.string !== undefined, opts.hex !== undefined, opts.regex !== undefined].filter(Boolean).length;
-      if (given !== 1) throw new UserError('give exactly one of --string, --hex or --regex');
-      const pattern = opts.string !== undefined ? { string: opts.string } : opts.hex !== undefined ? { hex: opts.hex } : { regex: opts.regex! };
-      const range = opts.gpaRange ? parseRange(opts.gpaRange, '--gpa-range') : undefined;
-      let total = 0;
-      const results = images.map((image) =>
-        withSession(image, (s) => {
-          const r = searchXen(s.view, s.model(), pattern, { range, maxHits: Number(opts.maxHits) });
-          total += r.hits.length;
-          return { image, ...r };
-        }),
-      );
-      if (opts.json) printJson(io, toSnakeCase({ results }));
-      else
-        for (const r of results) {
-          for (const h of r.hits) io.out(`${r.image}: pfn 0x${h.pfn.toString(16)} address ${hexAddress(h.address)} (${pageTypeName(h.type)})${h.fileOffset !== undefined ? ` file offset ${hexOffset(h.fileOffset)}` : ''}  ${h.match}\n`);
-          if (r.truncated) io.out(`${r.image}: stopped after ${r.hits.length} hits (--max-hits)\n`);
-        }
-      setExit(total ? 0 : 1);
     });
 
   program

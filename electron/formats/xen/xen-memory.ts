@@ -6,7 +6,10 @@ import { XenGuestMemory, type PfnRange } from '../../../shared/formats/xen/guest
 import type { XenStreamModel } from '../../../shared/formats/xen/model';
 import type { ByteSource } from '../../../shared/io/byte-source';
 import { syncFolder, writeAll, writeFileAtomic } from '../../io/atomic-file';
-import { compilePattern, type SearchPattern } from '../../memory/search';
+import { compilePattern, type SearchPattern } from '../../memory/pattern';
+import type { SearchResult } from '../../memory/search';
+import { UserError as OpenError } from '../../services/user-error';
+import { XenSession } from './xen-session';
 import { UserError } from '../../services/user-error';
 
 /** Pages read at once: bounded memory for any guest. */
@@ -142,4 +145,37 @@ export function extractXen(source: ByteSource, model: XenStreamModel, outDir: st
   fs.writeFileSync(mapPath, JSON.stringify(map, null, 2) + '\n');
   syncFolder(outDir);
   return { files: [{ path: target, size, dataBytes }], map: mapPath, pages: dataBytes / XEN_PAGE_SIZE };
+}
+
+/** `migwb search` of a Xen stream, in the shape of the QEMU search's results (pfn for the block, the offset in the page). */
+export function searchXenImage(path: string, pattern: SearchPattern, options: { gpaRange?: { start: number; end: number }; maxHits?: number }): SearchResult {
+  let session: XenSession;
+  try {
+    session = XenSession.open(path);
+  } catch (e) {
+    if (!(e instanceof OpenError)) throw e;
+    return { image: path, hits: [], truncated: false, scannedBytes: 0, error: e.message };
+  }
+  try {
+    const model = session.model();
+    const r = searchXen(session.view, model, pattern, { range: options.gpaRange, maxHits: options.maxHits });
+    const hvm = model.domain.type === 'hvm';
+    return {
+      image: path,
+      hits: r.hits.map((h) => ({
+        ...(hvm ? { gpa: h.address } : {}),
+        block: `pfn 0x${h.pfn.toString(16)}`,
+        blockOffset: h.address - h.pfn * XEN_PAGE_SIZE,
+        length: h.length,
+        kind: 'page' as const,
+        fileOffset: h.fileOffset,
+        offsetSpace: 'file' as const,
+        match: h.match,
+      })),
+      truncated: r.truncated,
+      scannedBytes: r.scannedBytes,
+    };
+  } finally {
+    session.close();
+  }
 }
