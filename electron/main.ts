@@ -2,7 +2,8 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session } fro
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CHANNELS, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
+import { CHANNELS, DROP_CHANNEL, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
+import { PathGrants } from './api/path-grants';
 import { dispatch } from './api/dispatch';
 import { createHandlers, type HandlerDeps } from './api/handlers';
 import { harden, imageArguments, isTrustedSender } from './app/hardening';
@@ -25,6 +26,8 @@ const sessions = new ImageSessions();
 const apis = new Map<number, WorkbenchApi>();
 let recent: RecentImages;
 let library: Library;
+/** Paths the user gave (dialogs, drops, command line, recent list, library folders): the only ones handlers act on. */
+let grants: PathGrants;
 
 function createWindow(initialPaths: string[]): BrowserWindow {
   const win = new BrowserWindow({
@@ -33,12 +36,14 @@ function createWindow(initialPaths: string[]): BrowserWindow {
     show: false,
     title: 'Migration Image Workbench',
     icon: path.join(RENDERER_DIR, 'icon.svg'),
-    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false, devTools: !app.isPackaged },
   });
   const id = win.webContents.id;
+  for (const p of initialPaths) grants.grantFile(p);
   const deps: HandlerDeps = {
     sessions,
     library,
+    grants,
     host: 'electron',
     version: app.getVersion(),
     initialPaths,
@@ -75,6 +80,8 @@ function focusedWindow(): BrowserWindow | undefined {
 }
 
 function openInWindow(imagePath: string): void {
+  // From the OS (file association, second instance) or the recent list: the user's choice.
+  grants.grantFile(imagePath);
   const win = focusedWindow();
   if (!win) return void createWindow([imagePath]);
   win.webContents.send(EVENT_CHANNEL, { type: 'open-path', path: imagePath });
@@ -90,11 +97,19 @@ function buildMenu(): void {
     },
     recent.items,
     process.platform === 'darwin',
+    app.isPackaged,
   );
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
 
 function registerChannels(): void {
+  // The preload reports the path of a file dropped on the window (only it can read a real
+  // File's path), before the renderer asks to open it.
+  ipcMain.on(DROP_CHANNEL, (event, dropped: unknown) => {
+    const trusted = apis.has(event.sender.id) && isTrustedSender(event.senderFrame?.url);
+    if (trusted && typeof dropped === 'string' && dropped.length > 0) grants.grantFile(dropped);
+    event.returnValue = trusted;
+  });
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, async (event, ...args: unknown[]) => {
       const api = apis.get(event.sender.id);
@@ -124,14 +139,18 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     recent = new RecentImages(path.join(app.getPath('userData'), 'recent-images.json'));
     library = Library.open(path.join(app.getPath('userData'), DATABASE_FILE));
+    grants = new PathGrants({ folders: () => library.folders().map((f) => f.path), hasImage: (p) => library.hasImage(p) });
     protocol.handle(APP_SCHEME, async (request) => {
       const r = rendererResponse(RENDERER_DIR, request.url);
       if (!r.file) return new Response('not found', { status: r.status });
+      if (r.html !== undefined) return new Response(r.html, { status: r.status, headers: r.headers });
       const file = await net.fetch(pathToFileURL(r.file).toString());
       return new Response(file.body, { status: r.status, headers: r.headers });
     });
     // The app never needs the network, the camera or any other permission.
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    // Checks (navigator.permissions.query, clipboard reads, …) are answered no as well, not only requests.
+    session.defaultSession.setPermissionCheckHandler(() => false);
     session.defaultSession.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !/^(app|devtools):/.test(details.url) }));
     registerChannels();
     buildMenu();

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { MAX_READ, type DirectoryListing, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
-import { searchBytes } from '../../shared/workbench/byte-search';
+import { searchSteps } from '../../shared/workbench/byte-search';
 import type { Library } from '../index/library';
+import type { PathGrants } from './path-grants';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
 import type { ImageSessions } from '../workbench/image-sessions';
@@ -18,6 +18,8 @@ export interface HandlerDeps {
   initialPaths: string[];
   /** Folders given at start, to be added to the library. */
   initialFolders?: string[];
+  /** Which paths came from the user: every path a handler reads, lists or writes is checked here. */
+  grants: PathGrants;
   /** Native dialogs (Electron); absent in the bridge, where the renderer shows its own picker. */
   dialogs?: { pickImage(): Promise<string | null>; pickFolder(): Promise<string | null>; pickSavePath(suggestedName: string): Promise<string | null> };
   /** Called after an image opened (the desktop app keeps its recent list). */
@@ -30,13 +32,16 @@ export interface HandlerDeps {
  * them validated (see dispatch.ts). `owner` ties opened images to their window.
  */
 export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: WorkbenchEvent) => void): WorkbenchApi {
-  const { sessions, library } = deps;
+  const { sessions, library, grants } = deps;
   let indexing: AbortController | null = null;
+  /** The latest search of each image, by handle. */
+  const searches = new Map<string, number>();
   return {
     async hostInfo() {
       return { host: deps.host, version: deps.version, nativeDialogs: !!deps.dialogs, initialPaths: deps.initialPaths, initialFolders: deps.initialFolders ?? [], library: library.file };
     },
     async openImage(imagePath) {
+      grants.checkRead(imagePath, 'opened');
       const opened = await sessions.open(imagePath, owner, (p) => emit({ type: 'open-progress', path: imagePath, ...p }));
       deps.onImageOpened?.(imagePath);
       return opened;
@@ -58,7 +63,24 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return sessions.get(handle, owner).minimap(buckets);
     },
     async search(handle, query) {
-      return searchBytes(sessions.get(handle, owner).bytes(query.space ?? 'stream'), query);
+      // A long search yields between chunks, so the window's other requests are served meanwhile;
+      // a newer search of the same image ends it (the renderer waits only for the last one).
+      const generation = (searches.get(handle) ?? 0) + 1;
+      searches.set(handle, generation);
+      const steps = searchSteps(sessions.get(handle, owner).bytes(query.space ?? 'stream'), query);
+      try {
+        for (let slice = Date.now(); ; ) {
+          const step = steps.next();
+          if (step.done) return step.value;
+          if (Date.now() - slice < SEARCH_SLICE_MS) continue;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (searches.get(handle) !== generation) throw new UserError('the search was replaced by a newer one');
+          sessions.get(handle, owner); // still open?
+          slice = Date.now();
+        }
+      } finally {
+        if (searches.get(handle) === generation) searches.delete(handle);
+      }
     },
     async sectionJson(handle, nodeId) {
       return sessions.get(handle, owner).sectionJson(nodeId);
@@ -76,23 +98,32 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return sessions.get(handle, owner).redo();
     },
     async editRepair(handle, donorPath) {
+      if (donorPath !== null) grants.checkRead(donorPath, 'used as a donor');
       return sessions.get(handle, owner).repair(donorPath);
     },
     async editSave(handle, outputPath, request) {
+      grants.checkWrite(outputPath);
       return sessions.get(handle, owner).save(outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
     },
     async editSaveJournal(handle, file) {
+      grants.checkWrite(file);
       await sessions.get(handle, owner).saveJournal(file);
     },
     async borrowVmdesc(handle, sourcePath) {
+      grants.checkRead(sourcePath, 'read for its vmdesc');
       const session = sessions.get(handle, owner);
       return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
     },
     async libraryList() {
-      return library.list().map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));
+      const images = library.list();
+      const readable = new Set(grants.readable(images.map((i) => i.path)));
+      return images
+        .filter((i) => readable.has(i.path))
+        .map(({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }) => ({ id, path: p, status, statusDetail, format, size, machineType, pageSize, openedVia, errors, warnings, indexedAt, tags }));
     },
     async libraryIndex(paths) {
       if (indexing) throw new UserError('the library is already being indexed; wait for it or cancel it');
+      for (const p of paths) grants.checkRead(p, 'indexed');
       indexing = new AbortController();
       try {
         const report = await library.index(paths, {
@@ -109,21 +140,33 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       indexing?.abort();
     },
     async listDirectory(dir) {
-      return listDirectory(dir ?? os.homedir());
+      // The in-app picker starts in the first folder the user gave (its parent is offered only while it is inside one too).
+      const start = dir ?? grants.roots()[0];
+      if (start === undefined) throw new UserError('no folder to browse: add a folder to the library, or start migwb serve with a folder');
+      const listing = listDirectory(grants.checkList(start));
+      return { ...listing, parent: listing.parent !== null && grants.canList(listing.parent) ? listing.parent : null };
     },
     async pickImage() {
-      return deps.dialogs ? deps.dialogs.pickImage() : null;
+      const chosen = deps.dialogs ? await deps.dialogs.pickImage() : null;
+      if (chosen) grants.grantFile(chosen);
+      return chosen;
     },
     async pickFolder() {
-      return deps.dialogs ? deps.dialogs.pickFolder() : null;
+      const chosen = deps.dialogs ? await deps.dialogs.pickFolder() : null;
+      if (chosen) grants.grantFolder(chosen);
+      return chosen;
     },
     async pickSavePath(suggestedName) {
-      return deps.dialogs ? deps.dialogs.pickSavePath(suggestedName) : null;
+      const chosen = deps.dialogs ? await deps.dialogs.pickSavePath(suggestedName) : null;
+      if (chosen) grants.grantSaveTarget(chosen);
+      return chosen;
     },
   };
 }
 
 const MAX_ENTRIES = 5000;
+/** How long a search runs before it lets other requests through. */
+const SEARCH_SLICE_MS = 20;
 
 /** A folder's entries for the in-app picker: folders first, then files, by name. */
 export function listDirectory(dir: string): DirectoryListing {

@@ -17,6 +17,7 @@ import { parseQemuStream, type ParseOptions } from '../../shared/formats/qemu-st
 import type { Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
 import { openImage, openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
+import type { NamedPath } from '../io/output-paths';
 import { UserError } from '../services/user-error';
 import { saveAtomically, type SaveResult } from './atomic-save';
 import { sha256Of, type LongWorkOptions } from './file-hash';
@@ -189,12 +190,21 @@ export class EditSession {
     const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : this.composeOutput();
     const result = await saveAtomically(out, content, {
       ...options,
-      protect: [this.path, ...[...this.donors.values()].map((d) => d.path)],
+      protect: this.inputs(),
       validate: validateImageFile,
     });
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     if (errors) notes.push(`saved with ${errors} error${errors === 1 ? '' : 's'} because --force was given`);
     return { ...result, notes };
+  }
+
+  /** The files this session reads: the image, its donors and a borrowed vmdesc's source. Nothing it writes may be one of them. */
+  inputs(): NamedPath[] {
+    return [
+      { path: this.path, role: 'the image' },
+      ...[...this.donors].map(([id, d]) => ({ path: d.path, role: `the donor ${id}` })),
+      ...(this.borrowed ? [{ path: this.borrowed.from, role: 'the vmdesc source' }] : []),
+    ];
   }
 
   close(): void {

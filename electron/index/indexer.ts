@@ -23,6 +23,8 @@ export interface IndexProgress {
   bytesDone: number;
   bytesTotal: number;
   currentFile?: string;
+  /** The report so far, so a run stopped from outside (cancel, a file over its budget) still accounts for what it did. */
+  counts?: Pick<IndexReport, 'files' | 'indexed' | 'unchanged' | 'notImages' | 'failed' | 'missing' | 'sidecarsWritten'>;
 }
 
 export interface IndexOptions {
@@ -31,6 +33,8 @@ export interface IndexOptions {
   onProgress?: (p: IndexProgress) => void;
   /** Polled between files and while reading; true stops the run after the current transaction. */
   isCancelled?: () => boolean;
+  /** Files to leave out of this run (recorded already by the caller). */
+  skip?: ReadonlySet<string>;
 }
 
 export interface IndexReport extends LibraryIndexReport {
@@ -45,6 +49,8 @@ interface FileTask {
   folderId: number | null;
   size: number;
   mtimeMs: number;
+  /** The name's bytes are not UTF-8: `path` shows them escaped (\xHH) and cannot be opened by it. */
+  badName?: boolean;
 }
 
 interface ImageRow {
@@ -71,8 +77,8 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
   const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
   const version = sealedBy();
-  const tasks = collectTasks(store, paths, report);
-  report.files = tasks.length;
+  const tasks = collectTasks(store, paths, report).filter((t) => !options.skip?.has(t.path));
+  report.files = tasks.length + (options.skip?.size ?? 0);
 
   const work: FileTask[] = [];
   for (const t of tasks) {
@@ -87,7 +93,8 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
     const now = Date.now();
     if (force || now - lastReport >= 100) {
       lastReport = now;
-      options.onProgress?.({ ...progress });
+      const { files, indexed, unchanged, notImages, failed, missing, sidecarsWritten } = report;
+      options.onProgress?.({ ...progress, counts: { files, indexed, unchanged, notImages, failed, missing, sidecarsWritten } });
     }
   };
 
@@ -97,6 +104,12 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
       progress.currentFile = task.path;
       tick(true);
       const before = progress.bytesDone;
+      if (task.badName) {
+        store.writeStatus(task, version, 'unreadable', 'the file name is not valid UTF-8, so it cannot be recorded or opened by its name; rename it (the \\xHH in the path are its bytes) and index again', null, null);
+        report.failed++;
+        progress.filesDone++;
+        continue;
+      }
       try {
         await indexFile(store, task, version, options, report, (bytes) => {
           progress.bytesDone = before + bytes;
@@ -152,10 +165,11 @@ function collectTasks(store: Store, paths: readonly string[], report: IndexRepor
 }
 
 /** Regular files under a folder, recursively, in a stable order (symlinks are not followed). */
-function* walk(dir: string): Generator<{ path: string; size: number; mtimeMs: number }> {
+function* walk(dir: string): Generator<{ path: string; size: number; mtimeMs: number; badName?: boolean }> {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
+    yield* badlyNamed(dir);
   } catch {
     return; // an unreadable subfolder is skipped, not fatal
   }
@@ -173,6 +187,41 @@ function* walk(dir: string): Generator<{ path: string; size: number; mtimeMs: nu
       }
     }
   }
+}
+
+/**
+ * Files of `dir` whose names are not valid UTF-8. Node decodes such a name with U+FFFD,
+ * so the decoded path names no file and the walk would lose it silently: they are listed
+ * here by their bytes (stat'ed through a Buffer path), with the bad bytes shown as \xHH.
+ */
+function* badlyNamed(dir: string): Generator<{ path: string; size: number; mtimeMs: number; badName: true }> {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+    const raw = e.name as unknown as Buffer;
+    if (Buffer.from(raw.toString('utf8'), 'utf8').equals(raw) || !e.isFile()) continue;
+    try {
+      const st = fs.statSync(Buffer.concat([Buffer.from(dir + path.sep), raw]));
+      yield { path: path.join(dir, escapeInvalidUtf8(raw)), size: st.size, mtimeMs: Math.trunc(st.mtimeMs), badName: true };
+    } catch {
+      // vanished meanwhile
+    }
+  }
+}
+
+/** The name as UTF-8 where it is, with every byte of an invalid sequence as \xHH. */
+function escapeInvalidUtf8(raw: Buffer): string {
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    const len = raw[i] < 0x80 ? 1 : raw[i] >> 5 === 6 ? 2 : raw[i] >> 4 === 14 ? 3 : raw[i] >> 3 === 30 ? 4 : 0;
+    const piece = len ? raw.subarray(i, i + len) : undefined;
+    if (piece && piece.length === len && Buffer.from(piece.toString('utf8'), 'utf8').equals(piece)) {
+      out += piece.toString('utf8');
+      i += len;
+    } else {
+      out += '\\x' + raw[i].toString(16).padStart(2, '0');
+      i++;
+    }
+  }
+  return out;
 }
 
 /** IMAGE.migdir beside IMAGE: our sidecar, not a library file (one that is not beside its image is read, and skipped by content). */
@@ -432,4 +481,16 @@ class Store {
     };
     return (this.s.upsert.get(row) as { id: number }).id;
   }
+}
+
+/** Records a file the indexer could not finish (stopped from outside after its time budget) as failed, with the reason. */
+export function recordFailedFile(db: Database.Database, file: string, detail: string): void {
+  const store = new Store(db);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return; // gone meanwhile: the next run marks it missing
+  }
+  store.writeStatus({ path: file, folderId: store.folderContaining(file), size: st.size, mtimeMs: Math.trunc(st.mtimeMs) }, sealedBy(), 'unreadable', detail, null, null);
 }

@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import type { LibraryImage } from '../../shared/api/contract';
 import { UserError } from '../services/user-error';
 import { defaultDatabasePath, noSuchLibrary, openLibraryDatabase, openLibraryReadOnly } from './database';
-import { compiledWorker, runWorkerJob } from '../services/worker-job';
+import { compiledWorker, runWorkerJob, WorkerTerminated } from '../services/worker-job';
 import type { IndexJob } from './index-worker';
-import type { IndexProgress, IndexReport } from './indexer';
+import { recordFailedFile, type IndexProgress, type IndexReport } from './indexer';
 
 export type { IndexProgress, IndexReport } from './indexer';
 
@@ -42,6 +42,16 @@ export interface IndexRunOptions {
   sealSidecars?: boolean;
   onProgress?: (p: IndexProgress) => void;
   signal?: AbortSignal;
+  /** Longest one file may take before it is recorded as failed and the run goes on (default: 60 s plus 20 s per GiB; MIGWB_INDEX_FILE_BUDGET_MS overrides). */
+  fileBudgetMs?: (size: number) => number;
+}
+
+/** After a cancel, the worker gets this long to stop between files before it is stopped at once. */
+const CANCEL_GRACE_MS = 250;
+
+function defaultFileBudget(size: number): number {
+  const fixed = Number(process.env.MIGWB_INDEX_FILE_BUDGET_MS);
+  return fixed > 0 ? fixed : 60_000 + (20_000 * size) / 1024 ** 3;
 }
 
 export interface QueryResult {
@@ -78,12 +88,77 @@ export class Library {
   async index(paths: readonly string[], options: IndexRunOptions = {}): Promise<IndexReport> {
     for (const p of paths) if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
     const job: IndexJob = { dbPath: this.file, paths: paths.map((p) => path.resolve(p)), sealSidecars: !!options.sealSidecars };
-    return runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker(__dirname, 'index-worker.js'), job, options);
+    const budget = options.fileBudgetMs ?? defaultFileBudget;
+    const started = Date.now();
+    // Runs of the worker so far: one, unless a file overran its budget and the run was resumed after it.
+    const done: NonNullable<IndexProgress['counts']>[] = [];
+    // Files earlier runs handled: a resumed run counts them as unchanged, which they are not for this report.
+    let handledBefore = 0;
+    const given: string[] = [];
+    for (;;) {
+      const run = await this.indexRun({ ...job, skip: given }, options, budget);
+      if (run.kind === 'finished') return mergeRuns(done, { ...run.report, unchanged: run.report.unchanged - handledBefore }, started);
+      if (run.kind === 'cancelled') return mergeRuns(done, { ...run.counts, unchanged: run.counts.unchanged - handledBefore, cancelled: true, elapsedMs: 0 }, started);
+      // A file overran its budget: it is recorded as failed, and the run resumes after it (files
+      // already indexed are unchanged now, so the next run passes over them).
+      const seconds = (budget(run.size) / 1000).toFixed(0);
+      recordFailedFile(this.db, run.file, `indexing it took longer than ${seconds} s, so it was stopped; it may be built to exhaust the reader (open it to see its diagnostics)`);
+      done.push({ ...run.counts, failed: run.counts.failed + 1, unchanged: run.counts.unchanged - handledBefore });
+      handledBefore += run.filesDone;
+      given.push(run.file);
+    }
+  }
+
+  /** One run of the index worker, watched: cancelled at once on `signal`, stopped when one file exceeds its budget. */
+  private async indexRun(job: IndexJob, options: IndexRunOptions, budget: (size: number) => number): Promise<
+    | { kind: 'finished'; report: IndexReport }
+    | { kind: 'cancelled'; counts: NonNullable<IndexProgress['counts']> }
+    | { kind: 'overran'; file: string; size: number; filesDone: number; counts: NonNullable<IndexProgress['counts']> }
+  > {
+    const terminate = new AbortController();
+    let last: IndexProgress | undefined;
+    let fileSince = Date.now();
+    let overran: { file: string; size: number } | undefined;
+    const onCancel = () => setTimeout(() => terminate.abort('cancelled'), CANCEL_GRACE_MS).unref();
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    const watch = setInterval(() => {
+      const file = last?.currentFile;
+      if (!file) return;
+      const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+      if (Date.now() - fileSince > budget(size)) {
+        overran = { file, size };
+        terminate.abort('overran');
+      }
+    }, 100);
+    try {
+      const report = await runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker(__dirname, 'index-worker.js'), job, {
+        signal: options.signal,
+        terminate: terminate.signal,
+        onProgress: (p) => {
+          if (p.currentFile !== last?.currentFile) fileSince = Date.now();
+          last = p;
+          options.onProgress?.(p);
+        },
+      });
+      return { kind: 'finished', report };
+    } catch (e) {
+      if (!(e instanceof WorkerTerminated)) throw e;
+      const counts = last?.counts ?? { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0 };
+      return overran ? { kind: 'overran', ...overran, filesDone: last?.filesDone ?? 0, counts } : { kind: 'cancelled', counts };
+    } finally {
+      clearInterval(watch);
+      options.signal?.removeEventListener('abort', onCancel);
+    }
   }
 
   /** The library folders (added by indexing a folder). */
   folders(): { id: number; path: string; addedAt: string }[] {
     return this.db.prepare('SELECT id, path, added_at AS addedAt FROM folders ORDER BY path').all() as never;
+  }
+
+  /** Whether `file` is in the library (indexed on its own or in a folder). */
+  hasImage(file: string): boolean {
+    return this.db.prepare('SELECT 1 FROM images WHERE path = ?').get(file) !== undefined;
   }
 
   /** Every file of the library (images only unless `all`), by path. */
@@ -163,4 +238,20 @@ export function queryLibrary(file: string, sql: string, params: unknown[] = []):
 function listing(row: unknown): ImageListing {
   const r = row as Omit<ImageListing, 'tags'> & { tags: string | null };
   return { ...r, tags: r.tags ? r.tags.split(',') : [] };
+}
+
+/** One report of runs resumed after files that overran their budget. */
+function mergeRuns(earlier: NonNullable<IndexProgress['counts']>[], last: IndexReport | (NonNullable<IndexProgress['counts']> & { cancelled: boolean; elapsedMs: number }), started: number): IndexReport {
+  const sum = (k: 'indexed' | 'unchanged' | 'notImages' | 'failed' | 'missing' | 'sidecarsWritten') => earlier.reduce((n, r) => n + r[k], last[k]);
+  return {
+    files: earlier[0]?.files ?? last.files,
+    indexed: sum('indexed'),
+    unchanged: sum('unchanged'),
+    notImages: sum('notImages'),
+    failed: sum('failed'),
+    missing: sum('missing'),
+    sidecarsWritten: sum('sidecarsWritten'),
+    cancelled: last.cancelled,
+    elapsedMs: Date.now() - started,
+  };
 }

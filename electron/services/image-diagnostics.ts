@@ -16,7 +16,13 @@ export interface PlacedDiagnostic extends Diagnostic {
  * offset where the file holds the stream byte) and keep their stream offset.
  */
 export function placedDiagnostics(img: OpenedImage): PlacedDiagnostic[] {
-  const container = img.containerDiagnostics.map((d) => ({ ...d, offsetSpace: 'file' as const }));
-  const stream = img.model.diagnostics.map((d): PlacedDiagnostic => ({ ...d, ...img.offsets.place(d.offset) }));
+  // Container diagnostics point into the file; one that cannot (a pointer far past its end) is placed at its last byte.
+  const container = img.containerDiagnostics.map((d) => ({ ...d, offset: Math.min(d.offset, Math.max(0, img.file.size - 1)), offsetSpace: 'file' as const }));
+  const stream = img.model.diagnostics.map((d): PlacedDiagnostic => {
+    const placed = img.offsets.place(d.offset);
+    // No byte of the file holds it (the stream starts or runs past the end of the file): an offset in the stream, named for what it is.
+    if (placed.offsetSpace === 'file' && placed.offset >= img.file.size) return { ...d, offset: d.offset, offsetSpace: img.offsets.space === 'file' ? 'stream' : img.offsets.space, streamOffset: d.offset };
+    return { ...d, ...placed };
+  });
   return [...container, ...stream];
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 
 import { describedStreamLength, encodeDirectory } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
+import { checkOutputs } from '../io/output-paths';
 import { imageIdentity } from './image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX, type LoadedVia } from './load-stream';
 import { attachContainer, describeContainer, type StreamInFile } from './open-container';
@@ -56,6 +57,7 @@ export function sealImage(image: string, target: SealTarget, onProgress?: (done:
       if (streamLength !== stream.size) throw new UserError(`${image} already ends with a section directory; a sidecar is for images that must stay unchanged`);
       const bytes = encodeDirectory(model, { placedAt: 0, sealedBy: sealedBy(), image: imageIdentity(image) });
       const out = image + SIDECAR_SUFFIX;
+      checkOutputs([{ path: image, role: 'the image' }], [{ path: out, role: 'the sidecar' }]);
       writeFileAtomic(out, (fd) => writeAll(fd, bytes));
       return { written: out, kind: 'sidecar', directoryLength: bytes.length, ...common };
     }
@@ -94,8 +96,8 @@ export function sealImageInWorker(image: string, target: SealTarget, controls: J
 }
 
 function checkOutput(image: string, output: string, overwrite: boolean | undefined): void {
+  checkOutputs([{ path: image, role: 'the image' }], [{ path: output, role: '-o' }]);
   if (fs.existsSync(output)) {
-    if (fs.realpathSync(output) === fs.realpathSync(image)) throw new UserError(`${output} is the image itself; the original is never written. Give another output path, or use --sidecar`);
     if (fs.statSync(output).isDirectory()) throw new UserError(`${output} is a directory; give the path of the file to write`);
     if (!overwrite) throw new UserError(`${output} already exists; use --force to replace it`);
   }

@@ -35,5 +35,5 @@ export async function saveSession(session: EditableImage, output: string, reques
 
 /** Writes the journal (re-applicable with `migwb apply IMAGE JOURNAL -o OUT`); never over the image. */
 export async function saveSessionJournal(session: EditableImage, file: string): Promise<void> {
-  await writeTextAtomically(file, journalText(await session.editing().document()), [session.path]);
+  await writeTextAtomically(file, journalText(await session.editing().document()), session.editing().inputs());
 }

@@ -13,25 +13,42 @@ import type { OpenProgress } from './open-worker';
  * decompression and the scan run in a worker, once; the session attaches the stream from
  * the worker's description and keeps its own read-only handles for reading bytes on demand.
  */
+/** Images one window (or tab) may have open at once: each holds a file descriptor and its model. */
+export const MAX_IMAGES_PER_OWNER = 32;
+/** Images all windows together may have open. */
+export const MAX_IMAGES = 128;
+/** Opens scanned at once; more wait their turn (each scan is a worker thread). */
+const CONCURRENT_SCANS = 2;
+
 export class ImageSessions {
   private readonly sessions = new Map<string, WorkbenchImage>();
+  /** Opens under way, by owner: they count against the limits before they finish. */
+  private readonly opening = new Map<string, number>();
+  private readonly scans = new Semaphore(CONCURRENT_SCANS);
 
   async open(imagePath: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<ImageOpened> {
     const started = Date.now();
+    this.checkRoom(owner);
+    this.opening.set(owner, (this.opening.get(owner) ?? 0) + 1);
     const own = engineOf(imagePath);
-    if (own) {
-      // A format with an engine of its own (Xen streams) opens through it, behind the same interface.
-      const handle = randomUUID();
-      const session = await own.engine.openImage(imagePath, handle, owner, onProgress);
-      this.sessions.set(handle, session);
-      return session.opened;
+    let session: WorkbenchImage;
+    try {
+      if (own) {
+        // A format with an engine of its own (Xen streams) opens through it, behind the same interface.
+        session = await this.scans.run(() => own.engine.openImage(imagePath, randomUUID(), owner, onProgress));
+      } else {
+        const scanned = await this.scans.run(() => scanInWorker(imagePath, onProgress));
+        // The worker left any decompressed stream in the cache, so this finds it at once.
+        const image = openDescribedImage(imagePath, scanned.container, scanned.model, scanned.via);
+        const handle = randomUUID();
+        session = new ImageSession(handle, owner, image, imageOpened(handle, image, Date.now() - started));
+      }
+    } finally {
+      const n = this.opening.get(owner)! - 1;
+      if (n) this.opening.set(owner, n);
+      else this.opening.delete(owner);
     }
-    const scanned = await scanInWorker(imagePath, onProgress);
-    // The worker left any decompressed stream in the cache, so this finds it at once.
-    const image = openDescribedImage(imagePath, scanned.container, scanned.model, scanned.via);
-    const handle = randomUUID();
-    const session = new ImageSession(handle, owner, image, imageOpened(handle, image, Date.now() - started));
-    this.sessions.set(handle, session);
+    this.sessions.set(session.handle, session);
     return session.opened;
   }
 
@@ -55,5 +72,31 @@ export class ImageSessions {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  private checkRoom(owner: string): void {
+    const pending = [...this.opening.values()].reduce((a, b) => a + b, 0);
+    const mine = [...this.sessions.values()].filter((s) => s.owner === owner).length + (this.opening.get(owner) ?? 0);
+    if (mine >= MAX_IMAGES_PER_OWNER) throw new UserError(`${MAX_IMAGES_PER_OWNER} images are open in this window; close one before opening another`);
+    if (this.sessions.size + pending >= MAX_IMAGES) throw new UserError(`${MAX_IMAGES} images are open; close some before opening another`);
+  }
+}
+
+/** Runs at most `limit` tasks at once; the others wait in order. */
+class Semaphore {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 }

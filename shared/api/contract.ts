@@ -105,6 +105,9 @@ export const CHANNELS = [
 /** The IPC channel main pushes WorkbenchEvents on. */
 export const EVENT_CHANNEL = 'workbench:event';
 
+/** The preload's own channel: the path of a file dropped on the window, so main lets the renderer open it. Not exposed to the page. */
+export const DROP_CHANNEL = 'workbench:dropped-path';
+
 /** Menu items of the desktop app, delivered to the renderer as events. */
 export type MenuCommand = 'open-image' | 'close-image' | 'go-to' | 'find' | 'back' | 'forward' | 'toggle-theme';
 

@@ -11,14 +11,17 @@
 /**
  * What stream offsets are called where no file offset stands for them: "file" when the file
  * holds the stream as it is, "vmstate" for a qcow2 snapshot (offsets in its vmstate area),
- * "decompressed" for a compressed libvirt save (offsets in the decompressed stream).
+ * "decompressed" for a compressed libvirt save (offsets in the decompressed stream);
+ * "stream" for an offset of a stream stored as is whose file offset would lie past the end
+ * of the file (a wrapper pointing beyond it), so no offset labelled "file" is outside it.
  */
-export type OffsetSpace = 'file' | 'vmstate' | 'decompressed';
+export type OffsetSpace = 'file' | 'vmstate' | 'decompressed' | 'stream';
 
 export const OFFSET_SPACE_LABELS: Readonly<Record<OffsetSpace, string>> = {
   file: 'file offsets',
   vmstate: 'offsets in the qcow2 snapshot vmstate',
   decompressed: 'offsets in the decompressed QEMU stream',
+  stream: 'offsets in the QEMU stream, which lies past the end of the file',
 };
 
 /** How the app prefixes an offset of each space that has no file offset beside it. */
@@ -26,6 +29,7 @@ const PLACE_PREFIX: Readonly<Record<OffsetSpace, string>> = {
   file: 'file',
   vmstate: 'vmstate',
   decompressed: 'decompressed stream',
+  stream: 'stream',
 };
 
 /** Stream bytes [stream, stream + length) are file bytes [file, file + length), as they are. */

@@ -93,9 +93,9 @@ function findProbe(file: ByteSource): Detection | undefined {
 export function describeFile(file: ByteSource, options: DescribeOptions = {}): DescribedImage {
   const detection = detectFormat(readBytes(file, 0, DETECT_BYTES));
   if (detection) return describeDetected(file, detection, options);
-  const head = Array.from(readBytes(file, 0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  // Nothing of the file's content goes into the message: it is not an image, it may be anything (a key, /etc/shadow).
   const expected = FORMATS.flatMap((f) => (f.reader ? [f.reader.expectedAs] : []));
-  return { refusal: `is not a recognised migration image (it starts with ${head}); expected ${expected.slice(0, -1).join(', ')} or ${expected[expected.length - 1]}` };
+  return { refusal: `is not a recognised migration image; expected ${expected.slice(0, -1).join(', ')} or ${expected[expected.length - 1]}` };
 }
 
 /** Reads the structure of a file whose format was detected already (the indexer detects before it hashes). */

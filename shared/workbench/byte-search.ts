@@ -20,6 +20,18 @@ export function patternBytes(q: Pick<SearchQuery, 'kind' | 'pattern'>): Uint8Arr
  * length so no match is lost at a chunk boundary.
  */
 export function searchBytes(source: ByteSource, q: SearchQuery): SearchHit | null {
+  const steps = searchSteps(source, q);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * searchBytes one chunk at a time: yields after every chunk, so a caller serving other
+ * requests can interleave them (and stop a search nobody waits for any more).
+ */
+export function* searchSteps(source: ByteSource, q: SearchQuery): Generator<void, SearchHit | null> {
   const needle = patternBytes(q);
   if (needle.length === 0 || needle.length > source.size) return null;
   if (!q.backwards) {
@@ -27,6 +39,7 @@ export function searchBytes(source: ByteSource, q: SearchQuery): SearchHit | nul
       const hay = readBytes(source, base, CHUNK + needle.length - 1);
       const i = indexOf(hay, needle, 0);
       if (i >= 0) return { offset: base + i, length: needle.length };
+      yield;
     }
     return null;
   }
@@ -35,6 +48,7 @@ export function searchBytes(source: ByteSource, q: SearchQuery): SearchHit | nul
     const hay = readBytes(source, start, end - start + needle.length - 1);
     const i = lastIndexOf(hay, needle, end - start - 1);
     if (i >= 0) return { offset: start + i, length: needle.length };
+    yield;
   }
   return null;
 }

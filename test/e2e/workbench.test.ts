@@ -19,7 +19,46 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
   beforeAll(async () => {
     wb = await startWorkbench();
   });
-  afterAll(() => wb?.close());
+  afterAll(async () => {
+    // Every page of every test ran without a CSP violation.
+    const violations = wb?.cspViolations ?? [];
+    await wb?.close();
+    expect(violations).toEqual([]);
+  });
+
+  it('runs under a CSP without unsafe-inline: Monaco\'s run-time styles carry the page\'s nonce, nothing is blocked', async () => {
+    const page = await wb.newPage();
+    await openThroughPicker(page, MINIMAL);
+    const cpu = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
+    await cpu.click();
+    await page.getByRole('tab', { name: /JSON: cpu/ }).click();
+    await page.getByTestId('code-viewer').locator('.view-lines').waitFor();
+    await expect.poll(() => page.getByTestId('code-viewer').locator('.view-lines span[class^="mtk"]').count()).toBeGreaterThan(0);
+    // Token colours come from a <style> element Monaco creates: applied, so it was allowed.
+    const colours = await page.getByTestId('code-viewer').locator('.view-lines span[class^="mtk"]').evaluateAll((spans) => new Set(spans.map((s) => getComputedStyle(s).color)).size);
+    expect(colours).toBeGreaterThan(1);
+    const styles = await page.evaluate(() => Array.from(document.querySelectorAll('style'), (s) => s.nonce !== ''));
+    expect(styles.length).toBeGreaterThan(0);
+    expect(styles.every(Boolean)).toBe(true);
+    // Nothing was blocked while the app ran; then an injected <style> without the nonce is refused.
+    expect(wb.cspViolations.splice(0)).toEqual([]);
+    const injected = await page.evaluate(() => {
+      const style = document.createElement('style');
+      style.removeAttribute('nonce');
+      style.nonce = '';
+      style.textContent = 'body { background: rgb(1, 2, 3) !important; }';
+      document.head.appendChild(style);
+      const applied = getComputedStyle(document.body).backgroundColor === 'rgb(1, 2, 3)';
+      style.remove();
+      return applied;
+    });
+    expect(injected).toBe(false);
+    // The event reports (one per policy: the header's and the meta tag's) arrive after the console's.
+    await expect.poll(() => wb.cspViolations.filter((v) => v.startsWith('CSP violation')).length).toBe(2);
+    const blocked = wb.cspViolations.splice(0);
+    expect(blocked.length).toBeGreaterThan(0);
+    expect(blocked.every((v) => /style-src-elem/.test(v)), blocked.join("\n")).toBe(true);
+  });
 
   it('shows what to do on an empty start', async () => {
     const page = await wb.newPage();

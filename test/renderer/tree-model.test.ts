@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlers } from '../../electron/api/handlers';
 import { Library } from '../../electron/index/library';
+import { corpusAndTemp } from '../helpers/grants';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import type { TreeNode, WorkbenchApi } from '../../shared/api/contract';
 import { TreeModel, visibleRows } from '../../renderer/image/tree-model';
@@ -19,7 +20,7 @@ describe('the renderer tree model over the real backend', () => {
   let api: WorkbenchApi;
   beforeAll(() => {
     library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-tree-model-')), 'library.sqlite'));
-    api = createHandlers({ sessions: new ImageSessions(), library, host: 'bridge', version: 'test', initialPaths: [] }, 'test', () => undefined);
+    api = createHandlers({ sessions: new ImageSessions(), library, grants: corpusAndTemp(), host: 'bridge', version: 'test', initialPaths: [] }, 'test', () => undefined);
   });
   afterAll(() => library.close());
 

@@ -7,6 +7,7 @@ import type { WorkbenchApi } from '../../shared/api/contract';
 import { createHandlers } from '../../electron/api/handlers';
 import { Library } from '../../electron/index/library';
 import { openImageAsync } from '../../electron/services/open-image';
+import { corpusAndTemp } from '../helpers/grants';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { corpusPath } from '../helpers/corpus';
 
@@ -48,7 +49,7 @@ describe('an image is detected and its structure read once per open', () => {
   let api: WorkbenchApi;
   beforeAll(() => {
     library = Library.open(path.join(work, 'library.sqlite'));
-    api = createHandlers({ sessions: new ImageSessions(), library, host: 'bridge', version: 'test', initialPaths: [] }, 'open-once', () => {});
+    api = createHandlers({ sessions: new ImageSessions(), library, grants: corpusAndTemp(), host: 'bridge', version: 'test', initialPaths: [] }, 'open-once', () => {});
   });
   afterAll(() => library.close());
 

@@ -2,8 +2,9 @@ import { countBySeverity, type Diagnostic } from '../../../shared/diagnostics';
 import type { AppliedEdit } from '../../../shared/edit/journal';
 import { totalLength } from '../../../shared/edit/pieces';
 import type { EditSession } from '../../edit/edit-session';
+import type { NamedPath } from '../../io/output-paths';
 import { UserError } from '../../services/user-error';
-import { hexOffset } from '../format';
+import { hexOffset, printable } from '../format';
 import type { CliIO } from '../output';
 
 /** Output and option handling shared by `migwb edit`, `apply` and `repair`. */
@@ -21,7 +22,7 @@ export function printDiagnostics(io: CliIO, what: string, diags: Diagnostic[], s
     return;
   }
   io.out(`${what}: ${c.error} errors, ${c.warning} warnings\n`);
-  for (const d of diags.filter((x) => x.severity === 'error').slice(0, shown)) io.out(`  error ${hexOffset(d.offset)}  ${d.section ? d.section + ': ' : ''}${d.message}\n`);
+  for (const d of diags.filter((x) => x.severity === 'error').slice(0, shown)) io.out(`  error ${hexOffset(d.offset)}  ${d.section ? printable(d.section) + ': ' : ''}${printable(d.message)}\n`);
   if (c.error > shown) io.out(`  … and ${c.error - shown} more (see "migwb validate")\n`);
 }
 
@@ -71,4 +72,9 @@ export function repeat(count: string | true | undefined, step: () => AppliedEdit
     out.push(e);
   }
   return out;
+}
+
+/** The paths given for the options that were given, named by their option: [[opts.report, '--report'], …]. */
+export function givenPaths(pairs: [string | undefined, string][]): NamedPath[] {
+  return pairs.filter((p): p is [string, string] => p[0] !== undefined).map(([path, role]) => ({ path, role }));
 }

@@ -14,7 +14,8 @@ import { loadVmdescFrom } from '../../services/vmdesc-source';
 import { UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
-import { collect, donorPaths, openDonors, printDiagnostics, printEdit, repeat, wireEdit } from './edit-common';
+import { checkOutputs } from '../../io/output-paths';
+import { collect, donorPaths, givenPaths, openDonors, printDiagnostics, printEdit, repeat, wireEdit } from './edit-common';
 
 interface EditOptions {
   journal: string;
@@ -67,6 +68,12 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     .option('--report <file>', 'also write the evidence report (Markdown) of the journal')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: EditOptions) => {
+      // The journal is this command's own file (read, then rewritten); it may be nothing else.
+      const inserted = steps.filter((s) => s.kind === 'insert-section').map((s) => ({ path: s.text.replace(/\s+(before|after)\s+.*$|\s+last$/, ''), role: 'an inserted section file' }));
+      checkOutputs(
+        [...givenPaths([[image, 'the image'], [opts.vmdescFrom, '--vmdesc-from']]), ...Object.values(donorPaths(opts.donor ?? [])).map((p) => ({ path: p, role: 'a donor' })), ...inserted],
+        givenPaths([[opts.journal, '--journal'], [opts.report, '--report']]),
+      );
       const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
       const session = await EditSession.openAsync(image);
       try {
@@ -80,8 +87,8 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
         const redone = repeat(opts.redo, () => session.redo(), '--redo');
         const applied = steps.map((s) => session.apply(parseRequest(s.kind, s.text, { resize: opts.resize, donor: donorId })));
         const changed = applied.length + undone.length + redone.length > 0 || !existing;
-        if (changed) await writeTextAtomically(opts.journal, journalText(await session.document()), [session.path]);
-        if (opts.report) await writeTextAtomically(opts.report, await session.report(), [session.path]);
+        if (changed) await writeTextAtomically(opts.journal, journalText(await session.document()), session.inputs());
+        if (opts.report) await writeTextAtomically(opts.report, await session.report(), [...session.inputs(), { path: opts.journal, role: '--journal' }]);
         const diags = session.diagnostics;
         if (opts.json) {
           printJson(

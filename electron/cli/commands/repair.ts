@@ -7,7 +7,8 @@ import { journalText, writeTextAtomically } from '../../edit/journal-store';
 import { runRepairs } from '../../edit/repair-service';
 import { UserError } from '../../services/user-error';
 import { printJson, type CliIO } from '../output';
-import { printDiagnostics } from './edit-common';
+import { checkOutputs } from '../../io/output-paths';
+import { givenPaths, printDiagnostics } from './edit-common';
 
 interface RepairOptions {
   output?: string;
@@ -40,6 +41,8 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: RepairOptions) => {
       if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
+      const outputs = givenPaths([[opts.dryRun ? undefined : opts.output, '-o'], [opts.journal, '--journal'], [opts.report, '--report']]);
+      checkOutputs(givenPaths([[image, 'the image'], [opts.donor, 'the donor']]), outputs);
       const session = await EditSession.openAsync(image);
       try {
         const donorId = opts.donor ? session.addDonor(opts.donor) : undefined;
@@ -54,8 +57,9 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
             refused = e;
           }
         }
-        if (opts.journal && outcome.actions.length) await writeTextAtomically(opts.journal, journalText(await session.document()), [session.path]);
-        if (opts.report && outcome.actions.length) await writeTextAtomically(opts.report, await session.report(saved), [session.path]);
+        const written = saved ? [{ path: saved.path, role: '-o' }] : [];
+        if (opts.journal && outcome.actions.length) await writeTextAtomically(opts.journal, journalText(await session.document()), [...session.inputs(), ...written]);
+        if (opts.report && outcome.actions.length) await writeTextAtomically(opts.report, await session.report(saved), [...session.inputs(), ...written, ...givenPaths([[opts.journal, '--journal']])]);
         if (opts.json) {
           printJson(
             io,

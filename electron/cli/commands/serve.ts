@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PathGrants } from '../../api/path-grants';
 import { startBridge } from '../../bridge/server';
 import { RENDERER_DIR } from '../../build-paths';
 import { Library } from '../../index/library';
+import { checkOutputs } from '../../io/output-paths';
 import { UserError } from '../../services/user-error';
 import { ImageSessions } from '../../workbench/image-sessions';
 import type { CliIO } from '../output';
@@ -28,13 +30,25 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
         if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
         return path.resolve(p);
       });
+      checkOutputs(resolved.filter((p) => fs.statSync(p).isFile()).map((p) => ({ path: p, role: 'an image to serve' })), [{ path: databasePath(opts), role: '--db' }]);
       const library = Library.open(databasePath(opts));
+      // Nothing beyond what it was started with: the folders given (read, list, save into),
+      // the images given (read), and their folders (save new files into).
+      const grants = new PathGrants();
+      for (const p of resolved) {
+        if (fs.statSync(p).isDirectory()) grants.grantFolder(p);
+        else {
+          grants.grantFile(p);
+          grants.grantSaveFolder(path.dirname(p));
+        }
+      }
       const bridge = await startBridge({
         rendererDir: RENDERER_DIR,
         port: opts.port,
         deps: {
           sessions: new ImageSessions(),
           library,
+          grants,
           version: packageVersion(),
           initialPaths: resolved.filter((p) => !fs.statSync(p).isDirectory()),
           initialFolders: resolved.filter((p) => fs.statSync(p).isDirectory()),

@@ -1,5 +1,8 @@
 import type { Diagnostic } from '../../../shared/diagnostics';
 import type { ContainerDescription } from '../../../shared/formats/format';
+import { declaredMemory, streamBound } from '../../../shared/formats/libvirt/domain-memory';
+import type { LibvirtSaveLayer } from '../../../shared/formats/libvirt/layer';
+import { SliceSource } from '../../../shared/io/byte-source';
 import { FileSource } from '../../io/file-source';
 import { UserError } from '../../services/user-error';
 import { decompressToCache, findCachedStream } from '../decompress-cache';
@@ -13,11 +16,16 @@ import type { StreamCompression } from './decoders';
 export const LIBVIRT_NODE_FORMAT: NodeFormatRow = {
   async prepare(path, container, options) {
     const { encoding, range } = encodedStream(container);
-    if (range.length > 0) await decompressToCache(path, range, encoding, options.cache);
+    // The save says how much memory the guest had: its stream cannot be much larger.
+    const xml = (container.layers[0] as LibvirtSaveLayer | undefined)?.xml?.text;
+    const declared = xml ? declaredMemory(xml) : undefined;
+    if (range.length > 0) await decompressToCache(path, range, encoding, { ...options.cache, expectedMax: declared ? streamBound(declared) : undefined });
   },
 
   attach(path, file, container, options) {
     const { encoding, range } = encodedStream(container);
+    // Nothing after the XML area (data_len past the end, or a file cut there): an empty stream, as for a raw save.
+    if (range.length === 0) return { stream: new SliceSource(file, file.size), diagnostics: [...container.diagnostics], close: () => {} };
     const cached = findCachedStream(path, range, options.cache);
     if (!cached) throw new UserError(`${path} holds a ${encoding}-compressed QEMU stream that has not been decompressed yet; open it with openImageAsync (the CLI does this itself)`);
     const stream = new FileSource(cached.path);
@@ -25,12 +33,12 @@ export const LIBVIRT_NODE_FORMAT: NodeFormatRow = {
     if (cached.problem) {
       diagnostics.push({
         severity: 'error',
-        code: 'compressed-stream-damaged',
+        code: cached.problem.code ?? 'compressed-stream-damaged',
         offset: Math.max(range.offset, Math.min(cached.problem.compressedOffset, file.size - 1)),
-        expected: `complete ${encoding} data up to the end of the file`,
+        expected: cached.problem.expected ?? `complete ${encoding} data up to the end of the file`,
         found: cached.problem.message,
         message: `The ${encoding}-compressed QEMU stream could only be decompressed to ${cached.size} bytes`,
-        hint: 'Everything before the damage is shown; the QEMU stream is cut where decompression stopped.',
+        hint: cached.problem.hint ?? 'Everything before the damage is shown; the QEMU stream is cut where decompression stopped.',
       });
     }
     return { stream, diagnostics, close: () => stream.close() };

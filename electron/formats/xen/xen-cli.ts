@@ -20,9 +20,10 @@ import { journalText, readJournalFile, writeTextAtomically } from '../../edit/jo
 import { parseRequest, type RequestKind } from '../../edit/request-syntax';
 import { hexAddress, parseAddress } from '../../memory/addresses';
 import { UserError } from '../../services/user-error';
-import { printDiagnostics, printEdit, repeat, wireEdit } from '../../cli/commands/edit-common';
+import { givenPaths, printDiagnostics, printEdit, repeat, wireEdit } from '../../cli/commands/edit-common';
+import { checkOutputs } from '../../io/output-paths';
 import { hexdump } from '../../cli/commands/read';
-import { formatSize, hexOffset, table } from '../../cli/format';
+import { formatSize, hexOffset, printable, printableLines, table } from '../../cli/format';
 import { printJson, type CliIO } from '../../cli/output';
 import { runXenTransform } from './xen-transform';
 import { extractXen } from './xen-memory';
@@ -117,7 +118,7 @@ function registerInfo(program: Command, io: CliIO, setExit: SetExit): void {
         const model = s.model();
         const summary = xenSummary(model, s.view);
         if (opts.json) printJson(io, toSnakeCase({ path: image, ...summary }));
-        else io.out(renderInfo(image, model, s.view));
+        else io.out(printableLines(renderInfo(image, model, s.view)));
       });
       setExit(0);
     });
@@ -179,10 +180,10 @@ function registerValidate(program: Command, io: CliIO, setExit: SetExit): void {
       } else {
         io.out(`${image}: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} notes\n`);
         for (const d of diags as XenDiagnostic[]) {
-          io.out(`${d.severity.padEnd(7)} ${hexOffset(d.offset)}  ${d.section ? d.section + ': ' : ''}${d.message}\n`);
-          io.out(`        expected ${d.expected}; found ${d.found}\n`);
-          if (d.hint) io.out(`        ${d.hint}\n`);
-          if (d.verifier) io.out(`        verify-stream-v2 stops here: ${d.verifier.says}\n`);
+          io.out(`${d.severity.padEnd(7)} ${hexOffset(d.offset)}  ${d.section ? printable(d.section) + ': ' : ''}${printable(d.message)}\n`);
+          io.out(`        expected ${printable(d.expected)}; found ${printable(d.found)}\n`);
+          if (d.hint) io.out(`        ${printable(d.hint)}\n`);
+          if (d.verifier) io.out(`        verify-stream-v2 stops here: ${printable(d.verifier.says)}\n`);
         }
       }
       if (!opts.json && verdict && !counts.error) io.out(`note: verify-stream-v2 (Python 3) rejects this file for a reason of its own (above); Xen's restore does not\n`);
@@ -224,11 +225,11 @@ function registerDump(program: Command, io: CliIO, setExit: SetExit): void {
         if (opts.json) printJson(io, toSnakeCase({ path: image, records: out, emulator: qemu }));
         else {
           for (const r of out) {
-            io.out(`${r.target}\n`);
+            io.out(`${printable(r.target)}\n`);
             printNodes(io, r.fields, r.target, '  ');
           }
           for (const q of qemu) {
-            io.out(`EMULATOR_CONTEXT${q.blob ? `:${q.blob}` : ''} › ${q.section}\n`);
+            io.out(`EMULATOR_CONTEXT${q.blob ? `:${q.blob}` : ''} › ${printable(q.section)}\n`);
             printNodes(io, q.fields, `EMULATOR_CONTEXT${q.blob ? `:${q.blob}` : ''}.${q.section.replace(/:0$/, '')}`, '  ');
           }
         }
@@ -245,7 +246,7 @@ function printNodes(io: CliIO, nodes: FieldNode[], prefix: string, indent: strin
   for (const { path, node } of fieldPaths(nodes)) {
     if (node.children && node.type !== 'struct' && node.type !== 'array') continue;
     const depth = (path.match(/\./g) ?? []).length;
-    io.out(`${indent}${'  '.repeat(depth)}${hexOffset(node.offset)} ${path.slice(path.lastIndexOf('.') + 1)} (${node.type}, ${node.size} bytes)${node.children ? '' : ` = ${formatFieldValue(node.value)}`}${node.problem ? `  PROBLEM: ${node.problem}` : ''}\n`);
+    io.out(printable(`${indent}${'  '.repeat(depth)}${hexOffset(node.offset)} ${path.slice(path.lastIndexOf('.') + 1)} (${node.type}, ${node.size} bytes)${node.children ? '' : ` = ${formatFieldValue(node.value)}`}${node.problem ? `  PROBLEM: ${node.problem}` : ''}`) + '\n');
   }
   void prefix;
 }
@@ -335,7 +336,7 @@ function registerMemory(program: Command, io: CliIO, setExit: SetExit): void {
       withSession(image, (s) => {
         const m = s.model();
         if (opts.format === 'elf' && m.domain.type === 'pv') throw new UserError('an ELF core needs guest-physical addresses; a PV guest has pseudo-physical frames only (use --format raw)');
-        const r = extractXen(s.view, m, opts.out, { format: opts.format as 'raw' | 'elf', force: opts.force });
+        const r = extractXen(s.view, m, opts.out, { format: opts.format as 'raw' | 'elf', force: opts.force, image });
         if (opts.json) printJson(io, toSnakeCase({ path: image, ...r }));
         else io.out(`${r.files.map((f) => `wrote ${f.path}: ${formatSize(f.size)} (${formatSize(f.dataBytes)} of page data)`).join('\n')}\nwrote ${r.map}\n`);
       });
@@ -370,6 +371,7 @@ function registerEdit(program: Command, io: CliIO, setExit: SetExit): void {
     .option('--report <file>')
     .option('--json')
     .action(async (image: string, opts: { journal: string; undo?: string | true; redo?: string | true; fields?: string; report?: string; json?: boolean }) => {
+      checkOutputs(givenPaths([[image, 'the image']]), givenPaths([[opts.journal, '--journal'], [opts.report, '--report']]));
       const s = XenSession.open(image);
       try {
         const existing = fs.existsSync(opts.journal) ? readJournalFile(opts.journal) : undefined;
@@ -378,8 +380,8 @@ function registerEdit(program: Command, io: CliIO, setExit: SetExit): void {
         const redone = repeat(opts.redo, () => s.redo(), '--redo');
         const applied = steps.map((step) => s.apply(step.kind === 'pfn' ? pfnRequest(step.text) : parseRequest(step.kind, step.text)));
         const changed = applied.length + undone.length + redone.length > 0 || !existing;
-        if (changed) await writeTextAtomically(opts.journal, journalText(await s.document()), [s.path]);
-        if (opts.report) await writeTextAtomically(opts.report, await s.report(), [s.path]);
+        if (changed) await writeTextAtomically(opts.journal, journalText(await s.document()), s.inputs());
+        if (opts.report) await writeTextAtomically(opts.report, await s.report(), [...s.inputs(), { path: opts.journal, role: '--journal' }]);
         const diags = s.diagnostics;
         const fields = opts.fields ? listFields(s, opts.fields) : undefined;
         if (opts.json) {
@@ -389,7 +391,7 @@ function registerEdit(program: Command, io: CliIO, setExit: SetExit): void {
           for (const e of redone) printEdit(io, 'redone:', e);
           for (const e of applied) printEdit(io, '+', e);
           io.out(`journal ${opts.journal}: ${s.entries.length} edit${s.entries.length === 1 ? '' : 's'}${s.redoable.length ? `, ${s.redoable.length} undone` : ''}${changed ? '' : ' (unchanged)'}\n`);
-          for (const f of fields ?? []) io.out(`${hexOffset(f.offset)}  ${f.address}  ${f.type}${f.editable ? '' : ' (not settable)'}  ${f.size} bytes${f.value ? '  ' + f.value : ''}\n`);
+          for (const f of fields ?? []) io.out(printable(`${hexOffset(f.offset)}  ${f.address}  ${f.type}${f.editable ? '' : ' (not settable)'}  ${f.size} bytes${f.value ? '  ' + f.value : ''}`) + '\n');
           printDiagnostics(io, `edited file (${s.view.size} bytes)`, diags);
           if (!countBySeverity(diags).error && s.entries.length) io.out(`save it with: migwb apply ${image} ${opts.journal} -o OUT\n`);
         }
@@ -426,10 +428,11 @@ function registerApply(program: Command, io: CliIO, setExit: SetExit): void {
     .option('--stream-only')
     .option('--donor <x>')
     .action(async (image: string, journal: string, opts: { output: string; force?: boolean; report?: string; json?: boolean }) => {
+      checkOutputs(givenPaths([[image, 'the image'], [journal, 'the journal']]), givenPaths([[opts.output, '-o'], [opts.report, '--report']]));
       const s = XenSession.open(image);
       try {
         await s.loadJournal(readJournalFile(journal));
-        setExit(await saveAndReport(io, s, opts.output, { force: opts.force, report: opts.report, json: opts.json, extra: { journal, edits: s.entries.length } }));
+        setExit(await saveAndReport(io, s, opts.output, { force: opts.force, report: opts.report, json: opts.json, journal, extra: { journal, edits: s.entries.length } }));
       } finally {
         s.close();
       }
@@ -451,6 +454,7 @@ function registerRepair(program: Command, io: CliIO, setExit: SetExit): void {
     .action(async (image: string, opts: { output?: string; dryRun?: boolean; force?: boolean; journal?: string; report?: string; json?: boolean; donor?: string }) => {
       if (opts.donor) throw new UserError('Xen repairs need no donor: every repair keeps what the stream has');
       if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the image is never written), or --dry-run to see the plan');
+      checkOutputs(givenPaths([[image, 'the image']]), givenPaths([[opts.dryRun ? undefined : opts.output, '-o'], [opts.journal, '--journal'], [opts.report, '--report']]));
       const s = XenSession.open(image);
       try {
         const before = s.diagnostics;
@@ -459,29 +463,29 @@ function registerRepair(program: Command, io: CliIO, setExit: SetExit): void {
         if (!opts.json) {
           io.out(`${image}: ${countBySeverity(before).error} errors\n`);
           if (!repairs.length) io.out('nothing to repair\n');
-          repairs.forEach((r, i) => io.out(`${String(i + 1).padStart(3)}. [${r.code}] ${r.edit.summary}\n${r.edit.fixups.map((f) => `       ${f}\n`).join('')}`));
+          repairs.forEach((r, i) => io.out(printableLines(`${String(i + 1).padStart(3)}. [${r.code}] ${r.edit.summary}\n${r.edit.fixups.map((f) => `       ${f}\n`).join('')}`)));
           if (stopped) io.out(`stopped: ${stopped}\n`);
           printDiagnostics(io, opts.dryRun ? 'predicted result' : 'repaired file', after);
           const verdict = verifierVerdict(after);
           io.out(verdict ? `verify-stream-v2 would still say: ${verdict.says}\n` : 'verify-stream-v2 is expected to accept the result\n');
         }
-        if (opts.journal) await writeTextAtomically(opts.journal, journalText(await s.document()), [s.path]);
+        if (opts.journal) await writeTextAtomically(opts.journal, journalText(await s.document()), [...s.inputs(), ...givenPaths([[opts.dryRun ? undefined : opts.output, '-o']])]);
         if (opts.dryRun || !repairs.length) {
           if (opts.json) printJson(io, toSnakeCase({ image, dryRun: !!opts.dryRun, repairs: repairs.map((r) => ({ code: r.code, summary: r.edit.summary })), stopped: stopped ?? null, after: { counts: countBySeverity(after), diagnostics: after } }));
           setExit(countBySeverity(after).error ? 1 : 0);
           return;
         }
-        setExit(await saveAndReport(io, s, opts.output!, { force: opts.force, report: opts.report, json: opts.json, extra: { repairs: repairs.map((r) => ({ code: r.code, summary: r.edit.summary })), stopped: stopped ?? null } }));
+        setExit(await saveAndReport(io, s, opts.output!, { force: opts.force, report: opts.report, json: opts.json, journal: opts.journal, extra: { repairs: repairs.map((r) => ({ code: r.code, summary: r.edit.summary })), stopped: stopped ?? null } }));
       } finally {
         s.close();
       }
     });
 }
 
-async function saveAndReport(io: CliIO, s: XenSession, output: string, o: { force?: boolean; report?: string; json?: boolean; extra: Record<string, unknown> }): Promise<number> {
+async function saveAndReport(io: CliIO, s: XenSession, output: string, o: { force?: boolean; report?: string; json?: boolean; journal?: string; extra: Record<string, unknown> }): Promise<number> {
   try {
     const saved = await s.save(output, { force: o.force });
-    if (o.report) await writeTextAtomically(o.report, await s.report(saved), [s.path]);
+    if (o.report) await writeTextAtomically(o.report, await s.report(saved), [...s.inputs(), { path: saved.path, role: '-o' }, ...givenPaths([[o.journal, 'the journal']])]);
     if (o.json) printJson(io, toSnakeCase({ image: s.path, ...o.extra, output: { path: saved.path, size: saved.size, sha256: saved.sha256 }, diagnostics: saved.diagnostics }));
     else io.out(`wrote ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}\n`);
     return 0;

@@ -123,7 +123,7 @@ export class XenImageSession implements WorkbenchImage {
   }
 
   async saveJournal(file: string): Promise<void> {
-    await writeTextAtomically(file, journalText(await this.session.document()), [this.session.path]);
+    await writeTextAtomically(file, journalText(await this.session.document()), this.session.inputs());
   }
 
   borrowVmdesc(): ImageOpened {

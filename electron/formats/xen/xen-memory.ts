@@ -6,6 +6,7 @@ import { XenGuestMemory, type PfnRange } from '../../../shared/formats/xen/guest
 import type { XenStreamModel } from '../../../shared/formats/xen/model';
 import type { ByteSource } from '../../../shared/io/byte-source';
 import { syncFolder, writeAll, writeFileAtomic } from '../../io/atomic-file';
+import { checkOutputs } from '../../io/output-paths';
 import { compilePattern, type SearchPattern } from '../../memory/pattern';
 import type { SearchResult } from '../../memory/search';
 import { UserError as OpenError } from '../../services/user-error';
@@ -101,7 +102,7 @@ export interface XenExtractResult {
  * guest-physical address), and ram-map.json beside it: every pfn range with its state, type,
  * record and file offset, plus the PV p2m where the stream carries it.
  */
-export function extractXen(source: ByteSource, model: XenStreamModel, outDir: string, options: { format: 'raw' | 'elf'; force?: boolean }): XenExtractResult {
+export function extractXen(source: ByteSource, model: XenStreamModel, outDir: string, options: { format: 'raw' | 'elf'; force?: boolean; image: string }): XenExtractResult {
   const memory = new XenGuestMemory(source, model);
   const ranges = memory.ranges();
   const data = ranges.filter((r) => r.state === 'data');
@@ -109,6 +110,7 @@ export function extractXen(source: ByteSource, model: XenStreamModel, outDir: st
   const name = options.format === 'elf' ? 'memory.elf' : model.domain.type === 'pv' ? 'pseudo-physical.raw' : 'physical.raw';
   const target = path.join(outDir, name);
   const mapPath = path.join(outDir, 'ram-map.json');
+  checkOutputs([{ path: options.image, role: 'the image' }], [{ path: target, role: '--out' }, { path: mapPath, role: '--out' }]);
   for (const p of [target, mapPath]) if (fs.existsSync(p) && !options.force) throw new UserError(`${p} exists; give --force to replace it`);
   const regions = stretches(data).map((s) => ({ gpa: s.first * XEN_PAGE_SIZE, size: (s.end - s.first) * XEN_PAGE_SIZE, readOnly: false }));
   const elf = options.format === 'elf' ? elfCoreHeader({ class: 64, machine: 62, bigEndian: false }, regions) : undefined;

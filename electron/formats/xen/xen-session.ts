@@ -12,6 +12,7 @@ import { nextXenRepair } from '../../../shared/formats/xen/repair';
 import type { RepairAction } from '../../../shared/repair/action';
 import { readBytes, type ByteSource } from '../../../shared/io/byte-source';
 import { saveAtomically, type SaveResult } from '../../edit/atomic-save';
+import type { NamedPath } from '../../io/output-paths';
 import { userErrors } from '../../edit/edit-session';
 import { sha256Of, type LongWorkOptions } from '../../edit/file-hash';
 import { FileSource } from '../../io/file-source';
@@ -133,7 +134,12 @@ export class XenSession {
 
   /** Writes `content` (default: the edited file) to `out` atomically, re-validated from disk; refused with errors unless `force`. */
   async save(out: string, options: LongWorkOptions & { force?: boolean; content?: ByteSource } = {}): Promise<SaveResult> {
-    return saveAtomically(out, options.content ?? this.view, { ...options, protect: [this.path], validate: validateXenFile });
+    return saveAtomically(out, options.content ?? this.view, { ...options, protect: this.inputs(), validate: validateXenFile });
+  }
+
+  /** The files this session reads (the image): nothing it writes may be one of them. */
+  inputs(): NamedPath[] {
+    return [{ path: this.path, role: 'the image' }];
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { piecesSource } from '../../../shared/formats/xen/writer';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { SaveRefusedError } from '../../edit/atomic-save';
 import { UserError } from '../../services/user-error';
+import { checkOutputs } from '../../io/output-paths';
 import { printDiagnostics } from '../../cli/commands/edit-common';
 import { printJson, type CliIO } from '../../cli/output';
 import { XenSession } from './xen-session';
@@ -42,6 +43,7 @@ export async function runXenTransform(image: string, opts: XenTransformOptions, 
   if (!isXenTarget(opts.to)) throw new UserError(`--to ${opts.to ?? '(missing)'}: a Xen stream transforms to ${XEN_TARGETS.join(' or ')}`);
   if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the image is never written), or --dry-run to see the plan');
   if (opts.format && opts.format !== 'libxl' && opts.format !== 'libxc') throw new UserError(`--format ${opts.format}: give libxl or libxc`);
+  if (!opts.dryRun) checkOutputs([{ path: image, role: 'the image' }], [{ path: opts.output!, role: '-o' }]);
   const session = XenSession.open(image);
   try {
     const model = session.model();

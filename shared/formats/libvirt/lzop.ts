@@ -49,23 +49,33 @@ export class LzopDecoder {
 
   /** Adds compressed bytes; returns the blocks they completed, decompressed. */
   push(chunk: Uint8Array): Uint8Array[] {
-    this.pending = this.pending.length ? concat(this.pending, chunk) : chunk;
+    this.append(chunk);
     const out: Uint8Array[] = [];
+    for (let block = this.next(); block; block = this.next()) out.push(block);
+    return out;
+  }
+
+  /** Adds compressed bytes without decoding them (take the blocks with next()). */
+  append(chunk: Uint8Array): void {
+    this.pending = this.pending.length ? concat(this.pending, chunk) : chunk;
+  }
+
+  /** The next decompressed block (at most 64 MiB), or undefined until more bytes arrive: one block per call, so the caller can pace the output. */
+  next(): Uint8Array | undefined {
     for (;;) {
       if (this.ended) {
         if (this.pending.length) throw new LzopError(`${this.pending.length} bytes follow the end of the lzop data`);
-        return out;
+        return undefined;
       }
       if (!this.header) {
         const header = parseHeader(this.pending);
-        if (!header) return out;
+        if (!header) return undefined;
         this.header = header;
         this.take(header.length);
         continue;
       }
       const block = this.nextBlock();
-      if (block === undefined) return out;
-      if (block.length) out.push(block);
+      if (block === undefined || block.length) return block;
     }
   }
 

@@ -227,7 +227,7 @@ export class Qcow2VmstateSource implements ByteSource {
   private readonly l2Entries: number;
   private readonly entryBytes: number;
   private l1?: DataView;
-  private readonly l2Cache = new Map<number, DataView | null>();
+  private readonly l2Cache = new Map<number, { offset: number; view: DataView } | null>();
   private lastCompressed?: { hostOffset: number; data: Uint8Array };
 
   constructor(
@@ -245,30 +245,33 @@ export class Qcow2VmstateSource implements ByteSource {
   }
 
   /**
-   * Maps every cluster of the vmstate once: counts by kind, the data clusters as pieces of
-   * the offset map (adjacent clusters joined), and diagnostics for bad tables.
+   * Counts the vmstate's clusters by kind, collects the data clusters as pieces of the
+   * offset map (adjacent clusters joined) and reports bad tables, walking the tables rather
+   * than the clusters: a range no L2 table covers is counted in one step, and an L2 table
+   * that several L1 entries share is walked once (its clusters are placed in the file for
+   * the first range only). The work is bounded by the file's size (its L1 entries and L2
+   * tables), whatever size the snapshot claims.
    */
   survey(): { counts: Qcow2Layer['vmStateClusters']; pieces: StreamPiece[] } {
     const counts = { data: 0, zero: 0, unallocated: 0, compressed: 0 };
     const pieces: StreamPiece[] = [];
-    for (let pos = 0; pos < this.size; pos += this.clusterSize) {
-      const m = this.map(pos);
-      if (m.kind === 'subclusters') counts.data++;
-      else counts[m.kind]++;
-      if (m.kind === 'data' || m.kind === 'subclusters') {
-        // A whole cluster maps, as QEMU would place any byte of it.
-        const last = pieces[pieces.length - 1];
-        if (last && last.stream + last.length === pos && last.file + last.length === m.hostOffset) last.length += this.clusterSize;
-        else pieces.push({ stream: pos, file: m.hostOffset, length: this.clusterSize });
+    if (this.size <= 0) return { counts, pieces };
+    const first = Math.floor(this.snapshot.vmStateOffset / this.clusterSize);
+    const end = Math.ceil((this.snapshot.vmStateOffset + this.size) / this.clusterSize);
+    const walked = new Map<number, typeof counts>();
+    for (let l1Index = Math.floor(first / this.l2Entries); l1Index * this.l2Entries < end; l1Index++) {
+      const lo = Math.max(first, l1Index * this.l2Entries);
+      const hi = Math.min(end, (l1Index + 1) * this.l2Entries);
+      const table = this.l2Table(l1Index);
+      if (!table) {
+        counts.unallocated += hi - lo;
+        continue;
       }
-      if ((m.kind === 'data' || m.kind === 'compressed') && m.hostOffset + (m.kind === 'data' ? Math.min(this.clusterSize, this.size - pos) : m.compressedLength) > this.file.size) {
-        this.sink.error('qcow2-cluster-beyond-file', m.hostOffset, {
-          expected: 'a host cluster inside the file',
-          found: `a cluster at ${hex(m.hostOffset)} for vmstate offset ${hex(pos)}; the file ends at ${hex(this.file.size)}`,
-          message: 'A vmstate cluster lies past the end of the qcow2 file',
-          hint: 'The file is truncated; the missing part of the VM state reads as zeros.',
-        });
-      }
+      const whole = hi - lo === this.l2Entries;
+      const known = whole ? walked.get(table.offset) : undefined;
+      const part = known ?? this.surveyTable(table, lo % this.l2Entries, hi - lo, lo, pieces);
+      if (whole && !known) walked.set(table.offset, part);
+      for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += part[k];
     }
     if (counts.unallocated > 0) {
       this.sink.warning('qcow2-vmstate-unallocated', this.snapshot.l1TableOffset, {
@@ -281,13 +284,54 @@ export class Qcow2VmstateSource implements ByteSource {
     return { counts, pieces };
   }
 
+  /** Counts `count` entries of one L2 table from entry `from`, adding its data clusters to `pieces`; clusters past the end of the file are one diagnostic per table. */
+  private surveyTable(table: { offset: number; view: DataView }, from: number, count: number, firstCluster: number, pieces: StreamPiece[]): Qcow2Layer['vmStateClusters'] {
+    const counts = { data: 0, zero: 0, unallocated: 0, compressed: 0 };
+    let beyond = 0;
+    let firstBeyond: { entry: number; host: number; cluster: number } | undefined;
+    for (let i = 0; i < count; i++) {
+      const m = this.mapEntry(table.view, from + i);
+      const pos = (firstCluster + i) * this.clusterSize - this.snapshot.vmStateOffset;
+      if (m.kind === 'subclusters') counts.data++;
+      else counts[m.kind]++;
+      if ((m.kind === 'data' || m.kind === 'subclusters') && m.hostOffset < this.file.size) {
+        // A whole cluster maps, as QEMU would place any byte of it (no piece reaches past the file).
+        const length = Math.min(this.clusterSize, this.file.size - m.hostOffset);
+        const last = pieces[pieces.length - 1];
+        if (last && last.stream + last.length === pos && last.file + last.length === m.hostOffset) last.length += length;
+        else pieces.push({ stream: pos, file: m.hostOffset, length });
+      }
+      if ((m.kind === 'data' || m.kind === 'compressed') && m.hostOffset + (m.kind === 'data' ? this.clusterSize : m.compressedLength) > this.file.size) {
+        // The last cluster of the vmstate may be partly used; only whole misses count for it.
+        const used = m.kind === 'data' ? Math.min(this.clusterSize, this.size - pos) : m.compressedLength;
+        if (m.hostOffset + used <= this.file.size) continue;
+        beyond++;
+        firstBeyond ??= { entry: table.offset + (from + i) * this.entryBytes, host: m.hostOffset, cluster: pos };
+      }
+    }
+    if (firstBeyond) {
+      this.sink.error('qcow2-cluster-beyond-file', firstBeyond.entry, {
+        length: this.entryBytes,
+        expected: 'host clusters inside the file',
+        found: `${beyond} vmstate cluster${beyond === 1 ? '' : 's'} of this L2 table past the end of the file, the first at ${hex(firstBeyond.host)} for vmstate offset ${hex(firstBeyond.cluster)}; the file ends at ${hex(this.file.size)}`,
+        message: 'vmstate clusters lie past the end of the qcow2 file',
+        hint: 'The file is truncated or the L2 table is damaged; the missing part of the VM state reads as zeros.',
+      });
+    }
+    return counts;
+  }
+
   map(pos: number): ClusterMapping {
     const virtual = this.snapshot.vmStateOffset + pos;
     const cluster = Math.floor(virtual / this.clusterSize);
     const l1Index = Math.floor(cluster / this.l2Entries);
     const l2 = this.l2Table(l1Index);
-    if (!l2) return { kind: 'unallocated' };
-    const at = (cluster % this.l2Entries) * this.entryBytes;
+    return l2 ? this.mapEntry(l2.view, cluster % this.l2Entries) : { kind: 'unallocated' };
+  }
+
+  /** What entry `index` of an L2 table maps its cluster to. */
+  private mapEntry(l2: DataView, index: number): ClusterMapping {
+    const at = index * this.entryBytes;
     const entry = l2.getBigUint64(at);
     if (entry & L2_COMPRESSED) {
       const offsetBits = 62 - (this.clusterBits - 8);
@@ -381,27 +425,28 @@ export class Qcow2VmstateSource implements ByteSource {
     return data;
   }
 
-  private l2Table(l1Index: number): DataView | null {
-    const cached = this.l2Cache.get(l1Index);
-    if (cached !== undefined) return cached;
+  /** The L2 table entry `l1Index` of the L1 table points to; tables are cached by host offset, so L1 entries sharing one read it once. */
+  private l2Table(l1Index: number): { offset: number; view: DataView } | null {
     const l1 = (this.l1 ??= this.readL1());
-    let table: DataView | null = null;
-    if (l1Index < this.snapshot.l1Size && (l1Index + 1) * 8 <= l1.byteLength) {
-      const offset = Number(l1.getBigUint64(l1Index * 8) & L1_OFFSET_MASK);
-      if (offset !== 0) {
-        const bytes = readBytes(this.file, offset, this.clusterSize);
-        if (bytes.length < this.clusterSize || offset % this.clusterSize !== 0) {
-          this.sink.error('qcow2-l2-table', offset, {
-            expected: 'a cluster-aligned L2 table inside the file',
-            found: `an L2 table at ${hex(offset)}${bytes.length < this.clusterSize ? ' past the end of the file' : ', not cluster-aligned'}`,
-            message: `L1 entry ${l1Index} of snapshot "${this.snapshot.name}" points to an invalid L2 table`,
-            hint: 'The vmstate clusters it covers read as zeros.',
-          });
-        } else table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      }
-    }
+    if (l1Index >= this.snapshot.l1Size || (l1Index + 1) * 8 > l1.byteLength) return null;
+    const offset = Number(l1.getBigUint64(l1Index * 8) & L1_OFFSET_MASK);
+    if (offset === 0) return null;
+    const cached = this.l2Cache.get(offset);
+    if (cached !== undefined) return cached;
+    let table: { offset: number; view: DataView } | null = null;
+    const bytes = offset % this.clusterSize === 0 ? readBytes(this.file, offset, this.clusterSize) : new Uint8Array(0);
+    if (bytes.length < this.clusterSize) {
+      // Placed at the L1 entry holding the bad pointer: the pointer itself may lie far outside the file.
+      this.sink.error('qcow2-l2-table', this.snapshot.l1TableOffset + l1Index * 8, {
+        length: 8,
+        expected: 'a cluster-aligned L2 table inside the file',
+        found: `an L2 table at ${hex(offset)}${offset % this.clusterSize !== 0 ? ', not cluster-aligned' : ' past the end of the file'}`,
+        message: `L1 entry ${l1Index} of snapshot "${this.snapshot.name}" points to an invalid L2 table`,
+        hint: 'The vmstate clusters it covers read as zeros.',
+      });
+    } else table = { offset, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
     if (this.l2Cache.size >= 64) this.l2Cache.delete(this.l2Cache.keys().next().value!);
-    this.l2Cache.set(l1Index, table);
+    this.l2Cache.set(offset, table);
     return table;
   }
 

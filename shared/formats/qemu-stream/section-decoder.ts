@@ -39,7 +39,7 @@ export function decodeSection(source: ByteSource, model: QemuStreamModel, e: Str
       base.problem = `the description covers ${consumed} of the section's ${bytes.length} bytes`;
     } catch (err) {
       if (!(err instanceof DecodeOverrun)) throw err;
-      base.problem = `the description needs more bytes than the section holds (${err.message})`;
+      base.problem = err.needed > 0 ? `the description needs more bytes than the section holds (${err.message})` : `the description does not fit the section: ${err.message}`;
     }
   } else if (!desc) {
     base.problem = e.type === 'FULL' ? 'no vmdesc describes this section' : undefined;
