@@ -10,3 +10,6 @@ export const BUILD_ROOT = compiled ? path.dirname(__dirname) : path.join(__dirna
 
 /** The renderer bundle built by Vite. */
 export const RENDERER_DIR = path.join(BUILD_ROOT, 'renderer');
+
+/** The migwb launcher, for commands QEMU runs through a shell (exec: migration of a qcow2 snapshot). */
+export const MIGWB_LAUNCHER = path.join(BUILD_ROOT, '..', 'bin', 'migwb.js');

@@ -43,8 +43,8 @@ export interface NodeEngineRow {
   openImage(path: string, handle: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<WorkbenchImage>;
   /** Searches the image's guest memory (`migwb search`, also over a library with --db). */
   searchImage(path: string, pattern: SearchPattern, options: { gpaRange?: { start: number; end: number }; maxHits?: number }): SearchResult;
-  /** The image's rows for the library, and its library format name. */
-  indexRows(file: ByteSource, onBytes: (n: number) => void): { format: string; rows: ImageRows };
+  /** The image's rows for the library, its library format name and its wrapper column (see describeWrapper). */
+  indexRows(file: ByteSource, onBytes: (n: number) => void): { format: string; rows: ImageRows; wrapper: string | null };
   /** Library tables only this engine writes (cleared when an image is re-indexed). */
   tables: readonly { name: string; columns: readonly string[] }[];
 }

@@ -14,7 +14,8 @@ import { attachContainer, describeContainer, prepareContainer, type StreamInFile
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UserError } from '../services/user-error';
-import { imageRows } from './image-rows';
+import { describeWrapper, imageRows } from './image-rows';
+import { SCHEMA_VERSION } from './schema';
 
 export interface IndexProgress {
   filesDone: number;
@@ -76,7 +77,8 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
   const started = Date.now();
   const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
-  const version = sealedBy();
+  // Rows stored by another version, or before the schema gained columns, are read again.
+  const version = `${sealedBy()} library ${SCHEMA_VERSION}`;
   const tasks = collectTasks(store, paths, report).filter((t) => !options.skip?.has(t.path));
   report.files = tasks.length + (options.skip?.size ?? 0);
 
@@ -273,8 +275,8 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     // A format with an engine of its own (Xen streams) gives its rows itself.
     const own = openReadOnly(task.path);
     try {
-      const { format, rows } = engine.indexRows(own, () => onBytes(task.size));
-      store.writeImage(task, version, format, sha256, 'scan', rows);
+      const { format, rows, wrapper } = engine.indexRows(own, () => onBytes(task.size));
+      store.writeImage(task, version, format, sha256, 'scan', rows, wrapper);
       report.indexed++;
     } finally {
       own.close();
@@ -297,7 +299,7 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
       return;
     }
     if (options.sealSidecars && opened.via === 'scan' && writeSidecar(task.path, opened.model)) report.sidecarsWritten++;
-    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model));
+    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model), describeWrapper(attached.container.layers, file, opened.model));
     report.indexed++;
   } finally {
     attached?.close();
@@ -364,9 +366,11 @@ class Store {
       touch: db.prepare<[number, number, number]>('UPDATE images SET size = ?, mtime_ms = ? WHERE id = ?'),
       upsert: db.prepare(`
         INSERT INTO images (path, folder_id, size, mtime_ms, sha256, status, status_detail, format, file_version, machine_type, page_size,
-                            capabilities, has_vmdesc, saw_eof, opened_via, element_count, ram_bytes, errors, warnings, notes, indexed_by, indexed_at)
+                            capabilities, has_vmdesc, saw_eof, opened_via, element_count, ram_bytes, errors, warnings, notes, wrapper, qemu_version_hint,
+                            indexed_by, indexed_at)
         VALUES (@path, @folder_id, @size, @mtime_ms, @sha256, @status, @status_detail, @format, @file_version, @machine_type, @page_size,
-                @capabilities, @has_vmdesc, @saw_eof, @opened_via, @element_count, @ram_bytes, @errors, @warnings, @notes, @indexed_by, @indexed_at)
+                @capabilities, @has_vmdesc, @saw_eof, @opened_via, @element_count, @ram_bytes, @errors, @warnings, @notes, @wrapper, @qemu_version_hint,
+                @indexed_by, @indexed_at)
         ON CONFLICT (path) DO UPDATE SET
           folder_id = excluded.folder_id, size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256,
           status = excluded.status, status_detail = excluded.status_detail, format = excluded.format,
@@ -374,6 +378,7 @@ class Store {
           capabilities = excluded.capabilities, has_vmdesc = excluded.has_vmdesc, saw_eof = excluded.saw_eof,
           opened_via = excluded.opened_via, element_count = excluded.element_count, ram_bytes = excluded.ram_bytes,
           errors = excluded.errors, warnings = excluded.warnings, notes = excluded.notes,
+          wrapper = excluded.wrapper, qemu_version_hint = excluded.qemu_version_hint,
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
@@ -436,14 +441,14 @@ class Store {
   }
 
   /** An image and its whole model, in one transaction. */
-  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>): void {
+  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>, wrapper: string | null): void {
     this.db.transaction(() => {
       if (!this.imageByPath(t.path)) {
         // A file that reappears under another name keeps its notes and tags.
         const moved = this.s.movedFrom.get(sha256);
         if (moved) this.s.movePath.run(t.path, moved.id);
       }
-      const id = this.upsert(t, version, { status: 'indexed', status_detail: null, format, sha256, opened_via: via, ...rows.image });
+      const id = this.upsert(t, version, { status: 'indexed', status_detail: null, format, sha256, opened_via: via, wrapper, ...rows.image });
       for (const c of this.s.clear) c.run(id);
       for (const r of rows.ramBlocks) this.s.ramBlock.run(id, ...r);
       for (const r of rows.sections) this.s.section.run(id, ...r);
@@ -475,6 +480,8 @@ class Store {
       errors: 0,
       warnings: 0,
       notes: 0,
+      wrapper: null,
+      qemu_version_hint: null,
       indexed_by: version,
       indexed_at: new Date().toISOString(),
       ...fields,

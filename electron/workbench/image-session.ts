@@ -1,5 +1,7 @@
 import * as path from 'node:path';
-import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairReport, SavedImage, SaveRequest, SectionJson, TreeNode } from '../../shared/api/contract';
+import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairOffer, RepairReport, SavedImage, SaveRequest, SectionJson, TreeNode } from '../../shared/api/contract';
+import type { JournalDocument } from '../../shared/edit/journal-file';
+import { repairOffers } from '../../shared/repair/planner';
 import type { EditRequest } from '../../shared/edit/intents';
 import type { AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
@@ -12,7 +14,10 @@ import { EditSession } from '../edit/edit-session';
 import type { SaveProgress } from '../edit/worker-save';
 import type { OpenedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
-import { repairSession, saveSession, saveSessionJournal } from './image-editing';
+import type { MachineLayout } from '../../shared/memory/layout';
+import { layoutOf } from '../memory/guest-view';
+import type { GuestSource } from '../memory/read-memory';
+import { repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal } from './image-editing';
 
 /**
  * What the API handlers need of an open image, whatever its engine: the QEMU stream engine
@@ -34,8 +39,18 @@ export interface WorkbenchImage {
   undo(): EditState;
   redo(): EditState;
   repair(donorPath: string | null): RepairReport;
+  /** Makes the repair offered for one diagnostic (ImageOpened.repairs). */
+  repairDiagnostic(code: string, offset: number): RepairReport;
   save(output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage>;
   saveJournal(file: string): Promise<void>;
+  /** The journal as `migwb apply` takes it (autosaved while edits are unsaved). */
+  journal(): Promise<JournalDocument>;
+  /** Re-applies a journal an earlier session left (checked against the image by sha256). */
+  restore(journal: JournalDocument): Promise<EditState>;
+  /** Edits that closing would lose: applied, and not saved since. */
+  readonly unsaved: boolean;
+  /** Whether the image has been edited in this session. */
+  readonly edited: boolean;
   borrowVmdesc(vmdesc: Vmdesc, from: string): ImageOpened;
   close(): void;
 }
@@ -48,6 +63,9 @@ export interface WorkbenchImage {
  */
 export class ImageSession implements WorkbenchImage {
   private edit?: EditSession;
+  private guestView?: GuestView;
+  /** The revision last saved to a file (Save as): edits up to it are not lost if the window closes. */
+  private savedRevision = 0;
   private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
 
   constructor(
@@ -57,6 +75,22 @@ export class ImageSession implements WorkbenchImage {
     private info: ImageOpened,
   ) {
     this.current = { source: image.source, model: image.model, tree: this.treeOf(image.source, image.model) };
+    this.info = { ...info, repairs: this.offers() };
+  }
+
+  /** Edits that would be lost if the image were closed now: applied, and not saved since. */
+  get unsaved(): boolean {
+    return this.info.edits > 0 && this.info.revision !== this.savedRevision;
+  }
+
+  /** Whether the image has been edited in this session (its journal exists). */
+  get edited(): boolean {
+    return this.edit !== undefined && (this.edit.entries.length > 0 || this.edit.redoable.length > 0 || this.savedRevision > 0);
+  }
+
+  /** The image as it stands was written to a file. */
+  markSaved(): void {
+    this.savedRevision = this.info.revision;
   }
 
   get path(): string {
@@ -111,6 +145,35 @@ export class ImageSession implements WorkbenchImage {
 
   saveJournal(file: string): Promise<void> {
     return saveSessionJournal(this, file);
+  }
+
+  repairDiagnostic(code: string, offset: number): RepairReport {
+    return repairDiagnostic(this, code, offset);
+  }
+
+  journal(): Promise<JournalDocument> {
+    return this.editing().document();
+  }
+
+  restore(journal: JournalDocument): Promise<EditState> {
+    return restoreJournal(this, journal);
+  }
+
+  /** The image as it is on disk (never edited): what QEMU would load, and what guest-memory searches read in a worker. */
+  get original(): OpenedImage {
+    return this.image;
+  }
+
+  /** Guest memory of the stream as it stands, with the machine's layout (found once per revision). */
+  guest(): GuestView {
+    const { source, model } = this.current;
+    if (this.guestView?.model !== model) this.guestView = { source, model, fileOffsetOf: (o) => this.image.fileOffsetOf(o), layout: layoutOf({ source, model }) };
+    return this.guestView;
+  }
+
+  /** Edits in the journal that are not saved to a file. */
+  get unsavedEdits(): number {
+    return this.edit?.entries.length ?? 0;
   }
 
   /** The bytes of one of the image's spaces: the stream as it stands, or the file as it is on disk. */
@@ -177,12 +240,24 @@ export class ImageSession implements WorkbenchImage {
       edits: edit.entries.length,
       borrowedVmdesc: model.borrowedVmdesc ?? null,
     };
+    this.info.repairs = this.offers();
     return edit;
+  }
+
+  /** The repairs the diagnostics of the image as it stands can have (see repairOffers). */
+  private offers(): RepairOffer[] {
+    if (!this.current.model.diagnostics.some((d) => d.severity !== 'info')) return [];
+    return repairOffers(this.editing().context()).map((a) => ({ code: a.code, summary: a.edit.summary, answers: a.addresses.map((d) => ({ code: d.code, offset: d.offset })) }));
   }
 
   private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
     return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers, streamStart: this.image.fileOffsetOf(0) });
   }
+}
+
+/** Guest memory as reads see it: the stream, its model and where the machine maps its blocks. */
+export interface GuestView extends GuestSource {
+  layout: MachineLayout | undefined;
 }
 
 /** What the renderer shows of an opened image. */
@@ -206,6 +281,8 @@ export function imageOpened(handle: string, image: OpenedImage, openMs: number):
     revision: 0,
     edits: 0,
     borrowedVmdesc: null,
+    repairs: [],
+    autosaved: null,
   };
 }
 

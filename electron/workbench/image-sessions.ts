@@ -59,6 +59,27 @@ export class ImageSessions {
     return s;
   }
 
+  /**
+   * The session of `handle` for what only QEMU streams have (the QEMU panel, version
+   * transforms, the guest memory map): an image of another engine is refused by name.
+   */
+  qemu(handle: string, owner: string): ImageSession {
+    const s = this.get(handle, owner);
+    if (!(s instanceof ImageSession)) throw new UserError(`${s.opened.name} is not a QEMU stream (${s.opened.kind}); this is for QEMU streams (for a Xen stream: migwb ram, read --pfn, extract-ram and transform --to xen-v2|xen-v3)`);
+    return s;
+  }
+
+  /** The session of `handle` if `owner` has it open. */
+  find(handle: string, owner: string): WorkbenchImage | undefined {
+    const s = this.sessions.get(handle);
+    return s?.owner === owner ? s : undefined;
+  }
+
+  /** The images of `owner` with edits that closing would lose (not saved since). */
+  unsaved(owner: string): WorkbenchImage[] {
+    return [...this.sessions.values()].filter((s) => s.owner === owner && s.unsaved);
+  }
+
   close(handle: string, owner: string): void {
     const s = this.sessions.get(handle);
     if (!s || s.owner !== owner) return;

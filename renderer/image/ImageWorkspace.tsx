@@ -1,19 +1,22 @@
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import type { ImageView } from './image-view';
 import { BottomPanel } from './panels/BottomPanel';
+import { EditToolbar } from './panels/EditToolbar';
 import { HexPanel } from './panels/HexPanel';
 import { InspectorPanel } from './panels/InspectorPanel';
 import { StructurePanel } from './panels/StructurePanel';
 import { ImageViewContext } from './view-context';
 
 /**
- * The panels of one open image, laid out: the structure tree, the hex view over the bottom
- * tabs, and the inspector. Each panel reads the image view's state itself (useViewState)
+ * The panels of one open image, laid out: the edit toolbar above the structure tree, the
+ * hex view (or guest memory) over the bottom tabs, and the inspector. Each panel reads the image view's state itself (useViewState)
  * and calls its actions (useImageView); this component only places them.
  */
 export function ImageWorkspace({ view }: { view: ImageView }) {
   return (
     <ImageViewContext value={view}>
+      <div className="workspace-frame">
+      <EditToolbar />
       <Group orientation="horizontal" className="workspace" id={`ws-${view.handle}`}>
         <Panel defaultSize="26%" minSize="12%">
           <StructurePanel />
@@ -35,6 +38,7 @@ export function ImageWorkspace({ view }: { view: ImageView }) {
           <InspectorPanel />
         </Panel>
       </Group>
+      </div>
     </ImageViewContext>
   );
 }

@@ -1,6 +1,8 @@
+import type { ChunkRow } from '../api/chunk-row';
 import type { TreeNode } from '../api/contract';
 import type { OffsetSpace, StreamPiece } from '../api/offset-map';
 import type { Diagnostic } from '../diagnostics';
+import type { ContainerEdit } from '../edit/intents';
 import type { ByteSource } from '../io/byte-source';
 import type { ContainerLayer, FileRange } from './container-model';
 import type { QemuStreamModel } from './qemu-stream/model';
@@ -73,6 +75,31 @@ export interface FormatReader<L extends ContainerLayer, K extends string = strin
   views?: LayerViews<L>;
   /** How an edited stream is written back inside the format, for Save as and `migwb apply`. */
   writeBack(input: WriteBackInput<L>): WriteBack;
+  /** The format stores notes and tags (ContainerEdits of kind note and tags) in the file; others keep them in the journal only. */
+  storesAnnotations?: boolean;
+  /** The format records the edit journal in the file: Save as hands writeBack the session's journal document. */
+  recordsJournal?: boolean;
+  /**
+   * Resolves an edit of the format's own chunks (recompute-crc, drop-chunk) against the
+   * container, or says why it cannot be made; absent: the format has no such chunks.
+   */
+  chunkEdit?(container: ContainerDescription<L>, request: { op: 'recompute-crc' | 'drop-chunk'; chunk: number }): ContainerEdit | { refusal: string };
+  /** The format's own chunks, as `migwb chunks` and the chunk panel list them; absent: the stream's elements stand for chunks. */
+  chunks?(input: ChunkListInput<L>): ChunkRow[];
+}
+
+/** The image as it stands in the editor, for a chunk list. */
+export interface ChunkListInput<L extends ContainerLayer = ContainerLayer> {
+  file: ByteSource;
+  container: ContainerDescription<L>;
+  /** The edited QEMU stream and its model. */
+  edited: ByteSource;
+  model: QemuStreamModel;
+  /** Journal entries that changed stream bytes. */
+  streamEdits: number;
+  containerEdits: readonly ContainerEdit[];
+  /** Problems of the edited stream (to mark damaged elements). */
+  diagnostics: readonly Diagnostic[];
 }
 
 export interface DescribeOptions {
@@ -172,6 +199,10 @@ export interface WriteBackInput<L extends ContainerLayer> {
   edits: number;
   /** The tool named in a section directory written anew. */
   sealedBy: string;
+  /** Edits of the container (notes, tags, chunks) in the order they were made; a format without a place for them ignores them. */
+  containerEdits?: readonly ContainerEdit[];
+  /** The session's journal document, for a format that records journals in the file (see FormatReader.recordsJournal). */
+  journal?: unknown;
 }
 
 /** The file to write, with notes for the user; or a refusal completing "<path> …". */

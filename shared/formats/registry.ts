@@ -1,6 +1,7 @@
 import { readBytes, type ByteSource } from '../io/byte-source';
 import type { ContainerLayer } from './container-model';
 import type { ContainerDescription, DescribeOptions, FormatDefinition, FormatReader, LayerViews } from './format';
+import { CHUNKED_FORMAT } from './chunked/format';
 import { LIBVIRT_FORMAT } from './libvirt/format';
 import { QCOW2_FORMAT } from './qcow2/format';
 import { QEMU_STREAM_FORMAT } from './qemu-stream/format';
@@ -11,7 +12,7 @@ import { XEN_FORMAT } from './xen/format';
  * bytes, never by its name. Adding a format: its folder under shared/formats/ with a
  * FormatDefinition (format.ts), and a row here.
  */
-const ROWS = [QEMU_STREAM_FORMAT, LIBVIRT_FORMAT, QCOW2_FORMAT, XEN_FORMAT] as const;
+const ROWS = [QEMU_STREAM_FORMAT, LIBVIRT_FORMAT, QCOW2_FORMAT, CHUNKED_FORMAT, XEN_FORMAT] as const;
 
 export const FORMATS: readonly FormatDefinition[] = ROWS;
 

@@ -26,6 +26,8 @@ export interface Workbench {
   newPage(): Promise<Page>;
   /** Every Content Security Policy violation any page reported (securitypolicyviolation events and Chromium's console reports). */
   cspViolations: string[];
+  /** Uncaught errors thrown in any page's renderer since the last call (a test fails on them). */
+  takePageErrors(): string[];
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startWorkbench(): Promise<Workbench> {
   const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   const cspViolations: string[] = [];
+  const pageErrors: string[] = [];
   return {
     browser,
     bridge,
@@ -45,7 +48,6 @@ export async function startWorkbench(): Promise<Workbench> {
     cspViolations,
     async newPage() {
       const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
       // Added through the DevTools protocol, so the page's CSP does not apply to it.
       await page.addInitScript(
         "document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`));",
@@ -53,9 +55,13 @@ export async function startWorkbench(): Promise<Workbench> {
       page.on('console', (m) => {
         if (/CSP violation|Content Security Policy/.test(m.text())) cspViolations.push(m.text());
       });
+      page.on('pageerror', (e) => pageErrors.push(`${page.url().split('?')[0]}: ${e.name}: ${e.message}`));
       await page.goto(bridge.newLink());
       await page.waitForSelector('.toolbar');
       return page;
+    },
+    takePageErrors() {
+      return pageErrors.splice(0);
     },
     async close() {
       await browser.close();

@@ -110,6 +110,12 @@ export interface ImageMeta {
   planted_payload?: PlantedPayload;
   vmstate_extraction?: VmstateExtraction;
   qemu_img_info?: QemuImgInfo;
+  /** QEMU 10.0 images: the version that saved it and the machine type -M resolved to. */
+  qemu_version?: string;
+  machine_type?: string;
+  guest_state?: string;
+  /** How the corpus checked that QEMU loads the image again. */
+  load_check?: { cmdline: string; ok: boolean; machine_type?: string };
 }
 
 /** One run of analyze-migration.py; `output` is its JSON output. */

@@ -86,11 +86,13 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
     });
 }
 
+/** "NAME" or "NAME:INSTANCE"; PCI idstrs have colons of their own ("0000:00:03.0/e1000"), so the whole filter is tried as a name first. */
 function matches(e: StreamElement, filter: string | undefined): boolean {
   if (!filter) return true;
-  const [name, instance] = filter.split(':');
   const idstr = e.type === 'CONFIGURATION' ? 'configuration' : e.idstr;
-  return idstr === name && (instance === undefined || String(e.instanceId ?? 0) === instance);
+  if (idstr === filter) return true;
+  const m = /^(.*):(\d+)$/.exec(filter);
+  return !!m && idstr === m[1] && String(e.instanceId ?? 0) === m[2];
 }
 
 function renderNode(io: CliIO, n: FieldNode, depth: number): void {

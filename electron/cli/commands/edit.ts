@@ -41,6 +41,10 @@ const REQUEST_OPTIONS: [RequestKind, string, string][] = [
   ['insert-section', '--insert-section <spec>', "insert a section from a file holding the complete element: 'FILE before T', 'FILE after T' or 'FILE last'"],
   ['graft', '--graft <section>', "copy a device section the image lacks from the donor, placed as in the donor (or 'S before|after T')"],
   ['replace-section', '--replace-section <section>', "replace a device section with the donor's copy"],
+  ['note', '--note <chunk=text>', "note on a chunk (its key as \"migwb chunks\" lists it, e.g. 'FULL cpu:0=RIP checked'; '=TEXT' for the whole image; an empty TEXT removes it). A chunked container keeps notes in the file; other images in the journal"],
+  ['tags', '--tags <a,b,…>', 'the tags of the image (replacing any it has); kept in a chunked container'],
+  ['recompute-crc', '--recompute-crc <offset>', 'chunked container: write the chunk at this file offset with its CRC computed anew. It hides the damage the wrong CRC shows: check the chunk first'],
+  ['drop-chunk', '--drop-chunk <offset>', 'chunked container: leave out the ancillary chunk at this file offset (an unknown chunk, a note)'],
 ];
 
 /**

@@ -5,7 +5,7 @@ import type { NodeEngineRow } from '../node-format';
 import { parseXen } from '../../../shared/formats/xen/parse';
 import { XEN_COMMANDS, runXenCli } from './xen-cli';
 import { XenImageSession } from './xen-image-session';
-import { XEN_LIBRARY_FORMATS, XEN_TABLES, xenImageRows } from './xen-index';
+import { XEN_LIBRARY_FORMATS, XEN_TABLES, xenImageRows, xenWrapper } from './xen-index';
 import { searchXenImage } from './xen-memory';
 import { XenSession } from './xen-session';
 import { runXenTransform, XEN_TARGETS } from './xen-transform';
@@ -25,7 +25,7 @@ export const XEN_NODE_ENGINE: NodeEngineRow = {
   searchImage: searchXenImage,
   indexRows: (file, onBytes) => {
     const model = parseXen(file, { onProgress: (done) => onBytes(done) });
-    return { format: XEN_LIBRARY_FORMATS[model.kind], rows: xenImageRows(model, file) };
+    return { format: XEN_LIBRARY_FORMATS[model.kind], rows: xenImageRows(model, file), wrapper: xenWrapper(model) };
   },
   tables: XEN_TABLES,
 };

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
-import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairReport, SavedImage, SaveRequest, SectionJson, TreeNode } from '../../../shared/api/contract';
+import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairOffer, RepairReport, SavedImage, SaveRequest, SectionJson, TreeNode } from '../../../shared/api/contract';
 import type { EditRequest } from '../../../shared/edit/intents';
 import type { AppliedEdit } from '../../../shared/edit/journal';
+import type { JournalDocument } from '../../../shared/edit/journal-file';
 import type { ImageKind } from '../../../shared/formats/registry';
 import { xenFieldAddress } from '../../../shared/formats/xen/field-address';
 import type { XenStreamModel } from '../../../shared/formats/xen/model';
@@ -23,6 +24,8 @@ import { XenSession } from './xen-session';
 export class XenImageSession implements WorkbenchImage {
   private tree: XenTree;
   private info: ImageOpened;
+  /** The revision last saved to a file: edits up to it are not lost if the window closes. */
+  private savedRevision = 0;
 
   constructor(
     readonly handle: string,
@@ -51,7 +54,18 @@ export class XenImageSession implements WorkbenchImage {
       revision: 0,
       edits: 0,
       borrowedVmdesc: null,
+      repairs: [],
+      autosaved: null,
     };
+    this.info.repairs = this.offers();
+  }
+
+  get unsaved(): boolean {
+    return this.info.edits > 0 && this.info.revision !== this.savedRevision;
+  }
+
+  get edited(): boolean {
+    return this.session.entries.length > 0 || this.session.redoable.length > 0 || this.savedRevision > 0;
   }
 
   get path(): string {
@@ -117,8 +131,26 @@ export class XenImageSession implements WorkbenchImage {
     return { ...this.changed(), repairs: repairs.map((r) => ({ code: r.code, summary: r.edit.summary })), stopped: stopped ?? null };
   }
 
+  /** Xen repairs are planned one at a time against the stream as it stands: the one offered is the next. */
+  repairDiagnostic(code: string, offset: number): RepairReport {
+    const next = this.session.nextRepair();
+    if (!next?.addresses.some((d) => d.code === code && d.offset === offset)) throw new UserError('this problem has no repair of its own now (an edit or another repair changed it, or an earlier problem must be repaired first); look at the diagnostics again');
+    this.session.applyCompiled(next.edit);
+    return { ...this.changed(), repairs: [{ code: next.code, summary: next.edit.summary }], stopped: null };
+  }
+
+  journal(): Promise<JournalDocument> {
+    return this.session.document();
+  }
+
+  async restore(journal: JournalDocument): Promise<EditState> {
+    await this.session.loadJournal(journal);
+    return this.changed();
+  }
+
   async save(output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage> {
     const saved = await this.session.save(output, { force: request.force, onProgress: (done, total) => onProgress({ phase: 'writing', done, total }) });
+    this.savedRevision = this.info.revision;
     return { path: saved.path, size: saved.size, sha256: saved.sha256, diagnostics: saved.diagnostics, notes: [] };
   }
 
@@ -134,10 +166,18 @@ export class XenImageSession implements WorkbenchImage {
     this.session.close();
   }
 
+  /** The next repair the diagnostics call for, offered for the diagnostics it answers. */
+  private offers(): RepairOffer[] {
+    if (!this.model.diagnostics.some((d) => d.severity !== 'info')) return [];
+    const next = this.session.nextRepair();
+    return next ? [{ code: next.code, summary: next.edit.summary, answers: next.addresses.map((d) => ({ code: d.code, offset: d.offset })) }] : [];
+  }
+
   private changed(): EditState {
     const model = this.model;
     this.tree = new XenTree(this.session.view, model);
     this.info = { ...this.info, streamSize: this.session.view.size, diagnostics: model.diagnostics, revision: this.info.revision + 1, edits: this.session.entries.length };
+    this.info.repairs = this.offers();
     return { image: this.info, edits: this.session.entries.map(summaryOf), redoable: [...this.session.redoable].reverse().map(summaryOf) };
   }
 }

@@ -1,6 +1,6 @@
 import { countBySeverity } from '../../../shared/diagnostics';
 import { LEGACY_CHUNK_NAMES } from '../../../shared/formats/xen/constants';
-import type { XenStreamModel } from '../../../shared/formats/xen/model';
+import { XEN_KIND_LABELS, type XenStreamModel } from '../../../shared/formats/xen/model';
 import { openNestedQemu, qemuBlobs } from '../../../shared/formats/xen/nested-qemu';
 import { recordName } from '../../../shared/formats/xen/records';
 import type { ByteSource } from '../../../shared/io/byte-source';
@@ -47,6 +47,8 @@ export function xenImageRows(model: XenStreamModel, source: ByteSource): ImageRo
       errors: counts.error,
       warnings: counts.warning,
       notes: counts.info,
+      // The QEMU release hint of the device state it carries (an HVM guest's emulator context).
+      qemu_version_hint: qemu?.image.qemu_version_hint ?? null,
     },
     // sections: offset (3), payload_offset (9), footer_offset (10) are in the nested stream.
     sections: qemu ? shift(qemu.sections, [3, 9, 10]) : [],
@@ -79,4 +81,15 @@ export function xenImageRows(model: XenStreamModel, source: ByteSource): ImageRo
       { table: 'xen_records', rows: records },
     ],
   };
+}
+
+/**
+ * The library's wrapper column for a Xen stream: its layers as the structure tree names
+ * them ("Xen xl save file · libxc image v3"), and what a legacy stream had to be detected.
+ */
+export function xenWrapper(model: XenStreamModel): string {
+  const parts = [XEN_KIND_LABELS[model.kind]];
+  if (model.images[0]) parts.push(`libxc image v${model.images[0].version}`);
+  if (model.legacy) parts.push(`${model.legacy.width * 8}-bit toolstack, ${model.legacy.guest.toUpperCase()}`);
+  return parts.join(' · ');
 }

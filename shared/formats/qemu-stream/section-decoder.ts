@@ -59,7 +59,7 @@ function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStr
 }
 
 /** The configuration section's layout as QEMU 10's vmdesc states it, rebuilt for 7.x streams. */
-function configurationDescription(e: StreamElement): VmdescStruct {
+export function configurationDescription(e: Pick<StreamElement, 'machine' | 'subsections'>): VmdescStruct {
   return {
     vmsd_name: 'configuration',
     version: 1,
