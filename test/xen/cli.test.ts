@@ -197,6 +197,13 @@ describe('the library indexes Xen streams', () => {
     expect(by('hvm-v3.xl')).toMatchObject({ format: 'xen-xl', domain_type: 'hvm', page_count: 5, record_count: 13 });
     const records = json((await migwb('query', '--db', db, "SELECT count(*) AS n FROM xen_records r JOIN images i ON i.id = r.image_id WHERE r.name = 'PAGE_DATA' AND i.path LIKE '%hvm-v3.libxc'", '--json')).out);
     expect(records[0].n).toBe(3);
+    // The library view's wrapper and QEMU version hint columns: the layers, and the release hint of the emulator state's QEMU stream.
+    const shown = json((await migwb('query', '--db', db, 'SELECT path, wrapper, qemu_version_hint FROM images ORDER BY path', '--json')).out);
+    const row = (name: string) => shown.find((x: { path: string }) => path.basename(x.path) === name);
+    expect(row('hvm-v3.xl').wrapper).toBe('Xen xl save file · libxc image v3');
+    expect(row('pv32.bin').wrapper).toBe('Xen legacy (pre-4.6) save stream · 32-bit toolstack, PV');
+    // QEMU's device state in a Xen stream (qemu_save_device_state) has no CONFIGURATION section, so no machine type bounds the release.
+    expect(shown.filter((x: { qemu_version_hint: unknown }) => x.qemu_version_hint !== null)).toEqual([]);
     const found = await migwb('find', '--db', db, '--device', 'cpu');
     expect(found.out).toContain('emulator.libxl');
     // A library search reaches the Xen images' guest memory too.
