@@ -1,14 +1,8 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandlers } from '../../electron/api/handlers';
-import { Library } from '../../electron/index/library';
-import { ImageSessions } from '../../electron/workbench/image-sessions';
-import { JournalAutosave } from '../../electron/workbench/journal-autosave';
-import type { WorkbenchApi } from '../../shared/api/contract';
+import { describe, expect, it } from 'vitest';
 import { corpusPath } from '../helpers/corpus';
-import { corpusAndTemp } from '../helpers/grants';
+import { handlerWindows } from '../helpers/handler-windows';
 import { haveXenTools, runVerifier, XEN_TOOLS_MISSING } from '../helpers/xen-tools';
 
 const BROKEN = corpusPath('xen', 'broken-bad-image-id.libxc');
@@ -21,20 +15,8 @@ const VALID = corpusPath('xen', 'hvm-v3.xl');
  * have refused by name.
  */
 describe('Xen streams through the app handlers', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-xen-app-'));
-  let library: Library;
-  let autosave: JournalAutosave;
-  let sessions: ImageSessions;
-  const windowApi = (owner: string): WorkbenchApi => createHandlers({ sessions, library, grants: corpusAndTemp(), autosave, host: 'bridge', version: 'test', initialPaths: [] }, owner, () => undefined);
-  beforeAll(() => {
-    library = Library.open(path.join(work, 'library.sqlite'));
-    autosave = new JournalAutosave(path.join(work, 'autosave'));
-    sessions = new ImageSessions();
-  });
-  afterAll(() => {
-    library.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  const windows = handlerWindows('migwb-xen-app-');
+  const { work, windowApi } = windows;
 
   it.skipIf(!haveXenTools)(`a broken sample: the offered repair, autosaved, restored in a later session, saved, and verify-stream-v2 accepts it${haveXenTools ? '' : ` (${XEN_TOOLS_MISSING})`}`, async () => {
     const first = windowApi('xen-window-1');
@@ -54,7 +36,7 @@ describe('Xen streams through the app handlers', () => {
     await expect(first.editRepairDiagnostic(opened.handle, offer.answers[0].code, offer.answers[0].offset)).rejects.toThrow(/no repair of its own now/);
 
     // Unsaved: kept beside the library, and offered to a later session of the same image.
-    await expect.poll(() => autosave.find(BROKEN)?.edits ?? 0, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => windows.autosave.find(BROKEN)?.edits ?? 0, { timeout: 10_000 }).toBe(1);
     const later = windowApi('xen-window-2');
     const again = await later.openImage(BROKEN);
     expect(again.autosaved).toMatchObject({ edits: 1, undone: 0 });
@@ -65,7 +47,7 @@ describe('Xen streams through the app handlers', () => {
     const out = path.join(work, 'repaired.libxc');
     const saved = await later.editSave(again.handle, out, { force: false, streamOnly: false });
     expect(saved.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(sessions.unsaved('xen-window-2')).toEqual([]);
+    expect(windows.sessions.unsaved('xen-window-2')).toEqual([]);
     const verdict = runVerifier(out, 'libxc');
     expect(verdict.says, verdict.stderr).toBe('');
     expect(verdict.exit).toBe(0);
@@ -73,7 +55,7 @@ describe('Xen streams through the app handlers', () => {
     expect(fs.statSync(BROKEN).size).toBe(opened.fileSize);
     await first.closeImage(opened.handle);
     await later.closeImage(again.handle);
-    await autosave.discard(BROKEN);
+    await windows.autosave.discard(BROKEN);
   });
 
   it('a valid stream offers no repair; the QEMU panel, version transforms and the memory map say it is not a QEMU stream', async () => {
