@@ -7,6 +7,7 @@ import { ensureBenchImages } from './lib';
 import { ramBenchmark } from './ram-bench';
 import { scanBenchmark } from './scan-bench';
 import { searchBenchmark } from './search-bench';
+import { xenBenchmark } from './xen-bench';
 
 /**
  * npm run bench [NAME...]: performance and memory goals, each measured against the
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   gui: guiBenchmark,
   ram: ramBenchmark,
   search: searchBenchmark,
+  xen: xenBenchmark,
   hostile: hostileBenchmark,
   chunked: chunkedBenchmark,
 };

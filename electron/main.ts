@@ -13,7 +13,7 @@ import { DATABASE_FILE } from './index/database';
 import { Library } from './index/library';
 import { APP_SCHEME, APP_URL, rendererResponse } from './app/renderer-protocol';
 import { RENDERER_DIR } from './build-paths';
-import type { ImageSession } from './workbench/image-session';
+import type { WorkbenchImage } from './workbench/image-session';
 import { ImageSessions } from './workbench/image-sessions';
 import type { JournalAutosave } from './workbench/journal-autosave';
 
@@ -99,7 +99,7 @@ function createWindow(initialPaths: string[]): BrowserWindow {
 }
 
 /** Asks what to do with the unsaved edits of a window being closed. */
-async function confirmClose(win: BrowserWindow, unsaved: ImageSession[]): Promise<'cancel' | 'keep' | 'discard'> {
+async function confirmClose(win: BrowserWindow, unsaved: WorkbenchImage[]): Promise<'cancel' | 'keep' | 'discard'> {
   const names = unsaved.map((s) => `${path.basename(s.path)} (${s.opened.edits} edit${s.opened.edits === 1 ? '' : 's'})`);
   const { response } = await dialog.showMessageBox(win, {
     type: 'warning',

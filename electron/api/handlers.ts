@@ -3,19 +3,16 @@ import * as path from 'node:path';
 import { MAX_READ, type DirectoryListing, type LibraryImage, type LibraryIndexReport, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
 import { searchSteps } from '../../shared/workbench/byte-search';
-import { computeMinimap } from '../../shared/workbench/minimap';
-import { sectionJson } from '../../shared/workbench/section-json';
 import { exportRows } from '../index/export-rows';
 import type { ImageListing, Library } from '../index/library';
 import { writeTextAtomically } from '../edit/journal-store';
 import type { PathGrants } from './path-grants';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
-import { decodeSectionFor } from '../workbench/section-decoding';
 import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
-import { applySessionTransform, planSessionTransform, repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal, transformTargets } from '../workbench/image-editing';
+import { applySessionTransform, planSessionTransform, transformTargets } from '../workbench/image-editing';
 import { donorSections, editFromDonor, insertSectionFile } from '../workbench/chunk-editing';
-import type { ImageSession } from '../workbench/image-session';
+import type { WorkbenchImage } from '../workbench/image-session';
 import { JournalAutosave } from '../workbench/journal-autosave';
 import type { ImageSessions } from '../workbench/image-sessions';
 import { qemuLaunchView, qemuPreflightView, qemuTargets } from '../workbench/qemu-panel';
@@ -61,7 +58,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
    */
   const restoreOffered = new Set<string>();
   /** A change to the session's journal: kept on disk (or forgotten) shortly. */
-  const journalChanged = <T>(session: ImageSession, result: T): T => {
+  const journalChanged = <T>(session: WorkbenchImage, result: T): T => {
     if (!restoreOffered.has(session.handle)) autosave.schedule(session);
     return result;
   };
@@ -103,26 +100,19 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       restoreOffered.delete(handle);
       sessions.close(handle, owner);
     },
-    // A section's fields are decoded in a worker when it is large (see section-decoding.ts); the
-    // answer comes from the tree the decode was made for, even if an edit replaced it meanwhile.
+    // Large sections are decoded in a worker first (ImageSession, section-decoding.ts).
     async treeChildren(handle, nodeId) {
-      const session = sessions.get(handle, owner);
-      const tree = session.tree;
-      if (nodeId !== null) await decodeSectionFor(tree, { id: nodeId }, { terminate: session.closed });
-      return tree.children(nodeId);
+      return sessions.get(handle, owner).treeChildren(nodeId);
     },
     async nodePathAt(handle, offset, space) {
-      const session = sessions.get(handle, owner);
-      const tree = session.tree;
-      if (space !== 'file') await decodeSectionFor(tree, { offset }, { terminate: session.closed });
-      return tree.pathAt(offset, space);
+      return sessions.get(handle, owner).nodePathAt(offset, space);
     },
     async readBytes(handle, offset, length, space) {
       const bytes = sessions.get(handle, owner).bytes(space);
       return Buffer.from(readBytes(bytes, offset, Math.min(length, MAX_READ))).toString('base64');
     },
     async minimap(handle, buckets) {
-      return computeMinimap(sessions.get(handle, owner).model, buckets);
+      return sessions.get(handle, owner).minimap(buckets);
     },
     async search(handle, query) {
       const source = sessions.get(handle, owner).bytes(query.space ?? 'stream');
@@ -151,18 +141,10 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       byteSearches.get(handle)?.abort();
     },
     async sectionJson(handle, nodeId) {
-      const s = sessions.get(handle, owner);
-      const { tree, source, model } = s;
-      const element = tree.elementOf(nodeId);
-      if (!element) return null;
-      await decodeSectionFor(tree, { id: nodeId }, { terminate: s.closed });
-      return sectionJson(source, model, element, (e) => tree.decodedSection(e));
+      return sessions.get(handle, owner).sectionJson(nodeId);
     },
     async fieldAddress(handle, nodeId) {
-      const session = sessions.get(handle, owner);
-      const tree = session.tree;
-      await decodeSectionFor(tree, { id: nodeId }, { terminate: session.closed });
-      return tree.fieldAddress(nodeId) ?? null;
+      return (await sessions.get(handle, owner).fieldAddress(nodeId)) ?? null;
     },
     async editApply(handle, request) {
       const session = sessions.get(handle, owner);
@@ -179,15 +161,15 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async editRepair(handle, donorPath) {
       if (donorPath !== null) grants.checkRead(donorPath, 'used as a donor');
       const session = sessions.get(handle, owner);
-      return journalChanged(session, repairSession(session, donorPath));
+      return journalChanged(session, session.repair(donorPath));
     },
     async editRepairDiagnostic(handle, code, offset) {
       const session = sessions.get(handle, owner);
-      return journalChanged(session, repairDiagnostic(session, code, offset));
+      return journalChanged(session, session.repairDiagnostic(code, offset));
     },
     async restoreAutosave(handle) {
       const session = sessions.get(handle, owner);
-      const restored = await restoreJournal(session, autosave.load(session.path));
+      const restored = await session.restore(autosave.load(session.path));
       restoreOffered.delete(handle);
       return journalChanged(session, restored);
     },
@@ -201,13 +183,13 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async editSave(handle, outputPath, request) {
       grants.checkWrite(outputPath);
       const session = sessions.get(handle, owner);
-      const saved = await saveSession(session, outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
+      const saved = await session.save(outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
       await autosave.flush(session); // saved: nothing left to keep
       return saved;
     },
     async editSaveJournal(handle, file) {
       grants.checkWrite(file);
-      await saveSessionJournal(sessions.get(handle, owner), file);
+      await sessions.get(handle, owner).saveJournal(file);
     },
     async borrowVmdesc(handle, sourcePath) {
       grants.checkRead(sourcePath, 'read for its vmdesc');
@@ -215,7 +197,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
     },
     async chunkList(handle) {
-      return sessions.get(handle, owner).chunks();
+      return sessions.qemu(handle, owner).chunks();
     },
     async donorSections(handle, donorPath) {
       sessions.get(handle, owner);
@@ -223,43 +205,43 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async editFromDonor(handle, donorPath, request) {
       const donor = grants.checkRead(donorPath, 'used as a donor');
-      const session = sessions.get(handle, owner);
+      const session = sessions.qemu(handle, owner);
       return journalChanged(session, editFromDonor(session, donor, request));
     },
     async editInsertSection(handle, sectionPath, position) {
       const file = grants.checkRead(sectionPath, 'inserted as a section');
-      const session = sessions.get(handle, owner);
+      const session = sessions.qemu(handle, owner);
       return journalChanged(session, insertSectionFile(session, file, position));
     },
     async qemuLaunch(handle, target) {
-      return qemuLaunchView(sessions.get(handle, owner), target);
+      return qemuLaunchView(sessions.qemu(handle, owner), target);
     },
     async qemuPreflight(handle, target) {
-      return qemuPreflightView(sessions.get(handle, owner), target);
+      return qemuPreflightView(sessions.qemu(handle, owner), target);
     },
     async qemuTargets(handle) {
-      return qemuTargets(sessions.get(handle, owner));
+      return qemuTargets(sessions.qemu(handle, owner));
     },
     async transformTargets(handle) {
-      return transformTargets(sessions.get(handle, owner));
+      return transformTargets(sessions.qemu(handle, owner));
     },
     async transformPlan(handle, request) {
       if (request.templatePath !== null) grants.checkRead(request.templatePath, 'used as a transform template');
-      return planSessionTransform(sessions.get(handle, owner), request);
+      return planSessionTransform(sessions.qemu(handle, owner), request);
     },
     async transformApply(handle, request) {
       if (request.templatePath !== null) grants.checkRead(request.templatePath, 'used as a transform template');
-      const session = sessions.get(handle, owner);
+      const session = sessions.qemu(handle, owner);
       return journalChanged(session, await applySessionTransform(session, request, (p) => emit({ type: 'transform-progress', handle, ...p })));
     },
     async memoryMap(handle) {
-      return sessionMemoryMap(sessions.get(handle, owner));
+      return sessionMemoryMap(sessions.qemu(handle, owner));
     },
     async readGuestMemory(handle, block, offset, length) {
-      return sessionGuestWindow(sessions.get(handle, owner), block, offset, length);
+      return sessionGuestWindow(sessions.qemu(handle, owner), block, offset, length);
     },
     async memorySearch(handle, query) {
-      const session = sessions.get(handle, owner);
+      const session = sessions.qemu(handle, owner);
       // A new search replaces the image's running one.
       memorySearches.get(handle)?.abort();
       const controller = new AbortController();

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { engineForCommandLine } from './engine-dispatch';
 import { UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
 import { printableLines } from './format';
@@ -27,6 +28,9 @@ export async function runCli(argv: string[], terminal: CliIO = processIO): Promi
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   for (const register of COMMANDS) register(program, io, setExit);
   try {
+    // Formats with an engine of their own (Xen streams, recognised by content) serve the same commands.
+    const engine = engineForCommandLine(argv);
+    if (engine) return await engine.runCli(argv, io);
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {

@@ -5,7 +5,7 @@ import type { EditContext, SourceImage } from '../../shared/edit/context';
 import { EditError } from '../../shared/edit/errors';
 import type { EditRequest } from '../../shared/edit/intents';
 import { containerEditsOf, EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
-import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
+import { journalDocument, replayJournal, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
 import type { JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
 import { rebuildDerivedSource } from '../../shared/transform/derived';
@@ -217,18 +217,10 @@ export class EditSession {
       const got = await this.identity(id, this.donors.get(id)!, options);
       if (got.sha256 !== s.sha256) throw new UserError(`donor ${s.id} at ${where} is not the file the journal used (sha256 ${got.sha256}, expected ${s.sha256}); give its path with --donor ${s.id}=PATH`);
     }
-    userErrors(() => {
-      const replay = (e: AppliedEdit) => {
-        // A transform's re-encoded RAM is rebuilt from the image as it stands before the entry.
-        for (const d of e.derived ?? []) d.source = rebuildDerivedSource(d.recipe, this.journal.view());
-        this.journal.replay(e);
-      };
-      for (const e of entriesOf(doc.edits)) replay(e);
-      // Undone edits are replayed and undone again, so they can be redone.
-      const undone = entriesOf(doc.undone);
-      for (const e of [...undone].reverse()) replay(e);
-      for (let i = 0; i < undone.length; i++) this.journal.undo();
-    });
+    // A transform's re-encoded RAM is rebuilt from the image as it stands before its entry.
+    userErrors(() => replayJournal(this.journal, doc, (e) => {
+      for (const d of e.derived ?? []) d.source = rebuildDerivedSource(d.recipe, this.journal.view());
+    }));
   }
 
   /** The evidence report of the journal (Markdown). */
@@ -333,7 +325,8 @@ export function validateImageFile(file: string): Diagnostic[] {
   return [...img.containerDiagnostics, ...img.model.diagnostics];
 }
 
-function userErrors<T>(fn: () => T): T {
+/** Runs `fn`, turning an EditError (a request that cannot be made) into a one-line UserError. */
+export function userErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {

@@ -30,6 +30,8 @@ export interface ImageRows {
   pageRuns: unknown[][];
   devices: unknown[][];
   diagnostics: unknown[][];
+  /** Rows of tables an engine of its own writes (the Xen engine: xen_streams, xen_records), in its tables' column order. */
+  engineTables?: { table: string; rows: unknown[][] }[];
 }
 
 export function imageRows(model: QemuStreamModel): ImageRows {

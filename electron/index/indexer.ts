@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LibraryIndexReport } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
-import { DETECT_BYTES, detectFormat } from '../../shared/formats/registry';
+import { DETECT_BYTES, detectFormat, peekFormat, type Detection } from '../../shared/formats/registry';
+import { ENGINE_TABLES, engineOfDetection } from '../formats/engines';
 import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from '../services/image-identity';
@@ -255,7 +256,7 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     return;
   }
   // Detected once, here: what the file is decides whether it is hashed and read at all.
-  const detection = detectFormat(head);
+  const detection = detectFormat(head) ?? probeFile(task.path);
   if (!detection) {
     store.writeStatus(task, version, 'not-an-image', 'content not recognised as a migration or save image', null, null);
     report.notImages++;
@@ -269,6 +270,19 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     return;
   }
   const { kind } = detection;
+  const engine = engineOfDetection(detection);
+  if (engine) {
+    // A format with an engine of its own (Xen streams) gives its rows itself.
+    const own = openReadOnly(task.path);
+    try {
+      const { format, rows, wrapper } = engine.indexRows(own, () => onBytes(task.size));
+      store.writeImage(task, version, format, sha256, 'scan', rows, wrapper);
+      report.indexed++;
+    } finally {
+      own.close();
+    }
+    return;
+  }
   const file = openReadOnly(task.path);
   let attached: StreamInFile | undefined;
   try {
@@ -290,6 +304,16 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
   } finally {
     attached?.close();
     file.close();
+  }
+}
+
+/** A format without a magic (a legacy Xen stream) is recognised by its content probes. */
+function probeFile(file: string): Detection | undefined {
+  const f = openReadOnly(file);
+  try {
+    return peekFormat(f);
+  } finally {
+    f.close();
   }
 }
 
@@ -358,7 +382,8 @@ class Store {
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
-      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks'].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', ...ENGINE_TABLES.map((t) => t.name)].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      engineRow: new Map(ENGINE_TABLES.map((t) => [t.name, db.prepare(`INSERT INTO ${t.name} (${t.columns.join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`)])),
       section: db.prepare(`INSERT INTO sections (image_id, idx, type, type_code, offset, length, section_id, idstr, instance_id, version_id,
                            payload_offset, footer_offset, pages, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       ramBlock: db.prepare('INSERT INTO ram_blocks (image_id, idx, name, used_length, pages, pages_present, record_offset) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -430,6 +455,7 @@ class Store {
       for (const r of rows.pageRuns) this.s.pageRun.run(id, ...r);
       for (const r of rows.devices) this.s.device.run(id, ...r);
       for (const r of rows.diagnostics) this.s.diagnostic.run(id, ...r);
+      for (const t of rows.engineTables ?? []) for (const r of t.rows) this.s.engineRow.get(t.table)!.run(id, ...r);
     }).immediate();
   }
 

@@ -7,13 +7,23 @@ import { runRepairs } from '../edit/repair-service';
 import { saveJournalInWorker, type SaveProgress } from '../edit/worker-save';
 import { repairOffers } from '../../shared/repair/planner';
 import { UserError } from '../services/user-error';
-import type { ImageSession } from './image-session';
+import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
+import type { EditSession } from '../edit/edit-session';
+
+/** What these need of an open QEMU image (ImageSession; an interface, so image-session.ts can import this module). */
+interface EditableImage {
+  readonly path: string;
+  readonly model: QemuStreamModel;
+  editing(): EditSession;
+  changed(): EditState;
+  markSaved(): void;
+}
 
 /**
  * Repairs an open image the way `migwb repair` does, into its journal: each repair is an
  * edit the user can undo. A donor (an intact save of the same VM) supplies what is missing.
  */
-export function repairSession(session: ImageSession, donorPath: string | null): RepairReport {
+export function repairSession(session: EditableImage, donorPath: string | null): RepairReport {
   const edit = session.editing();
   const donor = donorPath === null ? undefined : edit.addDonor(donorPath, `donor${Date.now()}`);
   const outcome = runRepairs(edit, donor);
@@ -21,7 +31,7 @@ export function repairSession(session: ImageSession, donorPath: string | null): 
 }
 
 /** Makes the repair that answers one diagnostic (planned again now, against the image as it stands). */
-export function repairDiagnostic(session: ImageSession, code: string, offset: number): RepairReport {
+export function repairDiagnostic(session: EditableImage, code: string, offset: number): RepairReport {
   const edit = session.editing();
   const action = repairOffers(edit.context()).find((a) => a.addresses.some((d) => d.code === code && d.offset === offset));
   if (!action) throw new UserError('this problem has no repair any more (an edit or another repair changed it); look at the diagnostics again');
@@ -34,7 +44,7 @@ export function repairDiagnostic(session: ImageSession, code: string, offset: nu
  * it to the image (checked by sha256), writes the result atomically and re-validates it,
  * so the main process stays free while gigabytes are hashed and written.
  */
-export async function saveSession(session: ImageSession, output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage> {
+export async function saveSession(session: EditableImage, output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage> {
   const journal = await session.editing().document({ onProgress: (done, total) => onProgress({ phase: 'hashing', done, total }) });
   const saved = await saveJournalInWorker({ image: session.path, journal, output, force: request.force, streamOnly: request.streamOnly }, { onProgress });
   session.markSaved();
@@ -42,18 +52,18 @@ export async function saveSession(session: ImageSession, output: string, request
 }
 
 /** Re-applies a journal to a fresh session of its image (checked by sha256, as `migwb apply` checks it). */
-export async function restoreJournal(session: ImageSession, journal: JournalDocument): Promise<EditState> {
+export async function restoreJournal(session: EditableImage, journal: JournalDocument): Promise<EditState> {
   await session.editing().loadJournal(journal);
   return session.changed();
 }
 
 /** Writes the journal (re-applicable with `migwb apply IMAGE JOURNAL -o OUT`); never over the image. */
-export async function saveSessionJournal(session: ImageSession, file: string): Promise<void> {
+export async function saveSessionJournal(session: EditableImage, file: string): Promise<void> {
   await writeTextAtomically(file, journalText(await session.editing().document()), session.editing().inputs());
 }
 
 /** The targets the Transform dialog offers for this image. */
-export function transformTargets(session: ImageSession): TransformTargets {
+export function transformTargets(session: EditableImage): TransformTargets {
   const machine = session.model.machineType ?? null;
   return {
     machine,
@@ -67,7 +77,7 @@ function requestOf(r: TransformRequestView) {
 }
 
 /** The plan of a transform, nothing applied (the dialog's review list and vmdesc diff). */
-export function planSessionTransform(session: ImageSession, request: TransformRequestView): TransformPlanView {
+export function planSessionTransform(session: EditableImage, request: TransformRequestView): TransformPlanView {
   return session.editing().transform(requestOf(request), { dryRun: true }).plan;
 }
 
@@ -80,7 +90,7 @@ type TransformProgress = Omit<Extract<WorkbenchEvent, { type: 'transform-progres
  * the journal between them; before each long synchronous step the event loop turns once,
  * so the progress event reaches the renderer while the step runs, not after it.
  */
-export async function applySessionTransform(session: ImageSession, request: TransformRequestView, onProgress: (p: TransformProgress) => void): Promise<TransformApplied> {
+export async function applySessionTransform(session: EditableImage, request: TransformRequestView, onProgress: (p: TransformProgress) => void): Promise<TransformApplied> {
   onProgress({ phase: 'planning', done: 0, total: 3 });
   await nextTurn();
   const outcome = session.editing().transform(requestOf(request), { dryRun: true });

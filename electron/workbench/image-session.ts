@@ -1,20 +1,63 @@
 import * as path from 'node:path';
-import type { ByteSpace, ChunkListView, EditState, EditSummary, ImageOpened, RepairOffer } from '../../shared/api/contract';
+import type { ByteSpace, ChunkListView, EditState, EditSummary, ImageOpened, RepairOffer, RepairReport, SavedImage, SaveRequest, SectionJson, TreeNode } from '../../shared/api/contract';
+import type { JournalDocument } from '../../shared/edit/journal-file';
 import { readerOf } from '../../shared/formats/registry';
 import { chunkList } from '../../shared/workbench/chunk-list';
 import { repairOffers } from '../../shared/repair/planner';
+import { decodeSectionFor } from './section-decoding';
 import type { EditRequest } from '../../shared/edit/intents';
 import { containerEditsOf, type AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import type { Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
+import { computeMinimap } from '../../shared/workbench/minimap';
+import { sectionJson } from '../../shared/workbench/section-json';
 import { StructureTree } from '../../shared/workbench/structure-tree';
 import { EditSession } from '../edit/edit-session';
+import type { SaveProgress } from '../edit/worker-save';
 import type { OpenedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
 import type { MachineLayout } from '../../shared/memory/layout';
 import { layoutOf } from '../memory/guest-view';
 import type { GuestSource } from '../memory/read-memory';
+import { repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal } from './image-editing';
+
+/**
+ * What the API handlers need of an open image, whatever its engine: the QEMU stream engine
+ * (ImageSession) or the Xen engine (XenImageSession). Trees, bytes, the minimap, the JSON
+ * tab, edits and saving all go through it.
+ */
+export interface WorkbenchImage {
+  readonly handle: string;
+  readonly owner: string;
+  readonly path: string;
+  readonly opened: ImageOpened;
+  /** Tree queries are async: a large section is decoded in a worker first (section-decoding.ts). */
+  treeChildren(nodeId: string | null): Promise<TreeNode[]>;
+  nodePathAt(offset: number, space: ByteSpace): Promise<string[]>;
+  fieldAddress(nodeId: string): Promise<string | undefined>;
+  bytes(space: ByteSpace): ByteSource;
+  minimap(buckets: number): number[];
+  sectionJson(nodeId: string): Promise<SectionJson | null>;
+  apply(request: EditRequest): EditState;
+  undo(): EditState;
+  redo(): EditState;
+  repair(donorPath: string | null): RepairReport;
+  /** Makes the repair offered for one diagnostic (ImageOpened.repairs). */
+  repairDiagnostic(code: string, offset: number): RepairReport;
+  save(output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage>;
+  saveJournal(file: string): Promise<void>;
+  /** The journal as `migwb apply` takes it (autosaved while edits are unsaved). */
+  journal(): Promise<JournalDocument>;
+  /** Re-applies a journal an earlier session left (checked against the image by sha256). */
+  restore(journal: JournalDocument): Promise<EditState>;
+  /** Edits that closing would lose: applied, and not saved since. */
+  readonly unsaved: boolean;
+  /** Whether the image has been edited in this session. */
+  readonly edited: boolean;
+  borrowVmdesc(vmdesc: Vmdesc, from: string): ImageOpened;
+  close(): void;
+}
 
 /**
  * One image open in the workbench: the file, its stream, the stream's model and structure
@@ -22,7 +65,7 @@ import type { GuestSource } from '../memory/read-memory';
  * After every edit, undo or redo the tree and the bytes come from the edited view; the
  * file itself is never written.
  */
-export class ImageSession {
+export class ImageSession implements WorkbenchImage {
   private edit?: EditSession;
   private guestView?: GuestView;
   /** The revision last saved to a file (Save as): edits up to it are not lost if the window closes. */
@@ -76,6 +119,61 @@ export class ImageSession {
 
   get tree(): StructureTree {
     return this.current.tree;
+  }
+
+  async treeChildren(nodeId: string | null): Promise<TreeNode[]> {
+    const tree = this.tree;
+    if (nodeId !== null) await decodeSectionFor(tree, { id: nodeId }, { terminate: this.closed });
+    return tree.children(nodeId);
+  }
+
+  async nodePathAt(offset: number, space: ByteSpace): Promise<string[]> {
+    const tree = this.tree;
+    // (A file offset in a wrapped image is mapped by the tree itself, decoding on this thread: bounded.)
+    if (space !== 'file') await decodeSectionFor(tree, { offset }, { terminate: this.closed });
+    return tree.pathAt(offset, space);
+  }
+
+  async fieldAddress(nodeId: string): Promise<string | undefined> {
+    const tree = this.tree;
+    await decodeSectionFor(tree, { id: nodeId }, { terminate: this.closed });
+    return tree.fieldAddress(nodeId);
+  }
+
+  minimap(buckets: number): number[] {
+    return computeMinimap(this.model, buckets);
+  }
+
+  async sectionJson(nodeId: string): Promise<SectionJson | null> {
+    const { tree, source, model } = this;
+    const element = tree.elementOf(nodeId);
+    if (!element) return null;
+    await decodeSectionFor(tree, { id: nodeId }, { terminate: this.closed });
+    return sectionJson(source, model, element, (e) => tree.decodedSection(e));
+  }
+
+  repair(donorPath: string | null): RepairReport {
+    return repairSession(this, donorPath);
+  }
+
+  save(output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage> {
+    return saveSession(this, output, request, onProgress);
+  }
+
+  saveJournal(file: string): Promise<void> {
+    return saveSessionJournal(this, file);
+  }
+
+  repairDiagnostic(code: string, offset: number): RepairReport {
+    return repairDiagnostic(this, code, offset);
+  }
+
+  journal(): Promise<JournalDocument> {
+    return this.editing().document();
+  }
+
+  restore(journal: JournalDocument): Promise<EditState> {
+    return restoreJournal(this, journal);
   }
 
   /** The image as it is on disk (never edited): what QEMU would load, and what guest-memory searches read in a worker. */

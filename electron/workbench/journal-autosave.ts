@@ -7,7 +7,10 @@ import { EditError } from '../../shared/edit/errors';
 import { parseJournalDocument, type JournalDocument } from '../../shared/edit/journal-file';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { UserError } from '../services/user-error';
-import type { ImageSession } from './image-session';
+import type { WorkbenchImage } from './image-session';
+
+/** What the autosave needs of an open image. */
+type AutosavedImage = Pick<WorkbenchImage, 'path' | 'unsaved' | 'journal'>;
 
 const FORMAT = 'migwb-autosaved-journal';
 /** Edits in quick succession (typing in the hex view) are written once. */
@@ -52,7 +55,7 @@ export class JournalAutosave {
   }
 
   /** The session's journal changed: written shortly, or removed once nothing is left unsaved. */
-  schedule(session: ImageSession): void {
+  schedule(session: AutosavedImage): void {
     clearTimeout(this.pending.get(session.path));
     this.pending.set(
       session.path,
@@ -64,12 +67,12 @@ export class JournalAutosave {
   }
 
   /** Writes (or removes) the session's autosave now. */
-  flush(session: ImageSession): Promise<void> {
+  flush(session: AutosavedImage): Promise<void> {
     clearTimeout(this.pending.get(session.path));
     this.pending.delete(session.path);
     return this.chain(session.path, async () => {
       if (!session.unsaved) return this.remove(session.path);
-      const journal = await session.editing().document();
+      const journal = await session.journal();
       const file: AutosaveFile = { format: FORMAT, savedAt: new Date().toISOString(), journal };
       fs.mkdirSync(this.dir, { recursive: true });
       const bytes = strToU8(JSON.stringify(file));

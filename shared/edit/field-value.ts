@@ -36,7 +36,8 @@ export function encodeFieldValue(node: FieldNode, text: string, where: string, r
     case 'not-editable':
       throw new EditError(`${where} ${enc.why}`);
     case 'int':
-      return encodeInt(parseInt(text, enc.bits, enc.signed, `${where} (${node.type})`), enc.bits);
+      // vmstate integers are big-endian; fields of other formats (Xen records) carry their byte order.
+      return encodeInt(parseInt(text, enc.bits, enc.signed, `${where} (${node.type})`), enc.bits, node.value?.kind === 'int' && node.value.littleEndian);
     case 'bool': {
       const v = text.trim().toLowerCase();
       if (['true', '1', 'on', 'yes'].includes(v)) return Uint8Array.of(1);
@@ -77,10 +78,10 @@ function parseInt(text: string, bits: number, signed: boolean, where: string): b
   return v < 0n ? v + max : v;
 }
 
-function encodeInt(v: bigint, bits: number): Uint8Array {
+function encodeInt(v: bigint, bits: number, littleEndian: boolean): Uint8Array {
   const n = bits / 8;
   const out = new Uint8Array(n);
-  for (let k = 0; k < n; k++) out[n - 1 - k] = Number((v >> BigInt(8 * k)) & 0xffn);
+  for (let k = 0; k < n; k++) out[littleEndian ? k : n - 1 - k] = Number((v >> BigInt(8 * k)) & 0xffn);
   return out;
 }
 

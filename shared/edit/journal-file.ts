@@ -160,3 +160,15 @@ function isCount(v: unknown): v is number {
 function isIdentity(v: unknown): v is SourceIdentity {
   return isObject(v) && typeof v.path === 'string' && isCount(v.size) && typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256);
 }
+
+/** Re-applies a journal document's edits to a fresh journal; its undone edits are replayed and undone again, so they can be redone. `beforeEach` sees each entry just before it is replayed. */
+export function replayJournal(journal: EditJournal, doc: JournalDocument, beforeEach: (e: AppliedEdit) => void = () => undefined): void {
+  const replay = (e: AppliedEdit) => {
+    beforeEach(e);
+    journal.replay(e);
+  };
+  for (const e of entriesOf(doc.edits)) replay(e);
+  const undone = entriesOf(doc.undone);
+  for (const e of [...undone].reverse()) replay(e);
+  for (let i = 0; i < undone.length; i++) journal.undo();
+}

@@ -15,18 +15,34 @@ import type { QemuStreamModel } from './qemu-stream/model';
  * and a registry row (plus a node-side row in electron/formats/registry.ts if its stream
  * needs Node to be read, as a compressed libvirt stream does).
  *
- * Every format ends in a QEMU stream the engine models: the file is one (a bare stream), or
- * a format wraps one (libvirt, qcow2) or nests one in its own records (Xen's
- * EMULATOR_CONTEXT, a chunked container's chunks). The format describes its own structure
- * as layers (plain data) and says where the stream's bytes are (StreamPlacement).
+ * Most formats end in a QEMU stream the QEMU engine models: the file is one (a bare stream),
+ * or a format wraps one (libvirt, qcow2) or nests one in its chunks. Such a format describes
+ * its own structure as layers (plain data) and says where the stream's bytes are
+ * (StreamPlacement): its `reader`.
+ *
+ * A format whose content is not a QEMU stream brings its own engine instead (Xen save
+ * streams: records, guest pages by pfn, and the QEMU device state nested in EMULATOR_CONTEXT):
+ * `engine` names it, and its node-side engine row (electron/formats/registry.ts) opens,
+ * indexes and serves the commands for it, behind the same commands and API as every image.
  */
 export interface FormatDefinition<L extends ContainerLayer = ContainerLayer, K extends string = string> {
   /** The folder name under shared/formats/ (and the key of the node-side row). */
   id: string;
   /** The magics this format is recognised by, each naming the image kind it means. Written once, here. */
   signatures: readonly Signature<K>[];
-  /** Absent: recognised, not supported yet (opening says "… which this version cannot open yet"). */
+  /** Kinds without a magic, recognised by reading their first records (legacy Xen streams). Tried after every signature. */
+  probes?: readonly Probe<K>[];
+  /** Absent (and no engine): recognised, not supported yet (opening says "… which this version cannot open yet"). */
   reader?: FormatReader<L, K>;
+  /** The format has its own engine (see above): a short name of it, e.g. "Xen save streams". */
+  engine?: string;
+}
+
+/** A kind recognised by its content rather than a magic: `test` reads what it needs of the file. */
+export interface Probe<K extends string = string> {
+  kind: K;
+  label: string;
+  test(file: ByteSource): boolean;
 }
 
 /** A magic at file offset 0 and the image kind it identifies. */

@@ -16,8 +16,8 @@ const ROWS = [QEMU_STREAM_FORMAT, LIBVIRT_FORMAT, QCOW2_FORMAT, CHUNKED_FORMAT, 
 
 export const FORMATS: readonly FormatDefinition[] = ROWS;
 
-/** What detection can recognise: a kind of some format's signature. */
-export type ImageKind = (typeof ROWS)[number]['signatures'][number]['kind'];
+/** What detection can recognise: a kind of some format's signature or content probe. */
+export type ImageKind = (typeof ROWS)[number]['signatures'][number]['kind'] | NonNullable<(typeof ROWS)[number]['probes']>[number]['kind'];
 
 /** The layer of any registered format, told apart by `kind`. */
 export type ImageLayer = (typeof ROWS)[number] extends infer F ? (F extends FormatDefinition<infer L, string> ? L : never) : never;
@@ -67,6 +67,29 @@ function findSignature(head: Uint8Array): Detection | undefined {
   return undefined;
 }
 
+/**
+ * The format and kind of a file: its signature, else a content probe (formats without a
+ * magic, such as legacy Xen streams, are recognised by reading their first records).
+ */
+export function detectFile(file: ByteSource): Detection | undefined {
+  const found = peekFormat(file);
+  observer?.({ event: 'detect', kind: found?.kind ?? 'unknown' });
+  return found;
+}
+
+/**
+ * What detectFile finds, without counting as the open's detection: for choosing the engine
+ * of a file (formats with an engine of their own) before a QEMU-stream open detects it.
+ */
+export function peekFormat(file: ByteSource): Detection | undefined {
+  return findSignature(readBytes(file, 0, DETECT_BYTES)) ?? findProbe(file);
+}
+
+function findProbe(file: ByteSource): Detection | undefined {
+  for (const format of FORMATS) for (const p of format.probes ?? []) if (p.test(file)) return { format, kind: p.kind as ImageKind, label: p.label };
+  return undefined;
+}
+
 /** Detects the file's format and reads its structure: once each. */
 export function describeFile(file: ByteSource, options: DescribeOptions = {}): DescribedImage {
   const detection = detectFormat(readBytes(file, 0, DETECT_BYTES));
@@ -79,6 +102,7 @@ export function describeFile(file: ByteSource, options: DescribeOptions = {}): D
 /** Reads the structure of a file whose format was detected already (the indexer detects before it hashes). */
 export function describeDetected(file: ByteSource, detection: Detection, options: DescribeOptions = {}): DescribedImage {
   const reader = detection.format.reader;
+  if (!reader && detection.format.engine) return { refusal: `is a ${detection.label}, read by the ${detection.format.engine} engine, not as a QEMU stream` };
   if (!reader) return { refusal: `is a ${detection.label}, which this version cannot open yet` };
   observer?.({ event: 'describe', format: detection.format.id });
   return reader.describe(file, detection.kind, options) as DescribedImage;

@@ -61,7 +61,7 @@ function findNode(nodes: FieldNode[], name: string): FieldNode | undefined {
   return undefined;
 }
 
-export function elfCoreHeader(arch: ElfArch, regions: readonly MemoryRegion[]): ElfCoreHeader {
+export function elfCoreHeader(arch: ElfArch, regions: readonly Pick<MemoryRegion, 'gpa' | 'size' | 'readOnly'>[]): ElfCoreHeader {
   const is64 = arch.class === 64;
   const ehsize = is64 ? 64 : 52;
   const phentsize = is64 ? 56 : 32;

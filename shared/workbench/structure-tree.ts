@@ -296,23 +296,7 @@ export class StructureTree {
    * group parts where a level has more than GROUP children, e.g. a 16384-entry array).
    */
   private fieldNodes(e: StreamElement, parts: string[], id: string): TreeNode[] {
-    let nodes = this.decode(e).nodes;
-    let sel = resolveGroups(parts, nodes.length);
-    while (sel.index !== undefined) {
-      nodes = nodes[sel.index].children ?? [];
-      sel = resolveGroups(sel.rest, nodes.length);
-    }
-    if (sel.rest.length) return [];
-    const list = nodes;
-    return groupedRange(sel.start, sel.end, id, (k, childId) => fieldTreeNode(list[k], childId), (from, to, childId) => ({
-      id: childId,
-      kind: 'array',
-      label: `[${from}–${to - 1}]`,
-      detail: `${to - from} entries`,
-      offset: list[from].offset,
-      length: list[to - 1].offset + list[to - 1].size - list[from].offset,
-      hasChildren: true,
-    }));
+    return fieldLevel(this.decode(e).nodes, parts, id, fieldTreeNode);
   }
 
   private pathInFields(e: StreamElement, offset: number): string[] {
@@ -492,7 +476,7 @@ export class StructureTree {
  * GROUP^k items. Leaf ids are `${parent}/${index}`, group ids `${parent}/g/${index}`
  * (the group's first item index).
  */
-function groupedRange(start: number, end: number, parent: string, leaf: (k: number, id: string) => TreeNode, group: (from: number, to: number, id: string) => TreeNode): TreeNode[] {
+export function groupedRange(start: number, end: number, parent: string, leaf: (k: number, id: string) => TreeNode, group: (from: number, to: number, id: string) => TreeNode): TreeNode[] {
   const size = groupSize(end - start);
   const out: TreeNode[] = [];
   if (size === 1) for (let k = start; k < end; k++) out.push(leaf(k, `${parent}/${k}`));
@@ -500,8 +484,32 @@ function groupedRange(start: number, end: number, parent: string, leaf: (k: numb
   return out;
 }
 
+/**
+ * The tree nodes of a level of decoded fields: `parts` are the id parts below the fields'
+ * root (child indexes, with g/FROM group parts where a level has more than GROUP children).
+ */
+export function fieldLevel(nodes: readonly FieldNode[], parts: string[], id: string, leaf: (n: FieldNode, id: string) => TreeNode): TreeNode[] {
+  let list = nodes;
+  let sel = resolveGroups(parts, list.length);
+  while (sel.index !== undefined) {
+    list = list[sel.index].children ?? [];
+    sel = resolveGroups(sel.rest, list.length);
+  }
+  if (sel.rest.length) return [];
+  const level = list;
+  return groupedRange(sel.start, sel.end, id, (k, childId) => leaf(level[k], childId), (from, to, childId) => ({
+    id: childId,
+    kind: 'array',
+    label: `[${from}–${to - 1}]`,
+    detail: `${to - from} entries`,
+    offset: level[from].offset,
+    length: level[to - 1].offset + level[to - 1].size - level[from].offset,
+    hasChildren: true,
+  }));
+}
+
 /** The group ids (first item indexes) on the way from the root of a list of `count` to item `k`. */
-function groupPath(k: number, count: number): number[] {
+export function groupPath(k: number, count: number): number[] {
   const path: number[] = [];
   let start = 0;
   let end = count;
@@ -527,7 +535,7 @@ function groupSize(count: number): number {
  * items: the slice [start, end) the groups select, and the item index if one follows,
  * with the parts after it.
  */
-function resolveGroups(parts: string[], count: number): { start: number; end: number; index?: number; rest: string[] } {
+export function resolveGroups(parts: string[], count: number): { start: number; end: number; index?: number; rest: string[] } {
   let start = 0;
   let end = count;
   let i = 0;
@@ -546,7 +554,7 @@ function resolveGroups(parts: string[], count: number): { start: number; end: nu
   return { start, end, rest: parts.slice(i) };
 }
 
-function fieldTreeNode(n: FieldNode, id: string): TreeNode {
+export function fieldTreeNode(n: FieldNode, id: string): TreeNode {
   const node: TreeNode = {
     id,
     kind: n.type === 'subsection' ? 'subsection' : n.type === 'array' ? 'array' : n.children ? 'struct' : 'field',

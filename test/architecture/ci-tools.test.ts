@@ -5,6 +5,7 @@ import { ANALYZE_MIGRATION, haveAnalyzeMigration } from '../helpers/analyze-migr
 import { CHROMIUM, haveChromium } from '../helpers/browser';
 import { haveQemu, QEMU } from '../helpers/qemu';
 import { QEMU_IMG, toolRuns, TOOLS_REQUIRED } from '../helpers/tools';
+import { haveXenTools } from '../helpers/xen-tools';
 
 /**
  * Tests that need an outside tool skip visibly where it is missing. .ci/run installs every
@@ -22,6 +23,7 @@ const TOOLS: [string, () => boolean][] = [
   [`analyze-migration.py 10.0 (${ANALYZE_MIGRATION})`, () => haveAnalyzeMigration],
   ['analyze-migration.py 7.2', () => fs.existsSync(path.join(path.dirname(ANALYZE_MIGRATION), 'analyze-migration-7.2.py'))],
   ['python3', () => toolRuns('python3')],
+  ["Xen's verify-stream-v2 and convert-legacy-stream (xen-utils-4.17, .ci/get-xen-tools.sh)", () => haveXenTools],
   ...['bzip2', 'xz', 'lzop', 'zstd', 'readelf'].map((tool): [string, () => boolean] => [tool, () => toolRuns(tool)]),
 ];
 

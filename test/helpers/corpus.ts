@@ -160,3 +160,12 @@ export function metaOf(image: string): ImageMeta {
   if (fs.existsSync(direct)) return readJson(direct);
   return readJson(sidecar(image.replace(/\.vmstate\.mig$/, '.mig'), 'meta'));
 }
+
+/** Every Xen stream of the corpus (corpus/xen, without its README). */
+export function xenCorpusFiles(): string[] {
+  return fs
+    .readdirSync(corpusPath('xen'))
+    .filter((f) => !f.endsWith('.md'))
+    .sort()
+    .map((f) => corpusPath('xen', f));
+}

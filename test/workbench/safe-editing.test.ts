@@ -1,14 +1,9 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandlers } from '../../electron/api/handlers';
-import { Library } from '../../electron/index/library';
-import { ImageSessions } from '../../electron/workbench/image-sessions';
-import { JournalAutosave } from '../../electron/workbench/journal-autosave';
+import { describe, expect, it } from 'vitest';
 import type { WorkbenchApi } from '../../shared/api/contract';
 import { corpusPath } from '../helpers/corpus';
-import { corpusAndTemp } from '../helpers/grants';
+import { handlerWindows } from '../helpers/handler-windows';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 const FLIPPED = corpusPath('qemu', 'corrupt', 'x86_64-q35-minimal-running-32M.flip-hdr.mig');
@@ -19,21 +14,8 @@ const FLIPPED = corpusPath('qemu', 'corrupt', 'x86_64-q35-minimal-running-32M.fl
  * reloaded page, a restarted app), and a repair offered on the diagnostic it answers.
  */
 describe('unsaved edits are kept and offered again; repairs are offered where the problem is', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-safe-edit-'));
-  let library: Library;
-  let autosave: JournalAutosave;
-  let sessions: ImageSessions;
-  /** A window (or browser page) of its own: a new owner with the same library and autosave folder. */
-  const windowApi = (owner: string): WorkbenchApi => createHandlers({ sessions, library, grants: corpusAndTemp(), autosave, host: 'bridge', version: 'test', initialPaths: [] }, owner, () => undefined);
-  beforeAll(() => {
-    library = Library.open(path.join(work, 'library.sqlite'));
-    autosave = new JournalAutosave(path.join(work, 'autosave'));
-    sessions = new ImageSessions();
-  });
-  afterAll(() => {
-    library.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  const windows = handlerWindows('migwb-safe-edit-');
+  const { work, windowApi } = windows;
 
   const eipBytes = async (api: WorkbenchApi, handle: string) => {
     const tree = await api.treeChildren(handle, null);
@@ -47,9 +29,9 @@ describe('unsaved edits are kept and offered again; repairs are offered where th
     const opened = await first.openImage(MINIMAL);
     expect(opened.autosaved).toBeNull();
     await first.editApply(opened.handle, { op: 'set-field', field: 'cpu.env.eip', value: '0x1234' });
-    const file = autosave.fileFor(MINIMAL);
+    const file = windows.autosave.fileFor(MINIMAL);
     await expect.poll(() => fs.existsSync(file), { timeout: 10_000 }).toBe(true);
-    expect(sessions.unsaved('window-1').map((s) => s.path)).toEqual([MINIMAL]);
+    expect(windows.sessions.unsaved('window-1').map((s) => s.path)).toEqual([MINIMAL]);
 
     // The page is reloaded (or the app crashed): a new session opens the image again.
     const second = windowApi('window-2');
@@ -59,7 +41,7 @@ describe('unsaved edits are kept and offered again; repairs are offered where th
     await second.editApply(again.handle, { op: 'set-field', field: 'cpu.env.eip', value: '0x5555' });
     await second.editUndo(again.handle);
     await new Promise((r) => setTimeout(r, 600));
-    expect(autosave.find(MINIMAL)).toMatchObject({ edits: 1 });
+    expect(windows.autosave.find(MINIMAL)).toMatchObject({ edits: 1 });
     const restored = await second.restoreAutosave(again.handle).catch((e: Error) => e);
     expect(restored).toBeInstanceOf(Error); // a session with its own journal does not take another
     expect((restored as Error).message).toMatch(/fresh session/);
@@ -75,23 +57,23 @@ describe('unsaved edits are kept and offered again; repairs are offered where th
     expect(fs.existsSync(file)).toBe(false);
     for (const [api, handle] of [[first, opened.handle], [second, again.handle], [third, fresh.handle]] as const) await api.closeImage(handle);
     // Closing with unsaved edits keeps them (window-1 and window-3 had one each).
-    expect(autosave.find(MINIMAL)).toMatchObject({ edits: 1 });
-    await autosave.discard(MINIMAL);
+    expect(windows.autosave.find(MINIMAL)).toMatchObject({ edits: 1 });
+    await windows.autosave.discard(MINIMAL);
   });
 
   it('edits undone or saved leave nothing behind', async () => {
     const api = windowApi('window-4');
     const { handle } = await api.openImage(MINIMAL);
     await api.editApply(handle, { op: 'set-field', field: 'cpu.env.eip', value: '0x4444' });
-    await expect.poll(() => fs.existsSync(autosave.fileFor(MINIMAL)), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => fs.existsSync(windows.autosave.fileFor(MINIMAL)), { timeout: 10_000 }).toBe(true);
     await api.editUndo(handle);
-    await expect.poll(() => fs.existsSync(autosave.fileFor(MINIMAL)), { timeout: 10_000 }).toBe(false);
+    await expect.poll(() => fs.existsSync(windows.autosave.fileFor(MINIMAL)), { timeout: 10_000 }).toBe(false);
     await api.editRedo(handle);
-    await expect.poll(() => fs.existsSync(autosave.fileFor(MINIMAL)), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => fs.existsSync(windows.autosave.fileFor(MINIMAL)), { timeout: 10_000 }).toBe(true);
     const saved = await api.editSave(handle, path.join(work, 'saved.mig'), { force: false, streamOnly: false });
     expect(saved.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(fs.existsSync(autosave.fileFor(MINIMAL))).toBe(false);
-    expect(sessions.unsaved('window-4')).toEqual([]);
+    expect(fs.existsSync(windows.autosave.fileFor(MINIMAL))).toBe(false);
+    expect(windows.sessions.unsaved('window-4')).toEqual([]);
     await api.closeImage(handle);
   });
 

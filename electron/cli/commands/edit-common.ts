@@ -60,6 +60,20 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+/** --undo [COUNT] / --redo [COUNT]: runs `step` COUNT times (1 without a count); too many is a UserError. */
+export function repeat(count: string | true | undefined, step: () => AppliedEdit | undefined, option: string): AppliedEdit[] {
+  if (count === undefined) return [];
+  const n = count === true ? 1 : Number(count);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${option} takes a count of 1 or more, not ${JSON.stringify(count)}`);
+  const out: AppliedEdit[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = step();
+    if (!e) throw new UserError(`${option} ${n}: there ${out.length === 1 ? 'is' : 'are'} only ${out.length} edit${out.length === 1 ? '' : 's'} to ${option.slice(2)}`);
+    out.push(e);
+  }
+  return out;
+}
+
 /** The paths given for the options that were given, named by their option: [[opts.report, '--report'], …]. */
 export function givenPaths(pairs: [string | undefined, string][]): NamedPath[] {
   return pairs.filter((p): p is [string, string] => p[0] !== undefined).map(([path, role]) => ({ path, role }));

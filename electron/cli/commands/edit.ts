@@ -4,7 +4,6 @@ import { countBySeverity } from '../../../shared/diagnostics';
 import { EditError } from '../../../shared/edit/errors';
 import { fieldPaths } from '../../../shared/edit/field-path';
 import { fieldEncoding, formatFieldValue } from '../../../shared/edit/field-value';
-import type { AppliedEdit } from '../../../shared/edit/journal';
 import { findSection } from '../../../shared/edit/sections';
 import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
 import { toSnakeCase } from '../../../shared/util/wire';
@@ -16,7 +15,7 @@ import { UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { checkOutputs } from '../../io/output-paths';
-import { collect, donorPaths, givenPaths, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { collect, donorPaths, givenPaths, openDonors, printDiagnostics, printEdit, repeat, wireEdit } from './edit-common';
 
 interface EditOptions {
   journal: string;
@@ -128,18 +127,6 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     });
 }
 
-function repeat(count: string | true | undefined, step: () => AppliedEdit | undefined, option: string): AppliedEdit[] {
-  if (count === undefined) return [];
-  const n = count === true ? 1 : Number(count);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${option} takes a count of 1 or more, not ${JSON.stringify(count)}`);
-  const out: AppliedEdit[] = [];
-  for (let i = 0; i < n; i++) {
-    const e = step();
-    if (!e) throw new UserError(`${option} ${n}: there ${out.length === 1 ? 'is' : 'are'} only ${out.length} edit${out.length === 1 ? '' : 's'} to ${option.slice(2)}`);
-    out.push(e);
-  }
-  return out;
-}
 
 interface FieldRow {
   path: string;

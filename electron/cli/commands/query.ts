@@ -5,7 +5,7 @@ import { printJson, type CliIO } from '../output';
 import { databasePath, withDbOption } from './library-options';
 
 export function registerQuery(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  withDbOption(program.command('query').description('run a read-only SQL query on the library database (tables: images, sections, ram_blocks, page_runs, devices, diagnostics, notes, tags, folders)'))
+  withDbOption(program.command('query').description('run a read-only SQL query on the library database (tables: images, sections, ram_blocks, page_runs, devices, diagnostics, xen_streams, xen_records, notes, tags, folders)'))
     .argument('<sql>', 'one SELECT statement')
     .option('--json', 'rows as JSON objects')
     .action((sql: string, opts: { db?: string; json?: boolean }) => {

@@ -12,6 +12,7 @@ import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
 import { checkOutputs } from '../../io/output-paths';
+import { NODE_ENGINES } from '../../formats/engines';
 import { givenPaths, printDiagnostics } from './edit-common';
 
 interface TransformOptions {
@@ -30,6 +31,9 @@ interface TransformOptions {
   json?: boolean;
 }
 
+/** Targets of formats with an engine of their own (Xen: xen-v2, xen-v3); their images never reach this command (see engine-dispatch). */
+const ENGINE_TARGETS = Object.values(NODE_ENGINES).flatMap((e) => (e ? e.transformTargets.map((target) => ({ target, engine: e })) : []));
+
 /**
  * migwb transform: makes a save from one QEMU release load in another. Plans every change
  * with the rule and QEMU source behind it, applies them as one journal entry and saves the
@@ -41,7 +45,7 @@ export function registerTransform(program: Command, io: CliIO, setExit: (code: n
     .command('transform')
     .description('make an image load in another QEMU release: plan, apply as one journal entry, save to a new file')
     .argument('[image]', 'the image (never written)')
-    .option('--to <release>', `the target QEMU: ${QEMU_RELEASES.map((r) => r.id).join(' or ')}`)
+    .option('--to <release>', `the target QEMU: ${QEMU_RELEASES.map((r) => r.id).join(' or ')} (a Xen stream: ${ENGINE_TARGETS.map((t) => t.target).join(' or ')})`)
     .option('--machine <type>', 'target machine type: a versioned name, a family (pc, q35, virt: the newest), newest, or compat (default: the image\'s own where the target has it)')
     .option('--template <image>', 'a native image of the target with the same configuration: layouts the rules do not know are rebased onto it')
     .option('-o, --output <file>', 'where to write the transformed image')
@@ -57,6 +61,8 @@ export function registerTransform(program: Command, io: CliIO, setExit: (code: n
     .action(async (image: string | undefined, opts: TransformOptions) => {
       if (opts.listRules) return listRules(io, !!opts.json);
       if (!image) throw new UserError('give the image to transform');
+      const engineTarget = ENGINE_TARGETS.find((t) => t.target === opts.to);
+      if (engineTarget) throw new UserError(`--to ${opts.to} converts ${engineTarget.engine.name} streams; ${image} is not one (migwb info tells what it is)`);
       if (!opts.to && !opts.template) throw new UserError('give the target with --to qemu-7.2|qemu-10.0 (or a --template saved by the target QEMU)');
       if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the image is never written), or --dry-run to see the plan');
       const options = [...(opts.xbzrleToPage ? ['xbzrle-to-page'] : []), ...(opts.mappedRam ? ['inline-to-mapped-ram'] : [])];
