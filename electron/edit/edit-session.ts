@@ -146,6 +146,11 @@ export class EditSession {
     return this.journal.redo();
   }
 
+  /** Takes back the last edit without offering it for redo. */
+  withdraw(): AppliedEdit | undefined {
+    return this.journal.withdraw();
+  }
+
   /** The journal as a document (hashes the image and donors once; long for big files). */
   async document(options: LongWorkOptions = {}): Promise<JournalDocument> {
     const image = await this.identity('image', this.image, options);

@@ -16,8 +16,98 @@ export const QEMU = {
 export type QemuVersion = keyof typeof QEMU;
 
 export function haveQemu(version: QemuVersion): boolean {
-  const r = spawnSync(QEMU[version], ['--version'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.startsWith(`QEMU emulator version ${version}.`);
+  return binaryWorks(QEMU[version], version);
+}
+
+/** Another system emulator of a version: qemu-system-arm, -aarch64, -riscv64, -s390x (7.2: Debian's qemu-system-arm/-misc). */
+export function qemuBinary(version: QemuVersion, name: string): string {
+  return path.join(path.dirname(QEMU[version]), name);
+}
+
+/** The binary exists and is that QEMU version. */
+export function binaryWorks(bin: string, version: QemuVersion): boolean {
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  return r.status === 0 && (r.stdout ?? '').startsWith(`QEMU emulator version ${version}.`);
+}
+
+/** Polls `done` every 50 ms for up to a minute. */
+export async function until(done: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+export interface GuestOptions {
+  /** The system emulator (a path); default QEMU 7.2's x86_64. */
+  binary?: string;
+  /** Machine, memory and devices; -S, -display none and QMP are added. */
+  args: string[];
+  /** Files the arguments name relatively (payload, disks): copied into the guest's private folder. */
+  files?: string[];
+  /** Let the guest run this long before it is saved (firmware only; no OS is needed). */
+  runMs?: number;
+}
+
+/** A guest made at test time (no OS needed: a paused or firmware-only VM), reachable over QMP. */
+export interface Guest {
+  qmp: Qmp;
+  /** The guest's private folder (its files, the QMP socket). */
+  dir: string;
+  /** Migrates the VM into `file` (exec:cat) with these capabilities, and waits until it completed. */
+  saveTo(file: string, capabilities?: string[]): Promise<void>;
+  quit(): Promise<void>;
+}
+
+export async function startGuest(o: GuestOptions): Promise<Guest> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-guest-'));
+  for (const f of o.files ?? []) fs.copyFileSync(f, path.join(dir, path.basename(f)));
+  const socket = path.join(dir, 'qmp.sock');
+  const proc = spawn(o.binary ?? QEMU['7.2'], [...o.args, '-S', '-display', 'none', '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const quit = async (qmp?: Qmp) => {
+    if (qmp && proc.exitCode === null) await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
+    qmp?.close();
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  let qmp: Qmp;
+  try {
+    qmp = await Qmp.connect(socket, proc, 30_000);
+    if (o.runMs) {
+      await qmp.execute('cont');
+      await sleep(o.runMs);
+    }
+  } catch (e) {
+    await quit();
+    throw new Error(`${(e as Error).message}; QEMU said: ${stderr.trim()}`);
+  }
+  return {
+    qmp,
+    dir,
+    async saveTo(file, capabilities = []) {
+      if (capabilities.length) await qmp.execute('migrate-set-capabilities', { capabilities: capabilities.map((c) => ({ capability: c, state: true })) });
+      await qmp.execute('migrate', { uri: `exec:cat > '${file.replace(/'/g, `'\\''`)}'` });
+      let status = '';
+      await until(async () => ['completed', 'failed'].includes((status = (await qmp.execute('query-migrate')).status)), 'the migration');
+      if (status !== 'completed') throw new Error(`the migration to ${file} ${status}; QEMU said: ${stderr.trim()}`);
+    },
+    quit: () => quit(qmp),
+  };
+}
+
+/** Makes a guest, saves it into `file`, and ends it. */
+export async function saveGuest(o: GuestOptions & { file: string; capabilities?: string[] }): Promise<void> {
+  const guest = await startGuest(o);
+  try {
+    await guest.saveTo(o.file, o.capabilities);
+  } finally {
+    await guest.quit();
+  }
 }
 
 /** A QMP connection: JSON commands, events collected on the side. */

@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +10,7 @@ import { layoutOf } from '../../electron/memory/guest-view';
 import { openImage } from '../../electron/services/open-image';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { readElfLoads, readRange } from '../helpers/elf';
-import { haveQemu, loadInQemu, Qmp, QEMU, type QemuVersion } from '../helpers/qemu';
+import { binaryWorks, haveQemu, loadInQemu, Qmp, QEMU, startGuest, until, type QemuVersion } from '../helpers/qemu';
 
 /**
  * Our extraction against QEMU's own view of the same memory: the image is loaded with
@@ -35,18 +34,6 @@ const CASES: [QemuVersion, string][] = [
   ['7.2', 'riscv64-virt-payload-paused-32M'], // riscv virt: mask ROM, flash, RAM at 2 GiB
   ['10.0', 'x86_64-q35-e1000-payload-paused-32M'], // a QEMU 10.0 stream (SWITCHOVER command, vmdesc configuration) in QEMU 10.0
 ];
-
-function binaryWorks(bin: string, version: QemuVersion): boolean {
-  return spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.startsWith(`QEMU emulator version ${version}.`) ?? false;
-}
-
-async function until(qmp: Qmp, done: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Mapping {
   start: number;
@@ -93,21 +80,16 @@ describe.skipIf(!haveQemu('7.2'))('guest-physical layouts equal QEMU 7.2 memory 
   ];
   for (const [machine, ram, props] of cases) {
     it(`-M ${[machine, ...props].join(',')} -m ${ram / GiB}G`, async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-layout-'));
-      const socket = path.join(dir, 'qmp.sock');
       // A never-started guest: memory is reserved, not touched, so large sizes cost nothing.
-      const proc = spawn(QEMU['7.2'], ['-M', [machine, ...props].join(','), '-m', `${ram / 2 ** 20}M`, '-S', '-display', 'none', '-nic', 'none', '-qmp', `unix:${socket},server=on,wait=off`], { stdio: 'ignore' });
+      const guest = await startGuest({ args: ['-M', [machine, ...props].join(','), '-m', `${ram / 2 ** 20}M`, '-nic', 'none'] });
       try {
-        const qmp = await Qmp.connect(socket, proc, 30_000);
+        const { qmp } = guest;
         const blocks = [...(await qmp.hmp('info ramblock')).matchAll(/^\s*(\S+)\s+\d+ \w+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/gm)].map((m) => ({ id: m[1], usedLength: Number(m[2]), recordOffset: 0 }));
         const model = { machineType: machine === 'pc' ? 'pc-i440fx-7.2' : machine === 'q35' ? 'pc-q35-7.2' : machine, ramBlocks: blocks, elements: [] } as unknown as QemuStreamModel;
         const maxBelow = props.length ? 2 * GiB : undefined;
         expect(ourMapping(machineLayout(model, { maxRamBelow4g: maxBelow })!)).toEqual(await qemuFlatView(qmp));
-        await qmp.execute('quit').catch(() => undefined);
-        qmp.close();
       } finally {
-        proc.kill('SIGKILL');
-        fs.rmSync(dir, { recursive: true, force: true });
+        await guest.quit();
       }
     });
   }
@@ -117,16 +99,15 @@ const S390X = '/usr/bin/qemu-system-s390x';
 
 describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s390x 7.2 (the corpus has none; skipped without it)', () => {
   it('RAM at 0: layout equals the flat view, extraction equals pmemsave, the payload marker is found', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-s390x-'));
-    fs.copyFileSync(corpusPath('qemu', 'payload-1M.bin'), path.join(dir, 'payload-1M.bin'));
-    const socket = path.join(dir, 'qmp.sock');
-    const args = ['-M', 's390-ccw-virtio', '-m', '32M', '-S', '-display', 'none', '-nic', 'none', '-device', 'loader,file=payload-1M.bin,addr=0x100000,force-raw=on'];
-    const proc = spawn(S390X, [...args, '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: 'ignore' });
+    const guest = await startGuest({
+      binary: S390X,
+      args: ['-M', 's390-ccw-virtio', '-m', '32M', '-nic', 'none', '-device', 'loader,file=payload-1M.bin,addr=0x100000,force-raw=on'],
+      files: [corpusPath('qemu', 'payload-1M.bin')],
+    });
     try {
-      const qmp = await Qmp.connect(socket, proc, 30_000);
+      const { qmp, dir } = guest;
       const image = path.join(dir, 's390x.mig');
-      await qmp.execute('migrate', { uri: `exec:cat > '${image}'` });
-      await until(qmp, async () => (await qmp.execute('query-migrate')).status === 'completed', 'the migration');
+      await guest.saveTo(image);
       const img = openImage(image);
       const layout = layoutOf(img)!;
       expect(layout.family).toBe('s390x');
@@ -138,11 +119,8 @@ describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s
       expect(fs.readFileSync(physical.files[0].path).equals(fs.readFileSync(dump))).toBe(true);
       const [found] = await searchImages([image], { string: 'MIGIMG-FORENSIC-MARKER' });
       expect(found.hits.map((h) => h.gpa)).toEqual(metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload.marker_guest_phys_addrs.map(Number));
-      await qmp.execute('quit').catch(() => undefined);
-      qmp.close();
     } finally {
-      proc.kill('SIGKILL');
-      fs.rmSync(dir, { recursive: true, force: true });
+      await guest.quit();
     }
   });
 });
@@ -195,7 +173,7 @@ describe('extraction equals QEMU memory byte for byte', () => {
         // 3. Every RAM block, as QEMU renders it when it migrates the loaded VM out again.
         const again = path.join(work, 'again.mig');
         await qmp.execute('migrate', { uri: `exec:cat > '${again}'` });
-        await until(qmp, async () => (await qmp.execute('query-migrate')).status === 'completed', 'the outgoing migration');
+        await until(async () => (await qmp.execute('query-migrate')).status === 'completed', 'the outgoing migration');
         const re = openImage(again);
         const reExtracted = extractRam(re, { outDir: path.join(work, 'again') });
         re.close();

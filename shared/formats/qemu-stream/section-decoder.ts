@@ -1,7 +1,7 @@
 import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import type { QemuStreamModel, StreamElement } from './model';
-import type { VmdescStruct } from './vmdesc';
+import type { VmdescLayout, VmdescStruct } from './vmdesc';
 import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode } from './vmstate-decode';
 
 /** Sections larger than this are shown as raw bytes rather than decoded in memory. */
@@ -50,7 +50,7 @@ export function decodeSection(source: ByteSource, model: QemuStreamModel, e: Str
   return base;
 }
 
-function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStruct; by: DecodedSection['describedBy'] } | undefined {
+function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescLayout; by: DecodedSection['describedBy'] } | undefined {
   if (e.type === 'FULL' && e.deviceIndex !== undefined && model.vmdesc) {
     return { struct: model.vmdesc.devices[e.deviceIndex], by: model.borrowedVmdesc ? 'borrowed-vmdesc' : 'vmdesc' };
   }

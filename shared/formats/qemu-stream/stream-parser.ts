@@ -12,8 +12,9 @@ import { PageIndex } from './page-index';
 import { DesyncError, type ParseContext } from './parse-context';
 import { findFooter, findNextElement, headerIn, isElementStart, type ElementExpectations, type SectionHeader } from './plausibility';
 import { readRamRecords } from './ram-section';
-import { locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
+import { isLegacyEntry, locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
 import { skipVmstate } from './vmstate-measure';
+import { describedSize, nullPointerArrayQuirk } from './vmdesc-fit';
 
 export interface ParseOptions {
   /** Called every few tens of megabytes with the current offset; may throw to cancel. */
@@ -313,15 +314,9 @@ class StreamParser implements ParseContext {
       this.readIterablePayload(e, e);
     } else {
       e.phase = this.seenEnd ? 'complete' : 'setup';
-      if (this.seenSections.has(key)) {
-        this.sink.warning('duplicate-section', start, {
-          section: describeSection(e),
-          expected: 'each device section once',
-          found: 'a second FULL section with the same name and instance',
-          message: 'Device section appears twice; QEMU loads both, the second wins',
-        });
-      }
+      const duplicate = this.seenSections.has(key);
       this.readFullPayload(e);
+      if (duplicate) this.duplicateSection(e);
     }
     this.seenSections.add(key);
     this.readFooter(e);
@@ -404,7 +399,8 @@ class StreamParser implements ParseContext {
         this.usedDevices.add(index);
         this.nextDevice = Math.max(this.nextDevice, index + 1);
         e.deviceIndex = index;
-        if (device.version !== e.versionId) {
+        // A legacy save_state section's entry states no version: nothing to compare.
+        if (device.version !== undefined && device.version !== e.versionId) {
           e.damaged = true;
           this.sink.error('version-mismatch', e.payloadOffset! - 4, {
             length: 4,
@@ -418,6 +414,27 @@ class StreamParser implements ParseContext {
       }
     }
     this.delimitOpaque(e, device);
+  }
+
+  private duplicateSection(e: StreamElement): void {
+    const device = e.deviceIndex !== undefined ? this.vmdesc?.devices[e.deviceIndex] : undefined;
+    if (device && isLegacyEntry(device)) {
+      // QEMU 7.x's slirp (one per user-mode netdev) registers every backend as instance 0.
+      this.sink.warning('duplicate-legacy-instance', e.offset, {
+        section: describeSection(e),
+        expected: 'each device section once',
+        found: `another FULL section ${JSON.stringify(e.idstr)} instance ${e.instanceId} before it`,
+        message: `QEMU quirk: the legacy save handler ${JSON.stringify(e.idstr)} saves every instance as instance ${e.instanceId} (in QEMU 7.x one slirp section per user-mode network backend)`,
+        hint: 'QEMU wrote it so and loads it: both sections go to the first instance (the second wins) and the other instances start fresh. Nothing to repair.',
+      });
+      return;
+    }
+    this.sink.warning('duplicate-section', e.offset, {
+      section: describeSection(e),
+      expected: 'each device section once',
+      found: 'a second FULL section with the same name and instance',
+      message: 'Device section appears twice; QEMU loads both, the second wins',
+    });
   }
 
   /** Index of the vmdesc device for (idstr, instance); prefers the next in order. */
@@ -440,24 +457,43 @@ class StreamParser implements ParseContext {
     const payload = cur.pos;
     if (device) {
       let problem: string;
+      let described = -1;
       try {
         skipVmstate(cur, device);
         if (this.closesSection(cur.pos, e)) {
           e.delimitedBy = 'vmdesc';
           return;
         }
-        problem = `the ${cur.pos - payload} bytes the vmdesc describes are not followed by ${this.footers === false ? 'a section header' : 'the section footer'}`;
+        described = cur.pos - payload;
+        problem = `the ${described} bytes the vmdesc describes are not followed by ${this.footers === false ? 'a section header' : 'the section footer'}`;
       } catch (err) {
         if (!(err instanceof DesyncError) && !(err instanceof OutOfDataError)) throw err;
         problem = err instanceof DesyncError ? `${err.expected} was expected at ${hex(err.offset)}, found ${err.found}` : 'the described size runs past the end of the file';
       }
       cur.pos = payload;
+      if (this.footers !== false && e.sectionId !== undefined) {
+        const q = findFooter(this.source, payload, e.sectionId, { ...this.expectations(false), eofAnywhere: !this.vmdescLocation });
+        const quirk = q >= 0 ? nullPointerArrayQuirk(this.source, payload, q - payload, device) : undefined;
+        if (quirk) {
+          // QEMU wrote this vmdesc wrongly, not the section: a warning naming the quirk.
+          this.sink.warning('vmdesc-null-pointer-array', payload, {
+            section: describeSection(e),
+            expected: `the ${describedSize(device)} bytes the vmdesc describes`,
+            found: `${q - payload} bytes up to the section footer at ${hex(q)}; the array ${JSON.stringify(quirk.field)} (${quirk.arrayLength} elements) is described with the size of its first element, a NULL pointer written as one byte 0x30 at ${hex(payload + quirk.offset)}`,
+            message: `QEMU ≤ 9.x vmdesc quirk: the NULL-pointer array ${quirk.field} of ${e.idstr} is described as ${quirk.arrayLength} × 1 byte, so its fields are not decoded from the vmdesc`,
+            hint: 'QEMU 10.0 fixed how it describes such arrays (type "nullptr"); the section itself is intact and QEMU loads it. It was delimited by its footer.',
+          });
+          cur.pos = q;
+          e.delimitedBy = 'footer-scan';
+          return;
+        }
+      }
       this.sink.error('vmdesc-size-mismatch', payload, {
         section: describeSection(e),
-        expected: 'the payload size the vmdesc describes',
+        expected: described >= 0 ? `the ${described} bytes the vmdesc describes` : 'the payload size the vmdesc describes',
         found: problem,
         message: `The vmdesc does not match the data of ${e.idstr}; fields are not decoded from it`,
-        hint: 'QEMU up to 9.x writes wrong vmdesc sizes for pointer arrays containing NULL; otherwise the section or the vmdesc is damaged.',
+        hint: 'The section or its vmdesc entry is damaged. QEMU ignores the vmdesc when loading, so if only the vmdesc is wrong the image still loads.',
       });
     }
     if (this.footers !== false && e.sectionId !== undefined) {

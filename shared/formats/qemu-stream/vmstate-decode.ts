@@ -1,6 +1,6 @@
 import { strFromU8 } from 'fflate';
 import { SectionType } from './constants';
-import type { VmdescField, VmdescStruct } from './vmdesc';
+import type { VmdescField, VmdescLayout, VmdescStruct } from './vmdesc';
 
 /** One decoded vmstate field, struct, array or subsection, with its exact byte range. */
 export interface FieldNode {
@@ -45,7 +45,7 @@ export class DecodeOverrun extends Error {
  * its vmdesc description. Returns the nodes and the number of bytes consumed; throws
  * DecodeOverrun if the description needs more bytes than the payload has.
  */
-export function decodeVmstate(bytes: Uint8Array, base: number, desc: VmdescStruct): { nodes: FieldNode[]; consumed: number } {
+export function decodeVmstate(bytes: Uint8Array, base: number, desc: VmdescLayout): { nodes: FieldNode[]; consumed: number } {
   const r = new StructDecoder(bytes, base);
   const nodes = r.struct(desc, 0);
   return { nodes, consumed: r.pos };
@@ -59,7 +59,7 @@ class StructDecoder {
     if (this.pos + n > this.bytes.length) throw new DecodeOverrun(this.base + this.pos, n, this.bytes.length - this.pos);
   }
 
-  struct(desc: VmdescStruct, depth: number): FieldNode[] {
+  struct(desc: VmdescLayout, depth: number): FieldNode[] {
     if (depth > MAX_DEPTH) throw new DecodeOverrun(this.base + this.pos, 0, 0);
     const nodes: FieldNode[] = [];
     for (const f of desc.fields ?? []) {

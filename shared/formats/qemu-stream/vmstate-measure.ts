@@ -2,7 +2,7 @@ import { hex } from '../../diagnostics';
 import type { Cursor } from '../../io/cursor';
 import { SectionType } from './constants';
 import { DesyncError } from './parse-context';
-import type { VmdescStruct } from './vmdesc';
+import type { VmdescLayout } from './vmdesc';
 
 const MAX_DEPTH = 64;
 
@@ -12,7 +12,7 @@ const MAX_DEPTH = 64;
  * 0x05 / name / version header. The vmdesc sizes are the bytes QEMU actually wrote, so
  * this delimits a FULL section without knowing the device's layout.
  */
-export function skipVmstate(cur: Cursor, desc: VmdescStruct, depth = 0): void {
+export function skipVmstate(cur: Cursor, desc: VmdescLayout, depth = 0): void {
   if (depth > MAX_DEPTH) throw new DesyncError(cur.pos, 'vmdesc-depth', 'a vmdesc nested less deeply', `more than ${MAX_DEPTH} levels`);
   for (const f of desc.fields ?? []) cur.skip(f.size * (f.array_len ?? 1));
   for (const sub of desc.subsections ?? []) {
