@@ -1,5 +1,15 @@
 /** Human-readable formatting for the CLI. */
 
+/** "1 error", "2 errors": a count with its noun. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : plural}`;
+}
+
+/** "2 errors, 1 warning, 0 notes" */
+export function severityCounts(c: { error: number; warning: number; info: number }, withNotes = true): string {
+  return [count(c.error, 'error'), count(c.warning, 'warning'), ...(withNotes ? [count(c.info, 'note')] : [])].join(', ');
+}
+
 export function hexOffset(n: number, width = 8): string {
   return '0x' + n.toString(16).padStart(width, '0');
 }

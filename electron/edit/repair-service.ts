@@ -1,6 +1,7 @@
 import type { Diagnostic } from '../../shared/diagnostics';
 import { EditError } from '../../shared/edit/errors';
 import type { RepairAction } from '../../shared/repair/action';
+import { repairLimits, type RepairLimits } from '../../shared/repair/limits';
 import { nextRepair } from '../../shared/repair/planner';
 import { UserError } from '../services/user-error';
 import type { EditSession } from './edit-session';
@@ -15,6 +16,8 @@ export interface RepairOutcome {
   stopped?: string;
   /** A repair the planner proposed that did not make the image better: taken back, not applied. */
   rejected?: { action: RepairAction; reason: string };
+  /** What the repaired image still lacks (sections, CPU state, pages) and what that means. */
+  limits: RepairLimits;
 }
 
 /** A backstop only: every repair must lower the error count, so a plan ends long before this. */
@@ -31,7 +34,8 @@ const MAX_REPAIRS = 256;
  * stopped by what it does to the image, not by a loop guard.
  */
 export function runRepairs(session: EditSession, donorId?: string, plan: typeof nextRepair = nextRepair): RepairOutcome {
-  const before = session.diagnostics;
+  const beforeModel = session.model();
+  const before = beforeModel.diagnostics;
   const actions: RepairAction[] = [];
   let stopped: string | undefined;
   let rejected: RepairOutcome['rejected'];
@@ -61,7 +65,9 @@ export function runRepairs(session: EditSession, donorId?: string, plan: typeof 
     }
     actions.push(action);
   }
-  return { actions, before, after: session.diagnostics, stopped, rejected };
+  const donor = donorId !== undefined ? session.context().donor(donorId)?.model : undefined;
+  const limits = actions.length ? repairLimits(beforeModel, session.model(), donor) : { lost: [] };
+  return { actions, before, after: session.diagnostics, stopped, rejected, limits };
 }
 
 function errorCount(diags: readonly Diagnostic[]): number {

@@ -8,11 +8,18 @@ import type { ImageSession } from './image-session';
  * Repairs an open image the way `migwb repair` does, into its journal: each repair is an
  * edit the user can undo. A donor (an intact save of the same VM) supplies what is missing.
  */
-export function repairSession(session: ImageSession, donorPath: string | null): RepairReport {
+export async function repairSession(session: ImageSession, donorPath: string | null): Promise<RepairReport> {
   const edit = session.editing();
-  const donor = donorPath === null ? undefined : edit.addDonor(donorPath, `donor${Date.now()}`);
+  // Hashed first: every record that takes from the donor names it by path and sha256.
+  const donor = donorPath === null ? undefined : await edit.addDonorAsync(donorPath);
   const outcome = runRepairs(edit, donor);
-  return { ...session.changed(), repairs: outcome.actions.map((a) => ({ code: a.code, summary: a.edit.summary })), stopped: outcome.stopped ?? null };
+  return {
+    ...session.changed(),
+    repairs: outcome.actions.map((a) => ({ code: a.code, summary: a.edit.summary })),
+    stopped: outcome.stopped ?? null,
+    lost: outcome.limits.lost,
+    consequence: outcome.limits.consequence ?? null,
+  };
 }
 
 /**

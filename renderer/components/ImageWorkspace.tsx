@@ -244,7 +244,10 @@ export function ImageWorkspace({ image, active, dark, onStatus, onImageChanged, 
     setBottom('edits');
     await runEdit(
       () => api.editRepair(image.handle, donor),
-      (r) => (r.repairs.length ? `${r.repairs.length} repair${r.repairs.length === 1 ? '' : 's'} made: ${r.repairs.map((x) => x.summary).join('; ')}` : 'nothing to repair') + (r.stopped ? ` (${r.stopped})` : ''),
+      (r) =>
+        (r.repairs.length ? `${r.repairs.length} repair${r.repairs.length === 1 ? '' : 's'} made: ${r.repairs.map((x) => x.summary).join('; ')}` : 'nothing to repair') +
+        (r.stopped ? ` (${r.stopped})` : '') +
+        (r.lost.length ? `. Not recovered: ${r.lost.join('; ')}. ${r.consequence}${donor ? '' : ' (Undo, then Repair with donor…)'}` : ''),
     );
   };
 

@@ -182,6 +182,10 @@ export interface RepairReport extends EditState {
   repairs: { code: string; summary: string }[];
   /** Set when the planner stopped early, and why. */
   stopped: string | null;
+  /** What the repaired image still lacks: device sections, the CPU state, pages never sent. */
+  lost: string[];
+  /** Said plainly when anything was lost: the guest cannot resume as it was, and a donor can fill the gap. */
+  consequence: string | null;
 }
 
 export interface SaveRequest {

@@ -8,6 +8,7 @@ import { CONTENT_SECURITY_POLICY_HEADER } from '../../electron/content-security-
 import { Library } from '../../electron/index/library';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { corpusPath } from '../helpers/corpus';
+import { sha256File } from '../helpers/evidence';
 import { login, request } from '../helpers/http';
 
 const IMAGE = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
@@ -103,5 +104,28 @@ describe('the bridge server (migwb serve)', () => {
     expect(foreign.status).toBe(422);
     expect(JSON.parse(foreign.body).error).toMatch(/no longer open/);
     expect(JSON.parse((await api(cookie, 'openImage', ['/nonexistent.mig'])).body).error).toMatch(/does not exist/);
+  });
+
+  it("the app's repair names the donor by path and sha256 in its report and journal, and says what a repair without one lost", async () => {
+    const cookie = await login(bridge.newLink());
+    const cut = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
+    const call = async (channel: string, args: unknown[]) => JSON.parse((await api(cookie, channel, args)).body).result;
+    const alone = await call('openImage', [cut]);
+    const bare = await call('editRepair', [alone.handle, null]);
+    expect(bare.repairs).toHaveLength(1);
+    expect(bare.lost[0]).toBe('the CPU state: the result has no "cpu" section, so its vCPUs start from reset');
+    expect(bare.consequence).toMatch(/^The guest cannot resume as it was: .* A donor \(an intact save of the same VM configuration\) can fill the gap/);
+    const withDonor = await call('openImage', [cut]);
+    const repaired = await call('editRepair', [withDonor.handle, IMAGE]);
+    const name = `donor ${IMAGE} (sha256 ${sha256File(IMAGE)})`;
+    expect(repaired.repairs.map((r: any) => r.summary)).toEqual([expect.stringContaining(`the image is a cut copy of ${name}: appended`)]);
+    expect(repaired.lost).toEqual([]);
+    expect(repaired.consequence).toBeNull();
+    const journal = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-bridge-journal-')), 'j.json');
+    await call('editSaveJournal', [withDonor.handle, journal]);
+    const doc = JSON.parse(fs.readFileSync(journal, 'utf8'));
+    expect(doc.sources).toEqual([{ id: 'donor', path: IMAGE, size: fs.statSync(IMAGE).size, sha256: sha256File(IMAGE) }]);
+    expect(doc.edits[0].summary).toContain(name);
+    expect(doc.edits[0].intent.donor).toEqual({ id: 'donor', path: IMAGE, sha256: sha256File(IMAGE) });
   });
 });

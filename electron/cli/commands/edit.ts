@@ -75,7 +75,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
         const existing = fs.existsSync(opts.journal) ? readJournalFile(opts.journal) : undefined;
         const donors = donorPaths(opts.donor ?? []);
         if (existing) await session.loadJournal(existing, donors);
-        openDonors(session, donors, existing?.sources.map((s) => s.id) ?? []);
+        await openDonors(session, donors, existing?.sources.map((s) => s.id) ?? []);
         const donorId = Object.keys(donors)[0] ?? existing?.sources[0]?.id;
         const undone = repeat(opts.undo, () => session.undo(), '--undo');
         const redone = repeat(opts.redo, () => session.redo(), '--redo');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeSection } from '../../../shared/formats/qemu-stream/model';
 import { summarizeStream, type StreamSummary } from '../../../shared/formats/qemu-stream/summary';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { formatSize, hexOffset, table } from '../format';
+import { formatSize, hexOffset, severityCounts, table } from '../format';
 import { printJson, type CliIO } from '../output';
 import type { ContainerLayer } from '../../../shared/formats/container-model';
 import { OFFSET_SPACE_LABELS } from '../../../shared/formats/container-model';
@@ -124,7 +124,7 @@ function renderInfo(path: string, s: StreamSummary, wrapper: string[]): string {
     ),
   );
   const d = s.diagnostics;
-  lines.push('', d.error + d.warning + d.info === 0 ? 'No problems found.' : `${d.error} errors, ${d.warning} warnings, ${d.info} notes; run "migwb validate" for details.`);
+  lines.push('', d.error + d.warning + d.info === 0 ? 'No problems found.' : `${severityCounts(d)}; run "migwb validate" for details.`);
   return lines.join('\n') + '\n';
 }
 

@@ -42,7 +42,8 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
       if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
       const session = await EditSession.openAsync(image);
       try {
-        const donorId = opts.donor ? session.addDonor(opts.donor) : undefined;
+        const donorId = opts.donor ? await session.addDonorAsync(opts.donor) : undefined;
+        const donor = donorId !== undefined ? session.context().donor(donorId) : undefined;
         const outcome = runRepairs(session, donorId);
         let saved: SessionSaveResult | undefined;
         let refused: SaveRefusedError | undefined;
@@ -61,10 +62,12 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
             io,
             toSnakeCase({
               image,
-              donor: opts.donor,
+              donor: donor ? { path: donor.path, sha256: donor.sha256 } : null,
               dryRun: !!opts.dryRun,
               actions: outcome.actions.map((a) => ({ code: a.code, summary: a.edit.summary, details: a.edit.fixups, answers: a.addresses })),
               stopped: outcome.stopped,
+              lost: outcome.limits.lost,
+              consequence: outcome.limits.consequence ?? null,
               before: countBySeverity(outcome.before),
               after: { counts: countBySeverity(outcome.after), diagnostics: outcome.after },
               output: saved ? { path: saved.path, size: saved.size, sha256: saved.sha256 } : null,
@@ -82,6 +85,11 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
           });
           if (outcome.stopped) io.out(`stopped: ${outcome.stopped}\n`);
           if (outcome.actions.length) printDiagnostics(io, opts.dryRun ? 'predicted result' : 'repaired image', outcome.after);
+          if (outcome.limits.lost.length) {
+            io.out(`not recovered${donor ? '' : ' (no donor was given)'}:\n`);
+            for (const l of outcome.limits.lost) io.out(`  - ${l}\n`);
+            io.out(`${outcome.limits.consequence}${donor ? '' : ' With migwb: repair IMAGE --donor INTACT-SAVE -o OUT.'}\n`);
+          }
           if (saved) {
             io.out(`wrote ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}\n`);
             for (const n of saved.notes) io.out(`note: ${n}\n`);

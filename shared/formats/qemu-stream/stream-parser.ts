@@ -3,7 +3,7 @@ import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import { Cursor, OutOfDataError } from '../../io/cursor';
 import { readConfiguration } from './configuration';
-import { COMMAND_NAMES, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
+import { COMMAND_NAMES, CPU_IDSTR, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
 import type { ElementType } from './constants';
 import type { QemuStreamModel, RamBlock, StreamElement } from './model';
 import { describeSection, emptyPageCounts } from './model';
@@ -14,6 +14,7 @@ import { findFooter, findNextElement, headerIn, isElementStart, type ElementExpe
 import { readRamRecords } from './ram-section';
 import { isLegacyEntry, locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
 import { skipVmstate } from './vmstate-measure';
+import { describeNotSent, pagesNotSent } from './summary';
 import { describedSize, nullPointerArrayQuirk } from './vmdesc-fit';
 
 export interface ParseOptions {
@@ -72,6 +73,7 @@ class StreamParser implements ParseContext {
       try {
         if (this.cur.peekU8() === SectionType.CONFIGURATION) this.readConfigurationElement();
         this.readElements();
+        if (this.sawEof) this.checkCpuState();
       } catch (e) {
         if (!(e instanceof OutOfDataError)) throw e;
         this.truncated(e);
@@ -674,6 +676,26 @@ class StreamParser implements ParseContext {
       });
     }
     return true;
+  }
+
+  /**
+   * A complete stream without any vCPU state loads in QEMU, but the guest restarts from
+   * reset: what a cut file ended by a repair without a donor looks like. Says so, with the
+   * guest pages the stream never sent.
+   */
+  private checkCpuState(): void {
+    const fulls = this.elements.filter((e) => e.type === 'FULL');
+    if (fulls.some((e) => e.idstr === CPU_IDSTR)) return;
+    const eof = this.elements.find((e) => e.type === 'EOF')!;
+    this.sink.warning('no-cpu-state', eof.offset, {
+      expected: 'a "cpu" section for each vCPU, as QEMU writes for every machine',
+      found: [
+        fulls.length ? `${fulls.length} device section${fulls.length === 1 ? '' : 's'}, none of them "cpu"` : 'no device sections at all',
+        ...pagesNotSent(this).map((b) => `${describeNotSent(b)} never sent`),
+      ].join('; '),
+      message: 'The stream holds no CPU state: QEMU loads it, but the guest cannot resume as it was (its vCPUs and missing devices start from reset)',
+      hint: 'This is what a cut image ended by a repair without a donor looks like. Repair the cut original with --donor (an intact save of the same VM configuration) to take the lost sections and pages from it.',
+    });
   }
 
   // ---------------------------------------------------------------- damage

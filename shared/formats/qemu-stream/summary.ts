@@ -68,3 +68,18 @@ export function summarizeStream(model: QemuStreamModel): StreamSummary {
     diagnostics: countBySeverity(model.diagnostics),
   };
 }
+
+/** RAM blocks with pages the stream never sent (mapped-ram blocks excepted: absent pages are zero by design). */
+export function pagesNotSent(model: Pick<QemuStreamModel, 'ramBlocks' | 'pages' | 'pageSize'>): { id: string; pages: number; missing: number }[] {
+  return model.ramBlocks
+    .map((b, i) => {
+      const pages = Math.ceil(b.usedLength / model.pageSize);
+      return { id: b.id, pages, missing: b.mappedRam ? 0 : pages - model.pages.presentPages(i, pages) };
+    })
+    .filter((b) => b.missing > 0);
+}
+
+/** "15,916 of 16,384 pages of pc.ram" */
+export function describeNotSent(b: { id: string; pages: number; missing: number }): string {
+  return `${b.missing.toLocaleString('en-US')} of ${b.pages.toLocaleString('en-US')} pages of ${b.id}`;
+}
