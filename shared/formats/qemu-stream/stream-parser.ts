@@ -462,7 +462,7 @@ class StreamParser implements ParseContext {
       let described = -1;
       try {
         skipVmstate(cur, device);
-        if (this.closesSection(cur.pos, e)) {
+        if (this.closesSection(cur.pos, e) || (this.footers === false && this.damagedHeaderAt(cur.pos))) {
           e.delimitedBy = 'vmdesc';
           return;
         }
@@ -705,6 +705,21 @@ class StreamParser implements ParseContext {
    * plausible element (the usual result of a flipped bit), read it as that type.
    */
   private recoverTypeByte(start: number, raw: number): number | undefined {
+    const found = this.plausibleType(start, raw);
+    if (!found) return undefined;
+    const { type: t, what } = found;
+    this.sink.error('damaged-section-type', start, {
+      length: 1,
+      expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
+      found: `${hex(raw, 2)}`,
+      message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
+      hint: `QEMU rejects this ("Unknown savevm section type ${raw}"). Repair can restore the type byte.`,
+    });
+    return t;
+  }
+
+  /** The valid type one or two bits away from `raw` that makes the bytes after `start` a plausible element. */
+  private plausibleType(start: number, raw: number): { type: number; what: string } | undefined {
     const candidates = [SectionType.FULL, SectionType.START, SectionType.PART, SectionType.END, SectionType.COMMAND, SectionType.EOF]
       .filter((t) => popcount(t ^ raw) <= 2)
       .sort((a, b) => popcount(a ^ raw) - popcount(b ^ raw));
@@ -729,18 +744,33 @@ class StreamParser implements ParseContext {
         ok = cmd >= 1 && cmd <= 11;
         what = `command ${cmd} follows`;
       }
-      if (ok) {
-        this.sink.error('damaged-section-type', start, {
-          length: 1,
-          expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
-          found: `${hex(raw, 2)}`,
-          message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
-          hint: `QEMU rejects this ("Unknown savevm section type ${raw}"). Repair can restore the type byte.`,
-        });
-        return t;
-      }
+      if (ok) return { type: t, what };
     }
     return undefined;
+  }
+
+  /**
+   * Without section footers, the next section header follows a section directly. When the
+   * vmdesc's size of a section ends where a header with one damaged field starts (a type
+   * byte a bit or two away from a valid one, or a FULL header whose name is a byte or two
+   * away from the section the vmdesc lists next), the size is right and the damage is in
+   * that header: it is reported and repaired there, instead of being swallowed by a scan.
+   */
+  private damagedHeaderAt(at: number): boolean {
+    const raw = readBytes(this.source, at, 1)[0];
+    if (raw === undefined) return false;
+    if (SECTION_TYPE_NAMES[raw] === undefined || raw === SectionType.VMDESCRIPTION || raw === SectionType.CONFIGURATION) return this.plausibleType(at, raw) !== undefined;
+    const next = this.vmdesc?.devices[this.nextDevice];
+    if (raw !== SectionType.FULL || !next) return false;
+    const head = readBytes(this.source, at, 6 + next.name.length + 8);
+    if (head.length < 6 + next.name.length + 8 || head[5] !== next.name.length) return false;
+    const p = 6 + next.name.length;
+    const instanceId = ((head[p] << 24) | (head[p + 1] << 16) | (head[p + 2] << 8) | head[p + 3]) >>> 0;
+    const versionId = ((head[p + 4] << 24) | (head[p + 5] << 16) | (head[p + 6] << 8) | head[p + 7]) >>> 0;
+    if (instanceId !== next.instance_id || (next.version !== undefined && versionId !== next.version)) return false;
+    let differing = 0;
+    for (let k = 0; k < next.name.length; k++) if (head[6 + k] !== next.name.charCodeAt(k)) differing++;
+    return differing > 0 && differing <= 2;
   }
 
   /** Records a desync, then continues at the next plausible element. */
