@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../services/user-error';
+import { UsageError, UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
 import { processIO, type CliIO } from './output';
 import { packageVersion } from './package-version';
@@ -23,6 +23,10 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   for (const register of COMMANDS) register(program, io, setExit);
+  // A wrong command line points to the help of the command it was for.
+  for (const command of program.commands) command.showHelpAfterError(helpPointer(command.name()));
+  let running = '';
+  program.hook('preAction', (_program, action) => void (running = action.name()));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
@@ -32,11 +36,16 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     }
     if (e instanceof UserError) {
       io.err(`migwb: ${e.message}\n`);
+      if (e instanceof UsageError && running) io.err(`${helpPointer(running)}\n`);
       return EXIT_USAGE;
     }
     io.err(`migwb: internal error, please report it: ${(e as Error).stack ?? String(e)}\n`);
     return EXIT_USAGE;
   }
+}
+
+function helpPointer(command: string): string {
+  return `(run "migwb ${command} --help" for usage)`;
 }
 
 /** Runs migwb as this process: argv in, exit status out. */

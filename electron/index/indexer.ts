@@ -12,7 +12,7 @@ import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';
 import { openContainer, prepareContainer } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
-import { UserError } from '../services/user-error';
+import { UnsupportedFormatError, UserError } from '../services/user-error';
 import { imageRows } from './image-rows';
 
 export interface IndexProgress {
@@ -67,7 +67,7 @@ const HASH_CHUNK = 4 << 20;
  */
 export async function runIndex(db: Database.Database, paths: readonly string[], options: IndexOptions = {}): Promise<IndexReport> {
   const started = Date.now();
-  const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
+  const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, unsupported: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
   const version = sealedBy();
   const tasks = collectTasks(store, paths, report);
@@ -227,7 +227,9 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       store.writeStatus(task, version, 'unsupported', e.message, kind, sha256);
-      report.failed++;
+      // Recognised but not opened yet (Xen) is not a failure; a container that could not be read is.
+      if (e instanceof UnsupportedFormatError) report.unsupported++;
+      else report.failed++;
       return;
     }
     if (options.sealSidecars && opened.via === 'scan' && writeSidecar(task.path, opened.model)) report.sidecarsWritten++;

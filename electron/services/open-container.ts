@@ -7,7 +7,7 @@ import { parseQcow2 } from '../../shared/formats/qcow2/qcow2';
 import { decompressToCache, findCachedStream, type CacheOptions } from '../formats/decompress-cache';
 import type { StreamCompression } from '../formats/libvirt/decoders';
 import { FileSource } from '../io/file-source';
-import { UserError } from './user-error';
+import { UnsupportedFormatError, UserError } from './user-error';
 
 /** The QEMU stream inside an image file, and how it is stored there. */
 export interface StreamInFile {
@@ -83,11 +83,8 @@ export function openContainer(path: string, file: FileSource, options: Container
     }
     default: {
       const head = Array.from(readBytes(file, 0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-      throw new UserError(
-        kind === 'unknown'
-          ? `${path} is not a recognised migration image (it starts with ${head}); expected a QEMU migration stream ("QEVM"), a libvirt save image or a qcow2 image with an internal snapshot`
-          : `${path} is a ${IMAGE_KIND_LABELS[kind]}, which this version cannot open yet`,
-      );
+      if (kind !== 'unknown') throw new UnsupportedFormatError(`${path} is a ${IMAGE_KIND_LABELS[kind]}, which this version cannot open yet`);
+      throw new UserError(`${path} is not a recognised migration image (it starts with ${head}); expected a QEMU migration stream ("QEVM"), a libvirt save image or a qcow2 image with an internal snapshot`);
     }
   }
 }

@@ -254,7 +254,9 @@ export interface LibraryIndexReport {
   /** Files skipped because size and mtime (or, failing that, the sha256) were unchanged. */
   unchanged: number;
   notImages: number;
-  /** Recognised containers this version cannot open, or files that could not be read. */
+  /** Recognised by content but of a format this version cannot open yet (Xen streams). */
+  unsupported: number;
+  /** Images that could not be read or opened (unreadable files, damaged containers). */
   failed: number;
   /** Files of the library's folders that disappeared since the last run. */
   missing: number;

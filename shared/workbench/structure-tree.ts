@@ -10,6 +10,7 @@ import { intValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode'
 import { lastAtOrBefore } from '../util/sorted';
 import { ContainerTree } from './container-tree';
 import { childFieldPath, sectionAddress } from '../edit/field-path';
+import { humanSize } from '../util/size';
 
 /** Lists longer than this are split into nested groups, so no reply carries thousands of nodes. */
 const GROUP = 1000;
@@ -312,7 +313,7 @@ export class StructureTree {
         id: `e${e.index}/b/${i}`,
         kind: 'ram-block' as const,
         label: b.id,
-        detail: `${formatBytes(b.usedLength)}${b.mrAddr !== undefined ? ` at 0x${b.mrAddr.toString(16)}` : ''}${m ? ` · mapped-ram, ${m.pagesPresent} pages present` : ''}`,
+        detail: `${humanSize(b.usedLength)}${b.mrAddr !== undefined ? ` at 0x${b.mrAddr.toString(16)}` : ''}${m ? ` · mapped-ram, ${m.pagesPresent} pages present` : ''}`,
         offset: b.recordOffset,
         length: end - b.recordOffset,
         hasChildren: false,
@@ -522,14 +523,4 @@ function hexAddr(n: number): string {
   return '0x' + n.toString(16);
 }
 
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
-}
 

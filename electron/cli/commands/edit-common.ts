@@ -2,7 +2,7 @@ import { countBySeverity, type Diagnostic } from '../../../shared/diagnostics';
 import type { AppliedEdit } from '../../../shared/edit/journal';
 import { totalLength } from '../../../shared/edit/pieces';
 import type { EditSession } from '../../edit/edit-session';
-import { UserError } from '../../services/user-error';
+import { UsageError } from '../../services/user-error';
 import { count, hexOffset } from '../format';
 import type { CliIO } from '../output';
 
@@ -41,7 +41,7 @@ export function donorPaths(values: string[]): Record<string, string> {
   for (const v of values) {
     const m = /^([A-Za-z][\w-]*)=(.+)$/.exec(v);
     const [id, file] = m ? [m[1], m[2]] : ['donor', v];
-    if (out[id]) throw new UserError(`--donor ${id} is given twice`);
+    if (out[id]) throw new UsageError(`--donor ${id} is given twice`);
     out[id] = file;
   }
   return out;

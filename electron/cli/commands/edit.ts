@@ -12,13 +12,13 @@ import { EditSession } from '../../edit/edit-session';
 import { journalText, readJournalFile, writeTextAtomically } from '../../edit/journal-store';
 import { parseRequest, type RequestKind } from '../../edit/request-syntax';
 import { loadVmdescFrom } from '../../services/vmdesc-source';
-import { UserError } from '../../services/user-error';
+import { UsageError, UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { collect, donorPaths, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
 
 interface EditOptions {
-  journal: string;
+  journal?: string;
   donor?: string[];
   resize?: boolean;
   vmdescFrom?: string;
@@ -54,7 +54,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     .command('edit')
     .description('record edits of an image in a journal (the image is never written; "migwb apply" saves the result)')
     .argument('<image>', 'image file')
-    .requiredOption('--journal <file>', 'the journal to create or extend (JSON)');
+    .option('--journal <file>', 'the journal to create or extend (JSON); not needed to only list --fields');
   for (const [kind, flags, help] of REQUEST_OPTIONS) {
     cmd.option(flags, help, (value: string) => void steps.push({ kind, text: value }));
   }
@@ -68,11 +68,18 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     .option('--report <file>', 'also write the evidence report (Markdown) of the journal')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: EditOptions) => {
+      if (opts.journal === undefined) {
+        if (opts.fields === undefined || steps.length || opts.undo !== undefined || opts.redo !== undefined || opts.report !== undefined) {
+          throw new UsageError('give --journal FILE to record edits (the image itself is never written); only --fields SECTION works without one');
+        }
+        return showFields(io, image, opts, setExit);
+      }
+      const journalFile = opts.journal;
       const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
       const session = await EditSession.openAsync(image);
       try {
         if (borrowed) session.borrowVmdesc(borrowed, opts.vmdescFrom!);
-        const existing = fs.existsSync(opts.journal) ? readJournalFile(opts.journal) : undefined;
+        const existing = fs.existsSync(journalFile) ? readJournalFile(journalFile) : undefined;
         const donors = donorPaths(opts.donor ?? []);
         if (existing) await session.loadJournal(existing, donors);
         await openDonors(session, donors, existing?.sources.map((s) => s.id) ?? []);
@@ -81,7 +88,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
         const redone = repeat(opts.redo, () => session.redo(), '--redo');
         const applied = steps.map((s) => session.apply(parseRequest(s.kind, s.text, { resize: opts.resize, donor: donorId })));
         const changed = applied.length + undone.length + redone.length > 0 || !existing;
-        if (changed) await writeTextAtomically(opts.journal, journalText(await session.document()), [session.path]);
+        if (changed) await writeTextAtomically(journalFile, journalText(await session.document()), [session.path]);
         if (opts.report) await writeTextAtomically(opts.report, await session.report(), [session.path]);
         const diags = session.diagnostics;
         if (opts.json) {
@@ -89,7 +96,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
             io,
             toSnakeCase({
             image,
-            journal: opts.journal,
+            journal: journalFile,
             applied: applied.map(wireEdit),
             undone: undone.map(wireEdit),
             redone: redone.map(wireEdit),
@@ -104,11 +111,11 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
           for (const e of undone) printEdit(io, 'undone:', e);
           for (const e of redone) printEdit(io, 'redone:', e);
           for (const e of applied) printEdit(io, '+', e);
-          io.out(`journal ${opts.journal}: ${session.entries.length} edit${session.entries.length === 1 ? '' : 's'}${session.redoable.length ? `, ${session.redoable.length} undone` : ''}${changed ? '' : ' (unchanged)'}\n`);
+          io.out(`journal ${journalFile}: ${session.entries.length} edit${session.entries.length === 1 ? '' : 's'}${session.redoable.length ? `, ${session.redoable.length} undone` : ''}${changed ? '' : ' (unchanged)'}\n`);
           if (opts.fields) printFields(io, listFields(session, opts.fields));
           printDiagnostics(io, `edited image (${session.view.size} bytes)`, diags);
           if (countBySeverity(diags).error) io.out('"migwb apply" refuses to save an image with errors unless given --force\n');
-          else if (session.entries.length) io.out(`save it with: migwb apply ${image} ${opts.journal} -o OUT\n`);
+          else if (session.entries.length) io.out(`save it with: migwb apply ${image} ${journalFile} -o OUT\n`);
         }
       } finally {
         session.close();
@@ -117,10 +124,25 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     });
 }
 
+/** `edit --fields SECTION` alone: the section's fields, read-only; no journal is made. */
+async function showFields(io: CliIO, image: string, opts: EditOptions, setExit: (code: number) => void): Promise<void> {
+  const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
+  const session = await EditSession.openAsync(image);
+  try {
+    if (borrowed) session.borrowVmdesc(borrowed, opts.vmdescFrom!);
+    const rows = listFields(session, opts.fields!);
+    if (opts.json) printJson(io, toSnakeCase({ image, fields: rows }));
+    else printFields(io, rows);
+  } finally {
+    session.close();
+  }
+  setExit(0);
+}
+
 function repeat(count: string | true | undefined, step: () => AppliedEdit | undefined, option: string): AppliedEdit[] {
   if (count === undefined) return [];
   const n = count === true ? 1 : Number(count);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${option} takes a count of 1 or more, not ${JSON.stringify(count)}`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} takes a count of 1 or more, not ${JSON.stringify(count)}`);
   const out: AppliedEdit[] = [];
   for (let i = 0; i < n; i++) {
     const e = step();

@@ -8,6 +8,7 @@ import type { ContainerLayer } from '../../../shared/formats/container-model';
 import { OFFSET_SPACE_LABELS } from '../../../shared/formats/container-model';
 import type { OpenedImage } from '../../services/open-image';
 import { openForCommand } from './open-with-progress';
+import { humanSize } from '../../../shared/util/size';
 
 export function registerInfo(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -103,7 +104,7 @@ function renderInfo(path: string, s: StreamSummary, wrapper: string[]): string {
     indent(
       table(
         ['BLOCK', 'SIZE', 'PAGES', 'PRESENT', 'RECORDS'],
-        s.ramBlocks.map((b) => [b.id, formatSize(b.usedLength).split(' (')[0], b.pages, b.pagesPresent, Object.entries(b.records).map(([k, n]) => `${n} ${k}`).join(', ') || '-']),
+        s.ramBlocks.map((b) => [b.id, humanSize(b.usedLength), b.pages, b.pagesPresent, Object.entries(b.records).map(([k, n]) => `${n} ${k}`).join(', ') || '-']),
       ),
     ),
   );

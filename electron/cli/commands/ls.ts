@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { Library, type ImageListing } from '../../index/library';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { formatSize, table } from '../format';
+import { table } from '../format';
 import { printJson, type CliIO } from '../output';
 import { databasePath, withDbOption } from './library-options';
+import { humanSize } from '../../../shared/util/size';
 
 export function registerLs(program: Command, io: CliIO, setExit: (code: number) => void): void {
   withDbOption(program.command('ls').description('list the images in the library database'))
@@ -31,7 +32,7 @@ export function renderListing(images: ImageListing[], extra?: (img: ImageListing
       i.format ?? '-',
       i.status,
       i.machineType ?? '-',
-      formatSize(i.size).split(' (')[0],
+      humanSize(i.size),
       i.errors,
       i.warnings,
       i.openedVia ?? '-',

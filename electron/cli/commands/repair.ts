@@ -5,7 +5,7 @@ import { SaveRefusedError } from '../../edit/atomic-save';
 import { EditSession, type SessionSaveResult } from '../../edit/edit-session';
 import { journalText, writeTextAtomically } from '../../edit/journal-store';
 import { runRepairs } from '../../edit/repair-service';
-import { UserError } from '../../services/user-error';
+import { UsageError } from '../../services/user-error';
 import { printJson, type CliIO } from '../output';
 import { printDiagnostics } from './edit-common';
 
@@ -39,7 +39,7 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
     .option('--report <file>', 'also write the evidence report (Markdown)')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: RepairOptions) => {
-      if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
+      if (!opts.output && !opts.dryRun) throw new UsageError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
       const session = await EditSession.openAsync(image);
       try {
         const donorId = opts.donor ? await session.addDonorAsync(opts.donor) : undefined;

@@ -3,8 +3,8 @@ import { toSnakeCase } from '../../../shared/util/wire';
 import { hexAddress, parseAddress, parseRange } from '../../memory/addresses';
 import { searchImages, type SearchPattern } from '../../memory/search';
 import { Library } from '../../index/library';
-import { UserError } from '../../services/user-error';
-import { table } from '../format';
+import { UsageError, UserError } from '../../services/user-error';
+import { printableText, table } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
 import { databasePath } from './library-options';
@@ -33,9 +33,9 @@ export function registerSearch(program: Command, io: CliIO, setExit: (code: numb
       .option('--max-hits <n>', 'stop after this many hits per image', '1000'),
   ).action(async (given: string[], opts: SearchCommandOptions) => {
     const patterns = [opts.string, opts.hex, opts.regex].filter((p) => p !== undefined).length;
-    if (patterns !== 1) throw new UserError('give exactly one of --string, --hex or --regex');
+    if (patterns !== 1) throw new UsageError('give exactly one of --string, --hex or --regex');
     const images = [...given, ...(opts.db !== undefined ? indexedImages(databasePath(opts)) : [])];
-    if (images.length === 0) throw new UserError(opts.db !== undefined ? `the library ${opts.db} has no indexed images; index some with: migwb index PATH --db ${opts.db}` : 'give image files to search, or --db LIBRARY');
+    if (images.length === 0) throw opts.db !== undefined ? new UserError(`the library ${opts.db} has no indexed images; index some with: migwb index PATH --db ${opts.db}`) : new UsageError('give image files to search, or --db LIBRARY');
     const pattern: SearchPattern = opts.string !== undefined ? { string: opts.string } : opts.hex !== undefined ? { hex: opts.hex } : { regex: opts.regex! };
     const bar = progressBar(io, 'searching');
     const results = await searchImages(images, pattern, {
@@ -58,13 +58,14 @@ export function registerSearch(program: Command, io: CliIO, setExit: (code: numb
         if (r.hits.length) {
           io.out(
             table(
-              ['GPA', 'BLOCK+OFFSET', 'RECORD', 'STORED AT', 'MATCH'],
+              ['GPA', 'BLOCK+OFFSET', 'RECORD', 'STORED AT', 'MATCH', 'TEXT AROUND IT'],
               r.hits.map((h) => [
                 h.gpa !== undefined ? hexAddress(h.gpa) + (h.aliases ? ` (+${h.aliases.length} alias)` : '') : '-',
                 `${h.block}+${hexAddress(h.blockOffset)}`,
                 h.kind,
                 h.fileOffset !== undefined ? `file ${hexAddress(h.fileOffset)}` : h.streamOffset !== undefined ? `${h.offsetSpace} ${hexAddress(h.streamOffset)}` : '-',
                 h.match.length > 32 ? h.match.slice(0, 32) + '…' : h.match,
+                printableText(Buffer.from(h.preview.hex, 'hex')),
               ]),
             ).replace(/^/gm, '  ') + '\n',
           );

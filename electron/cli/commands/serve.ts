@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { startBridge } from '../../bridge/server';
 import { RENDERER_DIR } from '../../build-paths';
 import { Library } from '../../index/library';
-import { UserError } from '../../services/user-error';
+import { UsageError, UserError } from '../../services/user-error';
 import { ImageSessions } from '../../workbench/image-sessions';
 import type { CliIO } from '../output';
 import { packageVersion } from '../package-version';
@@ -20,7 +20,7 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .argument('[paths...]', 'images to open and folders to add to the library at start')
     .option('--port <n>', 'port to listen on (default: any free port)', (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`--port must be 0 to 65535, not ${v}`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0 to 65535, not ${v}`);
       return n;
     })
     .action(async (paths: string[], opts: { port?: number; db?: string }) => {
