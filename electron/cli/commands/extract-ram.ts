@@ -46,6 +46,7 @@ export function registerExtractRam(program: Command, io: CliIO, setExit: (code: 
       } else {
         io.out(`${image}: wrote ${result.files.length} file${result.files.length === 1 ? '' : 's'} to ${opts.out}${result.machine ? ` (${result.machine.rule})` : ''}\n`);
         io.out(table(['FILE', 'SIZE', 'WRITTEN'], result.files.map((f) => [f.path, humanSize(f.size), humanSize(f.written)])) + '\n');
+        if (result.elfNotes) io.out(result.elfNotes.length ? `ELF notes: ${result.elfNotes.join(', ')} (the vCPU registers, as QEMU's dump-guest-memory writes them)\n` : 'ELF notes: none (the CPU registers are written for x86 guests only)\n');
         io.out(`\npage map: ${result.mapFile}\n`);
         io.out(table(['BLOCK', 'DATA', 'ZERO', 'NEVER SENT', 'XBZRLE', 'COMPRESSED', 'PROBLEMS'], result.blocks.map((b) => [b.id, b.pages.page + b.pages.mapped, b.pages.zero, b.pages['never-sent'], b.pages.xbzrle, b.pages.compress, b.problems.length])) + '\n');
         for (const b of result.blocks) for (const p of b.problems.slice(0, 5)) io.err(`migwb: ${b.id}: ${p}\n`);
