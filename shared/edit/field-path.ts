@@ -26,7 +26,7 @@ export function parseFieldAddress(model: QemuStreamModel, spec: string): FieldAd
     const name = spec.slice(0, dot);
     const hits = sectionsNamed(model, name);
     if (hits.length === 0) continue;
-    if (hits.length > 1) throw new EditError(`${name} names ${hits.length} sections (${hits.map(sectionAddress).join(', ')}); write ${sectionAddress(hits[0])}.${spec.slice(dot + 1)}`);
+    if (hits.length > 1) throw new EditError(`${name} has several instances (${hits.map(sectionAddress).join(', ')}); write ${sectionAddress(hits[0])}.${spec.slice(dot + 1)}`);
     if (dot + 1 < spec.length) return { section: hits[0], path: spec.slice(dot + 1) };
   }
   throw new EditError(`${JSON.stringify(spec)} does not name a field: write SECTION[:INSTANCE].FIELD, e.g. cpu.env.regs[0] (sections and fields are listed by "migwb dump")`);

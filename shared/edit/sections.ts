@@ -25,7 +25,7 @@ export function findSection(model: QemuStreamModel, spec: string): StreamElement
 }
 
 export function ambiguous(spec: string, hits: readonly StreamElement[]): string {
-  return `${spec} is ambiguous: ${hits.length} sections match (${hits.map(sectionLabel).join(', ')}); name one with its instance, e.g. ${sectionLabel(hits[0])}`;
+  return `${spec} is ambiguous: ${hits.length} sections match (${hits.map(sectionLabel).join(', ')}); add the instance, e.g. ${sectionLabel(hits[0])}`;
 }
 
 export function noSuchSection(model: QemuStreamModel, spec: string): string {

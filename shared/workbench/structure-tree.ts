@@ -11,6 +11,7 @@ import { lastAtOrBefore } from '../util/sorted';
 import { ContainerTree } from './container-tree';
 import { childFieldPath, sectionAddress } from '../edit/field-path';
 import { humanSize } from '../util/size';
+import { guestMemoryReader, type GuestMemoryReader } from '../memory/guest-reader';
 
 /** Lists longer than this are split into nested groups, so no reply carries thousands of nodes. */
 const GROUP = 1000;
@@ -34,6 +35,8 @@ export class StructureTree {
   private readonly firstRecord = new Map<number, number>();
 
   private readonly container: ContainerTree | undefined;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  private readonly guest: GuestMemoryReader;
 
   /**
    * `wrappers` describe the file around the stream (its layers, and the file offset of the
@@ -45,6 +48,7 @@ export class StructureTree {
     wrappers?: { file: ByteSource; layers: readonly ContainerLayer[]; streamStart?: number },
   ) {
     if (wrappers?.layers.length) this.container = new ContainerTree(wrappers.file, wrappers.layers, wrappers.streamStart);
+    this.guest = guestMemoryReader(source, model);
   }
 
   /** The wrappers (whose stream node holds the stream's elements), or the stream's elements. */
@@ -247,7 +251,7 @@ export class StructureTree {
   private decode(e: StreamElement): DecodedSection {
     let d = this.decoded.get(e.index);
     if (!d) {
-      d = decodeSection(this.source, this.model, e);
+      d = decodeSection(this.source, this.model, e, { guest: this.guest });
       if (this.decoded.size >= DECODED_CACHE) this.decoded.delete(this.decoded.keys().next().value!);
       this.decoded.set(e.index, d);
     }
@@ -503,7 +507,7 @@ function fieldTreeNode(n: FieldNode, id: string): TreeNode {
     id,
     kind: n.type === 'subsection' ? 'subsection' : n.type === 'array' ? 'array' : n.children ? 'struct' : 'field',
     label: n.index !== undefined ? `${n.name}[${n.index}]` : n.name,
-    detail: n.type === 'subsection' ? `subsection v${n.version}` : n.type,
+    detail: n.type === 'subsection' ? `subsection v${n.version}` : n.note ? `${n.type} · ${n.note}` : n.type,
     offset: n.offset,
     length: n.size,
     hasChildren: !!n.children?.length,

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, qemuCorpusImages } from '../helpers/corpus';
 import { canMake, GUESTS, guestBinary, makeGuestImage } from '../helpers/guests';
+import { child, expectWhollyDecoded, virtioFields } from '../helpers/virtio';
 
 /**
  * A valid image validates with no errors and repair plans nothing for it: every valid
@@ -44,6 +45,13 @@ describe('guests made here with QEMU 7.2 and 10.0 validate clean and need no rep
     it.skipIf(!canMake(g))(`${g.name}: ${g.args.join(' ')} (skipped without ${guestBinary(g)})`, async () => {
       const image = await makeGuestImage(g, dir);
       await expectValid(image);
+      // The six virtio devices each guest has are decoded by meaning, on every transport.
+      const virtio = virtioFields(image);
+      expect(virtio.map((f) => f.section.replace(/^.*\//, '')).sort()).toEqual(['virtio-balloon', 'virtio-blk', 'virtio-console', 'virtio-net', 'virtio-rng', 'virtio-scsi']);
+      for (const f of virtio) {
+        expectWhollyDecoded(f);
+        expect(child(f.node, 'device')?.problem, f.section).toBeUndefined();
+      }
     }, 120_000);
   }
 });

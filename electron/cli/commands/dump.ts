@@ -6,6 +6,7 @@ import { describeSection } from '../../../shared/formats/qemu-stream/model';
 import { sectionsNamed } from '../../../shared/formats/qemu-stream/section-names';
 import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
 import type { FieldNode } from '../../../shared/formats/qemu-stream/vmstate-decode';
+import { guestMemoryReader } from '../../../shared/memory/guest-reader';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { UsageError, UserError } from '../../services/user-error';
 import { loadVmdescFrom } from '../../services/vmdesc-source';
@@ -52,7 +53,8 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
         }
         const elements = opts.section !== undefined ? sectionsNamed(model, opts.section) : model.elements.filter((e) => e.type === 'FULL' || e.type === 'CONFIGURATION');
         if (opts.section && elements.length === 0) throw new UserError(`${image}: ${noSuchSection(model, opts.section)}`);
-        const sections = elements.map((e) => ({ e, d: decodeSection(img.source, model, e) }));
+        const guest = guestMemoryReader(img.source, model);
+        const sections = elements.map((e) => ({ e, d: decodeSection(img.source, model, e, { guest }) }));
         if (opts.json) {
           printJson(io, {
             path: image,
@@ -112,6 +114,6 @@ function renderNode(io: CliIO, n: FieldNode, depth: number): void {
       value = n.children ? '' : n.value.hex.length > 96 ? `${n.value.hex.slice(0, 96)}… (${n.size} bytes)` : n.value.hex;
       break;
   }
-  io.out(`${hexOffset(n.offset)}${pad}${label}  ${n.type}${value ? '  ' + value : ''}${n.problem ? `  [${n.problem}]` : ''}\n`);
+  io.out(`${hexOffset(n.offset)}${pad}${label}  ${n.type}${value ? '  ' + value : ''}${n.note ? `  (${n.note})` : ''}${n.problem ? `  [${n.problem}]` : ''}\n`);
   for (const c of n.children ?? []) renderNode(io, c, depth + 1);
 }

@@ -16,6 +16,7 @@ import { UsageError, UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { collect, donorPaths, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { guestMemoryReader } from '../../../shared/memory/guest-reader';
 
 interface EditOptions {
   journal?: string;
@@ -153,6 +154,8 @@ function repeat(count: string | true | undefined, step: () => AppliedEdit | unde
 }
 
 interface FieldRow {
+  /** What the value means (named bits, guest-memory ring indexes). */
+  note?: string;
   path: string;
   type: string;
   offset: number;
@@ -164,13 +167,14 @@ interface FieldRow {
 function listFields(session: EditSession, spec: string): FieldRow[] {
   const model = session.describedModel();
   const e = spec === 'configuration' && model.configuration ? model.configuration : findSectionOrThrow(session, spec);
-  return fieldPaths(decodeSection(session.view, model, e).nodes).map(({ path, node }) => ({
+  return fieldPaths(decodeSection(session.view, model, e, { guest: guestMemoryReader(session.view, model) }).nodes).map(({ path, node }) => ({
     path,
     type: node.type,
     offset: node.offset,
     size: node.size,
     value: node.children ? '' : formatFieldValue(node.value),
     editable: fieldEncoding(node).kind !== 'not-editable',
+    ...(node.note ? { note: node.note } : {}),
   }));
 }
 
@@ -184,5 +188,5 @@ function findSectionOrThrow(session: EditSession, spec: string) {
 }
 
 function printFields(io: CliIO, rows: FieldRow[]): void {
-  for (const r of rows) io.out(`${hexOffset(r.offset)}  ${r.path}  ${r.type}${r.editable ? '' : ' (not settable)'}  ${r.size} bytes${r.value ? '  ' + r.value : ''}\n`);
+  for (const r of rows) io.out(`${hexOffset(r.offset)}  ${r.path}  ${r.type}${r.editable ? '' : ' (not settable)'}  ${r.size} bytes${r.value ? '  ' + r.value : ''}${r.note ? `  (${r.note})` : ''}\n`);
 }

@@ -2,6 +2,7 @@ import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import type { QemuStreamModel, StreamElement } from './model';
 import type { VmdescLayout, VmdescStruct } from './vmdesc';
+import { decodeVirtioState, type VirtioContext } from './virtio/virtio-state';
 import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode } from './vmstate-decode';
 
 /** Sections larger than this are shown as raw bytes rather than decoded in memory. */
@@ -25,8 +26,15 @@ export function payloadRange(e: StreamElement): { start: number; end: number } {
   return { start, end: Math.max(start, end) };
 }
 
+export interface SectionDecodeOptions {
+  /** Decode virtio devices' state blobs (default true). */
+  virtio?: boolean;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  guest?: VirtioContext['guest'];
+}
+
 /** Decodes a FULL section (or the configuration) field by field from the image's vmdesc. */
-export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement): DecodedSection {
+export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement, options: SectionDecodeOptions = {}): DecodedSection {
   const { start, end } = payloadRange(e);
   const length = Math.min(end - start, MAX_DECODED_SECTION);
   const bytes = readBytes(source, start, length);
@@ -35,7 +43,10 @@ export function decodeSection(source: ByteSource, model: QemuStreamModel, e: Str
   if (desc && end - start <= MAX_DECODED_SECTION) {
     try {
       const { nodes, consumed } = decodeVmstate(bytes, start, desc.struct);
-      if (consumed === bytes.length) return { ...base, describedBy: desc.by, nodes };
+      if (consumed === bytes.length) {
+        if (options.virtio !== false) expandVirtio(nodes, bytes, start, model, e, options.guest);
+        return { ...base, describedBy: desc.by, nodes };
+      }
       base.problem = `the description covers ${consumed} of the section's ${bytes.length} bytes`;
     } catch (err) {
       if (!(err instanceof DecodeOverrun)) throw err;
@@ -48,6 +59,17 @@ export function decodeSection(source: ByteSource, model: QemuStreamModel, e: Str
   }
   base.nodes = [{ name: 'data', type: 'buffer', offset: start, size: bytes.length, value: bytesValue(bytes) }];
   return base;
+}
+
+/** The "virtio" fields (virtio_save's opaque blob) decoded into their parts. */
+function expandVirtio(nodes: FieldNode[], bytes: Uint8Array, start: number, model: QemuStreamModel, e: StreamElement, guest: SectionDecodeOptions['guest']): void {
+  const device = e.deviceIndex !== undefined ? model.vmdesc?.devices[e.deviceIndex]?.vmsd_name : undefined;
+  for (const n of nodes) {
+    if (n.type !== 'virtio' || n.children || !device) continue;
+    const decoded = decodeVirtioState(bytes, n.offset - start, n.size, start, { device, idstr: e.idstr ?? '', guest });
+    if (decoded.children) n.children = decoded.children;
+    else n.note = decoded.problem;
+  }
 }
 
 function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescLayout; by: DecodedSection['describedBy'] } | undefined {

@@ -18,6 +18,8 @@ export interface FieldNode {
   version?: number;
   /** Why this node could not be decoded as described. */
   problem?: string;
+  /** What the value means, when that takes more than the number (named feature bits, a guest-memory index). */
+  note?: string;
 }
 
 export type FieldValue =
@@ -33,6 +35,11 @@ const MAX_INLINE_BYTES = 64 * 1024;
 const MAX_DEPTH = 64;
 /** vmstate integer types: signedness, width, and an optional load-time check ("equal", "le"). */
 export const INT_TYPE = /^(u?)int(8|16|32|64)(?: (equal|le))?$/;
+/**
+ * Little-endian unsigned integers, which no vmstate field is but data QEMU copies as bytes
+ * holds (a virtio device's config space, the PCI config space): "le16", "le32", "le64".
+ */
+export const LE_INT_TYPE = /^le(16|32|64)$/;
 
 export class DecodeOverrun extends Error {
   constructor(readonly at: number, readonly needed: number, readonly available: number) {
@@ -125,6 +132,8 @@ export function scalarValue(type: string, b: Uint8Array): FieldValue {
   // "equal" and "le" are load-time checks (value == / <= the destination's), not byte
   // orders: QEMU writes every vmstate integer big-endian (vmstate-types.c get_int32_le).
   if (m && b.length === Number(m[2]) / 8) return intValue(b, m[1] !== 'u', false);
+  const le = LE_INT_TYPE.exec(type);
+  if (le && b.length === Number(le[1]) / 8) return intValue(b, false, true);
   if (type === 'bool' && b.length === 1) return { kind: 'bool', value: b[0] !== 0 };
   if (type === 'timer' && b.length === 8) return intValue(b, true, false);
   if (type === 'float64' && b.length === 8) return { kind: 'float', value: new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false) };
