@@ -5,6 +5,7 @@ import { ensureBenchImages } from './lib';
 import { ramBenchmark } from './ram-bench';
 import { scanBenchmark } from './scan-bench';
 import { searchBenchmark } from './search-bench';
+import { startupBenchmark } from './startup-bench';
 
 /**
  * npm run bench [NAME...]: performance and memory goals, each measured against the
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   gui: guiBenchmark,
   ram: ramBenchmark,
   search: searchBenchmark,
+  startup: startupBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,10 +1,10 @@
-import { humanSize } from '../../shared/util/size';
+import { groupDigits, humanSize } from '../../shared/util/size';
 
 /** Human-readable formatting for the CLI. */
 
 /** "1 error", "2 errors": a count with its noun. */
 export function count(n: number, singular: string, plural = `${singular}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : plural}`;
+  return `${groupDigits(n)} ${n === 1 ? singular : plural}`;
 }
 
 /** "2 errors, 1 warning, 0 notes" */
@@ -23,7 +23,7 @@ export function hexOffset(n: number, width = 8): string {
 
 /** "532 KiB (545,186 bytes)": the size for people, then exactly. */
 export function formatSize(n: number): string {
-  return n < 1024 ? humanSize(n) : `${humanSize(n)} (${n.toLocaleString('en-US')} bytes)`;
+  return n < 1024 ? humanSize(n) : `${humanSize(n)} (${groupDigits(n)} bytes)`;
 }
 
 /** Left-aligned columns; numbers are right-aligned. */

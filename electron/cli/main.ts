@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError, UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
 import { processIO, type CliIO } from './output';
-import { packageVersion } from './package-version';
+import { packageVersion } from '../build-paths';
 
 /** Exit statuses: 0 success, 1 the image has errors (validate), 2 could not run. */
 export const EXIT_USAGE = 2;

@@ -78,7 +78,7 @@ export class Library {
   async index(paths: readonly string[], options: IndexRunOptions = {}): Promise<IndexReport> {
     for (const p of paths) if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
     const job: IndexJob = { dbPath: this.file, paths: paths.map((p) => path.resolve(p)), sealSidecars: !!options.sealSidecars };
-    return runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker(__dirname, 'index-worker.js'), job, options);
+    return runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker('index/index-worker.js'), job, options);
   }
 
   /** The library folders (added by indexing a folder). */

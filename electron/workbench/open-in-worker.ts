@@ -11,6 +11,6 @@ export interface ScannedImage {
 
 /** Opens an image in a worker thread (decompressing or scanning a large image never blocks the caller). */
 export async function scanInWorker(path: string, onProgress?: (p: OpenProgress) => void): Promise<ScannedImage> {
-  const r = await runWorkerJob<OpenJob, OpenResult, OpenProgress>(compiledWorker(__dirname, 'open-worker.js'), { path }, { onProgress });
+  const r = await runWorkerJob<OpenJob, OpenResult, OpenProgress>(compiledWorker('workbench/open-worker.js'), { path }, { onProgress });
   return { model: importModel(r.model), via: r.via };
 }

@@ -15,6 +15,11 @@ export async function migwb(...args: string[]): Promise<{ code: number; out: str
 
 /** Runs the real launcher (bin/migwb.js over the build) in a child process. */
 export function migwbProcess(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return migwbProcessWith({}, ...args);
+}
+
+/** The launcher in a child process, with these variables added to the environment (XDG_CACHE_HOME, …). */
+export function migwbProcessWith(env: Record<string, string>, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...env } });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }

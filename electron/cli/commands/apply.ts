@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { SaveRefusedError } from '../../edit/atomic-save';
-import { EditSession } from '../../edit/edit-session';
-import { readJournalFile, writeTextAtomically } from '../../edit/journal-store';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
-import { collect, donorPaths, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { collect, donorPaths, loadEditing, printDiagnostics, printEdit, wireEdit } from './edit-common';
 
 interface ApplyOptions {
   output: string;
@@ -34,6 +31,7 @@ export function registerApply(program: Command, io: CliIO, setExit: (code: numbe
     .option('--report <file>', 'also write the evidence report (Markdown), with the result\'s sha256')
     .option('--json', 'machine-readable output')
     .action(async (image: string, journal: string, opts: ApplyOptions) => {
+      const { EditSession, SaveRefusedError, readJournalFile, writeTextAtomically } = await loadEditing();
       const doc = readJournalFile(journal);
       const session = await EditSession.openAsync(image);
       try {

@@ -8,6 +8,12 @@ import type { CliIO } from '../output';
 
 /** Output and option handling shared by `migwb edit`, `apply` and `repair`. */
 
+/** The editing engine (sessions, journals, atomic saves), loaded by the commands that edit. */
+export async function loadEditing() {
+  const [session, journals, saving] = await Promise.all([import('../../edit/edit-session'), import('../../edit/journal-store'), import('../../edit/atomic-save')]);
+  return { EditSession: session.EditSession, journalText: journals.journalText, readJournalFile: journals.readJournalFile, writeTextAtomically: journals.writeTextAtomically, SaveRefusedError: saving.SaveRefusedError };
+}
+
 export function printEdit(io: CliIO, mark: string, e: AppliedEdit): void {
   io.out(`${mark} ${e.summary}\n`);
   for (const f of e.fixups) io.out(`    ${f}\n`);

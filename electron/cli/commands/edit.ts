@@ -8,14 +8,13 @@ import type { AppliedEdit } from '../../../shared/edit/journal';
 import { findSection } from '../../../shared/edit/sections';
 import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { EditSession } from '../../edit/edit-session';
-import { journalText, readJournalFile, writeTextAtomically } from '../../edit/journal-store';
+import type { EditSession } from '../../edit/edit-session';
 import { parseRequest, type RequestKind } from '../../edit/request-syntax';
 import { loadVmdescFrom } from '../../services/vmdesc-source';
 import { UsageError, UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
-import { collect, donorPaths, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { collect, donorPaths, loadEditing, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
 import { guestMemoryReader } from '../../../shared/memory/guest-reader';
 
 interface EditOptions {
@@ -76,6 +75,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
         return showFields(io, image, opts, setExit);
       }
       const journalFile = opts.journal;
+      const { EditSession, journalText, readJournalFile, writeTextAtomically } = await loadEditing();
       const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
       const session = await EditSession.openAsync(image);
       try {
@@ -128,6 +128,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
 /** `edit --fields SECTION` alone: the section's fields, read-only; no journal is made. */
 async function showFields(io: CliIO, image: string, opts: EditOptions, setExit: (code: number) => void): Promise<void> {
   const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
+  const { EditSession } = await loadEditing();
   const session = await EditSession.openAsync(image);
   try {
     if (borrowed) session.borrowVmdesc(borrowed, opts.vmdescFrom!);

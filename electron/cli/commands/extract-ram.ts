@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { extractRam, type ExtractFormat, type ExtractLayout } from '../../memory/extract';
+import type { ExtractFormat, ExtractLayout } from '../../memory/extract';
 import { UsageError } from '../../services/user-error';
 import { table } from '../format';
 import { printJson, type CliIO } from '../output';
@@ -32,6 +32,7 @@ export function registerExtractRam(program: Command, io: CliIO, setExit: (code: 
     const img = await openForCommand(io, image, { snapshot: opts.snapshot });
     const bar = progressBar(io, 'extracting');
     try {
+      const { extractRam } = await import('../../memory/extract');
       const result = extractRam(img, {
         outDir: opts.out,
         layout: opts.layout as ExtractLayout,

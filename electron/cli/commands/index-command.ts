@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Library, type IndexProgress, type IndexReport } from '../../index/library';
+import type { IndexProgress, IndexReport } from '../../index/library';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { printJson, type CliIO } from '../output';
 import { EXIT_INTERRUPTED, interruptible } from './interruptible';
@@ -16,6 +16,7 @@ export function registerIndex(program: Command, io: CliIO, setExit: (code: numbe
     .option('--seal-sidecars', 'write IMAGE.migdir beside every image that had to be scanned, so the next open is instant')
     .option('--json', 'machine-readable report')
     .action(async (paths: string[], opts: { db?: string; sealSidecars?: boolean; json?: boolean }) => {
+      const { Library } = await import('../../index/library');
       const library = Library.open(databasePath(opts));
       const bar = indexProgress(io);
       let report: IndexReport;

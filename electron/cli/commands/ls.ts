@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Library, type ImageListing } from '../../index/library';
+import type { ImageListing } from '../../index/library';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { table } from '../format';
 import { printJson, type CliIO } from '../output';
@@ -10,7 +10,8 @@ export function registerLs(program: Command, io: CliIO, setExit: (code: number) 
   withDbOption(program.command('ls').description('list the images in the library database'))
     .option('--all', 'also list files that are not images')
     .option('--json', 'machine-readable output')
-    .action((opts: { db?: string; all?: boolean; json?: boolean }) => {
+    .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
+      const { Library } = await import('../../index/library');
       const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const images = library.list({ all: opts.all });

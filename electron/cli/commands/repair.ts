@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { SaveRefusedError } from '../../edit/atomic-save';
-import { EditSession, type SessionSaveResult } from '../../edit/edit-session';
-import { journalText, writeTextAtomically } from '../../edit/journal-store';
-import { runRepairs } from '../../edit/repair-service';
+import type { SaveRefusedError } from '../../edit/atomic-save';
+import type { SessionSaveResult } from '../../edit/edit-session';
 import { UsageError } from '../../services/user-error';
 import { printJson, type CliIO } from '../output';
-import { printDiagnostics } from './edit-common';
+import { loadEditing, printDiagnostics } from './edit-common';
 
 interface RepairOptions {
   output?: string;
@@ -39,6 +37,9 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
     .option('--report <file>', 'also write the evidence report (Markdown)')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: RepairOptions) => {
+      const { EditSession, SaveRefusedError, journalText, writeTextAtomically } = await loadEditing();
+      // The repair planner loads only for this command.
+      const { runRepairs } = await import('../../edit/repair-service');
       if (!opts.output && !opts.dryRun) throw new UsageError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
       const session = await EditSession.openAsync(image);
       try {

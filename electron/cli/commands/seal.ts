@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { sealImageInWorker, type SealResult } from '../../services/seal-image';
+import type { SealResult } from '../../services/seal-image';
 import { UsageError } from '../../services/user-error';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize } from '../format';
@@ -22,6 +22,7 @@ export function registerSeal(program: Command, io: CliIO, setExit: (code: number
       const target = opts.output ? { kind: 'copy' as const, output: opts.output, overwrite: opts.force } : { kind: 'sidecar' as const };
       let result: SealResult | 'cancelled';
       try {
+        const { sealImageInWorker } = await import('../../services/seal-image');
         result = await interruptible((signal) => sealImageInWorker(image, target, { signal, onProgress: (p) => bar.update(p.done, p.total) }));
       } finally {
         bar.done();

@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startBridge } from '../../bridge/server';
 import { RENDERER_DIR } from '../../build-paths';
-import { Library } from '../../index/library';
 import { UsageError, UserError } from '../../services/user-error';
-import { ImageSessions } from '../../workbench/image-sessions';
 import type { CliIO } from '../output';
-import { packageVersion } from '../package-version';
+import { packageVersion } from '../../build-paths';
 import { databasePath, withDbOption } from './library-options';
 
 /**
@@ -28,6 +25,8 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
         if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
         return path.resolve(p);
       });
+      // The server, the sessions and the library load only for this command.
+      const [{ startBridge }, { Library }, { ImageSessions }] = await Promise.all([import('../../bridge/server'), import('../../index/library'), import('../../workbench/image-sessions')]);
       const library = Library.open(databasePath(opts));
       const bridge = await startBridge({
         rendererDir: RENDERER_DIR,

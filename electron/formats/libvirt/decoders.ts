@@ -1,9 +1,9 @@
 import { PassThrough, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as zlib from 'node:zlib';
+// fzstd is small and the qcow2 engine loads it anyway; bzip2 and XZ (a WASM module) load
+// only when a stream needs them.
 import { Decompress as ZstdDecompress } from 'fzstd';
-import unbzip2Stream from 'unbzip2-stream';
-import { XzReadableStream } from 'xz-decompress';
 import type { LibvirtCompression } from '../../../shared/formats/container-model';
 import { LzopDecoder } from '../../../shared/formats/libvirt/lzop';
 
@@ -23,11 +23,12 @@ export function decompressingStream(compression: StreamCompression, input: Reada
     case 'bzip2': {
       // unbzip2-stream is a classic ("through") stream: give it a modern Readable face.
       const out = new PassThrough();
-      const bz = unbzip2Stream();
+      const bz = (require('unbzip2-stream') as typeof import('unbzip2-stream'))();
       bz.on('error', (e: Error) => out.destroy(e));
       return input.pipe(bz).pipe(out);
     }
     case 'xz': {
+      const { XzReadableStream } = require('xz-decompress') as typeof import('xz-decompress');
       const web = new XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>);
       return Readable.fromWeb(web as unknown as WebReadableStream<Uint8Array>);
     }

@@ -1,6 +1,7 @@
 import { countBySeverity, type Severity } from '../../diagnostics';
 import type { QemuStreamModel, RamBlock, StreamElement } from './model';
 import { PAGE_KIND_NAMES } from './page-index';
+import { groupDigits } from '../../util/size';
 
 export interface RamBlockSummary extends RamBlock {
   pages: number;
@@ -81,5 +82,5 @@ export function pagesNotSent(model: Pick<QemuStreamModel, 'ramBlocks' | 'pages' 
 
 /** "15,916 of 16,384 pages of pc.ram" */
 export function describeNotSent(b: { id: string; pages: number; missing: number }): string {
-  return `${b.missing.toLocaleString('en-US')} of ${b.pages.toLocaleString('en-US')} pages of ${b.id}`;
+  return `${groupDigits(b.missing)} of ${groupDigits(b.pages)} pages of ${b.id}`;
 }
