@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadStreamDetailed, type LoadOptions } from '../electron/services/load-stream';
-import { openContainer } from '../electron/services/open-container';
+import { attachContainer, describeContainer } from '../electron/services/open-container';
 import { openReadOnly } from '../electron/services/open-image';
 import { BIG_IMAGES, fmtMs, median, printTable, sealedCopy, SHARED, verdict, warm } from './lib';
 
@@ -48,7 +48,7 @@ function timeOpen(file: string, options: LoadOptions, runs: number): { ms: numbe
     const t0 = process.hrtime.bigint();
     const f = openReadOnly(file);
     try {
-      const loaded = loadStreamDetailed(openContainer(file, f).stream, { ...options, imagePath: file });
+      const loaded = loadStreamDetailed(attachContainer(file, f, describeContainer(file, f)).stream, { ...options, imagePath: file });
       via = loaded.via;
       runCount = loaded.model.pages.runCount;
     } finally {

@@ -1,6 +1,7 @@
 import { directoryBenchmark } from './directory-bench';
 import { indexBenchmark } from './index-bench';
 import { guiBenchmark } from './gui-bench';
+import { hostileBenchmark } from './hostile-bench';
 import { ensureBenchImages } from './lib';
 import { ramBenchmark } from './ram-bench';
 import { scanBenchmark } from './scan-bench';
@@ -19,13 +20,14 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   ram: ramBenchmark,
   search: searchBenchmark,
   startup: startupBenchmark,
+  hostile: hostileBenchmark,
 };
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !(w in BENCHMARKS));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
-  ensureBenchImages();
+  if (wanted.some((w) => w !== 'hostile') || !wanted.length) ensureBenchImages();
   for (const [name, run] of Object.entries(BENCHMARKS)) if (!wanted.length || wanted.includes(name)) await run();
 }
 

@@ -5,6 +5,7 @@
 // the bundle is kept in the user's cache folder (what Node 22's module compile cache does,
 // which Node 20 lacks), so later starts skip compiling it. The cache is only ever a help:
 // a missing, unreadable, unwritable or corrupted cache costs time, never the command.
+const { Buffer } = require('node:buffer');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');

@@ -29,3 +29,6 @@ export function packageVersion(): string {
 
 /** The renderer bundle built by Vite. */
 export const RENDERER_DIR = path.join(BUILD_ROOT, 'renderer');
+
+/** The migwb launcher, for commands QEMU runs through a shell (exec: migration of a qcow2 snapshot). */
+export const MIGWB_LAUNCHER = path.join(BUILD_ROOT, '..', 'bin', 'migwb.js');

@@ -2,9 +2,10 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session } fro
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CHANNELS, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
+import { CHANNELS, DROP_CHANNEL, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
+import { PathGrants } from './api/path-grants';
 import { dispatch } from './api/dispatch';
-import { createHandlers, type HandlerDeps } from './api/handlers';
+import { autosaveBeside, createHandlers, type HandlerDeps } from './api/handlers';
 import { harden, imageArguments, isTrustedSender } from './app/hardening';
 import { menuTemplate } from './app/menu';
 import { RecentImages } from './app/recent-images';
@@ -12,7 +13,9 @@ import { DATABASE_FILE } from './index/database';
 import { Library } from './index/library';
 import { APP_SCHEME, APP_URL, rendererResponse } from './app/renderer-protocol';
 import { RENDERER_DIR } from './build-paths';
+import type { ImageSession } from './workbench/image-session';
 import { ImageSessions } from './workbench/image-sessions';
+import type { JournalAutosave } from './workbench/journal-autosave';
 
 /**
  * Electron main process: windows, menus, the app:// protocol, and the IPC channels of the
@@ -25,6 +28,9 @@ const sessions = new ImageSessions();
 const apis = new Map<number, WorkbenchApi>();
 let recent: RecentImages;
 let library: Library;
+/** Paths the user gave (dialogs, drops, command line, recent list, library folders): the only ones handlers act on. */
+let grants: PathGrants;
+let autosave: JournalAutosave;
 
 function createWindow(initialPaths: string[]): BrowserWindow {
   const win = new BrowserWindow({
@@ -33,12 +39,15 @@ function createWindow(initialPaths: string[]): BrowserWindow {
     show: false,
     title: 'Migration Image Workbench',
     icon: path.join(RENDERER_DIR, 'icon.svg'),
-    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false, devTools: !app.isPackaged },
   });
   const id = win.webContents.id;
+  for (const p of initialPaths) grants.grantFile(p);
   const deps: HandlerDeps = {
     sessions,
     library,
+    grants,
+    autosave,
     host: 'electron',
     version: app.getVersion(),
     initialPaths,
@@ -53,14 +62,55 @@ function createWindow(initialPaths: string[]): BrowserWindow {
       buildMenu();
     },
   };
-  apis.set(id, createHandlers(deps, `window:${id}`, (event) => win.webContents.send(EVENT_CHANNEL, event)));
+  const owner = `window:${id}`;
+  apis.set(id, createHandlers(deps, owner, (event) => win.webContents.send(EVENT_CHANNEL, event)));
+  win.on('close', (event) => {
+    const unsaved = sessions.unsaved(owner);
+    if (!unsaved.length) return;
+    // Asked here, not by the page's beforeunload (which Electron would only obey silently).
+    event.preventDefault();
+    void confirmClose(win, unsaved).then(async (choice) => {
+      if (choice === 'cancel') return;
+      // Written now, before the images close: a pending write would find them closed.
+      await Promise.all(unsaved.map((s) => (choice === 'discard' ? autosave.discard(s.path) : autosave.flush(s))));
+      win.destroy();
+    });
+  });
+  // A reload with unsaved edits (the page's beforeunload asked to stay): the user decides.
+  win.webContents.on('will-prevent-unload', (event) => {
+    const response = dialog.showMessageBoxSync(win, {
+      type: 'warning',
+      title: 'Unsaved edits',
+      message: 'Reload the window? Images with unsaved edits close.',
+      detail: 'Their journals are kept beside the library: opening an image again offers to restore its edits.',
+      buttons: ['Stay', 'Reload'],
+      defaultId: 0,
+      cancelId: 0,
+    });
+    if (response === 1) event.preventDefault();
+  });
   win.on('closed', () => {
-    sessions.closeOwner(`window:${id}`);
+    sessions.closeOwner(owner);
     apis.delete(id);
   });
   win.once('ready-to-show', () => win.show());
   void win.loadURL(APP_URL);
   return win;
+}
+
+/** Asks what to do with the unsaved edits of a window being closed. */
+async function confirmClose(win: BrowserWindow, unsaved: ImageSession[]): Promise<'cancel' | 'keep' | 'discard'> {
+  const names = unsaved.map((s) => `${path.basename(s.path)} (${s.opened.edits} edit${s.opened.edits === 1 ? '' : 's'})`);
+  const { response } = await dialog.showMessageBox(win, {
+    type: 'warning',
+    title: 'Unsaved edits',
+    message: `${unsaved.length === 1 ? 'An image has' : `${unsaved.length} images have`} unsaved edits: ${names.join(', ')}`,
+    detail: 'Save them with Save as… first, or close: the edits are kept beside the library and opening the image again offers to restore them, unless you discard them.',
+    buttons: ['Cancel', 'Close and keep the edits', 'Discard the edits and close'],
+    defaultId: 0,
+    cancelId: 0,
+  });
+  return (['cancel', 'keep', 'discard'] as const)[response] ?? 'cancel';
 }
 
 function sendToFocused(command: MenuCommand): void {
@@ -75,6 +125,8 @@ function focusedWindow(): BrowserWindow | undefined {
 }
 
 function openInWindow(imagePath: string): void {
+  // From the OS (file association, second instance) or the recent list: the user's choice.
+  grants.grantFile(imagePath);
   const win = focusedWindow();
   if (!win) return void createWindow([imagePath]);
   win.webContents.send(EVENT_CHANNEL, { type: 'open-path', path: imagePath });
@@ -90,11 +142,19 @@ function buildMenu(): void {
     },
     recent.items,
     process.platform === 'darwin',
+    app.isPackaged,
   );
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
 
 function registerChannels(): void {
+  // The preload reports the path of a file dropped on the window (only it can read a real
+  // File's path), before the renderer asks to open it.
+  ipcMain.on(DROP_CHANNEL, (event, dropped: unknown) => {
+    const trusted = apis.has(event.sender.id) && isTrustedSender(event.senderFrame?.url);
+    if (trusted && typeof dropped === 'string' && dropped.length > 0) grants.grantFile(dropped);
+    event.returnValue = trusted;
+  });
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, async (event, ...args: unknown[]) => {
       const api = apis.get(event.sender.id);
@@ -124,14 +184,19 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     recent = new RecentImages(path.join(app.getPath('userData'), 'recent-images.json'));
     library = Library.open(path.join(app.getPath('userData'), DATABASE_FILE));
+    grants = new PathGrants({ folders: () => library.folders().map((f) => f.path), hasImage: (p) => library.hasImage(p) });
+    autosave = autosaveBeside(library);
     protocol.handle(APP_SCHEME, async (request) => {
       const r = rendererResponse(RENDERER_DIR, request.url);
       if (!r.file) return new Response('not found', { status: r.status });
+      if (r.html !== undefined) return new Response(r.html, { status: r.status, headers: r.headers });
       const file = await net.fetch(pathToFileURL(r.file).toString());
       return new Response(file.body, { status: r.status, headers: r.headers });
     });
     // The app never needs the network, the camera or any other permission.
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    // Checks (navigator.permissions.query, clipboard reads, …) are answered no as well, not only requests.
+    session.defaultSession.setPermissionCheckHandler(() => false);
     session.defaultSession.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !/^(app|devtools):/.test(details.url) }));
     registerChannels();
     buildMenu();

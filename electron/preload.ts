@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { CHANNELS, EVENT_CHANNEL, type WorkbenchBridge, type WorkbenchEvent } from '../shared/api/contract';
+import { CHANNELS, DROP_CHANNEL, EVENT_CHANNEL, type WorkbenchBridge, type WorkbenchEvent } from '../shared/api/contract';
 
 /**
  * Exposes the contract to the sandboxed renderer as window.workbench: one function per
@@ -16,11 +16,16 @@ const bridge = {
     return () => void ipcRenderer.removeListener(EVENT_CHANNEL, handler);
   },
   pathForDroppedFile(file: unknown) {
+    let dropped: string;
     try {
-      return webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]) || null;
+      dropped = webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]);
     } catch {
       return null;
     }
+    if (!dropped) return null;
+    // Only a real File (dropped, or chosen in a file input) has a path: main takes it as the user's choice.
+    ipcRenderer.sendSync(DROP_CHANNEL, dropped);
+    return dropped;
   },
 } as WorkbenchBridge;
 

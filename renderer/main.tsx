@@ -1,3 +1,4 @@
+import './style-nonce';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './styles.css';

@@ -24,10 +24,13 @@ export interface Diagnostic {
 
 /** Collects diagnostics with a cap, so hostile input cannot grow memory without bound. */
 export class DiagnosticSink {
-  readonly items: Diagnostic[] = [];
   private suppressed = 0;
 
-  constructor(private readonly limit = 5000) {}
+  /** `items`: where problems go; an existing list grows (a reader reporting into what an earlier parse found). */
+  constructor(
+    private readonly limit = 5000,
+    readonly items: Diagnostic[] = [],
+  ) {}
 
   add(d: Diagnostic): void {
     if (this.items.length < this.limit) this.items.push(d);

@@ -12,7 +12,7 @@ export interface MenuActions {
  * The native menus. Commands that act on the workspace go to the focused window's
  * renderer as events; the shortcuts match the ones the renderer handles itself.
  */
-export function menuTemplate(actions: MenuActions, recent: string[], isMac: boolean): MenuItemConstructorOptions[] {
+export function menuTemplate(actions: MenuActions, recent: string[], isMac: boolean, isPackaged = true): MenuItemConstructorOptions[] {
   return [
     ...(isMac ? [{ role: 'appMenu' as const }] : []),
     {
@@ -45,7 +45,8 @@ export function menuTemplate(actions: MenuActions, recent: string[], isMac: bool
         { role: 'zoomIn' },
         { role: 'zoomOut' },
         { role: 'togglefullscreen' },
-        { role: 'toggleDevTools' },
+        // Developer tools only in a development build: a packaged app offers no way into its renderer.
+        ...(isPackaged ? [] : [{ role: 'toggleDevTools' as const }]),
       ],
     },
     { label: '&Help', submenu: [{ label: 'About Migration Image Workbench', click: () => actions.about() }] },

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CONTENT_SECURITY_POLICY_HEADER } from '../content-security-policy';
+import { servedPage } from '../content-security-policy';
 
 /** The origin the renderer is served from: a privileged custom scheme, not file://, so Monaco's workers run. */
 export const APP_SCHEME = 'app';
@@ -18,7 +18,7 @@ const MIME: Record<string, string> = {
 };
 
 /** What the app:// protocol answers for a request URL: a file of the renderer bundle, or 404. */
-export function rendererResponse(rendererDir: string, requestUrl: string): { status: number; headers: Record<string, string>; file?: string } {
+export function rendererResponse(rendererDir: string, requestUrl: string): { status: number; headers: Record<string, string>; file?: string; html?: string } {
   const url = new URL(requestUrl);
   if (`${url.protocol}//${url.host}` !== APP_ORIGIN) return { status: 404, headers: {} };
   const root = path.resolve(rendererDir);
@@ -26,6 +26,11 @@ export function rendererResponse(rendererDir: string, requestUrl: string): { sta
   if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return { status: 404, headers: {} };
   const type = MIME[path.extname(file)] ?? 'application/octet-stream';
   const headers: Record<string, string> = { 'content-type': type, 'x-content-type-options': 'nosniff' };
-  if (type.startsWith('text/html')) headers['content-security-policy'] = CONTENT_SECURITY_POLICY_HEADER;
+  if (type.startsWith('text/html')) {
+    // The page gets a fresh style nonce, in its meta tags and in the header alike.
+    const page = servedPage(fs.readFileSync(file, 'utf8'));
+    headers['content-security-policy'] = page.header;
+    return { status: 200, headers, file, html: page.html };
+  }
   return { status: 200, headers, file };
 }

@@ -8,7 +8,7 @@ import { ApiArgumentError } from '../../shared/api/validate';
 import { createHandlers, type HandlerDeps } from '../api/handlers';
 import { dispatch } from '../api/dispatch';
 import { UserError } from '../services/user-error';
-import { CONTENT_SECURITY_POLICY_HEADER } from '../content-security-policy';
+import { servedPage } from '../content-security-policy';
 
 /**
  * The bridge: serves the real renderer bundle to a local browser and answers the API by
@@ -24,6 +24,8 @@ export interface BridgeOptions {
   deps: Omit<HandlerDeps, 'host'>;
   rendererDir: string;
   port?: number;
+  /** How long a tab may be gone (no event stream) before its images are closed; default 10 s. */
+  tabClosedAfterMs?: number;
 }
 
 export interface Bridge {
@@ -37,6 +39,17 @@ export interface Bridge {
 const COOKIE = 'migwb_session';
 const API_HEADER = 'x-workbench';
 const MAX_BODY = 1 << 20;
+/** A tab that reloads reconnects its event stream within this time; after it, a closed tab's images are closed. */
+const TAB_CLOSED_AFTER_MS = 10_000;
+/** Browser sessions kept (each link opened once makes one); the oldest without an open tab goes first. */
+const MAX_SESSIONS = 16;
+
+/** A request the bridge refuses before calling a handler. */
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -51,8 +64,11 @@ const MIME: Record<string, string> = {
 };
 
 interface Session {
+  id: string;
   api: WorkbenchApi;
   streams: Set<http.ServerResponse>;
+  /** Pending close of the images of a tab whose event stream went away. */
+  closing?: NodeJS.Timeout;
 }
 
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
@@ -64,11 +80,15 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e) => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}`);
-      else res.destroy();
+      if (res.headersSent) return void res.destroy();
+      // A malformed URI is the client's mistake (400), not ours.
+      if (e instanceof URIError || (e as NodeJS.ErrnoException).code === 'ERR_INVALID_URL') return send(res, 400, 'text/plain; charset=utf-8', 'malformed URI');
+      send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}`);
     });
   });
   let origin = '';
+  /** The names a page of this server is served under: the two the Host check accepts. */
+  let origins: string[] = [];
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const port = (server.address() as AddressInfo).port;
@@ -76,6 +96,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return send(res, 421, 'text/plain; charset=utf-8', 'wrong host');
     }
     const url = new URL(req.url ?? '/', origin);
+    decodeURIComponent(url.pathname); // a malformed escape is refused here, whatever the route
     const token = url.searchParams.get('token');
     if (token !== null && req.method === 'GET') return exchangeToken(token, res);
     const session = sessionOf(req);
@@ -91,9 +112,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (!known) return send(res, 403, 'text/html; charset=utf-8', '<!doctype html><title>Link expired</title><p>This workbench link has expired or was already used. Run <code>migwb serve</code> again.</p>');
     tokens.delete(known); // one-time
     const id = randomBytes(32).toString('hex');
-    const session: Session = { api: undefined as unknown as WorkbenchApi, streams: new Set() };
+    const session: Session = { id, api: undefined as unknown as WorkbenchApi, streams: new Set() };
     session.api = createHandlers(deps, `bridge:${id}`, (event) => broadcast(session, event));
     sessions.set(id, session);
+    if (sessions.size > MAX_SESSIONS) {
+      const idle = [...sessions.values()].find((s) => s.streams.size === 0 && s !== session);
+      if (idle) dropSession(idle);
+    }
     res.writeHead(303, { location: '/', 'set-cookie': `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/`, 'cache-control': 'no-store' });
     res.end();
   }
@@ -103,14 +128,26 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     return cookie ? sessions.get(cookie[1] ?? '') : undefined;
   }
 
+  function dropSession(s: Session): void {
+    clearTimeout(s.closing);
+    for (const r of s.streams) r.end();
+    deps.sessions.closeOwner(`bridge:${s.id}`);
+    sessions.delete(s.id);
+  }
+
   async function callApi(session: Session, channel: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (req.headers[API_HEADER] !== '1' || (req.headers.origin !== undefined && req.headers.origin !== origin)) {
+    if (req.headers[API_HEADER] !== '1' || (req.headers.origin !== undefined && !origins.includes(req.headers.origin))) {
       return send(res, 403, 'application/json', JSON.stringify({ error: 'cross-origin API calls are not allowed' }));
     }
     let args: unknown;
     try {
       args = JSON.parse(await readBody(req));
     } catch (e) {
+      if (e instanceof HttpError) {
+        // Answer, then drop the connection: the rest of the body is not read.
+        res.once('finish', () => req.destroy());
+        return send(res, e.status, 'application/json', JSON.stringify({ error: e.message }), { connection: 'close' });
+      }
       return send(res, 400, 'application/json', JSON.stringify({ error: `bad request body: ${(e as Error).message}` }));
     }
     try {
@@ -126,7 +163,17 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(': connected\n\n');
     session.streams.add(res);
-    req.on('close', () => session.streams.delete(res));
+    clearTimeout(session.closing);
+    req.on('close', () => {
+      session.streams.delete(res);
+      // The tab closed (or reloads): its images are closed unless it is back soon.
+      if (session.streams.size === 0) {
+        session.closing = setTimeout(() => {
+          if (session.streams.size === 0) deps.sessions.closeOwner(`bridge:${session.id}`);
+        }, options.tabClosedAfterMs ?? TAB_CLOSED_AFTER_MS);
+        session.closing.unref();
+      }
+    });
   }
 
   function broadcast(session: Session, event: WorkbenchEvent): void {
@@ -141,8 +188,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const type = MIME[path.extname(file)] ?? 'application/octet-stream';
     if (relative === 'index.html') {
       // The web preload defines window.workbench before the app's module script runs.
-      const html = fs.readFileSync(file, 'utf8').replace('<head>', '<head>\n    <script src="/bridge-preload.js"></script>');
-      return send(res, 200, type, html, { 'content-security-policy': CONTENT_SECURITY_POLICY_HEADER });
+      const page = servedPage(fs.readFileSync(file, 'utf8').replace('<head>', '<head>\n    <script src="/bridge-preload.js"></script>'));
+      return send(res, 200, type, page.html, { 'content-security-policy': page.header });
     }
     res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
     fs.createReadStream(file).pipe(res);
@@ -153,6 +200,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origins = [origin, `http://localhost:${(server.address() as AddressInfo).port}`];
   return {
     origin,
     newLink() {
@@ -162,8 +210,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of sessions.values()) for (const r of s.streams) r.end();
-        for (const id of sessions.keys()) deps.sessions.closeOwner(`bridge:${id}`);
+        for (const s of [...sessions.values()]) dropSession(s);
         server.closeAllConnections();
         server.close(() => resolve());
       }),
@@ -205,14 +252,16 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {
+  const tooLarge = () => new HttpError(413, `request body too large (at most ${MAX_BODY} bytes)`);
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new Error('request body too large'));
-        req.destroy();
+        req.pause();
+        reject(tooLarge());
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

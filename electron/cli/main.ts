@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
+import { printableLines } from './format';
 import { processIO, type CliIO } from './output';
 import { packageVersion } from '../build-paths';
 
@@ -11,7 +12,9 @@ export const EXIT_USAGE = 2;
  * migwb: every action of the workbench as a command over the same engine as the GUI.
  * Returns the exit status instead of exiting, so tests can run it in-process.
  */
-export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
+export async function runCli(argv: string[], terminal: CliIO = processIO): Promise<number> {
+  // Whatever a command prints, no control character from an image reaches the terminal raw.
+  const io: CliIO = { ...terminal, out: (text) => terminal.out(printableLines(text)) };
   let exitCode = 0;
   const setExit = (code: number): void => {
     exitCode = code;

@@ -6,6 +6,9 @@ export interface CliIO {
   err(text: string): void;
   /** Whether stderr is an interactive terminal (progress bars only then). */
   errIsTTY: boolean;
+  /** Binary standard input and output, for commands that stream ("-"); default the process's. */
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
 }
 
 export const processIO: CliIO = {

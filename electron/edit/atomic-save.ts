@@ -4,14 +4,16 @@ import * as path from 'node:path';
 import { hex, type Diagnostic } from '../../shared/diagnostics';
 import type { ByteSource } from '../../shared/io/byte-source';
 import { syncFolder, tempPathBeside, writeAll } from '../io/atomic-file';
+import { checkOutputs, type NamedPath } from '../io/output-paths';
+import { removeStaleTemporaries, TEMPORARY_PATTERNS } from '../io/stale-temporaries';
 import { UserError } from '../services/user-error';
 import type { LongWorkOptions } from './file-hash';
 
 const CHUNK = 4 << 20;
 
 export interface SaveOptions extends LongWorkOptions {
-  /** Files the result must never replace: the original and any donor (hard links included). */
-  protect: string[];
+  /** Files the result must never replace: the original, donors, journals (by identity: hard links and symlinks included). */
+  protect: readonly NamedPath[];
   /** Checks the written temp file; its errors refuse the save unless `force`. */
   validate: (tempPath: string) => Diagnostic[];
   /** Save even if validation finds errors. */
@@ -45,9 +47,12 @@ export class SaveRefusedError extends UserError {
  */
 export async function saveAtomically(dest: string, content: ByteSource, options: SaveOptions): Promise<SaveResult> {
   const target = path.resolve(dest);
-  refuseProtected(target, options.protect);
+  if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${target} is a folder; give the path of the file to write`);
+  checkOutputs(options.protect, [{ path: target, role: 'the output' }]);
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new UserError(`cannot save to ${dest}: the folder ${dir} does not exist`);
+  // Temp files of saves that were killed (kill -9, a crash) into this folder go now.
+  removeStaleTemporaries(dir, TEMPORARY_PATTERNS.atomicWrite);
   const temp = tempPathBeside(target);
   let fd: number | undefined;
   try {
@@ -77,32 +82,16 @@ export async function saveAtomically(dest: string, content: ByteSource, options:
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(temp, { force: true });
     if ((e as Error).name === 'AbortError') throw new UserError('save cancelled; nothing was written');
-    if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EROFS') throw new UserError(`cannot write in ${dir}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // EPERM: an immutable or append-only folder or file (chattr +i), or a sealed mount.
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') throw new UserError(`cannot write in ${dir}: ${describeWriteRefusal(code)} (${(e as Error).message})`);
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new UserError(`not saved: the disk holding ${dir} is full`);
     throw e;
   }
 }
 
-/** The destination must not be a protected file, by path or by identity (a hard link or another spelling). */
-function refuseProtected(target: string, protect: string[]): void {
-  let st: fs.Stats | undefined;
-  try {
-    st = fs.statSync(target);
-  } catch {
-    st = undefined;
-  }
-  if (st?.isDirectory()) throw new UserError(`${target} is a folder; give the path of the file to write`);
-  for (const p of protect) {
-    const same = path.resolve(p) === target || (st !== undefined && sameFile(st, p));
-    if (same) throw new UserError(`refusing to write ${target}: it is ${path.resolve(p) === target ? '' : 'the same file as '}${p}, which is evidence and is never modified; choose another output path`);
-  }
-}
-
-function sameFile(st: fs.Stats, other: string): boolean {
-  try {
-    const o = fs.statSync(other);
-    return o.dev === st.dev && o.ino === st.ino;
-  } catch {
-    return false;
-  }
+function describeWriteRefusal(code: string): string {
+  if (code === 'EROFS') return 'the file system is read-only';
+  if (code === 'EPERM') return 'the operation is not permitted there (an immutable or protected folder or file)';
+  return 'permission denied';
 }

@@ -4,19 +4,23 @@ import { compileEdit } from '../../shared/edit/compile';
 import type { EditContext, SourceImage } from '../../shared/edit/context';
 import { EditError } from '../../shared/edit/errors';
 import type { EditRequest } from '../../shared/edit/intents';
-import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
+import { containerEditsOf, EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
 import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
-import { bytesPiece, PieceTable, rangePiece, type JournalSource } from '../../shared/edit/pieces';
+import type { JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
-import type { LibvirtSaveLayer } from '../../shared/formats/container-model';
+import { rebuildDerivedSource } from '../../shared/transform/derived';
+import type { TransformRequest } from '../../shared/transform/target';
+import { planTransform, type TransformOutcome } from '../../shared/transform/transform';
 import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import { borrowVmdesc } from '../../shared/formats/qemu-stream/borrowed-vmdesc';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
-import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
+import { readerOf } from '../../shared/formats/registry';
+import { looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { parseQemuStream, type ParseOptions } from '../../shared/formats/qemu-stream/stream-parser';
 import type { Vmdesc } from '../../shared/formats/qemu-stream/vmdesc';
 import { openImage, openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
+import type { NamedPath } from '../io/output-paths';
 import { UserError } from '../services/user-error';
 import { saveAtomically, type SaveResult } from './atomic-save';
 import { sha256Of, sha256OfSync, type LongWorkOptions } from './file-hash';
@@ -43,6 +47,8 @@ export class EditSession {
   private readonly donors = new Map<string, OpenedImage>();
   private readonly hashes = new Map<string, string>();
   private parsed?: { view: JournalSource; model: QemuStreamModel };
+  /** Native images of transform targets, by path (read-only, never written). */
+  private readonly templates = new Map<string, OpenedImage>();
   /** A sibling's vmdesc for a stream without one, so its fields can be edited by name. */
   private borrowed?: { vmdesc: Vmdesc; from: string };
 
@@ -127,6 +133,8 @@ export class EditSession {
   }
 
   context(): EditContext {
+    const { container } = this.image;
+    const reader = readerOf(container);
     return {
       view: this.view,
       model: this.describedModel(),
@@ -134,6 +142,7 @@ export class EditSession {
         const d = this.donors.get(id);
         return d && ({ id, source: d.source, model: d.model, path: path.resolve(d.path), sha256: this.hashes.get(id) } satisfies SourceImage);
       },
+      ...(reader.chunkEdit ? { chunkEdit: (request) => reader.chunkEdit!(container, request) } : {}),
     };
   }
 
@@ -152,6 +161,32 @@ export class EditSession {
 
   applyCompiled(edit: CompiledEdit): AppliedEdit {
     return userErrors(() => this.journal.apply(edit));
+  }
+
+  /**
+   * Plans a transform of the edited image for another QEMU release (shared/transform) and,
+   * unless `dryRun`, applies it as one edit: one undo takes it back. Nothing is applied
+   * when the plan has blockers or nothing to change.
+   */
+  transform(request: Omit<TransformRequest, 'template'>, options: { dryRun?: boolean } = {}): TransformOutcome & { applied?: AppliedEdit } {
+    const template = request.templatePath !== undefined ? this.openTemplate(request.templatePath) : undefined;
+    let derivedId = 'transform-ram';
+    for (let n = 2; this.journal.source(derivedId); n++) derivedId = `transform-ram-${n}`;
+    const outcome = userErrors(() =>
+      planTransform({ source: this.view, model: this.describedModel() }, { ...request, template: template && { source: template.source, model: template.model } }, derivedId),
+    );
+    if (options.dryRun || !outcome.edit) return outcome;
+    return { ...outcome, applied: this.applyCompiled(outcome.edit) };
+  }
+
+  private openTemplate(templatePath: string): OpenedImage {
+    const key = path.resolve(templatePath);
+    let t = this.templates.get(key);
+    if (!t) {
+      t = openImage(templatePath);
+      this.templates.set(key, t);
+    }
+    return t;
   }
 
   undo(): AppliedEdit | undefined {
@@ -195,10 +230,15 @@ export class EditSession {
       if (got.sha256 !== s.sha256) throw new UserError(`donor ${s.id} at ${where} is not the file the journal used (sha256 ${got.sha256}, expected ${s.sha256}); give its path with --donor ${s.id}=PATH`);
     }
     userErrors(() => {
-      for (const e of entriesOf(doc.edits)) this.journal.replay(e);
+      const replay = (e: AppliedEdit) => {
+        // A transform's re-encoded RAM is rebuilt from the image as it stands before the entry.
+        for (const d of e.derived ?? []) d.source = rebuildDerivedSource(d.recipe, this.journal.view());
+        this.journal.replay(e);
+      };
+      for (const e of entriesOf(doc.edits)) replay(e);
       // Undone edits are replayed and undone again, so they can be redone.
       const undone = entriesOf(doc.undone);
-      for (const e of [...undone].reverse()) this.journal.replay(e);
+      for (const e of [...undone].reverse()) replay(e);
       for (let i = 0; i < undone.length; i++) this.journal.undo();
     });
   }
@@ -213,10 +253,11 @@ export class EditSession {
    * errors is refused unless `force`. The original and the donors can never be the target.
    */
   async save(out: string, options: LongWorkOptions & SaveOptions = {}): Promise<SessionSaveResult> {
-    const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : this.composeOutput();
+    const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : await this.composeOutput(options);
+    notes.push(...this.annotationsLeftInJournal(options.streamOnly === true));
     const result = await saveAtomically(out, content, {
       ...options,
-      protect: [this.path, ...[...this.donors.values()].map((d) => d.path)],
+      protect: this.inputs(),
       validate: validateImageFile,
     });
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
@@ -224,9 +265,19 @@ export class EditSession {
     return { ...result, notes };
   }
 
+  /** The files this session reads: the image, its donors and a borrowed vmdesc's source. Nothing it writes may be one of them. */
+  inputs(): NamedPath[] {
+    return [
+      { path: this.path, role: 'the image' },
+      ...[...this.donors].map(([id, d]) => ({ path: d.path, role: `the donor ${id}` })),
+      ...[...this.templates.values()].map((t) => ({ path: t.path, role: 'the transform template' })),
+      ...(this.borrowed ? [{ path: this.borrowed.from, role: 'the vmdesc source' }] : []),
+    ];
+  }
+
   close(): void {
     this.image.close();
-    for (const d of this.donors.values()) d.close();
+    for (const d of [...this.donors.values(), ...this.templates.values()]) d.close();
   }
 
   private async identity(id: string, image: OpenedImage, options: LongWorkOptions): Promise<SourceIdentity> {
@@ -236,56 +287,34 @@ export class EditSession {
   }
 
   /**
-   * The file to write: the edited stream, put back into its container. A bare stream is
-   * written as is, re-sealed when it had a section directory; a raw libvirt save keeps its
-   * header, XML and padding; a compressed one is written with its stream uncompressed.
+   * The file to write: the edited stream, put back into its container by its format (a bare
+   * stream re-sealed when it had a section directory; a raw libvirt save behind its header,
+   * XML and padding; a compressed one with its stream uncompressed; a chunked container
+   * re-chunked where the stream changed, with its notes and journal).
    */
-  private composeOutput(): { content: ByteSource; notes: string[] } {
-    const { file, streamBase, layers } = this.image;
-    const edited = this.view;
-    const libvirt = layers.find((l): l is LibvirtSaveLayer => l.kind === 'libvirt-save');
-    if (layers.some((l) => l.kind === 'qcow2')) {
-      throw new UserError(`${this.path} is a qcow2 image; writing an edited VM state back into its snapshot is not supported yet. Save the edited VM state as a migration stream with --stream-only and load it with -incoming next to the disk`);
-    }
-    if (!libvirt) return this.composeBareStream(edited);
-    const sources = new Map<string, ByteSource>([
-      ['file', file],
-      ['stream', edited],
-    ]);
-    const stream = rangePiece('stream', 0, edited.size);
-    if (streamBase !== undefined) {
-      // The libvirt stream runs to the end of the file.
-      return { content: new PieceTable(sources, [rangePiece('file', 0, streamBase), stream]).snapshot(), notes: [] };
-    }
-    const format = libvirt.header.fields.find((f) => f.name === 'format')!;
-    const raw = new Uint8Array(4); // libvirt format 0 = raw, in the header's byte order (zero either way)
-    const pieces = [rangePiece('file', 0, format.offset), bytesPiece(raw), rangePiece('file', format.offset + 4, libvirt.stream.offset - format.offset - 4), stream];
-    return {
-      content: new PieceTable(sources, pieces).snapshot(),
-      notes: [`the QEMU stream was ${libvirt.storedAs}-compressed; it is saved uncompressed (libvirt format "raw", which virsh restore reads as well)`],
-    };
+  private async composeOutput(options: LongWorkOptions): Promise<{ content: ByteSource; notes: string[] }> {
+    const { file, container } = this.image;
+    const reader = readerOf(container);
+    const entries = this.journal.entries;
+    const written = reader.writeBack({
+      file,
+      container,
+      edited: this.view,
+      model: this.model(),
+      edits: entries.filter((e) => e.changes.length > 0).length,
+      sealedBy: sealedBy(),
+      containerEdits: containerEditsOf(entries),
+      ...(reader.recordsJournal && entries.length > 0 ? { journal: await this.document(options) } : {}),
+    });
+    if ('refusal' in written) throw new UserError(`${this.path} ${written.refusal}`);
+    return { content: written.content, notes: [...written.notes] };
   }
 
-  /**
-   * A bare stream. Unedited, it is written as it was. Edited, an appended migwb section
-   * directory no longer describes it, so it is replaced by a fresh one; other trailers are
-   * kept (they are not ours to interpret).
-   */
-  private composeBareStream(edited: JournalSource): { content: ByteSource; notes: string[] } {
-    const model = this.model();
-    const t = model.trailing;
-    if (!t || this.journal.entries.length === 0) return { content: edited, notes: [] };
-    if (!looksLikeDirectoryHeader(readBytes(edited, t.offset, 9))) {
-      return { content: edited, notes: [`the ${t.length} bytes after the stream (a section directory or other trailer) were kept as they were; they do not describe the edited stream`] };
-    }
-    const sources = new Map<string, ByteSource>([['stream', edited]]);
-    const stream = rangePiece('stream', 0, t.offset);
-    if (!model.sawEof) {
-      return { content: new PieceTable(sources, [stream]).snapshot(), notes: ['the section directory was dropped and not rewritten: the edited stream has no QEMU_VM_EOF'] };
-    }
-    const described = { ...model, size: t.offset, trailing: undefined, diagnostics: model.diagnostics.filter((d) => d.code !== 'trailing-data') };
-    const directory = encodeDirectory(described, { placedAt: t.offset, sealedBy: sealedBy() });
-    return { content: new PieceTable(sources, [stream, bytesPiece(directory)]).snapshot(), notes: ['the section directory was rewritten for the edited stream'] };
+  /** Notes and tags a saved file has no place for: they stay in the journal. */
+  private annotationsLeftInJournal(streamOnly: boolean): string[] {
+    const kept = containerEditsOf(this.journal.entries).filter((e) => e.kind === 'note' || e.kind === 'tags').length;
+    if (kept === 0 || (!streamOnly && readerOf(this.image.container).storesAnnotations)) return [];
+    return [`${kept} note and tag edit${kept === 1 ? ' is' : 's are'} kept in the journal only: this file has no place for them (save the journal, or pack the image with "migwb pack" to keep them in a chunked container)`];
   }
 }
 
@@ -313,7 +342,7 @@ export function validateImageFile(file: string): Diagnostic[] {
     return [{ severity: 'error', code: 'not-an-image', offset: 0, expected: 'a migration image', found: (e as Error).message, message: 'The result is not a readable migration image' }];
   }
   img.close();
-  return img.model.diagnostics;
+  return [...img.containerDiagnostics, ...img.model.diagnostics];
 }
 
 function userErrors<T>(fn: () => T): T {

@@ -4,6 +4,7 @@ import { EditError } from '../../shared/edit/errors';
 import { parseJournalDocument, type JournalDocument } from '../../shared/edit/journal-file';
 import { MemorySource } from '../../shared/io/byte-source';
 import { UserError } from '../services/user-error';
+import type { NamedPath } from '../io/output-paths';
 import { saveAtomically } from './atomic-save';
 
 /** Reads and checks a journal file; problems are one-line UserErrors. */
@@ -23,7 +24,7 @@ export function readJournalFile(file: string): JournalDocument {
 }
 
 /** Writes a text file (journal, report) atomically; never over one of the `protect`ed images. */
-export async function writeTextAtomically(file: string, text: string, protect: string[]): Promise<void> {
+export async function writeTextAtomically(file: string, text: string, protect: readonly NamedPath[]): Promise<void> {
   await saveAtomically(file, new MemorySource(strToU8(text)), { protect, validate: () => [] });
 }
 

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FileRange } from '../../shared/formats/container-model';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
+import { removeStaleTemporaries, TEMPORARY_PATTERNS } from '../io/stale-temporaries';
 import { cancelled } from '../services/cancellation';
 import type { StreamCompression } from './libvirt/decoders';
 
@@ -19,7 +20,16 @@ import type { StreamCompression } from './libvirt/decoders';
  * finds the key of an unchanged file without reading it; a copy or a renamed file is
  * hashed once and then finds the same entry. The cache is bounded in size: the least
  * recently used entries are evicted when a new one is written. Entries are written
- * atomically (temp file, fsync, rename), so a crash never leaves a half entry behind.
+ * atomically (temp file, fsync, rename), so a crash never leaves a half entry behind, and
+ * the temp files of a killed run are removed by the next one.
+ *
+ * Only complete decompressions are cached. A stream that is damaged, cut, or stopped at its
+ * output bound (a decompression bomb) is kept for the process that made it only (it goes
+ * when the process exits), so a later run tries again instead of trusting a failure.
+ *
+ * The output is bounded: by what the save declares (its domain's memory, with a margin)
+ * and by the cache's size limit, whichever is smaller; decompression stops there with a
+ * problem that gives the expansion ratio.
  */
 export interface CacheOptions {
   /** Cache folder; default $MIGWB_CACHE_DIR, else $XDG_CACHE_HOME/migwb/decompressed, else ~/.cache/migwb/decompressed. */
@@ -29,6 +39,19 @@ export interface CacheOptions {
   /** Called with compressed bytes read and the compressed length. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** What the save declares the stream can hold (guest memory with a margin), when it says. */
+  expectedMax?: { bytes: number; why: string };
+}
+
+/** Why a decompressed stream is incomplete, for the diagnostic of the image. */
+export interface DecompressionProblem {
+  /** compressed-stream-damaged: the data is cut or damaged; decompression-bound: the output reached its bound. */
+  code: 'compressed-stream-damaged' | 'decompression-bound';
+  message: string;
+  /** File offset in the compressed data where decompression stopped. */
+  compressedOffset: number;
+  expected?: string;
+  hint?: string;
 }
 
 export interface CachedStream {
@@ -38,8 +61,8 @@ export interface CachedStream {
   compression: StreamCompression;
   /** SHA-256 of the compressed bytes. */
   key: string;
-  /** Set when the compressed data ended early or was damaged: the stream is what could be decompressed. */
-  problem?: { message: string; compressedOffset: number };
+  /** Set when the compressed data ended early, was damaged, or expanded past its bound: the stream is what was decompressed. */
+  problem?: DecompressionProblem;
 }
 
 interface EntryMeta extends Omit<CachedStream, 'path'> {
@@ -59,11 +82,34 @@ function maxBytesOf(options: CacheOptions): number {
   return options.maxBytes ?? (Number(process.env.MIGWB_CACHE_MAX_BYTES) || 32 * 1024 ** 3);
 }
 
-/** The cached decompressed stream of `range` of `file`, if this exact file was decompressed before. */
+/**
+ * Without a declared memory size (a damaged domain XML), no real QEMU stream expands more
+ * than this from its compressed size: guest pages that compress well are zero pages, which
+ * QEMU writes as 8-byte records, not as 4 KiB of zeros.
+ */
+const UNDECLARED_RATIO = 64;
+const UNDECLARED_SLACK = 256 * 1024 ** 2;
+
+/** The most bytes a stream may decompress to, and why. */
+export function outputBound(options: CacheOptions, compressedLength: number): { bytes: number; why: string } {
+  const cache = maxBytesOf(options);
+  const declared = options.expectedMax ?? { bytes: compressedLength * UNDECLARED_RATIO + UNDECLARED_SLACK, why: `the domain XML declares no memory size, so at most ${UNDECLARED_RATIO} times the compressed size plus 256 MiB` };
+  return declared.bytes <= cache ? declared : { bytes: cache, why: `the decompression cache's size limit (MIGWB_CACHE_MAX_BYTES)` };
+}
+
+/** Output is written in batches of about this size. */
+const WRITE_BATCH = 4 << 20;
+
+/** An entry only this process may use: a stream that is not cached because it is incomplete. */
+function processEntry(key: string): string {
+  return `${key}.partial-${process.pid}`;
+}
+
+/** The decompressed stream of `range` of `file`, if this exact file was decompressed before (or, incomplete, by this process). */
 export function findCachedStream(file: string, range: FileRange, options: CacheOptions = {}): CachedStream | undefined {
   const dir = options.cacheDir ?? defaultCacheDir();
   const key = readIdentity(dir, file, range);
-  return key ? openEntry(dir, key) : undefined;
+  return key ? (openEntry(dir, key) ?? openEntry(dir, processEntry(key), key)) : undefined;
 }
 
 /**
@@ -73,11 +119,12 @@ export function findCachedStream(file: string, range: FileRange, options: CacheO
 export async function decompressToCache(file: string, range: FileRange, compression: StreamCompression, options: CacheOptions = {}): Promise<CachedStream> {
   const dir = options.cacheDir ?? defaultCacheDir();
   fs.mkdirSync(dir, { recursive: true });
+  removeStaleTemporaries(dir, TEMPORARY_PATTERNS.decompressCache);
   const known = findCachedStream(file, range, options);
   if (known) return known;
   // Same content under another name: one hashing pass, no decompression.
   const key = await hashRange(file, range, options);
-  const existing = openEntry(dir, key);
+  const existing = openEntry(dir, key) ?? openEntry(dir, processEntry(key), key);
   if (existing) {
     writeIdentity(dir, file, range, key);
     return existing;
@@ -91,50 +138,94 @@ export async function decompressToCache(file: string, range: FileRange, compress
 async function decompressEntry(dir: string, file: string, range: FileRange, compression: StreamCompression, key: string, options: CacheOptions): Promise<CachedStream> {
   // The decoders (xz, bzip2, zstd) load on first use: opening anything else, and every
   // worker thread that opens images, starts faster without them.
-  const { decompressingStream } = await import('./libvirt/decoders');
+  const { decompressedChunks } = await import('./libvirt/decoders');
+  const bound = outputBound(options, range.length);
   const temp = path.join(dir, `${key}.qevm.tmp-${process.pid}-${Date.now()}`);
   const out = await fs.promises.open(temp, 'wx');
   let size = 0;
   let read = 0;
-  let problem: CachedStream['problem'];
+  let problem: DecompressionProblem | undefined;
   const input = fs.createReadStream(file, { start: range.offset, end: range.offset + range.length - 1, highWaterMark: 1 << 20 });
-  const counted = input.pipe(
-    new Transform({
-      transform(chunk: Buffer, _e, callback) {
-        read += chunk.length;
-        options.onProgress?.(read, range.length);
-        callback(null, chunk);
-      },
-    }),
-  );
-  const decoded = decompressingStream(compression, counted);
-  const abort = () => decoded.destroy(cancelled('decompression'));
+  const abort = () => input.destroy(cancelled('decompression'));
+  // Small pieces are gathered into larger writes.
+  const batch: Uint8Array[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batched) await out.writev(batch.splice(0));
+    batched = 0;
+  };
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     if (options.signal?.aborted) abort();
-    for await (const chunk of decoded) {
-      await out.write(chunk as Buffer);
-      size += (chunk as Buffer).length;
+    const counted = Readable.from(
+      (async function* () {
+        for await (const chunk of input) {
+          read += (chunk as Buffer).length;
+          options.onProgress?.(read, range.length);
+          yield chunk as Buffer;
+        }
+      })(),
+      { objectMode: false },
+    );
+    // Pulled one piece at a time, so the output is written (or refused) as it comes.
+    for await (const chunk of decompressedChunks(compression, counted)) {
+      if (options.signal?.aborted) throw cancelled('decompression');
+      const room = bound.bytes - size;
+      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      batch.push(piece);
+      batched += piece.length;
+      size += piece.length;
+      if (batched >= WRITE_BATCH) await flush();
+      if (piece !== chunk) {
+        problem = boundReached(size, read, range, bound);
+        break;
+      }
     }
   } catch (e) {
     if ((e as Error).name === 'AbortError' || options.signal?.aborted) {
       await out.close();
       fs.rmSync(temp, { force: true });
-      input.destroy();
-      throw e;
+      throw (e as Error).name === 'AbortError' ? e : cancelled('decompression');
     }
     // Damaged or cut compressed data: keep everything that decompressed, say where it stopped.
-    problem = { message: `${compression} data ${describeDecodeError(e as Error)}`, compressedOffset: range.offset + read };
+    problem = {
+      code: 'compressed-stream-damaged',
+      message: `${compression} data ${describeDecodeError(e as Error)}`,
+      compressedOffset: range.offset + read,
+      hint: 'Everything before the damage is shown; the QEMU stream is cut where decompression stopped.',
+    };
   } finally {
     options.signal?.removeEventListener('abort', abort);
     input.destroy();
   }
+  await flush();
   await out.sync();
   await out.close();
+  // A complete stream is cached for every later run; an incomplete one only for this process.
+  const name = problem ? processEntry(key) : key;
   const meta: EntryMeta = { key, size, compression, problem, compressedLength: range.length, created: new Date().toISOString(), firstSource: file };
-  fs.renameSync(temp, path.join(dir, `${key}.qevm`));
-  writeText(path.join(dir, `${key}.json`), JSON.stringify(meta, null, 2));
-  return { path: path.join(dir, `${key}.qevm`), size, compression, key, problem };
+  fs.renameSync(temp, path.join(dir, `${name}.qevm`));
+  writeText(path.join(dir, `${name}.json`), JSON.stringify(meta, null, 2));
+  if (problem) removeAtExit(dir, name);
+  return { path: path.join(dir, `${name}.qevm`), size, compression, key, problem };
+}
+
+function boundReached(size: number, read: number, range: FileRange, bound: { bytes: number; why: string }): DecompressionProblem {
+  const ratio = size / Math.max(1, read);
+  return {
+    code: 'decompression-bound',
+    message: `Decompression stopped at ${size} bytes, the most this save can hold (${bound.why}); ${read} compressed bytes had expanded ${ratio.toFixed(ratio < 10 ? 1 : 0)}:1`,
+    expected: `at most ${bound.bytes} bytes of QEMU stream`,
+    compressedOffset: range.offset + read,
+    hint: 'The compressed stream expands far beyond the guest memory the save declares: it is damaged or built to exhaust the disk (a decompression bomb). Everything before the bound is shown.',
+  };
+}
+
+/** Incomplete streams belong to their process: removed when it exits (and, after a kill, by the next run). */
+function removeAtExit(dir: string, name: string): void {
+  process.once('exit', () => {
+    for (const ext of ['.qevm', '.json']) fs.rmSync(path.join(dir, name + ext), { force: true });
+  });
 }
 
 function describeDecodeError(e: Error): string {
@@ -142,13 +233,15 @@ function describeDecodeError(e: Error): string {
   return /unexpected end|truncated|premature|ends/i.test(m) ? `ends early (truncated): ${m}` : `is damaged: ${m}`;
 }
 
-function openEntry(dir: string, key: string): CachedStream | undefined {
+function openEntry(dir: string, name: string, key = name): CachedStream | undefined {
   try {
-    const meta = JSON.parse(fs.readFileSync(path.join(dir, `${key}.json`), 'utf8')) as EntryMeta;
-    const data = path.join(dir, `${key}.qevm`);
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')) as EntryMeta;
+    const data = path.join(dir, `${name}.qevm`);
     if (fs.statSync(data).size !== meta.size) return undefined;
+    // Entries of older versions kept damaged streams: never trust a cached failure.
+    if (meta.problem && name === key) return undefined;
     const now = new Date();
-    fs.utimesSync(path.join(dir, `${key}.json`), now, now); // recently used
+    fs.utimesSync(path.join(dir, `${name}.json`), now, now); // recently used
     return { path: data, size: meta.size, compression: meta.compression, key, problem: meta.problem };
   } catch {
     return undefined;
@@ -202,7 +295,8 @@ function writeText(target: string, text: string): void {
 function evict(dir: string, maxBytes: number, keep: string): void {
   const entries = fs
     .readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
+    // Complete entries only: an incomplete stream belongs to a running process and goes with it.
+    .filter((f) => /^[0-9a-f]{64}\.json$/.test(f))
     .map((f) => {
       const key = f.slice(0, -5);
       const meta = path.join(dir, f);

@@ -7,6 +7,7 @@ import { migrate } from './schema';
 
 /** better-sqlite3 is a native addon: loaded by the commands that open a library, not at every start. */
 function sqlite(): typeof Database {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, not with every command
   return require('better-sqlite3') as typeof Database;
 }
 

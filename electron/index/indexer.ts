@@ -4,16 +4,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LibraryIndexReport } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
-import { DETECT_BYTES, detectImageKind } from '../../shared/formats/detect';
+import { DETECT_BYTES, detectFormat } from '../../shared/formats/registry';
 import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from '../services/image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';
-import { openContainer, prepareContainer } from '../services/open-container';
+import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UnsupportedFormatError, UserError } from '../services/user-error';
-import { imageRows } from './image-rows';
+import { describeWrapper, imageRows } from './image-rows';
+import { SCHEMA_VERSION } from './schema';
 
 export interface IndexProgress {
   filesDone: number;
@@ -22,6 +23,8 @@ export interface IndexProgress {
   bytesDone: number;
   bytesTotal: number;
   currentFile?: string;
+  /** The report so far, so a run stopped from outside (cancel, a file over its budget) still accounts for what it did. */
+  counts?: Pick<IndexReport, 'files' | 'indexed' | 'unchanged' | 'notImages' | 'unsupported' | 'failed' | 'missing' | 'sidecarsWritten'>;
 }
 
 export interface IndexOptions {
@@ -30,6 +33,8 @@ export interface IndexOptions {
   onProgress?: (p: IndexProgress) => void;
   /** Polled between files and while reading; true stops the run after the current transaction. */
   isCancelled?: () => boolean;
+  /** Files to leave out of this run (recorded already by the caller). */
+  skip?: ReadonlySet<string>;
 }
 
 export interface IndexReport extends LibraryIndexReport {
@@ -44,6 +49,8 @@ interface FileTask {
   folderId: number | null;
   size: number;
   mtimeMs: number;
+  /** The name's bytes are not UTF-8: `path` shows them escaped (\xHH) and cannot be opened by it. */
+  badName?: boolean;
 }
 
 interface ImageRow {
@@ -69,9 +76,10 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
   const started = Date.now();
   const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, unsupported: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
-  const version = sealedBy();
-  const tasks = collectTasks(store, paths, report);
-  report.files = tasks.length;
+  // Rows stored by another version, or before the schema gained columns, are read again.
+  const version = `${sealedBy()} library ${SCHEMA_VERSION}`;
+  const tasks = collectTasks(store, paths, report).filter((t) => !options.skip?.has(t.path));
+  report.files = tasks.length + (options.skip?.size ?? 0);
 
   const work: FileTask[] = [];
   for (const t of tasks) {
@@ -86,7 +94,8 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
     const now = Date.now();
     if (force || now - lastReport >= 100) {
       lastReport = now;
-      options.onProgress?.({ ...progress });
+      const { files, indexed, unchanged, notImages, unsupported, failed, missing, sidecarsWritten } = report;
+      options.onProgress?.({ ...progress, counts: { files, indexed, unchanged, notImages, unsupported, failed, missing, sidecarsWritten } });
     }
   };
 
@@ -96,6 +105,12 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
       progress.currentFile = task.path;
       tick(true);
       const before = progress.bytesDone;
+      if (task.badName) {
+        store.writeStatus(task, version, 'unreadable', 'the file name is not valid UTF-8, so it cannot be recorded or opened by its name; rename it (the \\xHH in the path are its bytes) and index again', null, null);
+        report.failed++;
+        progress.filesDone++;
+        continue;
+      }
       try {
         await indexFile(store, task, version, options, report, (bytes) => {
           progress.bytesDone = before + bytes;
@@ -151,10 +166,11 @@ function collectTasks(store: Store, paths: readonly string[], report: IndexRepor
 }
 
 /** Regular files under a folder, recursively, in a stable order (symlinks are not followed). */
-function* walk(dir: string): Generator<{ path: string; size: number; mtimeMs: number }> {
+function* walk(dir: string): Generator<{ path: string; size: number; mtimeMs: number; badName?: boolean }> {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
+    yield* badlyNamed(dir);
   } catch {
     return; // an unreadable subfolder is skipped, not fatal
   }
@@ -172,6 +188,41 @@ function* walk(dir: string): Generator<{ path: string; size: number; mtimeMs: nu
       }
     }
   }
+}
+
+/**
+ * Files of `dir` whose names are not valid UTF-8. Node decodes such a name with U+FFFD,
+ * so the decoded path names no file and the walk would lose it silently: they are listed
+ * here by their bytes (stat'ed through a Buffer path), with the bad bytes shown as \xHH.
+ */
+function* badlyNamed(dir: string): Generator<{ path: string; size: number; mtimeMs: number; badName: true }> {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+    const raw = e.name as unknown as Buffer;
+    if (Buffer.from(raw.toString('utf8'), 'utf8').equals(raw) || !e.isFile()) continue;
+    try {
+      const st = fs.statSync(Buffer.concat([Buffer.from(dir + path.sep), raw]));
+      yield { path: path.join(dir, escapeInvalidUtf8(raw)), size: st.size, mtimeMs: Math.trunc(st.mtimeMs), badName: true };
+    } catch {
+      // vanished meanwhile
+    }
+  }
+}
+
+/** The name as UTF-8 where it is, with every byte of an invalid sequence as \xHH. */
+function escapeInvalidUtf8(raw: Buffer): string {
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    const len = raw[i] < 0x80 ? 1 : raw[i] >> 5 === 6 ? 2 : raw[i] >> 4 === 14 ? 3 : raw[i] >> 3 === 30 ? 4 : 0;
+    const piece = len ? raw.subarray(i, i + len) : undefined;
+    if (piece && piece.length === len && Buffer.from(piece.toString('utf8'), 'utf8').equals(piece)) {
+      out += piece.toString('utf8');
+      i += len;
+    } else {
+      out += '\\x' + raw[i].toString(16).padStart(2, '0');
+      i++;
+    }
+  }
+  return out;
 }
 
 /** IMAGE.migdir beside IMAGE: our sidecar, not a library file (one that is not beside its image is read, and skipped by content). */
@@ -203,8 +254,9 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     report.files--; // our own sidecar: not a library file
     return;
   }
-  const kind = detectImageKind(head);
-  if (kind === 'unknown') {
+  // Detected once, here: what the file is decides whether it is hashed and read at all.
+  const detection = detectFormat(head);
+  if (!detection) {
     store.writeStatus(task, version, 'not-an-image', 'content not recognised as a migration or save image', null, null);
     report.notImages++;
     return;
@@ -216,14 +268,16 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     report.unchanged++;
     return;
   }
+  const { kind } = detection;
   const file = openReadOnly(task.path);
-  let container: ReturnType<typeof openContainer> | undefined;
+  let attached: StreamInFile | undefined;
   try {
     let opened;
     try {
-      await prepareContainer(task.path, file);
-      container = openContainer(task.path, file);
-      opened = { stream: container.stream, ...loadStreamDetailed(container.stream, { imagePath: task.path, onProgress: () => onBytes(task.size) }) };
+      const container = describeContainer(task.path, file, {}, detection);
+      await prepareContainer(task.path, container);
+      attached = attachContainer(task.path, file, container);
+      opened = loadStreamDetailed(attached.stream, { imagePath: task.path, onProgress: () => onBytes(task.size) });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       store.writeStatus(task, version, 'unsupported', e.message, kind, sha256);
@@ -233,10 +287,10 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
       return;
     }
     if (options.sealSidecars && opened.via === 'scan' && writeSidecar(task.path, opened.model)) report.sidecarsWritten++;
-    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model));
+    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model), describeWrapper(attached.container.layers, file, opened.model));
     report.indexed++;
   } finally {
-    container?.close();
+    attached?.close();
     file.close();
   }
 }
@@ -290,9 +344,11 @@ class Store {
       touch: db.prepare<[number, number, number]>('UPDATE images SET size = ?, mtime_ms = ? WHERE id = ?'),
       upsert: db.prepare(`
         INSERT INTO images (path, folder_id, size, mtime_ms, sha256, status, status_detail, format, file_version, machine_type, page_size,
-                            capabilities, has_vmdesc, saw_eof, opened_via, element_count, ram_bytes, errors, warnings, notes, indexed_by, indexed_at)
+                            capabilities, has_vmdesc, saw_eof, opened_via, element_count, ram_bytes, errors, warnings, notes, wrapper, qemu_version_hint,
+                            indexed_by, indexed_at)
         VALUES (@path, @folder_id, @size, @mtime_ms, @sha256, @status, @status_detail, @format, @file_version, @machine_type, @page_size,
-                @capabilities, @has_vmdesc, @saw_eof, @opened_via, @element_count, @ram_bytes, @errors, @warnings, @notes, @indexed_by, @indexed_at)
+                @capabilities, @has_vmdesc, @saw_eof, @opened_via, @element_count, @ram_bytes, @errors, @warnings, @notes, @wrapper, @qemu_version_hint,
+                @indexed_by, @indexed_at)
         ON CONFLICT (path) DO UPDATE SET
           folder_id = excluded.folder_id, size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256,
           status = excluded.status, status_detail = excluded.status_detail, format = excluded.format,
@@ -300,6 +356,7 @@ class Store {
           capabilities = excluded.capabilities, has_vmdesc = excluded.has_vmdesc, saw_eof = excluded.saw_eof,
           opened_via = excluded.opened_via, element_count = excluded.element_count, ram_bytes = excluded.ram_bytes,
           errors = excluded.errors, warnings = excluded.warnings, notes = excluded.notes,
+          wrapper = excluded.wrapper, qemu_version_hint = excluded.qemu_version_hint,
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
@@ -361,14 +418,14 @@ class Store {
   }
 
   /** An image and its whole model, in one transaction. */
-  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>): void {
+  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>, wrapper: string | null): void {
     this.db.transaction(() => {
       if (!this.imageByPath(t.path)) {
         // A file that reappears under another name keeps its notes and tags.
         const moved = this.s.movedFrom.get(sha256);
         if (moved) this.s.movePath.run(t.path, moved.id);
       }
-      const id = this.upsert(t, version, { status: 'indexed', status_detail: null, format, sha256, opened_via: via, ...rows.image });
+      const id = this.upsert(t, version, { status: 'indexed', status_detail: null, format, sha256, opened_via: via, wrapper, ...rows.image });
       for (const c of this.s.clear) c.run(id);
       for (const r of rows.ramBlocks) this.s.ramBlock.run(id, ...r);
       for (const r of rows.sections) this.s.section.run(id, ...r);
@@ -399,10 +456,24 @@ class Store {
       errors: 0,
       warnings: 0,
       notes: 0,
+      wrapper: null,
+      qemu_version_hint: null,
       indexed_by: version,
       indexed_at: new Date().toISOString(),
       ...fields,
     };
     return (this.s.upsert.get(row) as { id: number }).id;
   }
+}
+
+/** Records a file the indexer could not finish (stopped from outside after its time budget) as failed, with the reason. */
+export function recordFailedFile(db: Database.Database, file: string, detail: string): void {
+  const store = new Store(db);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return; // gone meanwhile: the next run marks it missing
+  }
+  store.writeStatus({ path: file, folderId: store.folderContaining(file), size: st.size, mtimeMs: Math.trunc(st.mtimeMs) }, sealedBy(), 'unreadable', detail, null, null);
 }

@@ -137,6 +137,13 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (image_id, tag)
   ) WITHOUT ROWID;
   `,
+  // What the library view shows a user at a glance: the wrapper (libvirt, qcow2, and how
+  // pages are encoded) and the QEMU releases that could have written the stream.
+  `
+  ALTER TABLE images ADD COLUMN wrapper TEXT;
+  ALTER TABLE images ADD COLUMN qemu_version_hint TEXT;
+  CREATE INDEX tags_tag ON tags(tag);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,6 +4,7 @@ import { blockExtents, pageDataOffset, pageFacts, type Extent, type ExtentKind }
 import { guestAddressesOf, type MachineLayout } from '../../shared/memory/layout';
 import type { OpenedImage } from '../services/open-image';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
+import { checkOutputs } from '../io/output-paths';
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
 import { elfCoreContents, elfCoreHeader } from '../../shared/memory/elf-core';
@@ -81,8 +82,9 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
   const files: ExtractedFile[] = [];
   let elfNotes: string[] | undefined;
   if (layout === 'blocks') {
+    const taken = new Set<string>();
     img.model.ramBlocks.forEach((b, i) => {
-      const name = `${b.id.replace(/^\/+/, '').replace(/[/:]/g, '_')}.raw`;
+      const name = blockFileName(b.id, taken);
       const file = writeAtomically(img, path.join(options.outDir, name), b.usedLength, options, (fd) => {
         let written = 0;
         forEachGatheredPiece(img, i, 0, b.usedLength, (piece) => {
@@ -117,6 +119,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
   }
   progress.finish();
   const result: ExtractResult = { layout, format, files, mapFile: path.join(options.outDir, PAGE_MAP_NAME), machine: machine && { family: machine.family, rule: machine.rule }, blocks, ...(elfNotes ? { elfNotes } : {}) };
+  checkOutputs([{ path: img.path, role: 'the image' }], [{ path: result.mapFile, role: '--out' }]);
   writeFileAtomic(result.mapFile, (fd) => writeAll(fd, Buffer.from(JSON.stringify(toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }), null, 2) + '\n')));
   return result;
 }
@@ -191,7 +194,7 @@ function writePartsAt(fd: number, parts: Uint8Array[], position: number): number
 
 /** Creates `target` as a sparse file of `size` bytes filled by `fill`, atomically. */
 function writeAtomically(img: OpenedImage, target: string, size: number, options: ExtractOptions, fill: (fd: number) => number): ExtractedFile {
-  if (path.resolve(target) === path.resolve(img.path)) throw new UserError(`refusing to write ${target}: it is the image being read`);
+  checkOutputs([{ path: img.path, role: 'the image' }], [{ path: target, role: '--out' }]);
   if (fs.existsSync(target) && !options.force) throw new UserError(`${target} already exists; choose another --out folder or pass --force`);
   let written = 0;
   writeFileAtomic(target, (fd) => {
@@ -200,3 +203,17 @@ function writeAtomically(img: OpenedImage, target: string, size: number, options
   });
   return { path: target, size, written };
 }
+
+/**
+ * A file name for a RAM block: its name with anything but letters, digits, dot, dash and
+ * underscore turned into "_" (block names come from the image, which may carry slashes,
+ * "..", control characters or NUL), never hidden, and unique among the blocks.
+ */
+export function blockFileName(id: string, taken: Set<string>): string {
+  const base = id.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, (dots) => '_'.repeat(dots.length)).slice(0, 200) || 'block';
+  let name = `${base}.raw`;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}.raw`;
+  taken.add(name);
+  return name;
+}
+

@@ -1,14 +1,16 @@
 import { importModel, type ModelTransfer } from '../../shared/formats/qemu-stream/model-transfer';
+import type { ImageContainer } from '../../shared/formats/registry';
 import type { Extent } from '../../shared/memory/guest-memory';
 import { cancelled } from '../services/cancellation';
-import { openContainer } from '../services/open-container';
+import { attachContainer } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { runAsWorkerJob } from '../services/worker-job';
 import { findLiteral } from './literal-search';
 
 export interface LiteralSearchJob {
   path: string;
-  snapshot?: string;
+  /** The image's container as the main thread holds it: the share attaches the same stream (the same qcow2 snapshot, the cached decompressed copy) without reading the structure again. */
+  container: ImageContainer;
   model: ModelTransfer;
   block: number;
   extents: Extent[];
@@ -23,9 +25,9 @@ export interface LiteralSearchJob {
 /** Worker thread: one share of a literal search (see parallel-literal-search.ts). */
 runAsWorkerJob<LiteralSearchJob, number[], number>((job, isCancelled, onProgress) => {
   const file = openReadOnly(job.path);
-  const container = openContainer(job.path, file, { snapshot: job.snapshot });
+  const attached = attachContainer(job.path, file, job.container);
   try {
-    const img = { source: container.stream, model: importModel(job.model) };
+    const img = { source: attached.stream, model: importModel(job.model) };
     const found: number[] = [];
     let bytes = 0;
     findLiteral(img, job.block, job.extents, job.start, job.end, Buffer.from(job.needle), job.includeZero, (offset) => found.push(offset) < job.limit, (n) => {
@@ -35,7 +37,7 @@ runAsWorkerJob<LiteralSearchJob, number[], number>((job, isCancelled, onProgress
     });
     return found;
   } finally {
-    container.close();
+    attached.close();
     file.close();
   }
 });

@@ -38,8 +38,6 @@ export async function findLiteralInParallel(
   options: { limit: number; onBytes: (n: number) => void; signal?: AbortSignal },
 ): Promise<number[]> {
   const model = exportModel(img.model);
-  const qcow2 = img.layers.find((l) => l.kind === 'qcow2');
-  const snapshot = qcow2?.snapshots[qcow2.selected]?.id;
   const splits = splitPoints(extents, range.start, range.end, img.model.pageSize, threads);
   const progress = new Array<number>(splits.length - 1).fill(0);
   const script = compiledWorker('memory/literal-search-worker.js');
@@ -53,7 +51,7 @@ export async function findLiteralInParallel(
   const workers = splits.slice(1, -1).map((from, i) => {
     const k = i + 1;
     const to = splits[k + 1];
-    const job: LiteralSearchJob = { path: img.path, snapshot, model, block, extents, start: from, end: shareEnd(k), needle, includeZero, limit: options.limit };
+    const job: LiteralSearchJob = { path: img.path, container: img.container, model, block, extents, start: from, end: shareEnd(k), needle, includeZero, limit: options.limit };
     return runWorkerJob<LiteralSearchJob, number[], number>(script, job, {
       signal: stopWorkers.signal,
       onProgress: (bytes) => {

@@ -1,6 +1,6 @@
 import { blockExtents, isZeroExtent, pageDataOffset, type Extent, type ExtentKind } from '../../shared/memory/guest-memory';
 import { guestAddressesOf, type MachineLayout } from '../../shared/memory/layout';
-import type { OffsetSpace } from '../../shared/formats/container-model';
+import type { OffsetSpace } from '../../shared/api/offset-map';
 import { openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';

@@ -1,110 +1,55 @@
+import { OffsetMap } from '../../shared/api/offset-map';
 import type { Diagnostic } from '../../shared/diagnostics';
-import { readBytes, SliceSource, type ByteSource } from '../../shared/io/byte-source';
-import { DETECT_BYTES, detectImageKind, IMAGE_KIND_LABELS, type ImageKind } from '../../shared/formats/detect';
-import { parseLibvirtSave } from '../../shared/formats/libvirt/libvirt-save';
-import type { ContainerLayer, LibvirtSaveLayer, OffsetSpace } from '../../shared/formats/container-model';
-import { parseQcow2 } from '../../shared/formats/qcow2/qcow2';
-import { decompressToCache, findCachedStream, type CacheOptions } from '../formats/decompress-cache';
-import type { StreamCompression } from '../formats/libvirt/decoders';
-import { FileSource } from '../io/file-source';
+import type { DescribeOptions } from '../../shared/formats/format';
+import { describeDetected, describeFile, readerOf, type Detection, type ImageContainer } from '../../shared/formats/registry';
+import type { ByteSource } from '../../shared/io/byte-source';
+import type { NodeOpenOptions } from '../formats/node-format';
+import { NODE_FORMATS } from '../formats/registry';
 import { UnsupportedFormatError, UserError } from './user-error';
 
-/** The QEMU stream inside an image file, and how it is stored there. */
+/**
+ * Opening a container, in three steps that each happen once per open:
+ *   describeContainer  detects the format and reads its structure (the only parse);
+ *   prepareContainer   the long one-time work some need (decompressing into the cache);
+ *   attachContainer    makes the stream readable from the description, re-reading nothing.
+ * The description is plain data: the open worker describes and prepares, and the main
+ * thread (or a search worker) attaches what it was handed.
+ */
+export type ContainerOptions = DescribeOptions & NodeOpenOptions;
+
+/** The QEMU stream of a container, readable, with its offset map. */
 export interface StreamInFile {
-  kind: ImageKind;
+  container: ImageContainer;
   /** The QEVM stream as a ByteSource (the file itself for a bare .mig); model offsets refer to it. */
   stream: ByteSource;
-  /** File offset of stream byte 0 when the stream is stored uncompressed in the file. */
-  streamBase?: number;
-  /** The wrappers around the stream, outermost first (empty for a bare stream). */
-  layers: ContainerLayer[];
-  offsetSpace: OffsetSpace;
-  /** File offset holding stream byte `streamOffset`, when one does. */
-  fileOffsetOf(streamOffset: number): number | undefined;
-  /** Problems of the wrappers, at file offsets. */
+  /** Stream offsets ↔ file offsets. */
+  offsets: OffsetMap;
+  /** Problems of the wrappers, at file offsets (grows when reading finds more, as in a qcow2 cluster that does not inflate). */
   diagnostics: Diagnostic[];
   /** Releases what the container opened besides the file (a decompressed cache file). */
   close(): void;
 }
 
-export interface ContainerOptions {
-  /** qcow2: the snapshot to open, by name or id (default: the newest with a VM state). */
-  snapshot?: string;
-  cache?: CacheOptions;
+/** Detects the file's format and reads its structure, or says in one line why it cannot be opened. */
+export function describeContainer(path: string, file: ByteSource, options: DescribeOptions = {}, detection?: Detection): ImageContainer {
+  const described = detection ? describeDetected(file, detection, options) : describeFile(file, options);
+  if ('refusal' in described) throw described.unsupported ? new UnsupportedFormatError(`${path} ${described.refusal}`) : new UserError(`${path} ${described.refusal}`);
+  return described.container;
 }
 
-/** Finds the QEMU stream in an opened file, recognising the file by content. */
-export function openContainer(path: string, file: FileSource, options: ContainerOptions = {}): StreamInFile {
-  const kind = detectImageKind(readBytes(file, 0, DETECT_BYTES));
-  const fileOffsetOf = (base: number) => (offset: number) => base + offset;
-  switch (kind) {
-    case 'qemu-migration-stream':
-      return { kind, stream: file, streamBase: 0, layers: [], offsetSpace: 'file', fileOffsetOf: fileOffsetOf(0), diagnostics: [], close: noop };
-    case 'libvirt-save':
-    case 'libvirt-save-partial': {
-      const { layer, diagnostics } = parseLibvirtSave(file);
-      const range = layer.stream;
-      if (layer.storedAs === 'raw' || layer.storedAs === 'sparse' || layer.storedAs === 'unknown') {
-        const stream = new SliceSource(file, range.offset);
-        return { kind, stream, streamBase: range.offset, layers: [layer], offsetSpace: 'file', fileOffsetOf: fileOffsetOf(range.offset), diagnostics, close: noop };
-      }
-      const cached = findCachedStream(path, range, options.cache);
-      if (!cached) {
-        throw new UserError(`${path} holds a ${layer.storedAs}-compressed QEMU stream that has not been decompressed yet; open it with openImageAsync (the CLI does this itself)`);
-      }
-      const stream = new FileSource(cached.path);
-      const all = [...diagnostics];
-      if (cached.problem) {
-        all.push({
-          severity: 'error',
-          code: 'compressed-stream-damaged',
-          offset: Math.max(range.offset, Math.min(cached.problem.compressedOffset, file.size - 1)),
-          expected: `complete ${layer.storedAs} data up to the end of the file`,
-          found: cached.problem.message,
-          message: `The ${layer.storedAs}-compressed QEMU stream could only be decompressed to ${cached.size} bytes`,
-          hint: 'Everything before the damage is shown; the QEMU stream is cut where decompression stopped.',
-        });
-      }
-      return { kind, stream, layers: [layer], offsetSpace: 'decompressed', fileOffsetOf: () => undefined, diagnostics: all, close: () => stream.close() };
-    }
-    case 'qcow2': {
-      const parsed = parseQcow2(file, options.snapshot);
-      if (!parsed.vmstate) throw new UserError(`${path} is a qcow2 disk image, but ${parsed.problem}`);
-      const vmstate = parsed.vmstate;
-      return {
-        kind,
-        stream: vmstate,
-        layers: [parsed.layer],
-        offsetSpace: 'vmstate',
-        fileOffsetOf: (offset) => vmstate.hostOffset(offset),
-        diagnostics: parsed.diagnostics,
-        close: noop,
-      };
-    }
-    default: {
-      const head = Array.from(readBytes(file, 0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-      if (kind !== 'unknown') throw new UnsupportedFormatError(`${path} is a ${IMAGE_KIND_LABELS[kind]}, which this version cannot open yet`);
-      throw new UserError(`${path} is not a recognised migration image (it starts with ${head}); expected a QEMU migration stream ("QEVM"), a libvirt save image or a qcow2 image with an internal snapshot`);
-    }
-  }
+/** Decompresses an encoded stream into the cache (progress through `cache.onProgress`, cancel through `cache.signal`); a no-op for the rest. */
+export async function prepareContainer(path: string, container: ImageContainer, options: NodeOpenOptions = {}): Promise<void> {
+  if (container.stream.encoded) await nodeRow(container).prepare(path, container, options);
 }
 
-/**
- * Does the long, one-time work some containers need before openContainer can read them:
- * decompresses a compressed libvirt stream into the cache. Reports progress; cancel with
- * `cache.signal`. A no-op for everything else.
- */
-export async function prepareContainer(path: string, file: FileSource, options: ContainerOptions = {}): Promise<void> {
-  const compressed = compressedLibvirtStream(file);
-  if (compressed) await decompressToCache(path, compressed.stream, compressed.storedAs as StreamCompression, options.cache);
+/** The stream of a described (and prepared) container: the format's own reader, or its node-side row for an encoded stream. */
+export function attachContainer(path: string, file: ByteSource, container: ImageContainer, options: NodeOpenOptions = {}): StreamInFile {
+  const attached = container.stream.encoded ? nodeRow(container).attach(path, file, container, options) : readerOf(container).attach(file, container);
+  return { container, stream: attached.stream, offsets: new OffsetMap(container.stream.space, container.stream.pieces), diagnostics: attached.diagnostics, close: () => attached.close() };
 }
 
-function compressedLibvirtStream(file: FileSource): LibvirtSaveLayer | undefined {
-  const kind = detectImageKind(readBytes(file, 0, DETECT_BYTES));
-  if (kind !== 'libvirt-save' && kind !== 'libvirt-save-partial') return undefined;
-  const { layer } = parseLibvirtSave(file);
-  const plain = layer.storedAs === 'raw' || layer.storedAs === 'sparse' || layer.storedAs === 'unknown';
-  return plain || layer.stream.length === 0 ? undefined : layer;
+function nodeRow(container: ImageContainer) {
+  const row = NODE_FORMATS[container.format];
+  if (!row) throw new Error(`the ${container.format} format stores its stream ${container.stream.encoded?.encoding}-encoded, but has no node-side row to decode it`);
+  return row;
 }
-
-function noop(): void {}

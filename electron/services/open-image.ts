@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
-import type { ByteSource } from '../../shared/io/byte-source';
+import type { OffsetMap, OffsetSpace } from '../../shared/api/offset-map';
 import type { Diagnostic } from '../../shared/diagnostics';
-import type { ImageKind } from '../../shared/formats/detect';
-import type { ContainerLayer, OffsetSpace } from '../../shared/formats/container-model';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
+import type { ImageContainer, ImageKind, ImageLayer } from '../../shared/formats/registry';
+import type { ByteSource } from '../../shared/io/byte-source';
 import { FileSource } from '../io/file-source';
 import { loadStreamDetailed, type LoadedVia, type LoadOptions } from './load-stream';
-import { openContainer, prepareContainer, type ContainerOptions, type StreamInFile } from './open-container';
+import { attachContainer, describeContainer, prepareContainer, type ContainerOptions, type StreamInFile } from './open-container';
 import { UserError } from './user-error';
 
 export interface OpenedImage {
@@ -14,15 +14,19 @@ export interface OpenedImage {
   kind: ImageKind;
   /** The file, opened read-only. */
   file: FileSource;
+  /** The container as its format described it: plain data, to attach the stream again elsewhere (attachContainer). */
+  container: ImageContainer;
   /** The QEMU stream (the file itself for a bare .mig); model offsets refer to it. */
   source: ByteSource;
-  /** File offset of stream byte 0 when the stream is stored uncompressed in the file. */
+  /** Stream offsets ↔ file offsets. */
+  offsets: OffsetMap;
+  /** File offset of stream byte 0 when the file holds the whole stream as it is (offsets.base). */
   streamBase?: number;
   /** The wrappers around the stream (libvirt save, qcow2 snapshot), outermost first. */
-  layers: ContainerLayer[];
-  /** What model offsets are: file offsets, vmstate offsets (qcow2) or decompressed-stream offsets. */
+  layers: ImageLayer[];
+  /** What model offsets are: file offsets, vmstate offsets (qcow2) or decompressed-stream offsets (offsets.space). */
   offsetSpace: OffsetSpace;
-  /** File offset holding stream byte `streamOffset`, when one does. */
+  /** File offset holding stream byte `streamOffset`, when one does (offsets.fileOffsetOf). */
   fileOffsetOf(streamOffset: number): number | undefined;
   /** Problems of the wrappers, at file offsets (the model's diagnostics are at stream offsets). */
   containerDiagnostics: Diagnostic[];
@@ -36,30 +40,11 @@ export type OpenOptions = LoadOptions & ContainerOptions;
 
 /**
  * Opens an image read-only, finds the QEMU stream in it by content and builds its model.
- * Everything a user can get wrong about the path itself becomes a one-line UserError.
+ * Everything a user can get wrong about the path itself becomes a one-line UserError. A
+ * compressed libvirt save must have been decompressed before (openImageAsync does it).
  */
 export function openImage(path: string, options: OpenOptions = {}): OpenedImage {
-  const file = openReadOnly(path);
-  try {
-    const c = openContainer(path, file, options);
-    try {
-      // The image path lets the loader find IMAGE.migdir for streams inside containers too.
-      const { model, via } = loadStreamDetailed(c.stream, { ...options, imagePath: path });
-      return openedImageOf(path, file, c, model, via);
-    } catch (e) {
-      c.close();
-      throw e;
-    }
-  } catch (e) {
-    file.close();
-    throw e;
-  }
-}
-
-/** An OpenedImage from its parts: the file, the stream found in it and the stream's model. Closing it closes both. */
-export function openedImageOf(path: string, file: FileSource, c: StreamInFile, model: QemuStreamModel, via: LoadedVia): OpenedImage {
-  const close = () => (c.close(), file.close());
-  return { path, kind: c.kind, file, source: c.stream, streamBase: c.streamBase, layers: c.layers, offsetSpace: c.offsetSpace, fileOffsetOf: c.fileOffsetOf, containerDiagnostics: c.diagnostics, model, via, close };
+  return withFile(path, (file) => loaded(path, file, describeContainer(path, file, options), options));
 }
 
 /**
@@ -70,11 +55,65 @@ export function openedImageOf(path: string, file: FileSource, c: StreamInFile, m
 export async function openImageAsync(path: string, options: OpenOptions = {}): Promise<OpenedImage> {
   const file = openReadOnly(path);
   try {
-    await prepareContainer(path, file, options);
-  } finally {
+    const container = describeContainer(path, file, options);
+    await prepareContainer(path, container, options);
+    return loaded(path, file, container, options);
+  } catch (e) {
     file.close();
+    throw e;
   }
-  return openImage(path, options);
+}
+
+/**
+ * An image another thread described, prepared and modelled (the open worker): its file is
+ * opened and its stream attached from the description, with nothing parsed again.
+ */
+export function openDescribedImage(path: string, container: ImageContainer, model: QemuStreamModel, via: LoadedVia): OpenedImage {
+  return withFile(path, (file) => openedImageOf(path, file, attachContainer(path, file, container), model, via));
+}
+
+/** An OpenedImage from its parts: the file, the stream found in it and the stream's model. Closing it closes both. */
+export function openedImageOf(path: string, file: FileSource, c: StreamInFile, model: QemuStreamModel, via: LoadedVia): OpenedImage {
+  const { container, offsets } = c;
+  return {
+    path,
+    kind: container.kind,
+    file,
+    container,
+    source: c.stream,
+    offsets,
+    streamBase: offsets.base,
+    layers: container.layers,
+    offsetSpace: offsets.space,
+    fileOffsetOf: (offset) => offsets.fileOffsetOf(offset),
+    containerDiagnostics: c.diagnostics,
+    model,
+    via,
+    close: () => (c.close(), file.close()),
+  };
+}
+
+/** Attaches the stream of a described container and builds its model. */
+function loaded(path: string, file: FileSource, container: ImageContainer, options: OpenOptions): OpenedImage {
+  const c = attachContainer(path, file, container, options);
+  try {
+    // The image path lets the loader find IMAGE.migdir for streams inside containers too.
+    const { model, via } = loadStreamDetailed(c.stream, { ...options, imagePath: path });
+    return openedImageOf(path, file, c, model, via);
+  } catch (e) {
+    c.close();
+    throw e;
+  }
+}
+
+function withFile<T>(path: string, use: (file: FileSource) => T): T {
+  const file = openReadOnly(path);
+  try {
+    return use(file);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
 }
 
 /** Opens a regular, non-empty file for reading, or explains in one line why not. */

@@ -3,9 +3,10 @@ import * as path from 'node:path';
 
 import { describedStreamLength, encodeDirectory } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
+import { checkOutputs } from '../io/output-paths';
 import { imageIdentity } from './image-identity';
 import { loadStreamDetailed, SIDECAR_SUFFIX, type LoadedVia } from './load-stream';
-import { openContainer } from './open-container';
+import { attachContainer, describeContainer, type StreamInFile } from './open-container';
 import { openReadOnly } from './open-image';
 import type { SealJob } from './seal-worker';
 import { UserError } from './user-error';
@@ -41,8 +42,11 @@ export function sealedBy(): string {
  */
 export function sealImage(image: string, target: SealTarget, onProgress?: (done: number, total: number) => void): SealResult {
   const file = openReadOnly(image);
+  let attached: StreamInFile | undefined;
   try {
-    const { kind, stream } = openContainer(image, file);
+    const container = describeContainer(image, file);
+    attached = attachContainer(image, file, container);
+    const { stream } = attached;
     const { model, via } = loadStreamDetailed(stream, { imagePath: image, onProgress });
     const streamLength = describedStreamLength(model);
     const common = { streamLength, elements: model.elements.filter((e) => e.type !== 'DIRECTORY').length, pageRuns: model.pages.runCount, modelVia: via };
@@ -50,11 +54,12 @@ export function sealImage(image: string, target: SealTarget, onProgress?: (done:
       if (streamLength !== stream.size) throw new UserError(`${image} already ends with a section directory; a sidecar is for images that must stay unchanged`);
       const bytes = encodeDirectory(model, { placedAt: 0, sealedBy: sealedBy(), image: imageIdentity(image) });
       const out = image + SIDECAR_SUFFIX;
+      checkOutputs([{ path: image, role: 'the image' }], [{ path: out, role: 'the sidecar' }]);
       writeFileAtomic(out, (fd) => writeAll(fd, bytes));
       return { written: out, kind: 'sidecar', directoryLength: bytes.length, ...common };
     }
-    if (kind !== 'qemu-migration-stream') {
-      throw new UserError(`${image} is a ${kind}; a directory can only be appended to a bare QEMU stream. Use --sidecar to write ${path.basename(image)}${SIDECAR_SUFFIX} beside it`);
+    if (container.layers.length > 0) {
+      throw new UserError(`${image} is a ${container.kind}; a directory can only be appended to a bare QEMU stream. Use --sidecar to write ${path.basename(image)}${SIDECAR_SUFFIX} beside it`);
     }
     if (!model.sawEof) {
       throw new UserError(`${image} has no QEMU_VM_EOF (it is cut short or damaged); appending a directory would make other tools read it as stream data. Use --sidecar instead`);
@@ -74,6 +79,7 @@ export function sealImage(image: string, target: SealTarget, onProgress?: (done:
     });
     return { written: target.output, kind: 'copy', directoryLength: bytes.length, ...common };
   } finally {
+    attached?.close();
     file.close();
   }
 }
@@ -87,8 +93,8 @@ export function sealImageInWorker(image: string, target: SealTarget, controls: J
 }
 
 function checkOutput(image: string, output: string, overwrite: boolean | undefined): void {
+  checkOutputs([{ path: image, role: 'the image' }], [{ path: output, role: '-o' }]);
   if (fs.existsSync(output)) {
-    if (fs.realpathSync(output) === fs.realpathSync(image)) throw new UserError(`${output} is the image itself; the original is never written. Give another output path, or use --sidecar`);
     if (fs.statSync(output).isDirectory()) throw new UserError(`${output} is a directory; give the path of the file to write`);
     if (!overwrite) throw new UserError(`${output} already exists; use --force to replace it`);
   }

@@ -45,6 +45,8 @@ function parseJson(path: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${path} starts like JSON but does not parse: ${(e as Error).message}`);
+    // Where, not what: the parser's message quotes the file's text, and the file may be anything.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new UserError(`${path} starts like JSON but is not valid JSON${at ? ` (at byte ${at})` : ''}`);
   }
 }

@@ -14,6 +14,16 @@ import { BUILD_ROOT, BUNDLED_CLI } from '../build-paths';
 export interface JobControls<P> {
   onProgress?: (progress: P) => void;
   signal?: AbortSignal;
+  /** Stops the worker at once (Worker.terminate), for work that cannot wait for the job to notice the cancel flag; the promise rejects with WorkerTerminated. */
+  terminate?: AbortSignal;
+}
+
+/** The worker was stopped from outside (JobControls.terminate); `reason` says why. */
+export class WorkerTerminated extends Error {
+  constructor(readonly reason: unknown) {
+    super('the worker was stopped');
+    this.name = 'WorkerTerminated';
+  }
 }
 
 type JobMessage<R, P> =
@@ -36,13 +46,24 @@ export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobContr
   const worker = new Worker(script, { workerData: { job, cancelFlag } satisfies JobData<J> });
   return new Promise<R>((resolve, reject) => {
     let settled = false;
+    const stop = () => {
+      if (settled) return;
+      settled = true;
+      reject(new WorkerTerminated(controls.terminate?.reason));
+      void worker.terminate();
+    };
+    if (controls.terminate?.aborted) stop();
+    controls.terminate?.addEventListener('abort', stop, { once: true });
+    worker.once('exit', () => controls.terminate?.removeEventListener('abort', stop));
     worker.on('message', (m: JobMessage<R, P>) => {
+      if (settled) return;
       if (m.type === 'progress') return controls.onProgress?.(m.progress);
       settled = true;
       if (m.type === 'done') resolve(m.result);
       else reject(Object.assign(m.userError ? new UserError(m.message) : new Error(m.message), m.diagnostics ? { diagnostics: m.diagnostics } : {}));
     });
     worker.on('error', (e) => {
+      if (settled) return;
       settled = true;
       reject(e);
     });

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import type { ByteSpace, EditState, EditSummary, ImageOpened } from '../../shared/api/contract';
+import type { ByteSpace, EditState, EditSummary, ImageOpened, RepairOffer } from '../../shared/api/contract';
+import { repairOffers } from '../../shared/repair/planner';
 import type { EditRequest } from '../../shared/edit/intents';
 import type { AppliedEdit } from '../../shared/edit/journal';
 import type { ByteSource } from '../../shared/io/byte-source';
@@ -9,6 +10,9 @@ import { StructureTree } from '../../shared/workbench/structure-tree';
 import { EditSession } from '../edit/edit-session';
 import type { OpenedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
+import type { MachineLayout } from '../../shared/memory/layout';
+import { layoutOf } from '../memory/guest-view';
+import type { GuestSource } from '../memory/read-memory';
 
 /**
  * One image open in the workbench: the file, its stream, the stream's model and structure
@@ -18,6 +22,9 @@ import { UserError } from '../services/user-error';
  */
 export class ImageSession {
   private edit?: EditSession;
+  private guestView?: GuestView;
+  /** The revision last saved to a file (Save as): edits up to it are not lost if the window closes. */
+  private savedRevision = 0;
   private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
 
   constructor(
@@ -27,6 +34,22 @@ export class ImageSession {
     private info: ImageOpened,
   ) {
     this.current = { source: image.source, model: image.model, tree: this.treeOf(image.source, image.model) };
+    this.info = { ...info, repairs: this.offers() };
+  }
+
+  /** Edits that would be lost if the image were closed now: applied, and not saved since. */
+  get unsaved(): boolean {
+    return this.info.edits > 0 && this.info.revision !== this.savedRevision;
+  }
+
+  /** Whether the image has been edited in this session (its journal exists). */
+  get edited(): boolean {
+    return this.edit !== undefined && (this.edit.entries.length > 0 || this.edit.redoable.length > 0 || this.savedRevision > 0);
+  }
+
+  /** The image as it stands was written to a file. */
+  markSaved(): void {
+    this.savedRevision = this.info.revision;
   }
 
   get path(): string {
@@ -48,6 +71,23 @@ export class ImageSession {
 
   get tree(): StructureTree {
     return this.current.tree;
+  }
+
+  /** The image as it is on disk (never edited): what QEMU would load, and what guest-memory searches read in a worker. */
+  get original(): OpenedImage {
+    return this.image;
+  }
+
+  /** Guest memory of the stream as it stands, with the machine's layout (found once per revision). */
+  guest(): GuestView {
+    const { source, model } = this.current;
+    if (this.guestView?.model !== model) this.guestView = { source, model, fileOffsetOf: (o) => this.image.fileOffsetOf(o), layout: layoutOf({ source, model }) };
+    return this.guestView;
+  }
+
+  /** Edits in the journal that are not saved to a file. */
+  get unsavedEdits(): number {
+    return this.edit?.entries.length ?? 0;
   }
 
   /** The bytes of one of the image's spaces: the stream as it stands, or the file as it is on disk. */
@@ -114,12 +154,24 @@ export class ImageSession {
       edits: edit.entries.length,
       borrowedVmdesc: model.borrowedVmdesc ?? null,
     };
+    this.info.repairs = this.offers();
     return edit;
+  }
+
+  /** The repairs the diagnostics of the image as it stands can have (see repairOffers). */
+  private offers(): RepairOffer[] {
+    if (!this.current.model.diagnostics.some((d) => d.severity !== 'info')) return [];
+    return repairOffers(this.editing().context()).map((a) => ({ code: a.code, summary: a.edit.summary, answers: a.addresses.map((d) => ({ code: d.code, offset: d.offset })) }));
   }
 
   private treeOf(source: ByteSource, model: QemuStreamModel): StructureTree {
     return new StructureTree(source, model, { file: this.image.file, layers: this.image.layers, streamStart: this.image.fileOffsetOf(0) });
   }
+}
+
+/** Guest memory as reads see it: the stream, its model and where the machine maps its blocks. */
+export interface GuestView extends GuestSource {
+  layout: MachineLayout | undefined;
 }
 
 /** What the renderer shows of an opened image. */
@@ -143,6 +195,8 @@ export function imageOpened(handle: string, image: OpenedImage, openMs: number):
     revision: 0,
     edits: 0,
     borrowedVmdesc: null,
+    repairs: [],
+    autosaved: null,
   };
 }
 

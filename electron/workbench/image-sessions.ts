@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ImageOpened } from '../../shared/api/contract';
-import { openContainer } from '../services/open-container';
-import { openedImageOf, openReadOnly } from '../services/open-image';
+import { openDescribedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
 import { imageOpened, ImageSession } from './image-session';
 import { scanInWorker } from './open-in-worker';
@@ -9,24 +8,37 @@ import type { OpenProgress } from './open-worker';
 
 /**
  * The images the windows (or browser tabs) have open, by handle. Each belongs to an owner
- * (a window), so closing the window closes its images. Decompression and the scan run in a
- * worker; the session keeps its own read-only handles for reading bytes on demand.
+ * (a window), so closing the window closes its images. Detection, the container's structure,
+ * decompression and the scan run in a worker, once; the session attaches the stream from
+ * the worker's description and keeps its own read-only handles for reading bytes on demand.
  */
+/** Images one window (or tab) may have open at once: each holds a file descriptor and its model. */
+export const MAX_IMAGES_PER_OWNER = 32;
+/** Images all windows together may have open. */
+export const MAX_IMAGES = 128;
+/** Opens scanned at once; more wait their turn (each scan is a worker thread). */
+const CONCURRENT_SCANS = 2;
+
 export class ImageSessions {
   private readonly sessions = new Map<string, ImageSession>();
+  /** Opens under way, by owner: they count against the limits before they finish. */
+  private readonly opening = new Map<string, number>();
+  private readonly scans = new Semaphore(CONCURRENT_SCANS);
 
   async open(imagePath: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<ImageOpened> {
     const started = Date.now();
-    const scanned = await scanInWorker(imagePath, onProgress);
-    const file = openReadOnly(imagePath);
-    let image;
+    this.checkRoom(owner);
+    this.opening.set(owner, (this.opening.get(owner) ?? 0) + 1);
+    let scanned;
     try {
-      // The worker left any decompressed stream in the cache, so this finds it at once.
-      image = openedImageOf(imagePath, file, openContainer(imagePath, file), scanned.model, scanned.via);
-    } catch (e) {
-      file.close();
-      throw e;
+      scanned = await this.scans.run(() => scanInWorker(imagePath, onProgress));
+    } finally {
+      const n = this.opening.get(owner)! - 1;
+      if (n) this.opening.set(owner, n);
+      else this.opening.delete(owner);
     }
+    // The worker left any decompressed stream in the cache, so this finds it at once.
+    const image = openDescribedImage(imagePath, scanned.container, scanned.model, scanned.via);
     const handle = randomUUID();
     const session = new ImageSession(handle, owner, image, imageOpened(handle, image, Date.now() - started));
     this.sessions.set(handle, session);
@@ -38,6 +50,17 @@ export class ImageSessions {
     const s = this.sessions.get(handle);
     if (!s || s.owner !== owner) throw new UserError('this image is no longer open; open it again');
     return s;
+  }
+
+  /** The session of `handle` if `owner` has it open. */
+  find(handle: string, owner: string): ImageSession | undefined {
+    const s = this.sessions.get(handle);
+    return s?.owner === owner ? s : undefined;
+  }
+
+  /** The images of `owner` with edits that closing would lose (not saved since). */
+  unsaved(owner: string): ImageSession[] {
+    return [...this.sessions.values()].filter((s) => s.owner === owner && s.unsaved);
   }
 
   close(handle: string, owner: string): void {
@@ -53,5 +76,31 @@ export class ImageSessions {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  private checkRoom(owner: string): void {
+    const pending = [...this.opening.values()].reduce((a, b) => a + b, 0);
+    const mine = [...this.sessions.values()].filter((s) => s.owner === owner).length + (this.opening.get(owner) ?? 0);
+    if (mine >= MAX_IMAGES_PER_OWNER) throw new UserError(`${MAX_IMAGES_PER_OWNER} images are open in this window; close one before opening another`);
+    if (this.sessions.size + pending >= MAX_IMAGES) throw new UserError(`${MAX_IMAGES} images are open; close some before opening another`);
+  }
+}
+
+/** Runs at most `limit` tasks at once; the others wait in order. */
+class Semaphore {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { exportModel, type ModelTransfer } from '../../shared/formats/qemu-stream/model-transfer';
+import type { ImageContainer } from '../../shared/formats/registry';
 import type { LoadedVia } from '../services/load-stream';
 import { openImageAsync } from '../services/open-image';
 import { runAsAsyncWorkerJob } from '../services/worker-job';
@@ -8,6 +9,8 @@ export interface OpenJob {
 }
 
 export interface OpenResult {
+  /** The container as its format described it, so the main thread attaches the stream without reading the structure again. */
+  container: ImageContainer;
   model: ModelTransfer;
   via: LoadedVia;
 }
@@ -21,9 +24,10 @@ export interface OpenProgress {
 }
 
 /**
- * Worker thread: opens one image off the main thread. A compressed libvirt save is first
- * decompressed into the cache; then the model comes from the section directory, the
- * sidecar or a scan.
+ * Worker thread: opens one image off the main thread. Its format is detected and its
+ * structure read (once: the description goes back with the model), a compressed libvirt
+ * save is decompressed into the cache, then the model comes from the section directory,
+ * the sidecar or a scan.
  */
 runAsAsyncWorkerJob<OpenJob, OpenResult, OpenProgress>(async ({ path }, signal, onProgress) => {
   const image = await openImageAsync(path, {
@@ -31,5 +35,5 @@ runAsAsyncWorkerJob<OpenJob, OpenResult, OpenProgress>(async ({ path }, signal, 
     onProgress: (done, total) => onProgress({ phase: 'scan', done, total }),
   });
   image.close();
-  return { model: exportModel(image.model), via: image.via };
+  return { container: image.container, model: exportModel(image.model), via: image.via };
 });

@@ -19,10 +19,9 @@ export type CodeLanguage = 'json' | 'xml';
 export const CodeViewer = memo(function CodeViewer({ text, language, dark }: { text: string; language: CodeLanguage; dark: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
+  // Created once, empty; the effects below (which run right after, in order) set its text, language and theme.
   useEffect(() => {
     editor.current = monaco.editor.create(host.current!, {
-      value: text,
-      language,
       readOnly: true,
       automaticLayout: true,
       minimap: { enabled: false },
@@ -31,8 +30,6 @@ export const CodeViewer = memo(function CodeViewer({ text, language, dark }: { t
       fontSize: 12,
     });
     return () => editor.current?.dispose();
-    // Created once; text, language and theme update below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(() => {
     const model = editor.current?.getModel();

@@ -1,16 +1,24 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DirectoryListing } from '../../shared/api/contract';
 import { errorMessage, workbench } from '../api';
 
 /** Open an image, choose a folder, or name a new file to save. */
 export type PickMode = 'file' | 'folder' | 'save';
 
-const TITLES: Record<PickMode, string> = { file: 'Open image', folder: 'Choose folder', save: 'Save as' };
-
-interface Props {
+/** What the user is asked to choose, and where the dialog starts. */
+export interface PathRequest {
   mode: PickMode;
+  /** The dialog's title: what the path is for. */
+  title?: string;
   /** save: the file name to start with. */
   suggestedName?: string;
+  /** The folder to start in (else the last folder used). */
+  startIn?: string;
+}
+
+const TITLES: Record<PickMode, string> = { file: 'Open image', folder: 'Choose folder', save: 'Save as' };
+
+interface Props extends PathRequest {
   onPick(path: string): void;
   onCancel(): void;
 }
@@ -19,26 +27,37 @@ interface Props {
  * The in-app file picker used when there are no native dialogs (the app served to a
  * browser by `migwb serve`): browse the machine's folders through the backend.
  */
-export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props) {
+export function FilePicker({ mode, title = TITLES[mode], suggestedName = '', startIn, onPick, onCancel }: Props) {
   const [listing, setListing] = useState<DirectoryListing | null>(null);
   const [name, setName] = useState(suggestedName);
   const [typed, setTyped] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const browse = (path: string | null) =>
-    workbench()
+  // Only the folder asked for last is shown: the first listing (the last folder used) may
+  // arrive after one the user typed meanwhile. Nor does a listing replace a path the user
+  // is typing: the field shows the listed folder only if it was not edited since the request.
+  const lastRequest = useRef(0);
+  const editedDuring = useRef(-1);
+  const browse = useCallback((path: string | null) => {
+    const request = ++lastRequest.current;
+    return workbench()
       .listDirectory(path)
-      .then((l) => {
-        setListing(l);
-        setTyped(l.path);
-        setSelected(null);
-        setError(null);
-      }, (e) => setError(errorMessage(e)));
+      .then(
+        (l) => {
+          if (request !== lastRequest.current) return;
+          setListing(l);
+          if (editedDuring.current !== request) setTyped(l.path);
+          setSelected(null);
+          setError(null);
+        },
+        (e) => request === lastRequest.current && setError(errorMessage(e)),
+      );
+  }, []);
 
   useEffect(() => {
-    void browse(localStorage.getItem('migwb.lastFolder'));
-  }, []);
+    void browse(startIn ?? localStorage.getItem('migwb.lastFolder'));
+  }, [browse, startIn]);
 
   const isFolder = (path: string | null) => !!listing?.entries.find((x) => x.path === path)?.isDirectory;
   const ready = () => (mode === 'file' ? !!selected && !isFolder(selected) : mode === 'folder' ? !!listing : !!listing && name.trim() !== '' && !/[/\\]/.test(name));
@@ -51,12 +70,13 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
 
   return (
     <div className="modal-backdrop" onKeyDown={(e) => e.key === 'Escape' && onCancel()}>
-      <div className="modal" role="dialog" aria-label={TITLES[mode]} data-testid="file-picker">
+      <div className="modal" role="dialog" aria-label={title} data-testid="file-picker">
+        <h2 className="modal-title">{title}</h2>
         <header>
           <button onClick={() => listing?.parent && browse(listing.parent)} disabled={!listing?.parent} aria-label="Parent folder">
             ↑
           </button>
-          <input type="text" value={typed} onChange={(e) => setTyped(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && browse(typed)} aria-label="Folder" autoFocus />
+          <input type="text" value={typed} onChange={(e) => ((editedDuring.current = lastRequest.current), setTyped(e.target.value))} onKeyDown={(e) => e.key === 'Enter' && browse(typed)} aria-label="Folder" autoFocus />
         </header>
         <div className="list">
           {error && <p style={{ color: 'var(--error)', padding: '0 12px' }}>{error}</p>}
@@ -67,7 +87,11 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
               onClick={() => (setSelected(e.path), mode === 'save' && !e.isDirectory && setName(e.name))}
               onDoubleClick={() => (e.isDirectory ? browse(e.path) : mode === 'file' && choose(e.path))}
             >
-              <span>{e.isDirectory ? `📁 ${e.name}` : e.name}</span>
+              <span className="entry-name">
+                <span className={e.isDirectory ? 'icon-folder' : 'icon-file'} aria-hidden />
+                {e.name}
+                {e.isDirectory && <span className="visually-hidden"> (folder)</span>}
+              </span>
               <span style={{ color: 'var(--fg-dim)' }}>{e.isDirectory ? '' : e.size.toLocaleString()}</span>
             </div>
           ))}

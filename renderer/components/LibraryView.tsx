@@ -1,7 +1,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useEffectEvent, useMemo, useRef, useState } from 'react';
 import type { LibraryImage, LibraryIndexReport, WorkbenchEvent } from '../../shared/api/contract';
-import { humanSize } from '../../shared/util/size';
+import { humanSize } from '../../shared/api/size';
 import { errorMessage, workbench } from '../api';
 
 type SortKey = 'name' | 'format' | 'machineType' | 'size' | 'status' | 'problems' | 'indexedAt';
@@ -57,18 +57,22 @@ export function LibraryView({ initialFolders, onOpen, onPickFolder, onStatus }: 
     }
   };
 
-  useEffect(() => {
+  useEffect(
+    () =>
+      api.onEvent((e) => {
+        if (e.type !== 'index-progress') return;
+        setProgress(e);
+        setProgressEvents((n) => n + 1);
+      }),
+    [api],
+  );
+
+  // Once, when the library first shows: what it holds, and the folders given on the command line.
+  const loadAtStart = useEffectEvent(() => {
     void refresh();
-    const stop = api.onEvent((e) => {
-      if (e.type !== 'index-progress') return;
-      setProgress(e);
-      setProgressEvents((n) => n + 1);
-    });
     if (initialFolders.length) void addFolders(initialFolders);
-    return stop;
-    // Once per mount.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  });
+  useEffect(() => loadAtStart(), []);
 
   const rows = useMemo(() => {
     const needle = filter.trim().toLowerCase();

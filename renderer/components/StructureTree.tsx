@@ -1,12 +1,11 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useRef } from 'react';
-import type { TreeNode } from '../../shared/api/contract';
-import type { FieldValue } from '../../shared/formats/qemu-stream/vmstate-decode';
-import type { TreeRow } from '../hooks/useTreeModel';
+import type { FieldValue, TreeNode } from '../../shared/api/contract';
+import type { TreeRow } from '../image/tree-model';
 
 interface Props {
   rows: TreeRow[];
-  expanded: Set<string>;
+  expanded: ReadonlySet<string>;
   selectedId: string | null;
   onSelect(node: TreeNode): void;
   onToggle(id: string, open: boolean): void;
@@ -20,11 +19,16 @@ export const StructureTree = memo(function StructureTree({ rows, expanded, selec
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
   const selectedIndex = rows.findIndex((r) => r.node.id === selectedId);
 
+  // Scroll to the selection when it moves (or its row appears), not on every row change:
+  // expanding a node elsewhere must not pull the view back to it.
+  const scrolledTo = useRef<string | null>(null);
   useEffect(() => {
-    if (selectedIndex >= 0) virtual.scrollToIndex(selectedIndex, { align: 'auto' });
-    // Scroll only when the selection moves, not on every row change.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [selectedId, selectedIndex >= 0]);
+    if (selectedIndex < 0) scrolledTo.current = null;
+    else if (scrolledTo.current !== selectedId) {
+      scrolledTo.current = selectedId;
+      virtual.scrollToIndex(selectedIndex, { align: 'auto' });
+    }
+  }, [selectedId, selectedIndex, virtual]);
 
   const onKeyDown = (e: React.KeyboardEvent) => {
     const row = rows[selectedIndex];

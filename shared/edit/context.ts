@@ -1,5 +1,6 @@
 import type { ByteSource } from '../io/byte-source';
 import type { QemuStreamModel } from '../formats/qemu-stream/model';
+import type { ContainerEdit } from './intents';
 import type { JournalSource } from './pieces';
 
 /** A read-only image an edit may copy from (a donor), with its model. */
@@ -29,4 +30,6 @@ export interface EditContext {
   /** The model of `view`. */
   model: QemuStreamModel;
   donor(id: string): SourceImage | undefined;
+  /** The image's format resolves an edit of its own chunks (absent: the format has none). */
+  chunkEdit?(request: { op: 'recompute-crc' | 'drop-chunk'; chunk: number }): ContainerEdit | { refusal: string };
 }

@@ -3,7 +3,9 @@ import type { ContainerLayer } from '../formats/container-model';
 import type { ByteSource } from '../io/byte-source';
 import { readBytes } from '../io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
-import { PAGE_KIND_NAMES, type PageRun } from '../formats/qemu-stream/page-index';
+import { PAGE_KIND_NAMES, PageKind, type PageRun } from '../formats/qemu-stream/page-index';
+import { guestAddressesOf, machineLayout, type MachineLayout } from '../memory/layout';
+import { pciConfigSpaces } from '../memory/pci-config';
 import { firstRecordStart, recordAt, recordRange } from '../formats/qemu-stream/page-records';
 import { decodeSection, type DecodedSection } from '../formats/qemu-stream/section-decoder';
 import { intValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
@@ -37,6 +39,8 @@ export class StructureTree {
   private readonly container: ContainerTree | undefined;
   /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
   private readonly guest: GuestMemoryReader;
+  /** null: the machine type has no known layout. */
+  private layout: MachineLayout | null | undefined;
 
   /**
    * `wrappers` describe the file around the stream (its layers, and the file offset of the
@@ -109,6 +113,11 @@ export class StructureTree {
       parentIsArray = n.type === 'array';
       rest = sel.rest;
     }
+  }
+
+  /** The stream element (section) a node id belongs to: the node itself or the element it is inside. */
+  elementOf(id: string): StreamElement | undefined {
+    return this.element(id.split('/')[0]);
   }
 
   /** Ids from a root down to the innermost node containing `offset` of `space`. */
@@ -395,15 +404,26 @@ export class StructureTree {
     const r = this.model.pages.run(run);
     const range = recordRange(r, this.first(run), k);
     const page = r.firstPage + k;
+    const ps = this.model.pageSize;
+    const block = this.model.ramBlocks[r.block]?.id ?? `block ${r.block}`;
+    const layout = this.guestLayout();
+    const gpa = layout ? guestAddressesOf(layout, r.block, page * ps)[0] : undefined;
     return {
       id,
       kind: 'page',
-      label: `page ${hexAddr(page * this.model.pageSize)}`,
-      detail: `${PAGE_KIND_NAMES[r.kind]}${r.kind === 1 && r.fill ? ` fill 0x${r.fill.toString(16)}` : ''}`,
+      label: `page ${hexAddr(page * ps)}`,
+      detail: `${PAGE_KIND_NAMES[r.kind]}${r.kind === 1 && r.fill ? ` fill 0x${r.fill.toString(16)}` : ''} · ${block}${gpa === undefined ? '' : ` · GPA ${hexAddr(gpa)}`}`,
       offset: range.start,
       length: range.end - range.start,
       hasChildren: false,
+      guestPage: { block, blockOffset: page * ps, gpa, dataOffset: r.dataOffset + k * r.stride, dataLength: r.dataLength, literal: r.kind === PageKind.PAGE || r.kind === PageKind.MAPPED },
     };
+  }
+
+  /** The machine's guest-physical layout (device state decides PAM and BARs), found once. */
+  private guestLayout(): MachineLayout | undefined {
+    if (this.layout === undefined) this.layout = machineLayout(this.model, { pciConfig: pciConfigSpaces(this.source, this.model) }) ?? null;
+    return this.layout ?? undefined;
   }
 
   private recordGroupNode(run: number, from: number, to: number, id: string): TreeNode {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectImageKind } from '../../shared/formats/detect';
+import { DETECT_BYTES, detectFormat } from '../../shared/formats/registry';
 import { sectionsNamed } from '../../shared/formats/qemu-stream/section-names';
 import { humanSize } from '../../shared/util/size';
 import { migwb } from '../helpers/cli';
@@ -21,7 +21,7 @@ describe('one section-name resolver for every command that takes a section', () 
     for (const spec of SPELLINGS) {
       const r = await migwb('dump', E1000, '--section', spec, '--json');
       expect(r.code, `${spec}: ${r.err}`).toBe(0);
-      expect(JSON.parse(r.out).sections.map((s: any) => `${s.idstr}:${s.instance_id}`)).toEqual(['0000:00:03.0/e1000:0']);
+      expect(JSON.parse(r.out).sections.map((s: { idstr: string; instance_id: number }) => `${s.idstr}:${s.instance_id}`)).toEqual(['0000:00:03.0/e1000:0']);
     }
     const wrong = await migwb('dump', E1000, '--section', 'e1000:1');
     expect(wrong.code).toBe(2);
@@ -44,7 +44,7 @@ describe('one section-name resolver for every command that takes a section', () 
     for (const spec of SPELLINGS) {
       const r = await migwb('edit', E1000, '--fields', spec, '--json');
       expect(r.code, `${spec}: ${r.err}`).toBe(0);
-      expect(JSON.parse(r.out).fields.map((f: any) => f.path)).toContain('rxbuf_size');
+      expect(JSON.parse(r.out).fields.map((f: { path: string }) => f.path)).toContain('rxbuf_size');
     }
     const journal = path.join(tmp(), 'names.json');
     const set = await migwb('edit', E1000, '--journal', journal, '--set', 'e1000.rxbuf_size=0x800', '--delete-section', 'e1000:0');
@@ -133,7 +133,7 @@ describe('summaries count and size things the way people read them', () => {
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
     // The Xen files recognised by content (the legacy .bin ones carry no signature).
-    const xen = fs.readdirSync(corpusPath('xen')).filter((f) => detectImageKind(fs.readFileSync(corpusPath('xen', f)).subarray(0, 64)).startsWith('xen-'));
+    const xen = fs.readdirSync(corpusPath('xen')).filter((f) => detectFormat(fs.readFileSync(corpusPath('xen', f)).subarray(0, DETECT_BYTES))?.kind.startsWith('xen-'));
     expect(xen.length).toBeGreaterThan(10);
     expect(report.unsupported).toBe(xen.length);
     expect(report.failed).toBe(0);

@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migwb, migwbProcess, REPO } from '../helpers/cli';
-import { corpusPath, readJson } from '../helpers/corpus';
+import { migwb, migwbProcess, migwbProcessWith, REPO } from '../helpers/cli';
+import { corpusPath, readJson, sidecar } from '../helpers/corpus';
+import type { DumpedField, RamBlock } from '../helpers/wire';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 const FLIPPED = corpusPath('qemu', 'corrupt', 'x86_64-q35-minimal-running-32M.flip-hdr.mig');
@@ -15,11 +16,11 @@ describe('migwb info', () => {
     expect(r.code).toBe(0);
     const info = JSON.parse(r.out);
     expect(info).toMatchObject({ format: 'qemu-migration-stream', file_version: 3, machine_type: 'pc-i440fx-7.2', page_size: 4096, section_footers: true });
-    expect(info.ram_blocks.map((b: any) => [b.id, b.used_length])).toEqual(readJson(corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.sections.json')).elements[1].ram_blocks.map((b: any) => [b.id, b.used_length]));
-    const reference = readJson(corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.sections.json')).elements;
+    const reference = readJson(sidecar(MINIMAL, 'sections')).elements;
+    expect(info.ram_blocks.map((b: RamBlock) => [b.id, b.used_length])).toEqual(reference[1].ram_blocks!.map((b) => [b.id, b.used_length]));
     expect(info.elements).toHaveLength(reference.length);
     for (const [i, ref] of reference.entries()) {
-      for (const key of ['offset', 'type', 'section_id', 'idstr', 'instance_id', 'version_id', 'length']) expect(info.elements[i][key]).toEqual(ref[key]);
+      for (const key of ['offset', 'type', 'section_id', 'idstr', 'instance_id', 'version_id', 'length'] as const) expect(info.elements[i][key]).toEqual(ref[key]);
     }
   });
 
@@ -53,7 +54,7 @@ describe('migwb validate', () => {
 
 describe('migwb dump', () => {
   it('--analyze-compat prints analyze-migration.py -d state, --desc prints -d desc', async () => {
-    const ref = readJson(corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.analyze.json'));
+    const ref = readJson(sidecar(MINIMAL, 'analyze'));
     expect(JSON.parse((await migwb('dump', MINIMAL, '--analyze-compat')).out)).toEqual(ref.state.output);
     expect(JSON.parse((await migwb('dump', MINIMAL, '--analyze-compat', '--desc')).out)).toEqual(ref.desc.output);
   });
@@ -62,13 +63,22 @@ describe('migwb dump', () => {
     const r = await migwb('dump', MINIMAL, '--json', '--section', 'cpu');
     const [cpu] = JSON.parse(r.out).sections;
     expect(cpu).toMatchObject({ idstr: 'cpu', instance_id: 0, section_id: 5, version_id: 12, described_by: 'vmdesc' });
-    const eip = cpu.fields.find((f: any) => f.name === 'env.eip');
+    const eip = cpu.fields.find((f: DumpedField) => f.name === 'env.eip');
     expect(eip).toMatchObject({ type: 'uint64', size: 8, value: { kind: 'int', hex: '0x000000000000fff0', dec: '65520' } });
     // The reported offset holds the bytes that were decoded.
     const bytes = fs.readFileSync(MINIMAL).subarray(eip.offset, eip.offset + 8);
     expect(bytes.toString('hex')).toBe('000000000000fff0');
-    const subsection = cpu.fields.find((f: any) => f.type === 'subsection');
+    const subsection = cpu.fields.find((f: DumpedField) => f.type === 'subsection');
     expect(subsection).toMatchObject({ name: 'cpu/poll_control_msr', version: 1 });
+  });
+
+  it('--section takes a PCI idstr (colons and all), with or without its instance', async () => {
+    const image = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
+    for (const spec of ['0000:00:03.0/e1000', '0000:00:03.0/e1000:0']) {
+      const r = await migwb('dump', image, '--section', spec);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^0x[0-9a-f]{8} {2}FULL 0000:00:03\.0\/e1000 \(instance 0, section id 42\) version 2/);
+    }
   });
 
   it('prints a field tree by default', async () => {
@@ -90,7 +100,7 @@ describe('usage and unreadable input: a one-line error and exit status 2', () =>
     ['a missing file', ['info', path.join(dir, 'nope.mig')], /nope\.mig does not exist/],
     ['a directory', ['validate', dir], /is a directory/],
     ['an empty file', ['dump', empty], /is empty \(0 bytes\)/],
-    ['a non-QEVM file', ['info', elf], /not a recognised migration image \(it starts with 7f 45 4c 46/],
+    ['a non-QEVM file', ['info', elf], /not a recognised migration image; expected/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['a missing argument', ['info'], /missing required argument 'image'/],
     ['--desc without --analyze-compat', ['dump', MINIMAL, '--desc'], /--desc only applies together with --analyze-compat/],
@@ -105,14 +115,21 @@ describe('usage and unreadable input: a one-line error and exit status 2', () =>
     });
   }
 
-  it('an unreadable file', async () => {
-    if (process.getuid?.() === 0) return; // root reads everything; the permission check cannot be provoked
-    const locked = path.join(dir, 'locked.mig');
-    fs.copyFileSync(MINIMAL, locked);
-    fs.chmodSync(locked, 0o000);
-    const r = await migwb('info', locked);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/permission denied/);
+  it('an unreadable file (the real launcher; as an unprivileged user when the tests run as root, who may read anything)', () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-cli-locked-'));
+    try {
+      fs.chmodSync(folder, 0o755);
+      const locked = path.join(folder, 'locked.mig');
+      fs.copyFileSync(MINIMAL, locked);
+      fs.chmodSync(locked, 0o000);
+      const asRoot = process.getuid?.() === 0;
+      const r = migwbProcessWith(asRoot ? { uid: 65534, gid: 65534, cwd: os.tmpdir() } : {}, 'info', locked);
+      expect(r.err).toBe(`migwb: ${locked} cannot be read: permission denied\n`);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 

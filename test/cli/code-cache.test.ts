@@ -1,3 +1,4 @@
+import type { SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,8 +36,8 @@ function expectIntactCacheLike(bytes: Buffer, good: Buffer): void {
 }
 
 /** validate's JSON report, run with this cache home: the command whose output the cache must not change. */
-function validate(home: string) {
-  return migwbProcessWith({ XDG_CACHE_HOME: home }, 'validate', IMAGE, '--json');
+function validate(home: string, options: SpawnSyncOptions = {}) {
+  return migwbProcessWith({ ...options, env: { ...process.env, XDG_CACHE_HOME: home } }, 'validate', IMAGE, '--json');
 }
 
 const reference = validate(freshHome());
@@ -88,16 +89,34 @@ describe("the launcher's code cache", () => {
     expect(fs.statSync(file).isDirectory()).toBe(true);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a read-only cache folder only costs time (skipped as root, whom permissions do not stop)', () => {
+  it('a read-only cache folder only costs time, and a cache in it is still used (as an unprivileged user when the tests run as root)', () => {
+    const asRoot = process.getuid?.() === 0;
+    const as: SpawnSyncOptions = asRoot ? { uid: 65534, gid: 65534, cwd: os.tmpdir() } : {};
     const home = freshHome();
+    fs.chmodSync(dir, 0o755);
+    const readOnly = () => fs.chmodSync(cacheFolder(home), 0o555);
+    // Empty and read-only: nothing can be written.
     fs.mkdirSync(cacheFolder(home), { recursive: true });
-    fs.chmodSync(cacheFolder(home), 0o555);
-    try {
-      expect(validate(home)).toEqual(reference);
-      expect(cacheFiles(home)).toEqual([]);
-    } finally {
-      fs.chmodSync(cacheFolder(home), 0o755);
-    }
+    readOnly();
+    expect(validate(home, as)).toEqual(reference);
+    expect(cacheFiles(home)).toEqual([]);
+    // Read-only with a cache made earlier: used (not rewritten, which would fail).
+    fs.chmodSync(cacheFolder(home), 0o755);
+    validate(home);
+    const [file] = cacheFiles(home);
+    fs.chmodSync(file, 0o444);
+    readOnly();
+    const before = fs.readFileSync(file);
+    expect(validate(home, as)).toEqual(reference);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    // Read-only with a damaged cache: rejected, and the command still runs.
+    fs.chmodSync(cacheFolder(home), 0o755);
+    fs.chmodSync(file, 0o644);
+    fs.writeFileSync(file, before.subarray(0, 1000));
+    fs.chmodSync(file, 0o444);
+    readOnly();
+    expect(validate(home, as)).toEqual(reference);
+    fs.chmodSync(cacheFolder(home), 0o755);
   });
 
   it('a cache left by another Node is removed, not kept beside the new one', () => {
@@ -114,7 +133,7 @@ describe("the launcher's code cache", () => {
 describe('the bundled workers', () => {
   it('find the build: a copy sealed by the launcher (in its bundled seal worker) names this migwb version', () => {
     const sealed = path.join(dir, 'sealed.mig');
-    const r = migwbProcessWith({ XDG_CACHE_HOME: freshHome() }, 'seal', IMAGE, '-o', sealed);
+    const r = migwbProcessWith({ env: { ...process.env, XDG_CACHE_HOME: freshHome() } }, 'seal', IMAGE, '-o', sealed);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const bytes = fs.readFileSync(sealed);

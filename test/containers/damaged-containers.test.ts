@@ -59,10 +59,10 @@ describe('damaged containers are diagnosed, never crash', () => {
 
   it('qcow2: cuts and flipped bytes in the header, snapshot table, L1 and L2 tables', () => {
     const qcow2 = fs.readFileSync(corpusPath('qemu', 'x86_64-pc-qcow2-savevm-snap1-32M.qcow2'));
-    const meta = metaOf(corpusPath('qemu', 'x86_64-pc-qcow2-savevm-snap1-32M.vmstate.mig'));
+    const extraction = metaOf(corpusPath('qemu', 'x86_64-pc-qcow2-savevm-snap1-32M.vmstate.mig')).vmstate_extraction!;
     const snapshots = Number(qcow2.readBigUInt64BE(64));
-    const l1 = meta.vmstate_extraction.l1_table_offset;
-    const l2 = Number(qcow2.readBigUInt64BE(l1 + 8 * (meta.vmstate_extraction.vm_state_offset / (65536 * 8192))) & 0x00fffffffffffe00n);
+    const l1 = extraction.l1_table_offset;
+    const l2 = Number(qcow2.readBigUInt64BE(l1 + 8 * (extraction.vm_state_offset / (65536 * 8192))) & 0x00fffffffffffe00n);
     const regions = [
       [0, 112],
       [snapshots, 80],

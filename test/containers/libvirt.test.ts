@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,8 +9,10 @@ import { readBytes } from '../../shared/io/byte-source';
 import { openImage, openImageAsync } from '../../electron/services/open-image';
 import { placedDiagnostics } from '../../electron/services/image-diagnostics';
 import { migwb } from '../helpers/cli';
-import { corpusPath } from '../helpers/corpus';
+import { corpusPath, type WireElement } from '../helpers/corpus';
 import { parseFile } from '../helpers/parse';
+import { toolRuns } from '../helpers/tools';
+import type { JsonDiagnostic } from '../helpers/wire';
 
 /**
  * libvirt `virsh save` images: the real ones of the corpus (raw, gzip, QXL), and from the raw
@@ -40,15 +42,13 @@ function variant(name: string, format: number, tool?: string[]): string {
   return file;
 }
 
-const have = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
-
 describe('libvirt save images', () => {
   it('raw: header fields, XML, cookie, padding and the stream at the offsets libvirt wrote', async () => {
     const info = JSON.parse((await migwb('info', RAW, '--json')).out);
     const [layer] = info.container.layers;
     expect(info.container).toMatchObject({ kind: 'libvirt-save', offset_space: 'file', stream_base: RAW_STREAM_AT });
     expect(layer).toMatchObject({ complete: true, byte_order: 'little', version: 2, was_running: true, compression: 'raw', stored_as: 'raw', stream: { offset: RAW_STREAM_AT } });
-    expect(Object.fromEntries(layer.header.fields.map((f: any) => [f.name, f.value]))).toMatchObject({ data_len: 66583, was_running: 1, format: 0, cookieOffset: 811 });
+    expect(Object.fromEntries(layer.header.fields.map((f: { name: string; value: unknown }) => [f.name, f.value]))).toMatchObject({ data_len: 66583, was_running: 1, format: 0, cookieOffset: 811 });
     expect(layer.xml).toMatchObject({ offset: 92, length: 811 });
     expect(layer.xml.text).toBe(fs.readFileSync(RAW, 'latin1').slice(92, 92 + 810));
     expect(layer.cookie.text).toMatch(/^<cookie>/);
@@ -60,7 +60,7 @@ describe('libvirt save images', () => {
     const stream = path.join(work, 'raw-stream.mig');
     fs.writeFileSync(stream, rawStream);
     const reference = JSON.parse((await migwb('info', stream, '--json')).out).elements;
-    expect(info.elements.map((e: any) => e.offset)).toEqual(reference.map((e: any) => e.offset + RAW_STREAM_AT));
+    expect(info.elements.map((e: WireElement) => e.offset)).toEqual(reference.map((e: WireElement) => e.offset + RAW_STREAM_AT));
     expect(bare.diagnostics.length).toBeGreaterThan(0); // the wrapper is not a QEMU stream by itself
   });
 
@@ -95,7 +95,7 @@ describe('libvirt save images', () => {
     expect(j.format).toBe('libvirt-save-partial');
     expect(j.diagnostics[0]).toMatchObject({ code: 'libvirt-save-incomplete', offset: 0, offset_space: 'file' });
     // The cut stream is diagnosed at a file offset inside the file.
-    const cut = j.diagnostics.find((d: any) => d.code === 'truncated');
+    const cut = j.diagnostics.find((d: JsonDiagnostic) => d.code === 'truncated');
     expect(cut.offset).toBeGreaterThan(RAW_STREAM_AT);
     expect(cut.offset).toBeLessThanOrEqual(part.length);
     expect(cut.stream_offset).toBe(cut.offset - RAW_STREAM_AT);
@@ -121,7 +121,7 @@ describe('libvirt save images', () => {
     ['zstd', 5, ['zstd', '-c', '-q']],
   ];
   for (const [name, code, tool] of formats) {
-    it.skipIf(!have(tool[0]))(`${name} (made here with the real ${tool[0]}; skipped when it is not installed)`, async () => {
+    it.skipIf(!toolRuns(tool[0]))(`${name} (made here with the real ${tool[0]}; skipped when it is not installed)`, async () => {
       const file = variant(`wb-tiny-${name}.sav`, code, tool);
       const img = await openImageAsync(file);
       expect(img.layers[0]).toMatchObject({ compression: name, storedAs: name });
@@ -152,11 +152,11 @@ describe('libvirt save images', () => {
     const r = await migwb('validate', file, '--json');
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
-    const damaged = j.diagnostics.find((d: any) => d.code === 'compressed-stream-damaged');
+    const damaged = j.diagnostics.find((d: JsonDiagnostic) => d.code === 'compressed-stream-damaged');
     expect(damaged).toMatchObject({ severity: 'error', offset_space: 'file' });
     expect(damaged.offset).toBeLessThan(whole.length - 50_000);
     expect(damaged.found).toMatch(/truncated|end/i);
-    expect(j.diagnostics.some((d: any) => d.offset_space === 'decompressed')).toBe(true);
+    expect(j.diagnostics.some((d: JsonDiagnostic) => d.offset_space === 'decompressed')).toBe(true);
   });
 
   it('a header whose format disagrees with the data: reported, and read as what the data is', () => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +9,7 @@ import { openImage } from '../../electron/services/open-image';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { readRange } from '../helpers/elf';
+import { QEMU_IMG } from '../helpers/tools';
 
 /**
  * qcow2 internal snapshots: the vmstate is read through the snapshot's own L1/L2 tables
@@ -17,10 +18,13 @@ import { readRange } from '../helpers/elf';
 const QCOW2 = corpusPath('qemu', 'x86_64-pc-qcow2-savevm-snap1-32M.qcow2');
 const EXTRACTED = corpusPath('qemu', 'x86_64-pc-qcow2-savevm-snap1-32M.vmstate.mig');
 const meta = metaOf(EXTRACTED);
+// A qcow2 snapshot's meta says where the corpus found the vmstate, and what qemu-img saw.
+const extraction = meta.vmstate_extraction!;
+const imgInfo = meta.qemu_img_info!;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-qcow2-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const qemuImg = ['/usr/bin/qemu-img', '/opt/qemu-10.0/bin/qemu-img'].find((p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0);
+const qemuImg = QEMU_IMG;
 
 describe('qcow2 internal snapshots', () => {
   it('the snapshot vmstate, mapped through L1/L2, equals the extracted stream byte for byte', () => {
@@ -28,8 +32,8 @@ describe('qcow2 internal snapshots', () => {
     expect(img.kind).toBe('qcow2');
     expect(img.offsetSpace).toBe('vmstate');
     const bytes = readBytes(img.source, 0, img.source.size);
-    expect(bytes.length).toBe(meta.vmstate_extraction.vm_state_size);
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(meta.vmstate_extraction.extracted_sha256);
+    expect(bytes.length).toBe(extraction.vm_state_size);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(extraction.extracted_sha256);
     expect(img.model.diagnostics).toEqual([]);
     // Stream offsets map to the host clusters that hold them.
     const host = img.fileOffsetOf(0x10000 + 5)!;
@@ -41,15 +45,15 @@ describe('qcow2 internal snapshots', () => {
     const out = path.join(work, 'extracted');
     expect((await migwb('extract-ram', QCOW2, '--out', out, '--layout', 'physical')).code).toBe(0);
     const payload = readRange(path.join(out, 'physical.raw'), 0x100000, 0x100000); // a 4 GiB sparse file (the BIOS sits below 4 GiB)
-    expect(createHash('sha256').update(payload).digest('hex')).toBe(meta.planted_payload.checked_in_extracted_stream.sha256);
+    expect(createHash('sha256').update(payload).digest('hex')).toBe(meta.planted_payload!.checked_in_extracted_stream!.sha256);
   });
 
   it('info lists the snapshots as qemu-img does, and marks the one opened', async () => {
     const info = JSON.parse((await migwb('info', QCOW2, '--json')).out);
     const [layer] = info.container.layers;
-    const ref = meta.qemu_img_info.snapshots[0];
-    expect(layer).toMatchObject({ kind: 'qcow2', version: 3, cluster_size: meta.qemu_img_info['cluster-size'], virtual_size: meta.qemu_img_info['virtual-size'], selected: 0 });
-    expect(layer.snapshots[0]).toMatchObject({ id: ref.id, name: ref.name, vm_state_size: ref['vm-state-size'], date_sec: ref['date-sec'], vm_state_offset: meta.vmstate_extraction.vm_state_offset, l1_table_offset: meta.vmstate_extraction.l1_table_offset });
+    const ref = imgInfo.snapshots[0];
+    expect(layer).toMatchObject({ kind: 'qcow2', version: 3, cluster_size: imgInfo['cluster-size'], virtual_size: imgInfo['virtual-size'], selected: 0 });
+    expect(layer.snapshots[0]).toMatchObject({ id: ref.id, name: ref.name, vm_state_size: ref['vm-state-size'], date_sec: ref['date-sec'], vm_state_offset: extraction.vm_state_offset, l1_table_offset: extraction.l1_table_offset });
     expect(layer.snapshots[0].vm_clock_nsec).toBe(ref['vm-clock-sec'] * 1e9 + ref['vm-clock-nsec']);
     const text = (await migwb('info', QCOW2)).out;
     expect(text).toMatch(/\*\s+1\s+snap1\s+1929244/);
@@ -60,7 +64,7 @@ describe('qcow2 internal snapshots', () => {
     fs.copyFileSync(QCOW2, copy);
     execFileSync(qemuImg!, ['snapshot', '-c', 'disk-only', copy]);
     const info = JSON.parse((await migwb('info', copy, '--json')).out);
-    expect(info.container.layers[0].snapshots.map((s: any) => [s.name, s.vm_state_size > 0])).toEqual([
+    expect(info.container.layers[0].snapshots.map((s: { name: string; vm_state_size: number }) => [s.name, s.vm_state_size > 0])).toEqual([
       ['snap1', true],
       ['disk-only', false],
     ]);
@@ -83,8 +87,8 @@ describe('qcow2 internal snapshots', () => {
 
   it('a damaged L1 pointer is a diagnostic, and the unreadable part reads as zeros', () => {
     const bytes = fs.readFileSync(QCOW2);
-    const l1 = meta.vmstate_extraction.l1_table_offset;
-    const index = meta.vmstate_extraction.vm_state_offset / (65536 * 8192);
+    const l1 = extraction.l1_table_offset;
+    const index = extraction.vm_state_offset / (65536 * 8192);
     bytes.writeBigUInt64BE(0x7fff_0000n, l1 + index * 8); // an L2 table far past the end of the file
     const file = path.join(work, 'bad-l1.qcow2');
     fs.writeFileSync(file, bytes);

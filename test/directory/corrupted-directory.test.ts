@@ -76,7 +76,7 @@ describe('a damaged directory is detected and the scan is used', () => {
   it('page runs that point at the wrong bytes are caught', () => {
     const file = lyingDirectory('lying-runs.mig', (m) => {
       const runs = [...m.pages.runs()];
-      const pages = new (m.pages.constructor as any)();
+      const pages = new (m.pages.constructor as new () => typeof m.pages)();
       for (const r of runs) pages.addRun({ ...r, dataOffset: r.dataOffset + 16 });
       m.pages = pages;
     });

@@ -49,7 +49,7 @@ describe('migwb seal', () => {
     const cases: [string[], RegExp][] = [
       [['seal', IMAGE], /either -o FILE .* or --sidecar/],
       [['seal', IMAGE, '-o', existing], /already exists; use --force/],
-      [['seal', IMAGE, '-o', IMAGE], /is the image itself; the original is never written/],
+      [['seal', IMAGE, '-o', IMAGE], /refusing to write .* \(-o\): it is the image .*evidence and is never modified/],
       [['seal', IMAGE, '-o', path.join(dir, 'no', 'such', 'x.mig')], /does not exist; create it first/],
       [['seal', corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig'), '-o', path.join(dir, 't.mig')], /has no QEMU_VM_EOF .* Use --sidecar/],
     ];

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { migwb, migwbProcess } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
+import type { JournalDocument } from '../../shared/edit/journal-file';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 const E1000 = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
@@ -17,9 +18,9 @@ describe('migwb edit / apply: the journal as a file of its own', () => {
     const r = await migwb('edit', MINIMAL, '--journal', journal, '--set', 'cpu.env.regs[0]=0x1122334455667788', '--ram', '0x5000=deadbeef', '--replace-bytes', '0x4d6ef=aa');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('journal ' + journal + ': 3 edits');
-    const doc = readJson(journal);
+    const doc = readJson<JournalDocument>(journal);
     expect(doc).toMatchObject({ format: 'migwb-edit-journal', version: 1, image: { path: MINIMAL, size: 433073, sha256: readJson(sidecar(MINIMAL, 'meta')).sha256 }, sources: [], undone: [] });
-    expect(doc.edits.map((e: any) => e.intent.op)).toEqual(['set-field', 'ram-write', 'replace-bytes']);
+    expect(doc.edits.map((e) => e.intent.op)).toEqual(['set-field', 'ram-write', 'replace-bytes']);
     expect(doc.edits[0].changes).toEqual([{ offset: 0x4d6ef, delete: 8, insert: [{ hex: '1122334455667788' }], removed: [{ source: 'image', offset: 0x4d6ef, length: 8 }] }]);
 
     const fromOriginal = path.join(tmp(), 'from-original.mig');
@@ -76,12 +77,12 @@ describe('migwb edit / apply: the journal as a file of its own', () => {
     const journal = path.join(tmp(), 'broken.json');
     // 0x44 where the cpu section's type byte (0x04) is.
     const edit = await migwb('edit', MINIMAL, '--journal', journal, '--replace-bytes', '0x4d6de=44');
-    expect(edit.out).toMatch(/edited image \(433073 bytes\): 1 error, 0 warnings\n  error 0x0004d6de  Unknown section type 0x44/);
+    expect(edit.out).toMatch(/edited image \(433073 bytes\): 1 error, 0 warnings\n {2}error 0x0004d6de {2}Unknown section type 0x44/);
     expect(edit.out).toContain('"migwb apply" refuses to save an image with errors unless given --force');
     const out = path.join(tmp(), 'broken.mig');
     const refused = await migwb('apply', MINIMAL, journal, '-o', out);
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/not saved: the result would have 1 error:\n  0x4d6de Unknown section type 0x44/);
+    expect(refused.err).toMatch(/not saved: the result would have 1 error:\n {2}0x4d6de Unknown section type 0x44/);
     expect(fs.existsSync(out)).toBe(false);
     const forced = await migwb('apply', MINIMAL, journal, '-o', out, '--force');
     expect(forced.code).toBe(0);
@@ -93,7 +94,7 @@ describe('migwb edit / apply: the journal as a file of its own', () => {
     const moved = path.join(tmp(), 'donor-moved.mig');
     fs.copyFileSync(E1000, moved);
     expect((await migwb('edit', MINIMAL, '--journal', journal, '--donor', moved, '--graft', '0000:00:03.0/e1000')).code).toBe(0);
-    expect(readJson(journal).sources).toEqual([{ id: 'donor', path: moved, size: fs.statSync(E1000).size, sha256: sha256File(E1000) }]);
+    expect(readJson<JournalDocument>(journal).sources).toEqual([{ id: 'donor', path: moved, size: fs.statSync(E1000).size, sha256: sha256File(E1000) }]);
     const out = path.join(tmp(), 'grafted.mig');
     expect((await migwb('apply', MINIMAL, journal, '-o', out)).code).toBe(0);
     fs.rmSync(moved);

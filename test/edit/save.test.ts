@@ -62,7 +62,7 @@ describe('saving through the journal', () => {
       session.apply({ op: 'replace-bytes', offset: cpu.offset, hex: '44' });
       const refused = await session.save(out).catch((e) => e);
       expect(refused).toBeInstanceOf(SaveRefusedError);
-      expect(refused.message).toMatch(/not saved: the result would have 1 error:\n  0x4d6de Unknown section type 0x44.*\nFix them, or save anyway with --force/);
+      expect(refused.message).toMatch(/not saved: the result would have 1 error:\n {2}0x4d6de Unknown section type 0x44.*\nFix them, or save anyway with --force/);
       expect(fs.existsSync(out)).toBe(false);
       expect(fs.readdirSync(tmp()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       const forced = await session.save(out, { force: true });

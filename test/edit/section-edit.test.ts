@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EditSession } from '../../electron/edit/edit-session';
-import { readBytes } from '../../shared/io/byte-source';
+import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../../shared/formats/qemu-stream/model';
-import { haveAnalyzeMigration, runAnalyzeMigration } from '../helpers/analyze-migration';
+import { ANALYZE_MIGRATION, analyzeMigrationOutput, haveAnalyzeMigration } from '../helpers/analyze-migration';
 import { corpusPath } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 
@@ -74,10 +74,16 @@ describe('section edits keep the framing right', () => {
     }
   });
 
-  it("graft: a donor's section is placed as in the donor, with a fresh section id where its own is taken", async () => {
+  /** MINIMAL with E1000's NIC grafted in. */
+  function graftedNic(): EditSession {
     const s = EditSession.open(MINIMAL);
+    s.addDonor(E1000);
+    return s;
+  }
+
+  it("graft: a donor's section is placed as in the donor, with a fresh section id where its own is taken", () => {
+    const s = graftedNic();
     try {
-      s.addDonor(E1000);
       const taken = fulls(s.model()).find((e) => e.sectionId === 42)!;
       expect(taken.idstr).toBe('acpi_build');
       const e = s.apply({ op: 'graft-section', source: 'donor', section: '0000:00:03.0/e1000' });
@@ -89,11 +95,18 @@ describe('section edits keep the framing right', () => {
       expect(labels(s.model()).indexOf('0000:00:03.0/e1000:0')).toBe(labels(s.model()).indexOf('0000:00:01.3/piix4_pm:0') + 1);
       expectConsistent(s);
       expect(() => s.apply({ op: 'graft-section', source: 'donor', section: 'cpu' })).toThrow(/already has a section cpu:0; use replace-section/);
-      if (haveAnalyzeMigration) {
-        const saved = await s.save(path.join(tmp(), 'grafted.mig'));
-        const state = JSON.parse(runAnalyzeMigration(saved.path, 'state')!);
-        expect(Object.keys(state)).toContain('0000:00:03.0/e1000 (44)');
-      }
+    } finally {
+      s.close();
+    }
+  });
+
+  it.skipIf(!haveAnalyzeMigration)(`graft: QEMU's analyze-migration.py reads the saved image and names the grafted section by its new id (needs ${ANALYZE_MIGRATION})`, async () => {
+    const s = graftedNic();
+    try {
+      s.apply({ op: 'graft-section', source: 'donor', section: '0000:00:03.0/e1000' });
+      const saved = await s.save(path.join(tmp(), 'grafted.mig'));
+      const state = JSON.parse(analyzeMigrationOutput(saved.path, 'state'));
+      expect(Object.keys(state)).toContain('0000:00:03.0/e1000 (44)');
     } finally {
       s.close();
     }
@@ -108,7 +121,7 @@ describe('section edits keep the framing right', () => {
       const after = fulls(s.model()).find((e) => e.idstr === 'mc146818rtc')!;
       expect(after.sectionId).toBe(before.sectionId);
       const donorRtc = fulls(s.context().donor('donor')!.model).find((e) => e.idstr === 'mc146818rtc')!;
-      const payload = (e: StreamElement, src: { size: number; readInto: any }) => Buffer.from(readBytes(src, e.payloadOffset!, e.footerOffset! - e.payloadOffset!));
+      const payload = (e: StreamElement, src: ByteSource) => Buffer.from(readBytes(src, e.payloadOffset!, e.footerOffset! - e.payloadOffset!));
       expect(payload(after, s.view).equals(payload(donorRtc, s.context().donor('donor')!.source))).toBe(true);
       expectConsistent(s);
     } finally {

@@ -33,4 +33,15 @@ describe('electron-builder configuration', () => {
     expect(pkg.build.files).toEqual(expect.arrayContaining(['build/electron/**', 'build/renderer/**']));
     expect(pkg.devDependencies.electron).toBe('45.4.1');
   });
+
+  it('turns off the fuses that would let anyone run the packaged binary as Node or attach a debugger', () => {
+    // electron-builder flips these in the binary it packages (@electron/fuses).
+    expect(pkg.build.electronFuses).toMatchObject({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      grantFileProtocolExtraPrivileges: false,
+      onlyLoadAppFromAsar: true,
+    });
+  });
 });

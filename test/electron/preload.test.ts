@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { CHANNELS, EVENT_CHANNEL } from '../../shared/api/contract';
+import { CHANNELS, DROP_CHANNEL, EVENT_CHANNEL } from '../../shared/api/contract';
 
 const electron = vi.hoisted(() => ({
   contextBridge: { exposeInMainWorld: vi.fn() },
-  ipcRenderer: { invoke: vi.fn(async (...a: unknown[]) => ({ echoed: a })), on: vi.fn(), removeListener: vi.fn() },
+  ipcRenderer: { invoke: vi.fn(async (...a: unknown[]) => ({ echoed: a })), on: vi.fn(), removeListener: vi.fn(), sendSync: vi.fn(() => true) },
   webUtils: { getPathForFile: vi.fn(() => '/images/dropped.mig') },
 }));
 vi.mock('electron', () => electron);
@@ -47,12 +47,15 @@ describe('preload: the contract exposed as window.workbench', () => {
     expect(electron.ipcRenderer.removeListener).toHaveBeenCalledWith(EVENT_CHANNEL, handler);
   });
 
-  it('gives the path of a dropped file through webUtils, null when there is none', () => {
+  it('gives the path of a dropped file through webUtils, null when there is none, and tells main it is the user\'s', () => {
     const api = exposed();
     expect(api.pathForDroppedFile({})).toBe('/images/dropped.mig');
+    expect(electron.ipcRenderer.sendSync).toHaveBeenCalledWith(DROP_CHANNEL, '/images/dropped.mig');
+    electron.ipcRenderer.sendSync.mockClear();
     electron.webUtils.getPathForFile.mockImplementationOnce(() => {
       throw new Error('not a File');
     });
     expect(api.pathForDroppedFile('nonsense')).toBeNull();
+    expect(electron.ipcRenderer.sendSync).not.toHaveBeenCalled();
   });
 });

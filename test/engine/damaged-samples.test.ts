@@ -2,13 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../shared/diagnostics';
-import { corpusPath, damagedImages, readJson } from '../helpers/corpus';
+import { corpusPath, damagedImages, readJson, sidecar, type WireElement } from '../helpers/corpus';
 import { parseFile, wireElements } from '../helpers/parse';
 
-const intact = (base: string) => readJson(corpusPath('qemu', `${base}.sections.json`)).elements as any[];
+const intact = (base: string) => readJson(sidecar(corpusPath('qemu', `${base}.mig`), 'sections')).elements;
 const errors = (d: Diagnostic[]) => d.filter((x) => x.severity === 'error');
-const shape = (els: any[]) => els.map((e) => [e.offset, e.type, e.idstr ?? null, e.instance_id ?? null, e.length]);
-const withoutVmdesc = (els: any[]) => els.filter((e) => e.type !== 'VMDESCRIPTION');
+const shape = (els: WireElement[]) => els.map((e) => [e.offset, e.type, e.idstr ?? null, e.instance_id ?? null, e.length]);
+const withoutVmdesc = <E extends WireElement>(els: E[]) => els.filter((e) => e.type !== 'VMDESCRIPTION');
 
 describe('corrupt/: the diagnostics corrupt/README.md implies', () => {
   it('has a test for every sample', () => {
@@ -26,7 +26,7 @@ describe('corrupt/: the diagnostics corrupt/README.md implies', () => {
       const [err, ...others] = errors(model.diagnostics);
       expect(others).toEqual([]);
       expect(err.code).toBe('truncated');
-      const part = intact(base).find((e) => e.type === 'PART');
+      const part = intact(base).find((e) => e.type === 'PART')!;
       expect(err.offset).toBeGreaterThanOrEqual(part.offset);
       expect(err.offset).toBeLessThan(size);
       expect(err.message).toMatch(/PART ram/);
@@ -43,8 +43,8 @@ describe('corrupt/: the diagnostics corrupt/README.md implies', () => {
       const model = parseFile(file);
       const errs = errors(model.diagnostics);
       expect(errs.map((d) => d.code)).toEqual(['vmdesc-truncated']);
-      const vmdesc = intact(base).find((e) => e.type === 'VMDESCRIPTION');
-      expect(errs[0].offset).toBeGreaterThanOrEqual(vmdesc.json_offset);
+      const vmdesc = intact(base).find((e) => e.type === 'VMDESCRIPTION')!;
+      expect(errs[0].offset).toBeGreaterThanOrEqual(vmdesc.json_offset!);
       expect(errs[0].offset).toBeLessThan(fs.statSync(file).size);
       expect(errs[0].hint).toMatch(/QEMU ignores the vmdesc/);
       expect(shape(withoutVmdesc(wireElements(model)))).toEqual(shape(withoutVmdesc(intact(base))));
@@ -90,7 +90,7 @@ describe('corrupt/: the diagnostics corrupt/README.md implies', () => {
 
 describe('trailer/: data after the stream', () => {
   const base = 'x86_64-pc-minimal-paused-16M';
-  const originalSize = readJson(corpusPath('qemu', `${base}.sections.json`)).size;
+  const originalSize = readJson(sidecar(corpusPath('qemu', `${base}.mig`), 'sections')).size;
 
   for (const name of ['trail-junk-4K', 'trail-junk-80K', 'trail-directory']) {
     it(`${name}: one warning at the first appended byte; the stream itself is intact`, () => {

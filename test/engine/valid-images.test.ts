@@ -17,12 +17,12 @@ const KNOWN_QUIRKS = new Set(['vmdesc-null-pointer-array', 'duplicate-legacy-ins
 
 async function expectValid(image: string): Promise<void> {
   const v = await migwb('validate', image, '--json');
-  const report = JSON.parse(v.out);
-  const errors = report.diagnostics.filter((d: any) => d.severity === 'error');
+  const report = JSON.parse(v.out) as { diagnostics: { severity: string; code: string; message: string }[] };
+  const errors = report.diagnostics.filter((d) => d.severity === 'error');
   expect(errors, `${image}: ${JSON.stringify(errors, null, 1)}`).toEqual([]);
   expect(v.code).toBe(0);
   // Warnings on a valid image are only QEMU's own known quirks, each named.
-  for (const w of report.diagnostics.filter((d: any) => d.severity === 'warning')) {
+  for (const w of report.diagnostics.filter((d) => d.severity === 'warning')) {
     expect(KNOWN_QUIRKS.has(w.code), `${image}: unexpected warning ${w.code}: ${w.message}`).toBe(true);
     expect(w.message).toMatch(/QEMU .*quirk/);
   }

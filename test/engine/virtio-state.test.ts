@@ -6,7 +6,7 @@ import { migwb } from '../helpers/cli';
 import { corpusPath, qemuCorpusImages } from '../helpers/corpus';
 import { tempFolder } from '../helpers/evidence';
 import { child, expectWhollyDecoded, int, virtioFields } from '../helpers/virtio';
-import { haveQemu, loadInQemu, saveGuest, type Qmp } from '../helpers/qemu';
+import { haveQemu, loadInQemu, saveInQemu, type Qmp } from '../helpers/qemu';
 
 /**
  * virtio_save's state, decoded by meaning: named fields with offsets for the transport,
@@ -76,7 +76,7 @@ describe.skipIf(!haveQemu('7.2'))('virtio state against QEMU 7.2 (info virtio-st
   let image: string;
   beforeAll(async () => {
     image = path.join(tmp(), 'firmware-virtio.mig');
-    await saveGuest({ args: ARGS, files: [DISK], runMs: 5000, file: image });
+    await saveInQemu({ version: '7.2', args: ARGS, files: [DISK], runMs: 5000, image });
   }, 120_000);
 
   /** Our section name for QEMU's device name in `info virtio`. */

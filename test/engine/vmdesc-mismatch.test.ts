@@ -35,7 +35,7 @@ describe('a vmdesc that understates a section (the ≤ 9.x pointer-array bug)', 
     expect(apic.delimitedBy).toBe('footer-scan');
     // The recovery is exact: the element table is the reference's, offset for offset.
     const reference = readJson(sidecar(IMAGE, 'sections')).elements;
-    expect(wireElements(model).map((e: any) => `${e.offset}:${e.type}:${e.length}`)).toEqual(reference.map((e: any) => `${e.offset}:${e.type}:${e.length}`));
+    expect(wireElements(model).map((e) => `${e.offset}:${e.type}:${e.length}`)).toEqual(reference.map((e) => `${e.offset}:${e.type}:${e.length}`));
   });
 
   it('is the ≤ 9.x quirk, a warning naming it, when the array starts with the NULL-pointer marker 0x30 where the vmdesc puts it', () => {

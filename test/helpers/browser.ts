@@ -7,6 +7,7 @@ import { RENDERER_DIR } from '../../electron/build-paths';
 import { Library } from '../../electron/index/library';
 import { ImageSessions } from '../../electron/workbench/image-sessions';
 import { REPO } from './cli';
+import { corpusAndTemp } from './grants';
 
 /** Debian's Chromium (CI installs it); CHROMIUM_PATH overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -23,6 +24,10 @@ export interface Workbench {
   sessions: ImageSessions;
   /** A new browser page logged in with a fresh one-time link, showing the app. */
   newPage(): Promise<Page>;
+  /** Every Content Security Policy violation any page reported (securitypolicyviolation events and Chromium's console reports). */
+  cspViolations: string[];
+  /** Uncaught errors thrown in any page's renderer since the last call (a test fails on them). */
+  takePageErrors(): string[];
   close(): Promise<void>;
 }
 
@@ -31,18 +36,32 @@ export async function startWorkbench(): Promise<Workbench> {
   const sessions = new ImageSessions();
   // A real SQLite library in a fresh folder.
   const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
-  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, version: 'e2e', initialPaths: [] } });
+  // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
+  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const cspViolations: string[] = [];
+  const pageErrors: string[] = [];
   return {
     browser,
     bridge,
     sessions,
+    cspViolations,
     async newPage() {
       const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      // Added through the DevTools protocol, so the page's CSP does not apply to it.
+      await page.addInitScript(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`));",
+      );
+      page.on('console', (m) => {
+        if (/CSP violation|Content Security Policy/.test(m.text())) cspViolations.push(m.text());
+      });
+      page.on('pageerror', (e) => pageErrors.push(`${page.url().split('?')[0]}: ${e.name}: ${e.message}`));
       await page.goto(bridge.newLink());
       await page.waitForSelector('.toolbar');
       return page;
+    },
+    takePageErrors() {
+      return pageErrors.splice(0);
     },
     async close() {
       await browser.close();

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import * as path from 'node:path';
 import { runCli } from '../../electron/cli/main';
 
@@ -18,8 +18,8 @@ export function migwbProcess(...args: string[]): { code: number; out: string; er
   return migwbProcessWith({}, ...args);
 }
 
-/** The launcher in a child process, with these variables added to the environment (XDG_CACHE_HOME, …). */
-export function migwbProcessWith(env: Record<string, string>, ...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...env } });
+/** The real launcher with spawn options (another uid, another working directory, …). */
+export function migwbProcessWith(options: SpawnSyncOptions, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), ...args], { maxBuffer: 1 << 28, ...options, encoding: 'utf8' });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }

@@ -3,6 +3,10 @@ import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser';
 import { summarizeStream } from '../../shared/formats/qemu-stream/summary';
 import { toSnakeCase } from '../../shared/util/wire';
+import type { WireElement } from './corpus';
+
+/** Our element table's elements: the reference's facts and more (record offsets, how each was delimited). */
+export type OurWireElement = WireElement & Record<string, unknown>;
 
 /** Parses an image file and closes it; the model keeps no file handle. */
 export function parseFile(file: string): QemuStreamModel {
@@ -25,6 +29,6 @@ export function withImage<T>(file: string, fn: (src: FileSource, model: QemuStre
 }
 
 /** The element table in the wire form `migwb info --json` prints (NAME.sections.json vocabulary). */
-export function wireElements(model: QemuStreamModel): any[] {
-  return (toSnakeCase(summarizeStream(model)) as any).elements;
+export function wireElements(model: QemuStreamModel): OurWireElement[] {
+  return (toSnakeCase(summarizeStream(model)) as { elements: OurWireElement[] }).elements;
 }

@@ -5,24 +5,26 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { parseFile } from '../helpers/parse';
 import { defaultDatabasePath } from '../../electron/index/database';
-import { Library } from '../../electron/index/library';
+import { Library, type IndexProgress } from '../../electron/index/library';
 import { SCHEMA_VERSION } from '../../electron/index/schema';
 import { tempDir } from '../directory/sealed';
 import { makeLibraryFolder } from './library-fixture';
+import type { ListedImage } from '../helpers/wire';
 
 const root = tempDir('library');
 const lib = makeLibraryFolder(root);
 const db = path.join(root, 'db', 'library.sqlite');
 const sub = (name: string) => path.join(lib, 'sub', name);
 
-async function json(...args: string[]): Promise<any> {
+/** A migwb command's JSON output (as JSON.parse gives it; the callbacks below say what they read). */
+async function json(...args: string[]) {
   const r = await migwb(...args, '--json');
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.out);
 }
 
-function sql<T = any>(query: string, ...params: unknown[]): T[] {
+function sql<T = Record<string, unknown>>(query: string, ...params: unknown[]): T[] {
   const conn = new Database(db, { readonly: true });
   try {
     return conn.prepare(query).all(...params) as T[];
@@ -32,7 +34,7 @@ function sql<T = any>(query: string, ...params: unknown[]): T[] {
 }
 
 describe('indexing a library folder (real SQLite file, real worker thread)', () => {
-  let first: any;
+  let first: unknown;
   beforeAll(async () => {
     first = await json('index', lib, '--db', db);
   });
@@ -40,7 +42,7 @@ describe('indexing a library folder (real SQLite file, real worker thread)', () 
   it('recognises images by content, whatever their names, and records the rest', async () => {
     expect(first).toMatchObject({ files: 8, indexed: 7, unchanged: 0, not_images: 1, failed: 0, missing: 0, cancelled: false });
     const { images } = await json('ls', '--db', db, '--all');
-    const byName = Object.fromEntries(images.map((i: any) => [path.basename(i.path), i]));
+    const byName = Object.fromEntries(images.map((i: ListedImage) => [path.basename(i.path), i]));
     expect(byName['notes.mig'].status).toBe('not-an-image');
     expect(byName['sealed-without-extension']).toMatchObject({ status: 'indexed', format: 'qemu-migration-stream', opened_via: 'directory', machine_type: 'pc-i440fx-7.2' });
     expect(byName['x86_64-q35-e1000-payload-paused-32M.mig']).toMatchObject({ opened_via: 'scan', machine_type: 'pc-q35-10.0', file_version: 3, page_size: 4096 });
@@ -58,7 +60,7 @@ describe('indexing a library folder (real SQLite file, real worker thread)', () 
     const runs = sql('SELECT * FROM page_runs WHERE image_id = ? ORDER BY idx', row.id);
     expect(runs.map((r) => [r.block_idx, r.first_page, r.count, r.data_offset, r.stride])).toEqual([...model.pages.runs()].map((r) => [r.block, r.firstPage, r.count, r.dataOffset, r.stride]));
     expect(sql('SELECT name FROM ram_blocks WHERE image_id = ? ORDER BY idx', row.id).map((b) => b.name)).toEqual(model.ramBlocks.map((b) => b.id));
-    const cpu = sql("SELECT * FROM devices WHERE image_id = ? AND name = 'cpu'", row.id)[0];
+    const cpu = sql<{ vmsd_name: string; instance_id: number; subsections: string }>("SELECT * FROM devices WHERE image_id = ? AND name = 'cpu'", row.id)[0];
     expect(cpu).toMatchObject({ vmsd_name: 'cpu', instance_id: 0 });
     expect(JSON.parse(cpu.subsections)).toEqual(model.vmdesc!.devices.find((d) => d.name === 'cpu')!.subsections!.map((s) => s.vmsd_name));
     const damaged = sql("SELECT d.* FROM diagnostics d JOIN images i ON i.id = d.image_id WHERE i.path LIKE '%flip-hdr.mig'");
@@ -78,7 +80,7 @@ describe('indexing a library folder (real SQLite file, real worker thread)', () 
   });
 
   it('find: by device (idstr tail or vmsd name), device version, machine type, diagnostics', async () => {
-    const names = async (...args: string[]) => (await json('find', '--db', db, ...args)).images.map((i: any) => path.basename(i.path)).sort();
+    const names = async (...args: string[]) => (await json('find', '--db', db, ...args)).images.map((i: ListedImage) => path.basename(i.path)).sort();
     expect(await names('--device', 'e1000')).toEqual(['x86_64-pc-e1000-payload-paused-32M.mig', 'x86_64-q35-e1000-payload-paused-32M.mig']);
     expect(await names('--device', 'e1000', '--version', '2')).toHaveLength(2);
     expect(await names('--device', 'e1000', '--version', '3')).toEqual([]);
@@ -156,7 +158,7 @@ describe('re-indexing touches only what changed', () => {
     fs.rmSync(sub('x86_64-pc-ignore-shared-paused-16M.mig'));
     expect(await json('index', '--db', db)).toMatchObject({ missing: 1, indexed: 0 });
     const { images } = await json('ls', '--db', db);
-    expect(images.find((i: any) => i.path.endsWith('ignore-shared-paused-16M.mig')).status).toBe('missing');
+    expect(images.find((i: ListedImage) => i.path.endsWith('ignore-shared-paused-16M.mig')).status).toBe('missing');
   });
 });
 
@@ -169,10 +171,10 @@ describe('cancellation, progress and sidecars', () => {
       const controller = new AbortController();
       controller.abort();
       expect(await library.index([folder], { signal: controller.signal })).toMatchObject({ cancelled: true, indexed: 0 });
-      const progress: any[] = [];
+      const progress: IndexProgress[] = [];
       const report = await library.index([folder], { onProgress: (p) => progress.push(p) });
       expect(report).toMatchObject({ cancelled: false, indexed: 7, notImages: 1 });
-      const last = progress.at(-1);
+      const last = progress.at(-1)!;
       expect(last).toMatchObject({ filesDone: 8, filesTotal: 8 });
       expect(last.bytesDone).toBe(last.bytesTotal);
       expect(progress.some((p) => p.currentFile?.startsWith(folder))).toBe(true);

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractRam } from '../../electron/memory/extract';
@@ -99,7 +98,7 @@ async function longModeCase(): Promise<Case> {
   const image = path.join(tmp(), 'long-mode.mig');
   const journal = path.join(tmp(), 'long-mode.json');
   const fields = JSON.parse((await migwb('edit', base.image, '--fields', 'cpu', '--json')).out).fields;
-  const hflags = Number.parseInt(fields.find((f: any) => f.path === 'env.hflags').value, 16);
+  const hflags = Number.parseInt(fields.find((f: { path: string }) => f.path === 'env.hflags').value, 16);
   const edits = [
     // HF_LMA (bit 14) and HF_CS64 (bit 15), as a 64-bit guest has them; EFER.LME|LMA.
     `cpu.env.hflags=0x${(hflags | 0xc000).toString(16)}`,

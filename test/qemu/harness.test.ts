@@ -34,7 +34,7 @@ for (const version of ['7.2', '10.0'] as QemuVersion[]) {
     it("a damaged copy fails to load with QEMU's own error", async () => {
       // Flip the first idstr byte of the "cpu" section, as corrupt/*.flip-hdr.mig does.
       const bytes = fs.readFileSync(image);
-      const cpu = readJson(sidecar(image, 'sections')).elements.find((e: any) => e.idstr === 'cpu');
+      const cpu = readJson(sidecar(image, 'sections')).elements.find((e) => e.idstr === 'cpu')!;
       bytes[cpu.offset + 6] ^= 0x01;
       const damaged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-damaged-')), 'bpu.mig');
       fs.writeFileSync(damaged, bytes);

@@ -7,7 +7,7 @@ import { parseQemuStream } from '../../shared/formats/qemu-stream/stream-parser'
 import { MemorySource, readBytes } from '../../shared/io/byte-source';
 import { migwb } from '../helpers/cli';
 import { tempFolder } from '../helpers/evidence';
-import { haveQemu, loadInQemu, saveGuest } from '../helpers/qemu';
+import { haveQemu, loadInQemu, saveInQemu } from '../helpers/qemu';
 
 /**
  * Machine types up to 2.3 write no section footers, so only the vmdesc sizes delimit a
@@ -24,7 +24,7 @@ describe.skipIf(!haveQemu('7.2'))('a footer-less pc-i440fx-2.3 stream (running g
   let image: string;
   beforeAll(async () => {
     image = path.join(tmp(), 'pc-i440fx-2.3-running-compress.mig');
-    await saveGuest({ args: ARGS, runMs: 1500, file: image, capabilities: ['compress'] });
+    await saveInQemu({ version: '7.2', args: ARGS, runMs: 1500, image, capabilities: ['compress'] });
     original = fs.readFileSync(image);
   }, 120_000);
 

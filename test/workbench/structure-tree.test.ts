@@ -5,6 +5,7 @@ import type { TreeNode } from '../../shared/api/contract';
 import { StructureTree } from '../../shared/workbench/structure-tree';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { withImage } from '../helpers/parse';
+import { assertProperty } from '../helpers/property';
 
 const IMAGES = [
   corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig'),
@@ -49,7 +50,7 @@ describe('StructureTree', () => {
     it(`${path.basename(image)}: the path to any byte is a chain of children ending at a node that contains it`, () => {
       withImage(image, (src, model) => {
         const tree = new StructureTree(src, model);
-        fc.assert(
+        assertProperty(
           fc.property(fc.integer({ min: 0, max: model.size - 1 }), (offset) => {
             const ids = tree.pathAt(offset);
             let parent: string | null = null;
@@ -85,7 +86,7 @@ describe('StructureTree', () => {
 
   it('a byte deep inside RAM resolves to its page record, named by its block offset', () => {
     const image = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
-    const part = readJson(sidecar(image, 'sections')).elements.find((e: any) => e.type === 'PART');
+    const part = readJson(sidecar(image, 'sections')).elements.find((e) => e.type === 'PART')!;
     withImage(image, (src, model) => {
       const tree = new StructureTree(src, model);
       // The planted payload's first page (pc.ram 0x100000) is a PAGE record somewhere in the PART.

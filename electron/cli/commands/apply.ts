@@ -3,7 +3,8 @@ import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
-import { collect, donorPaths, loadEditing, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { checkOutputs } from '../../io/output-paths';
+import { collect, donorPaths, givenPaths, loadEditing, printDiagnostics, printEdit, wireEdit } from './edit-common';
 
 interface ApplyOptions {
   output: string;
@@ -31,11 +32,16 @@ export function registerApply(program: Command, io: CliIO, setExit: (code: numbe
     .option('--report <file>', 'also write the evidence report (Markdown), with the result\'s sha256')
     .option('--json', 'machine-readable output')
     .action(async (image: string, journal: string, opts: ApplyOptions) => {
+      const donors = donorPaths(opts.donor ?? []);
+      checkOutputs(
+        [...givenPaths([[image, 'the image'], [journal, 'the journal']]), ...Object.entries(donors).map(([id, p]) => ({ path: p, role: `the donor ${id}` }))],
+        givenPaths([[opts.output, '-o'], [opts.report, '--report']]),
+      );
       const { EditSession, SaveRefusedError, readJournalFile, writeTextAtomically } = await loadEditing();
       const doc = readJournalFile(journal);
       const session = await EditSession.openAsync(image);
       try {
-        await session.loadJournal(doc, donorPaths(opts.donor ?? []));
+        await session.loadJournal(doc, donors);
         const bar = progressBar(io, 'saving');
         let saved;
         try {
@@ -48,7 +54,7 @@ export function registerApply(program: Command, io: CliIO, setExit: (code: numbe
         } finally {
           bar.done();
         }
-        if (opts.report) await writeTextAtomically(opts.report, await session.report(saved), [session.path, saved.path]);
+        if (opts.report) await writeTextAtomically(opts.report, await session.report(saved), [...session.inputs(), { path: journal, role: 'the journal' }, { path: saved.path, role: '-o' }]);
         if (opts.json) {
           printJson(io, toSnakeCase({ image, journal, edits: session.entries.map(wireEdit), output: { path: saved.path, size: saved.size, sha256: saved.sha256 }, counts: countBySeverity(saved.diagnostics), diagnostics: saved.diagnostics, notes: saved.notes }));
         } else {

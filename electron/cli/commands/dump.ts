@@ -10,7 +10,7 @@ import { guestMemoryReader } from '../../../shared/memory/guest-reader';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { UsageError, UserError } from '../../services/user-error';
 import { loadVmdescFrom } from '../../services/vmdesc-source';
-import { hexOffset } from '../format';
+import { hexOffset, printable } from '../format';
 import { printJson, type CliIO } from '../output';
 import { openForCommand } from './open-with-progress';
 
@@ -79,7 +79,7 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
         } else {
           for (const { e, d } of sections) {
             const title = e.type === 'CONFIGURATION' ? `CONFIGURATION ${e.machine ?? ''}` : `FULL ${describeSection(e)} version ${e.versionId}`;
-            io.out(`${hexOffset(e.offset)}  ${title}, ${e.length} bytes${d.problem ? ` (${d.problem})` : ''}\n`);
+            io.out(`${hexOffset(e.offset)}  ${printable(title)}, ${e.length} bytes${d.problem ? ` (${printable(d.problem)})` : ''}\n`);
             for (const n of d.nodes) renderNode(io, n, 1);
           }
         }
@@ -114,6 +114,6 @@ function renderNode(io: CliIO, n: FieldNode, depth: number): void {
       value = n.children ? '' : n.value.hex.length > 96 ? `${n.value.hex.slice(0, 96)}… (${n.size} bytes)` : n.value.hex;
       break;
   }
-  io.out(`${hexOffset(n.offset)}${pad}${label}  ${n.type}${value ? '  ' + value : ''}${n.note ? `  (${n.note})` : ''}${n.problem ? `  [${n.problem}]` : ''}\n`);
+  io.out(printable(`${hexOffset(n.offset)}${pad}${label}  ${n.type}${value ? '  ' + value : ''}${n.note ? `  (${n.note})` : ''}${n.problem ? `  [${n.problem}]` : ''}`) + '\n');
   for (const c of n.children ?? []) renderNode(io, c, depth + 1);
 }

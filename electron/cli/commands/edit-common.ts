@@ -2,8 +2,9 @@ import { countBySeverity, type Diagnostic } from '../../../shared/diagnostics';
 import type { AppliedEdit } from '../../../shared/edit/journal';
 import { totalLength } from '../../../shared/edit/pieces';
 import type { EditSession } from '../../edit/edit-session';
+import type { NamedPath } from '../../io/output-paths';
 import { UsageError } from '../../services/user-error';
-import { count, hexOffset } from '../format';
+import { count, hexOffset, printable } from '../format';
 import type { CliIO } from '../output';
 
 /** Output and option handling shared by `migwb edit`, `apply` and `repair`. */
@@ -24,7 +25,7 @@ export function printDiagnostics(io: CliIO, what: string, diags: Diagnostic[], s
   const c = countBySeverity(diags);
   io.out(`${what}: ${c.error === 0 ? 'no errors' : count(c.error, 'error')}${c.warning || c.error ? `, ${count(c.warning, 'warning')}` : ''}\n`);
   const listed = diags.filter((x) => x.severity !== 'info');
-  for (const d of listed.slice(0, shown)) io.out(`  ${d.severity} ${hexOffset(d.offset)}  ${d.section ? d.section + ': ' : ''}${d.message}\n`);
+  for (const d of listed.slice(0, shown)) io.out(`  ${d.severity} ${hexOffset(d.offset)}  ${d.section ? printable(d.section) + ': ' : ''}${printable(d.message)}\n`);
   if (listed.length > shown) io.out(`  … and ${listed.length - shown} more (see "migwb validate")\n`);
 }
 
@@ -60,4 +61,9 @@ export async function openDonors(session: EditSession, paths: Record<string, str
 
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** The paths given for the options that were given, named by their option: [[opts.report, '--report'], …]. */
+export function givenPaths(pairs: [string | undefined, string][]): NamedPath[] {
+  return pairs.filter((p): p is [string, string] => p[0] !== undefined).map(([path, role]) => ({ path, role }));
 }

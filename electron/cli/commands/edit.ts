@@ -14,7 +14,8 @@ import { loadVmdescFrom } from '../../services/vmdesc-source';
 import { UsageError, UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
-import { collect, donorPaths, loadEditing, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { checkOutputs } from '../../io/output-paths';
+import { collect, donorPaths, givenPaths, loadEditing, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
 import { guestMemoryReader } from '../../../shared/memory/guest-reader';
 
 interface EditOptions {
@@ -41,6 +42,10 @@ const REQUEST_OPTIONS: [RequestKind, string, string][] = [
   ['insert-section', '--insert-section <spec>', "insert a section from a file holding the complete element: 'FILE before T', 'FILE after T' or 'FILE last'"],
   ['graft', '--graft <section>', "copy a device section the image lacks from the donor, placed as in the donor (or 'S before|after T')"],
   ['replace-section', '--replace-section <section>', "replace a device section with the donor's copy"],
+  ['note', '--note <chunk=text>', "note on a chunk (its key as \"migwb chunks\" lists it, e.g. 'FULL cpu:0=RIP checked'; '=TEXT' for the whole image; an empty TEXT removes it). A chunked container keeps notes in the file; other images in the journal"],
+  ['tags', '--tags <a,b,…>', 'the tags of the image (replacing any it has); kept in a chunked container'],
+  ['recompute-crc', '--recompute-crc <offset>', 'chunked container: write the chunk at this file offset with its CRC computed anew. It hides the damage the wrong CRC shows: check the chunk first'],
+  ['drop-chunk', '--drop-chunk <offset>', 'chunked container: leave out the ancillary chunk at this file offset (an unknown chunk, a note)'],
 ];
 
 /**
@@ -68,6 +73,12 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     .option('--report <file>', 'also write the evidence report (Markdown) of the journal')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: EditOptions) => {
+      // The journal is this command's own file (read, then rewritten); it may be nothing else.
+      const inserted = steps.filter((s) => s.kind === 'insert-section').map((s) => ({ path: s.text.replace(/\s+(before|after)\s+.*$|\s+last$/, ''), role: 'an inserted section file' }));
+      checkOutputs(
+        [...givenPaths([[image, 'the image'], [opts.vmdescFrom, '--vmdesc-from']]), ...Object.values(donorPaths(opts.donor ?? [])).map((p) => ({ path: p, role: 'a donor' })), ...inserted],
+        givenPaths([[opts.journal, '--journal'], [opts.report, '--report']]),
+      );
       if (opts.journal === undefined) {
         if (opts.fields === undefined || steps.length || opts.undo !== undefined || opts.redo !== undefined || opts.report !== undefined) {
           throw new UsageError('give --journal FILE to record edits (the image itself is never written); only --fields SECTION works without one');
@@ -89,8 +100,8 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
         const redone = repeat(opts.redo, () => session.redo(), '--redo');
         const applied = steps.map((s) => session.apply(parseRequest(s.kind, s.text, { resize: opts.resize, donor: donorId })));
         const changed = applied.length + undone.length + redone.length > 0 || !existing;
-        if (changed) await writeTextAtomically(journalFile, journalText(await session.document()), [session.path]);
-        if (opts.report) await writeTextAtomically(opts.report, await session.report(), [session.path]);
+        if (changed) await writeTextAtomically(journalFile, journalText(await session.document()), session.inputs());
+        if (opts.report) await writeTextAtomically(opts.report, await session.report(), [...session.inputs(), { path: journalFile, role: '--journal' }]);
         const diags = session.diagnostics;
         if (opts.json) {
           printJson(

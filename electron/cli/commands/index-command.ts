@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import * as fs from 'node:fs';
 import type { IndexProgress, IndexReport } from '../../index/library';
+import { checkOutputs } from '../../io/output-paths';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { printJson, type CliIO } from '../output';
 import { EXIT_INTERRUPTED, interruptible } from './interruptible';
@@ -16,6 +18,8 @@ export function registerIndex(program: Command, io: CliIO, setExit: (code: numbe
     .option('--seal-sidecars', 'write IMAGE.migdir beside every image that had to be scanned, so the next open is instant')
     .option('--json', 'machine-readable report')
     .action(async (paths: string[], opts: { db?: string; sealSidecars?: boolean; json?: boolean }) => {
+      // The database is written: never over a file being indexed.
+      checkOutputs(paths.filter((p) => fs.statSync(p, { throwIfNoEntry: false })?.isFile()).map((p) => ({ path: p, role: 'an image to index' })), [{ path: databasePath(opts), role: '--db' }]);
       const { Library } = await import('../../index/library');
       const library = Library.open(databasePath(opts));
       const bar = indexProgress(io);

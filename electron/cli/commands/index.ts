@@ -1,13 +1,18 @@
 import type { Command } from 'commander';
 import type { CliIO } from '../output';
 import { registerApply } from './apply';
+import { registerChunks } from './chunks';
 import { registerDump } from './dump';
 import { registerEdit } from './edit';
 import { registerExtractRam } from './extract-ram';
 import { registerFind } from './find';
 import { registerIndex } from './index-command';
 import { registerInfo } from './info';
+import { registerLoad } from './load';
 import { registerLs } from './ls';
+import { registerPreflight } from './preflight';
+import { registerQemuArgs } from './qemu-args';
+import { registerPack } from './pack';
 import { registerQuery } from './query';
 import { registerRam } from './ram';
 import { registerRead } from './read';
@@ -15,6 +20,10 @@ import { registerRepair } from './repair';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
+import { registerStream } from './stream';
+import { registerTransform } from './transform';
+import { registerUnpack } from './unpack';
+import { registerNote, registerTag } from './tag';
 import { registerValidate } from './validate';
 
 /** Adds one command to the program; `setExit` records the command's exit status. */
@@ -28,14 +37,24 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerEdit,
   registerApply,
   registerRepair,
+  registerTransform,
   registerSeal,
+  registerPack,
+  registerUnpack,
+  registerChunks,
   registerIndex,
   registerLs,
   registerFind,
+  registerTag,
+  registerNote,
   registerQuery,
   registerRam,
   registerExtractRam,
   registerRead,
   registerSearch,
+  registerQemuArgs,
+  registerLoad,
+  registerPreflight,
+  registerStream,
   registerServe,
 ];

@@ -4,11 +4,14 @@ import { summarizeStream, type StreamSummary } from '../../../shared/formats/qem
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize, hexOffset, severityCounts, table } from '../format';
 import { printJson, type CliIO } from '../output';
-import type { ContainerLayer } from '../../../shared/formats/container-model';
-import { OFFSET_SPACE_LABELS } from '../../../shared/formats/container-model';
+import { OFFSET_SPACE_LABELS } from '../../../shared/api/offset-map';
+import type { TextStyle } from '../../../shared/formats/format';
+import { viewsOf } from '../../../shared/formats/registry';
 import type { OpenedImage } from '../../services/open-image';
 import { openForCommand } from './open-with-progress';
 import { humanSize } from '../../../shared/util/size';
+
+const CLI_STYLE: TextStyle = { offset: (n) => hexOffset(n), size: formatSize, table };
 
 export function registerInfo(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -20,7 +23,8 @@ export function registerInfo(program: Command, io: CliIO, setExit: (code: number
     .action(async (image: string, opts: { json?: boolean; snapshot?: string }) => {
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
       try {
-        const summary = inFileOffsets(img, summarizeStream(img.model));
+        // In a stream stored whole in the file, listed offsets are file offsets.
+        const summary = summarizeStream(img.model, (o) => img.offsets.listed(o));
         const container = { kind: img.kind, offsetSpace: img.offsetSpace, streamBase: img.streamBase, layers: img.layers };
         if (opts.json) printJson(io, { path: image, container: toSnakeCase(container), ...(toSnakeCase(summary) as object) });
         else io.out(renderInfo(image, summary, renderContainer(img)));
@@ -31,57 +35,13 @@ export function registerInfo(program: Command, io: CliIO, setExit: (code: number
     });
 }
 
-/** Offsets the summary carries, in the file when the stream is stored there unchanged. */
-const OFFSET_KEYS = new Set(['offset', 'payloadOffset', 'footerOffset', 'jsonOffset', 'recordOffset', 'headerOffset', 'bitmapOffset', 'pagesOffset']);
-
-function inFileOffsets(img: OpenedImage, summary: StreamSummary): StreamSummary {
-  const base = img.streamBase;
-  if (!base) return summary;
-  const shift = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(shift);
-    if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return v;
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, OFFSET_KEYS.has(k) && typeof x === 'number' ? x + base : shift(x)]));
-  };
-  return shift(summary) as StreamSummary;
-}
-
+/** The wrappers' lines, each as its format writes them, then the space of the stream's offsets. */
 function renderContainer(img: OpenedImage): string[] {
   if (img.layers.length === 0) return [];
   const lines: string[] = [];
-  for (const layer of img.layers) lines.push(...renderLayer(layer));
+  for (const layer of img.layers) lines.push(...viewsOf(layer).infoLines(layer, CLI_STYLE));
   lines.push('', `QEMU stream (offsets are ${OFFSET_SPACE_LABELS[img.offsetSpace]})`);
   return lines;
-}
-
-function renderLayer(layer: ContainerLayer): string[] {
-  const out: string[] = [];
-  if (layer.kind === 'libvirt-save') {
-    out.push(`  libvirt save image (${layer.complete ? 'LibvirtQemudSave' : 'LibvirtQemudPart: UNFINISHED'}), header version ${layer.version}, ${layer.byteOrder}-endian`);
-    out.push(`    header        ${hexOffset(0)}  ${layer.header.length} bytes: ${layer.header.fields.filter((f) => f.name !== 'magic').map((f) => `${f.name}=${f.value}`).join(' ')}`);
-    if (layer.xml) out.push(`    domain XML    ${hexOffset(layer.xml.offset)}  ${layer.xml.length} bytes${domainName(layer.xml.text)}`);
-    if (layer.cookie) out.push(`    save cookie   ${hexOffset(layer.cookie.offset)}  ${layer.cookie.length} bytes`);
-    if (layer.padding) out.push(`    padding       ${hexOffset(layer.padding.offset)}  ${layer.padding.length} bytes${layer.padding.nonZeroBytes ? ` (${layer.padding.nonZeroBytes} non-zero)` : ''}`);
-    const how = layer.storedAs === layer.compression ? layer.compression : `${layer.storedAs} (the header says ${layer.compression})`;
-    out.push(`    QEMU stream   ${hexOffset(layer.stream.offset)}  ${layer.stream.length} bytes, ${how}; guest was ${layer.wasRunning ? 'running (resumes after restore)' : 'paused'}`);
-  } else {
-    out.push(`  qcow2 version ${layer.version}, cluster size ${layer.clusterSize}, disk size ${formatSize(layer.virtualSize)}`);
-    out.push(
-      indent(
-        table(
-          ['', 'ID', 'NAME', 'VM STATE', 'DATE (UTC)', 'VM CLOCK'],
-          layer.snapshots.map((s) => [s.index === layer.selected ? '*' : '', s.id, s.name, s.vmStateSize, new Date(s.dateSec * 1000).toISOString().replace('.000Z', 'Z'), `${(s.vmClockNsec / 1e9).toFixed(3)} s`]),
-        ),
-      ),
-    );
-    const c = layer.vmStateClusters;
-    out.push(`    vmstate of * at virtual offset ${hexOffset(layer.snapshots[layer.selected].vmStateOffset)}: ${c.data} data, ${c.zero} zero, ${c.unallocated} unallocated, ${c.compressed} compressed clusters`);
-  }
-  return out;
-}
-
-function domainName(xml: string): string {
-  const m = /<name>([^<]*)<\/name>/.exec(xml);
-  return m ? ` (domain "${m[1]}")` : '';
 }
 
 function renderInfo(path: string, s: StreamSummary, wrapper: string[]): string {

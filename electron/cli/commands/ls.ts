@@ -25,7 +25,7 @@ export function registerLs(program: Command, io: CliIO, setExit: (code: number) 
 }
 
 /** The table ls and find print. */
-export function renderListing(images: ImageListing[], extra?: (img: ImageListing) => string): string {
+export function renderListing<T extends Omit<ImageListing, 'devices'>>(images: T[], extra?: (img: T) => string): string {
   return table(
     ['PATH', 'FORMAT', 'STATUS', 'MACHINE', 'SIZE', 'ERR', 'WARN', 'OPENED', ...(extra ? ['MATCH'] : [])],
     images.map((i) => [

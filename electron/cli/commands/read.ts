@@ -43,7 +43,7 @@ export function registerRead(program: Command, io: CliIO, setExit: (code: number
       if (opts.raw) {
         io.outBytes(bytes);
       } else if (opts.output !== undefined) {
-        await saveAtomically(opts.output, new MemorySource(bytes), { protect: [image], validate: () => [] });
+        await saveAtomically(opts.output, new MemorySource(bytes), { protect: [{ path: image, role: 'the image' }], validate: () => [] });
         if (opts.json) printJson(io, { path: image, offsetSpace: img.offsetSpace, length, output: opts.output, origins: toSnakeCase(origins) });
         else {
           for (const o of origins) io.out(describeOrigin(o, img.offsetSpace) + '\n');

@@ -5,7 +5,8 @@ import type { SaveRefusedError } from '../../edit/atomic-save';
 import type { SessionSaveResult } from '../../edit/edit-session';
 import { UsageError } from '../../services/user-error';
 import { printJson, type CliIO } from '../output';
-import { loadEditing, printDiagnostics } from './edit-common';
+import { checkOutputs } from '../../io/output-paths';
+import { givenPaths, loadEditing, printDiagnostics } from './edit-common';
 
 interface RepairOptions {
   output?: string;
@@ -37,10 +38,12 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
     .option('--report <file>', 'also write the evidence report (Markdown)')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: RepairOptions) => {
+      if (!opts.output && !opts.dryRun) throw new UsageError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
+      const outputs = givenPaths([[opts.dryRun ? undefined : opts.output, '-o'], [opts.journal, '--journal'], [opts.report, '--report']]);
+      checkOutputs(givenPaths([[image, 'the image'], [opts.donor, 'the donor']]), outputs);
       const { EditSession, SaveRefusedError, journalText, writeTextAtomically } = await loadEditing();
       // The repair planner loads only for this command.
       const { runRepairs } = await import('../../edit/repair-service');
-      if (!opts.output && !opts.dryRun) throw new UsageError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
       const session = await EditSession.openAsync(image);
       try {
         const donorId = opts.donor ? await session.addDonorAsync(opts.donor) : undefined;
@@ -56,8 +59,9 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
             refused = e;
           }
         }
-        if (opts.journal && outcome.actions.length) await writeTextAtomically(opts.journal, journalText(await session.document()), [session.path]);
-        if (opts.report && outcome.actions.length) await writeTextAtomically(opts.report, await session.report(saved), [session.path]);
+        const written = saved ? [{ path: saved.path, role: '-o' }] : [];
+        if (opts.journal && outcome.actions.length) await writeTextAtomically(opts.journal, journalText(await session.document()), [...session.inputs(), ...written]);
+        if (opts.report && outcome.actions.length) await writeTextAtomically(opts.report, await session.report(saved), [...session.inputs(), ...written, ...givenPaths([[opts.journal, '--journal']])]);
         if (opts.json) {
           printJson(
             io,

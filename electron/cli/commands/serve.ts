@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RENDERER_DIR } from '../../build-paths';
+import { PathGrants } from '../../api/path-grants';
+import { packageVersion, RENDERER_DIR } from '../../build-paths';
+import { checkOutputs } from '../../io/output-paths';
 import { UsageError, UserError } from '../../services/user-error';
 import type { CliIO } from '../output';
-import { packageVersion } from '../../build-paths';
 import { databasePath, withDbOption } from './library-options';
 
 /**
@@ -25,15 +26,27 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
         if (!fs.existsSync(p)) throw new UserError(`${p} does not exist`);
         return path.resolve(p);
       });
+      checkOutputs(resolved.filter((p) => fs.statSync(p).isFile()).map((p) => ({ path: p, role: 'an image to serve' })), [{ path: databasePath(opts), role: '--db' }]);
       // The server, the sessions and the library load only for this command.
       const [{ startBridge }, { Library }, { ImageSessions }] = await Promise.all([import('../../bridge/server'), import('../../index/library'), import('../../workbench/image-sessions')]);
       const library = Library.open(databasePath(opts));
+      // Nothing beyond what it was started with: the folders given (read, list, save into),
+      // the images given (read), and their folders (save new files into).
+      const grants = new PathGrants();
+      for (const p of resolved) {
+        if (fs.statSync(p).isDirectory()) grants.grantFolder(p);
+        else {
+          grants.grantFile(p);
+          grants.grantSaveFolder(path.dirname(p));
+        }
+      }
       const bridge = await startBridge({
         rendererDir: RENDERER_DIR,
         port: opts.port,
         deps: {
           sessions: new ImageSessions(),
           library,
+          grants,
           version: packageVersion(),
           initialPaths: resolved.filter((p) => !fs.statSync(p).isDirectory()),
           initialFolders: resolved.filter((p) => fs.statSync(p).isDirectory()),

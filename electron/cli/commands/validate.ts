@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { hexOffset, severityCounts } from '../format';
+import { hexOffset, printable, severityCounts } from '../format';
 import { printJson, type CliIO } from '../output';
 import { placedDiagnostics } from '../../services/image-diagnostics';
 import { openForCommand } from './open-with-progress';
@@ -26,9 +26,9 @@ export function registerValidate(program: Command, io: CliIO, setExit: (code: nu
         io.out(`${image}: ${severityCounts(counts)}\n`);
         for (const d of diags) {
           const where = d.offsetSpace === 'file' ? hexOffset(d.offset) : `${d.offsetSpace} ${hexOffset(d.offset)}`;
-          io.out(`${d.severity.padEnd(7)} ${where}  ${d.section ? d.section + ': ' : ''}${d.message}\n`);
-          io.out(`        expected ${d.expected}; found ${d.found}\n`);
-          if (d.hint) io.out(`        ${d.hint}\n`);
+          io.out(`${d.severity.padEnd(7)} ${where}  ${d.section ? printable(d.section) + ': ' : ''}${printable(d.message)}\n`);
+          io.out(`        expected ${printable(d.expected)}; found ${printable(d.found)}\n`);
+          if (d.hint) io.out(`        ${printable(d.hint)}\n`);
         }
       }
       setExit(counts.error > 0 ? 1 : 0);

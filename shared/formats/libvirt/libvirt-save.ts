@@ -1,36 +1,44 @@
 import { strFromU8 } from 'fflate';
 import { DiagnosticSink, hex } from '../../diagnostics';
 import { readBytes, type ByteSource } from '../../io/byte-source';
-import type { HeaderField, LibvirtCompression, LibvirtSaveLayer, ParsedContainer } from '../container-model';
+import type { ParsedContainer } from '../container-model';
+import { headerFieldsOf, layoutField, readHeaderFields, readUint } from '../field-table';
+import { be32 } from '../../io/bytes';
+import { QEVM_MAGIC } from '../qemu-stream/constants';
+import { LIBVIRT_HEADER, LIBVIRT_MAGIC_PART, LIBVIRT_MAGIC_SAVE, LIBVIRT_NEWEST_VERSION } from './header';
+import type { LibvirtCompression, LibvirtSaveLayer } from './layer';
+import { LZOP_MAGIC } from './lzop';
 
 /**
  * libvirt's QEMU save image (`virsh save`, managedsave), qemu_saveimage.h/.c:
  *
- *   [0, 92)            virQEMUSaveHeader: magic[16], then five u32 in the saving host's
- *                      byte order (version, data_len, was_running, format, cookieOffset)
- *                      and 14 unused u32
+ *   [0, 92)            virQEMUSaveHeader (LIBVIRT_HEADER)
  *   [92, 92+xml_len)   domain XML + NUL (xml_len = cookieOffset, or data_len without cookie)
  *   […, 92+data_len)   save cookie XML + NUL, then zero padding (64 KiB of slack)
  *   [92+data_len, EOF) the QEMU migration stream, raw or compressed whole by `format`
  */
-export const LIBVIRT_HEADER_SIZE = 92;
-const MAGIC_SAVE = 'LibvirtQemudSave';
-const MAGIC_PART = 'LibvirtQemudPart';
-/** The newest header version (QEMU_SAVE_VERSION); libvirt byte-swaps a header whose version is larger. */
-const NEWEST_VERSION = 2;
+export const LIBVIRT_HEADER_SIZE = LIBVIRT_HEADER.size;
 /** The XML and cookie are a few kilobytes; never decode more than this from a damaged length. */
 const MAX_TEXT = 16 << 20;
+
+const MAGIC = layoutField(LIBVIRT_HEADER, 'magic');
+const VERSION = layoutField(LIBVIRT_HEADER, 'version');
+const DATA_LEN = layoutField(LIBVIRT_HEADER, 'data_len');
+const FORMAT = layoutField(LIBVIRT_HEADER, 'format');
+const COOKIE_OFFSET = layoutField(LIBVIRT_HEADER, 'cookieOffset');
+/** The unused words: from the end of the last field to the end of the header. */
+const UNUSED_FROM = Math.max(...LIBVIRT_HEADER.fields.map((f) => f.offset + f.size));
 
 export const LIBVIRT_COMPRESSIONS: readonly LibvirtCompression[] = ['raw', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'sparse'];
 
 /** The first bytes each compressor writes, to check `format` against the data. */
-export const COMPRESSION_MAGIC: Readonly<Record<Exclude<LibvirtCompression, 'sparse'>, number[]>> = {
-  raw: [0x51, 0x45, 0x56, 0x4d], // "QEVM"
-  gzip: [0x1f, 0x8b],
-  bzip2: [0x42, 0x5a, 0x68], // "BZh"
-  xz: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
-  lzop: [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a],
-  zstd: [0x28, 0xb5, 0x2f, 0xfd],
+export const COMPRESSION_MAGIC: Readonly<Record<Exclude<LibvirtCompression, 'sparse'>, Uint8Array>> = {
+  raw: be32(QEVM_MAGIC),
+  gzip: Uint8Array.of(0x1f, 0x8b),
+  bzip2: Uint8Array.of(0x42, 0x5a, 0x68), // "BZh"
+  xz: Uint8Array.of(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00),
+  lzop: LZOP_MAGIC,
+  zstd: Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd),
 };
 
 /** Which compressor's magic `head` starts with, if any. */
@@ -45,18 +53,18 @@ export function sniffCompression(head: Uint8Array): Exclude<LibvirtCompression, 
 export function parseLibvirtSave(file: ByteSource): ParsedContainer<LibvirtSaveLayer> {
   const sink = new DiagnosticSink();
   const head = readBytes(file, 0, LIBVIRT_HEADER_SIZE);
-  const magic = strFromU8(head.subarray(0, 16), true);
-  const complete = magic !== MAGIC_PART;
+  const magic = strFromU8(head.subarray(MAGIC.offset, MAGIC.offset + MAGIC.size), true);
+  const complete = magic !== LIBVIRT_MAGIC_PART;
   if (!complete) {
-    sink.error('libvirt-save-incomplete', 0, {
-      length: 16,
-      expected: `magic "${MAGIC_SAVE}"`,
-      found: `"${MAGIC_PART}"`,
+    sink.error('libvirt-save-incomplete', MAGIC.offset, {
+      length: MAGIC.size,
+      expected: `magic "${LIBVIRT_MAGIC_SAVE}"`,
+      found: `"${LIBVIRT_MAGIC_PART}"`,
       message: 'Unfinished libvirt save image: libvirt had not finished writing it',
       hint: 'libvirt writes "Part" first and rewrites the magic when QEMU has finished; the save was interrupted, so the QEMU stream is probably cut short. virsh restore refuses it ("save image is incomplete").',
     });
-  } else if (magic !== MAGIC_SAVE) {
-    sink.error('libvirt-bad-magic', 0, { length: 16, expected: `magic "${MAGIC_SAVE}"`, found: JSON.stringify(magic), message: 'Not a libvirt save image header' });
+  } else if (magic !== LIBVIRT_MAGIC_SAVE) {
+    sink.error('libvirt-bad-magic', MAGIC.offset, { length: MAGIC.size, expected: `magic "${LIBVIRT_MAGIC_SAVE}"`, found: JSON.stringify(magic), message: 'Not a libvirt save image header' });
   }
   if (head.length < LIBVIRT_HEADER_SIZE) {
     sink.error('libvirt-header-truncated', 0, {
@@ -69,50 +77,41 @@ export function parseLibvirtSave(file: ByteSource): ParsedContainer<LibvirtSaveL
   }
   const padded = new Uint8Array(LIBVIRT_HEADER_SIZE);
   padded.set(head);
-  const view = new DataView(padded.buffer);
   // libvirt reads the header natively and byte-swaps it when the version is too large:
   // a header written on the other byte order has its version in the other end of the word.
-  const le = view.getUint32(16, true);
-  const be = view.getUint32(16, false);
-  const little = le >= 1 && le <= NEWEST_VERSION ? true : be >= 1 && be <= NEWEST_VERSION ? false : true;
-  const u32 = (at: number) => view.getUint32(at, little);
-  const version = u32(16);
-  if (version < 1 || version > NEWEST_VERSION) {
-    sink.error('libvirt-version', 16, {
-      length: 4,
-      expected: `header version 1 or ${NEWEST_VERSION} (in either byte order)`,
+  const known = (v: number) => v >= 1 && v <= LIBVIRT_NEWEST_VERSION;
+  const little = known(readUint(padded, VERSION, true)) || !known(readUint(padded, VERSION, false));
+  const version = readUint(padded, VERSION, little);
+  if (!known(version)) {
+    sink.error('libvirt-version', VERSION.offset, {
+      length: VERSION.size,
+      expected: `header version 1 or ${LIBVIRT_NEWEST_VERSION} (in either byte order)`,
       found: `${version}`,
-      message: `Unknown libvirt save header version ${version}; reading it as version ${NEWEST_VERSION}`,
+      message: `Unknown libvirt save header version ${version}; reading it as version ${LIBVIRT_NEWEST_VERSION}`,
       hint: 'virsh rejects this ("image version is not supported"); the version word is damaged or the image comes from a newer libvirt.',
     });
   }
-  const dataLen = u32(20);
-  const wasRunning = u32(24);
-  // Version 1 predates compression (the word was unused and is zero) and the cookie.
-  const formatCode = version === 1 ? 0 : u32(28);
-  const cookieOffset = version === 1 ? 0 : u32(32);
+  const values = readHeaderFields(padded, LIBVIRT_HEADER, little, known(version) ? version : LIBVIRT_NEWEST_VERSION);
+  const dataLen = values.data_len;
+  const wasRunning = values.was_running;
+  // Fields a version 1 header lacks (format, cookieOffset) read as zero.
+  const formatCode = values.format ?? 0;
+  const cookieOffset = values.cookieOffset ?? 0;
   const compression: LibvirtSaveLayer['compression'] = formatCode < LIBVIRT_COMPRESSIONS.length ? LIBVIRT_COMPRESSIONS[formatCode] : 'unknown';
-  const fields: HeaderField[] = [
-    { name: 'magic', offset: 0, length: 16, value: complete ? 1 : 0 },
-    { name: 'version', offset: 16, length: 4, value: version },
-    { name: 'data_len', offset: 20, length: 4, value: dataLen },
-    { name: 'was_running', offset: 24, length: 4, value: wasRunning },
-    { name: 'format', offset: 28, length: 4, value: formatCode },
-    { name: 'cookieOffset', offset: 32, length: 4, value: cookieOffset },
-  ];
+  const fields = headerFieldsOf(LIBVIRT_HEADER.fields, (f) => (f.name === 'magic' ? (complete ? 1 : 0) : values[f.name] ?? 0));
   if (compression === 'unknown') {
-    sink.error('libvirt-format', 28, {
-      length: 4,
+    sink.error('libvirt-format', FORMAT.offset, {
+      length: FORMAT.size,
       expected: `a format code 0-${LIBVIRT_COMPRESSIONS.length - 1} (${LIBVIRT_COMPRESSIONS.join(', ')})`,
       found: `${formatCode}`,
       message: `Unknown compression format ${formatCode} in the libvirt header`,
       hint: 'virsh restore refuses it ("Invalid compressed save format"); the data after the header is examined to guess the real format.',
     });
   }
-  const nonZeroUnused = padded.subarray(36).some((b) => b !== 0);
+  const nonZeroUnused = padded.subarray(UNUSED_FROM).some((b) => b !== 0);
   if (nonZeroUnused) {
-    sink.warning('libvirt-unused-nonzero', 36, {
-      length: 56,
+    sink.warning('libvirt-unused-nonzero', UNUSED_FROM, {
+      length: LIBVIRT_HEADER_SIZE - UNUSED_FROM,
       expected: 'zero in the 14 unused header words',
       found: 'non-zero bytes',
       message: 'The unused part of the libvirt header is not zero',
@@ -122,8 +121,8 @@ export function parseLibvirtSave(file: ByteSource): ParsedContainer<LibvirtSaveL
 
   const streamOffset = LIBVIRT_HEADER_SIZE + dataLen;
   if (streamOffset > file.size) {
-    sink.error('libvirt-data-len', 20, {
-      length: 4,
+    sink.error('libvirt-data-len', DATA_LEN.offset, {
+      length: DATA_LEN.size,
       expected: `data_len within the file (at most ${Math.max(0, file.size - LIBVIRT_HEADER_SIZE)})`,
       found: `${dataLen}`,
       message: 'The libvirt header says the XML area ends past the end of the file',
@@ -132,8 +131,8 @@ export function parseLibvirtSave(file: ByteSource): ParsedContainer<LibvirtSaveL
   }
   const xmlLength = Math.min(cookieOffset || dataLen, dataLen);
   if (cookieOffset > dataLen) {
-    sink.error('libvirt-cookie-offset', 32, {
-      length: 4,
+    sink.error('libvirt-cookie-offset', COOKIE_OFFSET.offset, {
+      length: COOKIE_OFFSET.size,
       expected: `cookieOffset at most data_len (${dataLen})`,
       found: `${cookieOffset}`,
       message: 'The cookie offset points past the XML area',

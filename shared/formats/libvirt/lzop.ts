@@ -11,7 +11,8 @@ import { lzo1xDecompress } from './lzo1x';
  */
 export class LzopError extends Error {}
 
-const MAGIC = [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The 9 bytes every lzop file starts with. */
+export const LZOP_MAGIC = Uint8Array.of(0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a);
 const F_ADLER32_D = 0x1;
 const F_ADLER32_C = 0x2;
 const F_H_EXTRA_FIELD = 0x40;
@@ -48,23 +49,33 @@ export class LzopDecoder {
 
   /** Adds compressed bytes; returns the blocks they completed, decompressed. */
   push(chunk: Uint8Array): Uint8Array[] {
-    this.pending = this.pending.length ? concat(this.pending, chunk) : chunk;
+    this.append(chunk);
     const out: Uint8Array[] = [];
+    for (let block = this.next(); block; block = this.next()) out.push(block);
+    return out;
+  }
+
+  /** Adds compressed bytes without decoding them (take the blocks with next()). */
+  append(chunk: Uint8Array): void {
+    this.pending = this.pending.length ? concat(this.pending, chunk) : chunk;
+  }
+
+  /** The next decompressed block (at most 64 MiB), or undefined until more bytes arrive: one block per call, so the caller can pace the output. */
+  next(): Uint8Array | undefined {
     for (;;) {
       if (this.ended) {
         if (this.pending.length) throw new LzopError(`${this.pending.length} bytes follow the end of the lzop data`);
-        return out;
+        return undefined;
       }
       if (!this.header) {
         const header = parseHeader(this.pending);
-        if (!header) return out;
+        if (!header) return undefined;
         this.header = header;
         this.take(header.length);
         continue;
       }
       const block = this.nextBlock();
-      if (block === undefined) return out;
-      if (block.length) out.push(block);
+      if (block === undefined || block.length) return block;
     }
   }
 
@@ -113,10 +124,10 @@ export class LzopDecoder {
 }
 
 function parseHeader(p: Uint8Array): LzopHeader | undefined {
-  if (p.length < MAGIC.length) return undefined;
-  if (!MAGIC.every((b, i) => p[i] === b)) throw new LzopError('not lzop data (bad magic)');
+  if (p.length < LZOP_MAGIC.length) return undefined;
+  if (!LZOP_MAGIC.every((b, i) => p[i] === b)) throw new LzopError('not lzop data (bad magic)');
   const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  let at = MAGIC.length;
+  let at = LZOP_MAGIC.length;
   const need = (n: number) => p.length >= at + n;
   if (!need(4)) return undefined;
   const version = v.getUint16(at);
@@ -138,7 +149,7 @@ function parseHeader(p: Uint8Array): LzopHeader | undefined {
   const name = String.fromCharCode(...p.subarray(at, at + nameLength));
   at += nameLength;
   const stored = v.getUint32(at);
-  const actual = flags & F_H_CRC32 ? crc32(p.subarray(MAGIC.length, at)) : adler32(p.subarray(MAGIC.length, at));
+  const actual = flags & F_H_CRC32 ? crc32(p.subarray(LZOP_MAGIC.length, at)) : adler32(p.subarray(LZOP_MAGIC.length, at));
   if (stored !== actual) throw new LzopError(`lzop header checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`);
   at += 4;
   if (flags & F_H_EXTRA_FIELD) {

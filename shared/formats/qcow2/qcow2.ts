@@ -1,8 +1,12 @@
 import { inflateSync, strFromU8 } from 'fflate';
 import { decompress as zstdDecompress } from 'fzstd';
+import type { StreamPiece } from '../../api/offset-map';
 import { DiagnosticSink, hex } from '../../diagnostics';
 import { readBytes, type ByteSource } from '../../io/byte-source';
-import type { HeaderField, ParsedContainer, Qcow2Layer, Qcow2Snapshot } from '../container-model';
+import type { HeaderField, ParsedContainer } from '../container-model';
+import { headerFieldsOf, isLittleEndian, layoutField, readHeaderFields, readUint } from '../field-table';
+import { QCOW2_HEADER, QCOW2_MAGIC } from './header';
+import type { Qcow2Layer, Qcow2Snapshot } from './layer';
 
 /**
  * qcow2 internal snapshots (QEMU docs/interop/qcow2.txt, block/qcow2*.c). `savevm` writes
@@ -10,7 +14,6 @@ import type { HeaderField, ParsedContainer, Qcow2Layer, Qcow2Snapshot } from '..
  * qcow2_vm_state_offset() = the disk size rounded up to what one L1 entry covers, mapped
  * through the snapshot's own L1/L2 tables like disk data. All integers are big-endian.
  */
-const QCOW2_MAGIC = 0x514649fb;
 const SNAPSHOT_ENTRY_FIXED = 40;
 const L1_OFFSET_MASK = 0x00fffffffffffe00n;
 const L2_OFFSET_MASK = 0x00fffffffffffe00n;
@@ -21,6 +24,13 @@ const INCOMPAT_COMPRESSION_TYPE = 1n << 3n;
 const INCOMPAT_EXTENDED_L2 = 1n << 4n;
 /** Snapshot tables are small; never read more than this from a damaged header. */
 const MAX_SNAPSHOT_TABLE = 64 << 20;
+
+const VERSION = layoutField(QCOW2_HEADER, 'version');
+const INCOMPATIBLE = layoutField(QCOW2_HEADER, 'incompatible_features');
+const COMPRESSION_TYPE = layoutField(QCOW2_HEADER, 'compression_type');
+const CLUSTER_BITS = layoutField(QCOW2_HEADER, 'cluster_bits');
+/** A version 2 header ends after its last field; version 3 says its length (header_length). */
+const V2_HEADER_LENGTH = Math.max(...QCOW2_HEADER.fields.filter((f) => !f.since).map((f) => f.offset + f.size));
 
 interface Qcow2Header {
   version: number;
@@ -42,15 +52,20 @@ export type ClusterMapping =
   | { kind: 'compressed'; hostOffset: number; compressedLength: number }
   | { kind: 'subclusters'; hostOffset: number; allocated: number; zero: number };
 
-/** Parses the qcow2 header and snapshot table and opens one snapshot's vmstate. */
-export function parseQcow2(file: ByteSource, choose?: string): ParsedContainer<Qcow2Layer> & { vmstate?: Qcow2VmstateSource; problem?: string } {
+/** What parseQcow2 found besides the layer: where the file holds the open vmstate as it is, or why none is open. */
+export interface ParsedQcow2 extends ParsedContainer<Qcow2Layer> {
+  /** The open vmstate's data clusters (set when a vmstate is open). */
+  pieces?: StreamPiece[];
+  problem?: string;
+}
+
+/** Parses the qcow2 header and snapshot table, picks the snapshot to open and maps its vmstate's clusters once. */
+export function parseQcow2(file: ByteSource, choose?: string): ParsedQcow2 {
   const sink = new DiagnosticSink();
   const h = readHeader(file, sink);
   const clusterSize = 2 ** h.clusterBits;
   const extendedL2 = (h.incompatible & INCOMPAT_EXTENDED_L2) !== 0n;
-  const l2Entries = clusterSize / (extendedL2 ? 16 : 8);
-  const bytesPerL1Entry = clusterSize * l2Entries;
-  const snapshots = readSnapshotTable(file, h, bytesPerL1Entry, sink);
+  const snapshots = readSnapshotTable(file, h, bytesPerL1Entry(clusterSize, extendedL2), sink);
   const tableLength = snapshots.length ? snapshots[snapshots.length - 1].entryEnd - h.snapshotsOffset : 0;
   const layer: Qcow2Layer = {
     kind: 'qcow2',
@@ -78,9 +93,7 @@ export function parseQcow2(file: ByteSource, choose?: string): ParsedContainer<Q
   }
   if (picked.vmStateSize === 0) return { layer, diagnostics: sink.finish(file.size), problem: `snapshot ${picked.id} "${picked.name}" has no VM state (a disk-only snapshot)` };
   layer.selected = picked.index;
-  // The vmstate can only live where the snapshot's L1 table reaches (and its L1 table inside the file).
-  const l1Entries = Math.min(picked.l1Size, Math.floor(Math.max(0, file.size - picked.l1TableOffset) / 8));
-  const reach = Math.max(0, l1Entries * bytesPerL1Entry - picked.vmStateOffset);
+  const reach = vmStateReach(file, layer);
   if (picked.vmStateSize > reach) {
     sink.error('qcow2-vmstate-size', picked.entryOffset + 32, {
       expected: `a VM state size the snapshot's L1 table can map (at most ${reach} bytes)`,
@@ -89,9 +102,31 @@ export function parseQcow2(file: ByteSource, choose?: string): ParsedContainer<Q
       hint: 'The snapshot table entry (vm_state_size) or its L1 table size is damaged.',
     });
   }
-  const vmstate = new Qcow2VmstateSource(file, { ...picked, vmStateSize: Math.min(picked.vmStateSize, reach) }, h.clusterBits, extendedL2, layer.compressionType, sink);
-  layer.vmStateClusters = vmstate.survey();
-  return { layer, diagnostics: sink.finish(file.size), vmstate };
+  const survey = openVmstate(file, layer, sink).survey();
+  layer.vmStateClusters = survey.counts;
+  return { layer, diagnostics: sink.finish(file.size), pieces: survey.pieces };
+}
+
+/**
+ * The open snapshot's vmstate as a ByteSource, from the layer parseQcow2 made (no table is
+ * read until bytes are). Problems found while reading go to `sink`.
+ */
+export function openVmstate(file: ByteSource, layer: Qcow2Layer, sink: DiagnosticSink): Qcow2VmstateSource {
+  const picked = layer.snapshots[layer.selected];
+  const clusterBits = Math.log2(layer.clusterSize);
+  return new Qcow2VmstateSource(file, { ...picked, vmStateSize: Math.min(picked.vmStateSize, vmStateReach(file, layer)) }, clusterBits, layer.extendedL2, layer.compressionType, sink);
+}
+
+/** How many vmstate bytes the open snapshot's L1 table can map (and its L1 table inside the file). */
+function vmStateReach(file: ByteSource, layer: Qcow2Layer): number {
+  const picked = layer.snapshots[layer.selected];
+  const perEntry = bytesPerL1Entry(layer.clusterSize, layer.extendedL2);
+  const l1Entries = Math.min(picked.l1Size, Math.floor(Math.max(0, file.size - picked.l1TableOffset) / 8));
+  return Math.max(0, l1Entries * perEntry - picked.vmStateOffset);
+}
+
+function bytesPerL1Entry(clusterSize: number, extendedL2: boolean): number {
+  return clusterSize * (clusterSize / (extendedL2 ? 16 : 8));
 }
 
 function newest(snapshots: Qcow2Snapshot[]): Qcow2Snapshot {
@@ -99,36 +134,37 @@ function newest(snapshots: Qcow2Snapshot[]): Qcow2Snapshot {
 }
 
 function readHeader(file: ByteSource, sink: DiagnosticSink): Qcow2Header {
-  const bytes = new Uint8Array(112);
-  bytes.set(readBytes(file, 0, 112));
+  const bytes = new Uint8Array(QCOW2_HEADER.size);
+  bytes.set(readBytes(file, 0, QCOW2_HEADER.size));
   const v = new DataView(bytes.buffer);
-  const u64 = (at: number) => Number(v.getBigUint64(at));
-  const fields: HeaderField[] = [];
-  const field = (name: string, offset: number, length: number, value: number) => (fields.push({ name, offset, length, value }), value);
   if (v.getUint32(0) !== QCOW2_MAGIC) sink.error('qcow2-magic', 0, { length: 4, expected: 'QFI\\xfb', found: hex(v.getUint32(0), 8), message: 'Not a qcow2 header' });
-  const version = field('version', 4, 4, v.getUint32(4));
-  if (version !== 2 && version !== 3) sink.error('qcow2-version', 4, { length: 4, expected: 'qcow2 version 2 or 3', found: `${version}`, message: `Unknown qcow2 version ${version}` });
-  field('backing_file_offset', 8, 8, u64(8));
-  const clusterBits = field('cluster_bits', 20, 4, v.getUint32(20));
-  const virtualSize = field('size', 24, 8, u64(24));
-  const cryptMethod = field('crypt_method', 32, 4, v.getUint32(32));
-  field('l1_size', 36, 4, v.getUint32(36));
-  field('l1_table_offset', 40, 8, u64(40));
-  const nbSnapshots = field('nb_snapshots', 60, 4, v.getUint32(60));
-  const snapshotsOffset = field('snapshots_offset', 64, 8, u64(64));
-  let incompatible = 0n;
-  let headerLength = 72;
-  let compressionType = 0;
-  if (version >= 3) {
-    incompatible = v.getBigUint64(72);
-    field('incompatible_features', 72, 8, Number(incompatible));
-    headerLength = field('header_length', 100, 4, v.getUint32(100));
-    if ((incompatible & INCOMPAT_COMPRESSION_TYPE) !== 0n && headerLength > 104) compressionType = field('compression_type', 104, 1, bytes[104]);
-  }
+  const little = isLittleEndian(QCOW2_HEADER);
+  const version = readUint(bytes, VERSION, little);
+  if (version !== 2 && version !== 3) sink.error('qcow2-version', VERSION.offset, { length: VERSION.size, expected: 'qcow2 version 2 or 3', found: `${version}`, message: `Unknown qcow2 version ${version}` });
+  const values = readHeaderFields(bytes, QCOW2_HEADER, little, version);
+  // Feature bits are tested on the exact 64-bit word.
+  const incompatible = version >= (INCOMPATIBLE.since ?? 0) ? v.getBigUint64(INCOMPATIBLE.offset, little) : 0n;
+  const headerLength = values.header_length ?? V2_HEADER_LENGTH;
+  const hasCompressionType = (incompatible & INCOMPAT_COMPRESSION_TYPE) !== 0n && headerLength > COMPRESSION_TYPE.offset;
+  const compressionType = hasCompressionType ? values.compression_type : 0;
+  const present = QCOW2_HEADER.fields.filter((f) => f.name in values && (f !== COMPRESSION_TYPE || hasCompressionType));
+  const fields = headerFieldsOf(present, (f) => (f === INCOMPATIBLE ? Number(incompatible) : values[f.name]));
+  const clusterBits = values.cluster_bits;
   if (clusterBits < 9 || clusterBits > 21) {
-    sink.error('qcow2-cluster-bits', 20, { length: 4, expected: 'cluster_bits between 9 and 21', found: `${clusterBits}`, message: 'Impossible qcow2 cluster size' });
+    sink.error('qcow2-cluster-bits', CLUSTER_BITS.offset, { length: CLUSTER_BITS.size, expected: 'cluster_bits between 9 and 21', found: `${clusterBits}`, message: 'Impossible qcow2 cluster size' });
   }
-  return { version, clusterBits: Math.min(21, Math.max(9, clusterBits)), virtualSize, cryptMethod, nbSnapshots, snapshotsOffset, incompatible, compressionType, fields, headerLength };
+  return {
+    version,
+    clusterBits: Math.min(21, Math.max(9, clusterBits)),
+    virtualSize: values.size,
+    cryptMethod: values.crypt_method,
+    nbSnapshots: values.nb_snapshots,
+    snapshotsOffset: values.snapshots_offset,
+    incompatible,
+    compressionType,
+    fields,
+    headerLength,
+  };
 }
 
 function readSnapshotTable(file: ByteSource, h: Qcow2Header, bytesPerL1Entry: number, sink: DiagnosticSink): (Qcow2Snapshot & { entryEnd: number })[] {
@@ -191,7 +227,7 @@ export class Qcow2VmstateSource implements ByteSource {
   private readonly l2Entries: number;
   private readonly entryBytes: number;
   private l1?: DataView;
-  private readonly l2Cache = new Map<number, DataView | null>();
+  private readonly l2Cache = new Map<number, { offset: number; view: DataView } | null>();
   private lastCompressed?: { hostOffset: number; data: Uint8Array };
 
   constructor(
@@ -208,21 +244,34 @@ export class Qcow2VmstateSource implements ByteSource {
     this.l2Entries = this.clusterSize / this.entryBytes;
   }
 
-  /** Maps every cluster of the vmstate once: counts by kind, and diagnostics for bad tables. */
-  survey(): Qcow2Layer['vmStateClusters'] {
+  /**
+   * Counts the vmstate's clusters by kind, collects the data clusters as pieces of the
+   * offset map (adjacent clusters joined) and reports bad tables, walking the tables rather
+   * than the clusters: a range no L2 table covers is counted in one step, and an L2 table
+   * that several L1 entries share is walked once (its clusters are placed in the file for
+   * the first range only). The work is bounded by the file's size (its L1 entries and L2
+   * tables), whatever size the snapshot claims.
+   */
+  survey(): { counts: Qcow2Layer['vmStateClusters']; pieces: StreamPiece[] } {
     const counts = { data: 0, zero: 0, unallocated: 0, compressed: 0 };
-    for (let pos = 0; pos < this.size; pos += this.clusterSize) {
-      const m = this.map(pos);
-      if (m.kind === 'subclusters') counts.data++;
-      else counts[m.kind]++;
-      if ((m.kind === 'data' || m.kind === 'compressed') && m.hostOffset + (m.kind === 'data' ? Math.min(this.clusterSize, this.size - pos) : m.compressedLength) > this.file.size) {
-        this.sink.error('qcow2-cluster-beyond-file', m.hostOffset, {
-          expected: 'a host cluster inside the file',
-          found: `a cluster at ${hex(m.hostOffset)} for vmstate offset ${hex(pos)}; the file ends at ${hex(this.file.size)}`,
-          message: 'A vmstate cluster lies past the end of the qcow2 file',
-          hint: 'The file is truncated; the missing part of the VM state reads as zeros.',
-        });
+    const pieces: StreamPiece[] = [];
+    if (this.size <= 0) return { counts, pieces };
+    const first = Math.floor(this.snapshot.vmStateOffset / this.clusterSize);
+    const end = Math.ceil((this.snapshot.vmStateOffset + this.size) / this.clusterSize);
+    const walked = new Map<number, typeof counts>();
+    for (let l1Index = Math.floor(first / this.l2Entries); l1Index * this.l2Entries < end; l1Index++) {
+      const lo = Math.max(first, l1Index * this.l2Entries);
+      const hi = Math.min(end, (l1Index + 1) * this.l2Entries);
+      const table = this.l2Table(l1Index);
+      if (!table) {
+        counts.unallocated += hi - lo;
+        continue;
       }
+      const whole = hi - lo === this.l2Entries;
+      const known = whole ? walked.get(table.offset) : undefined;
+      const part = known ?? this.surveyTable(table, lo % this.l2Entries, hi - lo, lo, pieces);
+      if (whole && !known) walked.set(table.offset, part);
+      for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += part[k];
     }
     if (counts.unallocated > 0) {
       this.sink.warning('qcow2-vmstate-unallocated', this.snapshot.l1TableOffset, {
@@ -232,16 +281,44 @@ export class Qcow2VmstateSource implements ByteSource {
         hint: 'savevm writes the whole vmstate, so its L1/L2 tables are probably damaged.',
       });
     }
-    return counts;
+    return { counts, pieces };
   }
 
-  /** File offset of vmstate byte `pos`, when it is stored uncompressed. */
-  hostOffset(pos: number): number | undefined {
-    const m = this.map(pos);
-    const inCluster = pos % this.clusterSize;
-    if (m.kind === 'data') return m.hostOffset + inCluster;
-    if (m.kind === 'subclusters') return m.hostOffset + inCluster;
-    return undefined;
+  /** Counts `count` entries of one L2 table from entry `from`, adding its data clusters to `pieces`; clusters past the end of the file are one diagnostic per table. */
+  private surveyTable(table: { offset: number; view: DataView }, from: number, count: number, firstCluster: number, pieces: StreamPiece[]): Qcow2Layer['vmStateClusters'] {
+    const counts = { data: 0, zero: 0, unallocated: 0, compressed: 0 };
+    let beyond = 0;
+    let firstBeyond: { entry: number; host: number; cluster: number } | undefined;
+    for (let i = 0; i < count; i++) {
+      const m = this.mapEntry(table.view, from + i);
+      const pos = (firstCluster + i) * this.clusterSize - this.snapshot.vmStateOffset;
+      if (m.kind === 'subclusters') counts.data++;
+      else counts[m.kind]++;
+      if ((m.kind === 'data' || m.kind === 'subclusters') && m.hostOffset < this.file.size) {
+        // A whole cluster maps, as QEMU would place any byte of it (no piece reaches past the file).
+        const length = Math.min(this.clusterSize, this.file.size - m.hostOffset);
+        const last = pieces[pieces.length - 1];
+        if (last && last.stream + last.length === pos && last.file + last.length === m.hostOffset) last.length += length;
+        else pieces.push({ stream: pos, file: m.hostOffset, length });
+      }
+      if ((m.kind === 'data' || m.kind === 'compressed') && m.hostOffset + (m.kind === 'data' ? this.clusterSize : m.compressedLength) > this.file.size) {
+        // The last cluster of the vmstate may be partly used; only whole misses count for it.
+        const used = m.kind === 'data' ? Math.min(this.clusterSize, this.size - pos) : m.compressedLength;
+        if (m.hostOffset + used <= this.file.size) continue;
+        beyond++;
+        firstBeyond ??= { entry: table.offset + (from + i) * this.entryBytes, host: m.hostOffset, cluster: pos };
+      }
+    }
+    if (firstBeyond) {
+      this.sink.error('qcow2-cluster-beyond-file', firstBeyond.entry, {
+        length: this.entryBytes,
+        expected: 'host clusters inside the file',
+        found: `${beyond} vmstate cluster${beyond === 1 ? '' : 's'} of this L2 table past the end of the file, the first at ${hex(firstBeyond.host)} for vmstate offset ${hex(firstBeyond.cluster)}; the file ends at ${hex(this.file.size)}`,
+        message: 'vmstate clusters lie past the end of the qcow2 file',
+        hint: 'The file is truncated or the L2 table is damaged; the missing part of the VM state reads as zeros.',
+      });
+    }
+    return counts;
   }
 
   map(pos: number): ClusterMapping {
@@ -249,8 +326,12 @@ export class Qcow2VmstateSource implements ByteSource {
     const cluster = Math.floor(virtual / this.clusterSize);
     const l1Index = Math.floor(cluster / this.l2Entries);
     const l2 = this.l2Table(l1Index);
-    if (!l2) return { kind: 'unallocated' };
-    const at = (cluster % this.l2Entries) * this.entryBytes;
+    return l2 ? this.mapEntry(l2.view, cluster % this.l2Entries) : { kind: 'unallocated' };
+  }
+
+  /** What entry `index` of an L2 table maps its cluster to. */
+  private mapEntry(l2: DataView, index: number): ClusterMapping {
+    const at = index * this.entryBytes;
     const entry = l2.getBigUint64(at);
     if (entry & L2_COMPRESSED) {
       const offsetBits = 62 - (this.clusterBits - 8);
@@ -344,27 +425,28 @@ export class Qcow2VmstateSource implements ByteSource {
     return data;
   }
 
-  private l2Table(l1Index: number): DataView | null {
-    const cached = this.l2Cache.get(l1Index);
-    if (cached !== undefined) return cached;
+  /** The L2 table entry `l1Index` of the L1 table points to; tables are cached by host offset, so L1 entries sharing one read it once. */
+  private l2Table(l1Index: number): { offset: number; view: DataView } | null {
     const l1 = (this.l1 ??= this.readL1());
-    let table: DataView | null = null;
-    if (l1Index < this.snapshot.l1Size && (l1Index + 1) * 8 <= l1.byteLength) {
-      const offset = Number(l1.getBigUint64(l1Index * 8) & L1_OFFSET_MASK);
-      if (offset !== 0) {
-        const bytes = readBytes(this.file, offset, this.clusterSize);
-        if (bytes.length < this.clusterSize || offset % this.clusterSize !== 0) {
-          this.sink.error('qcow2-l2-table', offset, {
-            expected: 'a cluster-aligned L2 table inside the file',
-            found: `an L2 table at ${hex(offset)}${bytes.length < this.clusterSize ? ' past the end of the file' : ', not cluster-aligned'}`,
-            message: `L1 entry ${l1Index} of snapshot "${this.snapshot.name}" points to an invalid L2 table`,
-            hint: 'The vmstate clusters it covers read as zeros.',
-          });
-        } else table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      }
-    }
+    if (l1Index >= this.snapshot.l1Size || (l1Index + 1) * 8 > l1.byteLength) return null;
+    const offset = Number(l1.getBigUint64(l1Index * 8) & L1_OFFSET_MASK);
+    if (offset === 0) return null;
+    const cached = this.l2Cache.get(offset);
+    if (cached !== undefined) return cached;
+    let table: { offset: number; view: DataView } | null = null;
+    const bytes = offset % this.clusterSize === 0 ? readBytes(this.file, offset, this.clusterSize) : new Uint8Array(0);
+    if (bytes.length < this.clusterSize) {
+      // Placed at the L1 entry holding the bad pointer: the pointer itself may lie far outside the file.
+      this.sink.error('qcow2-l2-table', this.snapshot.l1TableOffset + l1Index * 8, {
+        length: 8,
+        expected: 'a cluster-aligned L2 table inside the file',
+        found: `an L2 table at ${hex(offset)}${offset % this.clusterSize !== 0 ? ', not cluster-aligned' : ' past the end of the file'}`,
+        message: `L1 entry ${l1Index} of snapshot "${this.snapshot.name}" points to an invalid L2 table`,
+        hint: 'The vmstate clusters it covers read as zeros.',
+      });
+    } else table = { offset, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
     if (this.l2Cache.size >= 64) this.l2Cache.delete(this.l2Cache.keys().next().value!);
-    this.l2Cache.set(l1Index, table);
+    this.l2Cache.set(offset, table);
     return table;
   }
 

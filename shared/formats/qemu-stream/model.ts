@@ -133,3 +133,33 @@ export function describeSection(e: Pick<StreamElement, 'idstr' | 'instanceId' | 
   if (e.sectionId !== undefined) parts.push(`section id ${e.sectionId}`);
   return `${e.idstr ?? '?'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
+
+/**
+ * Where a listing puts a stream offset (OffsetMap.listed puts it at its file offset when the
+ * file holds the whole stream). The functions below name every field of the model that is a
+ * stream offset, once, beside the types.
+ */
+export type OffsetPlacer = (streamOffset: number) => number;
+
+/** An element with every stream offset it holds placed by `at`. */
+export function placeElement(e: StreamElement, at: OffsetPlacer): StreamElement {
+  return {
+    ...e,
+    offset: at(e.offset),
+    ...(e.payloadOffset === undefined ? {} : { payloadOffset: at(e.payloadOffset) }),
+    ...(e.footerOffset === undefined ? {} : { footerOffset: at(e.footerOffset) }),
+    ...(e.jsonOffset === undefined ? {} : { jsonOffset: at(e.jsonOffset) }),
+    ...(e.ramBlocks === undefined ? {} : { ramBlocks: e.ramBlocks.map((b) => placeRamBlock(b, at)) }),
+    ...(e.subsections === undefined ? {} : { subsections: e.subsections.map((s) => ({ ...s, offset: at(s.offset) })) }),
+  };
+}
+
+/** A RAM block with its MEM_SIZE entry and mapped-ram regions placed by `at`. */
+export function placeRamBlock(b: RamBlock, at: OffsetPlacer): RamBlock {
+  const m = b.mappedRam;
+  return {
+    ...b,
+    recordOffset: at(b.recordOffset),
+    ...(m === undefined ? {} : { mappedRam: { ...m, headerOffset: at(m.headerOffset), bitmapOffset: at(m.bitmapOffset), pagesOffset: at(m.pagesOffset) } }),
+  };
+}

@@ -50,7 +50,7 @@ export function decodeSection(source: ByteSource, model: QemuStreamModel, e: Str
       base.problem = `the description covers ${consumed} of the section's ${bytes.length} bytes`;
     } catch (err) {
       if (!(err instanceof DecodeOverrun)) throw err;
-      base.problem = `the description needs more bytes than the section holds (${err.message})`;
+      base.problem = err.needed > 0 ? `the description needs more bytes than the section holds (${err.message})` : `the description does not fit the section: ${err.message}`;
     }
   } else if (!desc) {
     base.problem = e.type === 'FULL' ? 'no vmdesc describes this section' : undefined;
@@ -81,7 +81,7 @@ function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescLay
 }
 
 /** The configuration section's layout as QEMU 10's vmdesc states it, rebuilt for 7.x streams. */
-function configurationDescription(e: StreamElement): VmdescStruct {
+export function configurationDescription(e: Pick<StreamElement, 'machine' | 'subsections'>): VmdescStruct {
   return {
     vmsd_name: 'configuration',
     version: 1,

@@ -10,7 +10,7 @@ import { describeSection, emptyPageCounts } from './model';
 import { readHashPageTable, readStorageAttributes } from './other-iterables';
 import { PageIndex } from './page-index';
 import { DesyncError, type ParseContext } from './parse-context';
-import { findFooter, findNextElement, headerIn, isElementStart, type ElementExpectations, type SectionHeader } from './plausibility';
+import { findDamagedFooter, findFooter, findNextElement, headerIn, isElementStart, peekHeader, type ElementExpectations, type SectionHeader } from './plausibility';
 import { readRamRecords } from './ram-section';
 import { isLegacyEntry, locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
 import { skipVmstate } from './vmstate-measure';
@@ -226,6 +226,10 @@ class StreamParser implements ParseContext {
           continue;
         }
         type = recovered;
+      } else if (!this.plausibleAs(raw, start)) {
+        // A valid type byte whose element makes no sense here (a FULL header's 0x04 flipped to
+        // 0x00 reads as QEMU_VM_EOF): a damaged type byte if another type fits what follows.
+        type = this.recoverTypeByte(start, raw) ?? raw;
       }
       try {
         switch (type) {
@@ -269,13 +273,25 @@ class StreamParser implements ParseContext {
       iterableIds: new Set(this.iterables.keys()),
       vmdescOffset: this.vmdescLocation?.offset,
       acceptHeader: (h) => {
-        if (h.type === SectionType.START) return !this.iterables.has(h.sectionId);
+        // QEMU writes START only for live (iterable) handlers, never for a device with a vmdesc entry.
+        if (h.type === SectionType.START) return !this.iterables.has(h.sectionId) && !this.describedByVmdesc(h.idstr, h.instanceId);
         if (this.vmdesc && this.findDevice(h.idstr, h.instanceId, false) >= 0) return true;
         // A complete vmdesc describes every FULL section; a cut one only the first few.
         if (this.vmdesc && !this.vmdescPartial) return false;
         return !strict || !this.seenSections.has(`${h.idstr}\u0000${h.instanceId}`);
       },
     };
+  }
+
+  private describedByVmdesc(idstr: string, instanceId: number): boolean {
+    return !!this.vmdesc?.devices.some((d) => d.name === idstr && d.instance_id === instanceId);
+  }
+
+  /** Can an element of the valid type `raw` start at `start`, given what follows and what is open? */
+  private plausibleAs(raw: number, start: number): boolean {
+    // A FULL header that is well formed is one, even where the vmdesc disagrees (diagnosed where it is read).
+    if (raw === SectionType.FULL) return peekHeader(this.source, start) !== undefined;
+    return isElementStart(this.source, start, this.expectations(false));
   }
 
   private readSectionWithHeader(start: number, type: number, raw: number): void {
@@ -462,7 +478,9 @@ class StreamParser implements ParseContext {
       let described = -1;
       try {
         skipVmstate(cur, device);
-        if (this.closesSection(cur.pos, e) || (this.footers === false && this.damagedHeaderAt(cur.pos))) {
+        // The described size ends the payload even where the footer after it is damaged (readFooter
+        // reports it), or, without footers, where the next header is damaged (it is reported there).
+        if (this.closesSection(cur.pos, e) || (this.footers === true && this.footerSlot(cur.pos, e) !== 'none') || (this.footers === false && this.damagedHeaderAt(cur.pos))) {
           e.delimitedBy = 'vmdesc';
           return;
         }
@@ -501,8 +519,14 @@ class StreamParser implements ParseContext {
     if (this.footers !== false && e.sectionId !== undefined) {
       // Without a vmdesc to pin QEMU_VM_EOF down, a footer followed by 0x00 ends the last section.
       const q = findFooter(this.source, payload, e.sectionId, { ...this.expectations(false), eofAnywhere: !this.vmdescLocation });
-      if (q >= 0) {
-        cur.pos = q;
+      // A footer with a damaged id or marker before it ends the section (readFooter reports it),
+      // else the scan would run on to another section's footer. Unless a section header comes
+      // first: then the footer is missing, and the header scan below ends the section there.
+      const damaged = findDamagedFooter(this.source, payload, q < 0 ? this.source.size : q, e.sectionId, { ...this.expectations(true), iterableIds: new Set() });
+      const header = damaged >= 0 ? findNextElement(this.source, payload, this.expectations(true)) : -1;
+      const end = damaged >= 0 ? (header >= 0 && header < damaged ? -1 : damaged) : q;
+      if (end >= 0) {
+        cur.pos = end;
         e.delimitedBy = 'footer-scan';
         return;
       }
@@ -533,6 +557,22 @@ class StreamParser implements ParseContext {
     return false;
   }
 
+  /**
+   * What sits where the footer of `e` should be: the footer; a footer with another section id
+   * or a damaged marker byte (either followed by the next element); five damaged bytes and then
+   * the next element; the next element itself (no footer at all); or none of these.
+   */
+  private footerSlot(at: number, e: StreamElement): 'footer' | 'wrong-id' | 'damaged-marker' | 'damaged' | 'missing' | 'none' {
+    const b = readBytes(this.source, at, 5);
+    const marker = b[0] === SectionType.FOOTER;
+    const idMatches = b.length === 5 && (((b[1] << 24) | (b[2] << 16) | (b[3] << 8) | b[4]) >>> 0) === e.sectionId;
+    if (marker && idMatches) return 'footer';
+    if (!marker && isElementStart(this.source, at, this.expectations(false))) return 'missing';
+    const next = at + 5;
+    if (b.length < 5 || !(next === this.source.size || isElementStart(this.source, next, this.expectations(false)))) return 'none';
+    return marker ? 'wrong-id' : idMatches ? 'damaged-marker' : 'damaged';
+  }
+
   private footerAt(at: number, sectionId: number): boolean {
     const b = readBytes(this.source, at, 5);
     return b.length === 5 && b[0] === SectionType.FOOTER && (((b[1] << 24) | (b[2] << 16) | (b[3] << 8) | b[4]) >>> 0) === sectionId;
@@ -543,6 +583,24 @@ class StreamParser implements ParseContext {
     if (this.footers === undefined) this.footers = this.footerAt(cur.pos, e.sectionId!);
     if (!this.footers) return;
     const at = cur.pos;
+    const slot = this.footerSlot(at, e);
+    // Where the footer must be (the end is known from the vmdesc or the records), five damaged bytes are it.
+    const sizeKnown = e.delimitedBy === undefined || e.delimitedBy === 'vmdesc';
+    if (slot === 'damaged-marker' || (slot === 'damaged' && sizeKnown)) {
+      const bytes = readBytes(this.source, at, 5);
+      e.damaged = true;
+      e.footerOffset = at;
+      this.sink.error('footer-missing', at, {
+        length: slot === 'damaged' ? 5 : 1,
+        section: describeSection(e),
+        expected: `section footer 7e ${hex(e.sectionId!, 8)}`,
+        found: slot === 'damaged' ? `${Array.from(bytes, (x) => hex(x, 2).slice(2)).join(' ')}, then the next element` : `${hex(bytes[0], 2)} ${hex(e.sectionId!, 8)}: the section id after a damaged marker byte`,
+        message: slot === 'damaged' ? `The footer of ${e.idstr} is damaged` : `The footer of ${e.idstr} has a damaged marker byte`,
+        hint: slot === 'damaged' ? 'QEMU rejects this ("Missing section footer"). The bytes where the footer should be are damaged, or the section data is longer or shorter than the vmdesc says.' : 'QEMU rejects this ("Missing section footer"). Repair can restore the marker.',
+      });
+      cur.skip(5);
+      return;
+    }
     if (cur.peekU8() !== SectionType.FOOTER) {
       e.damaged = true;
       this.sink.error('footer-missing', Math.min(at, this.source.size - 1), {
@@ -607,10 +665,10 @@ class StreamParser implements ParseContext {
     const cur = this.cur;
     const loc = this.vmdescLocation;
     const after = start + 1;
-    if (loc && loc.offset > after && isElementStart(this.source, after, this.expectations(true))) {
+    if ((!loc || loc.offset > after) && isElementStart(this.source, after, this.expectations(true))) {
       this.sink.error('stray-eof', start, {
         length: 1,
-        expected: `QEMU_VM_EOF right before the vmdesc at ${hex(loc.offset)}`,
+        expected: loc ? `QEMU_VM_EOF right before the vmdesc at ${hex(loc.offset)}` : 'QEMU_VM_EOF after the last section',
         found: 'a 0x00 type byte followed by more sections',
         message: 'A section type byte reads as QEMU_VM_EOF in the middle of the stream',
         hint: 'QEMU would stop loading here. Repair can restore the section type.',
@@ -713,7 +771,7 @@ class StreamParser implements ParseContext {
       expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
       found: `${hex(raw, 2)}`,
       message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
-      hint: `QEMU rejects this ("Unknown savevm section type ${raw}"). Repair can restore the type byte.`,
+      hint: `${SECTION_TYPE_NAMES[raw] === undefined || (raw >= SectionType.VMDESCRIPTION && raw <= SectionType.CONFIGURATION) ? `QEMU rejects this ("Unknown savevm section type ${raw}")` : `QEMU reads this as ${SECTION_TYPE_NAMES[raw]} and fails on what follows`}. Repair can restore the type byte.`,
     });
     return t;
   }
@@ -721,7 +779,7 @@ class StreamParser implements ParseContext {
   /** The valid type one or two bits away from `raw` that makes the bytes after `start` a plausible element. */
   private plausibleType(start: number, raw: number): { type: number; what: string } | undefined {
     const candidates = [SectionType.FULL, SectionType.START, SectionType.PART, SectionType.END, SectionType.COMMAND, SectionType.EOF]
-      .filter((t) => popcount(t ^ raw) <= 2)
+      .filter((t) => t !== raw && popcount(t ^ raw) <= 2)
       .sort((a, b) => popcount(a ^ raw) - popcount(b ^ raw));
     const x = this.expectations(true);
     const head = readBytes(this.source, start, 270);

@@ -1,5 +1,5 @@
 import { countBySeverity, type Severity } from '../../diagnostics';
-import type { QemuStreamModel, RamBlock, StreamElement } from './model';
+import { placeElement, placeRamBlock, type OffsetPlacer, type QemuStreamModel, type RamBlock, type StreamElement } from './model';
 import { PAGE_KIND_NAMES } from './page-index';
 import { groupDigits } from '../../util/size';
 
@@ -28,9 +28,14 @@ export interface StreamSummary {
   diagnostics: Record<Severity, number>;
 }
 
-export function summarizeStream(model: QemuStreamModel): StreamSummary {
+/**
+ * The summary `migwb info` prints and the library stores. Its stream offsets are placed by
+ * `at` (OffsetMap.listed: file offsets where the file holds the whole stream); by default
+ * they stay stream offsets.
+ */
+export function summarizeStream(model: QemuStreamModel, at: OffsetPlacer = (o) => o): StreamSummary {
   const blocks: RamBlockSummary[] = model.ramBlocks.map((b) => ({
-    ...b,
+    ...placeRamBlock(b, at),
     pages: Math.ceil(b.usedLength / model.pageSize),
     pagesPresent: 0,
     records: {},
@@ -53,19 +58,19 @@ export function summarizeStream(model: QemuStreamModel): StreamSummary {
     sectionFooters: model.sectionFooters,
     capabilities: model.capabilities,
     ramBlocks: blocks,
-    vmdesc: model.vmdescLocation && { ...model.vmdescLocation, devices: model.vmdesc?.devices.length ?? 0 },
+    vmdesc: model.vmdescLocation && { ...model.vmdescLocation, offset: at(model.vmdescLocation.offset), jsonOffset: at(model.vmdescLocation.jsonOffset), devices: model.vmdesc?.devices.length ?? 0 },
     trailingBytes: model.trailing?.length ?? 0,
     mappedRamRegions: mapped.length
       ? mapped.map((b) => ({
           block: b.id,
-          bitmapOffset: b.mappedRam!.bitmapOffset,
+          bitmapOffset: at(b.mappedRam!.bitmapOffset),
           bitmapLength: b.mappedRam!.bitmapLength,
-          pagesOffset: b.mappedRam!.pagesOffset,
+          pagesOffset: at(b.mappedRam!.pagesOffset),
           pagesRegionLength: b.usedLength,
           pagesPresent: b.mappedRam!.pagesPresent,
         }))
       : undefined,
-    elements: model.elements,
+    elements: model.elements.map((e) => placeElement(e, at)),
     diagnostics: countBySeverity(model.diagnostics),
   };
 }

@@ -30,6 +30,9 @@ export interface VmdescStruct {
 /** What every description has: the fields, then the subsections QEMU wrote. */
 export type VmdescLayout = Pick<VmdescStruct, 'fields' | 'subsections'>;
 
+/** A struct or a device entry: named by its vmsd and versioned, except a legacy section's entry (see VmdescDevice). */
+export type VmdescDescribed = VmdescLayout & { vmsd_name?: string; version?: number };
+
 /**
  * One FULL section as the vmdesc lists it. A section saved through a VMStateDescription
  * names it (vmsd_name) and its version; a section saved by a legacy `save_state` handler
@@ -189,6 +192,9 @@ function checkShape(json: unknown, partial: boolean): VmdescParseResult {
 /** Validates the structure we rely on before trusting it; returns a description of the first problem. */
 export function shapeProblem(json: unknown): string | undefined {
   if (!isObject(json)) return 'the vmdesc is not a JSON object';
+  // Checked without recursion first: every later walk (checks, printing, copying to a
+  // worker) recurses, and a hostile vmdesc can nest 10,000 levels anywhere.
+  if (nestedDeeperThan(json, MAX_JSON_DEPTH)) return `the vmdesc JSON is nested more than ${MAX_JSON_DEPTH} levels deep`;
   if (json.page_size !== undefined && !isCount(json.page_size)) return '"page_size" is not a number';
   if (!Array.isArray(json.devices)) return 'the vmdesc has no "devices" array';
   for (let i = 0; i < json.devices.length; i++) {
@@ -207,6 +213,20 @@ export function shapeProblem(json: unknown): string | undefined {
 }
 
 const MAX_DEPTH = 64;
+/** JSON levels of MAX_DEPTH nested structs (struct → fields → field → struct …), with room to spare. */
+const MAX_JSON_DEPTH = 3 * MAX_DEPTH + 16;
+
+/** Whether arrays and objects nest more than `limit` levels inside `value`; iterative, so any depth is safe. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 function structProblem(s: unknown, where: string, depth: number): string | undefined {
   if (depth > MAX_DEPTH) return `${where} is nested too deeply`;

@@ -1,6 +1,7 @@
 import { strFromU8 } from 'fflate';
 import { SectionType } from './constants';
 import type { VmdescField, VmdescLayout, VmdescStruct } from './vmdesc';
+import { nodeBudget } from './vmstate-measure';
 
 /** One decoded vmstate field, struct, array or subsection, with its exact byte range. */
 export interface FieldNode {
@@ -42,9 +43,15 @@ export const INT_TYPE = /^(u?)int(8|16|32|64)(?: (equal|le))?$/;
 export const LE_INT_TYPE = /^le(16|32|64)$/;
 
 export class DecodeOverrun extends Error {
-  constructor(readonly at: number, readonly needed: number, readonly available: number) {
-    super(`needs ${needed} bytes at offset ${at} but only ${available} remain in the section`);
+  constructor(readonly at: number, readonly needed: number, readonly available: number, message?: string) {
+    super(message ?? `needs ${needed} bytes at offset ${at} but only ${available} remain in the section`);
   }
+}
+
+/** Nodes a decode may still create; shared by the nested decoders of one section. */
+interface Budget {
+  left: number;
+  limit: number;
 }
 
 /**
@@ -53,17 +60,26 @@ export class DecodeOverrun extends Error {
  * DecodeOverrun if the description needs more bytes than the payload has.
  */
 export function decodeVmstate(bytes: Uint8Array, base: number, desc: VmdescLayout): { nodes: FieldNode[]; consumed: number } {
-  const r = new StructDecoder(bytes, base);
+  // Work is bounded by the bytes the section holds, whatever the description says.
+  const limit = nodeBudget(bytes.length);
+  const r = new StructDecoder(bytes, base, { left: limit, limit });
   const nodes = r.struct(desc, 0);
   return { nodes, consumed: r.pos };
 }
 
 class StructDecoder {
   pos = 0;
-  constructor(private readonly bytes: Uint8Array, private readonly base: number) {}
+  constructor(private readonly bytes: Uint8Array, private readonly base: number, private readonly budget: Budget) {}
 
   private need(n: number): void {
     if (this.pos + n > this.bytes.length) throw new DecodeOverrun(this.base + this.pos, n, this.bytes.length - this.pos);
+  }
+
+  private spend(n: number): void {
+    this.budget.left -= n;
+    if (this.budget.left < 0) {
+      throw new DecodeOverrun(this.base + this.pos, 0, this.bytes.length - this.pos, `the description unfolds into more than ${this.budget.limit} fields and array elements, more than the section's bytes can hold`);
+    }
   }
 
   struct(desc: VmdescLayout, depth: number): FieldNode[] {
@@ -72,6 +88,9 @@ class StructDecoder {
     for (const f of desc.fields ?? []) {
       if (f.array_len !== undefined) {
         const start = this.pos;
+        // The whole array must fit before any element is decoded.
+        this.need(f.size * f.array_len);
+        this.spend(1);
         const children: FieldNode[] = [];
         for (let i = 0; i < f.array_len; i++) children.push(this.field(f, depth, i));
         nodes.push({ name: f.name, type: 'array', offset: this.base + start, size: this.pos - start, children });
@@ -85,6 +104,7 @@ class StructDecoder {
 
   private subsection(sub: VmdescStruct, depth: number): FieldNode {
     const start = this.pos;
+    this.spend(1);
     this.need(2);
     const marker = this.bytes[this.pos];
     const len = this.bytes[this.pos + 1];
@@ -102,6 +122,7 @@ class StructDecoder {
 
   private field(f: VmdescField, depth: number, index: number | undefined): FieldNode {
     this.need(f.size);
+    this.spend(1);
     const start = this.pos;
     const node: FieldNode = { name: f.name, type: f.type, offset: this.base + start, size: f.size };
     if (index !== undefined) node.index = index;
@@ -109,12 +130,14 @@ class StructDecoder {
     if (inner) {
       node.vmsdName = inner.vmsd_name;
       node.version = inner.version;
-      const sub = new StructDecoder(this.bytes.subarray(start, start + f.size), this.base + start);
+      const sub = new StructDecoder(this.bytes.subarray(start, start + f.size), this.base + start, this.budget);
       try {
         node.children = sub.struct(inner, depth + 1);
         if (sub.pos !== f.size) node.problem = `the description covers ${sub.pos} of the field's ${f.size} bytes`;
       } catch (e) {
         if (!(e instanceof DecodeOverrun)) throw e;
+        // An exhausted budget is the whole section's problem, not this field's.
+        if (this.budget.left < 0) throw e;
         node.problem = `the description needs more than the field's ${f.size} bytes`;
       }
       if (f.type !== 'struct') node.value = bytesValue(this.bytes.subarray(start, start + f.size));

@@ -1,0 +1,30 @@
+import * as fs from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import * as zlib from 'node:zlib';
+import { observeFormats } from '../../shared/formats/registry';
+import { useCrc32 } from '../../shared/io/crc32';
+import { LIBVIRT_NODE_FORMAT } from './libvirt/node-format';
+import type { NodeFormatRow } from './node-format';
+
+/**
+ * The node-side rows of the format registry (shared/formats/registry.ts), by format id: only
+ * formats whose stream is stored encoded have one.
+ */
+export const NODE_FORMATS: Readonly<Partial<Record<string, NodeFormatRow>>> = {
+  libvirt: LIBVIRT_NODE_FORMAT,
+};
+
+/**
+ * MIGWB_TRACE_FORMATS=FILE appends one JSON line per detection and per structure read, in
+ * every thread (the open worker too), so a test can count them across the worker boundary.
+ */
+observeFormats((e) => {
+  const trace = process.env.MIGWB_TRACE_FORMATS;
+  if (trace) fs.appendFileSync(trace, JSON.stringify({ ...e, thread: threadId, pid: process.pid }) + '\n');
+});
+
+/**
+ * Chunk CRCs over whole images: Node's native zlib.crc32 (Node 20.15+), the same function
+ * as the portable crc-32 package and several times faster (test/chunked/crc32.test.ts).
+ */
+if (typeof zlib.crc32 === 'function') useCrc32((bytes, seed = 0) => zlib.crc32(bytes, seed));

@@ -1,0 +1,35 @@
+import { Inspector } from '../../components/Inspector';
+import { useImageView, useViewState } from '../view-context';
+
+/** The selected node decoded, its edit box, and the bytes at the cursor read as every type. */
+export function InspectorPanel() {
+  const view = useImageView();
+  const selected = useViewState((s) => s.selected);
+  const cursor = useViewState((s) => s.cursor);
+  const space = useViewState((s) => s.space);
+  const streamBase = useViewState((s) => s.image.streamBase);
+  const offsetSpace = useViewState((s) => s.image.offsetSpace);
+  const read = useViewState((s) => s.bytes[s.space].read);
+  const fieldAddress = useViewState((s) => s.fieldAddress);
+  const busy = useViewState((s) => s.busy);
+  return (
+    <div className="panel">
+      <div className="panel-title">Inspector</div>
+      <div className="panel-body">
+        <Inspector
+          node={selected}
+          cursor={cursor}
+          space={space}
+          streamBase={streamBase}
+          offsetSpace={offsetSpace}
+          read={read}
+          fieldAddress={fieldAddress}
+          canEdit={!busy}
+          onSetField={view.setField}
+          onOverwrite={view.overwrite}
+          onShowGuest={view.showGuest}
+        />
+      </div>
+    </div>
+  );
+}
