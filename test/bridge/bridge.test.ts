@@ -133,7 +133,9 @@ describe('the bridge server (migwb serve)', () => {
 
   it("the app's repair names the donor by path and sha256 in its report and journal, and says what a repair without one lost", async () => {
     const cookie = await login(bridge.newLink());
-    const cut = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
+    // Inside the folder the bridge was started with (the only place it reads and saves).
+    const cut = path.join(served, 'cut.mig');
+    fs.copyFileSync(corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig'), cut);
     const call = async (channel: string, args: unknown[]) => JSON.parse((await api(cookie, channel, args)).body).result;
     const alone = await call('openImage', [cut]);
     const bare = await call('editRepair', [alone.handle, null]);
@@ -146,7 +148,7 @@ describe('the bridge server (migwb serve)', () => {
     expect(repaired.repairs.map((r: { summary: string }) => r.summary)).toEqual([expect.stringContaining(`the image is a cut copy of ${name}: appended`)]);
     expect(repaired.lost).toEqual([]);
     expect(repaired.consequence).toBeNull();
-    const journal = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-bridge-journal-')), 'j.json');
+    const journal = path.join(served, 'repair-journal.json');
     await call('editSaveJournal', [withDonor.handle, journal]);
     const doc = JSON.parse(fs.readFileSync(journal, 'utf8'));
     expect(doc.sources).toEqual([{ id: 'donor', path: IMAGE, size: fs.statSync(IMAGE).size, sha256: sha256File(IMAGE) }]);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { packImage, sourceProblems } from '../../services/pack-image';
 import { UserError } from '../../services/user-error';
 import { formatSize } from '../format';
 import type { CliIO } from '../output';
@@ -22,6 +21,7 @@ export function registerPack(program: Command, io: CliIO, setExit: (code: number
       const bar = progressBar(io, 'packing');
       // With the container on standard output, the report goes to stderr.
       const report = opts.output === '-' ? (t: string) => io.err(t) : (t: string) => io.out(t);
+      const { packImage, sourceProblems } = await import('../../services/pack-image');
       let result;
       try {
         result = await interruptible((signal) =>

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { unpackImage } from '../../services/unpack-image';
+
 import { UserError } from '../../services/user-error';
 import { formatSize, hexOffset } from '../format';
 import type { CliIO } from '../output';
@@ -19,6 +19,7 @@ export function registerUnpack(program: Command, io: CliIO, setExit: (code: numb
     .action(async (container: string, opts: { output: string; force?: boolean; json?: boolean }) => {
       const bar = progressBar(io, 'unpacking');
       const report = opts.output === '-' ? (t: string) => io.err(t) : (t: string) => io.out(t);
+      const { unpackImage } = await import('../../services/unpack-image');
       let result;
       try {
         result = await interruptible((signal) =>
