@@ -8,6 +8,7 @@ import { ramBenchmark } from './ram-bench';
 import { scanBenchmark } from './scan-bench';
 import { searchBenchmark } from './search-bench';
 import { xenBenchmark } from './xen-bench';
+import { startupBenchmark } from './startup-bench';
 
 /**
  * npm run bench [NAME...]: performance and memory goals, each measured against the
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   ram: ramBenchmark,
   search: searchBenchmark,
   xen: xenBenchmark,
+  startup: startupBenchmark,
   hostile: hostileBenchmark,
   chunked: chunkedBenchmark,
 };

@@ -71,8 +71,8 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
         signal: indexing.signal,
         onProgress: (p) => emit({ type: 'index-progress', filesDone: p.filesDone, filesTotal: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, currentFile: p.currentFile ?? null }),
       });
-      const { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs } = report;
-      return { files, indexed, unchanged, notImages, failed, missing, cancelled, elapsedMs };
+      const { files, indexed, unchanged, notImages, unsupported, failed, missing, cancelled, elapsedMs } = report;
+      return { files, indexed, unchanged, notImages, unsupported, failed, missing, cancelled, elapsedMs };
     } finally {
       indexing = null;
     }

@@ -1,6 +1,8 @@
 /** Where command output goes; tests capture it by replacing these. */
 export interface CliIO {
   out(text: string): void;
+  /** Raw bytes to standard output (read --raw), for piping into other tools. */
+  outBytes(bytes: Uint8Array): void;
   err(text: string): void;
   /** Whether stderr is an interactive terminal (progress bars only then). */
   errIsTTY: boolean;
@@ -11,6 +13,7 @@ export interface CliIO {
 
 export const processIO: CliIO = {
   out: (text) => void process.stdout.write(text),
+  outBytes: (bytes) => void process.stdout.write(bytes),
   err: (text) => void process.stderr.write(text),
   errIsTTY: !!process.stderr.isTTY,
 };

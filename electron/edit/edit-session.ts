@@ -23,7 +23,7 @@ import { sealedBy } from '../services/seal-image';
 import type { NamedPath } from '../io/output-paths';
 import { UserError } from '../services/user-error';
 import { saveAtomically, type SaveResult } from './atomic-save';
-import { sha256Of, type LongWorkOptions } from './file-hash';
+import { sha256Of, sha256OfSync, type LongWorkOptions } from './file-hash';
 
 export interface SaveOptions {
   /** Save even if the result has errors. */
@@ -76,8 +76,24 @@ export class EditSession {
     return this.image.path;
   }
 
-  /** Opens a donor image read-only so edits and repairs can copy from it; returns its id. */
-  addDonor(donorPath: string, id = this.donors.size === 0 ? 'donor' : `donor${this.donors.size + 1}`): string {
+  /**
+   * Opens a donor image read-only so edits and repairs can copy from it, and hashes it:
+   * every record that takes from a donor names it by path and sha256. Returns its id.
+   */
+  addDonor(donorPath: string, id?: string): string {
+    const added = this.openDonor(donorPath, id);
+    this.hashes.set(added, sha256OfSync(this.donors.get(added)!.file));
+    return added;
+  }
+
+  /** addDonor without blocking: the hash is computed in chunks, with progress and cancellation. */
+  async addDonorAsync(donorPath: string, id?: string, options: LongWorkOptions = {}): Promise<string> {
+    const added = this.openDonor(donorPath, id);
+    await this.identity(added, this.donors.get(added)!, options);
+    return added;
+  }
+
+  private openDonor(donorPath: string, id = this.donors.size === 0 ? 'donor' : `donor${this.donors.size + 1}`): string {
     if (this.donors.has(id)) throw new UserError(`a donor named ${id} is already open`);
     const donor = openImage(donorPath);
     this.donors.set(id, donor);
@@ -133,7 +149,7 @@ export class EditSession {
       model: this.describedModel(),
       donor: (id) => {
         const d = this.donors.get(id);
-        return d && ({ id, source: d.source, model: d.model } satisfies SourceImage);
+        return d && ({ id, source: d.source, model: d.model, path: path.resolve(d.path), sha256: this.hashes.get(id) } satisfies SourceImage);
       },
       ...(reader.chunkEdit ? { chunkEdit: (request) => reader.chunkEdit!(container, request) } : {}),
     };
@@ -190,6 +206,11 @@ export class EditSession {
     return this.journal.redo();
   }
 
+  /** Takes back the last edit without offering it for redo. */
+  withdraw(): AppliedEdit | undefined {
+    return this.journal.withdraw();
+  }
+
   /** The journal as a document (hashes the image and donors once; long for big files). */
   async document(options: LongWorkOptions = {}): Promise<JournalDocument> {
     const image = await this.identity('image', this.image, options);
@@ -213,7 +234,7 @@ export class EditSession {
     }
     for (const s of doc.sources) {
       const where = donorPaths[s.id] ?? s.path;
-      const id = this.addDonor(where, s.id);
+      const id = this.openDonor(where, s.id);
       const got = await this.identity(id, this.donors.get(id)!, options);
       if (got.sha256 !== s.sha256) throw new UserError(`donor ${s.id} at ${where} is not the file the journal used (sha256 ${got.sha256}, expected ${s.sha256}); give its path with --donor ${s.id}=PATH`);
     }

@@ -2,7 +2,7 @@ import { countBySeverity } from '../../shared/diagnostics';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import { PAGE_KIND_NAMES } from '../../shared/formats/qemu-stream/page-index';
 import { summarizeStream } from '../../shared/formats/qemu-stream/summary';
-import type { VmdescStruct } from '../../shared/formats/qemu-stream/vmdesc';
+import type { VmdescLayout } from '../../shared/formats/qemu-stream/vmdesc';
 import { formatVersionHint, versionHint } from '../../shared/formats/qemu-stream/version-hint';
 import { PageKind } from '../../shared/formats/qemu-stream/page-index';
 import type { ContainerLayer } from '../../shared/formats/container-model';
@@ -85,7 +85,7 @@ export function imageRows(model: QemuStreamModel): ImageRows {
 }
 
 /** Subsections the stream carries for a device (the vmdesc lists only those sent), nested ones too. */
-function subsectionNames(s: VmdescStruct): string[] {
+function subsectionNames(s: VmdescLayout): string[] {
   return (s.subsections ?? []).flatMap((sub) => [sub.vmsd_name, ...subsectionNames(sub)]);
 }
 

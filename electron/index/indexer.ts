@@ -13,7 +13,7 @@ import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';
 import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
-import { UserError } from '../services/user-error';
+import { UnsupportedFormatError, UserError } from '../services/user-error';
 import { describeWrapper, imageRows } from './image-rows';
 import { SCHEMA_VERSION } from './schema';
 
@@ -25,7 +25,7 @@ export interface IndexProgress {
   bytesTotal: number;
   currentFile?: string;
   /** The report so far, so a run stopped from outside (cancel, a file over its budget) still accounts for what it did. */
-  counts?: Pick<IndexReport, 'files' | 'indexed' | 'unchanged' | 'notImages' | 'failed' | 'missing' | 'sidecarsWritten'>;
+  counts?: Pick<IndexReport, 'files' | 'indexed' | 'unchanged' | 'notImages' | 'unsupported' | 'failed' | 'missing' | 'sidecarsWritten'>;
 }
 
 export interface IndexOptions {
@@ -75,7 +75,7 @@ const HASH_CHUNK = 4 << 20;
  */
 export async function runIndex(db: Database.Database, paths: readonly string[], options: IndexOptions = {}): Promise<IndexReport> {
   const started = Date.now();
-  const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
+  const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, unsupported: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
   // Rows stored by another version, or before the schema gained columns, are read again.
   const version = `${sealedBy()} library ${SCHEMA_VERSION}`;
@@ -95,8 +95,8 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
     const now = Date.now();
     if (force || now - lastReport >= 100) {
       lastReport = now;
-      const { files, indexed, unchanged, notImages, failed, missing, sidecarsWritten } = report;
-      options.onProgress?.({ ...progress, counts: { files, indexed, unchanged, notImages, failed, missing, sidecarsWritten } });
+      const { files, indexed, unchanged, notImages, unsupported, failed, missing, sidecarsWritten } = report;
+      options.onProgress?.({ ...progress, counts: { files, indexed, unchanged, notImages, unsupported, failed, missing, sidecarsWritten } });
     }
   };
 
@@ -295,7 +295,9 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       store.writeStatus(task, version, 'unsupported', e.message, kind, sha256);
-      report.failed++;
+      // Recognised but not opened yet (Xen) is not a failure; a container that could not be read is.
+      if (e instanceof UnsupportedFormatError) report.unsupported++;
+      else report.failed++;
       return;
     }
     if (options.sealSidecars && opened.via === 'scan' && writeSidecar(task.path, opened.model)) report.sidecarsWritten++;

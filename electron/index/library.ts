@@ -140,7 +140,7 @@ export class Library {
       }
     }, 100);
     try {
-      const report = await runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker(__dirname, 'index-worker.js'), job, {
+      const report = await runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker('index/index-worker.js'), job, {
         signal: options.signal,
         terminate: terminate.signal,
         onProgress: (p) => {
@@ -152,7 +152,7 @@ export class Library {
       return { kind: 'finished', report };
     } catch (e) {
       if (!(e instanceof WorkerTerminated)) throw e;
-      const counts = last?.counts ?? { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0 };
+      const counts = last?.counts ?? { files: 0, indexed: 0, unchanged: 0, notImages: 0, unsupported: 0, failed: 0, missing: 0, sidecarsWritten: 0 };
       return overran ? { kind: 'overran', ...overran, filesDone: last?.filesDone ?? 0, counts } : { kind: 'cancelled', counts };
     } finally {
       clearInterval(watch);
@@ -316,12 +316,13 @@ function normaliseTag(tag: string): string {
 
 /** One report of runs resumed after files that overran their budget. */
 function mergeRuns(earlier: NonNullable<IndexProgress['counts']>[], last: IndexReport | (NonNullable<IndexProgress['counts']> & { cancelled: boolean; elapsedMs: number }), started: number): IndexReport {
-  const sum = (k: 'indexed' | 'unchanged' | 'notImages' | 'failed' | 'missing' | 'sidecarsWritten') => earlier.reduce((n, r) => n + r[k], last[k]);
+  const sum = (k: 'indexed' | 'unchanged' | 'notImages' | 'unsupported' | 'failed' | 'missing' | 'sidecarsWritten') => earlier.reduce((n, r) => n + r[k], last[k]);
   return {
     files: earlier[0]?.files ?? last.files,
     indexed: sum('indexed'),
     unchanged: sum('unchanged'),
     notImages: sum('notImages'),
+    unsupported: sum('unsupported'),
     failed: sum('failed'),
     missing: sum('missing'),
     sidecarsWritten: sum('sidecarsWritten'),

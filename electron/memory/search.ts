@@ -4,6 +4,7 @@ import type { OffsetSpace } from '../../shared/api/offset-map';
 import { openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
+import { readGuestMemory } from './read-memory';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 import { lastAtOrBefore } from '../../shared/util/sorted';
 import { findLiteral } from './literal-search';
@@ -41,7 +42,12 @@ export interface SearchHit {
   offsetSpace: OffsetSpace;
   /** The matched bytes, hex, at most 64. */
   match: string;
+  /** The match with up to PREVIEW_CONTEXT bytes on either side (within its block), hex, and where it starts. */
+  preview: { blockOffset: number; hex: string };
 }
+
+/** Bytes of context shown on either side of a match. */
+const PREVIEW_CONTEXT = 8;
 
 export interface SearchResult {
   image: string;
@@ -183,7 +189,16 @@ function describeHit(img: OpenedImage, layout: MachineLayout | undefined, block:
     fileOffset: streamOffset === undefined ? undefined : img.fileOffsetOf(streamOffset),
     offsetSpace: img.offsetSpace,
     match: Buffer.from(bytes.subarray(0, 64)).toString('hex'),
+    preview: previewAround(img, block, offset, Math.min(bytes.length, 64)),
   };
+}
+
+function previewAround(img: OpenedImage, block: number, offset: number, length: number): SearchHit['preview'] {
+  const b = img.model.ramBlocks[block];
+  const start = Math.max(0, offset - PREVIEW_CONTEXT);
+  const end = Math.min(b.usedLength, offset + length + PREVIEW_CONTEXT);
+  const { bytes } = readGuestMemory(img, { block: b.id, offset: start }, end - start, undefined);
+  return { blockOffset: start, hex: Buffer.from(bytes).toString('hex') };
 }
 
 function extentAt(extents: Extent[], page: number): Extent {

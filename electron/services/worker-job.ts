@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Diagnostic } from '../../shared/diagnostics';
 import { UserError } from './user-error';
+import { BUILD_ROOT, BUNDLED_CLI } from '../build-paths';
 
 /**
  * Long work (indexing, sealing) runs in a worker thread so the GUI's main process stays
@@ -153,14 +154,15 @@ function errorMessage(e: unknown): Extract<JobMessage<never, never>, { type: 'er
 }
 
 /**
- * Path of a compiled worker script. Beside the calling module in the build; under vitest,
- * which runs the TypeScript sources, the same file in build/ (npm test builds first).
+ * Path of a worker script, given as its compiled path under build/electron
+ * ("index/index-worker.js"). The bundled CLI runs its own bundled copy (build/cli/workers/),
+ * which starts as fast as the CLI does; the app and the tests (which run the TypeScript
+ * sources; npm test builds first) run the one tsc compiled.
  */
-export function compiledWorker(callerDir: string, file: string): string {
-  const beside = path.join(callerDir, file);
-  if (fs.existsSync(beside)) return beside;
-  const repo = path.resolve(__dirname, '..', '..');
-  const built = path.join(repo, 'build', path.relative(repo, callerDir), file);
+export function compiledWorker(relative: string): string {
+  const bundled = path.join(BUILD_ROOT, 'cli', 'workers', path.basename(relative));
+  if (BUNDLED_CLI && fs.existsSync(bundled)) return bundled;
+  const built = path.join(BUILD_ROOT, 'electron', relative);
   if (fs.existsSync(built)) return built;
-  throw new Error(`the worker ${file} is not built; run "npm run build"`);
+  throw new Error(`the worker ${relative} is not built; run "npm run build"`);
 }

@@ -54,7 +54,7 @@ export async function searchSessionMemory(
   };
   const editsNotSearched = session.opened.edits;
   try {
-    const found = await runWorkerJob<MemorySearchJob, SearchResult, MemorySearchProgress>(compiledWorker(__dirname, '../memory/search-worker.js'), job, controls);
+    const found = await runWorkerJob<MemorySearchJob, SearchResult, MemorySearchProgress>(compiledWorker('memory/search-worker.js'), job, controls);
     const hits = found.hits.map(({ gpa, aliases, block, blockOffset, length, kind, streamOffset, fileOffset, match }) => ({ gpa, aliases, block, blockOffset, length, kind, streamOffset, fileOffset, match }));
     return { hits, truncated: found.truncated, scannedBytes: found.scannedBytes, elapsedMs: Date.now() - started, cancelled: false, editsNotSearched };
   } catch (e) {

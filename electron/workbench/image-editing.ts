@@ -5,6 +5,7 @@ import { TRANSFORM_RULES } from '../../shared/transform/rules';
 import { journalText, writeTextAtomically } from '../edit/journal-store';
 import { runRepairs } from '../edit/repair-service';
 import { saveJournalInWorker, type SaveProgress } from '../edit/worker-save';
+import { repairLimits } from '../../shared/repair/limits';
 import { repairOffers } from '../../shared/repair/planner';
 import { UserError } from '../services/user-error';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
@@ -23,11 +24,18 @@ interface EditableImage {
  * Repairs an open image the way `migwb repair` does, into its journal: each repair is an
  * edit the user can undo. A donor (an intact save of the same VM) supplies what is missing.
  */
-export function repairSession(session: EditableImage, donorPath: string | null): RepairReport {
+export async function repairSession(session: EditableImage, donorPath: string | null): Promise<RepairReport> {
   const edit = session.editing();
-  const donor = donorPath === null ? undefined : edit.addDonor(donorPath, `donor${Date.now()}`);
+  // Hashed first: every record that takes from the donor names it by path and sha256.
+  const donor = donorPath === null ? undefined : await edit.addDonorAsync(donorPath);
   const outcome = runRepairs(edit, donor);
-  return { ...session.changed(), repairs: outcome.actions.map((a) => ({ code: a.code, summary: a.edit.summary })), stopped: outcome.stopped ?? null };
+  return {
+    ...session.changed(),
+    repairs: outcome.actions.map((a) => ({ code: a.code, summary: a.edit.summary })),
+    stopped: outcome.stopped ?? null,
+    lost: outcome.limits.lost,
+    consequence: outcome.limits.consequence ?? null,
+  };
 }
 
 /** Makes the repair that answers one diagnostic (planned again now, against the image as it stands). */
@@ -35,8 +43,11 @@ export function repairDiagnostic(session: EditableImage, code: string, offset: n
   const edit = session.editing();
   const action = repairOffers(edit.context()).find((a) => a.addresses.some((d) => d.code === code && d.offset === offset));
   if (!action) throw new UserError('this problem has no repair any more (an edit or another repair changed it); look at the diagnostics again');
+  const before = edit.model();
   edit.applyCompiled(action.edit);
-  return { ...session.changed(), repairs: [{ code: action.code, summary: action.edit.summary }], stopped: null };
+  // What this one repair could not recover is said as for a whole repair.
+  const limits = repairLimits(before, edit.model());
+  return { ...session.changed(), repairs: [{ code: action.code, summary: action.edit.summary }], stopped: null, lost: limits.lost, consequence: limits.consequence ?? null };
 }
 
 /**

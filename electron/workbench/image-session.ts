@@ -42,7 +42,7 @@ export interface WorkbenchImage {
   apply(request: EditRequest): EditState;
   undo(): EditState;
   redo(): EditState;
-  repair(donorPath: string | null): RepairReport;
+  repair(donorPath: string | null): Promise<RepairReport>;
   /** Makes the repair offered for one diagnostic (ImageOpened.repairs). */
   repairDiagnostic(code: string, offset: number): RepairReport;
   save(output: string, request: SaveRequest, onProgress: (p: SaveProgress) => void): Promise<SavedImage>;
@@ -152,7 +152,7 @@ export class ImageSession implements WorkbenchImage {
     return sectionJson(source, model, element, (e) => tree.decodedSection(e));
   }
 
-  repair(donorPath: string | null): RepairReport {
+  repair(donorPath: string | null): Promise<RepairReport> {
     return repairSession(this, donorPath);
   }
 

@@ -18,7 +18,7 @@ export interface ScannedImage {
  * for starting a thread and loading the engine again (most of the cost of a small image).
  */
 const CONCURRENT_SCANS = 2;
-const scans = new WorkerPool<OpenJob, OpenResult, OpenProgress>(() => compiledWorker(__dirname, 'open-worker.js'), CONCURRENT_SCANS);
+const scans = new WorkerPool<OpenJob, OpenResult, OpenProgress>(() => compiledWorker('workbench/open-worker.js'), CONCURRENT_SCANS);
 
 /** Opens an image in a worker thread (decompressing or scanning a large image never blocks the caller). */
 export async function scanInWorker(path: string, onProgress?: (p: OpenProgress) => void): Promise<ScannedImage> {

@@ -19,7 +19,7 @@ export const DECODE_BUDGET_MS = 10_000;
 /** Nodes one decode may send back: far more than any real device has, few enough to take over quickly. */
 const NODE_LIMIT = { nodes: 100_000, why: 'more than the workbench shows (migwb dump --analyze-compat prints them all)' };
 
-const pool = new WorkerPool<DecodeJob, DecodedFields>(() => compiledWorker(__dirname, 'decode-worker.js'), 2);
+const pool = new WorkerPool<DecodeJob, DecodedFields>(() => compiledWorker('workbench/decode-worker.js'), 2);
 
 export interface DecodeControls {
   /** Stops the decode at once (the image closed). */

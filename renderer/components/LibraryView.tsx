@@ -1,6 +1,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useEffectEvent, useMemo, useRef, useState } from 'react';
 import type { LibraryImage, LibraryIndexReport, WorkbenchEvent } from '../../shared/api/contract';
+import { humanSize } from '../../shared/api/size';
 import { errorMessage, workbench } from '../api';
 
 type SortKey = 'name' | 'format' | 'machineType' | 'size' | 'status' | 'problems' | 'indexedAt';
@@ -46,7 +47,7 @@ export function LibraryView({ initialFolders, onOpen, onPickFolder, onStatus }: 
     try {
       const r: LibraryIndexReport = await api.libraryIndex(folders);
       onStatus(
-        `${r.cancelled ? 'Indexing cancelled' : 'Indexed'}: ${r.indexed} new or changed, ${r.unchanged} unchanged, ${r.missing} missing, ${r.failed} failed of ${r.files} files in ${(r.elapsedMs / 1000).toFixed(1)} s`,
+        `${r.cancelled ? 'Indexing cancelled' : 'Indexed'}: ${r.indexed} new or changed, ${r.unchanged} unchanged, ${r.missing} missing, ${r.unsupported} unsupported (recognised, not opened yet), ${r.failed} failed of ${r.files} files in ${(r.elapsedMs / 1000).toFixed(1)} s`,
       );
     } catch (e) {
       onStatus(errorMessage(e), true);
@@ -111,7 +112,7 @@ export function LibraryView({ initialFolders, onOpen, onPickFolder, onStatus }: 
             <span className="progress">
               <div style={{ width: `${(100 * progress.bytesDone) / Math.max(1, progress.bytesTotal)}%` }} />
             </span>
-            {progress.filesDone} / {progress.filesTotal} files · {(progress.bytesDone / 2 ** 20).toFixed(0)} / {(progress.bytesTotal / 2 ** 20).toFixed(0)} MiB
+            {progress.filesDone} / {progress.filesTotal} files · {humanSize(progress.bytesDone)} / {humanSize(progress.bytesTotal)}
             {progress.currentFile ? ` · ${progress.currentFile.split(/[/\\]/).pop()}` : ''}
             <button onClick={() => void api.libraryCancel()}>Cancel</button>
           </span>
@@ -166,7 +167,7 @@ export function LibraryView({ initialFolders, onOpen, onPickFolder, onStatus }: 
                   <span>{name}</span>
                   <span>{image.format ?? '-'}</span>
                   <span>{image.machineType ?? '-'}</span>
-                  <span>{(image.size / 2 ** 20).toFixed(image.size < 10 * 2 ** 20 ? 1 : 0)} MiB</span>
+                  <span>{humanSize(image.size)}</span>
                   <span className={`status-${image.status}`}>{image.status}</span>
                   <span className={image.errors ? 'sev-error' : image.warnings ? 'sev-warning' : ''}>{problems(image)}</span>
                   <span>{image.indexedAt.replace('T', ' ').slice(0, 16)}</span>

@@ -326,7 +326,10 @@ export class ImageView {
     this.showTab('edits');
     await this.runEdit(
       () => this.api.editRepair(this.handle, donor),
-      (r) => (r.repairs.length ? `${r.repairs.length} repair${r.repairs.length === 1 ? '' : 's'} made: ${r.repairs.map((x) => x.summary).join('; ')}` : 'nothing to repair') + (r.stopped ? ` (${r.stopped})` : ''),
+      (r) =>
+        (r.repairs.length ? `${r.repairs.length} repair${r.repairs.length === 1 ? '' : 's'} made: ${r.repairs.map((x) => x.summary).join('; ')}` : 'nothing to repair') +
+        (r.stopped ? ` (${r.stopped})` : '') +
+        (r.lost.length ? `. Not recovered: ${r.lost.join('; ')}. ${r.consequence}${donor ? '' : ' (Undo, then Repair with donor…)'}` : ''),
     );
   };
 

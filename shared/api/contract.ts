@@ -313,6 +313,10 @@ export interface RepairReport extends EditState {
   repairs: { code: string; summary: string }[];
   /** Set when the planner stopped early, and why. */
   stopped: string | null;
+  /** What the repaired image still lacks: device sections, the CPU state, pages never sent. */
+  lost: string[];
+  /** Said plainly when anything was lost: the guest cannot resume as it was, and a donor can fill the gap. */
+  consequence: string | null;
 }
 
 /** The chunk panel's rows at the image's revision. */
@@ -427,7 +431,9 @@ export interface LibraryIndexReport {
   /** Files skipped because size and mtime (or, failing that, the sha256) were unchanged. */
   unchanged: number;
   notImages: number;
-  /** Recognised containers this version cannot open, or files that could not be read. */
+  /** Recognised by content but of a format this version cannot open yet (Xen streams). */
+  unsupported: number;
+  /** Images that could not be read or opened (unreadable files, damaged containers). */
   failed: number;
   /** Files of the library's folders that disappeared since the last run. */
   missing: number;

@@ -150,6 +150,13 @@ export class EditJournal {
     return entry;
   }
 
+  /** Takes back the last edit for good: undone, and not offered for redo (a repair that did not help). */
+  withdraw(): AppliedEdit | undefined {
+    const entry = this.undo();
+    if (entry) this.undone.pop();
+    return entry;
+  }
+
   redo(): AppliedEdit | undefined {
     const entry = this.undone.pop();
     if (!entry) return undefined;

@@ -36,7 +36,8 @@ export interface Detection {
 }
 
 /** The outcome of describing a file: its container, or a refusal completing "<path> …". */
-export type DescribedImage = { container: ImageContainer } | { refusal: string };
+/** The container, or why not in one line (`unsupported`: a format recognised that this version cannot open yet, such as Xen). */
+export type DescribedImage = { container: ImageContainer } | { refusal: string; unsupported?: true };
 
 /** Counted calls: detection, and the one structure read per open (see observeFormats). */
 export type FormatEvent = { event: 'detect'; kind: ImageKind | 'unknown' } | { event: 'describe'; format: string };
@@ -103,7 +104,7 @@ export function describeFile(file: ByteSource, options: DescribeOptions = {}): D
 export function describeDetected(file: ByteSource, detection: Detection, options: DescribeOptions = {}): DescribedImage {
   const reader = detection.format.reader;
   if (!reader && detection.format.engine) return { refusal: `is a ${detection.label}, read by the ${detection.format.engine} engine, not as a QEMU stream` };
-  if (!reader) return { refusal: `is a ${detection.label}, which this version cannot open yet` };
+  if (!reader) return { refusal: `is a ${detection.label}, which this version cannot open yet`, unsupported: true };
   observer?.({ event: 'describe', format: detection.format.id });
   return reader.describe(file, detection.kind, options) as DescribedImage;
 }

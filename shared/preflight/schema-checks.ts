@@ -1,5 +1,5 @@
 import { fullSections, sectionLabel } from '../edit/sections';
-import type { VmdescStruct } from '../formats/qemu-stream/vmdesc';
+import type { VmdescDescribed } from '../formats/qemu-stream/vmdesc';
 import type { ImageView, RuleFinding } from '../transform/rule';
 import { NEW_SUBSECTIONS } from '../transform/rules/schema';
 import { describesSame, describing, type VmstateSchema } from './vmstate-schema';
@@ -58,7 +58,9 @@ interface Missing {
 }
 
 /** The first subsection of a vmdesc entry (or of its nested structs, in load order) that the schema's vmsd lacks. */
-function unknownSubsection(s: VmdescStruct, schema: VmstateSchema): Missing | undefined {
+function unknownSubsection(s: VmdescDescribed, schema: VmstateSchema): Missing | undefined {
+  // A legacy save_state section (no vmsd) has no subsections to know.
+  if (s.vmsd_name === undefined) return undefined;
   const vmsd = describing(schema, s.vmsd_name, (s.fields ?? []).map((f) => f.name));
   for (const f of s.fields ?? []) {
     const inner = f.struct && unknownSubsection(f.struct, schema);

@@ -62,7 +62,8 @@ export function headerRepairs(ctx: EditContext, donor?: SourceImage): RepairActi
       if (twin && !findByName(model, twin.idstr!, twin.instanceId!)) out.push(renameSection(e, twin.idstr!, twin.instanceId!, `the donor's section with id ${e.sectionId}`, []));
     }
     const versionDiags = at('version-mismatch', e.payloadOffset! - 4);
-    if (versionDiags.length && device) {
+    // Only a version the vmdesc states (a legacy section's entry has none to restore).
+    if (versionDiags.length && device?.version !== undefined) {
       out.push(
         repairAction('restore-version', `restored the version of ${sectionLabel(e)} from the vmdesc: ${e.versionId} → ${device.version}`, versionDiags, [
           { offset: e.payloadOffset! - 4, deleteLength: 4, insert: [bytesPiece(be32(device.version))] },

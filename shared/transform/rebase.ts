@@ -1,5 +1,5 @@
 import { SectionType } from '../formats/qemu-stream/constants';
-import type { VmdescDevice, VmdescField, VmdescStruct } from '../formats/qemu-stream/vmdesc';
+import type { VmdescDescribed, VmdescDevice, VmdescField, VmdescLayout, VmdescStruct } from '../formats/qemu-stream/vmdesc';
 import { decodeVmstate, INT_TYPE, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { ascii, be32, concatBytes } from '../io/bytes';
 
@@ -25,7 +25,7 @@ export interface RebaseResult {
 }
 
 interface Side {
-  desc: VmdescStruct;
+  desc: VmdescDescribed;
   nodes: FieldNode[];
   bytes: Uint8Array;
 }
@@ -45,7 +45,7 @@ export function rebaseSection(source: { entry: VmdescDevice; payload: Uint8Array
  * array's elements are named differs between releases (7.2 gives each an "index", 10.0
  * repeats the name), so element indexes are not compared.
  */
-export function sameLayout(a: VmdescStruct, b: VmdescStruct): boolean {
+export function sameLayout(a: VmdescDescribed, b: VmdescDescribed): boolean {
   const fa = a.fields ?? [];
   const fb = b.fields ?? [];
   if (fa.length !== fb.length || (a.subsections ?? []).length !== (b.subsections ?? []).length || a.version !== b.version) return false;
@@ -65,7 +65,7 @@ function inner(f: VmdescField): VmdescStruct | undefined {
 }
 
 /** Field nodes by a path key unique within the struct: "unused", "unused#2" (array elements count as repeats). */
-function keyed(desc: VmdescStruct, nodes: FieldNode[]): { key: string; field: VmdescField; node: FieldNode }[] {
+function keyed(desc: VmdescLayout, nodes: FieldNode[]): { key: string; field: VmdescField; node: FieldNode }[] {
   const seen = new Map<string, number>();
   return (desc.fields ?? []).map((field, k) => {
     const base = field.name;
@@ -75,7 +75,7 @@ function keyed(desc: VmdescStruct, nodes: FieldNode[]): { key: string; field: Vm
   });
 }
 
-function rebuildStruct(s: Side, t: Side, prefix: string, r: RebaseResult): { bytes: Uint8Array; desc: VmdescStruct } {
+function rebuildStruct(s: Side, t: Side, prefix: string, r: RebaseResult): { bytes: Uint8Array; desc: VmdescDescribed } {
   const sf = keyed(s.desc, s.nodes);
   const tf = keyed(t.desc, t.nodes);
   const used = new Set<number>();
@@ -139,7 +139,7 @@ function rebuildStruct(s: Side, t: Side, prefix: string, r: RebaseResult): { byt
     subsections.push({ ...sub, ...body.desc, vmsd_name: sub.vmsd_name, version: sub.version });
   });
   for (const x of sSubs) if (!(t.desc.subsections ?? []).some((sub) => sub.vmsd_name === x.sub.vmsd_name)) r.dropped.push(`${prefix}${x.sub.vmsd_name} (subsection)`);
-  const desc: VmdescStruct = { vmsd_name: t.desc.vmsd_name, version: t.desc.version, fields };
+  const desc: VmdescDescribed = { vmsd_name: t.desc.vmsd_name, version: t.desc.version, fields };
   if (subsections.length) desc.subsections = subsections;
   return { bytes: concatBytes(...parts), desc };
 }

@@ -7,11 +7,13 @@ import { PAGE_KIND_NAMES, PageKind, type PageRun } from '../formats/qemu-stream/
 import { guestAddressesOf, machineLayout, type MachineLayout } from '../memory/layout';
 import { pciConfigSpaces } from '../memory/pci-config';
 import { firstRecordStart, recordAt, recordRange } from '../formats/qemu-stream/page-records';
-import { decodeSection, payloadOf, payloadRange, type DecodedSection, type SectionPayload } from '../formats/qemu-stream/section-decoder';
+import { decodeSection, expandDecoded, payloadOf, payloadRange, type DecodedSection, type SectionPayload } from '../formats/qemu-stream/section-decoder';
 import { intValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { lastAtOrBefore } from '../util/sorted';
 import { ContainerTree } from './container-tree';
 import { childFieldPath, sectionAddress } from '../edit/field-path';
+import { humanSize } from '../util/size';
+import { guestMemoryReader, type GuestMemoryReader } from '../memory/guest-reader';
 
 /** Lists longer than this are split into nested groups, so no reply carries thousands of nodes. */
 const GROUP = 1000;
@@ -35,6 +37,8 @@ export class StructureTree {
   private readonly firstRecord = new Map<number, number>();
 
   private readonly container: ContainerTree | undefined;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  private readonly guest: GuestMemoryReader;
   /** null: the machine type has no known layout. */
   private layout: MachineLayout | null | undefined;
 
@@ -48,6 +52,7 @@ export class StructureTree {
     wrappers?: { file: ByteSource; layers: readonly ContainerLayer[]; streamStart?: number },
   ) {
     if (wrappers?.layers.length) this.container = new ContainerTree(wrappers.file, wrappers.layers, wrappers.streamStart);
+    this.guest = guestMemoryReader(source, model);
   }
 
   /** The wrappers (whose stream node holds the stream's elements), or the stream's elements. */
@@ -272,7 +277,8 @@ export class StructureTree {
 
   /** A section decoded elsewhere (see payloadToDecode), kept as if it had been decoded here. */
   adoptDecoded(d: DecodedSection): void {
-    this.remember(d);
+    const e = this.model.elements[d.element];
+    this.remember(e ? expandDecoded(d, this.model, e, { guest: this.guest }) : d);
   }
 
   private elementAtStreamOffset(offset: number): StreamElement | undefined {
@@ -282,7 +288,7 @@ export class StructureTree {
   }
 
   private decode(e: StreamElement): DecodedSection {
-    return this.decoded.get(e.index) ?? this.remember(decodeSection(this.source, this.model, e));
+    return this.decoded.get(e.index) ?? this.remember(decodeSection(this.source, this.model, e, { guest: this.guest }));
   }
 
   private remember(d: DecodedSection): DecodedSection {
@@ -334,7 +340,7 @@ export class StructureTree {
         id: `e${e.index}/b/${i}`,
         kind: 'ram-block' as const,
         label: b.id,
-        detail: `${formatBytes(b.usedLength)}${b.mrAddr !== undefined ? ` at 0x${b.mrAddr.toString(16)}` : ''}${m ? ` · mapped-ram, ${m.pagesPresent} pages present` : ''}`,
+        detail: `${humanSize(b.usedLength)}${b.mrAddr !== undefined ? ` at 0x${b.mrAddr.toString(16)}` : ''}${m ? ` · mapped-ram, ${m.pagesPresent} pages present` : ''}`,
         offset: b.recordOffset,
         length: end - b.recordOffset,
         hasChildren: false,
@@ -559,7 +565,7 @@ export function fieldTreeNode(n: FieldNode, id: string): TreeNode {
     id,
     kind: n.type === 'subsection' ? 'subsection' : n.type === 'array' ? 'array' : n.children ? 'struct' : 'field',
     label: n.index !== undefined ? `${n.name}[${n.index}]` : n.name,
-    detail: n.type === 'subsection' ? `subsection v${n.version}` : n.type,
+    detail: n.type === 'subsection' ? `subsection v${n.version}` : n.note ? `${n.type} · ${n.note}` : n.type,
     offset: n.offset,
     length: n.size,
     hasChildren: !!n.children?.length,
@@ -583,14 +589,4 @@ function hexAddr(n: number): string {
   return '0x' + n.toString(16);
 }
 
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
-}
 

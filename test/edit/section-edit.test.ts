@@ -5,7 +5,7 @@ import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../../shared/formats/qemu-stream/model';
 import { ANALYZE_MIGRATION, analyzeMigrationOutput, haveAnalyzeMigration } from '../helpers/analyze-migration';
 import { corpusPath } from '../helpers/corpus';
-import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';
+import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 const E1000 = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
@@ -87,7 +87,8 @@ describe('section edits keep the framing right', () => {
       const taken = fulls(s.model()).find((e) => e.sectionId === 42)!;
       expect(taken.idstr).toBe('acpi_build');
       const e = s.apply({ op: 'graft-section', source: 'donor', section: '0000:00:03.0/e1000' });
-      expect(e.summary).toBe('grafted from donor: 0000:00:03.0/e1000:0 after 0000:00:01.3/piix4_pm:0');
+      expect(e.summary).toBe(`grafted from donor ${E1000} (sha256 ${sha256File(E1000)}): 0000:00:03.0/e1000:0 after 0000:00:01.3/piix4_pm:0`);
+      expect(e.intent).toMatchObject({ source: 'donor', donor: { id: 'donor', path: E1000, sha256: sha256File(E1000) } });
       expect(e.fixups[0]).toBe('section id 42 of 0000:00:03.0/e1000:0 is taken in this stream; the section was given id 44 (header and footer)');
       const grafted = fulls(s.model()).find((x) => x.idstr === '0000:00:03.0/e1000')!;
       expect(grafted.sectionId).toBe(44);

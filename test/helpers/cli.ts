@@ -4,12 +4,13 @@ import { runCli } from '../../electron/cli/main';
 
 export const REPO = path.join(__dirname, '..', '..');
 
-/** Runs migwb in-process with captured output. */
-export async function migwb(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+/** Runs migwb in-process with captured output (`bytes`: what it wrote as raw bytes). */
+export async function migwb(...args: string[]): Promise<{ code: number; out: string; err: string; bytes: Buffer }> {
   let out = '';
   let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t), errIsTTY: false });
-  return { code, out, err };
+  const raw: Buffer[] = [];
+  const code = await runCli(args, { out: (t) => void (out += t), outBytes: (b) => void raw.push(Buffer.from(b)), err: (t) => void (err += t), errIsTTY: false });
+  return { code, out, err, bytes: Buffer.concat(raw) };
 }
 
 /** Runs the real launcher (bin/migwb.js over the build) in a child process. */

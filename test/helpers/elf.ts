@@ -53,3 +53,40 @@ export function readRange(file: string, offset: number, length: number): Buffer 
     fs.closeSync(fd);
   }
 }
+
+export interface ElfNoteRecord {
+  name: string;
+  type: number;
+  desc: Buffer;
+}
+
+/** Every note of every PT_NOTE segment, in file order. */
+export function readElfNotes(file: string): ElfNoteRecord[] {
+  const head = readRange(file, 0, 64);
+  const is64 = head[4] === 2;
+  const le = head[5] === 1;
+  const u16 = (b: Buffer, at: number) => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  const u32 = (b: Buffer, at: number) => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const u64 = (b: Buffer, at: number) => Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at));
+  const phoff = is64 ? u64(head, 32) : u32(head, 28);
+  const phentsize = u16(head, is64 ? 54 : 42);
+  const phnum = u16(head, is64 ? 56 : 44);
+  const table = readRange(file, phoff, phentsize * phnum);
+  const notes: ElfNoteRecord[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const p = i * phentsize;
+    if (u32(table, p) !== 4) continue;
+    const [offset, size] = is64 ? [u64(table, p + 8), u64(table, p + 32)] : [u32(table, p + 4), u32(table, p + 16)];
+    const data = readRange(file, offset, size);
+    for (let at = 0; at + 12 <= data.length; ) {
+      const namesz = u32(data, at);
+      const descsz = u32(data, at + 4);
+      const type = u32(data, at + 8);
+      const name = data.subarray(at + 12, at + 12 + namesz).toString('latin1').replace(/\0+$/, '');
+      const descAt = at + 12 + Math.ceil(namesz / 4) * 4;
+      notes.push({ name, type, desc: Buffer.from(data.subarray(descAt, descAt + descsz)) });
+      at = descAt + Math.ceil(descsz / 4) * 4;
+    }
+  }
+  return notes;
+}

@@ -86,7 +86,7 @@ describe('section decodes in worker threads', () => {
   });
 
   it('the pool keeps its workers: many jobs, at most its size of threads; a stopped worker is replaced', async () => {
-    const pool = new WorkerPool<DecodeJob, DecodedFields>(() => compiledWorker(path.join(__dirname, '../../electron/workbench'), 'decode-worker.js'), 2);
+    const pool = new WorkerPool<DecodeJob, DecodedFields>(() => compiledWorker('workbench/decode-worker.js'), 2);
     const { tree, source, model, id } = e1000Tree();
     const payload = payloadOf(source, model, tree.elementOf(id)!);
     source.close();

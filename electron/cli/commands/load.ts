@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { printJson, type CliIO } from '../output';
-import { startLoad, stop, type LoadedVm } from '../../services/qemu-load';
+import type { LoadedVm } from '../../services/qemu-load';
 import { openForCommand } from './open-with-progress';
 import { followUpLines } from '../../../shared/launch/qemu-command';
 import { targetOptions, type TargetFlags } from './qemu-args';
@@ -27,6 +27,8 @@ export function registerLoad(program: Command, io: CliIO, setExit: (code: number
     .action(async (image: string, opts: LoadCommandOptions) => {
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
       let vm: LoadedVm;
+      // QEMU's launcher loads only for this command.
+      const { startLoad, stop } = await import('../../services/qemu-load');
       try {
         vm = await startLoad(img, opts);
       } finally {
@@ -43,7 +45,7 @@ export function registerLoad(program: Command, io: CliIO, setExit: (code: number
         vm.qmp?.close();
         return;
       }
-      await untilQemuEnds(vm);
+      await untilQemuEnds(vm, stop);
     });
 }
 
@@ -67,7 +69,7 @@ function renderLoad(image: string, vm: LoadedVm, detach: boolean): string {
 }
 
 /** Foreground: migwb lives as long as QEMU; Ctrl-C ends both. */
-function untilQemuEnds(vm: LoadedVm): Promise<void> {
+function untilQemuEnds(vm: LoadedVm, stop: typeof import('../../services/qemu-load').stop): Promise<void> {
   return new Promise((resolve) => {
     const end = () => stop(vm.child, vm.qmp);
     process.once('SIGINT', end);

@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
-import { Library, type ImageListing } from '../../index/library';
+import type { ImageListing } from '../../index/library';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { formatSize, table } from '../format';
+import { table } from '../format';
 import { printJson, type CliIO } from '../output';
 import { databasePath, withDbOption } from './library-options';
+import { humanSize } from '../../../shared/util/size';
 
 export function registerLs(program: Command, io: CliIO, setExit: (code: number) => void): void {
   withDbOption(program.command('ls').description('list the images in the library database'))
     .option('--all', 'also list files that are not images')
     .option('--json', 'machine-readable output')
-    .action((opts: { db?: string; all?: boolean; json?: boolean }) => {
+    .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
+      const { Library } = await import('../../index/library');
       const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const images = library.list({ all: opts.all });
@@ -31,7 +33,7 @@ export function renderListing<T extends Omit<ImageListing, 'devices'>>(images: T
       i.format ?? '-',
       i.status,
       i.machineType ?? '-',
-      formatSize(i.size).split(' (')[0],
+      humanSize(i.size),
       i.errors,
       i.warnings,
       i.openedVia ?? '-',

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { packImage, sourceProblems } from '../../services/pack-image';
 import { UserError } from '../../services/user-error';
 import { formatSize } from '../format';
 import type { CliIO } from '../output';
@@ -20,6 +19,7 @@ export function registerPack(program: Command, io: CliIO, setExit: (code: number
     .action(async (image: string, opts: { output: string; chunkSize?: number; qemuVersion?: string; snapshot?: string; force?: boolean; json?: boolean }) => {
       // With the container on standard output, the report goes to stderr.
       const report = opts.output === '-' ? (t: string) => io.err(t) : (t: string) => io.out(t);
+      const { packImage, sourceProblems } = await import('../../services/pack-image');
       const result = await copyWithProgress(io, 'packing', setExit, (signal, onProgress) => packImage(image, opts.output, { ...opts, signal, stdin: io.stdin, stdout: io.stdout, onProgress }));
       if (!result) return;
       const problems = sourceProblems(result.sourceDiagnostics);

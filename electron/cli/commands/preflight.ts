@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
-import { runPreflight, type PreflightRun } from '../../services/preflight-service';
+import type { PreflightRun } from '../../services/preflight-service';
 import { openForCommand } from './open-with-progress';
 import { targetOptions, type TargetFlags } from './qemu-args';
 
@@ -23,6 +23,7 @@ export function registerPreflight(program: Command, io: CliIO, setExit: (code: n
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
       let run: PreflightRun;
       try {
+        const { runPreflight } = await import('../../services/preflight-service');
         run = runPreflight(img, opts);
       } finally {
         img.close();

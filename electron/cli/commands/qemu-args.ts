@@ -4,7 +4,7 @@ import { shellCommand } from '../../../shared/launch/shell';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize } from '../format';
 import { printJson, type CliIO } from '../output';
-import { libvirtDomain, planLaunch, type LaunchPlan, type LibvirtDomain } from '../../services/qemu-launch';
+import type { LaunchPlan, LibvirtDomain } from '../../services/qemu-launch';
 import { openForCommand } from './open-with-progress';
 
 /** The flags targetOptions adds. */
@@ -41,6 +41,7 @@ export function registerQemuArgs(program: Command, io: CliIO, setExit: (code: nu
     .action(async (image: string, opts: QemuArgsOptions) => {
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
       try {
+        const { libvirtDomain, planLaunch } = await import('../../services/qemu-launch');
         const plan = planLaunch(img, opts);
         if (opts.libvirt) {
           const domain = libvirtDomain(img, plan);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { Library } from '../../index/library';
 import { UserError } from '../../services/user-error';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { printJson, type CliIO } from '../output';
@@ -12,7 +11,8 @@ export function registerTag(program: Command, io: CliIO, setExit: (code: number)
     .argument('<images...>', 'images of the library')
     .option('--remove', 'remove the tag instead')
     .option('--json', 'machine-readable output')
-    .action((tag: string, images: string[], opts: { db?: string; remove?: boolean; json?: boolean }) => {
+    .action(async (tag: string, images: string[], opts: { db?: string; remove?: boolean; json?: boolean }) => {
+      const { Library } = await import('../../index/library');
       const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const ids = images.map((i) => library.idOf(i));
@@ -35,7 +35,8 @@ export function registerNote(program: Command, io: CliIO, setExit: (code: number
     .argument('[text]', 'the note to add (without it, the notes are listed)')
     .option('--delete <id>', 'delete the note with this id')
     .option('--json', 'machine-readable output')
-    .action((image: string, text: string | undefined, opts: { db?: string; delete?: string; json?: boolean }) => {
+    .action(async (image: string, text: string | undefined, opts: { db?: string; delete?: string; json?: boolean }) => {
+      const { Library } = await import('../../index/library');
       const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const id = library.idOf(image);

@@ -1,19 +1,17 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { QEMU_RELEASES } from '../../../shared/transform/releases';
-import { TRANSFORM_RULES } from '../../../shared/transform/rules';
 import type { TransformPlan } from '../../../shared/transform/transform';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { SaveRefusedError } from '../../edit/atomic-save';
-import { EditSession, type SessionSaveResult } from '../../edit/edit-session';
-import { journalText, writeTextAtomically } from '../../edit/journal-store';
+import type { SaveRefusedError } from '../../edit/atomic-save';
+import type { SessionSaveResult } from '../../edit/edit-session';
 import { UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
 import { checkOutputs } from '../../io/output-paths';
 import { NODE_ENGINES } from '../../formats/engines';
-import { givenPaths, printDiagnostics } from './edit-common';
+import { givenPaths, loadEditing, printDiagnostics } from './edit-common';
 
 interface TransformOptions {
   to?: string;
@@ -59,7 +57,7 @@ export function registerTransform(program: Command, io: CliIO, setExit: (code: n
     .option('--list-rules', 'list the rules table and exit')
     .option('--json', 'machine-readable output')
     .action(async (image: string | undefined, opts: TransformOptions) => {
-      if (opts.listRules) return listRules(io, !!opts.json);
+      if (opts.listRules) return listRules(io, !!opts.json, (await import('../../../shared/transform/rules')).TRANSFORM_RULES);
       if (!image) throw new UserError('give the image to transform');
       const engineTarget = ENGINE_TARGETS.find((t) => t.target === opts.to);
       if (engineTarget) throw new UserError(`--to ${opts.to} converts ${engineTarget.engine.name} streams; ${image} is not one (migwb info tells what it is)`);
@@ -68,6 +66,7 @@ export function registerTransform(program: Command, io: CliIO, setExit: (code: n
       const options = [...(opts.xbzrleToPage ? ['xbzrle-to-page'] : []), ...(opts.mappedRam ? ['inline-to-mapped-ram'] : [])];
       const outputs = givenPaths([[opts.dryRun ? undefined : opts.output, '-o'], [opts.journal, '--journal'], [opts.report, '--report']]);
       checkOutputs(givenPaths([[image, 'the image'], [opts.template, 'the template']]), outputs);
+      const { EditSession, SaveRefusedError, journalText, writeTextAtomically } = await loadEditing();
       const session = await EditSession.openAsync(image);
       try {
         const errors = session.diagnostics.filter((d) => d.severity === 'error');
@@ -154,7 +153,7 @@ function printPlan(io: CliIO, image: string, plan: TransformPlan, dryRun: boolea
   }
 }
 
-function listRules(io: CliIO, json: boolean): void {
+function listRules(io: CliIO, json: boolean, TRANSFORM_RULES: typeof import('../../../shared/transform/rules').TRANSFORM_RULES): void {
   const rows = TRANSFORM_RULES.map((r) => ({ name: r.name, kind: r.kind, changedIn: r.changedIn ?? null, description: r.description, cites: r.cites }));
   if (json) return printJson(io, toSnakeCase({ rules: rows }));
   for (const r of rows) {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { unpackImage } from '../../services/unpack-image';
 import { formatSize, hexOffset } from '../format';
 import type { CliIO } from '../output';
 import { copyWithProgress } from './interruptible';
@@ -16,6 +15,7 @@ export function registerUnpack(program: Command, io: CliIO, setExit: (code: numb
     .option('--json', 'machine-readable report (on stderr)')
     .action(async (container: string, opts: { output: string; force?: boolean; json?: boolean }) => {
       const report = opts.output === '-' ? (t: string) => io.err(t) : (t: string) => io.out(t);
+      const { unpackImage } = await import('../../services/unpack-image');
       const result = await copyWithProgress(io, 'unpacking', setExit, (signal, onProgress) => unpackImage(container, opts.output, { force: opts.force, overwrite: opts.force, signal, stdin: io.stdin, stdout: io.stdout, onProgress }));
       if (!result) return;
       const counts = countBySeverity(result.diagnostics);

@@ -19,7 +19,7 @@ export const XEN_NODE_ENGINE: NodeEngineRow = {
   transform: (image, options, io) => runXenTransform(image, options, io),
   openImage: async (path, handle, owner, onProgress) => {
     const started = Date.now();
-    const parsed = await runWorkerJob<{ path: string }, XenModelTransfer, OpenProgress>(compiledWorker(__dirname, 'xen-open-worker.js'), { path }, { onProgress });
+    const parsed = await runWorkerJob<{ path: string }, XenModelTransfer, OpenProgress>(compiledWorker('formats/xen/xen-open-worker.js'), { path }, { onProgress });
     return new XenImageSession(handle, owner, XenSession.withModel(path, importXenModel(parsed)), Date.now() - started);
   },
   searchImage: searchXenImage,

@@ -21,6 +21,9 @@ import { XenSession } from './xen-session';
  * of the tree at its file offsets), so 'stream' and 'file' are the same bytes. Edits go
  * through the same journal as `migwb edit`; every edit makes a new revision.
  */
+/** Xen repairs rewrite framing and headers from what the stream holds; no record or page is dropped. */
+const NOTHING_LOST = { lost: [], consequence: null };
+
 export class XenImageSession implements WorkbenchImage {
   private tree: XenTree;
   private info: ImageOpened;
@@ -125,10 +128,10 @@ export class XenImageSession implements WorkbenchImage {
     return this.changed();
   }
 
-  repair(donorPath: string | null): RepairReport {
+  async repair(donorPath: string | null): Promise<RepairReport> {
     if (donorPath) throw new UserError('Xen repairs need no donor: every repair keeps what the stream has');
     const { repairs, stopped } = this.session.repairAll();
-    return { ...this.changed(), repairs: repairs.map((r) => ({ code: r.code, summary: r.edit.summary })), stopped: stopped ?? null };
+    return { ...this.changed(), repairs: repairs.map((r) => ({ code: r.code, summary: r.edit.summary })), stopped: stopped ?? null, ...NOTHING_LOST };
   }
 
   /** Xen repairs are planned one at a time against the stream as it stands: the one offered is the next. */
@@ -136,7 +139,7 @@ export class XenImageSession implements WorkbenchImage {
     const next = this.session.nextRepair();
     if (!next?.addresses.some((d) => d.code === code && d.offset === offset)) throw new UserError('this problem has no repair of its own now (an edit or another repair changed it, or an earlier problem must be repaired first); look at the diagnostics again');
     this.session.applyCompiled(next.edit);
-    return { ...this.changed(), repairs: [{ code: next.code, summary: next.edit.summary }], stopped: null };
+    return { ...this.changed(), repairs: [{ code: next.code, summary: next.edit.summary }], stopped: null, ...NOTHING_LOST };
   }
 
   journal(): Promise<JournalDocument> {

@@ -173,6 +173,8 @@ export function searchXenImage(path: string, pattern: SearchPattern, options: { 
         fileOffset: h.fileOffset,
         offsetSpace: 'file' as const,
         match: h.match,
+        // (No context bytes around a Xen hit yet: the preview is the match itself.)
+        preview: { blockOffset: h.address - h.pfn * XEN_PAGE_SIZE, hex: h.match },
       })),
       truncated: r.truncated,
       scannedBytes: r.scannedBytes,

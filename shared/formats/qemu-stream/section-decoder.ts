@@ -1,7 +1,8 @@
 import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import type { QemuStreamModel, StreamElement } from './model';
-import type { VmdescStruct } from './vmdesc';
+import type { VmdescLayout, VmdescStruct } from './vmdesc';
+import { decodeVirtioState, type VirtioContext } from './virtio/virtio-state';
 import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode, type NodeLimit } from './vmstate-decode';
 
 /** Sections larger than this are shown as raw bytes rather than decoded in memory. */
@@ -25,9 +26,35 @@ export function payloadRange(e: StreamElement): { start: number; end: number } {
   return { start, end: Math.max(start, end) };
 }
 
+export interface SectionDecodeOptions {
+  /** Decode virtio devices' state blobs (default true). */
+  virtio?: boolean;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  guest?: VirtioContext['guest'];
+}
+
 /** Decodes a FULL section (or the configuration) field by field from the image's vmdesc. */
-export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement, limit?: NodeLimit): DecodedSection {
-  return decodePayload(payloadOf(source, model, e), limit);
+export interface SectionDecodeOptions {
+  /** Decode virtio devices' state blobs (default true). */
+  virtio?: boolean;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  guest?: VirtioContext['guest'];
+  /** A tighter bound on the nodes made than the payload's own (a worker's budget). */
+  limit?: NodeLimit;
+}
+
+export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement, options: SectionDecodeOptions = {}): DecodedSection {
+  return expandDecoded(decodePayload(payloadOf(source, model, e), options.limit), model, e, options);
+}
+
+/**
+ * The virtio parts of a decoded section (virtio_save's opaque blob into its fields). Done
+ * where the image is (the main thread, after a worker decoded the vmstate), because it reads
+ * guest memory the way QEMU does when it loads the device.
+ */
+export function expandDecoded(d: DecodedSection, model: QemuStreamModel, e: StreamElement, options: SectionDecodeOptions = {}): DecodedSection {
+  if (d.describedBy !== 'raw' && options.virtio !== false) expandVirtio(d.nodes, d.bytes, d.payloadOffset, model, e, options.guest);
+  return d;
 }
 
 /** Everything decoding a section needs, apart from the image: what a worker thread is given. */
@@ -39,7 +66,7 @@ export interface SectionPayload {
   payloadOffset: number;
   /** The whole payload's length, which may exceed `bytes`. */
   payloadLength: number;
-  description?: { struct: VmdescStruct; by: DecodedSection['describedBy'] };
+  description?: { struct: VmdescLayout; by: DecodedSection['describedBy'] };
 }
 
 export function payloadOf(source: ByteSource, model: QemuStreamModel, e: StreamElement): SectionPayload {
@@ -71,7 +98,18 @@ export function rawSection(p: SectionPayload, problem: string | undefined): Deco
   return { element: p.element, describedBy: 'raw', nodes: [node], bytes: p.bytes, payloadOffset: p.payloadOffset, ...(problem !== undefined ? { problem } : {}) };
 }
 
-function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStruct; by: DecodedSection['describedBy'] } | undefined {
+/** The "virtio" fields (virtio_save's opaque blob) decoded into their parts. */
+function expandVirtio(nodes: FieldNode[], bytes: Uint8Array, start: number, model: QemuStreamModel, e: StreamElement, guest: SectionDecodeOptions['guest']): void {
+  const device = e.deviceIndex !== undefined ? model.vmdesc?.devices[e.deviceIndex]?.vmsd_name : undefined;
+  for (const n of nodes) {
+    if (n.type !== 'virtio' || n.children || !device) continue;
+    const decoded = decodeVirtioState(bytes, n.offset - start, n.size, start, { device, idstr: e.idstr ?? '', guest });
+    if (decoded.children) n.children = decoded.children;
+    else n.note = decoded.problem;
+  }
+}
+
+function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescLayout; by: DecodedSection['describedBy'] } | undefined {
   if (e.type === 'FULL' && e.deviceIndex !== undefined && model.vmdesc) {
     return { struct: model.vmdesc.devices[e.deviceIndex], by: model.borrowedVmdesc ? 'borrowed-vmdesc' : 'vmdesc' };
   }

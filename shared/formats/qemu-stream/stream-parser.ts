@@ -3,7 +3,7 @@ import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import { Cursor, OutOfDataError } from '../../io/cursor';
 import { readConfiguration } from './configuration';
-import { COMMAND_NAMES, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
+import { COMMAND_NAMES, CPU_IDSTR, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
 import type { ElementType } from './constants';
 import type { QemuStreamModel, RamBlock, StreamElement } from './model';
 import { describeSection, emptyPageCounts } from './model';
@@ -12,8 +12,10 @@ import { PageIndex } from './page-index';
 import { DesyncError, type ParseContext } from './parse-context';
 import { findDamagedFooter, findFooter, findNextElement, headerIn, isElementStart, peekHeader, type ElementExpectations, type SectionHeader } from './plausibility';
 import { readRamRecords } from './ram-section';
-import { locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
+import { isLegacyEntry, locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
 import { skipVmstate } from './vmstate-measure';
+import { describeNotSent, pagesNotSent } from './summary';
+import { describedSize, nullPointerArrayQuirk } from './vmdesc-fit';
 
 export interface ParseOptions {
   /** Called every few tens of megabytes with the current offset; may throw to cancel. */
@@ -71,6 +73,7 @@ class StreamParser implements ParseContext {
       try {
         if (this.cur.peekU8() === SectionType.CONFIGURATION) this.readConfigurationElement();
         this.readElements();
+        if (this.sawEof) this.checkCpuState();
       } catch (e) {
         if (!(e instanceof OutOfDataError)) throw e;
         this.truncated(e);
@@ -329,15 +332,9 @@ class StreamParser implements ParseContext {
       this.readIterablePayload(e, e);
     } else {
       e.phase = this.seenEnd ? 'complete' : 'setup';
-      if (this.seenSections.has(key)) {
-        this.sink.warning('duplicate-section', start, {
-          section: describeSection(e),
-          expected: 'each device section once',
-          found: 'a second FULL section with the same name and instance',
-          message: 'Device section appears twice; QEMU loads both, the second wins',
-        });
-      }
+      const duplicate = this.seenSections.has(key);
       this.readFullPayload(e);
+      if (duplicate) this.duplicateSection(e);
     }
     this.seenSections.add(key);
     this.readFooter(e);
@@ -420,7 +417,7 @@ class StreamParser implements ParseContext {
         this.usedDevices.add(index);
         this.nextDevice = Math.max(this.nextDevice, index + 1);
         e.deviceIndex = index;
-        // Old-style handlers (register_savevm_live without a vmsd, e.g. slirp) are described without a version.
+        // A legacy save_state section's entry states no version: nothing to compare.
         if (device.version !== undefined && device.version !== e.versionId) {
           e.damaged = true;
           this.sink.error('version-mismatch', e.payloadOffset! - 4, {
@@ -435,6 +432,27 @@ class StreamParser implements ParseContext {
       }
     }
     this.delimitOpaque(e, device);
+  }
+
+  private duplicateSection(e: StreamElement): void {
+    const device = e.deviceIndex !== undefined ? this.vmdesc?.devices[e.deviceIndex] : undefined;
+    if (device && isLegacyEntry(device)) {
+      // QEMU 7.x's slirp (one per user-mode netdev) registers every backend as instance 0.
+      this.sink.warning('duplicate-legacy-instance', e.offset, {
+        section: describeSection(e),
+        expected: 'each device section once',
+        found: `another FULL section ${JSON.stringify(e.idstr)} instance ${e.instanceId} before it`,
+        message: `QEMU quirk: the legacy save handler ${JSON.stringify(e.idstr)} saves every instance as instance ${e.instanceId} (in QEMU 7.x one slirp section per user-mode network backend)`,
+        hint: 'QEMU wrote it so and loads it: both sections go to the first instance (the second wins) and the other instances start fresh. Nothing to repair.',
+      });
+      return;
+    }
+    this.sink.warning('duplicate-section', e.offset, {
+      section: describeSection(e),
+      expected: 'each device section once',
+      found: 'a second FULL section with the same name and instance',
+      message: 'Device section appears twice; QEMU loads both, the second wins',
+    });
   }
 
   /** Index of the vmdesc device for (idstr, instance); prefers the next in order. */
@@ -457,25 +475,45 @@ class StreamParser implements ParseContext {
     const payload = cur.pos;
     if (device) {
       let problem: string;
+      let described = -1;
       try {
         skipVmstate(cur, device);
-        // The described size ends the payload even where the footer after it is damaged (readFooter reports it).
-        if (this.closesSection(cur.pos, e) || (this.footers === true && this.footerSlot(cur.pos, e) !== 'none')) {
+        // The described size ends the payload even where the footer after it is damaged (readFooter
+        // reports it), or, without footers, where the next header is damaged (it is reported there).
+        if (this.closesSection(cur.pos, e) || (this.footers === true && this.footerSlot(cur.pos, e) !== 'none') || (this.footers === false && this.damagedHeaderAt(cur.pos))) {
           e.delimitedBy = 'vmdesc';
           return;
         }
-        problem = `the ${cur.pos - payload} bytes the vmdesc describes are not followed by ${this.footers === false ? 'a section header' : 'the section footer'}`;
+        described = cur.pos - payload;
+        problem = `the ${described} bytes the vmdesc describes are not followed by ${this.footers === false ? 'a section header' : 'the section footer'}`;
       } catch (err) {
         if (!(err instanceof DesyncError) && !(err instanceof OutOfDataError)) throw err;
         problem = err instanceof DesyncError ? `${err.expected} was expected at ${hex(err.offset)}, found ${err.found}` : 'the described size runs past the end of the file';
       }
       cur.pos = payload;
+      if (this.footers !== false && e.sectionId !== undefined) {
+        const q = findFooter(this.source, payload, e.sectionId, { ...this.expectations(false), eofAnywhere: !this.vmdescLocation });
+        const quirk = q >= 0 ? nullPointerArrayQuirk(this.source, payload, q - payload, device) : undefined;
+        if (quirk) {
+          // QEMU wrote this vmdesc wrongly, not the section: a warning naming the quirk.
+          this.sink.warning('vmdesc-null-pointer-array', payload, {
+            section: describeSection(e),
+            expected: `the ${describedSize(device)} bytes the vmdesc describes`,
+            found: `${q - payload} bytes up to the section footer at ${hex(q)}; the array ${JSON.stringify(quirk.field)} (${quirk.arrayLength} elements) is described with the size of its first element, a NULL pointer written as one byte 0x30 at ${hex(payload + quirk.offset)}`,
+            message: `QEMU ≤ 9.x vmdesc quirk: the NULL-pointer array ${quirk.field} of ${e.idstr} is described as ${quirk.arrayLength} × 1 byte, so its fields are not decoded from the vmdesc`,
+            hint: 'QEMU 10.0 fixed how it describes such arrays (type "nullptr"); the section itself is intact and QEMU loads it. It was delimited by its footer.',
+          });
+          cur.pos = q;
+          e.delimitedBy = 'footer-scan';
+          return;
+        }
+      }
       this.sink.error('vmdesc-size-mismatch', payload, {
         section: describeSection(e),
-        expected: 'the payload size the vmdesc describes',
+        expected: described >= 0 ? `the ${described} bytes the vmdesc describes` : 'the payload size the vmdesc describes',
         found: problem,
         message: `The vmdesc does not match the data of ${e.idstr}; fields are not decoded from it`,
-        hint: 'QEMU up to 9.x writes wrong vmdesc sizes for pointer arrays containing NULL; otherwise the section or the vmdesc is damaged.',
+        hint: 'The section or its vmdesc entry is damaged. QEMU ignores the vmdesc when loading, so if only the vmdesc is wrong the image still loads.',
       });
     }
     if (this.footers !== false && e.sectionId !== undefined) {
@@ -698,6 +736,26 @@ class StreamParser implements ParseContext {
     return true;
   }
 
+  /**
+   * A complete stream without any vCPU state loads in QEMU, but the guest restarts from
+   * reset: what a cut file ended by a repair without a donor looks like. Says so, with the
+   * guest pages the stream never sent.
+   */
+  private checkCpuState(): void {
+    const fulls = this.elements.filter((e) => e.type === 'FULL');
+    if (fulls.some((e) => e.idstr === CPU_IDSTR)) return;
+    const eof = this.elements.find((e) => e.type === 'EOF')!;
+    this.sink.warning('no-cpu-state', eof.offset, {
+      expected: 'a "cpu" section for each vCPU, as QEMU writes for every machine',
+      found: [
+        fulls.length ? `${fulls.length} device section${fulls.length === 1 ? '' : 's'}, none of them "cpu"` : 'no device sections at all',
+        ...pagesNotSent(this).map((b) => `${describeNotSent(b)} never sent`),
+      ].join('; '),
+      message: 'The stream holds no CPU state: QEMU loads it, but the guest cannot resume as it was (its vCPUs and missing devices start from reset)',
+      hint: 'This is what a cut image ended by a repair without a donor looks like. Repair the cut original with --donor (an intact save of the same VM configuration) to take the lost sections and pages from it.',
+    });
+  }
+
   // ---------------------------------------------------------------- damage
 
   /**
@@ -705,6 +763,21 @@ class StreamParser implements ParseContext {
    * plausible element (the usual result of a flipped bit), read it as that type.
    */
   private recoverTypeByte(start: number, raw: number): number | undefined {
+    const found = this.plausibleType(start, raw);
+    if (!found) return undefined;
+    const { type: t, what } = found;
+    this.sink.error('damaged-section-type', start, {
+      length: 1,
+      expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
+      found: `${hex(raw, 2)}`,
+      message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
+      hint: `${SECTION_TYPE_NAMES[raw] === undefined || (raw >= SectionType.VMDESCRIPTION && raw <= SectionType.CONFIGURATION) ? `QEMU rejects this ("Unknown savevm section type ${raw}")` : `QEMU reads this as ${SECTION_TYPE_NAMES[raw]} and fails on what follows`}. Repair can restore the type byte.`,
+    });
+    return t;
+  }
+
+  /** The valid type one or two bits away from `raw` that makes the bytes after `start` a plausible element. */
+  private plausibleType(start: number, raw: number): { type: number; what: string } | undefined {
     const candidates = [SectionType.FULL, SectionType.START, SectionType.PART, SectionType.END, SectionType.COMMAND, SectionType.EOF]
       .filter((t) => t !== raw && popcount(t ^ raw) <= 2)
       .sort((a, b) => popcount(a ^ raw) - popcount(b ^ raw));
@@ -729,18 +802,33 @@ class StreamParser implements ParseContext {
         ok = cmd >= 1 && cmd <= 11;
         what = `command ${cmd} follows`;
       }
-      if (ok) {
-        this.sink.error('damaged-section-type', start, {
-          length: 1,
-          expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
-          found: `${hex(raw, 2)}`,
-          message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
-          hint: `${SECTION_TYPE_NAMES[raw] === undefined || raw >= SectionType.VMDESCRIPTION && raw <= SectionType.CONFIGURATION ? `QEMU rejects this ("Unknown savevm section type ${raw}")` : `QEMU reads this as ${SECTION_TYPE_NAMES[raw]} and fails on what follows`}. Repair can restore the type byte.`,
-        });
-        return t;
-      }
+      if (ok) return { type: t, what };
     }
     return undefined;
+  }
+
+  /**
+   * Without section footers, the next section header follows a section directly. When the
+   * vmdesc's size of a section ends where a header with one damaged field starts (a type
+   * byte a bit or two away from a valid one, or a FULL header whose name is a byte or two
+   * away from the section the vmdesc lists next), the size is right and the damage is in
+   * that header: it is reported and repaired there, instead of being swallowed by a scan.
+   */
+  private damagedHeaderAt(at: number): boolean {
+    const raw = readBytes(this.source, at, 1)[0];
+    if (raw === undefined) return false;
+    if (SECTION_TYPE_NAMES[raw] === undefined || raw === SectionType.VMDESCRIPTION || raw === SectionType.CONFIGURATION) return this.plausibleType(at, raw) !== undefined;
+    const next = this.vmdesc?.devices[this.nextDevice];
+    if (raw !== SectionType.FULL || !next) return false;
+    const head = readBytes(this.source, at, 6 + next.name.length + 8);
+    if (head.length < 6 + next.name.length + 8 || head[5] !== next.name.length) return false;
+    const p = 6 + next.name.length;
+    const instanceId = ((head[p] << 24) | (head[p + 1] << 16) | (head[p + 2] << 8) | head[p + 3]) >>> 0;
+    const versionId = ((head[p + 4] << 24) | (head[p + 5] << 16) | (head[p + 6] << 8) | head[p + 7]) >>> 0;
+    if (instanceId !== next.instance_id || (next.version !== undefined && versionId !== next.version)) return false;
+    let differing = 0;
+    for (let k = 0; k < next.name.length; k++) if (head[6 + k] !== next.name.charCodeAt(k)) differing++;
+    return differing > 0 && differing <= 2;
   }
 
   /** Records a desync, then continues at the next plausible element. */

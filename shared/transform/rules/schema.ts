@@ -1,6 +1,6 @@
 import { fullSections, sectionLabel } from '../../edit/sections';
 import type { StreamElement } from '../../formats/qemu-stream/model';
-import type { VmdescField, VmdescStruct } from '../../formats/qemu-stream/vmdesc';
+import type { VmdescDescribed, VmdescField } from '../../formats/qemu-stream/vmdesc';
 import { compareVersions, type ReleaseVersion } from '../releases';
 import type { ImageView, RuleFinding, TransformRule, TransformTarget } from '../rule';
 import { dropSubsection, fieldBytes, replaceTopField, replaceTopFields, sectionLayout, topField } from '../section-layout';
@@ -130,7 +130,7 @@ export const fieldRenameRule: TransformRule = {
 };
 
 /** Fields named `name` directly in a struct of vmsd `vmsd` (the device itself or a nested struct). */
-function findRenamable(s: VmdescStruct, vmsd: string, name: string): VmdescField[] {
+function findRenamable(s: VmdescDescribed, vmsd: string, name: string): VmdescField[] {
   const out: VmdescField[] = [];
   if (s.vmsd_name === vmsd) out.push(...(s.fields ?? []).filter((f) => f.name === name));
   for (const f of s.fields ?? []) if (f.struct) out.push(...findRenamable(f.struct, vmsd, name));
