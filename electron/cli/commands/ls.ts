@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { exportRows } from '../../index/export-rows';
 import { Library, type ImageListing } from '../../index/library';
+import { UserError } from '../../services/user-error';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize, table } from '../format';
 import { printJson, type CliIO } from '../output';
@@ -9,11 +11,14 @@ export function registerLs(program: Command, io: CliIO, setExit: (code: number) 
   withDbOption(program.command('ls').description('list the images in the library database'))
     .option('--all', 'also list files that are not images')
     .option('--json', 'machine-readable output')
-    .action((opts: { db?: string; all?: boolean; json?: boolean }) => {
+    .option('--export <format>', 'the rows as the app exports them: csv or json (path, wrapper, devices, problems, tags, notes, sha256…)')
+    .action((opts: { db?: string; all?: boolean; json?: boolean; export?: string }) => {
+      if (opts.export !== undefined && opts.export !== 'csv' && opts.export !== 'json') throw new UserError(`--export takes csv or json, not ${JSON.stringify(opts.export)}`);
       const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const images = library.list({ all: opts.all });
-        if (opts.json) printJson(io, toSnakeCase({ database: library.file, images }));
+        if (opts.export) io.out(exportRows(images, opts.export));
+        else if (opts.json) printJson(io, toSnakeCase({ database: library.file, images }));
         else io.out(images.length ? renderListing(images) + '\n' : `the library ${library.file} has no images yet; add some with "migwb index PATH"\n`);
       } finally {
         library.close();
