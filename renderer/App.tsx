@@ -3,8 +3,8 @@ import { workbench } from './api';
 import { ConfirmDialog } from './components/ConfirmDialog';
 import { EmptyState } from './components/EmptyState';
 import { FilePicker } from './components/FilePicker';
-import { LibraryView } from './components/LibraryView';
 import { ImageWorkspace } from './image/ImageWorkspace';
+import { LibraryView } from './library/LibraryView';
 import { useStore } from './state/store';
 import { ImageTabs } from './shell/ImageTabs';
 import { LIBRARY, Shell } from './shell/shell';
@@ -52,7 +52,7 @@ export function App() {
           ))}
           {host && (
             <div style={{ display: active === LIBRARY ? 'block' : 'none', height: '100%' }}>
-              <LibraryView initialFolders={host.initialFolders} nativeDialogs={host.nativeDialogs} onOpen={shell.openPath} onPickFolder={shell.pickFolder} onStatus={shell.setStatus} />
+              <LibraryView library={shell.library} onPickFolder={shell.pickFolder} />
             </div>
           )}
           {!current && active !== LIBRARY && <EmptyState onOpen={() => void shell.openDialog()} onLibrary={() => shell.show(LIBRARY)} />}

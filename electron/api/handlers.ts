@@ -3,9 +3,8 @@ import * as path from 'node:path';
 import { MAX_READ, type DirectoryListing, type LibraryImage, type LibraryIndexReport, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
 import { searchSteps } from '../../shared/workbench/byte-search';
-import { exportRows } from '../index/export-rows';
+import { writeExport } from '../index/export-rows';
 import type { ImageListing, Library } from '../index/library';
-import { writeTextAtomically } from '../edit/journal-store';
 import type { PathGrants } from './path-grants';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
@@ -283,8 +282,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async libraryExport(ids, format, file) {
       grants.checkWrite(file);
       const rows = library.byIds(ids);
-      await writeTextAtomically(file, exportRows(rows, format), [{ path: library.file, role: 'the library' }, ...rows.map((r) => ({ path: r.path, role: 'the indexed image' }))]);
-      return { path: path.resolve(file), rows: rows.length };
+      return { path: await writeExport(file, rows, format, library.file), rows: rows.length };
     },
     async libraryCancel() {
       indexing?.abort();

@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+import { writeTextAtomically } from '../edit/journal-store';
 import type { ImageListing } from './library';
 
 /** The columns of an exported library row, in order: what the library view shows, and what identifies the file. */
@@ -31,4 +33,13 @@ function csvField(v: string | number | null): string {
   if (v === null) return '';
   const text = String(v);
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * Writes library rows to a file, atomically, never over the library or an image it lists
+ * (the app's Export and `migwb ls --export` alike). Returns the absolute path written.
+ */
+export async function writeExport(file: string, images: readonly ImageListing[], format: 'csv' | 'json', libraryFile: string): Promise<string> {
+  await writeTextAtomically(file, exportRows(images, format), [{ path: libraryFile, role: 'the library' }, ...images.map((r) => ({ path: r.path, role: 'the indexed image' }))]);
+  return path.resolve(file);
 }

@@ -4,6 +4,7 @@ import { onCommand, runCommand, type Command } from '../commands';
 import type { ConfirmRequest } from '../components/ConfirmDialog';
 import type { PathRequest } from '../components/FilePicker';
 import { ImageView, type ImageViewHost, type StatusMessage } from '../image/image-view';
+import { LibraryModel } from '../library/library-model';
 import { Store } from '../state/store';
 import { commandForKey } from './shortcuts';
 import { applyTheme, savedTheme, type Theme } from './theme';
@@ -52,9 +53,12 @@ export class Shell {
   readonly store = new Store<ShellState>({ host: null, views: [], active: null, status: { text: 'Ready' }, progress: null, picker: null, confirm: null, theme: savedTheme() });
   /** What each image view gets from the shell. */
   private readonly viewHost: ImageViewHost = { choosePath: (request) => this.choosePath(request), confirm: (request) => this.confirm(request) };
+  /** The library tab: indexed images, their filter and selection, indexing. */
+  readonly library: LibraryModel;
 
   constructor(private readonly api: WorkbenchBridge) {
     applyTheme(this.store.get().theme, false);
+    this.library = new LibraryModel(api, { status: (text, error) => this.setStatus(text, error), openPaths: (paths) => this.openPaths(paths), choosePath: (request) => this.choosePath(request) });
   }
 
   /** Connects to the backend (host info, events), the command bus and the keyboard; returns the disconnect. */
@@ -62,6 +66,8 @@ export class Shell {
     void this.api.hostInfo().then((host) => {
       this.store.set({ host, ...(host.initialFolders.length && { active: LIBRARY }) });
       host.initialPaths.forEach((p) => void this.openPath(p));
+      // What the library holds, then the folders given on the command line (indexed again: only changed files are read).
+      void this.library.refresh().then(() => (host.initialFolders.length ? this.library.index(host.initialFolders) : undefined));
     });
     const stopEvents = this.api.onEvent(this.onEvent);
     const stopCommands = onCommand(this.run);
@@ -203,6 +209,7 @@ export class Shell {
   private onEvent = (e: WorkbenchEvent): void => {
     if (e.type === 'memory-search-progress') this.viewOf(e.handle)?.memory.searchProgress(e.done, e.total);
     else if (e.type === 'search-progress') this.viewOf(e.handle)?.searchProgress(e.done, e.total);
+    else if (e.type === 'index-progress') this.library.indexProgress(e);
     else if (e.type === 'open-progress') this.store.set({ progress: { path: e.path, phase: e.phase, done: e.done, total: e.total } });
     else if (e.type === 'transform-progress') this.viewOf(e.handle)?.transform.progress(e);
     else if (e.type === 'save-progress') this.store.set({ progress: e.done >= e.total && e.phase === 'writing' ? null : { path: 'the edited image', phase: e.phase, done: e.done, total: e.total } });

@@ -22,6 +22,8 @@ export interface Workbench {
   browser: Browser;
   bridge: Bridge;
   sessions: ImageSessions;
+  /** The library's SQLite file (a fresh one per workbench). */
+  libraryFile: string;
   /** A new browser page logged in with a fresh one-time link, showing the app. */
   newPage(): Promise<Page>;
   /** Every Content Security Policy violation any page reported (securitypolicyviolation events and Chromium's console reports). */
@@ -45,6 +47,7 @@ export async function startWorkbench(): Promise<Workbench> {
     browser,
     bridge,
     sessions,
+    libraryFile: library.file,
     cspViolations,
     async newPage() {
       const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });

@@ -104,6 +104,26 @@ describe('the library view’s rows, tags and notes, export and re-index', () =>
     await expect(api.libraryExport(ids, 'csv', r['renamed.mig'].path)).rejects.toThrow(/is evidence and is never modified/);
   });
 
+  it('migwb ls --export writes every row as the app exports them; never over the library or an image, never without -o', async () => {
+    const all = (await api.libraryList()).map((i) => i.id);
+    for (const format of ['csv', 'json'] as const) {
+      const fromApp = path.join(root, `all-app.${format}`);
+      const fromCli = path.join(root, `all-cli.${format}`);
+      await api.libraryExport(all, format, fromApp);
+      const r = await migwb('ls', '--db', db, '--export', format, '-o', fromCli);
+      expect(r.err).toBe('');
+      expect(r.out).toBe(`${all.length} rows written to ${fromCli}\n`);
+      expect(fs.readFileSync(fromCli, 'utf8')).toBe(fs.readFileSync(fromApp, 'utf8'));
+    }
+    const usage = await migwb('ls', '--db', db, '--export', 'csv');
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/--export FORMAT and -o FILE go together/);
+    expect((await migwb('ls', '--db', db, '--export', 'xml', '-o', path.join(root, 'x.xml'))).err).toMatch(/--export takes csv or json, not "xml"/);
+    const before = fs.readFileSync(db);
+    expect((await migwb('ls', '--db', db, '--export', 'csv', '-o', db)).code).toBe(2);
+    expect(fs.readFileSync(db).equals(before)).toBe(true);
+  });
+
   it('Re-index (no paths) re-reads the whole library; selected ids re-read those files', async () => {
     const all = await api.libraryIndex([]);
     expect(all).toMatchObject({ files: 6, unchanged: 6, indexed: 0, cancelled: false });
