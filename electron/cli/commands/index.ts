@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliIO } from '../output';
 import { registerApply } from './apply';
 import { registerChunks } from './chunks';
+import { registerDiff } from './diff';
 import { registerDump } from './dump';
 import { registerEdit } from './edit';
 import { registerExtractRam } from './extract-ram';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerInfo,
   registerValidate,
   registerDump,
+  registerDiff,
   registerEdit,
   registerApply,
   registerRepair,
