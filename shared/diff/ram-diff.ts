@@ -64,8 +64,9 @@ export function diffRam(a: DiffSide, b: DiffSide, options: DiffOptions = {}): Ra
     blocks.push(facts);
     const extA = ia >= 0 ? blockExtents(a.model, ia) : [];
     const extB = ib >= 0 ? blockExtents(b.model, ib) : [];
-    const layout = ia >= 0 ? layoutA : layoutB;
-    const layoutBlock = ia >= 0 ? ia : ib;
+    // Where a block is larger on one side, only that side's memory map places its tail.
+    const gpaOf = (offset: number): number | undefined =>
+      (layoutA && ia >= 0 ? guestAddressesOf(layoutA, ia, offset)[0] : undefined) ?? (layoutB && ib >= 0 ? guestAddressesOf(layoutB, ib, offset)[0] : undefined);
     let open: RamDifferenceRun | undefined;
     const close = () => {
       if (!open) return;
@@ -77,7 +78,7 @@ export function diffRam(a: DiffSide, b: DiffSide, options: DiffOptions = {}): Ra
       const recordA: RecordKind = ea ? ea.kind : 'absent';
       const recordB: RecordKind = eb ? eb.kind : 'absent';
       const offset = page * ps;
-      const gpa = layout ? guestAddressesOf(layout, layoutBlock, offset)[0] : undefined;
+      const gpa = gpaOf(offset);
       if (
         open &&
         open.blockOffset + open.pages * ps === offset &&

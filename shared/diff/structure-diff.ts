@@ -223,6 +223,9 @@ function fieldDifferences(a: DiffSide, b: DiffSide, da: DecodedSection, db: Deco
       const { first, count } = byteDifferences(ba, bb);
       diff.firstDifferingByte = first;
       diff.differingBytes = count;
+      // The start of a long buffer is usually equal: show the bytes from the first difference.
+      diff.valueA = `+${first}: ${shortHex(ba.subarray(first), 16)}`;
+      diff.valueB = `+${first}: ${shortHex(bb.subarray(first), 16)}`;
       diff.offsetA = placeOffset(a, na.offset + first);
       diff.offsetB = placeOffset(b, nb.offset + first);
     }

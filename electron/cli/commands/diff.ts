@@ -55,8 +55,8 @@ export function registerDiff(program: Command, io: CliIO, setExit: (code: number
           let diff: ImageDiff;
           try {
             diff = diffOpenedImages(a, b, {
-              fields: both || opts.fields,
-              ram: both || opts.ram,
+              fields: both || !!opts.fields,
+              ram: both || !!opts.ram,
               sections: opts.section,
               pageBytes: opts.bytes,
               maxRuns,
