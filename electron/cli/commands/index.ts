@@ -18,6 +18,7 @@ import { registerQuery } from './query';
 import { registerRam } from './ram';
 import { registerRead } from './read';
 import { registerRepair } from './repair';
+import { registerReport } from './report';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerValidate,
   registerDump,
   registerDiff,
+  registerReport,
   registerEdit,
   registerApply,
   registerRepair,
