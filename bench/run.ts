@@ -1,3 +1,4 @@
+import { diffBenchmark } from './diff-bench';
 import { directoryBenchmark } from './directory-bench';
 import { indexBenchmark } from './index-bench';
 import { guiBenchmark } from './gui-bench';
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   ram: ramBenchmark,
   search: searchBenchmark,
   hostile: hostileBenchmark,
+  diff: diffBenchmark,
 };
 
 async function main(): Promise<void> {
