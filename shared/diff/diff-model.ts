@@ -160,8 +160,20 @@ export interface ImageDiff {
   vmdesc: VmdescDifference[];
   ram?: RamDiff;
   framing: FramingDifference[];
+  /** The QEMU releases the two images come from, when they differ and are known. */
+  releases?: { a: string; b: string };
+  /** What B's release is known to write differently from A's, named by transform rule. */
+  knownDifferences: KnownDifference[];
   /** True when a destination loading either image would hold the same machine state. */
   equalInContent: boolean;
+}
+
+/** A difference between QEMU releases that a transform rule names (rules.ts). */
+export interface KnownDifference {
+  rule: string;
+  /** "CONFIGURATION", "vmdesc", "ram" or a section "hpet:0". */
+  subject: string;
+  reason: string;
 }
 
 export interface DiffOptions {

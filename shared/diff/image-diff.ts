@@ -1,4 +1,5 @@
 import type { DiffOptions, DiffSide, FramingDifference, ImageDiff, SectionDifference, SectionRef } from './diff-model';
+import { knownVersionDifferences } from './known-differences';
 import { diffRam } from './ram-diff';
 import { headerDifferences, matchSections, sectionDifference, sectionRefs, streamFramingDifferences, vmdescDifferences } from './structure-diff';
 
@@ -46,6 +47,7 @@ export function diffImages(a: DiffSide, b: DiffSide, options: DiffOptions = {}):
     vmdesc,
     ...(ram ? { ram } : {}),
     framing,
+    ...knownVersionDifferences(a, b),
     equalInContent,
   };
 }

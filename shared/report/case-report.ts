@@ -156,6 +156,7 @@ export function renderCaseHtml(r: CaseReport): string {
       );
     }
     out.push('<h3>Framing</h3>', table(['what', 'A', 'B'], x.framing.map((f) => [f.what, f.a, f.b])));
+    if (x.releases) out.push(`<h3>Known differences between ${e(x.releases.a)} and ${e(x.releases.b)}</h3>`, table(['rule', 'subject', 'reason'], x.knownDifferences.map((k) => [k.rule, k.subject, k.reason])));
   }
   for (const j of r.journals) {
     out.push(`<h2>Journal ${e(j.path)}</h2>`, `<p>sha256 ${e(j.sha256)}; over ${e(j.image.path)} (${j.image.size} bytes, sha256 ${e(j.image.sha256)}). Offsets are in the image as it stood before each change.</p>`);

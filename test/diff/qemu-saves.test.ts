@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { tempFolder } from '../helpers/evidence';
-import { haveQemu, migrateToFile, QEMU, withGuest, type Qmp } from '../helpers/qemu';
+import { corpusPath } from '../helpers/corpus';
+import { haveQemu, migrateToFile, QEMU, saveInQemu, withGuest, type Qmp } from '../helpers/qemu';
 
 /**
  * Three saves of one running guest, made with QEMU at test time a second apart. The guest
@@ -57,7 +58,7 @@ function pagesOf(runs: WireRun[]): number[] {
   return runs.flatMap((r) => Array.from({ length: r.pages }, (_, i) => (r.gpa ?? -1) + i * 4096));
 }
 
-describe('migwb diff: two saves of one running guest', () => {
+describe('migwb diff: saves made with QEMU at test time', () => {
   const tmp = tempFolder('migwb-diff-qemu-');
 
   it.skipIf(!haveQemu('7.2'))('reports exactly the pages the guest program wrote, with both counter values (needs QEMU 7.2)', { timeout: 180_000 }, async () => {
@@ -99,4 +100,60 @@ describe('migwb diff: two saves of one running guest', () => {
     // A save against itself: nothing differs.
     expect((await ramRuns(saves[0], saves[0])).runs).toEqual([]);
   });
+
+  it.skipIf(!haveQemu('7.2') || !haveQemu('10.0'))(
+    'the same configuration saved by QEMU 7.2 and 10.0 differs as ../shared/docs/qemu-versions.md lists, each difference named by its transform rule (needs QEMU 7.2 and 10.0)',
+    { timeout: 180_000 },
+    async () => {
+      const payload = corpusPath('qemu', 'payload-1M.bin');
+      const args = ['-M', 'pc', '-m', '16M', '-display', 'none', '-monitor', 'none', '-serial', 'null', '-nic', 'none', '-rtc', 'base=2020-01-01T00:00:00,clock=vm', '-device', 'loader,file=payload-1M.bin,addr=0x100000,force-raw=on'];
+      const old = path.join(tmp(), 'pc-7.2.mig');
+      const current = path.join(tmp(), 'pc-10.0.mig');
+      await saveInQemu({ version: '7.2', args, files: [payload], image: old });
+      await saveInQemu({ version: '10.0', args, files: [payload], image: current });
+      const r = await migwb('diff', old, current, '--json');
+      expect(r.code, r.err).toBe(1);
+      const d = JSON.parse(r.out) as {
+        header: { what: string; a: string; b: string }[];
+        sections_added: unknown[];
+        sections_removed: unknown[];
+        sections_moved: unknown[];
+        sections_changed: { name: string; version_changed?: unknown; fields: { path: string; change: string; value_b?: string }[] }[];
+        vmdesc: { section: string; path: string; a?: string; b?: string }[];
+        ram: { blocks: { block: string; size_a?: number; size_b?: number; pages_differing: number }[] };
+        framing: { what: string; a: string; b: string }[];
+        releases: { a: string; b: string };
+        known_differences: { rule: string; subject: string }[];
+      };
+      // qemu-versions.md §2, pc column. CONFIGURATION: the machine name only.
+      expect(d.header.map((h) => [h.what, h.a, h.b])).toEqual([['machine type', 'pc-i440fx-7.2', 'pc-i440fx-10.0']]);
+      // FULL sections: identical set, different order; section versions equal.
+      expect(d.sections_added).toEqual([]);
+      expect(d.sections_removed).toEqual([]);
+      expect(d.sections_moved.length).toBeGreaterThan(0);
+      expect(d.sections_changed.filter((s) => s.version_changed)).toEqual([]);
+      // QEMU_VM_COMMAND: 10.x machine types add SWITCHOVER_START.
+      expect(d.framing.find((f) => f.what === 'commands')).toEqual({ what: 'commands', a: '(none)', b: 'SWITCHOVER_START' });
+      // vmdesc: 10.0 describes the configuration; hpet num_timers → num_timers_save (same bytes, so no field difference).
+      expect(d.vmdesc).toContainEqual({ section: 'configuration', path: '', b: 'described' });
+      expect(d.vmdesc).toContainEqual({ section: 'hpet:0', path: 'num_timers', a: 'uint8, 1 bytes' });
+      expect(d.vmdesc).toContainEqual({ section: 'hpet:0', path: 'num_timers_save', b: 'uint8, 1 bytes' });
+      expect(d.sections_changed.map((s) => s.name)).not.toContain('hpet:0');
+      // globalstate.runstate: 100 bytes → 32 + has_vm_was_suspended (10.0 writes 1) + vm_was_suspended + 66 unused.
+      const globalstate = d.sections_changed.find((s) => s.name === 'globalstate:0')!;
+      expect(globalstate.fields.map((f) => [f.path, f.change])).toEqual([
+        ['runstate', 'layout'],
+        ['has_vm_was_suspended', 'added'],
+        ['vm_was_suspended', 'added'],
+        ['unused', 'added'],
+      ]);
+      expect(globalstate.fields[1].value_b).toBe('0x01 (1)');
+      // RAM: identical block list and sizes; the guest RAM itself (the payload) is equal, firmware pages may differ.
+      expect(d.ram.blocks.every((b) => b.size_a === b.size_b)).toBe(true);
+      expect(d.ram.blocks.find((b) => b.block === 'pc.ram')!.pages_differing).toBe(0);
+      // Each known difference named by the rule that encodes it (the rules README's matrix lists for 7.2 → pc-i440fx-10.0).
+      expect(d.releases).toEqual({ a: 'qemu-7.2', b: 'qemu-10.0' });
+      expect(d.known_differences.map((k) => k.rule).sort()).toEqual(['field-renames', 'globalstate-runstate', 'machine-type', 'switchover-start', 'vmdesc-configuration']);
+    },
+  );
 });

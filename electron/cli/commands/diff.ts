@@ -156,6 +156,11 @@ export function renderDiff(d: ImageDiff, shown: { structure: boolean }): string 
     lines.push('', 'framing (differs, but not the state a destination loads):');
     for (const f of d.framing) lines.push(`  ${printable(f.what)}: ${printable(f.a)} | ${printable(f.b)}`);
   }
+  if (d.releases) {
+    lines.push('', `QEMU releases: A ${d.releases.a}, B ${d.releases.b}; what ${d.releases.b} is known to write differently (transform rules):`);
+    for (const k of d.knownDifferences) lines.push(`  ${k.rule}  ${printable(k.subject)}: ${printable(k.reason)}`);
+    if (!d.knownDifferences.length) lines.push('  none the rules know of for this pair');
+  }
   lines.push('', d.equalInContent ? 'equal in content' : 'different in content');
   return lines.join('\n') + '\n';
 }
