@@ -16,6 +16,7 @@ import { searchImage, type SearchPattern } from '../memory/search';
 import { diffOpenedImages } from './diff-images';
 import { placedDiagnostics } from './image-diagnostics';
 import type { OpenedImage, OpenOptions } from './open-image';
+import { UserError } from './user-error';
 
 /** Bytes of old and new data shown per change; the journal holds them all. */
 const SHOWN_BYTES = 64;
@@ -31,6 +32,11 @@ export interface CaseReportOptions {
   diff?: boolean;
   diffOptions?: DiffOptions;
   journals?: string[];
+  /**
+   * Opened for evidence: each hash is recorded in the library (`database`, required) with
+   * its time, and a hash that differs from one recorded before is reported as a problem.
+   */
+  evidence?: boolean;
   toolVersion: string;
 }
 
@@ -40,7 +46,8 @@ export interface CaseReportOptions {
  * searches and diffs asked for, and every journal with each change's old and new bytes.
  */
 export async function buildCaseReport(paths: readonly string[], o: CaseReportOptions): Promise<CaseReport> {
-  const library = o.database ? Library.open(o.database, { mustExist: true }) : undefined;
+  if (o.evidence && !o.database) throw new UserError('opening for evidence records each hash in a library: give --db');
+  const library = o.database ? Library.open(o.database, { mustExist: !o.evidence }) : undefined;
   const opened: OpenedImage[] = [];
   try {
     const images: ImageFacts[] = [];
@@ -48,7 +55,7 @@ export async function buildCaseReport(paths: readonly string[], o: CaseReportOpt
     for (const p of paths) {
       const img = await o.open(p);
       opened.push(img);
-      images.push(await imageFacts(img, library));
+      images.push(await imageFacts(img, library, !!o.evidence));
       for (const pattern of o.searches ?? []) {
         const r = await searchImage(img, pattern);
         searches.push({ pattern: JSON.stringify(pattern), image: p, hits: r.hits.map((h) => ({ gpa: h.gpa, block: h.block, blockOffset: h.blockOffset, kind: h.kind, fileOffset: h.fileOffset, streamOffset: h.streamOffset, match: h.match })), truncated: r.truncated, ...(r.error ? { error: r.error } : {}) });
@@ -64,9 +71,14 @@ export async function buildCaseReport(paths: readonly string[], o: CaseReportOpt
   }
 }
 
-async function imageFacts(img: OpenedImage, library: Library | undefined): Promise<ImageFacts> {
+async function imageFacts(img: OpenedImage, library: Library | undefined, evidence: boolean): Promise<ImageFacts> {
   const takenAt = new Date().toISOString();
   const sha256 = await sha256Of(img.file);
+  const earlier = evidence && library ? library.recordEvidenceHash(img.path, img.file.size, sha256, takenAt) : [];
+  const changed = earlier.filter((h) => h.sha256 !== sha256);
+  const evidenceProblems = changed.map(
+    (h) => `the sha256 taken at ${h.takenAt} was ${h.sha256} (${h.size} bytes); it is now ${sha256} (${img.file.size} bytes): the file changed since it was first opened for evidence`,
+  );
   const m = img.model;
   const hint = formatVersionHint(versionHint(m));
   let notes: ImageFacts['notes'] = [];
@@ -83,7 +95,8 @@ async function imageFacts(img: OpenedImage, library: Library | undefined): Promi
   return {
     path: path.resolve(img.path),
     size: img.file.size,
-    hashes: [{ algorithm: 'sha256', value: sha256, takenAt }],
+    hashes: [...earlier.map((h) => ({ algorithm: 'sha256' as const, value: h.sha256, takenAt: h.takenAt })), { algorithm: 'sha256', value: sha256, takenAt }],
+    evidenceProblems,
     format: img.kind,
     wrappers: img.layers.map((l) => l.kind),
     offsetSpace: img.offsetSpace,

@@ -20,7 +20,10 @@ export interface CaseReport {
 export interface ImageFacts {
   path: string;
   size: number;
+  /** Every hash taken of the file, oldest first (earlier ones from the library when opened for evidence). */
   hashes: { algorithm: 'sha256'; value: string; takenAt: string }[];
+  /** Opened for evidence: hashes that differ from one taken before. */
+  evidenceProblems: string[];
   format: string;
   wrappers: string[];
   offsetSpace: string;
@@ -94,6 +97,7 @@ export function renderCaseHtml(r: CaseReport): string {
     `<p>Made by ${e(r.tool.name)} ${e(r.tool.version)} at ${e(r.createdAt)}. Every image was opened read-only; the hashes below were taken when it was read.</p>`,
     '<h2>Summary</h2><ul class="summary">',
     `<li>${r.images.length} images, ${errors} errors found in them</li>`,
+    ...r.images.flatMap((i) => i.evidenceProblems.map((p) => `<li class="error">${e(i.path)}: ${e(p)}</li>`)),
     ...r.diffs.map((d) => `<li>diff ${e(d.a)} ↔ ${e(d.b)}: ${d.diff.equalInContent ? 'equal in content' : 'different in content'}</li>`),
     `<li>${r.searches.reduce((n, s) => n + s.hits.length, 0)} search hits</li>`,
     `<li>${r.journals.length} journals with ${edits} edits</li>`,
@@ -101,6 +105,7 @@ export function renderCaseHtml(r: CaseReport): string {
   );
   for (const img of r.images) {
     out.push(`<h2>Image ${e(img.path)}</h2>`);
+    for (const p of img.evidenceProblems) out.push(`<p class="error">${e(p)}</p>`);
     out.push(
       table(
         ['fact', 'value'],

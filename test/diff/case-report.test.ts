@@ -92,6 +92,38 @@ describe('migwb report: the evidence report of a case', () => {
     }
   });
 
+  it('--evidence records each hash with its time in the library and flags a file that changed since', { timeout: 60_000 }, async () => {
+    const copy = path.join(tmp(), 'exhibit.mig');
+    fs.copyFileSync(GOOD, copy);
+    const db = path.join(tmp(), 'evidence.sqlite');
+    const html = path.join(tmp(), 'evidence.html');
+    const json = path.join(tmp(), 'evidence.json');
+    const run = async () => {
+      const r = await migwb('report', copy, '--evidence', '--db', db, '-o', html, '--json', json);
+      return { ...r, report: JSON.parse(fs.readFileSync(json, 'utf8')) as { images: { hashes: { value: string }[]; evidence_problems: string[] }[] } };
+    };
+    const original = sha256File(copy);
+    const first = await run();
+    expect(first.code, first.err).toBe(0);
+    expect(first.report.images[0].hashes.map((h) => h.value)).toEqual([original]);
+    const second = await run();
+    expect(second.code, second.err).toBe(0);
+    expect(second.report.images[0].hashes.map((h) => h.value)).toEqual([original, original]);
+    // Change one byte of the last RAM page's data: the image still opens, its hash differs.
+    const fd = fs.openSync(copy, 'r+');
+    fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, 4096 * 8);
+    fs.closeSync(fd);
+    const changed = sha256File(copy);
+    const third = await run();
+    expect(third.code).toBe(1);
+    expect(third.err).toContain(`was ${original}`);
+    expect(third.report.images[0].hashes.map((h) => h.value)).toEqual([original, original, changed]);
+    expect(third.report.images[0].evidence_problems).toHaveLength(2);
+    expect(fs.readFileSync(html, 'utf8')).toContain(`it is now ${changed}`);
+    const rows = JSON.parse((await migwb('query', '--db', db, 'SELECT sha256 FROM evidence_hashes ORDER BY id', '--json')).out) as { sha256: string }[];
+    expect(rows.map((r) => r.sha256)).toEqual([original, original, changed]);
+  });
+
   it('never writes over an image of the case', async () => {
     const r = await migwb('report', GOOD, '-o', GOOD);
     expect(r.code).toBe(2);

@@ -17,6 +17,7 @@ interface ReportOptions {
   db?: string;
   journal?: string[];
   diff?: boolean;
+  evidence?: boolean;
   string?: string[];
   hex?: string[];
 }
@@ -32,6 +33,7 @@ export function registerReport(program: Command, io: CliIO, setExit: (code: numb
     .option('--json <case.json>', 'also write the same facts as JSON')
     .option('--db <file>', 'a library holding the images\' notes and tags')
     .option('--journal <j.json>', 'an edit journal of the case (repeatable)', repeatable)
+    .option('--evidence', 'open for evidence: record each image\'s sha256 with its time in the library (--db) and flag one that changed since (exit status 1)')
     .option('--diff', 'diff every image after the first against the first')
     .option('--string <text>', 'search every image\'s guest memory for this text (repeatable)', repeatable)
     .option('--hex <bytes>', 'search every image\'s guest memory for these bytes (repeatable)', repeatable)
@@ -42,7 +44,7 @@ export function registerReport(program: Command, io: CliIO, setExit: (code: numb
       checkOutputs(inputs, outputs);
       const searches: SearchPattern[] = [...(opts.string ?? []).map((s) => ({ string: s })), ...(opts.hex ?? []).map((h) => ({ hex: h }))];
       if (opts.diff && images.length < 2) throw new UserError('--diff needs at least two images');
-      const report = await buildCaseReport(images, { open: (p, o) => openForCommand(io, p, o), database: opts.db, searches, diff: opts.diff, journals: opts.journal, toolVersion: packageVersion() });
+      const report = await buildCaseReport(images, { open: (p, o) => openForCommand(io, p, o), database: opts.db, searches, diff: opts.diff, journals: opts.journal, evidence: opts.evidence, toolVersion: packageVersion() });
       const written: [string, string][] = [[opts.output!, renderCaseHtml(report)]];
       if (opts.json) written.push([opts.json, JSON.stringify(toSnakeCase(report), null, 2) + '\n']);
       for (const [file, text] of written) {
@@ -50,6 +52,8 @@ export function registerReport(program: Command, io: CliIO, setExit: (code: numb
         // The report's own hash, so its integrity can be checked later (sha256sum -c).
         io.out(`${createHash('sha256').update(text, 'utf8').digest('hex')}  ${file}\n`);
       }
-      setExit(0);
+      const problems = report.images.flatMap((i) => i.evidenceProblems.map((p) => `${i.path}: ${p}`));
+      for (const p of problems) io.err(`migwb: ${p}\n`);
+      setExit(problems.length ? 1 : 0);
     });
 }
