@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DiffOptions } from '../../shared/diff/diff-model';
+import type { DiffOptions } from '../../shared/diff/diff-side';
 import type { WireChange, WirePiece } from '../../shared/edit/journal-file';
 import { formatVersionHint, versionHint } from '../../shared/formats/qemu-stream/version-hint';
 import { toHex } from '../../shared/io/bytes';

@@ -1,4 +1,5 @@
-import type { DiffOptions, DiffSide, ImageDiff } from '../../shared/diff/diff-model';
+import type { DiffOptions, DiffSide } from '../../shared/diff/diff-side';
+import type { ImageDiff } from '../../shared/api/image-diff';
 import { diffImages } from '../../shared/diff/image-diff';
 import type { OpenedImage } from './open-image';
 

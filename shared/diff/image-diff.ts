@@ -1,4 +1,5 @@
-import type { DiffOptions, DiffSide, FramingDifference, ImageDiff, SectionDifference, SectionRef } from './diff-model';
+import type { DiffOptions, DiffSide } from './diff-side';
+import type { FramingDifference, ImageDiff, SectionDifference, SectionRef } from '../api/image-diff';
 import { knownVersionDifferences } from './known-differences';
 import { diffRam } from './ram-diff';
 import { headerDifferences, matchSections, sectionDifference, sectionRefs, streamFramingDifferences, vmdescDifferences } from './structure-diff';

@@ -2,7 +2,8 @@ import { versionHint } from '../formats/qemu-stream/version-hint';
 import { detectFindings } from '../transform/detect';
 import { releaseOfMachineVersion, type QemuRelease } from '../transform/releases';
 import { resolveTarget } from '../transform/target';
-import type { DiffSide, KnownDifference } from './diff-model';
+import type { DiffSide } from './diff-side';
+import type { KnownDifference } from '../api/image-diff';
 
 /**
  * When the two images come from different QEMU releases, the differences those releases are

@@ -2,7 +2,8 @@ import { blockExtents, blockPageCount, isZeroExtent, pageDataOffset, readExtentP
 import { guestAddressesOf, machineLayout, type MachineLayout } from '../memory/layout';
 import { pciConfigSpaces } from '../memory/pci-config';
 import { toHex } from '../io/bytes';
-import { placeOffset, type DiffOptions, type DiffSide, type PageByteDifference, type RamBlockDifference, type RamDiff, type RamDifferenceRun, type RecordKind } from './diff-model';
+import { placeOffset, type DiffOptions, type DiffSide } from './diff-side';
+import { type PageByteDifference, type RamBlockDifference, type RamDiff, type RamDifferenceRun, type RecordKind } from '../api/image-diff';
 
 /** Bytes of guest memory read at once from each side: memory stays bounded for any guest size. */
 const CHUNK_BYTES = 4 << 20;

@@ -6,7 +6,8 @@ import { childFieldPath } from '../edit/field-path';
 import { formatFieldValue } from '../edit/field-value';
 import { sectionLabel } from '../edit/sections';
 import { toHex } from '../io/bytes';
-import { placeOffset, type DiffSide, type FieldDifference, type SectionDifference, type SectionRef, type ValueDifference, type VmdescDifference } from './diff-model';
+import { placeOffset, type DiffSide } from './diff-side';
+import { type FieldDifference, type SectionDifference, type SectionRef, type ValueDifference, type VmdescDifference } from '../api/image-diff';
 
 /** Sections that carry device or iterable state: what is matched by idstr and instance. */
 function matchable(e: StreamElement): boolean {

@@ -1,4 +1,4 @@
-import type { ImageDiff } from '../diff/diff-model';
+import type { ImageDiff } from '../api/image-diff';
 
 /**
  * The facts of a case, as `migwb report` gathers them: one record per image (identity,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DiffOffset, ImageDiff, RamDifferenceRun } from '../../../shared/diff/diff-model';
+import type { DiffOffset, ImageDiff, RamDifferenceRun } from '../../../shared/api/image-diff';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { hexAddress } from '../../memory/addresses';
 import { diffOpenedImages } from '../../services/diff-images';
