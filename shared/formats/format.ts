@@ -70,6 +70,20 @@ export interface FormatReader<L extends ContainerLayer, K extends string = strin
   chunkEdit?(container: ContainerDescription<L>, request: { op: 'recompute-crc' | 'drop-chunk'; chunk: number }): ContainerEdit | { refusal: string };
   /** The format's own chunks, as `migwb chunks` and the chunk panel list them; absent: the stream's elements stand for chunks. */
   chunks?(input: ChunkListInput<L>): ChunkRow[];
+  /**
+   * The shell command that writes the QEMU stream to standard output, for QEMU's
+   * `-incoming exec:…` (standard tools where they suffice, else migwb itself), or why there is
+   * none; absent: the file is the stream (`cat`).
+   */
+  incomingCommand?(layer: L, image: IncomingFile): { command: string } | { refusal: string };
+}
+
+/** The image file QEMU is to read, and how a shell runs migwb. */
+export interface IncomingFile {
+  /** Absolute path. */
+  path: string;
+  /** e.g. ["/usr/bin/node", "/opt/migwb/bin/migwb.js"]. */
+  migwb: readonly string[];
 }
 
 /** The image as it stands in the editor, for a chunk list. */

@@ -91,9 +91,14 @@ export function readerOf(container: ContainerDescription): FormatReader<Containe
   return reader;
 }
 
+/** The reader of the format whose layers are of this kind. */
+export function readerOfLayer(layer: ContainerLayer): FormatReader<ContainerLayer> | undefined {
+  return FORMATS.find((f) => f.reader?.views?.layerKind === layer.kind)?.reader;
+}
+
 /** How a layer is shown, by its kind. */
 export function viewsOf(layer: ContainerLayer): LayerViews<ContainerLayer> {
-  const views = FORMATS.find((f) => f.reader?.views?.layerKind === layer.kind)?.reader?.views;
+  const views = readerOfLayer(layer)?.views;
   if (!views) throw new Error(`no format shows ${layer.kind} layers`);
   return views;
 }

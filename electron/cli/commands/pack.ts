@@ -4,8 +4,7 @@ import { packImage, sourceProblems } from '../../services/pack-image';
 import { UserError } from '../../services/user-error';
 import { formatSize } from '../format';
 import type { CliIO } from '../output';
-import { progressBar } from '../progress';
-import { EXIT_INTERRUPTED, interruptible } from './interruptible';
+import { copyWithProgress } from './interruptible';
 
 export function registerPack(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -19,23 +18,10 @@ export function registerPack(program: Command, io: CliIO, setExit: (code: number
     .option('--force', 'replace the output file if it exists')
     .option('--json', 'machine-readable report (on stderr when the container goes to standard output)')
     .action(async (image: string, opts: { output: string; chunkSize?: number; qemuVersion?: string; snapshot?: string; force?: boolean; json?: boolean }) => {
-      const bar = progressBar(io, 'packing');
       // With the container on standard output, the report goes to stderr.
       const report = opts.output === '-' ? (t: string) => io.err(t) : (t: string) => io.out(t);
-      let result;
-      try {
-        result = await interruptible((signal) =>
-          packImage(image, opts.output, { ...opts, signal, stdin: io.stdin, stdout: io.stdout, onProgress: (done, total) => total && bar.update(done, total) }),
-        );
-      } catch (e) {
-        if (e instanceof UserError && /cancelled/.test(e.message)) {
-          io.err(`migwb: ${e.message}\n`);
-          return setExit(EXIT_INTERRUPTED);
-        }
-        throw e;
-      } finally {
-        bar.done();
-      }
+      const result = await copyWithProgress(io, 'packing', setExit, (signal, onProgress) => packImage(image, opts.output, { ...opts, signal, stdin: io.stdin, stdout: io.stdout, onProgress }));
+      if (!result) return;
       const problems = sourceProblems(result.sourceDiagnostics);
       if (opts.json) {
         const json = JSON.stringify(toSnakeCase({ image, output: opts.output, source_kind: result.sourceKind, stream_size: result.streamSize, container_size: result.containerSize, chunks: result.summary.chunks, origin: result.origin, splitter_notes: result.summary.notes, source_problems: problems ?? null }), null, 2);

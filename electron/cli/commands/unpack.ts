@@ -2,11 +2,9 @@ import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { unpackImage } from '../../services/unpack-image';
-import { UserError } from '../../services/user-error';
 import { formatSize, hexOffset } from '../format';
 import type { CliIO } from '../output';
-import { progressBar } from '../progress';
-import { EXIT_INTERRUPTED, interruptible } from './interruptible';
+import { copyWithProgress } from './interruptible';
 
 export function registerUnpack(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -17,22 +15,9 @@ export function registerUnpack(program: Command, io: CliIO, setExit: (code: numb
     .option('--force', 'write damaged chunks and skip unknown critical ones instead of stopping; replace the output file if it exists')
     .option('--json', 'machine-readable report (on stderr)')
     .action(async (container: string, opts: { output: string; force?: boolean; json?: boolean }) => {
-      const bar = progressBar(io, 'unpacking');
       const report = opts.output === '-' ? (t: string) => io.err(t) : (t: string) => io.out(t);
-      let result;
-      try {
-        result = await interruptible((signal) =>
-          unpackImage(container, opts.output, { force: opts.force, overwrite: opts.force, signal, stdin: io.stdin, stdout: io.stdout, onProgress: (done, total) => total && bar.update(done, total) }),
-        );
-      } catch (e) {
-        if (e instanceof UserError && /cancelled/.test(e.message)) {
-          io.err(`migwb: ${e.message}\n`);
-          return setExit(EXIT_INTERRUPTED);
-        }
-        throw e;
-      } finally {
-        bar.done();
-      }
+      const result = await copyWithProgress(io, 'unpacking', setExit, (signal, onProgress) => unpackImage(container, opts.output, { force: opts.force, overwrite: opts.force, signal, stdin: io.stdin, stdout: io.stdout, onProgress }));
+      if (!result) return;
       const counts = countBySeverity(result.diagnostics);
       if (opts.json) {
         io.err(JSON.stringify(toSnakeCase({ container, output: opts.output, written: result.written, complete: result.complete, stream_size: result.streamSize, chunks: result.chunks, counts, stopped_by: result.stoppedBy ?? null, diagnostics: result.diagnostics }), null, 2) + '\n');

@@ -1,4 +1,5 @@
 import { PiecewiseSource } from '../../io/piecewise-source';
+import { shellCommand } from '../../launch/shell';
 import { defineFormat, type StreamPlacement } from '../format';
 import { CHUNKED_SIGNATURE, MANGLED_SIGNATURES } from './chunk-types';
 import type { ChunkedLayer } from './layer';
@@ -33,6 +34,8 @@ export const CHUNKED_FORMAT = defineFormat<'chunked-container' | 'chunked-contai
     },
     attach: (file, container) => ({ stream: new PiecewiseSource(file, container.stream.pieces), diagnostics: [...container.diagnostics], close: () => {} }),
     views: CHUNKED_VIEWS,
+    // The stream is the chunks' payloads in order: migwb unpack writes it.
+    incomingCommand: (_layer, image) => ({ command: shellCommand([...image.migwb, 'unpack', image.path, '-o', '-']) }),
     writeBack: writeContainer,
     storesAnnotations: true,
     recordsJournal: true,
