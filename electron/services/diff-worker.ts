@@ -5,7 +5,7 @@ import type { ImageContainer } from '../../shared/formats/registry';
 import { diffOpenedImages } from './diff-images';
 import type { LoadedVia } from './load-stream';
 import { openDescribedImage, type OpenedImage } from './open-image';
-import { runAsWorkerJob } from './worker-job';
+import { runAsWorkerJob, throttledProgress } from './worker-job';
 
 /** An open image as the main thread holds it: attached again in the worker without a scan. */
 export interface DescribedImage {
@@ -33,18 +33,7 @@ runAsWorkerJob<DiffJob, ImageDiff, DiffProgress>((job, isCancelled, onProgress) 
   try {
     const b = attach(job.b);
     try {
-      let last = 0;
-      return diffOpenedImages(a, b, {
-        ...job.request,
-        cancelled: isCancelled,
-        onProgress: (done, total) => {
-          // At most ten reports a second: each crosses two threads and the IPC to the window.
-          const now = Date.now();
-          if (now - last < 100 && done < total) return;
-          last = now;
-          onProgress({ done, total });
-        },
-      });
+      return diffOpenedImages(a, b, { ...job.request, cancelled: isCancelled, onProgress: throttledProgress(onProgress) });
     } finally {
       b.close();
     }
