@@ -11,6 +11,7 @@ import { writeTextAtomically } from '../edit/journal-store';
 import type { PathGrants } from './path-grants';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
+import { decodeSectionFor } from '../workbench/section-decoding';
 import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
 import { diffSessions } from '../workbench/image-diff';
 import { applySessionTransform, planSessionTransform, repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal, transformTargets } from '../workbench/image-editing';
@@ -104,11 +105,19 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       restoreOffered.delete(handle);
       sessions.close(handle, owner);
     },
+    // A section's fields are decoded in a worker when it is large (see section-decoding.ts); the
+    // answer comes from the tree the decode was made for, even if an edit replaced it meanwhile.
     async treeChildren(handle, nodeId) {
-      return sessions.get(handle, owner).tree.children(nodeId);
+      const session = sessions.get(handle, owner);
+      const tree = session.tree;
+      if (nodeId !== null) await decodeSectionFor(tree, { id: nodeId }, { terminate: session.closed });
+      return tree.children(nodeId);
     },
     async nodePathAt(handle, offset, space) {
-      return sessions.get(handle, owner).tree.pathAt(offset, space);
+      const session = sessions.get(handle, owner);
+      const tree = session.tree;
+      if (space !== 'file') await decodeSectionFor(tree, { offset }, { terminate: session.closed });
+      return tree.pathAt(offset, space);
     },
     async readBytes(handle, offset, length, space) {
       const bytes = sessions.get(handle, owner).bytes(space);
@@ -145,11 +154,17 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async sectionJson(handle, nodeId) {
       const s = sessions.get(handle, owner);
-      const element = s.tree.elementOf(nodeId);
-      return element ? sectionJson(s.source, s.model, element) : null;
+      const { tree, source, model } = s;
+      const element = tree.elementOf(nodeId);
+      if (!element) return null;
+      await decodeSectionFor(tree, { id: nodeId }, { terminate: s.closed });
+      return sectionJson(source, model, element, (e) => tree.decodedSection(e));
     },
     async fieldAddress(handle, nodeId) {
-      return sessions.get(handle, owner).tree.fieldAddress(nodeId) ?? null;
+      const session = sessions.get(handle, owner);
+      const tree = session.tree;
+      await decodeSectionFor(tree, { id: nodeId }, { terminate: session.closed });
+      return tree.fieldAddress(nodeId) ?? null;
     },
     async editApply(handle, request) {
       const session = sessions.get(handle, owner);

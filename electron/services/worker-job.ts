@@ -25,7 +25,7 @@ export class WorkerTerminated extends Error {
   }
 }
 
-type JobMessage<R, P> =
+export type JobMessage<R, P> =
   | { type: 'progress'; progress: P }
   | { type: 'done'; result: R }
   | { type: 'error'; message: string; userError: boolean; diagnostics?: Diagnostic[] };
@@ -35,6 +35,19 @@ interface JobData<J> {
   /** Int32Array over it: [0] = 1 asks the job to stop. */
   cancelFlag: SharedArrayBuffer;
 }
+
+/** workerData of a WorkerPool's worker: its jobs come as messages. */
+export interface PoolData {
+  pool: true;
+}
+
+/** One job sent to a pool worker. */
+export interface PoolRequest<J> extends JobData<J> {
+  id: number;
+}
+
+/** A pool worker's message about job `id`. */
+export type PoolReply<R, P> = JobMessage<R, P> & { id: number };
 
 /** Runs `script` (a compiled worker calling runAsWorkerJob) on `job`; resolves with its result. */
 export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobControls<P> = {}): Promise<R> {
@@ -59,7 +72,7 @@ export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobContr
       if (m.type === 'progress') return controls.onProgress?.(m.progress);
       settled = true;
       if (m.type === 'done') resolve(m.result);
-      else reject(Object.assign(m.userError ? new UserError(m.message) : new Error(m.message), m.diagnostics ? { diagnostics: m.diagnostics } : {}));
+      else reject(jobError(m));
     });
     worker.on('error', (e) => {
       if (settled) return;
@@ -73,16 +86,36 @@ export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobContr
   });
 }
 
-/** The worker side: runs `work` on the job it was given and reports back. */
+/** The error a job reported, as the main thread throws it: user errors stay user errors; diagnostics travel along. */
+export function jobError(m: Extract<JobMessage<unknown, unknown>, { type: 'error' }>): Error {
+  return Object.assign(m.userError ? new UserError(m.message) : new Error(m.message), m.diagnostics ? { diagnostics: m.diagnostics } : {});
+}
+
+/** The worker side: runs `work` on the job it was given (or, in a WorkerPool, on each job it is sent) and reports back. */
 export function runAsWorkerJob<J, R, P>(work: (job: J, isCancelled: () => boolean, onProgress: (p: P) => void) => R): void {
-  const { job, cancelFlag } = workerData as JobData<J>;
-  const flag = new Int32Array(cancelFlag);
-  const post = (m: JobMessage<R, P>) => parentPort!.postMessage(m);
-  try {
-    post({ type: 'done', result: work(job, () => Atomics.load(flag, 0) === 1, (progress) => post({ type: 'progress', progress })) });
-  } catch (e) {
-    post(errorMessage(e));
+  serveJobs<J, R, P>(async ({ job, cancelFlag }, post) => {
+    const flag = new Int32Array(cancelFlag);
+    try {
+      post({ type: 'done', result: work(job, () => Atomics.load(flag, 0) === 1, (progress) => post({ type: 'progress', progress })) });
+    } catch (e) {
+      post(errorMessage(e));
+    }
+  });
+}
+
+/**
+ * Runs `one` on the job in workerData (a worker of its own), or on every job a WorkerPool
+ * sends, one at a time, each reply tagged with its job's id.
+ */
+function serveJobs<J, R, P>(one: (data: JobData<J>, post: (m: JobMessage<R, P>) => void) => Promise<void>): void {
+  if (!(workerData as PoolData | undefined)?.pool) {
+    void one(workerData as JobData<J>, (m) => parentPort!.postMessage(m));
+    return;
   }
+  let queue = Promise.resolve();
+  parentPort!.on('message', (request: PoolRequest<J>) => {
+    queue = queue.then(() => one(request, (m) => parentPort!.postMessage({ ...m, id: request.id })));
+  });
 }
 
 /**
@@ -90,22 +123,22 @@ export function runAsWorkerJob<J, R, P>(work: (job: J, isCancelled: () => boolea
  * thread sets the cancel flag, which is polled because the job's own awaits leave room for it.
  */
 export function runAsAsyncWorkerJob<J, R, P>(work: (job: J, signal: AbortSignal, onProgress: (p: P) => void) => Promise<R>): void {
-  const { job, cancelFlag } = workerData as JobData<J>;
-  const flag = new Int32Array(cancelFlag);
-  const abort = new AbortController();
-  const check = () => Atomics.load(flag, 0) === 1 && abort.abort();
-  // Checked now (cancelled before the worker started), at every progress report, and on a
-  // timer for stretches without progress.
-  check();
-  const poll = setInterval(check, 50);
-  const post = (m: JobMessage<R, P>) => parentPort!.postMessage(m);
-  const onProgress = (progress: P) => {
+  serveJobs<J, R, P>(({ job, cancelFlag }, post) => {
+    const flag = new Int32Array(cancelFlag);
+    const abort = new AbortController();
+    const check = () => Atomics.load(flag, 0) === 1 && abort.abort();
+    // Checked now (cancelled before the worker started), at every progress report, and on a
+    // timer for stretches without progress.
     check();
-    post({ type: 'progress', progress });
-  };
-  work(job, abort.signal, onProgress)
-    .then((result) => post({ type: 'done', result }), (e) => post(errorMessage(e)))
-    .finally(() => clearInterval(poll));
+    const poll = setInterval(check, 50);
+    const onProgress = (progress: P) => {
+      check();
+      post({ type: 'progress', progress });
+    };
+    return work(job, abort.signal, onProgress)
+      .then((result) => post({ type: 'done', result }), (e) => post(errorMessage(e)))
+      .finally(() => clearInterval(poll));
+  });
 }
 
 /** How an error crosses back to the main thread: user errors keep their message; diagnostics travel along. */

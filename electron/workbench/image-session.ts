@@ -26,6 +26,7 @@ export class ImageSession {
   /** The revision last saved to a file (Save as): edits up to it are not lost if the window closes. */
   private savedRevision = 0;
   private current: { source: ByteSource; model: QemuStreamModel; tree: StructureTree };
+  private readonly closing = new AbortController();
 
   constructor(
     readonly handle: string,
@@ -133,7 +134,13 @@ export class ImageSession {
     return { image: this.info, edits: edit.entries.map(summaryOf), redoable: [...edit.redoable].reverse().map(summaryOf) };
   }
 
+  /** Aborted when the image closes: work for it in workers stops. */
+  get closed(): AbortSignal {
+    return this.closing.signal;
+  }
+
   close(): void {
+    this.closing.abort(new Error('the image was closed'));
     if (this.edit) this.edit.close();
     else this.image.close();
   }

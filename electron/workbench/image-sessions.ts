@@ -16,14 +16,11 @@ import type { OpenProgress } from './open-worker';
 export const MAX_IMAGES_PER_OWNER = 32;
 /** Images all windows together may have open. */
 export const MAX_IMAGES = 128;
-/** Opens scanned at once; more wait their turn (each scan is a worker thread). */
-const CONCURRENT_SCANS = 2;
 
 export class ImageSessions {
   private readonly sessions = new Map<string, ImageSession>();
   /** Opens under way, by owner: they count against the limits before they finish. */
   private readonly opening = new Map<string, number>();
-  private readonly scans = new Semaphore(CONCURRENT_SCANS);
 
   async open(imagePath: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<ImageOpened> {
     const started = Date.now();
@@ -31,7 +28,8 @@ export class ImageSessions {
     this.opening.set(owner, (this.opening.get(owner) ?? 0) + 1);
     let scanned;
     try {
-      scanned = await this.scans.run(() => scanInWorker(imagePath, onProgress));
+      // (The scan pool takes two at a time; the rest wait their turn there.)
+      scanned = await scanInWorker(imagePath, onProgress);
     } finally {
       const n = this.opening.get(owner)! - 1;
       if (n) this.opening.set(owner, n);
@@ -83,24 +81,5 @@ export class ImageSessions {
     const mine = [...this.sessions.values()].filter((s) => s.owner === owner).length + (this.opening.get(owner) ?? 0);
     if (mine >= MAX_IMAGES_PER_OWNER) throw new UserError(`${MAX_IMAGES_PER_OWNER} images are open in this window; close one before opening another`);
     if (this.sessions.size + pending >= MAX_IMAGES) throw new UserError(`${MAX_IMAGES} images are open; close some before opening another`);
-  }
-}
-
-/** Runs at most `limit` tasks at once; the others wait in order. */
-class Semaphore {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
   }
 }

@@ -7,7 +7,7 @@ import { PAGE_KIND_NAMES, PageKind, type PageRun } from '../formats/qemu-stream/
 import { guestAddressesOf, machineLayout, type MachineLayout } from '../memory/layout';
 import { pciConfigSpaces } from '../memory/pci-config';
 import { firstRecordStart, recordAt, recordRange } from '../formats/qemu-stream/page-records';
-import { decodeSection, type DecodedSection } from '../formats/qemu-stream/section-decoder';
+import { decodeSection, payloadOf, payloadRange, type DecodedSection, type SectionPayload } from '../formats/qemu-stream/section-decoder';
 import { intValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { lastAtOrBefore } from '../util/sorted';
 import { ContainerTree } from './container-tree';
@@ -252,13 +252,42 @@ export class StructureTree {
 
   // ---------------------------------------------------------------- decoded fields
 
+  /** The decoded fields of a FULL section or the configuration (decoded here unless a worker decoded them: see adoptDecoded). */
+  decodedSection(e: StreamElement): DecodedSection {
+    return this.decode(e);
+  }
+
+  /**
+   * The payload of the section that node `id` (or, with `offset`, the stream byte) needs
+   * decoded, when it is not decoded yet and its payload is over `inlineBytes`: the caller
+   * decodes it elsewhere (a worker thread) and hands it back through adoptDecoded, so a
+   * large or hostile section never holds up the caller's thread.
+   */
+  payloadToDecode(at: { id: string } | { offset: number }, inlineBytes: number): SectionPayload | undefined {
+    const e = 'id' in at ? this.elementOf(at.id) : this.elementAtStreamOffset(at.offset);
+    if (!e || (e.type !== 'FULL' && e.type !== 'CONFIGURATION') || this.decoded.has(e.index)) return undefined;
+    const { start, end } = payloadRange(e);
+    return end - start > inlineBytes ? payloadOf(this.source, this.model, e) : undefined;
+  }
+
+  /** A section decoded elsewhere (see payloadToDecode), kept as if it had been decoded here. */
+  adoptDecoded(d: DecodedSection): void {
+    this.remember(d);
+  }
+
+  private elementAtStreamOffset(offset: number): StreamElement | undefined {
+    const elements = this.model.elements;
+    const e = elements[lastAtOrBefore(elements, offset, (x) => x.offset)];
+    return e && offset >= e.offset && offset < e.offset + e.length ? e : undefined;
+  }
+
   private decode(e: StreamElement): DecodedSection {
-    let d = this.decoded.get(e.index);
-    if (!d) {
-      d = decodeSection(this.source, this.model, e);
-      if (this.decoded.size >= DECODED_CACHE) this.decoded.delete(this.decoded.keys().next().value!);
-      this.decoded.set(e.index, d);
-    }
+    return this.decoded.get(e.index) ?? this.remember(decodeSection(this.source, this.model, e));
+  }
+
+  private remember(d: DecodedSection): DecodedSection {
+    if (this.decoded.size >= DECODED_CACHE) this.decoded.delete(this.decoded.keys().next().value!);
+    this.decoded.set(d.element, d);
     return d;
   }
 
@@ -528,7 +557,11 @@ function fieldTreeNode(n: FieldNode, id: string): TreeNode {
     hasChildren: !!n.children?.length,
   };
   if (n.value) node.value = n.value;
-  if (n.problem) node.damaged = true;
+  if (n.problem) {
+    node.damaged = true;
+    // A field that could not be decoded says why where it is shown.
+    if (!n.children) node.detail = `${node.detail}: ${n.problem}`;
+  }
   return node;
 }
 

@@ -93,7 +93,7 @@ describe('StructureTree', () => {
       const hit = src.size && findBytes(src, 'MIGIMG-FORENSIC-MARKER', part.offset);
       const ids = tree.pathAt(hit + 100);
       const leaf = ids.reduce<TreeNode | undefined>((_, id, i) => node(tree, i === 0 ? null : ids[i - 1], id), undefined)!;
-      expect(leaf).toMatchObject({ kind: 'page', label: 'page 0x100000', detail: 'page' });
+      expect(leaf).toMatchObject({ kind: 'page', label: 'page 0x100000', detail: 'page · pc.ram · GPA 0x100000' }); // below 3.5 GiB on pc, pc.ram offset = GPA
       expect(leaf.length).toBe(4096 + 8);
       expect(ids[0]).toBe(`e${model.elements.findIndex((e) => e.offset === part.offset)}`);
     });

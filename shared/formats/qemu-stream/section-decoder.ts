@@ -2,7 +2,7 @@ import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import type { QemuStreamModel, StreamElement } from './model';
 import type { VmdescStruct } from './vmdesc';
-import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode } from './vmstate-decode';
+import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode, type NodeLimit } from './vmstate-decode';
 
 /** Sections larger than this are shown as raw bytes rather than decoded in memory. */
 const MAX_DECODED_SECTION = 64 * 1024 * 1024;
@@ -26,28 +26,49 @@ export function payloadRange(e: StreamElement): { start: number; end: number } {
 }
 
 /** Decodes a FULL section (or the configuration) field by field from the image's vmdesc. */
-export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement): DecodedSection {
+export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement, limit?: NodeLimit): DecodedSection {
+  return decodePayload(payloadOf(source, model, e), limit);
+}
+
+/** Everything decoding a section needs, apart from the image: what a worker thread is given. */
+export interface SectionPayload {
+  element: number;
+  type: StreamElement['type'];
+  /** The payload (at most MAX_DECODED_SECTION bytes of it). */
+  bytes: Uint8Array;
+  payloadOffset: number;
+  /** The whole payload's length, which may exceed `bytes`. */
+  payloadLength: number;
+  description?: { struct: VmdescStruct; by: DecodedSection['describedBy'] };
+}
+
+export function payloadOf(source: ByteSource, model: QemuStreamModel, e: StreamElement): SectionPayload {
   const { start, end } = payloadRange(e);
-  const length = Math.min(end - start, MAX_DECODED_SECTION);
-  const bytes = readBytes(source, start, length);
-  const base: DecodedSection = { element: e.index, describedBy: 'raw', nodes: [], bytes, payloadOffset: start };
-  const desc = describe(model, e);
-  if (desc && end - start <= MAX_DECODED_SECTION) {
+  const bytes = readBytes(source, start, Math.min(end - start, MAX_DECODED_SECTION));
+  return { element: e.index, type: e.type, bytes, payloadOffset: start, payloadLength: end - start, description: describe(model, e) };
+}
+
+/** Decodes a payload as its description says, or shows it raw with the reason why. */
+export function decodePayload(p: SectionPayload, limit?: NodeLimit): DecodedSection {
+  const { bytes, payloadOffset: start, description: desc } = p;
+  if (desc && p.payloadLength <= MAX_DECODED_SECTION) {
     try {
-      const { nodes, consumed } = decodeVmstate(bytes, start, desc.struct);
-      if (consumed === bytes.length) return { ...base, describedBy: desc.by, nodes };
-      base.problem = `the description covers ${consumed} of the section's ${bytes.length} bytes`;
+      const { nodes, consumed } = decodeVmstate(bytes, start, desc.struct, limit);
+      if (consumed === bytes.length) return { element: p.element, describedBy: desc.by, nodes, bytes, payloadOffset: start };
+      return rawSection(p, `the description covers ${consumed} of the section's ${bytes.length} bytes`);
     } catch (err) {
       if (!(err instanceof DecodeOverrun)) throw err;
-      base.problem = err.needed > 0 ? `the description needs more bytes than the section holds (${err.message})` : `the description does not fit the section: ${err.message}`;
+      return rawSection(p, err.needed > 0 ? `the description needs more bytes than the section holds (${err.message})` : `the description does not fit the section: ${err.message}`);
     }
-  } else if (!desc) {
-    base.problem = e.type === 'FULL' ? 'no vmdesc describes this section' : undefined;
-  } else {
-    base.problem = `the section is larger than ${MAX_DECODED_SECTION} bytes and is shown raw`;
   }
-  base.nodes = [{ name: 'data', type: 'buffer', offset: start, size: bytes.length, value: bytesValue(bytes) }];
-  return base;
+  if (!desc) return rawSection(p, p.type === 'FULL' ? 'no vmdesc describes this section' : undefined);
+  return rawSection(p, `the section is larger than ${MAX_DECODED_SECTION} bytes and is shown raw`);
+}
+
+/** The payload as one raw "data" node, with the reason it is not decoded. */
+export function rawSection(p: SectionPayload, problem: string | undefined): DecodedSection {
+  const node: FieldNode = { name: 'data', type: 'buffer', offset: p.payloadOffset, size: p.bytes.length, value: bytesValue(p.bytes) };
+  return { element: p.element, describedBy: 'raw', nodes: [node], bytes: p.bytes, payloadOffset: p.payloadOffset, ...(problem !== undefined ? { problem } : {}) };
 }
 
 function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStruct; by: DecodedSection['describedBy'] } | undefined {

@@ -45,6 +45,14 @@ export class DecodeOverrun extends Error {
 interface Budget {
   left: number;
   limit: number;
+  /** Why the limit is what it is, for the problem when it is passed. */
+  why: string;
+}
+
+/** A tighter node limit than the section's bytes allow (the app keeps what it shows bounded). */
+export interface NodeLimit {
+  nodes: number;
+  why: string;
 }
 
 /**
@@ -52,10 +60,11 @@ interface Budget {
  * its vmdesc description. Returns the nodes and the number of bytes consumed; throws
  * DecodeOverrun if the description needs more bytes than the payload has.
  */
-export function decodeVmstate(bytes: Uint8Array, base: number, desc: VmdescStruct): { nodes: FieldNode[]; consumed: number } {
+export function decodeVmstate(bytes: Uint8Array, base: number, desc: VmdescStruct, tighter?: NodeLimit): { nodes: FieldNode[]; consumed: number } {
   // Work is bounded by the bytes the section holds, whatever the description says.
-  const limit = nodeBudget(bytes.length);
-  const r = new StructDecoder(bytes, base, { left: limit, limit });
+  const bytesAllow = nodeBudget(bytes.length);
+  const budget = tighter && tighter.nodes < bytesAllow ? { limit: tighter.nodes, why: tighter.why } : { limit: bytesAllow, why: "more than the section's bytes can hold" };
+  const r = new StructDecoder(bytes, base, { ...budget, left: budget.limit });
   const nodes = r.struct(desc, 0);
   return { nodes, consumed: r.pos };
 }
@@ -71,7 +80,7 @@ class StructDecoder {
   private spend(n: number): void {
     this.budget.left -= n;
     if (this.budget.left < 0) {
-      throw new DecodeOverrun(this.base + this.pos, 0, this.bytes.length - this.pos, `the description unfolds into more than ${this.budget.limit} fields and array elements, more than the section's bytes can hold`);
+      throw new DecodeOverrun(this.base + this.pos, 0, this.bytes.length - this.pos, `the description unfolds into more than ${this.budget.limit} fields and array elements, ${this.budget.why}`);
     }
   }
 
