@@ -1,4 +1,5 @@
 import { chunkedBenchmark } from './chunked-bench';
+import { diffBenchmark } from './diff-bench';
 import { directoryBenchmark } from './directory-bench';
 import { indexBenchmark } from './index-bench';
 import { guiBenchmark } from './gui-bench';
@@ -25,6 +26,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   startup: startupBenchmark,
   hostile: hostileBenchmark,
   chunked: chunkedBenchmark,
+  diff: diffBenchmark,
 };
 
 async function main(): Promise<void> {

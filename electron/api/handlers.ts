@@ -9,6 +9,7 @@ import type { PathGrants } from './path-grants';
 import { UserError } from '../services/user-error';
 import { loadVmdescFrom } from '../services/vmdesc-source';
 import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
+import { diffSessions } from '../workbench/image-diff';
 import { applySessionTransform, planSessionTransform, transformTargets } from '../workbench/image-editing';
 import { donorSections, editFromDonor, insertSectionFile } from '../workbench/chunk-editing';
 import type { WorkbenchImage } from '../workbench/image-session';
@@ -49,6 +50,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
   let indexing: AbortController | null = null;
   /** Running memory searches and byte searches by image handle. */
   const memorySearches = new Map<string, AbortController>();
+  const diffs = new Map<string, AbortController>();
   const byteSearches = new Map<string, AbortController>();
   const autosave = deps.autosave ?? autosaveBeside(library);
   /**
@@ -96,6 +98,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       else if (session?.edited && !session.unsaved) await autosave.discard(session.path);
       byteSearches.get(handle)?.abort();
       memorySearches.get(handle)?.abort();
+      diffs.get(handle)?.abort();
       restoreOffered.delete(handle);
       sessions.close(handle, owner);
     },
@@ -253,6 +256,22 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async memorySearchCancel(handle) {
       memorySearches.get(handle)?.abort();
+    },
+    async diffImages(handleA, handleB, request) {
+      const a = sessions.qemu(handleA, owner);
+      const b = sessions.qemu(handleB, owner);
+      // A new diff from the same image replaces its running one.
+      diffs.get(handleA)?.abort();
+      const controller = new AbortController();
+      diffs.set(handleA, controller);
+      try {
+        return await diffSessions(a, b, request, { signal: controller.signal, onProgress: (p) => emit({ type: 'diff-progress', handle: handleA, ...p }) });
+      } finally {
+        if (diffs.get(handleA) === controller) diffs.delete(handleA);
+      }
+    },
+    async diffCancel(handleA) {
+      diffs.get(handleA)?.abort();
     },
     async libraryList() {
       const images = library.list();

@@ -78,6 +78,13 @@ const LISTING_COLUMNS = `i.id, i.path, i.status, i.status_detail AS statusDetail
  * process alike. Indexing runs in a worker thread with its own connection; this connection
  * serves the reads and the user's notes and tags.
  */
+/** A sha256 taken when a file was opened for evidence. */
+export interface EvidenceHash {
+  size: number;
+  sha256: string;
+  takenAt: string;
+}
+
 export class Library {
   private constructor(readonly file: string, private readonly db: Database.Database) {}
 
@@ -215,6 +222,23 @@ export class Library {
       ...img,
       devices: q.device === undefined ? [] : devices.all({ ...params, id: img.id }).map((d) => { const row = d as Omit<DeviceMatch, 'subsections'> & { subsections: string | null }; return { ...row, subsections: row.subsections ? (JSON.parse(row.subsections) as string[]) : null }; }),
     }));
+  }
+
+  /**
+   * Records the sha256 of a file opened for evidence, with the time it was taken, and returns
+   * every hash recorded for that path before it (oldest first): a different earlier hash
+   * means the file changed since.
+   */
+  recordEvidenceHash(file: string, size: number, sha256: string, takenAt: string): EvidenceHash[] {
+    const at = path.resolve(file);
+    const earlier = this.evidenceHashes(at);
+    this.db.prepare('INSERT INTO evidence_hashes (path, size, sha256, taken_at) VALUES (?, ?, ?, ?)').run(at, size, sha256, takenAt);
+    return earlier;
+  }
+
+  /** Every hash recorded for a path when it was opened for evidence, oldest first. */
+  evidenceHashes(file: string): EvidenceHash[] {
+    return this.db.prepare('SELECT size, sha256, taken_at AS takenAt FROM evidence_hashes WHERE path = ? ORDER BY id').all(path.resolve(file)) as EvidenceHash[];
   }
 
   /** Adds a note to an image; returns its id. The user's notes and tags stay with the image when its file is renamed or moved. */

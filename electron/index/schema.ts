@@ -178,6 +178,18 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX xen_records_name ON xen_records(name);
   `,
+  // Evidence: every sha256 taken when an image was opened for evidence, with the time, by
+  // path (an image need not be indexed); a later hash that differs is flagged.
+  `
+  CREATE TABLE evidence_hashes (
+    id        INTEGER PRIMARY KEY,
+    path      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    taken_at  TEXT NOT NULL
+  );
+  CREATE INDEX evidence_hashes_path ON evidence_hashes(path);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,7 @@ import { importModel, type ModelTransfer } from '../../shared/formats/qemu-strea
 import type { ImageContainer } from '../../shared/formats/registry';
 import type { LoadedVia } from '../services/load-stream';
 import { openDescribedImage } from '../services/open-image';
-import { runAsAsyncWorkerJob } from '../services/worker-job';
+import { runAsAsyncWorkerJob, throttledProgress } from '../services/worker-job';
 import { searchImage, type SearchPattern, type SearchResult } from './search';
 
 export interface MemorySearchJob {
@@ -28,18 +28,7 @@ export interface MemorySearchProgress {
 runAsAsyncWorkerJob<MemorySearchJob, SearchResult, MemorySearchProgress>(async (job, signal, onProgress) => {
   const img = openDescribedImage(job.path, job.container, importModel(job.model), job.via);
   try {
-    let last = 0;
-    return await searchImage(img, job.pattern, {
-      maxHits: job.maxHits,
-      signal,
-      onProgress: (done, total) => {
-        // At most ten reports a second: each crosses two threads and the IPC to the window.
-        const now = Date.now();
-        if (now - last < 100 && done < total) return;
-        last = now;
-        onProgress({ done, total });
-      },
-    });
+    return await searchImage(img, job.pattern, { maxHits: job.maxHits, signal, onProgress: throttledProgress(onProgress) });
   } finally {
     img.close();
   }

@@ -166,3 +166,17 @@ export function compiledWorker(relative: string): string {
   if (fs.existsSync(built)) return built;
   throw new Error(`the worker ${relative} is not built; run "npm run build"`);
 }
+
+/**
+ * A worker's progress callback that reports at most ten times a second (and always the
+ * last step): each report crosses two threads and the IPC to the window.
+ */
+export function throttledProgress(onProgress: (p: { done: number; total: number }) => void): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    onProgress({ done, total });
+  };
+}

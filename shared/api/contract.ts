@@ -9,6 +9,7 @@ import type { OffsetSpace } from './offset-map';
 import type { TreeNode } from './tree-node';
 import type { MemoryMap } from './memory-map';
 import type { ChunkRow } from './chunk-row';
+import type { ImageDiff } from './image-diff';
 
 export type { PageOfRecord, TreeNode, TreeNodeKind } from './tree-node';
 export type { MemoryMap, MemoryMapRow, PageState, PageStateCounts } from './memory-map';
@@ -117,6 +118,13 @@ export interface WorkbenchApi {
   memorySearch(handle: string, query: MemorySearchQuery): Promise<MemorySearchResult>;
   /** Stops the image's running memory search. */
   memorySearchCancel(handle: string): Promise<void>;
+  /**
+   * Compares two open images by meaning (as `migwb diff`), in a worker, reading both files
+   * as they are on disk; progress arrives as diff-progress events of `handleA`.
+   */
+  diffImages(handleA: string, handleB: string, request: DiffRequest): Promise<ImageDiffResult>;
+  /** Stops the running diff started from `handleA`. */
+  diffCancel(handleA: string): Promise<void>;
 
   /** The indexed images of the library. */
   libraryList(): Promise<LibraryImage[]>;
@@ -183,6 +191,8 @@ export const CHANNELS = [
   'readGuestMemory',
   'memorySearch',
   'memorySearchCancel',
+  'diffImages',
+  'diffCancel',
   'libraryList',
   'libraryIndex',
   'libraryReindex',
@@ -212,6 +222,7 @@ export type WorkbenchEvent =
   | { type: 'save-progress'; handle: string; phase: 'hashing' | 'writing'; done: number; total: number }
   | { type: 'transform-progress'; handle: string; phase: 'planning' | 'applying' | 'checking' | 'done'; done: number; total: number }
   | { type: 'memory-search-progress'; handle: string; done: number; total: number }
+  | { type: 'diff-progress'; handle: string; done: number; total: number }
   | { type: 'search-progress'; handle: string; done: number; total: number }
   | { type: 'index-progress'; filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentFile: string | null }
   | { type: 'menu'; command: MenuCommand }
@@ -512,6 +523,26 @@ export interface MemorySearchResult {
   cancelled: boolean;
   /** The image has unsaved edits, which the search does not see: it read the file as it is on disk. */
   editsNotSearched: number;
+}
+
+/** What a diff compares: as `migwb diff`'s options. */
+export interface DiffRequest {
+  fields: boolean;
+  ram: boolean;
+  /** Only these device sections ("cpu", "cpu:0"); empty: all. */
+  sections: string[];
+  /** The differing bytes of the first page of each RAM run. */
+  pageBytes: boolean;
+  maxRuns: number;
+}
+
+export interface ImageDiffResult {
+  /** Null when cancelled. */
+  diff: ImageDiff | null;
+  cancelled: boolean;
+  elapsedMs: number;
+  /** Unsaved edits of either image, which the diff does not see: it read the files as they are on disk. */
+  editsNotCompared: number;
 }
 
 export interface SectionJson {

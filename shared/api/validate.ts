@@ -1,5 +1,5 @@
 import type { EditRequest } from '../edit/intents';
-import { CHANNELS, MAX_GUEST_READ, MAX_READ, type Channel, type MemorySearchQuery, type SearchQuery } from './contract';
+import { CHANNELS, MAX_GUEST_READ, MAX_READ, type Channel, type DiffRequest, type MemorySearchQuery, type SearchQuery } from './contract';
 
 /**
  * Argument checks for every channel. The renderer is untrusted input to the backend: main
@@ -135,6 +135,18 @@ const memoryQuery: Check = (v) => {
   return undefined;
 };
 
+const MAX_DIFF_SECTIONS = 1000;
+const diffRequest: Check = (v) => {
+  const r = v as Partial<DiffRequest>;
+  const keys = ['fields', 'ram', 'sections', 'pageBytes', 'maxRuns'];
+  if (typeof r !== 'object' || r === null || Object.keys(r).length !== keys.length || Object.keys(r).some((k) => !keys.includes(k))) return `expected {${keys.join(', ')}}`;
+  const problem = boolean(r.fields) ?? boolean(r.ram) ?? boolean(r.pageBytes);
+  if (problem) return problem;
+  if (!Array.isArray(r.sections) || r.sections.length > MAX_DIFF_SECTIONS || r.sections.some((x) => text(x) !== undefined)) return `sections must be at most ${MAX_DIFF_SECTIONS} section names`;
+  if (!(Number.isInteger(r.maxRuns) && (r.maxRuns as number) >= 0 && (r.maxRuns as number) <= 1_000_000)) return 'maxRuns must be 0 to 1000000';
+  return undefined;
+};
+
 const MAX_PATHS = 100;
 /** Paths to index; none means the whole library again. */
 const pathList: Check = (v) => (Array.isArray(v) && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected at most ${MAX_PATHS} paths`);
@@ -196,6 +208,8 @@ const SIGNATURES: Record<Channel, Check[]> = {
   readGuestMemory: [string, nullableString, offset, guestLength],
   memorySearch: [string, memoryQuery],
   memorySearchCancel: [string],
+  diffImages: [string, string, diffRequest],
+  diffCancel: [string],
 };
 
 export function isChannel(name: unknown): name is Channel {

@@ -14,7 +14,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const haveChromium = fs.existsSync(CHROMIUM) && fs.existsSync(path.join(RENDERER_DIR, 'index.html'));
 
 /** Flags that keep headless Chromium off this machine's closed network (toolchain.md §4). */
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export const SCREENSHOTS = path.join(REPO, 'test-output', 'e2e');
 
@@ -40,7 +40,7 @@ export async function startWorkbench(): Promise<Workbench> {
   const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
   // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
   const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
   return {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliIO } from '../output';
 import { registerApply } from './apply';
 import { registerChunks } from './chunks';
+import { registerDiff } from './diff';
 import { registerDump } from './dump';
 import { registerEdit } from './edit';
 import { registerExtractRam } from './extract-ram';
@@ -17,6 +18,7 @@ import { registerQuery } from './query';
 import { registerRam } from './ram';
 import { registerRead } from './read';
 import { registerRepair } from './repair';
+import { registerReport } from './report';
 import { registerSeal } from './seal';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
@@ -34,6 +36,8 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerInfo,
   registerValidate,
   registerDump,
+  registerDiff,
+  registerReport,
   registerEdit,
   registerApply,
   registerRepair,
