@@ -75,6 +75,8 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
                 fields: d.nodes,
               }),
             ),
+            // The stream's problems and notes (the no-vmdesc note says what decodes the sections).
+            diagnostics: toSnakeCase(model.diagnostics),
           });
         } else {
           for (const { e, d } of sections) {
