@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DETECT_BYTES, detectFormat } from '../../shared/formats/registry';
+import { DETECT_BYTES, describeDetected, detectFormat, type ImageKind } from '../../shared/formats/registry';
+import { MemorySource } from '../../shared/io/byte-source';
 import { sectionsNamed } from '../../shared/formats/qemu-stream/section-names';
 import { humanSize } from '../../shared/util/size';
 import { migwb } from '../helpers/cli';
@@ -127,17 +128,25 @@ describe('search shows the text around each match beside the hex', () => {
 });
 
 describe('summaries count and size things the way people read them', () => {
-  it('recognised but unsupported files (Xen) are counted as unsupported, not failed', async () => {
+  it('a recognised format this version cannot open is refused as unsupported, not as a failure', () => {
+    // Every registered format opens now (Xen through its own engine); a row without a reader
+    // stands for the next format that is recognised before it is supported.
+    const head = new Uint8Array(64);
+    const described = describeDetected(new MemorySource(head), { format: { id: 'future', signatures: [] }, kind: 'qemu-stream' as ImageKind, label: 'future save format' });
+    expect(described).toEqual({ refusal: 'is a future save format, which this version cannot open yet', unsupported: true });
+  });
+
+  it('Xen streams, recognised by content, are indexed (neither unsupported nor failed)', async () => {
     const db = path.join(tmp(), 'xen.sqlite');
     const r = await migwb('index', corpusPath('xen'), '--db', db, '--json');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
-    // The Xen files recognised by content (the legacy .bin ones carry no signature).
+    // The Xen files recognised by their signature (the legacy .bin ones are found by content probes, and indexed too).
     const xen = fs.readdirSync(corpusPath('xen')).filter((f) => detectFormat(fs.readFileSync(corpusPath('xen', f)).subarray(0, DETECT_BYTES))?.kind.startsWith('xen-'));
     expect(xen.length).toBeGreaterThan(10);
-    expect(report.unsupported).toBe(xen.length);
+    expect(report.indexed).toBeGreaterThanOrEqual(xen.length);
+    expect(report.unsupported).toBe(0);
     expect(report.failed).toBe(0);
-    expect((await migwb('index', corpusPath('xen'), '--db', path.join(tmp(), 'xen2.sqlite'))).out).toMatch(new RegExp(`indexed 0 images \\(\\d+ files: 0 unchanged, \\d+ not images, ${xen.length} unsupported, 0 failed, 0 missing\\)`));
   });
 
   it('"1 error", not "1 errors"', async () => {

@@ -30,5 +30,5 @@ export function qemuBlobs(model: XenStreamModel): { offset: number; length: numb
 /** Parses the QEMU state at [offset, offset + length) of the Xen file. */
 export function openNestedQemu(file: ByteSource, offset: number, length: number): NestedQemu {
   const source = new SliceSource(file, offset, length);
-  return { offset, length, source, model: parseQemuStream(source) };
+  return { offset, length, source, model: parseQemuStream(source, { devicesOnly: true }) };
 }
