@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JournalAutosave } from '../../electron/workbench/journal-autosave';
 import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { sha256File, tempFolder } from '../helpers/evidence';
-import { cursorByte, haveChromium, openThroughPicker, screenshot, selectedHexBytes, selectedRow, startWorkbench, type Workbench } from '../helpers/browser';
+import { cursorByte, haveChromium, useWorkbench, openThroughPicker, screenshot, selectedHexBytes, selectedRow } from '../helpers/browser';
 
 /**
  * The app as an analyst's daily tool (issue 19), in real Chromium over the bridge and a real
@@ -51,19 +51,8 @@ const status = (page: Page) => page.getByTestId('status').textContent();
 const filter = (page: Page) => page.getByRole('searchbox', { name: 'Filter library' });
 
 describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', () => {
-  let wb: Workbench;
+  const wb = useWorkbench();
   const tmp = tempFolder('migwb-e2e-app-');
-  beforeAll(async () => {
-    wb = await startWorkbench();
-  });
-  afterAll(async () => {
-    const violations = wb?.cspViolations ?? [];
-    await wb?.close();
-    expect(violations).toEqual([]);
-  });
-  afterEach(() => {
-    expect(wb?.takePageErrors() ?? [], 'uncaught errors in the renderer').toEqual([]);
-  });
 
   // First in the file: with the corpus indexed by an earlier page, its progress was not seen here on a loaded machine (see the report).
   it('Re-index: a new folder indexed with progress and cancelled midway; Re-index all finishes it; Re-index selected reads one file', async () => {
@@ -71,7 +60,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
     // Enough files that Cancel lands while the run is on them, even on a loaded machine.
     const copies = 600;
     for (let i = 0; i < copies; i++) fs.copyFileSync(MINIMAL, path.join(folder, `copy-${String(i).padStart(3, '0')}.mig`));
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await page.getByRole('tab', { name: 'Library' }).click();
     const before = Number(await page.getByTestId('library').getAttribute('data-progress-events'));
     await page.getByRole('button', { name: 'Add folder…' }).first().click();
@@ -101,12 +90,12 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
   }, 240_000);
 
   it('the library as the front door: index the corpus, filter by problems and tags, tag, note, export as the CLI does, open from rows', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await page.getByRole('tab', { name: 'Library' }).click();
     await page.getByRole('button', { name: 'Add folder…' }).first().click();
     await pickIn(page, QEMU_DIR, path.basename(E1000));
     await expect.poll(() => status(page), { timeout: 120_000 }).toMatch(/Indexed: \d+ new or changed/);
-    const listing = await cliListing(wb.libraryFile);
+    const listing = await cliListing(wb().libraryFile);
     expect(listing.images.length).toBeGreaterThan(10);
     await expect.poll(() => page.locator('.library-count').textContent()).toBe(`${listing.images.length} images`);
 
@@ -149,7 +138,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
     await page.getByRole('button', { name: 'Add tag' }).click();
     await expect.poll(() => status(page)).toMatch(/Tagged case-4711 on 3 images/);
     await filter(page).fill('tag:case-4711');
-    const flipped = (await cliListing(wb.libraryFile)).images.filter((i) => i.tags.includes('case-4711')).map((i) => i.path).sort();
+    const flipped = (await cliListing(wb().libraryFile)).images.filter((i) => i.tags.includes('case-4711')).map((i) => i.path).sort();
     expect(flipped).toHaveLength(3);
     expect(flipped.every((p) => p.includes('flip-hdr'))).toBe(true);
     await expect.poll(shownPaths).toEqual(flipped);
@@ -163,7 +152,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
     await details.getByRole('textbox', { name: 'New note' }).fill('seized from host A; payload planted at 0x100000');
     await details.getByRole('button', { name: 'Add note' }).click();
     await expect.poll(() => page.getByTestId('detail-notes').textContent()).toContain('seized from host A; payload planted at 0x100000');
-    const notes = await migwb('note', E1000, '--db', wb.libraryFile);
+    const notes = await migwb('note', E1000, '--db', wb().libraryFile);
     expect(notes.out).toMatch(/#\d+ {2}\d{4}-\d\d-\d\d .*seized from host A; payload planted at 0x100000/);
     await filter(page).fill('note:seized');
     await expect.poll(shownPaths).toEqual([E1000]);
@@ -181,7 +170,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
       await page.getByRole('button', { name: `Export ${listing.images.length} rows…` }).click();
       await pickIn(page, out, 'exports-go-here.txt', `library.${format}`);
       await expect.poll(() => status(page)).toMatch(new RegExp(`Exported ${listing.images.length} rows to .*library\\.${format}`));
-      const fromCli = await migwb('ls', '--db', wb.libraryFile, '--export', format, '-o', path.join(out, `cli.${format}`));
+      const fromCli = await migwb('ls', '--db', wb().libraryFile, '--export', format, '-o', path.join(out, `cli.${format}`));
       expect(fromCli.code, fromCli.err).toBe(0);
       expect(fromCli.out).toMatch(new RegExp(`^${listing.images.length} rows written to `));
       expect(fs.readFileSync(path.join(out, `library.${format}`), 'utf8')).toBe(fs.readFileSync(path.join(out, `cli.${format}`), 'utf8'));
@@ -204,7 +193,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
   }, 240_000);
 
   it('unsaved edits: closing a dirty tab asks (Cancel keeps it), reloading asks; after a reload, and after a closed page, reopening restores the edit', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, MINIMAL);
     await selectEip(page);
     await page.getByRole('textbox', { name: 'Set value' }).fill('0x1234');
@@ -231,7 +220,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
     await expect.poll(() => tab.textContent()).toContain('●');
 
     // The journal is kept beside the library: reloading for real loses nothing.
-    const kept = new JournalAutosave(path.join(path.dirname(wb.libraryFile), 'autosave')).fileFor(MINIMAL);
+    const kept = new JournalAutosave(path.join(path.dirname(wb().libraryFile), 'autosave')).fileFor(MINIMAL);
     await expect.poll(() => fs.existsSync(kept)).toBe(true);
     page.once('dialog', (d) => void d.accept());
     await page.reload();
@@ -241,7 +230,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
 
     // The restored edit is kept again: a page closed without a word loses nothing either.
     await page.close();
-    const again = await wb.newPage();
+    const again = await wb().newPage();
     await restoreIn(again);
     // The image itself was never written.
     expect(sha256File(MINIMAL)).toBe(readJson(sidecar(MINIMAL, 'meta')).sha256);
@@ -272,7 +261,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
   for (const image of [E1000, COMPRESS]) {
     it(`guest memory of ${path.basename(image)}: search finds the planted markers at the addresses its meta.json gives; a hit jumps to its record; go to a guest-physical address`, async () => {
       const payload = readJson(sidecar(image, 'meta')).planted_payload!;
-      const page = await wb.newPage();
+      const page = await wb().newPage();
       await openThroughPicker(page, image);
       await page.getByRole('tab', { name: 'Memory search' }).click();
       // A pattern the backend refuses (over 1 KiB) gives a message for the user, not the API's argument check.
@@ -309,7 +298,7 @@ describe.skipIf(!haveChromium)('the app workflow in real Chromium (issue 19)', (
 
   // The copies the Re-index test added are the images opened here.
   it('eight tabs opened from the library (Open 8): each one is reachable and scrolled into sight', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await page.getByRole('tab', { name: 'Library' }).click();
     await filter(page).fill('name:copy-');
     await expect.poll(() => rows(page).count()).toBeGreaterThanOrEqual(8);

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 import { haveQemu, loadInQemu } from '../helpers/qemu';
-import { haveChromium, openThroughPicker, screenshot, startWorkbench, type Workbench } from '../helpers/browser';
+import { haveChromium, useWorkbench, openThroughPicker, screenshot } from '../helpers/browser';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 
@@ -37,22 +37,11 @@ async function saveThroughPicker(page: Page, folder: string, name: string): Prom
 describe.skipIf(!haveChromium)('the chunk panel in real Chromium', () => {
   expectOriginalsUnchanged([MINIMAL]);
   const tmp = tempFolder('migwb-e2e-chunks-');
-  let wb: Workbench;
+  const wb = useWorkbench();
   let saved: string | undefined;
-  beforeAll(async () => {
-    wb = await startWorkbench();
-  });
-  afterAll(async () => {
-    const violations = wb?.cspViolations ?? [];
-    await wb?.close();
-    expect(violations).toEqual([]);
-  });
-  afterEach(() => {
-    expect(wb?.takePageErrors() ?? [], 'uncaught errors in the renderer').toEqual([]);
-  });
 
   it('reorder by drag and by keyboard, delete, undo, save: the file `migwb edit` writes for the same moves', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, MINIMAL);
     await expect.poll(() => chunkRows(page).count()).toBe(40);
     const original = await listedKeys(page);
@@ -118,7 +107,7 @@ describe.skipIf(!haveChromium)('the chunk panel in real Chromium', () => {
     bytes[cpu.file_offset + 8 + 40] ^= 0x01;
     fs.writeFileSync(damaged, bytes);
 
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, damaged);
     await expect.poll(() => page.getByTestId('chunk-panel').locator('.panel-title').textContent()).toMatch(/^Chunks.*1 damaged/);
     const row = chunkRow(page, 'FULL cpu:0');

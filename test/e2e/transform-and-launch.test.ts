@@ -2,11 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { WorkbenchBridge } from '../../shared/api/contract';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
-import { haveChromium, openThroughPicker, saveThroughPicker, screenshot, startWorkbench, type Workbench } from '../helpers/browser';
+import { haveChromium, useWorkbench, openThroughPicker, saveThroughPicker, screenshot } from '../helpers/browser';
 import { haveQemu, withLoadedImage } from '../helpers/qemu';
 
 /**
@@ -44,22 +44,11 @@ function streamSha256(page: Page, handle: string): Promise<string> {
 }
 
 describe.skipIf(!haveChromium)('Transform and Load in QEMU in real Chromium (bridge + real renderer bundle)', () => {
-  let wb: Workbench;
+  const wb = useWorkbench();
   const tmp = tempFolder('migwb-e2e-transform-');
-  beforeAll(async () => {
-    wb = await startWorkbench();
-  });
-  afterAll(async () => {
-    const violations = wb?.cspViolations ?? [];
-    await wb?.close();
-    expect(violations, 'CSP violations (the diff editor runs under the same strict policy)').toEqual([]);
-  });
-  afterEach(() => {
-    expect(wb?.takePageErrors() ?? [], 'uncaught errors in the renderer').toEqual([]);
-  });
 
   it('Transform: pick qemu-7.2, review the plan and the vmdesc diff, Apply, Undo, Apply again, Save as: the file migwb transform writes', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, PC10);
     const handle = await activeHandle(page);
     const original = sha256File(PC10);
@@ -147,8 +136,8 @@ describe.skipIf(!haveChromium)('Transform and Load in QEMU in real Chromium (bri
   }, 120_000);
 
   it.skipIf(!bothQemus)('Load in QEMU: the arguments are migwb qemu-args, the verdict is migwb preflight, per target; Copy puts the command on the clipboard (needs QEMU 7.2 and 10.0)', async () => {
-    const page = await wb.newPage();
-    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: wb.bridge.origin });
+    const page = await wb().newPage();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: wb().bridge.origin });
     await openThroughPicker(page, QXL_SAVE);
     await page.getByLabel('Hex view').focus();
     await page.keyboard.press('Control+Shift+L');

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { sha256File, tempFolder } from '../helpers/evidence';
 import { haveQemu, migrateToFile, QEMU, withGuest } from '../helpers/qemu';
-import { clickByte, cursorByte, firstSelectedOffset, haveChromium, openThroughPicker, saveThroughPicker, screenshot, selectedHexBytes, selectedRow, startWorkbench, treeRow, type Workbench } from '../helpers/browser';
+import { clickByte, cursorByte, firstSelectedOffset, haveChromium, useWorkbench, openThroughPicker, saveThroughPicker, screenshot, selectedHexBytes, selectedRow, treeRow } from '../helpers/browser';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 
@@ -16,24 +16,10 @@ function migFilesUnder(dir: string): string[] {
 }
 
 describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real renderer bundle)', () => {
-  let wb: Workbench;
-  beforeAll(async () => {
-    wb = await startWorkbench();
-  });
-  afterAll(async () => {
-    // Every page of every test ran without a CSP violation.
-    const violations = wb?.cspViolations ?? [];
-    await wb?.close();
-    expect(violations).toEqual([]);
-  });
-
-  // An uncaught error in the renderer fails the test that caused it.
-  afterEach(() => {
-    expect(wb?.takePageErrors() ?? [], 'uncaught errors in the renderer').toEqual([]);
-  });
+  const wb = useWorkbench();
 
   it('runs under a CSP without unsafe-inline: Monaco\'s run-time styles carry the page\'s nonce, nothing is blocked', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, MINIMAL);
     const cpu = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
     await cpu.click();
@@ -47,7 +33,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     expect(styles.length).toBeGreaterThan(0);
     expect(styles.every(Boolean)).toBe(true);
     // Nothing was blocked while the app ran; then an injected <style> without the nonce is refused.
-    expect(wb.cspViolations.splice(0)).toEqual([]);
+    expect(wb().cspViolations.splice(0)).toEqual([]);
     const injected = await page.evaluate(() => {
       const style = document.createElement('style');
       style.removeAttribute('nonce');
@@ -60,20 +46,20 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     });
     expect(injected).toBe(false);
     // The event reports (one per policy: the header's and the meta tag's) arrive after the console's.
-    await expect.poll(() => wb.cspViolations.filter((v) => v.startsWith('CSP violation')).length).toBe(2);
-    const blocked = wb.cspViolations.splice(0);
+    await expect.poll(() => wb().cspViolations.filter((v) => v.startsWith('CSP violation')).length).toBe(2);
+    const blocked = wb().cspViolations.splice(0);
     expect(blocked.length).toBeGreaterThan(0);
     expect(blocked.every((v) => /style-src-elem/.test(v)), blocked.join("\n")).toBe(true);
   });
 
   it('shows what to do on an empty start', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await expect.poll(() => page.getByTestId('empty-state').textContent()).toMatch(/No image open/);
     await screenshot(page, '00-empty-state');
   });
 
   it('add a library folder: every corpus image is indexed with progress, and opens from the library', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await page.getByRole('tab', { name: 'Library' }).click();
     await page.getByRole('button', { name: 'Add folder…' }).first().click();
     const picker = page.getByTestId('file-picker');
@@ -96,7 +82,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
   });
 
   it('open an image, expand the tree, click a field: its bytes are highlighted and the inspector decodes it', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, MINIMAL);
     const cpu = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
     await cpu.locator('.twisty').click();
@@ -124,7 +110,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
 
   it('click a hex byte deep inside RAM: the RAM page node is selected', async () => {
     const image = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, image);
     // Go to the planted payload's page data, then click a byte three rows further down.
     const part = readJson(sidecar(image, 'sections')).elements.find((e) => e.type === 'PART')!;
@@ -142,7 +128,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
 
   it('open a corrupt image and jump to its diagnostic', async () => {
     const image = corpusPath('qemu', 'corrupt', 'x86_64-q35-minimal-running-32M.flip-hdr.mig');
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, image);
     const diag = page.locator('.diag[data-code="damaged-section-type"]');
     await expect.poll(() => diag.textContent()).toMatch(/Unknown section type 0x14/);
@@ -156,13 +142,13 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
   });
 
   it('a file that is not an image gives a one-line error in the status bar', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, corpusPath('qemu', 'payload-1M.bin'), { expectTab: false });
     await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/not a recognised migration image/);
   });
 
   it('keyboard: the tree and the hex view are navigable without a mouse', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, MINIMAL);
     await treeRow(page, 'hdr').click();
     await page.keyboard.press('ArrowDown');
@@ -184,7 +170,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
   it('open a libvirt save: the wrapper level (header, domain XML, stream) sits above the QEMU sections', async () => {
     const image = corpusPath('libvirt', 'wb-tiny-i440fx-raw.sav');
     const file = fs.readFileSync(image);
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, image);
     // The wrapper is its own level above the QEMU stream, both open at first.
     const wrapper = treeRow(page, 'w0');
@@ -223,7 +209,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
 
   it('open a gzip-compressed libvirt save: it is decompressed in the worker and its sections decoded', async () => {
     const image = corpusPath('libvirt', 'wb-tiny-i440fx-gzip-paused.sav');
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, image);
     await expect.poll(() => treeRow(page, 'w0').locator('.detail').textContent()).toMatch(/gzip stream/);
     await expect.poll(() => page.locator('.tree-row .label', { hasText: /^cpu$/ }).count()).toBeGreaterThan(0);
@@ -237,7 +223,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
 
   it('a stream without a vmdesc: its fields decode with a sibling image’s vmdesc, at this image’s offsets', async () => {
     const image = corpusPath('qemu', 'x86_64-pc-suppress-vmdesc-paused-16M.mig');
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, image);
     const cpuRow = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
     await cpuRow.locator('.twisty').click();
@@ -266,7 +252,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
   });
 
   it('edit a field in the inspector: the bytes change, the edit is listed, undo restores them', async () => {
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, MINIMAL);
     const cpu = page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) });
     await cpu.locator('.twisty').click();
@@ -295,7 +281,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
   it('repair a corrupt image and save it: the saved file is the one "migwb repair" writes', async () => {
     const image = corpusPath('qemu', 'corrupt', 'x86_64-q35-minimal-running-32M.flip-hdr.mig');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-save-'));
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, image);
     await page.getByRole('tab', { name: /^Edits/ }).click();
     await page.getByRole('button', { name: 'Repair', exact: true }).click();
@@ -321,7 +307,7 @@ describe.skipIf(!haveChromium)('the workbench in real Chromium (bridge + real re
     const image = path.join(tmp(), 'x86_64-pc-random64M-paused.mig');
     await withGuest({ binary: QEMU['7.2'], args: ['-M', 'pc', '-m', '128', '-device', 'loader,file=random-64M.bin,addr=0x100000,force-raw=on'], files: [payload] }, ({ qmp }) => migrateToFile(qmp, image));
     const size = fs.statSync(image).size;
-    const page = await wb.newPage();
+    const page = await wb().newPage();
     await openThroughPicker(page, image);
     const rows = page.getByLabel('Hex view');
     await expect.poll(async () => Number(await rows.getAttribute('data-total-rows')) * 20).toBeGreaterThan(2 ** 25 * 2);
