@@ -1,3 +1,4 @@
+import type { GuestBytesPlace } from '../../shared/api/contract';
 import { describeMappedRegions, resolveGuestAddress, type MachineLayout } from '../../shared/memory/layout';
 import { readGuestPage } from '../../shared/formats/qemu-stream/ram-reader';
 import type { OpenedImage } from '../services/open-image';
@@ -8,16 +9,7 @@ import { hexAddress } from './addresses';
 export const MAX_READ = 64 << 20;
 
 /** Where the bytes of one guest page (or part of it) came from. */
-export interface PageOrigin {
-  gpa?: number;
-  block: string;
-  blockOffset: number;
-  length: number;
-  /** Kind of the record giving the final content, or never-sent. */
-  kind: string;
-  /** Offset of the record data in the stream, and in the file when the file holds it. */
-  streamOffset?: number;
-  fileOffset?: number;
+export interface PageOrigin extends GuestBytesPlace {
   /** Records that sent this page. */
   sends: number;
   problem?: string;

@@ -499,17 +499,23 @@ export interface MemorySearchQuery {
   maxHits?: number;
 }
 
-export interface MemorySearchHit {
-  /** Guest-physical address of the first matched byte (absent where the block is not mapped), and its aliases. */
+/** Where some bytes of guest memory are: the guest's address and the RAM block's, and the record that holds them in the image. */
+export interface GuestBytesPlace {
+  /** Guest-physical address of the first byte (absent where the block is not mapped). */
   gpa?: number;
-  aliases?: number[];
   block: string;
   blockOffset: number;
   length: number;
-  /** Record kind of the page holding the first matched byte (page, zero, xbzrle, compress, mapped, never-sent). */
+  /** Kind of the record giving the bytes (page, zero, xbzrle, compress, mapped, never-sent). */
   kind: string;
+  /** Offset of the record's data in the stream, and in the file when the file holds it. */
   streamOffset?: number;
   fileOffset?: number;
+}
+
+export interface MemorySearchHit extends GuestBytesPlace {
+  /** Other guest-physical addresses of the first matched byte (aliased ROM). */
+  aliases?: number[];
   /** The matched bytes, hex (at most 64). */
   match: string;
 }

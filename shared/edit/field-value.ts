@@ -16,8 +16,9 @@ export function fieldEncoding(node: FieldNode): FieldEncoding {
     return { kind: 'not-editable', why: `is a ${node.type === 'array' ? 'array' : node.type}; set one of its fields (${names.join(', ')}${node.children.length > 4 ? ', …' : ''})` };
   }
   const m = INT_TYPE.exec(node.type);
-  // All big-endian: "equal" and "le" name QEMU's load-time checks, not byte orders.
-  if (m && node.size === Number(m[2]) / 8) return { kind: 'int', bits: Number(m[2]), signed: m[1] !== 'u' };
+  // vmstate integers are big-endian ("equal" and "le" name QEMU's load-time checks, not byte
+  // orders); fields of other formats (Xen records) carry their byte order in their value.
+  if (m && node.size === Number(m[2]) / 8) return { kind: 'int', bits: Number(m[2]), signed: m[1] !== 'u', ...(node.value?.kind === 'int' && node.value.littleEndian ? { littleEndian: true } : {}) };
   const le = LE_INT_TYPE.exec(node.type);
   if (le && node.size === Number(le[1]) / 8) return { kind: 'int', bits: Number(le[1]), signed: false, littleEndian: true };
   if (node.type === 'timer' && node.size === 8) return { kind: 'int', bits: 64, signed: true };
@@ -38,8 +39,7 @@ export function encodeFieldValue(node: FieldNode, text: string, where: string, r
     case 'not-editable':
       throw new EditError(`${where} ${enc.why}`);
     case 'int':
-      // vmstate integers are big-endian unless the field says otherwise (virtio's own parts); fields of other formats (Xen records) carry their byte order.
-      return encodeInt(parseInt(text, enc.bits, enc.signed, `${where} (${node.type})`), enc.bits, !!enc.littleEndian || (node.value?.kind === 'int' && !!node.value.littleEndian));
+      return encodeInt(parseInt(text, enc.bits, enc.signed, `${where} (${node.type})`), enc.bits, enc.littleEndian);
     case 'bool': {
       const v = text.trim().toLowerCase();
       if (['true', '1', 'on', 'yes'].includes(v)) return Uint8Array.of(1);
