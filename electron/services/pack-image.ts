@@ -10,6 +10,7 @@ import { QEVM_MAGIC } from '../../shared/formats/qemu-stream/constants';
 import { readBe32 } from '../../shared/io/bytes';
 import type { ByteSource } from '../../shared/io/byte-source';
 import { openByteOutput, type ByteOutput } from '../io/byte-output';
+import { EventLoopTurns, ReadBlocks } from '../io/read-blocks';
 import type { FileSource } from '../io/file-source';
 import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from './open-container';
 import { openReadOnly } from './open-image';
@@ -17,7 +18,7 @@ import { sealedBy } from './seal-image';
 import { UserError } from './user-error';
 
 export interface PackOptions {
-  /** Largest chunk of stream data (default 1 MiB). */
+  /** Largest chunk of stream data (default 4 MiB). */
   chunkSize?: number;
   /** The QEMU version that wrote the stream, for the header (a stream does not say). */
   qemuVersion?: string;
@@ -64,12 +65,14 @@ export async function packImage(input: string, output: string, options: PackOpti
       chunkSize,
     );
     const streamHash = createHash('sha256');
-    for await (const block of source.blocks()) {
+    const turns = new EventLoopTurns();
+    for await (const block of source.blocks(new ReadBlocks(READ_BYTES, !out.keepsParts), () => packer.keptFrom)) {
       options.signal?.throwIfAborted();
       streamHash.update(block);
       packer.push(block);
       await out.write(parts.splice(0));
       options.onProgress?.(packer.streamSize, source.streamSize);
+      await turns.after(packer.streamSize);
     }
     if (packer.streamSize === 0) throw new UserError(`${input === '-' ? 'standard input' : input} holds no stream bytes; nothing to pack`);
     const streamSha = streamHash.digest('hex');
@@ -109,7 +112,8 @@ interface StreamInput {
   /** The whole source file's sha256, when it is more than the stream (a libvirt save, a qcow2). */
   fileHash?: (signal?: AbortSignal) => Promise<string>;
   diagnostics: Diagnostic[];
-  blocks(): AsyncIterable<Uint8Array>;
+  /** The stream in order; a file's is read into `blocks`, reusing memory before `keptFrom()`. */
+  blocks(blocks: ReadBlocks, keptFrom: () => number): AsyncIterable<Uint8Array>;
   close(): void;
 }
 
@@ -130,7 +134,7 @@ async function fileSource(input: string, options: PackOptions): Promise<StreamIn
       fileSize: file.size,
       ...(whole ? {} : { fileHash: (signal?: AbortSignal) => hashSource(file, signal) }),
       diagnostics: attached.diagnostics.filter((d) => d.severity !== 'info'),
-      blocks: () => readForward(stream),
+      blocks: (blocks, keptFrom) => readForward(stream, blocks, keptFrom),
       close: () => (a.close(), file.close()),
     };
   } catch (e) {
@@ -140,11 +144,11 @@ async function fileSource(input: string, options: PackOptions): Promise<StreamIn
   }
 }
 
-async function* readForward(source: ByteSource): AsyncIterable<Uint8Array> {
+async function* readForward(source: ByteSource, blocks: ReadBlocks, keptFrom: () => number): AsyncIterable<Uint8Array> {
   for (let at = 0; at < source.size; ) {
-    // A fresh buffer each time: the packer keeps slices of it until their chunk is written.
-    const block = Buffer.allocUnsafe(Math.min(READ_BYTES, source.size - at));
-    const n = source.readInto(block, 0, block.length, at);
+    // The packer keeps slices of a block until their chunk is written: a block is reused only after.
+    const block = blocks.next(at, keptFrom());
+    const n = source.readInto(block, 0, Math.min(block.length, source.size - at), at);
     if (n <= 0) throw new Error(`the stream could not be read at byte ${at}`);
     at += n;
     yield block.subarray(0, n);
