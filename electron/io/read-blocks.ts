@@ -18,22 +18,27 @@ export class ReadBlocks {
   constructor(
     readonly blockSize: number,
     private readonly reuse: boolean,
-    private readonly poolSize = 4,
+    private readonly options: { poolSize?: number; shared?: boolean } = {},
   ) {}
 
   /** A buffer for the bytes from `at` on, given that the consumer needs nothing before `keptFrom`. */
   next(at: number, keptFrom: number): Buffer {
     const block = this.reuse ? (this.pool.find((b) => b.end <= keptFrom) ?? this.grow()) : undefined;
-    if (!block) return Buffer.allocUnsafe(this.blockSize);
+    if (!block) return this.allocate();
     block.end = at + this.blockSize;
     return block.buf;
   }
 
   private grow(): { buf: Buffer; end: number } | undefined {
-    if (this.pool.length >= this.poolSize) return undefined;
-    const block = { buf: Buffer.allocUnsafeSlow(this.blockSize), end: 0 };
+    if (this.pool.length >= (this.options.poolSize ?? 4)) return undefined;
+    const block = { buf: this.allocate(), end: 0 };
     this.pool.push(block);
     return block;
+  }
+
+  /** `shared`: in a SharedArrayBuffer, which a worker thread reads without a copy. */
+  private allocate(): Buffer {
+    return this.options.shared ? Buffer.from(new SharedArrayBuffer(this.blockSize)) : Buffer.allocUnsafeSlow(this.blockSize);
   }
 }
 

@@ -11,6 +11,7 @@ import { readBe32 } from '../../shared/io/bytes';
 import type { ByteSource } from '../../shared/io/byte-source';
 import { openByteOutput, type ByteOutput } from '../io/byte-output';
 import { EventLoopTurns, ReadBlocks } from '../io/read-blocks';
+import { ThreadedSha256 } from '../io/threaded-sha256';
 import type { FileSource } from '../io/file-source';
 import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from './open-container';
 import { openReadOnly } from './open-image';
@@ -56,6 +57,7 @@ export async function packImage(input: string, output: string, options: PackOpti
   const chunkSize = checkChunkSize(options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const source = input === '-' ? await stdinSource(options.stdin ?? process.stdin) : await fileSource(input, options);
   let out: ByteOutput | undefined;
+  let streamHash: ThreadedSha256 | undefined;
   try {
     out = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.force, stdout: options.stdout });
     const parts: Uint8Array[] = [];
@@ -64,18 +66,21 @@ export async function packImage(input: string, output: string, options: PackOpti
       (p) => parts.push(...p),
       chunkSize,
     );
-    const streamHash = createHash('sha256');
+    // The sha256 runs on a second thread beside the copy; a block is reused once both are past it.
+    streamHash = new ThreadedSha256(2 * READ_BYTES);
+    const hashing = streamHash;
+    const blocks = new ReadBlocks(READ_BYTES, !out.keepsParts, { poolSize: 6, shared: true });
     const turns = new EventLoopTurns();
-    for await (const block of source.blocks(new ReadBlocks(READ_BYTES, !out.keepsParts), () => packer.keptFrom)) {
+    for await (const block of source.blocks(blocks, () => Math.min(packer.keptFrom, hashing.hashed))) {
       options.signal?.throwIfAborted();
-      streamHash.update(block);
+      await hashing.update(block);
       packer.push(block);
       await out.write(parts.splice(0));
       options.onProgress?.(packer.streamSize, source.streamSize);
       await turns.after(packer.streamSize);
     }
     if (packer.streamSize === 0) throw new UserError(`${input === '-' ? 'standard input' : input} holds no stream bytes; nothing to pack`);
-    const streamSha = streamHash.digest('hex');
+    const streamSha = await hashing.digest();
     const origin: OriginRecord = {
       source_name: input === '-' ? '-' : path.basename(input),
       source_kind: source.kind,
@@ -95,6 +100,7 @@ export async function packImage(input: string, output: string, options: PackOpti
     if ((e as Error).name === 'AbortError') throw new UserError('packing cancelled; nothing was written');
     throw e;
   } finally {
+    streamHash?.close();
     source.close();
   }
 }
