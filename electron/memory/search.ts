@@ -10,7 +10,7 @@ import { lastAtOrBefore } from '../../shared/util/sorted';
 import { findLiteral } from './literal-search';
 import { findLiteralInParallel, literalSearchThreads } from './parallel-literal-search';
 import { compilePattern, type Matcher, type SearchPattern } from './pattern';
-import { engineOf } from '../formats/engines';
+import { loadEngineOf } from '../formats/engine-format';
 
 export type { SearchPattern };
 
@@ -263,9 +263,9 @@ export async function searchImages(paths: string[], pattern: SearchPattern, opti
   const out: SearchResult[] = [];
   for (const path of paths) {
     // A format with an engine of its own (Xen streams) searches its guest memory itself.
-    const own = engineOf(path);
-    if (own) {
-      out.push(own.engine.searchImage(path, pattern, options));
+    const engine = await loadEngineOf(path);
+    if (engine) {
+      out.push(engine.searchImage(path, pattern, options));
       continue;
     }
     let img: OpenedImage;
