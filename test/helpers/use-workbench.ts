@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startWorkbench, type Workbench } from './browser';
 
-// Apart from browser.ts, which `npm run bench` loads outside vitest (importing vitest there throws).
+// Apart from browser.ts, which `npm run bench` loads too (the gui benchmark), where vitest cannot be imported.
 
 /**
  * The workbench of one describe block: started before its tests and closed after them; an
