@@ -174,28 +174,42 @@ function mapLegacyBios(b: LayoutBuilder, family: 'pc' | 'q35', pciConfig: Readon
  * VGA/QXL framebuffers and the like by their BAR, option ROMs ("<path>/<name>.rom") by the
  * expansion ROM BAR. A never-booted guest has programmed none.
  */
-const BAR_OF_BLOCK: Readonly<Record<string, number>> = { 'vga.vram': 0, 'qxl.vram': 1, 'qxl.vrom': 2, 'qxl.vram64': 4 };
+const BAR_OF_BLOCK: Readonly<Record<string, number>> = { 'vga.vram': 0, 'qxl.vram': 1, 'qxl.vrom': 2, 'qxl.vram64': 4, 'bochs-display-vram': 0 };
 
 function mapPciBars(b: LayoutBuilder, pciConfig: ReadonlyMap<string, Uint8Array>): void {
   for (const [path, config] of pciConfig) {
-    const view = new DataView(config.buffer, config.byteOffset, config.byteLength);
-    if (config.length < 0x34 || !(view.getUint16(0x04, true) & 0x2)) continue;
     for (const block of b.blocksUnder(`${path}/`)) {
       const name = block.slice(path.length + 1);
       const bar = BAR_OF_BLOCK[name];
       if (bar !== undefined) {
-        const low = view.getUint32(0x10 + 4 * bar, true);
-        if (low & 0x1) continue; // an I/O BAR
-        const is64 = ((low >> 1) & 0x3) === 2;
-        const address = (low & ~0xf) >>> 0;
-        const gpa = is64 ? view.getUint32(0x14 + 4 * bar, true) * 2 ** 32 + address : address;
+        const gpa = pciMemoryBar(config, bar);
         if (gpa) b.map(block, gpa, 0, undefined, false, `PCI BAR${bar} of ${path}`);
-      } else if (name.endsWith('.rom')) {
-        const rom = view.getUint32(0x30, true);
+      } else if (name.endsWith('.rom') && memoryDecoding(config)) {
+        const rom = new DataView(config.buffer, config.byteOffset, config.byteLength).getUint32(0x30, true);
         if (rom & 0x1 && rom & ~0x7ff) b.map(block, (rom & ~0x7ff) >>> 0, 0, undefined, true, `expansion ROM BAR of ${path}`);
       }
     }
   }
+}
+
+function memoryDecoding(config: Uint8Array): boolean {
+  return config.length >= 0x34 && ((config[0x04] | (config[0x05] << 8)) & 0x2) !== 0;
+}
+
+/**
+ * Where memory BAR `bar` of a device's config space is mapped (pci_bar_address): undefined
+ * while memory decoding is off, for an I/O BAR and for a BAR never programmed (0). A 64-bit
+ * BAR takes its high half from the next register.
+ */
+export function pciMemoryBar(config: Uint8Array, bar: number): number | undefined {
+  if (!memoryDecoding(config)) return undefined;
+  const view = new DataView(config.buffer, config.byteOffset, config.byteLength);
+  const low = view.getUint32(0x10 + 4 * bar, true);
+  if (low & 0x1) return undefined;
+  const is64 = ((low >> 1) & 0x3) === 2;
+  const address = (low & ~0xf) >>> 0;
+  const gpa = is64 ? view.getUint32(0x14 + 4 * bar, true) * 2 ** 32 + address : address;
+  return gpa || undefined;
 }
 
 function hexSize(n: number): string {

@@ -13,6 +13,7 @@ import { registerRam } from './ram';
 import { registerRead } from './read';
 import { registerRepair } from './repair';
 import { registerSeal } from './seal';
+import { registerScreen } from './screen';
 import { registerSearch } from './search';
 import { registerServe } from './serve';
 import { registerValidate } from './validate';
@@ -37,5 +38,6 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   registerExtractRam,
   registerRead,
   registerSearch,
+  registerScreen,
   registerServe,
 ];

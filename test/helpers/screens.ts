@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { framebufferRgb, newFramebuffer, type Framebuffer } from '../../shared/display/framebuffer';
+import { encodePng } from '../../shared/display/png';
+import { MARKER_BASE, MARKER_GPA } from './boot-program';
+import { REPO } from './cli';
+import { loadInQemu, Qmp, QEMU, type QemuVersion } from './qemu';
+
+export const SCREEN_OUTPUT = path.join(REPO, 'test-output', 'screens');
+
+/** A running source guest: QEMU with QMP, in its own folder. */
+export interface Guest {
+  qmp: Qmp;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Boots QEMU (running) with `args` in `dir` (where the disk lives). */
+export async function startGuest(version: QemuVersion, dir: string, args: string[]): Promise<Guest> {
+  const socket = path.join(dir, `qmp-${process.pid}-${Date.now()}.sock`);
+  const proc: ChildProcess = spawn(QEMU[version], [...args, '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  try {
+    const qmp = await Qmp.connect(socket, proc, 60_000);
+    return {
+      qmp,
+      dir,
+      async stop() {
+        await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
+        qmp.close();
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+        await exited;
+      },
+    };
+  } catch (e) {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await exited;
+    throw new Error(`QEMU ${version} did not start: ${(e as Error).message}\n${stderr}`);
+  }
+}
+
+/** Guest-physical dword through HMP `xp` (QEMU's own view of guest memory). */
+export async function readGuestDword(qmp: Qmp, gpa: number): Promise<number> {
+  const text = await qmp.hmp(`xp /1wx 0x${gpa.toString(16)}`);
+  const m = /:\s*0x([0-9a-f]+)/.exec(text);
+  if (!m) throw new Error(`unexpected xp output: ${text}`);
+  return parseInt(m[1], 16);
+}
+
+/** Waits until the guest signalled `step` (boot-program.ts's marker). */
+export async function waitStep(qmp: Qmp, step: number, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await readGuestDword(qmp, MARKER_GPA);
+    if (v === MARKER_BASE + step) return;
+    if (Date.now() > deadline) throw new Error(`the guest did not reach step ${step} (marker 0x${v.toString(16)})`);
+    await sleep(100);
+  }
+}
+
+/** Stops the guest and saves it with `migrate` into `file`; the guest can be continued afterwards. */
+export async function saveGuest(qmp: Qmp, file: string): Promise<void> {
+  await qmp.execute('stop');
+  await qmp.execute('migrate', { uri: `exec:cat > '${file}'` });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const status = (await qmp.execute<{ status: string }>('query-migrate')).status;
+    if (status === 'completed') return;
+    if (status === 'failed' || Date.now() > deadline) throw new Error(`migration to ${file}: ${status}`);
+    await sleep(50);
+  }
+}
+
+/** Continues a saved guest and presses Enter (the programs wait for a key between steps). */
+export async function nextStep(qmp: Qmp): Promise<void> {
+  await qmp.execute('cont');
+  await qmp.execute('send-key', { keys: [{ type: 'qcode', data: 'ret' }] });
+}
+
+export interface QemuScreen {
+  framebuffer: Framebuffer;
+  /** QEMU's stderr and trace output while loading. */
+  stderr: string[];
+}
+
+/**
+ * Loads `image` into a fresh QEMU with -incoming (paused, as after a restore) and takes
+ * QEMU's screendump (PPM) of the loaded VM. `files` are copied beside it (the disk).
+ */
+export async function qemuScreendump(version: QemuVersion, image: string, args: string[], files: string[], extra?: (qmp: Qmp) => Promise<void>): Promise<QemuScreen> {
+  const r = await loadInQemu({ version, image, args, files });
+  if (!r.loaded) throw new Error(`QEMU ${version} did not load ${image}: ${r.status}\n${r.stderr.join('\n')}`);
+  try {
+    const ppm = `${image}.${version}.ppm`;
+    await r.qmp!.execute('screendump', { filename: ppm });
+    if (extra) await extra(r.qmp!);
+    const framebuffer = parsePpm(fs.readFileSync(ppm));
+    fs.rmSync(ppm);
+    return { framebuffer, stderr: r.stderr };
+  } finally {
+    await r.quit();
+  }
+}
+
+/** A binary PPM (P6, maxval 255), as QEMU's ppm_save writes it. */
+export function parsePpm(bytes: Buffer): Framebuffer {
+  const header = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(bytes.subarray(0, 64).toString('latin1'));
+  if (!header) throw new Error('not a P6 PPM with maxval 255');
+  const width = Number(header[1]);
+  const height = Number(header[2]);
+  const data = bytes.subarray(header[0].length);
+  const fb = newFramebuffer(width, height);
+  for (let i = 0; i < width * height; i++) fb.pixels[i] = (data[3 * i] << 16) | (data[3 * i + 1] << 8) | data[3 * i + 2];
+  return fb;
+}
+
+/**
+ * Pixel-for-pixel comparison. Returns "" when equal; else a description of the first
+ * difference and how many pixels differ, and writes both pictures under test-output/screens.
+ */
+export function compareScreens(ours: Framebuffer, theirs: Framebuffer, label: string): string {
+  if (ours.width === theirs.width && ours.height === theirs.height && Buffer.from(framebufferRgb(ours)).equals(Buffer.from(framebufferRgb(theirs)))) return '';
+  fs.mkdirSync(SCREEN_OUTPUT, { recursive: true });
+  const safe = label.replace(/[^A-Za-z0-9.-]+/g, '_');
+  fs.writeFileSync(path.join(SCREEN_OUTPUT, `${safe}.ours.png`), encodePng(ours));
+  fs.writeFileSync(path.join(SCREEN_OUTPUT, `${safe}.qemu.png`), encodePng(theirs));
+  if (ours.width !== theirs.width || ours.height !== theirs.height) return `size ${ours.width}x${ours.height}, QEMU ${theirs.width}x${theirs.height}`;
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < ours.pixels.length; i++) {
+    if (ours.pixels[i] !== theirs.pixels[i]) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  const x = first % ours.width;
+  const y = Math.floor(first / ours.width);
+  return `${count} pixels differ; first at (${x},${y}): ours 0x${ours.pixels[first].toString(16).padStart(6, '0')}, QEMU 0x${theirs.pixels[first].toString(16).padStart(6, '0')}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
