@@ -28,10 +28,10 @@ const LAYERS = [
 ];
 
 export default defineConfig(
-  globalIgnores(['build/', 'release/', 'node_modules/', 'test-output/', '.vitest-cache/']),
+  globalIgnores(['build/', 'release/', 'node_modules/', 'test-output/', '.vitest-cache/', '.stryker-tmp/', 'reports/']),
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   {
-    files: ['**/*.{ts,tsx,mjs,js}'],
+    files: ['**/*.{ts,tsx,mjs,cjs,js}'],
     extends: [js.configs.recommended, tseslint.configs.recommended],
     plugins: { 'import-x': importX },
     settings: {
@@ -52,6 +52,16 @@ export default defineConfig(
       'react-hooks/rules-of-hooks': 'error',
       'react-hooks/exhaustive-deps': 'error',
     },
+  },
+  {
+    // Scripts Node runs as they are: the CI summary and reporter, the mutation-testing runner.
+    files: ['.ci/**/*.{mjs,cjs}', 'stryker/**/*.mjs', 'stryker.config.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    files: ['.ci/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // bin/migwb.js is the CommonJS entry point Node runs.

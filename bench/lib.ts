@@ -9,6 +9,8 @@ export const REPO = path.resolve(__dirname, '..', '..');
 export const SHARED = path.resolve(REPO, '..', 'shared');
 export const BENCH_DIR = process.env.MIGWB_BENCH_DIR ?? path.join(os.homedir(), '.cache', 'migwb', 'bench');
 export const TOOLS_DIR = path.join(REPO, 'build', 'tools');
+/** The installed launcher: what a user runs. */
+export const MIGWB = path.join(REPO, 'bin', 'migwb.js');
 
 export const BIG_IMAGES = {
   random1G: path.join(BENCH_DIR, 'x86_64-pc-2G-random1G-paused.mig'),

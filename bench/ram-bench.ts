@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { analyzeMigration, BIG_IMAGES, fmtMs, median, printTable, REPO, runChild, sealedCopy, timeCommand, verdict, warm } from './lib';
+import { analyzeMigration, BIG_IMAGES, fmtMs, median, MIGWB, printTable, runChild, sealedCopy, timeCommand, verdict, warm } from './lib';
 
 /** A scratch folder in memory when there is one (/dev/shm), so both tools are measured without the disk. */
 export function scratchDir(prefix: string): string {
@@ -33,7 +33,7 @@ export function ramBenchmark(): void {
     const inProcess = runChild<{ ms: number; detail: number; peakRssMB: number }>('memory-child.js', ['extract', image, '3', path.join(scratch, 'in-process')]);
     const out = path.join(scratch, 'cli');
     const removeOut = () => fs.rmSync(out, { recursive: true, force: true });
-    const extractRamOf = (file: string) => timeCommand(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), 'extract-ram', file, '--out', out], 3, removeOut);
+    const extractRamOf = (file: string) => timeCommand(process.execPath, [MIGWB, 'extract-ram', file, '--out', out], 3, removeOut);
     const cli = extractRamOf(image);
     // After `migwb seal` (or indexing with --seal-sidecars) the scan is gone: only the tail is read.
     const sealed = sealedCopy(image);

@@ -1,3 +1,5 @@
+import { chunkedBenchmark } from './chunked-bench';
+import { diffBenchmark } from './diff-bench';
 import { directoryBenchmark } from './directory-bench';
 import { indexBenchmark } from './index-bench';
 import { guiBenchmark } from './gui-bench';
@@ -6,6 +8,8 @@ import { ensureBenchImages } from './lib';
 import { ramBenchmark } from './ram-bench';
 import { scanBenchmark } from './scan-bench';
 import { searchBenchmark } from './search-bench';
+import { xenBenchmark } from './xen-bench';
+import { startupBenchmark } from './startup-bench';
 
 /**
  * npm run bench [NAME...]: performance and memory goals, each measured against the
@@ -18,7 +22,11 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   gui: guiBenchmark,
   ram: ramBenchmark,
   search: searchBenchmark,
+  xen: xenBenchmark,
+  startup: startupBenchmark,
   hostile: hostileBenchmark,
+  chunked: chunkedBenchmark,
+  diff: diffBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { analyzeMigration, BIG_IMAGES, fmtMs, printTable, REPO, runChild, timeCommand, verdict, warm } from './lib';
+import { analyzeMigration, BIG_IMAGES, fmtMs, MIGWB, printTable, runChild, timeCommand, verdict, warm } from './lib';
 
 /** Issue: full scan versus analyze-migration.py -d state on the big images; peak RSS. */
 export function scanBenchmark(): void {
@@ -9,7 +9,7 @@ export function scanBenchmark(): void {
   for (const [name, file] of Object.entries(BIG_IMAGES)) {
     warm(file);
     const scan = runChild<{ ms: number; records: number; runs: number; peakRssMB: number }>('scan-child.js', [file, '5']);
-    const cli = timeCommand(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), 'info', '--json', file], 5);
+    const cli = timeCommand(process.execPath, [MIGWB, 'info', '--json', file], 5);
     const reference = timeCommand('python3', [analyze, '-f', file, '-d', 'state'], 3);
     rows.push([
       path.basename(file),

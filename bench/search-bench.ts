@@ -1,21 +1,30 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { BIG_IMAGES, fmtMs, median, printTable, REPO, runChild, timeCommand, verdict, warm } from './lib';
+import { BIG_IMAGES, fmtMs, median, MIGWB, printTable, runChild, timeCommand, verdict, warm } from './lib';
 import { scratchDir } from './ram-bench';
 
 const MARKER = 'MIGIMG-FORENSIC-MARKER';
 
+export interface SearchTimings {
+  /** grep -c over the raw pc.ram migwb extracts from the image, and what it counted. */
+  grep: number;
+  grepCount: string;
+  rawMiB: number;
+  /** migwb search in process (after the scan) and its hits, and as a whole process. */
+  inProcess: { ms: number; detail: number };
+  cli: number;
+}
+
 /**
- * Issue #4: a string search over all guest memory of the 1 GiB image versus `grep -c` over
- * the raw pc.ram file migwb extracts from it (2 GiB, sparse: the 1 GiB payload and holes).
+ * A string search over all guest memory of `image` versus `grep -c` over the raw pc.ram file
+ * migwb extracts from it (for the 1 GiB image: 2 GiB, sparse: the 1 GiB payload and holes).
  */
-export function searchBenchmark(): void {
-  const image = BIG_IMAGES.random1G;
+export function measureSearch(image: string): SearchTimings {
   warm(image);
   const scratch = scratchDir('migwb-search-bench-');
   try {
-    execFileSync(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), 'extract-ram', image, '--out', scratch], { stdio: 'ignore' });
+    execFileSync(process.execPath, [MIGWB, 'extract-ram', image, '--out', scratch], { stdio: 'ignore' });
     const raw = path.join(scratch, 'pc.ram.raw');
     warm(raw);
     const grepCount = execFileSync('grep', ['-c', MARKER, raw], { encoding: 'utf8' }).trim();
@@ -28,13 +37,20 @@ export function searchBenchmark(): void {
       }),
     );
     const inProcess = runChild<{ ms: number; detail: number }>('memory-child.js', ['search', image, '5', MARKER]);
-    const cli = timeCommand(process.execPath, [path.join(REPO, 'bin', 'migwb.js'), 'search', image, '--string', MARKER], 3);
-    printTable(
-      `String search of all guest memory of ${path.basename(image)} vs grep -c over the extracted raw pc.ram (${Math.round(fs.statSync(raw).size / 2 ** 20)} MiB sparse), warm cache, medians`,
-      ['grep -c (lines with a hit)', 'migwb search (in process, after the scan)', 'hits', 'ratio', 'migwb search (whole process)', 'ratio', 'target: faster than grep'],
-      [[`${fmtMs(grep)} (${grepCount})`, fmtMs(inProcess.ms), String(inProcess.detail), `${(grep / inProcess.ms).toFixed(2)}x`, fmtMs(cli), `${(grep / cli).toFixed(2)}x`, `in process ${verdict(inProcess.ms < grep)}, whole process ${verdict(cli < grep)}`]],
-    );
+    const cli = timeCommand(process.execPath, [MIGWB, 'search', image, '--string', MARKER], 5);
+    return { grep, grepCount, rawMiB: Math.round(fs.statSync(raw).size / 2 ** 20), inProcess, cli };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Issue #4: the search in process and as a whole process, against grep. */
+export function searchBenchmark(): void {
+  const image = BIG_IMAGES.random1G;
+  const t = measureSearch(image);
+  printTable(
+    `String search of all guest memory of ${path.basename(image)} vs grep -c over the extracted raw pc.ram (${t.rawMiB} MiB sparse), warm cache, medians`,
+    ['grep -c (lines with a hit)', 'migwb search (in process, after the scan)', 'hits', 'ratio', 'migwb search (whole process)', 'ratio', 'target: faster than grep'],
+    [[`${fmtMs(t.grep)} (${t.grepCount})`, fmtMs(t.inProcess.ms), String(t.inProcess.detail), `${(t.grep / t.inProcess.ms).toFixed(2)}x`, fmtMs(t.cli), `${(t.grep / t.cli).toFixed(2)}x`, `in process ${verdict(t.inProcess.ms < t.grep)}, whole process ${verdict(t.cli < t.grep)}`]],
+  );
 }

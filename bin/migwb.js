@@ -1,16 +1,111 @@
 #!/usr/bin/env node
 'use strict';
-// Launcher for the compiled CLI (npm run build writes build/electron/cli/main.js).
+// Launcher for the bundled CLI (npm run build writes build/cli/migwb.js: one file, so a
+// command starts without resolving and loading a tree of modules). V8's compiled code for
+// the bundle is kept in the user's cache folder (what Node 22's module compile cache does,
+// which Node 20 lacks), so later starts skip compiling it. The cache is only ever a help:
+// a missing, unreadable, unwritable or corrupted cache costs time, never the command.
+const { Buffer } = require('node:buffer');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const Module = require('node:module');
+const os = require('node:os');
 const path = require('node:path');
-const entry = path.join(__dirname, '..', 'build', 'electron', 'cli', 'main.js');
-let cli;
-try {
-  cli = require(entry);
-} catch (e) {
-  if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(entry)) {
-    process.stderr.write(`migwb: not built yet; run "npm run build" in ${path.join(__dirname, '..')}\n`);
-    process.exit(2);
-  }
-  throw e;
+const vm = require('node:vm');
+
+const entry = path.join(__dirname, '..', 'build', 'cli', 'migwb.js');
+
+function cacheFolder() {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'migwb', 'code-cache');
 }
-cli.runAsProcess();
+
+function hash(text) {
+  let h = 5381;
+  for (let i = 0; i < text.length; i++) h = ((h * 33) ^ text.charCodeAt(i)) >>> 0;
+  return h.toString(16);
+}
+
+/** One cache file per installed launcher and Node; what it holds is checked against the bundle. */
+function cacheFileFor() {
+  const prefix = `migwb-${hash(entry)}-`;
+  return { prefix, file: path.join(cacheFolder(), `${prefix}${hash(`${process.version}\0${process.arch}`)}.v8`) };
+}
+
+/*
+ * A cache file is MAGIC, the sha256 of the bundle it was made for, the sha256 of the data,
+ * then V8's data. V8 checks its data's version and flags, but of the source only its length,
+ * and not that its bytes are intact (damaged data crashes the process in its deserializer).
+ * So the launcher checks both first.
+ */
+const MAGIC = Buffer.from('migwbv8\n');
+const DIGEST_BYTES = 32;
+const HEADER_BYTES = MAGIC.length + 2 * DIGEST_BYTES;
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest();
+
+function readCache(file, sourceDigest) {
+  let bytes;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return undefined; // none yet, or unreadable: compile from source
+  }
+  const data = bytes.subarray(HEADER_BYTES);
+  const intact =
+    bytes.length > HEADER_BYTES &&
+    bytes.subarray(0, MAGIC.length).equals(MAGIC) &&
+    bytes.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES).equals(sourceDigest) &&
+    bytes.subarray(MAGIC.length + DIGEST_BYTES, HEADER_BYTES).equals(sha256(data));
+  return intact ? data : undefined;
+}
+
+/** After the command ran, so the cache holds the functions it compiled too. */
+function writeCacheAtExit(script, { prefix, file }, sourceDigest) {
+  process.once('exit', () => {
+    try {
+      const folder = path.dirname(file);
+      fs.mkdirSync(folder, { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      const data = script.createCachedData();
+      fs.writeFileSync(temp, Buffer.concat([MAGIC, sourceDigest, sha256(data), data]));
+      fs.renameSync(temp, file);
+      for (const old of fs.readdirSync(folder)) {
+        if (old.startsWith(prefix) && old !== path.basename(file) && !old.endsWith('.tmp')) fs.rmSync(path.join(folder, old), { force: true });
+      }
+    } catch {
+      // a read-only or full cache folder only costs the next start some time
+    }
+  });
+}
+
+function loadBundle() {
+  let source;
+  try {
+    source = fs.readFileSync(entry, 'utf8');
+  } catch (e) {
+    if (e && e.code === 'ENOENT') {
+      process.stderr.write(`migwb: not built yet; run "npm run build" in ${path.join(__dirname, '..')}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const wrapped = Module.wrap(source);
+  const sourceDigest = sha256(wrapped);
+  let cache;
+  try {
+    cache = cacheFileFor();
+  } catch {
+    cache = undefined; // no home folder to keep a cache in
+  }
+  const cachedData = cache && readCache(cache.file, sourceDigest);
+  const script = new vm.Script(wrapped, { filename: entry, cachedData });
+  if (cache && (!cachedData || script.cachedDataRejected)) writeCacheAtExit(script, cache, sourceDigest);
+  const mod = new Module(entry, module);
+  mod.filename = entry;
+  mod.paths = Module._nodeModulePaths(path.dirname(entry));
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(entry), mod, entry, path.dirname(entry));
+  mod.loaded = true;
+  return mod.exports;
+}
+
+loadBundle().runAsProcess();

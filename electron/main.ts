@@ -5,15 +5,17 @@ import { pathToFileURL } from 'node:url';
 import { CHANNELS, DROP_CHANNEL, EVENT_CHANNEL, type MenuCommand, type WorkbenchApi } from '../shared/api/contract';
 import { PathGrants } from './api/path-grants';
 import { dispatch } from './api/dispatch';
-import { createHandlers, type HandlerDeps } from './api/handlers';
-import { harden, imageArguments, isTrustedSender } from './app/hardening';
+import { autosaveBeside, createHandlers, type HandlerDeps } from './api/handlers';
+import { harden, imageArguments, isAllowedPermission, isTrustedSender } from './app/hardening';
 import { menuTemplate } from './app/menu';
 import { RecentImages } from './app/recent-images';
 import { DATABASE_FILE } from './index/database';
 import { Library } from './index/library';
 import { APP_SCHEME, APP_URL, rendererResponse } from './app/renderer-protocol';
 import { RENDERER_DIR } from './build-paths';
+import type { WorkbenchImage } from './workbench/image-session';
 import { ImageSessions } from './workbench/image-sessions';
+import type { JournalAutosave } from './workbench/journal-autosave';
 
 /**
  * Electron main process: windows, menus, the app:// protocol, and the IPC channels of the
@@ -28,6 +30,7 @@ let recent: RecentImages;
 let library: Library;
 /** Paths the user gave (dialogs, drops, command line, recent list, library folders): the only ones handlers act on. */
 let grants: PathGrants;
+let autosave: JournalAutosave;
 
 function createWindow(initialPaths: string[]): BrowserWindow {
   const win = new BrowserWindow({
@@ -44,6 +47,7 @@ function createWindow(initialPaths: string[]): BrowserWindow {
     sessions,
     library,
     grants,
+    autosave,
     host: 'electron',
     version: app.getVersion(),
     initialPaths,
@@ -58,14 +62,55 @@ function createWindow(initialPaths: string[]): BrowserWindow {
       buildMenu();
     },
   };
-  apis.set(id, createHandlers(deps, `window:${id}`, (event) => win.webContents.send(EVENT_CHANNEL, event)));
+  const owner = `window:${id}`;
+  apis.set(id, createHandlers(deps, owner, (event) => win.webContents.send(EVENT_CHANNEL, event)));
+  win.on('close', (event) => {
+    const unsaved = sessions.unsaved(owner);
+    if (!unsaved.length) return;
+    // Asked here, not by the page's beforeunload (which Electron would only obey silently).
+    event.preventDefault();
+    void confirmClose(win, unsaved).then(async (choice) => {
+      if (choice === 'cancel') return;
+      // Written now, before the images close: a pending write would find them closed.
+      await Promise.all(unsaved.map((s) => (choice === 'discard' ? autosave.discard(s.path) : autosave.flush(s))));
+      win.destroy();
+    });
+  });
+  // A reload with unsaved edits (the page's beforeunload asked to stay): the user decides.
+  win.webContents.on('will-prevent-unload', (event) => {
+    const response = dialog.showMessageBoxSync(win, {
+      type: 'warning',
+      title: 'Unsaved edits',
+      message: 'Reload the window? Images with unsaved edits close.',
+      detail: 'Their journals are kept beside the library: opening an image again offers to restore its edits.',
+      buttons: ['Stay', 'Reload'],
+      defaultId: 0,
+      cancelId: 0,
+    });
+    if (response === 1) event.preventDefault();
+  });
   win.on('closed', () => {
-    sessions.closeOwner(`window:${id}`);
+    sessions.closeOwner(owner);
     apis.delete(id);
   });
   win.once('ready-to-show', () => win.show());
   void win.loadURL(APP_URL);
   return win;
+}
+
+/** Asks what to do with the unsaved edits of a window being closed. */
+async function confirmClose(win: BrowserWindow, unsaved: WorkbenchImage[]): Promise<'cancel' | 'keep' | 'discard'> {
+  const names = unsaved.map((s) => `${path.basename(s.path)} (${s.opened.edits} edit${s.opened.edits === 1 ? '' : 's'})`);
+  const { response } = await dialog.showMessageBox(win, {
+    type: 'warning',
+    title: 'Unsaved edits',
+    message: `${unsaved.length === 1 ? 'An image has' : `${unsaved.length} images have`} unsaved edits: ${names.join(', ')}`,
+    detail: 'Save them with Save as… first, or close: the edits are kept beside the library and opening the image again offers to restore them, unless you discard them.',
+    buttons: ['Cancel', 'Close and keep the edits', 'Discard the edits and close'],
+    defaultId: 0,
+    cancelId: 0,
+  });
+  return (['cancel', 'keep', 'discard'] as const)[response] ?? 'cancel';
 }
 
 function sendToFocused(command: MenuCommand): void {
@@ -140,6 +185,7 @@ if (!app.requestSingleInstanceLock()) {
     recent = new RecentImages(path.join(app.getPath('userData'), 'recent-images.json'));
     library = Library.open(path.join(app.getPath('userData'), DATABASE_FILE));
     grants = new PathGrants({ folders: () => library.folders().map((f) => f.path), hasImage: (p) => library.hasImage(p) });
+    autosave = autosaveBeside(library);
     protocol.handle(APP_SCHEME, async (request) => {
       const r = rendererResponse(RENDERER_DIR, request.url);
       if (!r.file) return new Response('not found', { status: r.status });
@@ -147,10 +193,10 @@ if (!app.requestSingleInstanceLock()) {
       const file = await net.fetch(pathToFileURL(r.file).toString());
       return new Response(file.body, { status: r.status, headers: r.headers });
     });
-    // The app never needs the network, the camera or any other permission.
-    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    // The app never needs the network, the camera or any other permission but writing to the clipboard.
+    session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) => callback(isAllowedPermission(permission, details?.requestingUrl)));
     // Checks (navigator.permissions.query, clipboard reads, …) are answered no as well, not only requests.
-    session.defaultSession.setPermissionCheckHandler(() => false);
+    session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => isAllowedPermission(permission, requestingOrigin));
     session.defaultSession.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !/^(app|devtools):/.test(details.url) }));
     registerChannels();
     buildMenu();

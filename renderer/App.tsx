@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
 import { workbench } from './api';
+import { ConfirmDialog } from './components/ConfirmDialog';
 import { EmptyState } from './components/EmptyState';
 import { FilePicker } from './components/FilePicker';
-import { LibraryView } from './components/LibraryView';
 import { ImageWorkspace } from './image/ImageWorkspace';
+import { LibraryView } from './library/LibraryView';
 import { useStore } from './state/store';
 import { ImageTabs } from './shell/ImageTabs';
 import { LIBRARY, Shell } from './shell/shell';
@@ -18,6 +19,7 @@ export function App() {
   const views = useStore(shell.store, (s) => s.views);
   const active = useStore(shell.store, (s) => s.active);
   const picker = useStore(shell.store, (s) => s.picker);
+  const confirm = useStore(shell.store, (s) => s.confirm);
   const theme = useStore(shell.store, (s) => s.theme);
   const [dragging, setDragging] = useState(false);
   const current = views.find((v) => v.handle === active);
@@ -50,13 +52,14 @@ export function App() {
           ))}
           {host && (
             <div style={{ display: active === LIBRARY ? 'block' : 'none', height: '100%' }}>
-              <LibraryView initialFolders={host.initialFolders} nativeDialogs={host.nativeDialogs} onOpen={shell.openPath} onPickFolder={shell.pickFolder} onStatus={shell.setStatus} />
+              <LibraryView library={shell.library} onPickFolder={shell.pickFolder} />
             </div>
           )}
           {!current && active !== LIBRARY && <EmptyState onOpen={() => void shell.openDialog()} onLibrary={() => shell.show(LIBRARY)} />}
         </main>
         <StatusBar shell={shell} current={current} />
-        {picker && <FilePicker mode={picker.mode} suggestedName={picker.suggestedName} onCancel={() => shell.picked(null)} onPick={shell.picked} />}
+        {picker && <FilePicker mode={picker.mode} title={picker.title} suggestedName={picker.suggestedName} startIn={picker.startIn} onCancel={() => shell.picked(null)} onPick={shell.picked} />}
+        {confirm && <ConfirmDialog request={confirm} onAnswer={shell.answered} />}
         {dragging && <div className="drop-overlay" />}
       </div>
     </ThemeContext>

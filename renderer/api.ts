@@ -35,5 +35,24 @@ export function parseOffset(text: string): number | null {
 
 export function errorMessage(e: unknown): string {
   // Electron prefixes IPC errors with "Error invoking remote method 'x': Error: ".
-  return String((e as Error)?.message ?? e).replace(/^Error invoking remote method '[^']+': (\w*Error: )?/, '');
+  const message = String((e as Error)?.message ?? e).replace(/^Error invoking remote method '[^']+': (\w*Error: )?/, '');
+  // The backend's argument check refused a request: the app's mistake, not the user's. The detail goes to the console for a report.
+  const refused = /^invalid arguments for (\w+): /.exec(message);
+  if (!refused) return message;
+  console.error(message);
+  return `Could not ${REQUESTS[refused[1]] ?? 'do that'}: the app asked the backend for something it refuses. Try again with other values; if it happens again, reload the app (unsaved edits are kept) and report it with the console's message.`;
 }
+
+/** What a request does, for messages about it. */
+const REQUESTS: Record<string, string> = {
+  search: 'search the bytes',
+  memorySearch: 'search guest memory',
+  readGuestMemory: 'read guest memory',
+  editApply: 'make the edit',
+  libraryIndex: 'index the library',
+  libraryReindex: 're-index the images',
+  libraryTag: 'tag the images',
+  libraryAddNote: 'add the note',
+  libraryExport: 'export the rows',
+  openImage: 'open the image',
+};

@@ -12,7 +12,9 @@ export type Command =
   | { type: 'forward' }
   | { type: 'undo' }
   | { type: 'redo' }
-  | { type: 'toggle-theme' };
+  | { type: 'toggle-theme' }
+  | { type: 'transform' }
+  | { type: 'load-in-qemu' };
 
 const bus = new EventTarget();
 

@@ -16,6 +16,15 @@ export function harden(contents: WebContents): void {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 }
 
+/**
+ * The one permission the app uses: writing text to the clipboard (the copy buttons of
+ * "Load in QEMU…"), asked by the app's own pages. Everything else (reading the clipboard,
+ * the network, devices) is refused.
+ */
+export function isAllowedPermission(permission: string, requestingUrl: string | undefined): boolean {
+  return permission === 'clipboard-sanitized-write' && !!requestingUrl && (requestingUrl === APP_ORIGIN || requestingUrl.startsWith(APP_ORIGIN + '/'));
+}
+
 /** Only the app's own pages may call the backend. */
 export function isTrustedSender(frameUrl: string | undefined): boolean {
   return !!frameUrl && frameUrl.startsWith(APP_ORIGIN + '/');

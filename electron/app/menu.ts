@@ -32,6 +32,13 @@ export function menuTemplate(actions: MenuActions, recent: string[], isMac: bool
     },
     { label: '&Edit', submenu: [{ role: 'copy' }, { role: 'selectAll' }] },
     {
+      label: '&Image',
+      submenu: [
+        { label: 'Transform for Another QEMU…', accelerator: 'CmdOrCtrl+Shift+X', click: () => actions.command('transform') },
+        { label: 'Load in QEMU…', accelerator: 'CmdOrCtrl+Shift+L', click: () => actions.command('load-in-qemu') },
+      ],
+    },
+    {
       label: '&View',
       submenu: [
         { label: 'Go to Offset…', accelerator: 'CmdOrCtrl+G', click: () => actions.command('go-to') },

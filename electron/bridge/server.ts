@@ -39,6 +39,14 @@ export interface Bridge {
 const COOKIE = 'migwb_session';
 const API_HEADER = 'x-workbench';
 const MAX_BODY = 1 << 20;
+/**
+ * A browser opens at most six connections to one server, and the event stream holds one.
+ * Calls that can take seconds (opening, searching, saving, indexing) go at most
+ * LONG_AT_ONCE at a time from a tab, so tree nodes, the hex view and every other short call
+ * always find a free connection instead of waiting behind them.
+ */
+export const LONG_CHANNELS: readonly (typeof CHANNELS)[number][] = ['openImage', 'search', 'memorySearch', 'editRepair', 'editSave', 'editSaveJournal', 'borrowVmdesc', 'transformPlan', 'transformApply', 'qemuPreflight', 'libraryIndex', 'libraryReindex', 'libraryExport'];
+const LONG_AT_ONCE = 2;
 /** A tab that reloads reconnects its event stream within this time; after it, a closed tab's images are closed. */
 const TAB_CLOSED_AFTER_MS = 10_000;
 /** Browser sessions kept (each link opened once makes one); the oldest without an open tab goes first. */
@@ -222,7 +230,22 @@ function webPreload(): string {
   return `(() => {
   'use strict';
   const CHANNELS = ${JSON.stringify(CHANNELS)};
+  const LONG = new Set(${JSON.stringify(LONG_CHANNELS)});
+  let longRunning = 0;
+  const longWaiting = [];
   async function call(channel, args) {
+    if (!LONG.has(channel)) return request(channel, args);
+    if (longRunning >= ${LONG_AT_ONCE}) await new Promise((go) => longWaiting.push(go));
+    longRunning++;
+    try {
+      return await request(channel, args);
+    } finally {
+      longRunning--;
+      const next = longWaiting.shift();
+      if (next) next();
+    }
+  }
+  async function request(channel, args) {
     const r = await fetch('/api/' + channel, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', '${API_HEADER}': '1' }, body: JSON.stringify(args) });
     const body = await r.json();
     if (!r.ok) throw new Error(body.error);

@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../services/user-error';
+import { engineForCommandLine } from './engine-dispatch';
+import { UsageError, UserError } from '../services/user-error';
 import { COMMANDS } from './commands';
 import { printableLines } from './format';
 import { processIO, type CliIO } from './output';
-import { packageVersion } from './package-version';
+import { packageVersion } from '../build-paths';
 
 /** Exit statuses: 0 success, 1 the image has errors (validate), 2 could not run. */
 export const EXIT_USAGE = 2;
@@ -26,7 +27,14 @@ export async function runCli(argv: string[], terminal: CliIO = processIO): Promi
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   for (const register of COMMANDS) register(program, io, setExit);
+  // A wrong command line points to the help of the command it was for.
+  for (const command of program.commands) command.showHelpAfterError(helpPointer(command.name()));
+  let running = '';
+  program.hook('preAction', (_program, action) => void (running = action.name()));
   try {
+    // Formats with an engine of their own (Xen streams, recognised by content) serve the same commands.
+    const engine = engineForCommandLine(argv);
+    if (engine) return await engine.runCli(argv, io);
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
@@ -35,11 +43,16 @@ export async function runCli(argv: string[], terminal: CliIO = processIO): Promi
     }
     if (e instanceof UserError) {
       io.err(`migwb: ${e.message}\n`);
+      if (e instanceof UsageError && running) io.err(`${helpPointer(running)}\n`);
       return EXIT_USAGE;
     }
     io.err(`migwb: internal error, please report it: ${(e as Error).stack ?? String(e)}\n`);
     return EXIT_USAGE;
   }
+}
+
+function helpPointer(command: string): string {
+  return `(run "migwb ${command} --help" for usage)`;
 }
 
 /** Runs migwb as this process: argv in, exit status out. */

@@ -1,13 +1,19 @@
 /** Where command output goes; tests capture it by replacing these. */
 export interface CliIO {
   out(text: string): void;
+  /** Raw bytes to standard output (read --raw), for piping into other tools. */
+  outBytes(bytes: Uint8Array): void;
   err(text: string): void;
   /** Whether stderr is an interactive terminal (progress bars only then). */
   errIsTTY: boolean;
+  /** Binary standard input and output, for commands that stream ("-"); default the process's. */
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
 }
 
 export const processIO: CliIO = {
   out: (text) => void process.stdout.write(text),
+  outBytes: (bytes) => void process.stdout.write(bytes),
   err: (text) => void process.stderr.write(text),
   errIsTTY: !!process.stderr.isTTY,
 };

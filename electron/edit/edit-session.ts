@@ -4,10 +4,13 @@ import { compileEdit } from '../../shared/edit/compile';
 import type { EditContext, SourceImage } from '../../shared/edit/context';
 import { EditError } from '../../shared/edit/errors';
 import type { EditRequest } from '../../shared/edit/intents';
-import { EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
-import { entriesOf, journalDocument, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
+import { containerEditsOf, EditJournal, type AppliedEdit, type CompiledEdit } from '../../shared/edit/journal';
+import { journalDocument, replayJournal, type JournalDocument, type SourceIdentity } from '../../shared/edit/journal-file';
 import type { JournalSource } from '../../shared/edit/pieces';
 import { evidenceReport } from '../../shared/edit/report';
+import { rebuildDerivedSource } from '../../shared/transform/derived';
+import type { TransformRequest } from '../../shared/transform/target';
+import { planTransform, type TransformOutcome } from '../../shared/transform/transform';
 import { readBytes, type ByteSource } from '../../shared/io/byte-source';
 import { borrowVmdesc } from '../../shared/formats/qemu-stream/borrowed-vmdesc';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
@@ -20,7 +23,7 @@ import { sealedBy } from '../services/seal-image';
 import type { NamedPath } from '../io/output-paths';
 import { UserError } from '../services/user-error';
 import { saveAtomically, type SaveResult } from './atomic-save';
-import { sha256Of, type LongWorkOptions } from './file-hash';
+import { sha256Of, sha256OfSync, type LongWorkOptions } from './file-hash';
 
 export interface SaveOptions {
   /** Save even if the result has errors. */
@@ -44,6 +47,8 @@ export class EditSession {
   private readonly donors = new Map<string, OpenedImage>();
   private readonly hashes = new Map<string, string>();
   private parsed?: { view: JournalSource; model: QemuStreamModel };
+  /** Native images of transform targets, by path (read-only, never written). */
+  private readonly templates = new Map<string, OpenedImage>();
   /** A sibling's vmdesc for a stream without one, so its fields can be edited by name. */
   private borrowed?: { vmdesc: Vmdesc; from: string };
 
@@ -71,13 +76,38 @@ export class EditSession {
     return this.image.path;
   }
 
-  /** Opens a donor image read-only so edits and repairs can copy from it; returns its id. */
-  addDonor(donorPath: string, id = this.donors.size === 0 ? 'donor' : `donor${this.donors.size + 1}`): string {
+  /**
+   * Opens a donor image read-only so edits and repairs can copy from it, and hashes it:
+   * every record that takes from a donor names it by path and sha256. Returns its id.
+   */
+  addDonor(donorPath: string, id?: string): string {
+    const added = this.openDonor(donorPath, id);
+    this.hashes.set(added, sha256OfSync(this.donors.get(added)!.file));
+    return added;
+  }
+
+  /** addDonor without blocking: the hash is computed in chunks, with progress and cancellation. */
+  async addDonorAsync(donorPath: string, id?: string, options: LongWorkOptions = {}): Promise<string> {
+    const added = this.openDonor(donorPath, id);
+    await this.identity(added, this.donors.get(added)!, options);
+    return added;
+  }
+
+  private openDonor(donorPath: string, id = this.donors.size === 0 ? 'donor' : `donor${this.donors.size + 1}`): string {
     if (this.donors.has(id)) throw new UserError(`a donor named ${id} is already open`);
     const donor = openImage(donorPath);
     this.donors.set(id, donor);
     this.journal.addSource(id, donor.source);
     return id;
+  }
+
+  /** The id of the donor opened from this file, opening it first if no edit used it yet (the app's graft and replace). */
+  donorAt(donorPath: string): string {
+    const wanted = path.resolve(donorPath);
+    for (const [id, d] of this.donors) if (path.resolve(d.path) === wanted) return id;
+    let n = this.donors.size + 1;
+    while (this.donors.has(n === 1 ? 'donor' : `donor${n}`)) n++;
+    return this.addDonor(donorPath, n === 1 ? 'donor' : `donor${n}`);
   }
 
   /** The edited image as it stands (read through the journal; nothing is written). */
@@ -112,13 +142,16 @@ export class EditSession {
   }
 
   context(): EditContext {
+    const { container } = this.image;
+    const reader = readerOf(container);
     return {
       view: this.view,
       model: this.describedModel(),
       donor: (id) => {
         const d = this.donors.get(id);
-        return d && ({ id, source: d.source, model: d.model } satisfies SourceImage);
+        return d && ({ id, source: d.source, model: d.model, path: path.resolve(d.path), sha256: this.hashes.get(id) } satisfies SourceImage);
       },
+      ...(reader.chunkEdit ? { chunkEdit: (request) => reader.chunkEdit!(container, request) } : {}),
     };
   }
 
@@ -139,12 +172,43 @@ export class EditSession {
     return userErrors(() => this.journal.apply(edit));
   }
 
+  /**
+   * Plans a transform of the edited image for another QEMU release (shared/transform) and,
+   * unless `dryRun`, applies it as one edit: one undo takes it back. Nothing is applied
+   * when the plan has blockers or nothing to change.
+   */
+  transform(request: Omit<TransformRequest, 'template'>, options: { dryRun?: boolean } = {}): TransformOutcome & { applied?: AppliedEdit } {
+    const template = request.templatePath !== undefined ? this.openTemplate(request.templatePath) : undefined;
+    let derivedId = 'transform-ram';
+    for (let n = 2; this.journal.source(derivedId); n++) derivedId = `transform-ram-${n}`;
+    const outcome = userErrors(() =>
+      planTransform({ source: this.view, model: this.describedModel() }, { ...request, template: template && { source: template.source, model: template.model } }, derivedId),
+    );
+    if (options.dryRun || !outcome.edit) return outcome;
+    return { ...outcome, applied: this.applyCompiled(outcome.edit) };
+  }
+
+  private openTemplate(templatePath: string): OpenedImage {
+    const key = path.resolve(templatePath);
+    let t = this.templates.get(key);
+    if (!t) {
+      t = openImage(templatePath);
+      this.templates.set(key, t);
+    }
+    return t;
+  }
+
   undo(): AppliedEdit | undefined {
     return this.journal.undo();
   }
 
   redo(): AppliedEdit | undefined {
     return this.journal.redo();
+  }
+
+  /** Takes back the last edit without offering it for redo. */
+  withdraw(): AppliedEdit | undefined {
+    return this.journal.withdraw();
   }
 
   /** The journal as a document (hashes the image and donors once; long for big files). */
@@ -170,17 +234,14 @@ export class EditSession {
     }
     for (const s of doc.sources) {
       const where = donorPaths[s.id] ?? s.path;
-      const id = this.addDonor(where, s.id);
+      const id = this.openDonor(where, s.id);
       const got = await this.identity(id, this.donors.get(id)!, options);
       if (got.sha256 !== s.sha256) throw new UserError(`donor ${s.id} at ${where} is not the file the journal used (sha256 ${got.sha256}, expected ${s.sha256}); give its path with --donor ${s.id}=PATH`);
     }
-    userErrors(() => {
-      for (const e of entriesOf(doc.edits)) this.journal.replay(e);
-      // Undone edits are replayed and undone again, so they can be redone.
-      const undone = entriesOf(doc.undone);
-      for (const e of [...undone].reverse()) this.journal.replay(e);
-      for (let i = 0; i < undone.length; i++) this.journal.undo();
-    });
+    // A transform's re-encoded RAM is rebuilt from the image as it stands before its entry.
+    userErrors(() => replayJournal(this.journal, doc, (e) => {
+      for (const d of e.derived ?? []) d.source = rebuildDerivedSource(d.recipe, this.journal.view());
+    }));
   }
 
   /** The evidence report of the journal (Markdown). */
@@ -193,7 +254,8 @@ export class EditSession {
    * errors is refused unless `force`. The original and the donors can never be the target.
    */
   async save(out: string, options: LongWorkOptions & SaveOptions = {}): Promise<SessionSaveResult> {
-    const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : this.composeOutput();
+    const { content, notes } = options.streamOnly ? { content: this.view, notes: ['only the QEMU stream was written (a bare migration stream, loadable with -incoming "exec:cat FILE")'] } : await this.composeOutput(options);
+    notes.push(...this.annotationsLeftInJournal(options.streamOnly === true));
     const result = await saveAtomically(out, content, {
       ...options,
       protect: this.inputs(),
@@ -209,13 +271,14 @@ export class EditSession {
     return [
       { path: this.path, role: 'the image' },
       ...[...this.donors].map(([id, d]) => ({ path: d.path, role: `the donor ${id}` })),
+      ...[...this.templates.values()].map((t) => ({ path: t.path, role: 'the transform template' })),
       ...(this.borrowed ? [{ path: this.borrowed.from, role: 'the vmdesc source' }] : []),
     ];
   }
 
   close(): void {
     this.image.close();
-    for (const d of this.donors.values()) d.close();
+    for (const d of [...this.donors.values(), ...this.templates.values()]) d.close();
   }
 
   private async identity(id: string, image: OpenedImage, options: LongWorkOptions): Promise<SourceIdentity> {
@@ -227,13 +290,32 @@ export class EditSession {
   /**
    * The file to write: the edited stream, put back into its container by its format (a bare
    * stream re-sealed when it had a section directory; a raw libvirt save behind its header,
-   * XML and padding; a compressed one with its stream uncompressed).
+   * XML and padding; a compressed one with its stream uncompressed; a chunked container
+   * re-chunked where the stream changed, with its notes and journal).
    */
-  private composeOutput(): { content: ByteSource; notes: string[] } {
+  private async composeOutput(options: LongWorkOptions): Promise<{ content: ByteSource; notes: string[] }> {
     const { file, container } = this.image;
-    const written = readerOf(container).writeBack({ file, container, edited: this.view, model: this.model(), edits: this.journal.entries.length, sealedBy: sealedBy() });
+    const reader = readerOf(container);
+    const entries = this.journal.entries;
+    const written = reader.writeBack({
+      file,
+      container,
+      edited: this.view,
+      model: this.model(),
+      edits: entries.filter((e) => e.changes.length > 0).length,
+      sealedBy: sealedBy(),
+      containerEdits: containerEditsOf(entries),
+      ...(reader.recordsJournal && entries.length > 0 ? { journal: await this.document(options) } : {}),
+    });
     if ('refusal' in written) throw new UserError(`${this.path} ${written.refusal}`);
-    return written;
+    return { content: written.content, notes: [...written.notes] };
+  }
+
+  /** Notes and tags a saved file has no place for: they stay in the journal. */
+  private annotationsLeftInJournal(streamOnly: boolean): string[] {
+    const kept = containerEditsOf(this.journal.entries).filter((e) => e.kind === 'note' || e.kind === 'tags').length;
+    if (kept === 0 || (!streamOnly && readerOf(this.image.container).storesAnnotations)) return [];
+    return [`${kept} note and tag edit${kept === 1 ? ' is' : 's are'} kept in the journal only: this file has no place for them (save the journal, or pack the image with "migwb pack" to keep them in a chunked container)`];
   }
 }
 
@@ -261,10 +343,11 @@ export function validateImageFile(file: string): Diagnostic[] {
     return [{ severity: 'error', code: 'not-an-image', offset: 0, expected: 'a migration image', found: (e as Error).message, message: 'The result is not a readable migration image' }];
   }
   img.close();
-  return img.model.diagnostics;
+  return [...img.containerDiagnostics, ...img.model.diagnostics];
 }
 
-function userErrors<T>(fn: () => T): T {
+/** Runs `fn`, turning an EditError (a request that cannot be made) into a one-line UserError. */
+export function userErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {

@@ -12,69 +12,73 @@ import { UserError } from '../services/user-error';
  *   --delete-section S   --move-section 'S before|after T' | 'S last'
  *   --insert-section 'FILE before|after T' | 'FILE last'
  *   --graft S | 'S before|after T'   --replace-section S   (both copy from --donor)
+ *   --note 'CHUNK=TEXT'   --tags 'A,B'   --recompute-crc OFFSET   --drop-chunk OFFSET
  */
-export type RequestKind =
-  | 'set'
-  | 'ram'
-  | 'ram-block'
-  | 'replace-bytes'
-  | 'insert-bytes'
-  | 'delete-bytes'
-  | 'delete-section'
-  | 'move-section'
-  | 'insert-section'
-  | 'graft'
-  | 'replace-section';
+type RequestOptions = { resize?: boolean; donor?: string };
 
-export function parseRequest(kind: RequestKind, text: string, options: { resize?: boolean; donor?: string } = {}): EditRequest {
+/** How each text form becomes a request: one row per option. */
+const PARSERS = {
+  set: (text, options) => {
+    const [field, value] = splitOnce(text, '=', '--set', "'SECTION.FIELD=VALUE', e.g. 'cpu.env.regs[0]=0x1234'");
+    return { op: 'set-field', field, value, resize: options.resize };
+  },
+  ram: (text) => {
+    const [gpa, hex] = splitOnce(text, '=', '--ram', 'GPA=HEX, e.g. 0x100000=deadbeef');
+    return { op: 'ram-write', gpa: parseOffset(gpa, 'the guest-physical address'), hex };
+  },
+  'ram-block': (text) => {
+    const [where, hex] = splitOnce(text, '=', '--ram-block', 'BLOCK:OFFSET=HEX, e.g. pc.ram:0x100000=deadbeef');
+    const colon = where.lastIndexOf(':');
+    if (colon <= 0) throw new EditError(`--ram-block takes BLOCK:OFFSET=HEX, e.g. pc.ram:0x100000=deadbeef; ${JSON.stringify(text)} has no BLOCK:OFFSET`);
+    return { op: 'ram-block-write', block: where.slice(0, colon), offset: parseOffset(where.slice(colon + 1), 'the block offset'), hex };
+  },
+  'replace-bytes': (text) => byteRequest('replace-bytes', text),
+  'insert-bytes': (text) => byteRequest('insert-bytes', text),
+  'delete-bytes': (text) => {
+    const [offset, length] = splitOnce(text, ':', '--delete-bytes', 'OFFSET:LENGTH, e.g. 0x4d6ef:8');
+    return { op: 'delete-bytes', offset: parseOffset(offset, 'the offset'), length: parseOffset(length, 'the length') };
+  },
+  'delete-section': (text) => ({ op: 'delete-section', section: text }),
+  'move-section': (text) => {
+    const { subject, position } = withPosition(text, '--move-section');
+    if (!position) throw new EditError(`--move-section takes 'SECTION before OTHER', 'SECTION after OTHER' or 'SECTION last', not ${JSON.stringify(text)}`);
+    return { op: 'move-section', section: subject, position };
+  },
+  'insert-section': (text) => {
+    const { subject, position } = withPosition(text, '--insert-section');
+    if (!position) throw new EditError(`--insert-section takes 'FILE before OTHER', 'FILE after OTHER' or 'FILE last', not ${JSON.stringify(text)}`);
+    return { op: 'insert-section', hex: toHex(readSectionFile(subject)), position };
+  },
+  graft: (text, options) => {
+    const { subject, position } = withPosition(text, '--graft');
+    return { op: 'graft-section', source: needDonor(options.donor, '--graft'), section: subject, ...(position ? { position } : {}) };
+  },
+  'replace-section': (text, options) => ({ op: 'replace-section', source: needDonor(options.donor, '--replace-section'), section: text }),
+  note: (text) => {
+    // 'KEY=TEXT' about a chunk (its key, as "migwb chunks" lists it), or '=TEXT' about the whole image.
+    const i = text.indexOf('=');
+    if (i < 0) throw new EditError(`--note takes 'CHUNK=TEXT' (CHUNK as "migwb chunks" names it, e.g. 'FULL cpu:0=checked by hand'; empty CHUNK: the whole image; empty TEXT removes the note), not ${JSON.stringify(text)}`);
+    return { op: 'set-note', about: text.slice(0, i).trim(), text: text.slice(i + 1) };
+  },
+  tags: (text) => ({ op: 'set-tags', tags: text.split(',').map((t) => t.trim()).filter(Boolean) }),
+  'recompute-crc': (text) => ({ op: 'recompute-crc', chunk: parseOffset(text, 'the chunk offset') }),
+  'drop-chunk': (text) => ({ op: 'drop-chunk', chunk: parseOffset(text, 'the chunk offset') }),
+} satisfies Record<string, (text: string, options: RequestOptions) => EditRequest>;
+
+export type RequestKind = keyof typeof PARSERS;
+
+export function parseRequest(kind: RequestKind, text: string, options: RequestOptions = {}): EditRequest {
   try {
-    switch (kind) {
-      case 'set': {
-        const [field, value] = splitOnce(text, '=', '--set', "'SECTION.FIELD=VALUE', e.g. 'cpu.env.regs[0]=0x1234'");
-        return { op: 'set-field', field, value, resize: options.resize };
-      }
-      case 'ram': {
-        const [gpa, hex] = splitOnce(text, '=', '--ram', 'GPA=HEX, e.g. 0x100000=deadbeef');
-        return { op: 'ram-write', gpa: parseOffset(gpa, 'the guest-physical address'), hex };
-      }
-      case 'ram-block': {
-        const [where, hex] = splitOnce(text, '=', '--ram-block', 'BLOCK:OFFSET=HEX, e.g. pc.ram:0x100000=deadbeef');
-        const colon = where.lastIndexOf(':');
-        if (colon <= 0) throw new EditError(`--ram-block takes BLOCK:OFFSET=HEX, e.g. pc.ram:0x100000=deadbeef; ${JSON.stringify(text)} has no BLOCK:OFFSET`);
-        return { op: 'ram-block-write', block: where.slice(0, colon), offset: parseOffset(where.slice(colon + 1), 'the block offset'), hex };
-      }
-      case 'replace-bytes':
-      case 'insert-bytes': {
-        const [offset, hex] = splitOnce(text, '=', `--${kind}`, 'OFFSET=HEX, e.g. 0x4d6ef=00ff');
-        return { op: kind, offset: parseOffset(offset, 'the offset'), hex };
-      }
-      case 'delete-bytes': {
-        const [offset, length] = splitOnce(text, ':', '--delete-bytes', 'OFFSET:LENGTH, e.g. 0x4d6ef:8');
-        return { op: 'delete-bytes', offset: parseOffset(offset, 'the offset'), length: parseOffset(length, 'the length') };
-      }
-      case 'delete-section':
-        return { op: 'delete-section', section: text };
-      case 'move-section': {
-        const { subject, position } = withPosition(text, '--move-section');
-        if (!position) throw new EditError(`--move-section takes 'SECTION before OTHER', 'SECTION after OTHER' or 'SECTION last', not ${JSON.stringify(text)}`);
-        return { op: 'move-section', section: subject, position };
-      }
-      case 'insert-section': {
-        const { subject, position } = withPosition(text, '--insert-section');
-        if (!position) throw new EditError(`--insert-section takes 'FILE before OTHER', 'FILE after OTHER' or 'FILE last', not ${JSON.stringify(text)}`);
-        return { op: 'insert-section', hex: toHex(readSectionFile(subject)), position };
-      }
-      case 'graft': {
-        const { subject, position } = withPosition(text, '--graft');
-        return { op: 'graft-section', source: needDonor(options.donor, '--graft'), section: subject, ...(position ? { position } : {}) };
-      }
-      case 'replace-section':
-        return { op: 'replace-section', source: needDonor(options.donor, '--replace-section'), section: text };
-    }
+    return PARSERS[kind](text, options);
   } catch (e) {
     if (e instanceof EditError) throw new UserError(e.message);
     throw e;
   }
+}
+
+function byteRequest(op: 'replace-bytes' | 'insert-bytes', text: string): EditRequest {
+  const [offset, hex] = splitOnce(text, '=', `--${op}`, 'OFFSET=HEX, e.g. 0x4d6ef=00ff');
+  return { op, offset: parseOffset(offset, 'the offset'), hex };
 }
 
 function splitOnce(text: string, sep: string, option: string, form: string): [string, string] {

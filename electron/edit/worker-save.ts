@@ -26,7 +26,7 @@ export interface SaveProgress {
  */
 export async function saveJournalInWorker(job: SaveJob, options: { onProgress?: (p: SaveProgress) => void; signal?: AbortSignal } = {}): Promise<SessionSaveResult> {
   try {
-    return await runWorkerJob<SaveJob, SessionSaveResult, SaveProgress>(compiledWorker(__dirname, 'save-worker.js'), job, options);
+    return await runWorkerJob<SaveJob, SessionSaveResult, SaveProgress>(compiledWorker('edit/save-worker.js'), job, options);
   } catch (e) {
     const diagnostics = (e as { diagnostics?: Diagnostic[] }).diagnostics;
     throw diagnostics ? new SaveRefusedError(diagnostics) : e;

@@ -41,7 +41,15 @@ export interface CacheOptions {
   signal?: AbortSignal;
   /** What the save declares the stream can hold (guest memory with a margin), when it says. */
   expectedMax?: { bytes: number; why: string };
+  /**
+   * What the stream declares it can hold, read from its first STREAM_START bytes (a QEMU
+   * stream lists its RAM blocks there): a tighter bound, applied from then on, when it is smaller.
+   */
+  boundFromStart?: (start: Uint8Array) => { bytes: number; why: string } | undefined;
 }
+
+/** Output read before `boundFromStart` is asked: far more than a stream's header and RAM block list take. */
+const STREAM_START = 1 << 20;
 
 /** Why a decompressed stream is incomplete, for the diagnostic of the image. */
 export interface DecompressionProblem {
@@ -94,7 +102,11 @@ const UNDECLARED_SLACK = 256 * 1024 ** 2;
 export function outputBound(options: CacheOptions, compressedLength: number): { bytes: number; why: string } {
   const cache = maxBytesOf(options);
   const declared = options.expectedMax ?? { bytes: compressedLength * UNDECLARED_RATIO + UNDECLARED_SLACK, why: `the domain XML declares no memory size, so at most ${UNDECLARED_RATIO} times the compressed size plus 256 MiB` };
-  return declared.bytes <= cache ? declared : { bytes: cache, why: `the decompression cache's size limit (MIGWB_CACHE_MAX_BYTES)` };
+  return smaller(declared, { bytes: cache, why: `the decompression cache's size limit (MIGWB_CACHE_MAX_BYTES)` });
+}
+
+function smaller<B extends { bytes: number }>(a: B, b: B | undefined): B {
+  return b !== undefined && b.bytes < a.bytes ? b : a;
 }
 
 /** Output is written in batches of about this size. */
@@ -139,7 +151,10 @@ async function decompressEntry(dir: string, file: string, range: FileRange, comp
   // The decoders (xz, bzip2, zstd) load on first use: opening anything else, and every
   // worker thread that opens images, starts faster without them.
   const { decompressedChunks } = await import('./libvirt/decoders');
-  const bound = outputBound(options, range.length);
+  let bound = outputBound(options, range.length);
+  // The first output, kept until the stream's own declaration can be read from it.
+  let start: Buffer[] | undefined = options.boundFromStart ? [] : undefined;
+  let startBytes = 0;
   const temp = path.join(dir, `${key}.qevm.tmp-${process.pid}-${Date.now()}`);
   const out = await fs.promises.open(temp, 'wx');
   let size = 0;
@@ -170,7 +185,15 @@ async function decompressEntry(dir: string, file: string, range: FileRange, comp
     // Pulled one piece at a time, so the output is written (or refused) as it comes.
     for await (const chunk of decompressedChunks(compression, counted)) {
       if (options.signal?.aborted) throw cancelled('decompression');
-      const room = bound.bytes - size;
+      if (start) {
+        start.push(Buffer.from(chunk)); // a copy: a decoder may reuse its output buffer
+        startBytes += chunk.length;
+        if (startBytes >= STREAM_START) {
+          bound = smaller(bound, options.boundFromStart!(Buffer.concat(start)));
+          start = undefined;
+        }
+      }
+      const room = Math.max(0, bound.bytes - size);
       const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
       batch.push(piece);
       batched += piece.length;
@@ -199,7 +222,8 @@ async function decompressEntry(dir: string, file: string, range: FileRange, comp
     input.destroy();
   }
   await flush();
-  await out.sync();
+  // Durable only what outlives this process: an incomplete entry goes when it exits.
+  if (!problem) await out.sync();
   await out.close();
   // A complete stream is cached for every later run; an incomplete one only for this process.
   const name = problem ? processEntry(key) : key;

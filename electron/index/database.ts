@@ -1,9 +1,15 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../services/user-error';
 import { migrate } from './schema';
+
+/** better-sqlite3 is a native addon: loaded by the commands that open a library, not at every start. */
+function sqlite(): typeof Database {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, not with every command
+  return require('better-sqlite3') as typeof Database;
+}
 
 /** The productName Electron derives app.getPath('userData') from. */
 export const PRODUCT_NAME = 'Migration Image Workbench';
@@ -59,7 +65,7 @@ export function openLibraryReadOnly(file: string): Database.Database {
 
 function openOrExplain(file: string, options: Database.Options): Database.Database {
   try {
-    return new Database(file, options);
+    return new (sqlite())(file, options);
   } catch (e) {
     throw new UserError(`${file} cannot be opened as a library database: ${(e as Error).message}`);
   }

@@ -2,7 +2,12 @@ import { countBySeverity } from '../../shared/diagnostics';
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import { PAGE_KIND_NAMES } from '../../shared/formats/qemu-stream/page-index';
 import { summarizeStream } from '../../shared/formats/qemu-stream/summary';
-import type { VmdescStruct } from '../../shared/formats/qemu-stream/vmdesc';
+import type { VmdescLayout } from '../../shared/formats/qemu-stream/vmdesc';
+import { formatVersionHint, versionHint } from '../../shared/formats/qemu-stream/version-hint';
+import { PageKind } from '../../shared/formats/qemu-stream/page-index';
+import type { ContainerLayer } from '../../shared/formats/container-model';
+import { viewsOf } from '../../shared/formats/registry';
+import type { ByteSource } from '../../shared/io/byte-source';
 
 /** The rows of one image's model in the library tables (see schema.ts). */
 export interface ImageRows {
@@ -18,12 +23,15 @@ export interface ImageRows {
     errors: number;
     warnings: number;
     notes: number;
+    qemu_version_hint: string | null;
   };
   sections: unknown[][];
   ramBlocks: unknown[][];
   pageRuns: unknown[][];
   devices: unknown[][];
   diagnostics: unknown[][];
+  /** Rows of tables an engine of its own writes (the Xen engine: xen_streams, xen_records), in its tables' column order. */
+  engineTables?: { table: string; rows: unknown[][] }[];
 }
 
 export function imageRows(model: QemuStreamModel): ImageRows {
@@ -66,6 +74,7 @@ export function imageRows(model: QemuStreamModel): ImageRows {
       errors: counts.error,
       warnings: counts.warning,
       notes: counts.info,
+      qemu_version_hint: formatVersionHint(versionHint(model)),
     },
     sections,
     ramBlocks,
@@ -76,6 +85,31 @@ export function imageRows(model: QemuStreamModel): ImageRows {
 }
 
 /** Subsections the stream carries for a device (the vmdesc lists only those sent), nested ones too. */
-function subsectionNames(s: VmdescStruct): string[] {
+function subsectionNames(s: VmdescLayout): string[] {
   return (s.subsections ?? []).flatMap((sub) => [sub.vmsd_name, ...subsectionNames(sub)]);
+}
+
+/** Page encodings a user wants to see in the library ("compressed", "XBZRLE", "mapped-ram"). */
+const ENCODINGS: readonly [PageKind, string][] = [
+  [PageKind.COMPRESS, 'compressed pages'],
+  [PageKind.XBZRLE, 'XBZRLE pages'],
+  [PageKind.MAPPED, 'mapped-ram'],
+];
+
+/**
+ * What wraps the stream and how its pages are stored, in one line for the library's wrapper
+ * column: each layer as its format shows it at the top of the structure tree ("libvirt save
+ * image · version 2 · gzip stream"), then the page encodings. Null for a bare stream of
+ * plain pages.
+ */
+export function describeWrapper(layers: readonly ContainerLayer[], file: ByteSource, model: QemuStreamModel): string | null {
+  const parts = layers.map((layer) => {
+    const root = viewsOf(layer).tree.root(layer, 'w0', { file });
+    return root.detail ? `${root.label} · ${root.detail}` : root.label;
+  });
+  const kinds = new Set<number>();
+  for (const r of model.pages.runs()) kinds.add(r.kind);
+  const encodings = ENCODINGS.filter(([k]) => kinds.has(k)).map(([, name]) => name);
+  if (encodings.length) parts.push(encodings.join(', '));
+  return parts.length ? parts.join(' · ') : null;
 }

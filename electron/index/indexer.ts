@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LibraryIndexReport } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
-import { DETECT_BYTES, detectFormat } from '../../shared/formats/registry';
+import { DETECT_BYTES, detectFormat, peekFormat, type Detection } from '../../shared/formats/registry';
+import { ENGINE_TABLES, engineOfDetection } from '../formats/engines';
 import { encodeDirectory, looksLikeDirectoryHeader } from '../../shared/formats/section-directory/section-directory';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { imageIdentity } from '../services/image-identity';
@@ -12,8 +13,9 @@ import { loadStreamDetailed, SIDECAR_SUFFIX } from '../services/load-stream';
 import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from '../services/open-container';
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
-import { UserError } from '../services/user-error';
-import { imageRows } from './image-rows';
+import { UnsupportedFormatError, UserError } from '../services/user-error';
+import { describeWrapper, imageRows } from './image-rows';
+import { SCHEMA_VERSION } from './schema';
 
 export interface IndexProgress {
   filesDone: number;
@@ -23,7 +25,7 @@ export interface IndexProgress {
   bytesTotal: number;
   currentFile?: string;
   /** The report so far, so a run stopped from outside (cancel, a file over its budget) still accounts for what it did. */
-  counts?: Pick<IndexReport, 'files' | 'indexed' | 'unchanged' | 'notImages' | 'failed' | 'missing' | 'sidecarsWritten'>;
+  counts?: Pick<IndexReport, 'files' | 'indexed' | 'unchanged' | 'notImages' | 'unsupported' | 'failed' | 'missing' | 'sidecarsWritten'>;
 }
 
 export interface IndexOptions {
@@ -73,9 +75,10 @@ const HASH_CHUNK = 4 << 20;
  */
 export async function runIndex(db: Database.Database, paths: readonly string[], options: IndexOptions = {}): Promise<IndexReport> {
   const started = Date.now();
-  const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
+  const report: IndexReport = { files: 0, indexed: 0, unchanged: 0, notImages: 0, unsupported: 0, failed: 0, missing: 0, sidecarsWritten: 0, cancelled: false, elapsedMs: 0 };
   const store = new Store(db);
-  const version = sealedBy();
+  // Rows stored by another version, or before the schema gained columns, are read again.
+  const version = `${sealedBy()} library ${SCHEMA_VERSION}`;
   const tasks = collectTasks(store, paths, report).filter((t) => !options.skip?.has(t.path));
   report.files = tasks.length + (options.skip?.size ?? 0);
 
@@ -92,8 +95,8 @@ export async function runIndex(db: Database.Database, paths: readonly string[], 
     const now = Date.now();
     if (force || now - lastReport >= 100) {
       lastReport = now;
-      const { files, indexed, unchanged, notImages, failed, missing, sidecarsWritten } = report;
-      options.onProgress?.({ ...progress, counts: { files, indexed, unchanged, notImages, failed, missing, sidecarsWritten } });
+      const { files, indexed, unchanged, notImages, unsupported, failed, missing, sidecarsWritten } = report;
+      options.onProgress?.({ ...progress, counts: { files, indexed, unchanged, notImages, unsupported, failed, missing, sidecarsWritten } });
     }
   };
 
@@ -253,7 +256,7 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     return;
   }
   // Detected once, here: what the file is decides whether it is hashed and read at all.
-  const detection = detectFormat(head);
+  const detection = detectFormat(head) ?? probeFile(task.path);
   if (!detection) {
     store.writeStatus(task, version, 'not-an-image', 'content not recognised as a migration or save image', null, null);
     report.notImages++;
@@ -267,6 +270,19 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     return;
   }
   const { kind } = detection;
+  const engine = engineOfDetection(detection);
+  if (engine) {
+    // A format with an engine of its own (Xen streams) gives its rows itself.
+    const own = openReadOnly(task.path);
+    try {
+      const { format, rows, wrapper } = engine.indexRows(own, () => onBytes(task.size));
+      store.writeImage(task, version, format, sha256, 'scan', rows, wrapper);
+      report.indexed++;
+    } finally {
+      own.close();
+    }
+    return;
+  }
   const file = openReadOnly(task.path);
   let attached: StreamInFile | undefined;
   try {
@@ -279,15 +295,27 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       store.writeStatus(task, version, 'unsupported', e.message, kind, sha256);
-      report.failed++;
+      // Recognised but not opened yet (Xen) is not a failure; a container that could not be read is.
+      if (e instanceof UnsupportedFormatError) report.unsupported++;
+      else report.failed++;
       return;
     }
     if (options.sealSidecars && opened.via === 'scan' && writeSidecar(task.path, opened.model)) report.sidecarsWritten++;
-    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model));
+    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model), describeWrapper(attached.container.layers, file, opened.model));
     report.indexed++;
   } finally {
     attached?.close();
     file.close();
+  }
+}
+
+/** A format without a magic (a legacy Xen stream) is recognised by its content probes. */
+function probeFile(file: string): Detection | undefined {
+  const f = openReadOnly(file);
+  try {
+    return peekFormat(f);
+  } finally {
+    f.close();
   }
 }
 
@@ -340,9 +368,11 @@ class Store {
       touch: db.prepare<[number, number, number]>('UPDATE images SET size = ?, mtime_ms = ? WHERE id = ?'),
       upsert: db.prepare(`
         INSERT INTO images (path, folder_id, size, mtime_ms, sha256, status, status_detail, format, file_version, machine_type, page_size,
-                            capabilities, has_vmdesc, saw_eof, opened_via, element_count, ram_bytes, errors, warnings, notes, indexed_by, indexed_at)
+                            capabilities, has_vmdesc, saw_eof, opened_via, element_count, ram_bytes, errors, warnings, notes, wrapper, qemu_version_hint,
+                            indexed_by, indexed_at)
         VALUES (@path, @folder_id, @size, @mtime_ms, @sha256, @status, @status_detail, @format, @file_version, @machine_type, @page_size,
-                @capabilities, @has_vmdesc, @saw_eof, @opened_via, @element_count, @ram_bytes, @errors, @warnings, @notes, @indexed_by, @indexed_at)
+                @capabilities, @has_vmdesc, @saw_eof, @opened_via, @element_count, @ram_bytes, @errors, @warnings, @notes, @wrapper, @qemu_version_hint,
+                @indexed_by, @indexed_at)
         ON CONFLICT (path) DO UPDATE SET
           folder_id = excluded.folder_id, size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256,
           status = excluded.status, status_detail = excluded.status_detail, format = excluded.format,
@@ -350,10 +380,12 @@ class Store {
           capabilities = excluded.capabilities, has_vmdesc = excluded.has_vmdesc, saw_eof = excluded.saw_eof,
           opened_via = excluded.opened_via, element_count = excluded.element_count, ram_bytes = excluded.ram_bytes,
           errors = excluded.errors, warnings = excluded.warnings, notes = excluded.notes,
+          wrapper = excluded.wrapper, qemu_version_hint = excluded.qemu_version_hint,
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
-      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks'].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', ...ENGINE_TABLES.map((t) => t.name)].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      engineRow: new Map(ENGINE_TABLES.map((t) => [t.name, db.prepare(`INSERT INTO ${t.name} (${t.columns.join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`)])),
       section: db.prepare(`INSERT INTO sections (image_id, idx, type, type_code, offset, length, section_id, idstr, instance_id, version_id,
                            payload_offset, footer_offset, pages, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       ramBlock: db.prepare('INSERT INTO ram_blocks (image_id, idx, name, used_length, pages, pages_present, record_offset) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -411,20 +443,21 @@ class Store {
   }
 
   /** An image and its whole model, in one transaction. */
-  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>): void {
+  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>, wrapper: string | null): void {
     this.db.transaction(() => {
       if (!this.imageByPath(t.path)) {
         // A file that reappears under another name keeps its notes and tags.
         const moved = this.s.movedFrom.get(sha256);
         if (moved) this.s.movePath.run(t.path, moved.id);
       }
-      const id = this.upsert(t, version, { status: 'indexed', status_detail: null, format, sha256, opened_via: via, ...rows.image });
+      const id = this.upsert(t, version, { status: 'indexed', status_detail: null, format, sha256, opened_via: via, wrapper, ...rows.image });
       for (const c of this.s.clear) c.run(id);
       for (const r of rows.ramBlocks) this.s.ramBlock.run(id, ...r);
       for (const r of rows.sections) this.s.section.run(id, ...r);
       for (const r of rows.pageRuns) this.s.pageRun.run(id, ...r);
       for (const r of rows.devices) this.s.device.run(id, ...r);
       for (const r of rows.diagnostics) this.s.diagnostic.run(id, ...r);
+      for (const t of rows.engineTables ?? []) for (const r of t.rows) this.s.engineRow.get(t.table)!.run(id, ...r);
     }).immediate();
   }
 
@@ -449,6 +482,8 @@ class Store {
       errors: 0,
       warnings: 0,
       notes: 0,
+      wrapper: null,
+      qemu_version_hint: null,
       indexed_by: version,
       indexed_at: new Date().toISOString(),
       ...fields,

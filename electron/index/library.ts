@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LibraryImage } from '../../shared/api/contract';
+import type { LibraryImage, LibraryNote } from '../../shared/api/contract';
 import { UserError } from '../services/user-error';
 import { defaultDatabasePath, noSuchLibrary, openLibraryDatabase, openLibraryReadOnly } from './database';
 import { compiledWorker, runWorkerJob, WorkerTerminated } from '../services/worker-job';
@@ -15,7 +15,7 @@ export interface ImageListing extends LibraryImage {
   sha256: string | null;
   fileVersion: number | null;
   elementCount: number | null;
-  ramBytes: number | null;
+  /** Diagnostics of severity info (the user's own notes are userNotes). */
   notes: number;
 }
 
@@ -29,6 +29,9 @@ export interface FindQuery {
   /** Only images with errors or warnings. */
   hasDiagnostics?: boolean;
 }
+
+/** An image `find` matched, with the device sections that matched (instead of every device's short name). */
+export type FoundImage = Omit<ImageListing, 'devices'> & { devices: DeviceMatch[] };
 
 export interface DeviceMatch {
   name: string;
@@ -59,16 +62,29 @@ export interface QueryResult {
   rows: unknown[][];
 }
 
+/** Separates the texts of a group_concat (never in a tag, a device name or a note). */
+const US = '\u001f';
+
 const LISTING_COLUMNS = `i.id, i.path, i.status, i.status_detail AS statusDetail, i.format, i.size, i.sha256, i.file_version AS fileVersion,
   i.machine_type AS machineType, i.page_size AS pageSize, i.opened_via AS openedVia, i.element_count AS elementCount,
-  i.ram_bytes AS ramBytes, i.errors, i.warnings, i.notes, i.indexed_at AS indexedAt,
-  (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags t WHERE t.image_id = i.id ORDER BY tag)) AS tags`;
+  i.ram_bytes AS ramBytes, i.errors, i.warnings, i.notes, i.indexed_at AS indexedAt, i.wrapper, i.qemu_version_hint AS qemuVersion,
+  (SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM tags t WHERE t.image_id = i.id ORDER BY tag)) AS tags,
+  (SELECT group_concat(name, char(31)) FROM (SELECT name FROM devices d WHERE d.image_id = i.id ORDER BY d.section_idx)) AS devices,
+  (SELECT group_concat(p, char(31)) FROM (SELECT DISTINCT severity || ':' || code AS p FROM diagnostics g WHERE g.image_id = i.id)) AS problems,
+  (SELECT json_group_array(json_object('id', n.id, 'text', n.text, 'createdAt', n.created_at)) FROM notes n WHERE n.image_id = i.id) AS userNotes`;
 
 /**
  * The image library: one SQLite database of indexed images, for the CLI and the GUI's main
  * process alike. Indexing runs in a worker thread with its own connection; this connection
  * serves the reads and the user's notes and tags.
  */
+/** A sha256 taken when a file was opened for evidence. */
+export interface EvidenceHash {
+  size: number;
+  sha256: string;
+  takenAt: string;
+}
+
 export class Library {
   private constructor(readonly file: string, private readonly db: Database.Database) {}
 
@@ -131,7 +147,7 @@ export class Library {
       }
     }, 100);
     try {
-      const report = await runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker(__dirname, 'index-worker.js'), job, {
+      const report = await runWorkerJob<IndexJob, IndexReport, IndexProgress>(compiledWorker('index/index-worker.js'), job, {
         signal: options.signal,
         terminate: terminate.signal,
         onProgress: (p) => {
@@ -143,7 +159,7 @@ export class Library {
       return { kind: 'finished', report };
     } catch (e) {
       if (!(e instanceof WorkerTerminated)) throw e;
-      const counts = last?.counts ?? { files: 0, indexed: 0, unchanged: 0, notImages: 0, failed: 0, missing: 0, sidecarsWritten: 0 };
+      const counts = last?.counts ?? { files: 0, indexed: 0, unchanged: 0, notImages: 0, unsupported: 0, failed: 0, missing: 0, sidecarsWritten: 0 };
       return overran ? { kind: 'overran', ...overran, filesDone: last?.filesDone ?? 0, counts } : { kind: 'cancelled', counts };
     } finally {
       clearInterval(watch);
@@ -167,8 +183,21 @@ export class Library {
     return this.db.prepare(`SELECT ${LISTING_COLUMNS} FROM images i ${where} ORDER BY i.path`).all().map(listing);
   }
 
+  /** The files with these ids, by path (ids not in the library are left out). */
+  byIds(ids: readonly number[]): ImageListing[] {
+    const wanted = new Set(ids);
+    return this.list({ all: true }).filter((i) => wanted.has(i.id));
+  }
+
+  /** The id of the library's row for a file, or a UserError saying how to add it. */
+  idOf(file: string): number {
+    const row = this.db.prepare<[string], { id: number }>('SELECT id FROM images WHERE path = ?').get(path.resolve(file));
+    if (!row) throw new UserError(`${file} is not in the library ${this.file}; add it with "migwb index ${file}"`);
+    return row.id;
+  }
+
   /** Indexed images matching every given criterion, with the devices that matched. */
-  find(q: FindQuery): (ImageListing & { devices: DeviceMatch[] })[] {
+  find(q: FindQuery): FoundImage[] {
     if (q.version !== undefined && q.device === undefined) throw new UserError('--version needs --device (it is the version of that device\'s section)');
     if (q.device === undefined && q.machine === undefined && !q.hasDiagnostics) throw new UserError('give at least one of --device, --machine, --has-diagnostics');
     const conditions = ["i.status = 'indexed'"];
@@ -195,16 +224,61 @@ export class Library {
     }));
   }
 
-  addNote(imageId: number, text: string): void {
-    this.db.prepare('INSERT INTO notes (image_id, text, created_at) VALUES (?, ?, ?)').run(imageId, text, new Date().toISOString());
+  /**
+   * Records the sha256 of a file opened for evidence, with the time it was taken, and returns
+   * every hash recorded for that path before it (oldest first): a different earlier hash
+   * means the file changed since.
+   */
+  recordEvidenceHash(file: string, size: number, sha256: string, takenAt: string): EvidenceHash[] {
+    const at = path.resolve(file);
+    const earlier = this.evidenceHashes(at);
+    this.db.prepare('INSERT INTO evidence_hashes (path, size, sha256, taken_at) VALUES (?, ?, ?, ?)').run(at, size, sha256, takenAt);
+    return earlier;
   }
 
-  notes(imageId: number): { id: number; text: string; createdAt: string }[] {
+  /** Every hash recorded for a path when it was opened for evidence, oldest first. */
+  evidenceHashes(file: string): EvidenceHash[] {
+    return this.db.prepare('SELECT size, sha256, taken_at AS takenAt FROM evidence_hashes WHERE path = ? ORDER BY id').all(path.resolve(file)) as EvidenceHash[];
+  }
+
+  /** Adds a note to an image; returns its id. The user's notes and tags stay with the image when its file is renamed or moved. */
+  addNote(imageId: number, text: string): number {
+    this.mustExist(imageId);
+    return Number(this.db.prepare('INSERT INTO notes (image_id, text, created_at) VALUES (?, ?, ?)').run(imageId, text, new Date().toISOString()).lastInsertRowid);
+  }
+
+  deleteNote(noteId: number): void {
+    if (!this.db.prepare('DELETE FROM notes WHERE id = ?').run(noteId).changes) throw new UserError(`there is no note ${noteId}`);
+  }
+
+  notes(imageId: number): LibraryNote[] {
     return this.db.prepare('SELECT id, text, created_at AS createdAt FROM notes WHERE image_id = ? ORDER BY id').all(imageId) as never;
   }
 
   addTag(imageId: number, tag: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO tags (image_id, tag) VALUES (?, ?)').run(imageId, tag);
+    this.tag([imageId], [tag]);
+  }
+
+  /** Adds tags to images (tags are trimmed; a tag an image has is not added twice). */
+  tag(imageIds: readonly number[], tags: readonly string[]): void {
+    const add = this.db.prepare('INSERT OR IGNORE INTO tags (image_id, tag) VALUES (?, ?)');
+    this.db.transaction(() => {
+      for (const id of imageIds) {
+        this.mustExist(id);
+        for (const t of tags) add.run(id, normaliseTag(t));
+      }
+    })();
+  }
+
+  untag(imageIds: readonly number[], tags: readonly string[]): void {
+    const remove = this.db.prepare('DELETE FROM tags WHERE image_id = ? AND tag = ?');
+    this.db.transaction(() => {
+      for (const id of imageIds) for (const t of tags) remove.run(id, normaliseTag(t));
+    })();
+  }
+
+  private mustExist(imageId: number): void {
+    if (!this.db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) throw new UserError(`there is no image ${imageId} in the library`);
   }
 
   close(): void {
@@ -235,19 +309,44 @@ export function queryLibrary(file: string, sql: string, params: unknown[] = []):
   }
 }
 
+type ListingRow = Omit<ImageListing, 'tags' | 'devices' | 'problems' | 'userNotes'> & { tags: string | null; devices: string | null; problems: string | null; userNotes: string };
+
 function listing(row: unknown): ImageListing {
-  const r = row as Omit<ImageListing, 'tags'> & { tags: string | null };
-  return { ...r, tags: r.tags ? r.tags.split(',') : [] };
+  const r = row as ListingRow;
+  return {
+    ...r,
+    tags: r.tags ? r.tags.split(US) : [],
+    devices: shortDeviceNames(r.devices ? r.devices.split(US) : []),
+    problems: r.problems ? r.problems.split(US).map((p) => ({ severity: p.slice(0, p.indexOf(':')) as 'error', code: p.slice(p.indexOf(':') + 1) })) : [],
+    userNotes: (JSON.parse(r.userNotes) as LibraryNote[]).sort((a, b) => a.id - b.id),
+  };
+}
+
+/** "0000:00:03.0/e1000" → "e1000"; repeats counted ("cpu ×2"); in stream order. */
+export function shortDeviceNames(names: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const n of names) {
+    const short = n.slice(n.lastIndexOf('/') + 1);
+    counts.set(short, (counts.get(short) ?? 0) + 1);
+  }
+  return [...counts].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name));
+}
+
+function normaliseTag(tag: string): string {
+  const t = tag.trim();
+  if (!t || /[,\s]/.test(t) || t.length > 100) throw new UserError(`"${tag}" is not a tag: a tag is 1 to 100 characters without spaces or commas`);
+  return t;
 }
 
 /** One report of runs resumed after files that overran their budget. */
 function mergeRuns(earlier: NonNullable<IndexProgress['counts']>[], last: IndexReport | (NonNullable<IndexProgress['counts']> & { cancelled: boolean; elapsedMs: number }), started: number): IndexReport {
-  const sum = (k: 'indexed' | 'unchanged' | 'notImages' | 'failed' | 'missing' | 'sidecarsWritten') => earlier.reduce((n, r) => n + r[k], last[k]);
+  const sum = (k: 'indexed' | 'unchanged' | 'notImages' | 'unsupported' | 'failed' | 'missing' | 'sidecarsWritten') => earlier.reduce((n, r) => n + r[k], last[k]);
   return {
     files: earlier[0]?.files ?? last.files,
     indexed: sum('indexed'),
     unchanged: sum('unchanged'),
     notImages: sum('notImages'),
+    unsupported: sum('unsupported'),
     failed: sum('failed'),
     missing: sum('missing'),
     sidecarsWritten: sum('sidecarsWritten'),

@@ -137,6 +137,59 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (image_id, tag)
   ) WITHOUT ROWID;
   `,
+  // What the library view shows a user at a glance: the wrapper (libvirt, qcow2, and how
+  // pages are encoded) and the QEMU releases that could have written the stream.
+  `
+  ALTER TABLE images ADD COLUMN wrapper TEXT;
+  ALTER TABLE images ADD COLUMN qemu_version_hint TEXT;
+  CREATE INDEX tags_tag ON tags(tag);
+  `,
+  `
+  -- Xen save streams: what the stream says about the guest (one row per Xen image).
+  CREATE TABLE xen_streams (
+    image_id       INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL,     -- xl, libxl, libxc, legacy
+    domain_type    TEXT NOT NULL,     -- pv, hvm, unknown
+    guest_width    INTEGER,           -- PV: 4 or 8 bytes
+    pt_levels      INTEGER,
+    long_mode      INTEGER,           -- HVM: vCPU 0 in long mode
+    libxc_version  INTEGER,           -- 2 or 3; NULL for a legacy stream
+    legacy_width   INTEGER,           -- legacy: toolstack word size in bytes
+    xen_version    TEXT,
+    vcpus          TEXT,              -- JSON list of vCPU ids
+    page_count     INTEGER NOT NULL,  -- pages with data
+    pfn_limit      INTEGER NOT NULL,
+    checkpoints    INTEGER NOT NULL,
+    record_count   INTEGER NOT NULL
+  );
+  CREATE INDEX xen_streams_domain ON xen_streams(domain_type);
+
+  -- Their records (v2) or chunks (legacy), in file order.
+  CREATE TABLE xen_records (
+    image_id     INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    idx          INTEGER NOT NULL,
+    layer        TEXT NOT NULL,       -- libxl, libxc, legacy
+    type         INTEGER NOT NULL,    -- record type, or legacy chunk marker
+    name         TEXT NOT NULL,
+    offset       INTEGER NOT NULL,
+    length       INTEGER NOT NULL,
+    checkpoint   INTEGER NOT NULL,
+    PRIMARY KEY (image_id, idx)
+  ) WITHOUT ROWID;
+  CREATE INDEX xen_records_name ON xen_records(name);
+  `,
+  // Evidence: every sha256 taken when an image was opened for evidence, with the time, by
+  // path (an image need not be indexed); a later hash that differs is flagged.
+  `
+  CREATE TABLE evidence_hashes (
+    id        INTEGER PRIMARY KEY,
+    path      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    taken_at  TEXT NOT NULL
+  );
+  CREATE INDEX evidence_hashes_path ON evidence_hashes(path);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,7 +7,7 @@ import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import { checkOutputs } from '../io/output-paths';
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
-import { elfArchOf, elfCoreHeader } from '../../shared/memory/elf-core';
+import { elfCoreContents, elfCoreHeader } from '../../shared/memory/elf-core';
 import { toSnakeCase } from '../../shared/util/wire';
 import { forEachGatheredPiece, layoutOf } from './guest-view';
 
@@ -55,6 +55,8 @@ export interface ExtractResult {
   mapFile: string;
   machine?: { family: string; rule: string };
   blocks: BlockPageMap[];
+  /** --format elf: the notes of its PT_NOTE ("CORE NT_PRSTATUS" per vCPU, then "QEMU 0" per vCPU); none for targets without them. */
+  elfNotes?: string[];
 }
 
 export const PAGE_MAP_NAME = 'ram-map.json';
@@ -78,6 +80,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
   const blocks = img.model.ramBlocks.map((_, i) => pageMapOf(img, machine, i, extents[i]));
   const progress = new Progress(options, layout === 'blocks' ? img.model.ramBlocks.reduce((n, b) => n + b.usedLength, 0) : machine!.regions.reduce((n, r) => n + r.size, 0));
   const files: ExtractedFile[] = [];
+  let elfNotes: string[] | undefined;
   if (layout === 'blocks') {
     const taken = new Set<string>();
     img.model.ramBlocks.forEach((b, i) => {
@@ -96,7 +99,9 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
   } else {
     const regions = machine!.regions;
     const target = path.join(options.outDir, format === 'elf' ? 'memory.elf' : 'physical.raw');
-    const header = format === 'elf' ? elfCoreHeader(elfArchOf(img.source, img.model, regions), regions) : undefined;
+    const core = format === 'elf' ? elfCoreContents(img.source, img.model, regions) : undefined;
+    const header = core ? elfCoreHeader(core.arch, regions, core.notes) : undefined;
+    elfNotes = core?.noteSummary;
     const size = header ? header.fileSize : Math.max(...regions.map((r) => r.gpa + r.size));
     files.push(
       writeAtomically(img, target, size, options, (fd) => {
@@ -113,7 +118,7 @@ export function extractRam(img: OpenedImage, options: ExtractOptions): ExtractRe
     );
   }
   progress.finish();
-  const result: ExtractResult = { layout, format, files, mapFile: path.join(options.outDir, PAGE_MAP_NAME), machine: machine && { family: machine.family, rule: machine.rule }, blocks };
+  const result: ExtractResult = { layout, format, files, mapFile: path.join(options.outDir, PAGE_MAP_NAME), machine: machine && { family: machine.family, rule: machine.rule }, blocks, ...(elfNotes ? { elfNotes } : {}) };
   checkOutputs([{ path: img.path, role: 'the image' }], [{ path: result.mapFile, role: '--out' }]);
   writeFileAtomic(result.mapFile, (fd) => writeAll(fd, Buffer.from(JSON.stringify(toSnakeCase({ image: img.path, pageSize: img.model.pageSize, streamOffsets: img.offsetSpace, ...result, mapFile: undefined }), null, 2) + '\n')));
   return result;

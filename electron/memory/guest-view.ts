@@ -7,7 +7,7 @@ import type { OpenedImage } from '../services/open-image';
 export const CHUNK_BYTES = 8 << 20;
 
 /** The machine's memory map for an opened image (device state decides PAM and BARs). */
-export function layoutOf(img: OpenedImage, options: Omit<LayoutOptions, 'pciConfig'> = {}): MachineLayout | undefined {
+export function layoutOf(img: Pick<OpenedImage, 'source' | 'model'>, options: Omit<LayoutOptions, 'pciConfig'> = {}): MachineLayout | undefined {
   return machineLayout(img.model, { ...options, pciConfig: pciConfigSpaces(img.source, img.model) });
 }
 

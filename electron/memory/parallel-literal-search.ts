@@ -40,7 +40,7 @@ export async function findLiteralInParallel(
   const model = exportModel(img.model);
   const splits = splitPoints(extents, range.start, range.end, img.model.pageSize, threads);
   const progress = new Array<number>(splits.length - 1).fill(0);
-  const script = compiledWorker(__dirname, 'literal-search-worker.js');
+  const script = compiledWorker('memory/literal-search-worker.js');
   // Matches that start before a split may end up to needle-1 bytes after it: each share
   // reads that far, and keeps only the matches that start in it.
   const shareEnd = (k: number) => Math.min(range.end, splits[k + 1] + needle.length - 1);

@@ -4,12 +4,16 @@ import type { OffsetSpace } from '../../shared/api/offset-map';
 import { openImageAsync, type OpenedImage, type OpenOptions } from '../services/open-image';
 import { cancelled } from '../services/cancellation';
 import { UserError } from '../services/user-error';
+import { readGuestMemory } from './read-memory';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 import { lastAtOrBefore } from '../../shared/util/sorted';
 import { findLiteral } from './literal-search';
 import { findLiteralInParallel, literalSearchThreads } from './parallel-literal-search';
+import { compilePattern, type Matcher, type SearchPattern } from './pattern';
+import { engineOf } from '../formats/engines';
 
-export type SearchPattern = { string: string } | { hex: string } | { regex: string };
+export type { SearchPattern };
+
 
 export interface SearchOptions {
   /** Only guest-physical [start, end). */
@@ -38,7 +42,12 @@ export interface SearchHit {
   offsetSpace: OffsetSpace;
   /** The matched bytes, hex, at most 64. */
   match: string;
+  /** The match with up to PREVIEW_CONTEXT bytes on either side (within its block), hex, and where it starts. */
+  preview: { blockOffset: number; hex: string };
 }
+
+/** Bytes of context shown on either side of a match. */
+const PREVIEW_CONTEXT = 8;
 
 export interface SearchResult {
   image: string;
@@ -53,53 +62,6 @@ export interface SearchResult {
 const DEFAULT_MAX_HITS = 1000;
 /** Thrown through the block reader to stop reading once enough hits are found. */
 const STOP = new Error('enough hits');
-
-/** A compiled pattern: finds matches in a window of bytes. */
-interface Matcher {
-  /** The bytes of a literal pattern (the fast path); undefined for a regex. */
-  needle?: Buffer;
-  /** Longest match (for literals) or the regex window: bytes kept between chunks. */
-  overlap: number;
-  find(window: Buffer, from: number, visit: (index: number, length: number) => boolean): void;
-}
-
-export function compilePattern(pattern: SearchPattern, regexWindow = 4096): Matcher {
-  if ('regex' in pattern) {
-    let re: RegExp;
-    try {
-      re = new RegExp(pattern.regex, 'gs');
-    } catch (e) {
-      throw new UserError(`--regex ${JSON.stringify(pattern.regex)} is not a valid regular expression: ${(e as Error).message}`);
-    }
-    return {
-      overlap: regexWindow,
-      // latin1 maps every byte to one character, so string indexes are byte offsets.
-      find(window, from, visit) {
-        const text = window.toString('latin1');
-        re.lastIndex = from;
-        for (let m = re.exec(text); m; m = re.exec(text)) {
-          if (m[0].length === 0) re.lastIndex++;
-          else if (!visit(m.index, m[0].length)) return;
-        }
-      },
-    };
-  }
-  const needle = 'hex' in pattern ? parseHex(pattern.hex) : Buffer.from(pattern.string, 'utf8');
-  if (needle.length === 0) throw new UserError('the search pattern is empty');
-  return {
-    needle,
-    overlap: needle.length - 1,
-    find(window, from, visit) {
-      for (let i = window.indexOf(needle, from); i >= 0; i = window.indexOf(needle, i + 1)) if (!visit(i, needle.length)) return;
-    },
-  };
-}
-
-function parseHex(text: string): Buffer {
-  const clean = text.replace(/^0x/i, '').replace(/[\s:,-]/g, '');
-  if (!/^([0-9a-f]{2})*$/i.test(clean)) throw new UserError(`--hex ${JSON.stringify(text)} is not a sequence of hex bytes (e.g. "4d 49 47" or 4d4947)`);
-  return Buffer.from(clean, 'hex');
-}
 
 /** Whether the pattern can match bytes that are all zero (then zero pages must be scanned too). */
 function matchesZeros(m: Matcher): boolean {
@@ -227,7 +189,16 @@ function describeHit(img: OpenedImage, layout: MachineLayout | undefined, block:
     fileOffset: streamOffset === undefined ? undefined : img.fileOffsetOf(streamOffset),
     offsetSpace: img.offsetSpace,
     match: Buffer.from(bytes.subarray(0, 64)).toString('hex'),
+    preview: previewAround(img, block, offset, Math.min(bytes.length, 64)),
   };
+}
+
+function previewAround(img: OpenedImage, block: number, offset: number, length: number): SearchHit['preview'] {
+  const b = img.model.ramBlocks[block];
+  const start = Math.max(0, offset - PREVIEW_CONTEXT);
+  const end = Math.min(b.usedLength, offset + length + PREVIEW_CONTEXT);
+  const { bytes } = readGuestMemory(img, { block: b.id, offset: start }, end - start, undefined);
+  return { blockOffset: start, hex: Buffer.from(bytes).toString('hex') };
 }
 
 function extentAt(extents: Extent[], page: number): Extent {
@@ -291,6 +262,12 @@ export async function searchImages(paths: string[], pattern: SearchPattern, opti
   compilePattern(pattern, options.regexWindow); // report a bad pattern before opening anything
   const out: SearchResult[] = [];
   for (const path of paths) {
+    // A format with an engine of its own (Xen streams) searches its guest memory itself.
+    const own = engineOf(path);
+    if (own) {
+      out.push(own.engine.searchImage(path, pattern, options));
+      continue;
+    }
     let img: OpenedImage;
     try {
       img = await openImageAsync(path, options);

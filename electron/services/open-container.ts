@@ -5,7 +5,7 @@ import { describeDetected, describeFile, readerOf, type Detection, type ImageCon
 import type { ByteSource } from '../../shared/io/byte-source';
 import type { NodeOpenOptions } from '../formats/node-format';
 import { NODE_FORMATS } from '../formats/registry';
-import { UserError } from './user-error';
+import { UnsupportedFormatError, UserError } from './user-error';
 
 /**
  * Opening a container, in three steps that each happen once per open:
@@ -33,7 +33,7 @@ export interface StreamInFile {
 /** Detects the file's format and reads its structure, or says in one line why it cannot be opened. */
 export function describeContainer(path: string, file: ByteSource, options: DescribeOptions = {}, detection?: Detection): ImageContainer {
   const described = detection ? describeDetected(file, detection, options) : describeFile(file, options);
-  if ('refusal' in described) throw new UserError(`${path} ${described.refusal}`);
+  if ('refusal' in described) throw described.unsupported ? new UnsupportedFormatError(`${path} ${described.refusal}`) : new UserError(`${path} ${described.refusal}`);
   return described.container;
 }
 

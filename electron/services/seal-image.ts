@@ -11,6 +11,7 @@ import { openReadOnly } from './open-image';
 import type { SealJob } from './seal-worker';
 import { UserError } from './user-error';
 import { compiledWorker, runWorkerJob, type JobControls } from './worker-job';
+import { packageVersion } from '../build-paths';
 
 export type SealTarget = { kind: 'copy'; output: string; overwrite?: boolean } | { kind: 'sidecar' };
 
@@ -31,11 +32,7 @@ const COPY_CHUNK = 4 << 20;
 
 /** The tool named in every directory it writes. */
 export function sealedBy(): string {
-  try {
-    return `migwb ${JSON.parse(fs.readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')).version}`;
-  } catch {
-    return 'migwb';
-  }
+  return `migwb ${packageVersion()}`;
 }
 
 /**
@@ -92,7 +89,7 @@ export function sealImage(image: string, target: SealTarget, onProgress?: (done:
  * AbortSignal that stops it with nothing written (resolves to "cancelled").
  */
 export function sealImageInWorker(image: string, target: SealTarget, controls: JobControls<{ done: number; total: number }> = {}): Promise<SealResult | 'cancelled'> {
-  return runWorkerJob<SealJob, SealResult | 'cancelled', { done: number; total: number }>(compiledWorker(__dirname, 'seal-worker.js'), { image, target }, controls);
+  return runWorkerJob<SealJob, SealResult | 'cancelled', { done: number; total: number }>(compiledWorker('services/seal-worker.js'), { image, target }, controls);
 }
 
 function checkOutput(image: string, output: string, overwrite: boolean | undefined): void {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Diagnostic } from '../../shared/diagnostics';
 import { UserError } from './user-error';
+import { BUILD_ROOT, BUNDLED_CLI } from '../build-paths';
 
 /**
  * Long work (indexing, sealing) runs in a worker thread so the GUI's main process stays
@@ -25,7 +26,7 @@ export class WorkerTerminated extends Error {
   }
 }
 
-type JobMessage<R, P> =
+export type JobMessage<R, P> =
   | { type: 'progress'; progress: P }
   | { type: 'done'; result: R }
   | { type: 'error'; message: string; userError: boolean; diagnostics?: Diagnostic[] };
@@ -35,6 +36,19 @@ interface JobData<J> {
   /** Int32Array over it: [0] = 1 asks the job to stop. */
   cancelFlag: SharedArrayBuffer;
 }
+
+/** workerData of a WorkerPool's worker: its jobs come as messages. */
+export interface PoolData {
+  pool: true;
+}
+
+/** One job sent to a pool worker. */
+export interface PoolRequest<J> extends JobData<J> {
+  id: number;
+}
+
+/** A pool worker's message about job `id`. */
+export type PoolReply<R, P> = JobMessage<R, P> & { id: number };
 
 /** Runs `script` (a compiled worker calling runAsWorkerJob) on `job`; resolves with its result. */
 export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobControls<P> = {}): Promise<R> {
@@ -59,7 +73,7 @@ export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobContr
       if (m.type === 'progress') return controls.onProgress?.(m.progress);
       settled = true;
       if (m.type === 'done') resolve(m.result);
-      else reject(Object.assign(m.userError ? new UserError(m.message) : new Error(m.message), m.diagnostics ? { diagnostics: m.diagnostics } : {}));
+      else reject(jobError(m));
     });
     worker.on('error', (e) => {
       if (settled) return;
@@ -73,16 +87,36 @@ export function runWorkerJob<J, R, P>(script: string, job: J, controls: JobContr
   });
 }
 
-/** The worker side: runs `work` on the job it was given and reports back. */
+/** The error a job reported, as the main thread throws it: user errors stay user errors; diagnostics travel along. */
+export function jobError(m: Extract<JobMessage<unknown, unknown>, { type: 'error' }>): Error {
+  return Object.assign(m.userError ? new UserError(m.message) : new Error(m.message), m.diagnostics ? { diagnostics: m.diagnostics } : {});
+}
+
+/** The worker side: runs `work` on the job it was given (or, in a WorkerPool, on each job it is sent) and reports back. */
 export function runAsWorkerJob<J, R, P>(work: (job: J, isCancelled: () => boolean, onProgress: (p: P) => void) => R): void {
-  const { job, cancelFlag } = workerData as JobData<J>;
-  const flag = new Int32Array(cancelFlag);
-  const post = (m: JobMessage<R, P>) => parentPort!.postMessage(m);
-  try {
-    post({ type: 'done', result: work(job, () => Atomics.load(flag, 0) === 1, (progress) => post({ type: 'progress', progress })) });
-  } catch (e) {
-    post(errorMessage(e));
+  serveJobs<J, R, P>(async ({ job, cancelFlag }, post) => {
+    const flag = new Int32Array(cancelFlag);
+    try {
+      post({ type: 'done', result: work(job, () => Atomics.load(flag, 0) === 1, (progress) => post({ type: 'progress', progress })) });
+    } catch (e) {
+      post(errorMessage(e));
+    }
+  });
+}
+
+/**
+ * Runs `one` on the job in workerData (a worker of its own), or on every job a WorkerPool
+ * sends, one at a time, each reply tagged with its job's id.
+ */
+function serveJobs<J, R, P>(one: (data: JobData<J>, post: (m: JobMessage<R, P>) => void) => Promise<void>): void {
+  if (!(workerData as PoolData | undefined)?.pool) {
+    void one(workerData as JobData<J>, (m) => parentPort!.postMessage(m));
+    return;
   }
+  let queue = Promise.resolve();
+  parentPort!.on('message', (request: PoolRequest<J>) => {
+    queue = queue.then(() => one(request, (m) => parentPort!.postMessage({ ...m, id: request.id })));
+  });
 }
 
 /**
@@ -90,22 +124,22 @@ export function runAsWorkerJob<J, R, P>(work: (job: J, isCancelled: () => boolea
  * thread sets the cancel flag, which is polled because the job's own awaits leave room for it.
  */
 export function runAsAsyncWorkerJob<J, R, P>(work: (job: J, signal: AbortSignal, onProgress: (p: P) => void) => Promise<R>): void {
-  const { job, cancelFlag } = workerData as JobData<J>;
-  const flag = new Int32Array(cancelFlag);
-  const abort = new AbortController();
-  const check = () => Atomics.load(flag, 0) === 1 && abort.abort();
-  // Checked now (cancelled before the worker started), at every progress report, and on a
-  // timer for stretches without progress.
-  check();
-  const poll = setInterval(check, 50);
-  const post = (m: JobMessage<R, P>) => parentPort!.postMessage(m);
-  const onProgress = (progress: P) => {
+  serveJobs<J, R, P>(({ job, cancelFlag }, post) => {
+    const flag = new Int32Array(cancelFlag);
+    const abort = new AbortController();
+    const check = () => Atomics.load(flag, 0) === 1 && abort.abort();
+    // Checked now (cancelled before the worker started), at every progress report, and on a
+    // timer for stretches without progress.
     check();
-    post({ type: 'progress', progress });
-  };
-  work(job, abort.signal, onProgress)
-    .then((result) => post({ type: 'done', result }), (e) => post(errorMessage(e)))
-    .finally(() => clearInterval(poll));
+    const poll = setInterval(check, 50);
+    const onProgress = (progress: P) => {
+      check();
+      post({ type: 'progress', progress });
+    };
+    return work(job, abort.signal, onProgress)
+      .then((result) => post({ type: 'done', result }), (e) => post(errorMessage(e)))
+      .finally(() => clearInterval(poll));
+  });
 }
 
 /** How an error crosses back to the main thread: user errors keep their message; diagnostics travel along. */
@@ -120,14 +154,29 @@ function errorMessage(e: unknown): Extract<JobMessage<never, never>, { type: 'er
 }
 
 /**
- * Path of a compiled worker script. Beside the calling module in the build; under vitest,
- * which runs the TypeScript sources, the same file in build/ (npm test builds first).
+ * Path of a worker script, given as its compiled path under build/electron
+ * ("index/index-worker.js"). The bundled CLI runs its own bundled copy (build/cli/workers/),
+ * which starts as fast as the CLI does; the app and the tests (which run the TypeScript
+ * sources; npm test builds first) run the one tsc compiled.
  */
-export function compiledWorker(callerDir: string, file: string): string {
-  const beside = path.join(callerDir, file);
-  if (fs.existsSync(beside)) return beside;
-  const repo = path.resolve(__dirname, '..', '..');
-  const built = path.join(repo, 'build', path.relative(repo, callerDir), file);
+export function compiledWorker(relative: string): string {
+  const bundled = path.join(BUILD_ROOT, 'cli', 'workers', path.basename(relative));
+  if (BUNDLED_CLI && fs.existsSync(bundled)) return bundled;
+  const built = path.join(BUILD_ROOT, 'electron', relative);
   if (fs.existsSync(built)) return built;
-  throw new Error(`the worker ${file} is not built; run "npm run build"`);
+  throw new Error(`the worker ${relative} is not built; run "npm run build"`);
+}
+
+/**
+ * A worker's progress callback that reports at most ten times a second (and always the
+ * last step): each report crosses two threads and the IPC to the window.
+ */
+export function throttledProgress(onProgress: (p: { done: number; total: number }) => void): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    onProgress({ done, total });
+  };
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ImageOpened } from '../../shared/api/contract';
 import { openDescribedImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
-import { imageOpened, ImageSession } from './image-session';
+import { engineOf } from '../formats/engines';
+import { imageOpened, ImageSession, type WorkbenchImage } from './image-session';
 import { scanInWorker } from './open-in-worker';
 import type { OpenProgress } from './open-worker';
 
@@ -16,40 +17,65 @@ import type { OpenProgress } from './open-worker';
 export const MAX_IMAGES_PER_OWNER = 32;
 /** Images all windows together may have open. */
 export const MAX_IMAGES = 128;
-/** Opens scanned at once; more wait their turn (each scan is a worker thread). */
-const CONCURRENT_SCANS = 2;
 
 export class ImageSessions {
-  private readonly sessions = new Map<string, ImageSession>();
+  private readonly sessions = new Map<string, WorkbenchImage>();
   /** Opens under way, by owner: they count against the limits before they finish. */
   private readonly opening = new Map<string, number>();
-  private readonly scans = new Semaphore(CONCURRENT_SCANS);
 
   async open(imagePath: string, owner: string, onProgress?: (p: OpenProgress) => void): Promise<ImageOpened> {
     const started = Date.now();
     this.checkRoom(owner);
     this.opening.set(owner, (this.opening.get(owner) ?? 0) + 1);
-    let scanned;
+    const own = engineOf(imagePath);
+    let session: WorkbenchImage;
     try {
-      scanned = await this.scans.run(() => scanInWorker(imagePath, onProgress));
+      if (own) {
+        // A format with an engine of its own (Xen streams) opens through it, behind the same interface.
+        session = await own.engine.openImage(imagePath, randomUUID(), owner, onProgress);
+      } else {
+        // (The scan pool takes two at a time; the rest wait their turn there.)
+        const scanned = await scanInWorker(imagePath, onProgress);
+        // The worker left any decompressed stream in the cache, so this finds it at once.
+        const image = openDescribedImage(imagePath, scanned.container, scanned.model, scanned.via);
+        const handle = randomUUID();
+        session = new ImageSession(handle, owner, image, imageOpened(handle, image, Date.now() - started));
+      }
     } finally {
       const n = this.opening.get(owner)! - 1;
       if (n) this.opening.set(owner, n);
       else this.opening.delete(owner);
     }
-    // The worker left any decompressed stream in the cache, so this finds it at once.
-    const image = openDescribedImage(imagePath, scanned.container, scanned.model, scanned.via);
-    const handle = randomUUID();
-    const session = new ImageSession(handle, owner, image, imageOpened(handle, image, Date.now() - started));
-    this.sessions.set(handle, session);
+    this.sessions.set(session.handle, session);
     return session.opened;
   }
 
   /** The session of `handle` if `owner` opened it: a window cannot read another window's images. */
-  get(handle: string, owner: string): ImageSession {
+  get(handle: string, owner: string): WorkbenchImage {
     const s = this.sessions.get(handle);
     if (!s || s.owner !== owner) throw new UserError('this image is no longer open; open it again');
     return s;
+  }
+
+  /**
+   * The session of `handle` for what only QEMU streams have (the QEMU panel, version
+   * transforms, the guest memory map): an image of another engine is refused by name.
+   */
+  qemu(handle: string, owner: string): ImageSession {
+    const s = this.get(handle, owner);
+    if (!(s instanceof ImageSession)) throw new UserError(`${s.opened.name} is not a QEMU stream (${s.opened.kind}); this is for QEMU streams (for a Xen stream: migwb ram, read --pfn, extract-ram and transform --to xen-v2|xen-v3)`);
+    return s;
+  }
+
+  /** The session of `handle` if `owner` has it open. */
+  find(handle: string, owner: string): WorkbenchImage | undefined {
+    const s = this.sessions.get(handle);
+    return s?.owner === owner ? s : undefined;
+  }
+
+  /** The images of `owner` with edits that closing would lose (not saved since). */
+  unsaved(owner: string): WorkbenchImage[] {
+    return [...this.sessions.values()].filter((s) => s.owner === owner && s.unsaved);
   }
 
   close(handle: string, owner: string): void {
@@ -72,24 +98,5 @@ export class ImageSessions {
     const mine = [...this.sessions.values()].filter((s) => s.owner === owner).length + (this.opening.get(owner) ?? 0);
     if (mine >= MAX_IMAGES_PER_OWNER) throw new UserError(`${MAX_IMAGES_PER_OWNER} images are open in this window; close one before opening another`);
     if (this.sessions.size + pending >= MAX_IMAGES) throw new UserError(`${MAX_IMAGES} images are open; close some before opening another`);
-  }
-}
-
-/** Runs at most `limit` tasks at once; the others wait in order. */
-class Semaphore {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
   }
 }

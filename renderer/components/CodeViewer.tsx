@@ -1,19 +1,7 @@
-import * as monaco from 'monaco-editor/editor/editor.api';
-// Every editor feature with its services (folding, find, …); editor.api alone lacks them.
-import 'monaco-editor/features/register.all';
-import 'monaco-editor/language/json/monaco.contribution';
-// Colouring for the libvirt domain XML and save cookie.
-import 'monaco-editor/languages/definitions/xml/register';
-import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
-import JsonWorker from 'monaco-editor/language/json/json.worker?worker';
 import { memo, useEffect, useRef } from 'react';
+import { monaco, READ_ONLY_OPTIONS, themeFor, type CodeLanguage } from './monaco';
 
-// Monaco's language services run in workers, served by the app itself (CSP worker-src 'self').
-(self as unknown as { MonacoEnvironment: monaco.Environment }).MonacoEnvironment = {
-  getWorker: (_: string, label: string) => (label === 'json' ? new JsonWorker() : new EditorWorker()),
-};
-
-export type CodeLanguage = 'json' | 'xml';
+export type { CodeLanguage };
 
 /** A read-only Monaco editor for JSON (section fields, vmdesc) and XML (domain XML), with folding and search. */
 export const CodeViewer = memo(function CodeViewer({ text, language, dark }: { text: string; language: CodeLanguage; dark: boolean }) {
@@ -21,14 +9,7 @@ export const CodeViewer = memo(function CodeViewer({ text, language, dark }: { t
   const editor = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   // Created once, empty; the effects below (which run right after, in order) set its text, language and theme.
   useEffect(() => {
-    editor.current = monaco.editor.create(host.current!, {
-      readOnly: true,
-      automaticLayout: true,
-      minimap: { enabled: false },
-      folding: true,
-      scrollBeyondLastLine: false,
-      fontSize: 12,
-    });
+    editor.current = monaco.editor.create(host.current!, { ...READ_ONLY_OPTIONS, folding: true });
     return () => editor.current?.dispose();
   }, []);
   useEffect(() => {
@@ -37,6 +18,6 @@ export const CodeViewer = memo(function CodeViewer({ text, language, dark }: { t
     if (model.getValue() !== text) model.setValue(text);
     if (model.getLanguageId() !== language) monaco.editor.setModelLanguage(model, language);
   }, [text, language]);
-  useEffect(() => monaco.editor.setTheme(dark ? 'vs-dark' : 'vs'), [dark]);
+  useEffect(() => monaco.editor.setTheme(themeFor(dark)), [dark]);
   return <div className="editor-host" ref={host} data-testid="code-viewer" data-language={language} />;
 });

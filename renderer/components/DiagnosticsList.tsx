@@ -10,6 +10,8 @@ export type PlacedDiagnostic = Diagnostic & { space: ByteSpace };
 /** Something the user can do about a diagnostic: a button in its row. */
 export interface DiagnosticAction {
   label: string;
+  /** What it does, in full (the button's tooltip). */
+  title?: string;
   run(): void;
 }
 
@@ -18,17 +20,17 @@ interface Props {
   /** Whether the image has a wrapper, so offsets need saying which space they are in. */
   wrapped: boolean;
   onJump(d: PlacedDiagnostic): void;
-  /** Something the user can do about a diagnostic, by its code (a button in its row). */
-  actions?: Partial<Record<string, DiagnosticAction>>;
+  /** What the user can do about a diagnostic (buttons in its row). */
+  actionsFor?(d: PlacedDiagnostic): DiagnosticAction[];
 }
 
 /** Every problem with its offset; clicking one (or Enter) jumps to it. */
-export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, wrapped, onJump, actions = {} }: Props) {
+export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, wrapped, onJump, actionsFor }: Props) {
   if (diagnostics.length === 0) return <p className="empty-note" style={{ padding: 8 }}>No problems found in this image.</p>;
   return (
     <div className="diagnostics" role="list" data-testid="diagnostics">
       {diagnostics.map((d, i) => {
-        const action = actions[d.code];
+        const actions = actionsFor?.(d) ?? [];
         return (
           <div
             key={i}
@@ -53,17 +55,21 @@ export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, wrap
               expected {d.expected}; found {d.found}
               {d.hint ? ` — ${d.hint}` : ''}
             </span>
-            {action && (
+            {actions.length > 0 && (
               <span className="diag-action">
-                <button
-                  onClick={(e) => {
-                    e.stopPropagation();
-                    action.run();
-                  }}
-                  onKeyDown={(e) => e.stopPropagation()}
-                >
-                  {action.label}
-                </button>
+                {actions.map((action) => (
+                  <button
+                    key={action.label}
+                    title={action.title}
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      action.run();
+                    }}
+                    onKeyDown={(e) => e.stopPropagation()}
+                  >
+                    {action.label}
+                  </button>
+                ))}
               </span>
             )}
           </div>

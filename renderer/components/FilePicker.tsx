@@ -5,12 +5,20 @@ import { errorMessage, workbench } from '../api';
 /** Open an image, choose a folder, or name a new file to save. */
 export type PickMode = 'file' | 'folder' | 'save';
 
-const TITLES: Record<PickMode, string> = { file: 'Open image', folder: 'Choose folder', save: 'Save as' };
-
-interface Props {
+/** What the user is asked to choose, and where the dialog starts. */
+export interface PathRequest {
   mode: PickMode;
+  /** The dialog's title: what the path is for. */
+  title?: string;
   /** save: the file name to start with. */
   suggestedName?: string;
+  /** The folder to start in (else the last folder used). */
+  startIn?: string;
+}
+
+const TITLES: Record<PickMode, string> = { file: 'Open image', folder: 'Choose folder', save: 'Save as' };
+
+interface Props extends PathRequest {
   onPick(path: string): void;
   onCancel(): void;
 }
@@ -19,7 +27,7 @@ interface Props {
  * The in-app file picker used when there are no native dialogs (the app served to a
  * browser by `migwb serve`): browse the machine's folders through the backend.
  */
-export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props) {
+export function FilePicker({ mode, title = TITLES[mode], suggestedName = '', startIn, onPick, onCancel }: Props) {
   const [listing, setListing] = useState<DirectoryListing | null>(null);
   const [name, setName] = useState(suggestedName);
   const [typed, setTyped] = useState('');
@@ -48,8 +56,8 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
   }, []);
 
   useEffect(() => {
-    void browse(localStorage.getItem('migwb.lastFolder'));
-  }, [browse]);
+    void browse(startIn ?? localStorage.getItem('migwb.lastFolder'));
+  }, [browse, startIn]);
 
   const isFolder = (path: string | null) => !!listing?.entries.find((x) => x.path === path)?.isDirectory;
   const ready = () => (mode === 'file' ? !!selected && !isFolder(selected) : mode === 'folder' ? !!listing : !!listing && name.trim() !== '' && !/[/\\]/.test(name));
@@ -62,7 +70,8 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
 
   return (
     <div className="modal-backdrop" onKeyDown={(e) => e.key === 'Escape' && onCancel()}>
-      <div className="modal" role="dialog" aria-label={TITLES[mode]} data-testid="file-picker">
+      <div className="modal" role="dialog" aria-label={title} data-testid="file-picker">
+        <h2 className="modal-title">{title}</h2>
         <header>
           <button onClick={() => listing?.parent && browse(listing.parent)} disabled={!listing?.parent} aria-label="Parent folder">
             ↑
@@ -78,7 +87,11 @@ export function FilePicker({ mode, suggestedName = '', onPick, onCancel }: Props
               onClick={() => (setSelected(e.path), mode === 'save' && !e.isDirectory && setName(e.name))}
               onDoubleClick={() => (e.isDirectory ? browse(e.path) : mode === 'file' && choose(e.path))}
             >
-              <span>{e.isDirectory ? `📁 ${e.name}` : e.name}</span>
+              <span className="entry-name">
+                <span className={e.isDirectory ? 'icon-folder' : 'icon-file'} aria-hidden />
+                {e.name}
+                {e.isDirectory && <span className="visually-hidden"> (folder)</span>}
+              </span>
               <span style={{ color: 'var(--fg-dim)' }}>{e.isDirectory ? '' : e.size.toLocaleString()}</span>
             </div>
           ))}

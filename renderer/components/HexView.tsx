@@ -17,6 +17,8 @@ interface Props {
   reveal: { offset: number; seq: number } | null;
   minimap: number[] | null;
   onCursor(offset: number, byClick: boolean): void;
+  /** The view's accessible name. */
+  label?: string;
 }
 
 const BYTES_PER_ROW = 16;
@@ -28,7 +30,7 @@ const ROW_PX = 20;
  * own scaled scrollbar: the thumb position maps linearly onto the row range.
  */
 export const HexView = memo(function HexView(props: Props) {
-  const { bytes, selection, hit, cursor, reveal, minimap, onCursor } = props;
+  const { bytes, selection, hit, cursor, reveal, minimap, onCursor, label = 'Hex view' } = props;
   const size = bytes.size;
   const version = useSyncExternalStore(bytes.subscribe, bytes.getVersion);
   const request = bytes.request;
@@ -108,13 +110,13 @@ export const HexView = memo(function HexView(props: Props) {
     if (rowOffset >= size) break;
     // Keyed by screen position: scrolling reuses the row elements and only updates their text.
     rows.push(
-      <HexRow key={r} rowOffset={rowOffset} size={size} byteAt={bytes.get} selection={selection} hit={hit} cursor={cursor} onCursor={onCursor} version={version} />,
+      <HexRow key={r} rowOffset={rowOffset} size={size} byteAt={bytes.get} holeAt={bytes.isHole} selection={selection} hit={hit} cursor={cursor} onCursor={onCursor} version={version} />,
     );
   }
 
   return (
     <div className="hex" data-testid="hex-view">
-      <div className="hex-rows" ref={rowsRef} tabIndex={0} onKeyDown={onKeyDown} onWheel={onWheel} aria-label="Hex view" data-top-row={topRow} data-total-rows={totalRows}>
+      <div className="hex-rows" ref={rowsRef} tabIndex={0} onKeyDown={onKeyDown} onWheel={onWheel} aria-label={label} data-top-row={topRow} data-total-rows={totalRows}>
         {/* Absolutely positioned, so the rows never feed back into the measured height. */}
         <div className="hex-rows-inner">{rows}</div>
       </div>
@@ -128,6 +130,8 @@ interface RowProps {
   rowOffset: number;
   size: number;
   byteAt(offset: number): number | undefined;
+  /** Guest memory: nothing is mapped at the offset. */
+  holeAt(offset: number): boolean;
   selection: Range | null;
   hit: Range | null;
   cursor: number;
@@ -148,15 +152,16 @@ interface Segment {
   text: string;
 }
 
-function segmentsOf({ rowOffset, size, byteAt, selection, hit, cursor }: RowProps, from: number, to: number): Segment[] {
+function segmentsOf({ rowOffset, size, byteAt, holeAt, selection, hit, cursor }: RowProps, from: number, to: number): Segment[] {
   const out: Segment[] = [];
   for (let i = from; i < to; i++) {
     const o = rowOffset + i;
     if (o >= size) break;
-    const b = byteAt(o);
-    const cls = `${b === undefined ? 'pending' : b === 0 ? 'zero' : ''}${within(selection, o) ? ' sel' : ''}${within(hit, o) ? ' hit' : ''}${o === cursor ? ' cursor' : ''}`;
-    const hex = b === undefined ? '··' : b < 16 ? '0' + b.toString(16) : b.toString(16);
-    const ch = b === undefined ? '·' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    const hole = holeAt(o);
+    const b = hole ? undefined : byteAt(o);
+    const cls = `${hole ? 'hole' : b === undefined ? 'pending' : b === 0 ? 'zero' : ''}${within(selection, o) ? ' sel' : ''}${within(hit, o) ? ' hit' : ''}${o === cursor ? ' cursor' : ''}`;
+    const hex = hole ? '--' : b === undefined ? '··' : b < 16 ? '0' + b.toString(16) : b.toString(16);
+    const ch = hole ? ' ' : b === undefined ? '·' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
     const last = out[out.length - 1];
     if (last && last.cls === cls) {
       last.count++;

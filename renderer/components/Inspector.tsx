@@ -1,5 +1,5 @@
 import { memo, useEffect, useState } from 'react';
-import type { ByteSpace, FieldValue, TreeNode } from '../../shared/api/contract';
+import type { ByteSpace, FieldValue, PageOfRecord, TreeNode } from '../../shared/api/contract';
 import { OffsetMap, type OffsetSpace } from '../../shared/api/offset-map';
 import { inspectBytes } from '../../shared/inspect/data-inspector';
 import { hexOffset } from '../api';
@@ -21,10 +21,12 @@ interface Props {
   canEdit: boolean;
   onSetField(address: string, value: string): void;
   onOverwrite(offset: number, hex: string): void;
+  /** Shows a guest address (or a block offset, for blocks the machine does not map) in the memory view. */
+  onShowGuest(where: { gpa: number } | { block: string; offset: number }): void;
 }
 
 /** The selected node (its bytes, type and value) and the bytes at the cursor read as every type. */
-export const Inspector = memo(function Inspector({ node, cursor, space, streamBase, offsetSpace, read, fieldAddress, canEdit, onSetField, onOverwrite }: Props) {
+export const Inspector = memo(function Inspector({ node, cursor, space, streamBase, offsetSpace, read, fieldAddress, canEdit, onSetField, onOverwrite, onShowGuest }: Props) {
   const [bytes, setBytes] = useState<Uint8Array | null>(null);
   useEffect(() => {
     let live = true;
@@ -67,6 +69,16 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
                 <dd data-testid="field-address">{fieldAddress}</dd>
               </>
             )}
+            {node.guestPage && (
+              <>
+                <dt>RAM block</dt>
+                <dd>
+                  {node.guestPage.block}+{hexOffset(node.guestPage.blockOffset)}
+                </dd>
+                <dt>guest-physical</dt>
+                <dd>{node.guestPage.gpa !== undefined ? hexOffset(node.guestPage.gpa) : 'not mapped by this machine'}</dd>
+              </>
+            )}
             {node.damaged && (
               <>
                 <dt>status</dt>
@@ -85,6 +97,7 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
         At cursor {hexOffset(cursor)}
         {space === 'file' ? ' (file)' : ''}
       </h3>
+      {space === 'stream' && node?.guestPage && <GuestByte page={node.guestPage} cursor={cursor} onShow={onShowGuest} />}
       {space === 'stream' && canEdit && <EditForm key={cursor} label="Overwrite bytes here (hex)" initial="" onSubmit={(hex) => onOverwrite(cursor, hex)} />}
       <dl className="kv" data-testid="data-inspector">
         {bytes &&
@@ -98,6 +111,33 @@ export const Inspector = memo(function Inspector({ node, cursor, space, streamBa
     </div>
   );
 });
+
+/**
+ * The guest byte under the cursor when it is inside a page record's data: for a PAGE (or
+ * mapped-ram) record the byte itself, with its block offset and guest-physical address;
+ * for encoded data (zlib, XBZRLE, a ZERO fill byte) the page it encodes.
+ */
+function GuestByte({ page, cursor, onShow }: { page: PageOfRecord; cursor: number; onShow: Props['onShowGuest'] }) {
+  if (cursor < page.dataOffset || cursor >= page.dataOffset + page.dataLength) return null;
+  const inPage = page.literal ? cursor - page.dataOffset : 0;
+  const where = page.gpa !== undefined ? { gpa: page.gpa + inPage } : { block: page.block, offset: page.blockOffset + inPage };
+  return (
+    <dl className="kv" data-testid="guest-byte">
+      <dt>{page.literal ? 'guest byte' : 'encodes page'}</dt>
+      <dd>
+        {page.block}+{hexOffset(page.blockOffset + inPage)}
+      </dd>
+      <dt>guest-physical</dt>
+      <dd data-testid="guest-byte-gpa">{page.gpa !== undefined ? hexOffset(page.gpa + inPage) : 'not mapped'}</dd>
+      <dt />
+      <dd>
+        <button onClick={() => onShow(where)} title={page.literal ? 'Show this byte in guest memory' : 'Show the decoded page in guest memory'}>
+          Show in guest memory
+        </button>
+      </dd>
+    </dl>
+  );
+}
 
 /**
  * Where a node is: wrapper nodes are in the file; stream nodes also get their file offset

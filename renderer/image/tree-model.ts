@@ -92,6 +92,11 @@ export class TreeModel {
     return last;
   }
 
+  /** A loaded node of the current revision, by id. */
+  node(id: string): TreeNode | undefined {
+    return this.loaded.nodes.get(id);
+  }
+
   /** The stream section (element) a loaded node belongs to: the node itself or its nearest section ancestor. */
   sectionOf(id: string): TreeNode | undefined {
     for (let at: string | null | undefined = id; at; at = this.loaded.parentOf.get(at)) {

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
 import { useStore } from '../state/store';
+import type { GuestMemoryState } from './guest-memory';
 import type { ImageView, ImageViewState } from './image-view';
 
 /** The image view whose panels are being rendered (ImageWorkspace provides it). */
@@ -15,4 +16,9 @@ export function useImageView(): ImageView {
 /** A slice of the image view's state (see useStore for what `select` may return). */
 export function useViewState<T>(select: (state: ImageViewState) => T): T {
   return useStore(useImageView().store, select);
+}
+
+/** A slice of the image's guest-memory state (the memory view, map and searches). */
+export function useMemoryState<T>(select: (state: GuestMemoryState) => T): T {
+  return useStore(useImageView().memory.store, select);
 }

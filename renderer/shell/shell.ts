@@ -1,8 +1,10 @@
 import type { HostInfo, WorkbenchBridge, WorkbenchEvent } from '../../shared/api/contract';
 import { errorMessage } from '../api';
 import { onCommand, runCommand, type Command } from '../commands';
-import type { PickMode } from '../components/FilePicker';
-import { ImageView, type ImageViewHost } from '../image/image-view';
+import type { ConfirmRequest } from '../components/ConfirmDialog';
+import type { PathRequest } from '../components/FilePicker';
+import { ImageView, type ImageViewHost, type StatusMessage } from '../image/image-view';
+import { LibraryModel } from '../library/library-model';
 import { Store } from '../state/store';
 import { commandForKey } from './shortcuts';
 import { applyTheme, savedTheme, type Theme } from './theme';
@@ -19,10 +21,13 @@ export interface Progress {
 }
 
 /** The in-app file picker, open while a path is being chosen without native dialogs. */
-export interface PickerRequest {
-  mode: PickMode;
-  suggestedName: string;
+export interface PickerRequest extends PathRequest {
   resolve(path: string | null): void;
+}
+
+/** An in-app question on screen. */
+export interface ConfirmState extends ConfirmRequest {
+  resolve(value: string | null): void;
 }
 
 export interface ShellState {
@@ -31,9 +36,11 @@ export interface ShellState {
   views: readonly ImageView[];
   /** The tab on screen: an image's handle, or LIBRARY. */
   active: string | null;
-  status: { text: string; error?: boolean };
+  /** The library's (and the app's) last message; each image keeps its own. */
+  status: StatusMessage;
   progress: Progress | null;
   picker: PickerRequest | null;
+  confirm: ConfirmState | null;
   theme: Theme;
 }
 
@@ -43,12 +50,15 @@ export interface ShellState {
  * (those that act on an image go to the image on screen).
  */
 export class Shell {
-  readonly store = new Store<ShellState>({ host: null, views: [], active: null, status: { text: 'Ready' }, progress: null, picker: null, theme: savedTheme() });
+  readonly store = new Store<ShellState>({ host: null, views: [], active: null, status: { text: 'Ready' }, progress: null, picker: null, confirm: null, theme: savedTheme() });
   /** What each image view gets from the shell. */
-  private readonly viewHost: ImageViewHost = { status: (text, error) => this.setStatus(text, error), choosePath: (mode, name) => this.choosePath(mode, name) };
+  private readonly viewHost: ImageViewHost = { choosePath: (request) => this.choosePath(request), confirm: (request) => this.confirm(request) };
+  /** The library tab: indexed images, their filter and selection, indexing. */
+  readonly library: LibraryModel;
 
   constructor(private readonly api: WorkbenchBridge) {
     applyTheme(this.store.get().theme, false);
+    this.library = new LibraryModel(api, { status: (text, error) => this.setStatus(text, error), openPaths: (paths) => this.openPaths(paths), choosePath: (request) => this.choosePath(request) });
   }
 
   /** Connects to the backend (host info, events), the command bus and the keyboard; returns the disconnect. */
@@ -56,18 +66,30 @@ export class Shell {
     void this.api.hostInfo().then((host) => {
       this.store.set({ host, ...(host.initialFolders.length && { active: LIBRARY }) });
       host.initialPaths.forEach((p) => void this.openPath(p));
+      // What the library holds, then the folders given on the command line (indexed again: only changed files are read).
+      void this.library.refresh().then(() => (host.initialFolders.length ? this.library.index(host.initialFolders) : undefined));
     });
     const stopEvents = this.api.onEvent(this.onEvent);
     const stopCommands = onCommand(this.run);
     window.addEventListener('keydown', this.onKey);
+    window.addEventListener('beforeunload', this.onBeforeUnload);
     return () => {
       stopEvents();
       stopCommands();
       window.removeEventListener('keydown', this.onKey);
+      window.removeEventListener('beforeunload', this.onBeforeUnload);
     };
   };
 
+  /** The library's (and the app's) status line. */
   setStatus = (text: string, error?: boolean): void => this.store.set({ status: { text, error } });
+
+  /** A message for the tab on screen: the image's own line, or the library's. */
+  tellActive = (text: string, error?: boolean): void => {
+    const view = this.activeView();
+    if (view) view.setStatus(text, error);
+    else this.setStatus(text, error);
+  };
 
   show = (tab: string): void => this.store.set({ active: tab });
 
@@ -78,7 +100,6 @@ export class Shell {
 
   openPath = async (path: string): Promise<void> => {
     performance.mark('migwb:open-requested');
-    this.setStatus(`Opening ${path}…`);
     this.store.set({ progress: { path, phase: 'scan', done: 0, total: 1 } });
     try {
       const opened = await this.api.openImage(path);
@@ -86,21 +107,51 @@ export class Shell {
       this.store.set((s) => ({ views: [...s.views, view], active: opened.handle }));
       const errors = [...opened.containerDiagnostics, ...opened.diagnostics].filter((d) => d.severity === 'error').length;
       const via = opened.openedVia === 'scan' ? 'scanned' : `read its ${opened.openedVia === 'sidecar' ? 'sidecar ' : ''}section directory`;
-      this.setStatus(`${opened.name}: ${opened.streamSize.toLocaleString()} bytes, ${via} in ${opened.openMs} ms${errors ? `, ${errors} errors` : ''}`, errors > 0);
+      view.setStatus(`${opened.name}: ${describeSize(opened)}, ${via} in ${opened.openMs} ms${errors ? `, ${errors} errors` : ''}`, errors > 0);
     } catch (e) {
-      this.setStatus(errorMessage(e), true);
+      this.tellActive(errorMessage(e), true);
     } finally {
       this.store.set({ progress: null });
     }
   };
 
+  /** Opens several images (from the library), one after another. */
+  openPaths = async (paths: readonly string[]): Promise<void> => {
+    for (const p of paths) await this.openPath(p);
+  };
+
   openDialog = async (): Promise<void> => {
-    const path = await this.choosePath('file');
+    const path = await this.choosePath({ mode: 'file' });
     if (path) await this.openPath(path);
   };
 
-  closeImage = (handle: string): void => {
-    void this.api.closeImage(handle);
+  /**
+   * Closes an image's tab. With unsaved edits it asks first: save them, keep them (the
+   * journal stays beside the library and is offered when the image is opened again),
+   * discard them, or stay.
+   */
+  closeImage = async (handle: string): Promise<void> => {
+    const view = this.store.get().views.find((v) => v.handle === handle);
+    if (!view) return;
+    if (view.dirty) {
+      this.show(handle);
+      const { image } = view.store.get();
+      const choice = await this.confirm({
+        title: 'Unsaved edits',
+        message: `${image.name} has ${image.edits} unsaved edit${image.edits === 1 ? '' : 's'}.`,
+        detail: 'The file itself is never written. Save the edited image as a new file, keep the edits to restore when you open the image again, or discard them.',
+        buttons: [
+          { label: 'Cancel', value: 'cancel' },
+          { label: 'Discard edits', value: 'discard', danger: true },
+          { label: 'Keep edits for later', value: 'keep' },
+          { label: 'Save as…', value: 'save', primary: true },
+        ],
+      });
+      if (choice === 'save' && !(await view.save({ force: false, streamOnly: false }))) return;
+      if (choice === null || choice === 'cancel') return;
+      if (choice === 'discard') await this.api.discardAutosave(handle).catch(() => undefined);
+    }
+    await this.api.closeImage(handle).catch(() => undefined);
     this.store.set(({ views, active }) => {
       const rest = views.filter((v) => v.handle !== handle);
       return { views: rest, active: active === handle ? (rest[rest.length - 1]?.handle ?? LIBRARY) : active };
@@ -108,12 +159,22 @@ export class Shell {
   };
 
   /** A path chosen with the native dialog (desktop) or the in-app picker (browser). */
-  choosePath = (mode: PickMode, suggestedName = ''): Promise<string | null> => {
-    if (this.store.get().host?.nativeDialogs) return mode === 'file' ? this.api.pickImage() : mode === 'folder' ? this.api.pickFolder() : this.api.pickSavePath(suggestedName);
-    return new Promise((resolve) => this.store.set({ picker: { mode, suggestedName, resolve } }));
+  choosePath = (request: PathRequest): Promise<string | null> => {
+    if (this.store.get().host?.nativeDialogs) return request.mode === 'file' ? this.api.pickImage() : request.mode === 'folder' ? this.api.pickFolder() : this.api.pickSavePath(request.suggestedName ?? '');
+    return new Promise((resolve) => this.store.set({ picker: { ...request, resolve } }));
   };
 
-  pickFolder = (): Promise<string | null> => this.choosePath('folder');
+  /** Asks a question in the app; resolves with the chosen button's value, or null. */
+  confirm = (request: ConfirmRequest): Promise<string | null> => new Promise((resolve) => this.store.set({ confirm: { ...request, resolve } }));
+
+  /** The question on screen was answered. */
+  answered = (value: string | null): void => {
+    const { confirm } = this.store.get();
+    this.store.set({ confirm: null });
+    confirm?.resolve(value);
+  };
+
+  pickFolder = (): Promise<string | null> => this.choosePath({ mode: 'folder', title: 'Add a folder to the library' });
 
   /** The in-app picker closed with a path, or cancelled (null). */
   picked = (path: string | null): void => {
@@ -125,7 +186,7 @@ export class Shell {
   /** Files dropped on the window: opened, when the host can tell their paths (the desktop app). */
   dropFiles = (files: File[]): void => {
     const paths = files.map((f) => this.api.pathForDroppedFile(f)).filter((p): p is string => !!p);
-    if (files.length && !paths.length) this.setStatus('Dropping files works in the desktop app; in a browser use Open image…', true);
+    if (files.length && !paths.length) this.tellActive('Dropping files works in the desktop app; in a browser use Open image…', true);
     paths.forEach((p) => void this.openPath(p));
   };
 
@@ -140,16 +201,31 @@ export class Shell {
     if (c.type === 'open-image') void this.openDialog();
     else if (c.type === 'open-path') void this.openPath(c.path);
     else if (c.type === 'close-image') {
-      if (active && active !== LIBRARY) this.closeImage(active);
+      if (active && active !== LIBRARY) void this.closeImage(active);
     } else if (c.type === 'toggle-theme') this.toggleTheme();
     else this.activeView()?.run(c);
   };
 
   private onEvent = (e: WorkbenchEvent): void => {
-    if (e.type === 'open-progress') this.store.set({ progress: { path: e.path, phase: e.phase, done: e.done, total: e.total } });
+    if (e.type === 'memory-search-progress') this.viewOf(e.handle)?.memory.searchProgress(e.done, e.total);
+    else if (e.type === 'search-progress') this.viewOf(e.handle)?.searchProgress(e.done, e.total);
+    else if (e.type === 'index-progress') this.library.indexProgress(e);
+    else if (e.type === 'open-progress') this.store.set({ progress: { path: e.path, phase: e.phase, done: e.done, total: e.total } });
+    else if (e.type === 'transform-progress') this.viewOf(e.handle)?.transform.progress(e);
     else if (e.type === 'save-progress') this.store.set({ progress: e.done >= e.total && e.phase === 'writing' ? null : { path: 'the edited image', phase: e.phase, done: e.done, total: e.total } });
     else if (e.type === 'menu') runCommand({ type: e.command });
     else if (e.type === 'open-path') void this.openPath(e.path);
+  };
+
+  private viewOf(handle: string): ImageView | undefined {
+    return this.store.get().views.find((v) => v.handle === handle);
+  }
+
+  /** Leaving the page (reload, closing the browser tab) with unsaved edits: the browser asks first. */
+  private onBeforeUnload = (e: BeforeUnloadEvent): void => {
+    if (!this.store.get().views.some((v) => v.dirty)) return;
+    e.preventDefault();
+    e.returnValue = ''; // older browsers ask only when returnValue is set
   };
 
   private onKey = (e: KeyboardEvent): void => {
@@ -158,4 +234,10 @@ export class Shell {
     e.preventDefault();
     runCommand(command);
   };
+}
+
+/** "433,073 bytes" for a bare stream; for a wrapped one, the file's size and the stream's, each named. */
+export function describeSize(image: { fileSize: number; streamSize: number; layers: string[] }): string {
+  const bytes = (n: number) => `${n.toLocaleString()} bytes`;
+  return image.layers.length ? `file ${bytes(image.fileSize)}, QEMU stream ${bytes(image.streamSize)}` : bytes(image.fileSize);
 }

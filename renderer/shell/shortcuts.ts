@@ -27,6 +27,8 @@ const MENU_SHORTCUTS: Shortcut[] = [
   { key: 'w', mod: true, command: { type: 'close-image' } },
   { key: 'ArrowLeft', alt: true, command: { type: 'back' } },
   { key: 'ArrowRight', alt: true, command: { type: 'forward' } },
+  { key: 'x', mod: true, shift: true, anyCase: true, command: { type: 'transform' } },
+  { key: 'l', mod: true, shift: true, anyCase: true, command: { type: 'load-in-qemu' } },
 ];
 
 /** The command a key press gives, if any. */

@@ -13,15 +13,18 @@
  * holds the stream as it is, "vmstate" for a qcow2 snapshot (offsets in its vmstate area),
  * "decompressed" for a compressed libvirt save (offsets in the decompressed stream);
  * "stream" for an offset of a stream stored as is whose file offset would lie past the end
- * of the file (a wrapper pointing beyond it), so no offset labelled "file" is outside it.
+ * of the file (a wrapper pointing beyond it), so no offset labelled "file" is outside it;
+ * "unpacked" for a chunked container (offsets in the stream `migwb unpack` writes).
  */
-export type OffsetSpace = 'file' | 'vmstate' | 'decompressed' | 'stream';
+export type OffsetSpace = 'file' | 'vmstate' | 'decompressed' | 'stream' | 'unpacked';
+
 
 export const OFFSET_SPACE_LABELS: Readonly<Record<OffsetSpace, string>> = {
   file: 'file offsets',
   vmstate: 'offsets in the qcow2 snapshot vmstate',
   decompressed: 'offsets in the decompressed QEMU stream',
   stream: 'offsets in the QEMU stream, which lies past the end of the file',
+  unpacked: 'offsets in the unpacked QEMU stream (as migwb unpack writes it)',
 };
 
 /** How the app prefixes an offset of each space that has no file offset beside it. */
@@ -30,6 +33,7 @@ const PLACE_PREFIX: Readonly<Record<OffsetSpace, string>> = {
   vmstate: 'vmstate',
   decompressed: 'decompressed stream',
   stream: 'stream',
+  unpacked: 'stream',
 };
 
 /** Stream bytes [stream, stream + length) are file bytes [file, file + length), as they are. */

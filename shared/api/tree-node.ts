@@ -37,4 +37,20 @@ export interface TreeNode {
   hasChildren: boolean;
   damaged?: boolean;
   value?: FieldValue;
+  /** A page record: the guest page it sends (see PageOfRecord). */
+  guestPage?: PageOfRecord;
+}
+
+/** Where the page a RAM record sends lives in the guest, and where its data is in the record. */
+export interface PageOfRecord {
+  block: string;
+  /** Offset of the page in its RAM block. */
+  blockOffset: number;
+  /** Guest-physical address of the page (the first one, when ROM is aliased); absent where the machine does not map the block. */
+  gpa?: number;
+  /** Stream offset and length of the record's data. */
+  dataOffset: number;
+  dataLength: number;
+  /** Whether the data is the page's bytes as they are (PAGE, mapped-ram), or encodes them (zlib, XBZRLE, a ZERO fill byte). */
+  literal: boolean;
 }

@@ -1,5 +1,5 @@
 import type { EditRequest } from '../edit/intents';
-import { CHANNELS, MAX_READ, type Channel, type SearchQuery } from './contract';
+import { CHANNELS, MAX_GUEST_READ, MAX_READ, type Channel, type DiffRequest, type MemorySearchQuery, type SearchQuery } from './contract';
 
 /**
  * Argument checks for every channel. The renderer is untrusted input to the backend: main
@@ -51,10 +51,17 @@ const position: Check = (v) => {
   const p = v as Record<string, unknown>;
   if (typeof p !== 'object' || p === null || Object.keys(p).length !== 1) return 'a position is {before: SECTION}, {after: SECTION} or {end: true}';
   if ('end' in p) return p.end === true ? undefined : 'end must be true';
+  if (!('before' in p) && !('after' in p)) return 'a position is {before: SECTION}, {after: SECTION} or {end: true}';
   return text(p.before ?? p.after);
 };
 
-/** The fields of each edit the GUI may send (donor-based edits are made through Repair or the CLI). */
+/** A chunk key as `migwb chunks` names it, or "" for the whole image. */
+const noteSubject: Check = (v) => (typeof v === 'string' && v.length <= MAX_TEXT ? undefined : `expected a chunk key of at most ${MAX_TEXT} characters`);
+/** What compileSetNote accepts; empty removes the note. */
+const MAX_NOTE = 1 << 20;
+const noteText: Check = (v) => (typeof v === 'string' && v.length <= MAX_NOTE ? undefined : `expected a note of at most ${MAX_NOTE} characters`);
+
+/** The fields of each edit the GUI may send (edits copying from a donor or a file go through editFromDonor and editInsertSection, whose paths are checked). */
 const EDIT_SHAPES: Partial<Record<EditRequest['op'], Record<string, Check>>> = {
   'replace-bytes': { offset, hex: hexText },
   'insert-bytes': { offset, hex: hexText },
@@ -65,6 +72,18 @@ const EDIT_SHAPES: Partial<Record<EditRequest['op'], Record<string, Check>>> = {
   'delete-section': { section: text },
   'move-section': { section: text, position },
   'insert-section': { hex: hexText, position },
+  'set-note': { about: noteSubject, text: noteText },
+  'recompute-crc': { chunk: offset },
+  'drop-chunk': { chunk: offset },
+};
+
+const donorEdit: Check = (v) => {
+  const r = v as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null) return 'expected {op, section, position}';
+  if (r.op === 'replace-section') return Object.keys(r).some((k) => k !== 'op' && k !== 'section') ? 'replace-section takes {op, section}' : text(r.section);
+  if (r.op !== 'graft-section') return 'op must be graft-section or replace-section';
+  if (Object.keys(r).some((k) => !['op', 'section', 'position'].includes(k))) return 'graft-section takes {op, section, position}';
+  return text(r.section) ?? (r.position === null ? undefined : position(r.position));
 };
 
 const editRequest: Check = (v) => {
@@ -86,9 +105,60 @@ const saveRequest: Check = (v) => {
   return boolean(r.force) ?? boolean(r.streamOnly);
 };
 
+const qemuTarget: Check = (v) => {
+  const t = v as Record<string, unknown>;
+  if (typeof t !== 'object' || t === null || Object.keys(t).some((k) => k !== 'to' && k !== 'qemu' && k !== 'machine')) return 'expected {to, qemu, machine}';
+  for (const k of ['to', 'qemu', 'machine']) {
+    const problem = nullableString(t[k]);
+    if (problem) return `${k}: ${problem}`;
+  }
+  return t.to !== null && t.qemu !== null ? 'give either to or qemu, not both' : undefined;
+};
+
+const TRANSFORM_OPTIONS = ['xbzrle-to-page', 'inline-to-mapped-ram'];
+const transformRequest: Check = (v) => {
+  const r = v as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null || Object.keys(r).some((k) => !['to', 'machine', 'templatePath', 'options'].includes(k))) return 'expected {to, machine, templatePath, options}';
+  const problem = text(r.to) ?? (r.machine === null ? undefined : text(r.machine)) ?? nullableString(r.templatePath);
+  if (problem) return problem;
+  if (!Array.isArray(r.options) || !r.options.every((o) => TRANSFORM_OPTIONS.includes(o as string))) return `options must be a list of ${TRANSFORM_OPTIONS.join(', ')}`;
+  return undefined;
+};
+
+const guestLength: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_GUEST_READ ? undefined : `expected a length of 1 to ${MAX_GUEST_READ}`);
+const memoryQuery: Check = (v) => {
+  const q = v as Partial<MemorySearchQuery>;
+  if (typeof q !== 'object' || q === null || Object.keys(q).some((k) => !['kind', 'pattern', 'maxHits'].includes(k))) return 'expected {kind, pattern, maxHits?}';
+  if (q.kind !== 'string' && q.kind !== 'hex' && q.kind !== 'regex') return 'kind must be "string", "hex" or "regex"';
+  if (typeof q.pattern !== 'string' || q.pattern.length === 0 || q.pattern.length > MAX_PATTERN) return `pattern must be 1 to ${MAX_PATTERN} characters`;
+  if (q.maxHits !== undefined && !(Number.isInteger(q.maxHits) && q.maxHits >= 1 && q.maxHits <= 100_000)) return 'maxHits must be 1 to 100000';
+  return undefined;
+};
+
+const MAX_DIFF_SECTIONS = 1000;
+const diffRequest: Check = (v) => {
+  const r = v as Partial<DiffRequest>;
+  const keys = ['fields', 'ram', 'sections', 'pageBytes', 'maxRuns'];
+  if (typeof r !== 'object' || r === null || Object.keys(r).length !== keys.length || Object.keys(r).some((k) => !keys.includes(k))) return `expected {${keys.join(', ')}}`;
+  const problem = boolean(r.fields) ?? boolean(r.ram) ?? boolean(r.pageBytes);
+  if (problem) return problem;
+  if (!Array.isArray(r.sections) || r.sections.length > MAX_DIFF_SECTIONS || r.sections.some((x) => text(x) !== undefined)) return `sections must be at most ${MAX_DIFF_SECTIONS} section names`;
+  if (!(Number.isInteger(r.maxRuns) && (r.maxRuns as number) >= 0 && (r.maxRuns as number) <= 1_000_000)) return 'maxRuns must be 0 to 1000000';
+  return undefined;
+};
+
 const MAX_PATHS = 100;
-const pathList: Check = (v) =>
-  Array.isArray(v) && v.length >= 1 && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected 1 to ${MAX_PATHS} paths`;
+/** Paths to index; none means the whole library again. */
+const pathList: Check = (v) => (Array.isArray(v) && v.length <= MAX_PATHS && v.every((p) => string(p) === undefined) ? undefined : `expected at most ${MAX_PATHS} paths`);
+const MAX_IDS = 100_000;
+const id: Check = (v) => (Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'expected an id');
+const idList: Check = (v) => (Array.isArray(v) && v.length >= 1 && v.length <= MAX_IDS && v.every((x) => id(x) === undefined) ? undefined : `expected 1 to ${MAX_IDS} ids`);
+const MAX_TAG = 100;
+const tagList: Check = (v) =>
+  Array.isArray(v) && v.length >= 1 && v.length <= 100 && v.every((t) => typeof t === 'string' && t.trim().length > 0 && t.length <= MAX_TAG && !/[,\s]/.test(t.trim()))
+    ? undefined
+    : `expected 1 to 100 tags of 1 to ${MAX_TAG} characters without commas or spaces`;
+const exportFormat: Check = (v) => (v === 'csv' || v === 'json' ? undefined : 'expected "csv" or "json"');
 
 const SIGNATURES: Record<Channel, Check[]> = {
   hostInfo: [],
@@ -99,9 +169,15 @@ const SIGNATURES: Record<Channel, Check[]> = {
   readBytes: [string, offset, readLength, byteSpace],
   minimap: [string, bucketCount],
   search: [string, searchQuery],
+  searchCancel: [string],
   sectionJson: [string, string],
   libraryList: [],
   libraryIndex: [pathList],
+  libraryReindex: [idList],
+  libraryTag: [idList, tagList, boolean],
+  libraryAddNote: [id, text],
+  libraryDeleteNote: [id],
+  libraryExport: [idList, exportFormat, string],
   libraryCancel: [],
   listDirectory: [nullableString],
   pickImage: [],
@@ -112,9 +188,28 @@ const SIGNATURES: Record<Channel, Check[]> = {
   editUndo: [string],
   editRedo: [string],
   editRepair: [string, nullableString],
+  editRepairDiagnostic: [string, text, offset],
+  restoreAutosave: [string],
+  discardAutosave: [string],
   editSave: [string, string, saveRequest],
   editSaveJournal: [string, string],
   borrowVmdesc: [string, string],
+  chunkList: [string],
+  donorSections: [string, string],
+  editFromDonor: [string, string, donorEdit],
+  editInsertSection: [string, string, position],
+  qemuLaunch: [string, qemuTarget],
+  qemuPreflight: [string, qemuTarget],
+  qemuTargets: [string],
+  transformTargets: [string],
+  transformPlan: [string, transformRequest],
+  transformApply: [string, transformRequest],
+  memoryMap: [string],
+  readGuestMemory: [string, nullableString, offset, guestLength],
+  memorySearch: [string, memoryQuery],
+  memorySearchCancel: [string],
+  diffImages: [string, string, diffRequest],
+  diffCancel: [string],
 };
 
 export function isChannel(name: unknown): name is Channel {

@@ -9,37 +9,42 @@ import type { EditRequest } from './intents';
 import type { CompiledEdit } from './journal';
 import { bytesPiece } from './pieces';
 import { compileRamWrite } from './ram-edit';
+import { compileChunkEdit, compileSetNote, compileSetTags } from './container-edit';
 import { compileDeleteSection, compileGraftSection, compileInsertSection, compileMoveSection, compileReplaceSection } from './section-edit';
+
+type Compiler<K extends EditRequest['op']> = (request: Extract<EditRequest, { op: K }>, ctx: EditContext) => CompiledEdit;
+
+/** How each kind of request is compiled: one row per op. */
+const COMPILERS: { [K in EditRequest['op']]: Compiler<K> } = {
+  'replace-bytes': compileByteEdit,
+  'insert-bytes': compileByteEdit,
+  'delete-bytes': compileByteEdit,
+  'set-field': (r, ctx) => compileSetField(ctx, r.field, r.value, r.resize),
+  'ram-write': (r, ctx) => {
+    const data = parseHex(r.hex, 'the RAM bytes');
+    return compileRamWrite(ctx, guestRamTarget(ctx, r.gpa, data.length), data);
+  },
+  'ram-block-write': (r, ctx) => {
+    const block = ctx.model.ramBlocks.findIndex((b) => b.id === r.block);
+    if (block < 0) throw new EditError(`no RAM block ${JSON.stringify(r.block)} in this image (blocks: ${ctx.model.ramBlocks.map((b) => b.id).join(', ')})`);
+    return compileRamWrite(ctx, { block, offset: r.offset }, parseHex(r.hex, 'the RAM bytes'));
+  },
+  'delete-section': (r, ctx) => compileDeleteSection(ctx, r.section),
+  'move-section': (r, ctx) => compileMoveSection(ctx, r.section, r.position),
+  'insert-section': (r, ctx) => compileInsertSection(ctx, parseHex(r.hex, 'the section bytes'), r.position),
+  'graft-section': (r, ctx) => compileGraftSection(ctx, r.source, r.section, r.position),
+  'replace-section': (r, ctx) => compileReplaceSection(ctx, r.source, r.section),
+  'set-note': (r) => compileSetNote(r),
+  'set-tags': (r) => compileSetTags(r),
+  'recompute-crc': compileChunkEdit,
+  'drop-chunk': compileChunkEdit,
+};
 
 /** Compiles a user request against the edited image as it stands into byte changes and fixups. */
 export function compileEdit(request: EditRequest, ctx: EditContext): CompiledEdit {
-  switch (request.op) {
-    case 'replace-bytes':
-    case 'insert-bytes':
-    case 'delete-bytes':
-      return compileByteEdit(request, ctx);
-    case 'set-field':
-      return compileSetField(ctx, request.field, request.value, request.resize);
-    case 'ram-write': {
-      const data = parseHex(request.hex, 'the RAM bytes');
-      return compileRamWrite(ctx, guestRamTarget(ctx, request.gpa, data.length), data);
-    }
-    case 'ram-block-write': {
-      const block = ctx.model.ramBlocks.findIndex((b) => b.id === request.block);
-      if (block < 0) throw new EditError(`no RAM block ${JSON.stringify(request.block)} in this image (blocks: ${ctx.model.ramBlocks.map((b) => b.id).join(', ')})`);
-      return compileRamWrite(ctx, { block, offset: request.offset }, parseHex(request.hex, 'the RAM bytes'));
-    }
-    case 'delete-section':
-      return compileDeleteSection(ctx, request.section);
-    case 'move-section':
-      return compileMoveSection(ctx, request.section, request.position);
-    case 'insert-section':
-      return compileInsertSection(ctx, parseHex(request.hex, 'the section bytes'), request.position);
-    case 'graft-section':
-      return compileGraftSection(ctx, request.source, request.section, request.position);
-    case 'replace-section':
-      return compileReplaceSection(ctx, request.source, request.section);
-  }
+  const compile = COMPILERS[request.op] as Compiler<EditRequest['op']> | undefined;
+  if (!compile) throw new EditError(`unknown edit ${JSON.stringify((request as { op: unknown }).op)}`);
+  return compile(request, ctx);
 }
 
 /** Raw byte edits at offsets of the edited image: no framing is touched, validation says what broke. */

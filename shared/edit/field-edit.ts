@@ -1,6 +1,6 @@
 import { hex } from '../diagnostics';
 import { decodeSection } from '../formats/qemu-stream/section-decoder';
-import type { VmdescDevice, VmdescField, VmdescStruct } from '../formats/qemu-stream/vmdesc';
+import type { VmdescDevice, VmdescField, VmdescLayout } from '../formats/qemu-stream/vmdesc';
 import { scalarValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import type { EditContext } from './context';
 import { EditError } from './errors';
@@ -55,7 +55,7 @@ export function compileSetField(ctx: EditContext, spec: string, text: string, re
  * The vmdesc field entries from the section down to `target`, found by walking the
  * description alongside the decoded tree exactly as the decoder built it.
  */
-function fieldChain(desc: VmdescStruct, nodes: readonly FieldNode[], target: FieldNode): VmdescField[] | undefined {
+function fieldChain(desc: VmdescLayout, nodes: readonly FieldNode[], target: FieldNode): VmdescField[] | undefined {
   const fields = desc.fields ?? [];
   for (let k = 0; k < fields.length; k++) {
     const f = fields[k];

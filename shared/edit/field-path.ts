@@ -1,7 +1,8 @@
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
 import type { FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { EditError } from './errors';
-import { fullSections, sectionLabel } from './sections';
+import { sectionsNamed } from '../formats/qemu-stream/section-names';
+import { sectionLabel } from './sections';
 
 /**
  * Field addresses: "SECTION[:INSTANCE].PATH". PATH joins the names `migwb dump` prints, one
@@ -15,27 +16,20 @@ export interface FieldAddress {
   path: string;
 }
 
-/** Splits "SECTION[:INSTANCE].PATH" at the longest section name the image has. */
+/**
+ * Splits "SECTION[:INSTANCE].PATH" at the longest section name the image has (section names
+ * contain dots themselves: "0000:00:03.0/e1000.mac"). SECTION is any name the section
+ * resolver accepts: the idstr, the short device name or the vmsd name.
+ */
 export function parseFieldAddress(model: QemuStreamModel, spec: string): FieldAddress {
-  const candidates = [...fullSections(model), ...(model.configuration ? [model.configuration] : [])];
-  let best: FieldAddress | undefined;
-  let bestLength = -1;
-  for (const e of candidates) {
-    const name = e.type === 'CONFIGURATION' ? 'configuration' : e.idstr!;
-    for (const prefix of [`${name}:${e.instanceId ?? 0}.`, `${name}.`]) {
-      if (!spec.startsWith(prefix) || prefix.length <= bestLength) continue;
-      // Without an instance the name must be unambiguous.
-      if (prefix === `${name}.` && candidates.filter((c) => c.idstr === e.idstr && c.type === e.type).length > 1) {
-        throw new EditError(`${name} has several instances; write ${name}:INSTANCE.${spec.slice(prefix.length)}`);
-      }
-      best = { section: e, path: spec.slice(prefix.length) };
-      bestLength = prefix.length;
-    }
+  for (let dot = spec.lastIndexOf('.'); dot > 0; dot = spec.lastIndexOf('.', dot - 1)) {
+    const name = spec.slice(0, dot);
+    const hits = sectionsNamed(model, name);
+    if (hits.length === 0) continue;
+    if (hits.length > 1) throw new EditError(`${name} has several instances (${hits.map(sectionAddress).join(', ')}); write ${sectionAddress(hits[0])}.${spec.slice(dot + 1)}`);
+    if (dot + 1 < spec.length) return { section: hits[0], path: spec.slice(dot + 1) };
   }
-  if (!best || best.path === '') {
-    throw new EditError(`${JSON.stringify(spec)} does not name a field: write SECTION[:INSTANCE].FIELD, e.g. cpu.env.regs[0] (sections and fields are listed by "migwb dump")`);
-  }
-  return best;
+  throw new EditError(`${JSON.stringify(spec)} does not name a field: write SECTION[:INSTANCE].FIELD, e.g. cpu.env.regs[0] (sections and fields are listed by "migwb dump")`);
 }
 
 /**

@@ -1,10 +1,10 @@
-import { INT_TYPE, type FieldNode, type FieldValue } from '../formats/qemu-stream/vmstate-decode';
+import { INT_TYPE, LE_INT_TYPE, type FieldNode, type FieldValue } from '../formats/qemu-stream/vmstate-decode';
 import { parseHex } from './user-input';
 import { EditError } from './errors';
 
 /** How a field's bytes are encoded, from its vmstate type and size. */
 export type FieldEncoding =
-  | { kind: 'int'; bits: number; signed: boolean }
+  | { kind: 'int'; bits: number; signed: boolean; littleEndian?: boolean }
   | { kind: 'bool' }
   | { kind: 'float64' }
   | { kind: 'bytes' }
@@ -16,8 +16,11 @@ export function fieldEncoding(node: FieldNode): FieldEncoding {
     return { kind: 'not-editable', why: `is a ${node.type === 'array' ? 'array' : node.type}; set one of its fields (${names.join(', ')}${node.children.length > 4 ? ', …' : ''})` };
   }
   const m = INT_TYPE.exec(node.type);
-  // All big-endian: "equal" and "le" name QEMU's load-time checks, not byte orders.
-  if (m && node.size === Number(m[2]) / 8) return { kind: 'int', bits: Number(m[2]), signed: m[1] !== 'u' };
+  // vmstate integers are big-endian ("equal" and "le" name QEMU's load-time checks, not byte
+  // orders); fields of other formats (Xen records) carry their byte order in their value.
+  if (m && node.size === Number(m[2]) / 8) return { kind: 'int', bits: Number(m[2]), signed: m[1] !== 'u', ...(node.value?.kind === 'int' && node.value.littleEndian ? { littleEndian: true } : {}) };
+  const le = LE_INT_TYPE.exec(node.type);
+  if (le && node.size === Number(le[1]) / 8) return { kind: 'int', bits: Number(le[1]), signed: false, littleEndian: true };
   if (node.type === 'timer' && node.size === 8) return { kind: 'int', bits: 64, signed: true };
   if (node.type === 'bool' && node.size === 1) return { kind: 'bool' };
   if (node.type === 'float64' && node.size === 8) return { kind: 'float64' };
@@ -36,7 +39,7 @@ export function encodeFieldValue(node: FieldNode, text: string, where: string, r
     case 'not-editable':
       throw new EditError(`${where} ${enc.why}`);
     case 'int':
-      return encodeInt(parseInt(text, enc.bits, enc.signed, `${where} (${node.type})`), enc.bits);
+      return encodeInt(parseInt(text, enc.bits, enc.signed, `${where} (${node.type})`), enc.bits, enc.littleEndian);
     case 'bool': {
       const v = text.trim().toLowerCase();
       if (['true', '1', 'on', 'yes'].includes(v)) return Uint8Array.of(1);
@@ -77,10 +80,10 @@ function parseInt(text: string, bits: number, signed: boolean, where: string): b
   return v < 0n ? v + max : v;
 }
 
-function encodeInt(v: bigint, bits: number): Uint8Array {
+function encodeInt(v: bigint, bits: number, littleEndian = false): Uint8Array {
   const n = bits / 8;
   const out = new Uint8Array(n);
-  for (let k = 0; k < n; k++) out[n - 1 - k] = Number((v >> BigInt(8 * k)) & 0xffn);
+  for (let k = 0; k < n; k++) out[littleEndian ? k : n - 1 - k] = Number((v >> BigInt(8 * k)) & 0xffn);
   return out;
 }
 

@@ -17,7 +17,24 @@ export type EditRequest =
   | { op: 'move-section'; section: string; position: SectionPosition }
   | { op: 'insert-section'; hex: string; position: SectionPosition }
   | { op: 'graft-section'; source: string; section: string; position?: SectionPosition }
-  | { op: 'replace-section'; source: string; section: string };
+  | { op: 'replace-section'; source: string; section: string }
+  | { op: 'set-note'; about: string; text: string }
+  | { op: 'set-tags'; tags: string[] }
+  | { op: 'recompute-crc'; chunk: number }
+  | { op: 'drop-chunk'; chunk: number };
+
+/**
+ * An edit of the container around the stream rather than of the stream's bytes: the user's
+ * notes and tags, and a chunked container's own chunks. The format writes them when it
+ * saves (FormatReader.writeBack); a format with no place for them keeps them in the journal.
+ */
+export type ContainerEdit =
+  | { kind: 'note'; about: string; text: string }
+  | { kind: 'tags'; tags: string[] }
+  /** Write the chunk at this file offset of the original with a CRC computed anew (it hides the damage). */
+  | { kind: 'recompute-crc'; chunk: number; type: string }
+  /** Leave the ancillary chunk at this file offset of the original out. */
+  | { kind: 'drop-chunk'; chunk: number; type: string };
 
 /** Where a device section goes: before or after another one, or last (right before QEMU_VM_EOF). */
 export type SectionPosition = { before: string } | { after: string } | { end: true };

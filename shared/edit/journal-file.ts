@@ -1,7 +1,7 @@
 import { toHex } from '../io/bytes';
 import { parseHex } from './user-input';
 import { EditError } from './errors';
-import type { EditIntent } from './intents';
+import type { ContainerEdit, EditIntent, JsonValue } from './intents';
 import type { AppliedChange, AppliedEdit, EditJournal } from './journal';
 import { IMAGE_SOURCE, type Piece } from './pieces';
 
@@ -34,6 +34,10 @@ export interface WireEdit {
   intent: EditIntent;
   fixups: string[];
   changes: WireChange[];
+  /** Sources computed from the image before this edit (a transform's re-encoded RAM): id, recipe, size. */
+  derived?: { id: string; recipe: JsonValue; size: number }[];
+  /** Edits of the container (notes, tags, chunks), absent when there are none. */
+  container?: ContainerEdit[];
 }
 
 export interface JournalDocument {
@@ -64,6 +68,8 @@ function toWire(e: AppliedEdit): WireEdit {
     intent: e.intent,
     fixups: e.fixups,
     changes: e.changes.map((c) => ({ offset: c.offset, delete: c.deleteLength, insert: c.insert.map(wirePiece), removed: c.removed.map(wirePiece) })),
+    ...(e.derived?.length ? { derived: e.derived.map(({ id, recipe, size }) => ({ id, recipe, size })) } : {}),
+    ...(e.container?.length ? { container: e.container } : {}),
   };
 }
 
@@ -89,8 +95,15 @@ export function parseJournalDocument(text: string): JournalDocument {
   const ids = new Set([IMAGE_SOURCE, ...doc.sources.map((s) => s.id)]);
   for (const [list, name] of [[doc.edits, 'edits'], [doc.undone ?? (doc.undone = []), 'undone']] as const) {
     if (!Array.isArray(list)) throw new EditError(`the journal's "${name}" is not a list`);
-    list.forEach((e, i) => checkEdit(e, `${name}[${i}]`, ids));
+    list.forEach((e, i) => {
+      if (e?.derived === undefined) return;
+      if (!Array.isArray(e.derived) || !e.derived.every((d) => isObject(d) && typeof d.id === 'string' && isCount(d.size) && isObject(d.recipe) && !ids.has(d.id))) {
+        throw new EditError(`journal ${name}[${i}] has a malformed "derived" list (id, recipe, size; ids not used by other sources)`);
+      }
+      for (const d of e.derived) ids.add(d.id);
+    });
   }
+  for (const [list, name] of [[doc.edits, 'edits'], [doc.undone, 'undone']] as const) list.forEach((e, i) => checkEdit(e, `${name}[${i}]`, ids));
   return doc;
 }
 
@@ -98,6 +111,7 @@ function checkEdit(e: WireEdit, where: string, ids: Set<string>): void {
   if (!isObject(e) || typeof e.summary !== 'string' || !isObject(e.intent) || typeof e.intent.op !== 'string' || !Array.isArray(e.fixups) || !Array.isArray(e.changes)) {
     throw new EditError(`journal ${where} is malformed (it needs summary, intent, fixups and changes)`);
   }
+  if (e.container !== undefined && (!Array.isArray(e.container) || !e.container.every(isContainerEdit))) throw new EditError(`journal ${where} has malformed container edits`);
   for (const c of e.changes) {
     if (!isObject(c) || !isCount(c.offset) || !isCount(c.delete) || !Array.isArray(c.insert) || !Array.isArray(c.removed)) throw new EditError(`journal ${where} has a malformed change`);
     for (const p of [...c.insert, ...c.removed]) {
@@ -114,11 +128,25 @@ export function entriesOf(edits: readonly WireEdit[]): AppliedEdit[] {
     intent: e.intent,
     fixups: e.fixups,
     changes: e.changes.map((c): AppliedChange => ({ offset: c.offset, deleteLength: c.delete, insert: c.insert.map(fromWire), removed: c.removed.map(fromWire) })),
+    ...(e.derived?.length ? { derived: e.derived.map((d) => ({ ...d })) } : {}),
+    ...(e.container?.length ? { container: e.container } : {}),
   }));
 }
 
 function fromWire(p: WirePiece): Piece {
   return 'hex' in p ? { kind: 'bytes', bytes: p.hex === '' ? new Uint8Array(0) : parseHex(p.hex, 'journal bytes') } : { kind: 'range', source: p.source, offset: p.offset, length: p.length };
+}
+
+/** The shape of each kind of container edit. */
+const CONTAINER_EDIT_SHAPES: Record<ContainerEdit['kind'], (v: Record<string, unknown>) => boolean> = {
+  note: (v) => typeof v.about === 'string' && typeof v.text === 'string',
+  tags: (v) => Array.isArray(v.tags) && v.tags.every((t: unknown) => typeof t === 'string'),
+  'recompute-crc': (v) => isCount(v.chunk) && typeof v.type === 'string',
+  'drop-chunk': (v) => isCount(v.chunk) && typeof v.type === 'string',
+};
+
+function isContainerEdit(v: unknown): v is ContainerEdit {
+  return isObject(v) && typeof v.kind === 'string' && Object.hasOwn(CONTAINER_EDIT_SHAPES, v.kind) && CONTAINER_EDIT_SHAPES[v.kind as ContainerEdit['kind']](v);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -131,4 +159,16 @@ function isCount(v: unknown): v is number {
 
 function isIdentity(v: unknown): v is SourceIdentity {
   return isObject(v) && typeof v.path === 'string' && isCount(v.size) && typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256);
+}
+
+/** Re-applies a journal document's edits to a fresh journal; its undone edits are replayed and undone again, so they can be redone. `beforeEach` sees each entry just before it is replayed. */
+export function replayJournal(journal: EditJournal, doc: JournalDocument, beforeEach: (e: AppliedEdit) => void = () => undefined): void {
+  const replay = (e: AppliedEdit) => {
+    beforeEach(e);
+    journal.replay(e);
+  };
+  for (const e of entriesOf(doc.edits)) replay(e);
+  const undone = entriesOf(doc.undone);
+  for (const e of [...undone].reverse()) replay(e);
+  for (let i = 0; i < undone.length; i++) journal.undo();
 }

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../io/byte-source';
 import { toHex } from '../io/bytes';
 import { EditError } from './errors';
-import type { EditIntent } from './intents';
+import type { ContainerEdit, EditIntent, JsonValue } from './intents';
 import { IMAGE_SOURCE, JournalSource, PieceTable, rangePiece, totalLength, type Piece } from './pieces';
 
 /** Replace [offset, offset + deleteLength) of the view with `insert`. */
@@ -22,6 +22,24 @@ export interface CompiledEdit {
   changes: ByteChange[];
   /** Framing the edit had to fix alongside (footers, CONTINUE flags, vmdesc…), in words. */
   fixups: string[];
+  /** Edits of the container around the stream (notes, tags, chunks); written by the format on save. */
+  container?: ContainerEdit[];
+  /** Sources the changes read from that are computed from the image (re-encoded RAM), registered with the edit. */
+  derived?: DerivedSource[];
+}
+
+/**
+ * A read-only source computed from the image as it stood before the edit (a transform's
+ * re-encoded RAM): its recipe rebuilds it when a saved journal is re-applied, so the
+ * journal holds ranges of it instead of gigabytes of bytes.
+ */
+export interface DerivedSource {
+  id: string;
+  /** How to rebuild it from the view before the edit (JSON; see shared/transform/derived.ts). */
+  recipe: JsonValue;
+  size: number;
+  /** The bytes; absent in an entry read from a journal file until its recipe is rebuilt. */
+  source?: ByteSource;
 }
 
 export interface AppliedChange extends ByteChange {
@@ -32,6 +50,11 @@ export interface AppliedChange extends ByteChange {
 /** A journal entry: the compiled edit with its changes in the order they were applied. */
 export interface AppliedEdit extends Omit<CompiledEdit, 'changes'> {
   changes: AppliedChange[];
+}
+
+/** The container edits of a journal's entries, in the order they were made. */
+export function containerEditsOf(entries: readonly AppliedEdit[]): ContainerEdit[] {
+  return entries.flatMap((e) => e.container ?? []);
 }
 
 /**
@@ -76,10 +99,12 @@ export class EditJournal {
 
   apply(edit: CompiledEdit): AppliedEdit {
     const entry: AppliedEdit = { ...edit, changes: [] };
+    const registered = this.registerDerived(edit.derived);
     try {
       for (const c of applicationOrder(edit.changes)) entry.changes.push({ ...c, removed: this.table.splice(c.offset, c.deleteLength, c.insert) });
     } catch (e) {
       this.revert(entry.changes);
+      for (const id of registered) this.sources.delete(id);
       throw e;
     }
     this.current = undefined;
@@ -94,8 +119,10 @@ export class EditJournal {
    */
   replay(entry: AppliedEdit): void {
     const done: AppliedChange[] = [];
+    const registered = this.registerDerived(entry.derived);
     const misfit = (why: string) => {
       this.revert(done);
+      for (const id of registered) this.sources.delete(id);
       return new EditError(`the journal entry "${entry.summary}" does not fit this image: ${why}`);
     };
     for (const c of entry.changes) {
@@ -123,6 +150,13 @@ export class EditJournal {
     return entry;
   }
 
+  /** Takes back the last edit for good: undone, and not offered for redo (a repair that did not help). */
+  withdraw(): AppliedEdit | undefined {
+    const entry = this.undo();
+    if (entry) this.undone.pop();
+    return entry;
+  }
+
   redo(): AppliedEdit | undefined {
     const entry = this.undone.pop();
     if (!entry) return undefined;
@@ -130,6 +164,19 @@ export class EditJournal {
     this.current = undefined;
     this.applied.push(entry);
     return entry;
+  }
+
+  /** Registers an edit's derived sources (ids must be new); returns the ids registered. */
+  private registerDerived(derived: readonly DerivedSource[] | undefined): string[] {
+    const ids: string[] = [];
+    for (const d of derived ?? []) {
+      if (this.sources.has(d.id)) continue; // redo of an edit whose source is still registered
+      if (!d.source) throw new EditError(`internal: the derived source "${d.id}" was not rebuilt`);
+      if (d.source.size !== d.size) throw new EditError(`the derived source "${d.id}" rebuilt to ${d.source.size} bytes, but the journal says ${d.size}; it was made by another version of migwb`);
+      this.sources.set(d.id, d.source);
+      ids.push(d.id);
+    }
+    return ids;
   }
 
   private revert(changes: readonly AppliedChange[]): void {

@@ -5,7 +5,7 @@ import { headerIn } from '../formats/qemu-stream/plausibility';
 import { payloadRange } from '../formats/qemu-stream/section-decoder';
 import type { VmdescDevice } from '../formats/qemu-stream/vmdesc';
 import { readBe32 } from '../io/bytes';
-import type { EditContext, SourceImage } from './context';
+import { donorIdentity, donorLabel, type EditContext, type SourceImage } from './context';
 import { EditError } from './errors';
 import type { SectionPosition } from './intents';
 import type { ByteChange, CompiledEdit } from './journal';
@@ -118,8 +118,8 @@ export function graftSections(ctx: EditContext, donor: SourceImage, sections: St
   const items = placed.sort((a, b) => a.offset - b.offset || a.seq - b.seq).map((p) => p.item);
   const edit = withVmdesc(model, items, [...inserts].map(([offset, insert]): ByteChange => ({ offset, deleteLength: 0, insert })));
   return {
-    intent: { op: 'graft-section', source: donor.id, sections: sections.map(sectionLabel), placed: labels.map((l) => `${l.label} ${l.where}`) },
-    summary: `grafted from ${donor.id}: ${groupByPlace(labels)}`,
+    intent: { op: 'graft-section', source: donor.id, donor: donorIdentity(donor), sections: sections.map(sectionLabel), placed: labels.map((l) => `${l.label} ${l.where}`) },
+    summary: `grafted from ${donorLabel(donor)}: ${groupByPlace(labels)}`,
     changes: edit.changes,
     fixups: [...fixups, ...edit.fixups],
   };
@@ -130,7 +130,7 @@ export function compileReplaceSection(ctx: EditContext, sourceId: string, spec: 
   const donor = requireDonor(ctx, sourceId);
   const t = findSection(ctx.model, spec);
   const d = findByName(donor.model, t.idstr!, t.instanceId!);
-  if (!d) throw new EditError(`the donor ${donor.id} has no section ${sectionLabel(t)}`);
+  if (!d) throw new EditError(`the ${donorLabel(donor)} has no section ${sectionLabel(t)}`);
   const { start, end } = payloadRange(d);
   const header = encodeSectionHeader(SectionType.FULL, t.sectionId!, d.idstr!, d.instanceId!, d.versionId!);
   const pieces = [bytesPiece(header), rangePiece(donor.id, start, end - start)];
@@ -140,8 +140,8 @@ export function compileReplaceSection(ctx: EditContext, sourceId: string, spec: 
   );
   const edit = withVmdesc(ctx.model, items, [{ offset: t.offset, deleteLength: t.length, insert: pieces }]);
   return {
-    intent: { op: 'replace-section', source: donor.id, section: sectionLabel(t), offset: t.offset, old_length: t.length, new_length: totalLength(pieces), donor_offset: d.offset },
-    summary: `replaced section ${sectionLabel(t)} at ${hex(t.offset)} with the donor's copy (${t.length} → ${totalLength(pieces)} bytes, version ${t.versionId} → ${d.versionId})`,
+    intent: { op: 'replace-section', source: donor.id, donor: donorIdentity(donor), section: sectionLabel(t), offset: t.offset, old_length: t.length, new_length: totalLength(pieces), donor_offset: d.offset },
+    summary: `replaced section ${sectionLabel(t)} at ${hex(t.offset)} with the copy of ${donorLabel(donor)} (${t.length} → ${totalLength(pieces)} bytes, version ${t.versionId} → ${d.versionId})`,
     ...edit,
   };
 }

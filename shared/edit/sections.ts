@@ -1,6 +1,7 @@
 import { SectionType } from '../formats/qemu-stream/constants';
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
 import { ascii, be32, concatBytes } from '../io/bytes';
+import { sectionsNamed, similarSectionNames } from '../formats/qemu-stream/section-names';
 import { EditError } from './errors';
 
 /** "cpu:0" — how editing names a section (idstr and instance). */
@@ -13,21 +14,23 @@ export function fullSections(model: QemuStreamModel): StreamElement[] {
 }
 
 /**
- * Finds the FULL section named by "NAME" or "NAME:INSTANCE". Idstrs may themselves contain
- * colons ("0000:00:03.0/e1000"), so an exact idstr wins over reading a trailing ":N".
+ * The one FULL section `spec` names (idstr, short name or vmsd name, optionally ":INSTANCE";
+ * see section-names.ts), or an error saying why there is none or more than one.
  */
 export function findSection(model: QemuStreamModel, spec: string): StreamElement {
-  const sections = fullSections(model);
-  let hits = sections.filter((e) => e.idstr === spec);
-  const m = /^(.*):(\d+)$/.exec(spec);
-  if (hits.length === 0 && m) hits = sections.filter((e) => e.idstr === m[1] && e.instanceId === Number(m[2]));
+  const hits = sectionsNamed(model, spec).filter((e) => e.type === 'FULL');
   if (hits.length === 1) return hits[0];
-  if (hits.length > 1) {
-    throw new EditError(`${spec} is ambiguous: ${hits.length} sections match (${hits.map(sectionLabel).join(', ')}); add the instance, e.g. ${sectionLabel(hits[0])}`);
-  }
-  const name = m ? m[1] : spec;
-  const near = sections.filter((e) => e.idstr?.includes(name)).slice(0, 6).map(sectionLabel);
-  throw new EditError(`no device section ${spec} in this image${near.length ? `; did you mean ${near.join(', ')}?` : ' (list them with "migwb info")'}`);
+  if (hits.length > 1) throw new EditError(ambiguous(spec, hits));
+  throw new EditError(noSuchSection(model, spec));
+}
+
+export function ambiguous(spec: string, hits: readonly StreamElement[]): string {
+  return `${spec} is ambiguous: ${hits.length} sections match (${hits.map(sectionLabel).join(', ')}); add the instance, e.g. ${sectionLabel(hits[0])}`;
+}
+
+export function noSuchSection(model: QemuStreamModel, spec: string): string {
+  const near = similarSectionNames(model, spec);
+  return `no device section ${spec} in this image${near.length ? `; did you mean ${near.join(', ')}?` : ' (list them with "migwb info")'}`;
 }
 
 /** START/FULL header: type, be32 section id, u8 length + idstr, be32 instance, be32 version. */

@@ -1,6 +1,8 @@
+import type { ChunkRow } from '../api/chunk-row';
 import type { TreeNode } from '../api/contract';
 import type { OffsetSpace, StreamPiece } from '../api/offset-map';
 import type { Diagnostic } from '../diagnostics';
+import type { ContainerEdit } from '../edit/intents';
 import type { ByteSource } from '../io/byte-source';
 import type { ContainerLayer, FileRange } from './container-model';
 import type { QemuStreamModel } from './qemu-stream/model';
@@ -13,18 +15,34 @@ import type { QemuStreamModel } from './qemu-stream/model';
  * and a registry row (plus a node-side row in electron/formats/registry.ts if its stream
  * needs Node to be read, as a compressed libvirt stream does).
  *
- * Every format ends in a QEMU stream the engine models: the file is one (a bare stream), or
- * a format wraps one (libvirt, qcow2) or nests one in its own records (Xen's
- * EMULATOR_CONTEXT, a chunked container's chunks). The format describes its own structure
- * as layers (plain data) and says where the stream's bytes are (StreamPlacement).
+ * Most formats end in a QEMU stream the QEMU engine models: the file is one (a bare stream),
+ * or a format wraps one (libvirt, qcow2) or nests one in its chunks. Such a format describes
+ * its own structure as layers (plain data) and says where the stream's bytes are
+ * (StreamPlacement): its `reader`.
+ *
+ * A format whose content is not a QEMU stream brings its own engine instead (Xen save
+ * streams: records, guest pages by pfn, and the QEMU device state nested in EMULATOR_CONTEXT):
+ * `engine` names it, and its node-side engine row (electron/formats/registry.ts) opens,
+ * indexes and serves the commands for it, behind the same commands and API as every image.
  */
 export interface FormatDefinition<L extends ContainerLayer = ContainerLayer, K extends string = string> {
   /** The folder name under shared/formats/ (and the key of the node-side row). */
   id: string;
   /** The magics this format is recognised by, each naming the image kind it means. Written once, here. */
   signatures: readonly Signature<K>[];
-  /** Absent: recognised, not supported yet (opening says "… which this version cannot open yet"). */
+  /** Kinds without a magic, recognised by reading their first records (legacy Xen streams). Tried after every signature. */
+  probes?: readonly Probe<K>[];
+  /** Absent (and no engine): recognised, not supported yet (opening says "… which this version cannot open yet"). */
   reader?: FormatReader<L, K>;
+  /** The format has its own engine (see above): a short name of it, e.g. "Xen save streams". */
+  engine?: string;
+}
+
+/** A kind recognised by its content rather than a magic: `test` reads what it needs of the file. */
+export interface Probe<K extends string = string> {
+  kind: K;
+  label: string;
+  test(file: ByteSource): boolean;
 }
 
 /** A magic at file offset 0 and the image kind it identifies. */
@@ -57,6 +75,45 @@ export interface FormatReader<L extends ContainerLayer, K extends string = strin
   views?: LayerViews<L>;
   /** How an edited stream is written back inside the format, for Save as and `migwb apply`. */
   writeBack(input: WriteBackInput<L>): WriteBack;
+  /** The format stores notes and tags (ContainerEdits of kind note and tags) in the file; others keep them in the journal only. */
+  storesAnnotations?: boolean;
+  /** The format records the edit journal in the file: Save as hands writeBack the session's journal document. */
+  recordsJournal?: boolean;
+  /**
+   * Resolves an edit of the format's own chunks (recompute-crc, drop-chunk) against the
+   * container, or says why it cannot be made; absent: the format has no such chunks.
+   */
+  chunkEdit?(container: ContainerDescription<L>, request: { op: 'recompute-crc' | 'drop-chunk'; chunk: number }): ContainerEdit | { refusal: string };
+  /** The format's own chunks, as `migwb chunks` and the chunk panel list them; absent: the stream's elements stand for chunks. */
+  chunks?(input: ChunkListInput<L>): ChunkRow[];
+  /**
+   * The shell command that writes the QEMU stream to standard output, for QEMU's
+   * `-incoming exec:…` (standard tools where they suffice, else migwb itself), or why there is
+   * none; absent: the file is the stream (`cat`).
+   */
+  incomingCommand?(layer: L, image: IncomingFile): { command: string } | { refusal: string };
+}
+
+/** The image file QEMU is to read, and how a shell runs migwb. */
+export interface IncomingFile {
+  /** Absolute path. */
+  path: string;
+  /** e.g. ["/usr/bin/node", "/opt/migwb/bin/migwb.js"]. */
+  migwb: readonly string[];
+}
+
+/** The image as it stands in the editor, for a chunk list. */
+export interface ChunkListInput<L extends ContainerLayer = ContainerLayer> {
+  file: ByteSource;
+  container: ContainerDescription<L>;
+  /** The edited QEMU stream and its model. */
+  edited: ByteSource;
+  model: QemuStreamModel;
+  /** Journal entries that changed stream bytes. */
+  streamEdits: number;
+  containerEdits: readonly ContainerEdit[];
+  /** Problems of the edited stream (to mark damaged elements). */
+  diagnostics: readonly Diagnostic[];
 }
 
 export interface DescribeOptions {
@@ -156,6 +213,10 @@ export interface WriteBackInput<L extends ContainerLayer> {
   edits: number;
   /** The tool named in a section directory written anew. */
   sealedBy: string;
+  /** Edits of the container (notes, tags, chunks) in the order they were made; a format without a place for them ignores them. */
+  containerEdits?: readonly ContainerEdit[];
+  /** The session's journal document, for a format that records journals in the file (see FormatReader.recordsJournal). */
+  journal?: unknown;
 }
 
 /** The file to write, with notes for the user; or a refusal completing "<path> …". */

@@ -1,6 +1,7 @@
 import { readBytes, type ByteSource } from '../io/byte-source';
 import type { ContainerLayer } from './container-model';
 import type { ContainerDescription, DescribeOptions, FormatDefinition, FormatReader, LayerViews } from './format';
+import { CHUNKED_FORMAT } from './chunked/format';
 import { LIBVIRT_FORMAT } from './libvirt/format';
 import { QCOW2_FORMAT } from './qcow2/format';
 import { QEMU_STREAM_FORMAT } from './qemu-stream/format';
@@ -11,12 +12,12 @@ import { XEN_FORMAT } from './xen/format';
  * bytes, never by its name. Adding a format: its folder under shared/formats/ with a
  * FormatDefinition (format.ts), and a row here.
  */
-const ROWS = [QEMU_STREAM_FORMAT, LIBVIRT_FORMAT, QCOW2_FORMAT, XEN_FORMAT] as const;
+const ROWS = [QEMU_STREAM_FORMAT, LIBVIRT_FORMAT, QCOW2_FORMAT, CHUNKED_FORMAT, XEN_FORMAT] as const;
 
 export const FORMATS: readonly FormatDefinition[] = ROWS;
 
-/** What detection can recognise: a kind of some format's signature. */
-export type ImageKind = (typeof ROWS)[number]['signatures'][number]['kind'];
+/** What detection can recognise: a kind of some format's signature or content probe. */
+export type ImageKind = (typeof ROWS)[number]['signatures'][number]['kind'] | NonNullable<(typeof ROWS)[number]['probes']>[number]['kind'];
 
 /** The layer of any registered format, told apart by `kind`. */
 export type ImageLayer = (typeof ROWS)[number] extends infer F ? (F extends FormatDefinition<infer L, string> ? L : never) : never;
@@ -35,7 +36,8 @@ export interface Detection {
 }
 
 /** The outcome of describing a file: its container, or a refusal completing "<path> …". */
-export type DescribedImage = { container: ImageContainer } | { refusal: string };
+/** The container, or why not in one line (`unsupported`: a format recognised that this version cannot open yet, such as Xen). */
+export type DescribedImage = { container: ImageContainer } | { refusal: string; unsupported?: true };
 
 /** Counted calls: detection, and the one structure read per open (see observeFormats). */
 export type FormatEvent = { event: 'detect'; kind: ImageKind | 'unknown' } | { event: 'describe'; format: string };
@@ -66,6 +68,29 @@ function findSignature(head: Uint8Array): Detection | undefined {
   return undefined;
 }
 
+/**
+ * The format and kind of a file: its signature, else a content probe (formats without a
+ * magic, such as legacy Xen streams, are recognised by reading their first records).
+ */
+export function detectFile(file: ByteSource): Detection | undefined {
+  const found = peekFormat(file);
+  observer?.({ event: 'detect', kind: found?.kind ?? 'unknown' });
+  return found;
+}
+
+/**
+ * What detectFile finds, without counting as the open's detection: for choosing the engine
+ * of a file (formats with an engine of their own) before a QEMU-stream open detects it.
+ */
+export function peekFormat(file: ByteSource): Detection | undefined {
+  return findSignature(readBytes(file, 0, DETECT_BYTES)) ?? findProbe(file);
+}
+
+function findProbe(file: ByteSource): Detection | undefined {
+  for (const format of FORMATS) for (const p of format.probes ?? []) if (p.test(file)) return { format, kind: p.kind as ImageKind, label: p.label };
+  return undefined;
+}
+
 /** Detects the file's format and reads its structure: once each. */
 export function describeFile(file: ByteSource, options: DescribeOptions = {}): DescribedImage {
   const detection = detectFormat(readBytes(file, 0, DETECT_BYTES));
@@ -78,7 +103,8 @@ export function describeFile(file: ByteSource, options: DescribeOptions = {}): D
 /** Reads the structure of a file whose format was detected already (the indexer detects before it hashes). */
 export function describeDetected(file: ByteSource, detection: Detection, options: DescribeOptions = {}): DescribedImage {
   const reader = detection.format.reader;
-  if (!reader) return { refusal: `is a ${detection.label}, which this version cannot open yet` };
+  if (!reader && detection.format.engine) return { refusal: `is a ${detection.label}, read by the ${detection.format.engine} engine, not as a QEMU stream` };
+  if (!reader) return { refusal: `is a ${detection.label}, which this version cannot open yet`, unsupported: true };
   observer?.({ event: 'describe', format: detection.format.id });
   return reader.describe(file, detection.kind, options) as DescribedImage;
 }
@@ -90,9 +116,14 @@ export function readerOf(container: ContainerDescription): FormatReader<Containe
   return reader;
 }
 
+/** The reader of the format whose layers are of this kind. */
+export function readerOfLayer(layer: ContainerLayer): FormatReader<ContainerLayer> | undefined {
+  return FORMATS.find((f) => f.reader?.views?.layerKind === layer.kind)?.reader;
+}
+
 /** How a layer is shown, by its kind. */
 export function viewsOf(layer: ContainerLayer): LayerViews<ContainerLayer> {
-  const views = FORMATS.find((f) => f.reader?.views?.layerKind === layer.kind)?.reader?.views;
+  const views = readerOfLayer(layer)?.views;
   if (!views) throw new Error(`no format shows ${layer.kind} layers`);
   return views;
 }

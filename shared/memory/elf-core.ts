@@ -2,6 +2,7 @@ import type { ByteSource } from '../io/byte-source';
 import type { QemuStreamModel } from '../formats/qemu-stream/model';
 import { decodeSection } from '../formats/qemu-stream/section-decoder';
 import type { FieldNode } from '../formats/qemu-stream/vmstate-decode';
+import { cpuStates, EM_X86_64, encodeNotes, NT_PRSTATUS, x86Machine, x86Notes } from './cpu-notes';
 import { machineFamily, type MemoryRegion } from './layout';
 
 /**
@@ -9,18 +10,20 @@ import { machineFamily, type MemoryRegion } from './layout';
  * without paging, which is what Volatility 3's ELF layer and crash read: ET_CORE, one
  * PT_LOAD per mapped region with p_paddr = p_vaddr = guest-physical address,
  * p_filesz = p_memsz, segment data at page-aligned file offsets. ELF32 for 32-bit Arm
- * guests (as QEMU does), ELF64 otherwise. No PT_NOTE: CPU registers are in the stream's
- * device sections, not reproduced here.
+ * guests (as QEMU does), ELF64 otherwise. For x86 guests a PT_NOTE comes first with the
+ * notes QEMU writes (NT_PRSTATUS and QEMUCPUState per vCPU, cpu-notes.ts), and the ELF
+ * machine is QEMU's: x86-64 when the first vCPU is in long mode, else i386.
  */
 const ALIGN = 4096;
 const PT_LOAD = 1;
+const PT_NOTE = 4;
 const PF_X = 1;
 const PF_W = 2;
 const PF_R = 4;
 const EM_ARM = 40;
 const EM_AARCH64 = 183;
 /** e_machine by machine family (ELF ABI numbers). */
-const E_MACHINE: Record<string, number> = { pc: 62, q35: 62, 'riscv-virt': 243, s390x: 22 };
+const E_MACHINE: Record<string, number> = { 'riscv-virt': 243, s390x: 22 };
 /** CPSR.M[4]: set in AArch32 state, clear in AArch64 (QEMU saves PSTATE in the same field). */
 const CPSR_AARCH32 = 0x10;
 
@@ -28,6 +31,29 @@ export interface ElfArch {
   class: 32 | 64;
   machine: number;
   bigEndian: boolean;
+}
+
+/** What goes into a core of this image: the ELF class and machine, and the PT_NOTE contents. */
+export interface ElfCoreContents {
+  arch: ElfArch;
+  /** Encoded notes (empty when the target has none). */
+  notes: Uint8Array;
+  /** The notes' owners and types, for reports ("CORE NT_PRSTATUS × 2, QEMU × 2"). */
+  noteSummary: string[];
+}
+
+/** The ELF class, machine and notes of a core of `model`'s guest memory. */
+export function elfCoreContents(source: ByteSource, model: QemuStreamModel, regions: readonly MemoryRegion[]): ElfCoreContents {
+  const family = machineFamily(model);
+  if (family === 'pc' || family === 'q35') {
+    const cpus = cpuStates(source, model);
+    const machine = x86Machine(cpus);
+    // dump.c: ELF64 in long mode, or when guest memory reaches past 4 GiB (pc.bios ends exactly there).
+    const wide = machine === EM_X86_64 || regions.some((r) => r.gpa + r.size > 0xffffffff);
+    const notes = x86Notes(cpus);
+    return { arch: { class: wide ? 64 : 32, machine, bigEndian: false }, notes: encodeNotes(notes, false), noteSummary: notes.map((n) => `${n.name} ${n.type === NT_PRSTATUS ? 'NT_PRSTATUS' : n.type}`) };
+  }
+  return { arch: elfArchOf(source, model, regions), notes: new Uint8Array(0), noteSummary: [] };
 }
 
 export interface ElfCoreHeader {
@@ -61,11 +87,14 @@ function findNode(nodes: FieldNode[], name: string): FieldNode | undefined {
   return undefined;
 }
 
-export function elfCoreHeader(arch: ElfArch, regions: readonly MemoryRegion[]): ElfCoreHeader {
+export function elfCoreHeader(arch: ElfArch, regions: readonly Pick<MemoryRegion, 'gpa' | 'size' | 'readOnly'>[], notes: Uint8Array = new Uint8Array(0)): ElfCoreHeader {
   const is64 = arch.class === 64;
   const ehsize = is64 ? 64 : 52;
   const phentsize = is64 ? 56 : 32;
-  const headerSize = ehsize + regions.length * phentsize;
+  const phnum = regions.length + (notes.length ? 1 : 0);
+  // As QEMU lays it out: the PT_NOTE header first, the notes right after the program headers.
+  const noteOffset = ehsize + phnum * phentsize;
+  const headerSize = noteOffset + notes.length;
   const bytes = new Uint8Array(headerSize);
   const v = new DataView(bytes.buffer);
   const le = !arch.bigEndian;
@@ -77,12 +106,20 @@ export function elfCoreHeader(arch: ElfArch, regions: readonly MemoryRegion[]): 
   word(is64 ? 32 : 28, ehsize); // e_phoff
   v.setUint16(is64 ? 52 : 40, ehsize, le);
   v.setUint16(is64 ? 54 : 42, phentsize, le);
-  v.setUint16(is64 ? 56 : 44, regions.length, le);
+  v.setUint16(is64 ? 56 : 44, phnum, le);
   v.setUint16(is64 ? 58 : 46, is64 ? 64 : 40, le); // e_shentsize (no sections)
+  const first = notes.length ? 1 : 0;
+  if (notes.length) {
+    // p_vaddr = p_paddr = 0, p_flags = 0, p_align = 0, as dump.c's prepare_elf*_phdr_note.
+    v.setUint32(ehsize, PT_NOTE, le);
+    if (is64) [noteOffset, 0, 0, notes.length, notes.length].forEach((x, k) => word(ehsize + 8 + 8 * k, x));
+    else [noteOffset, 0, 0, notes.length, notes.length].forEach((x, k) => word(ehsize + 4 + 4 * k, x));
+    bytes.set(notes, noteOffset);
+  }
   const dataOffsets: number[] = [];
   let at = Math.ceil(headerSize / ALIGN) * ALIGN;
   regions.forEach((r, i) => {
-    const p = ehsize + i * phentsize;
+    const p = ehsize + (first + i) * phentsize;
     const flags = r.readOnly ? PF_R | PF_X : PF_R | PF_W | PF_X;
     v.setUint32(p, PT_LOAD, le);
     if (is64) {

@@ -15,7 +15,8 @@ import type { QemuStreamModel } from '../formats/qemu-stream/model';
  *   shows pc.ram where the host bridge's PAM registers enable reads (SeaBIOS shadows its ROM
  *   there), and otherwise the ROMs behind it: pc.rom at 0xc0000 and the "isa-bios" alias of
  *   the last 128 KiB of pc.bios below 1 MiB; pc.bios sits just below 4 GiB; PCI BARs (VGA
- *   framebuffers, option ROMs) hold device RAM where the guest programmed them.
+ *   framebuffers, option ROMs) hold device RAM where the guest programmed them, 64-bit BARs
+ *   (QXL's vram64) above 4 GiB too.
  * arm/aarch64 virt, hw/arm/virt.c: flash0/flash1 (64 MiB each) at 0 and 64 MiB; RAM at 1 GiB.
  * riscv virt, hw/riscv/virt.c: mask ROM at 0x1000; flash0/flash1 at 0x20000000/0x22000000;
  *   RAM at 2 GiB.
@@ -53,6 +54,11 @@ export interface LayoutOptions {
   maxRamBelow4g?: number;
   /** PCI config space (256 bytes) by qdev path ("0000:00:02.0"), from the device sections. */
   pciConfig?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * A QXL device's vram_size property (default 64 MiB): how much of its surface RAM BAR1 shows
+   * when a 64-bit BAR shows all of it. Not recorded in the stream.
+   */
+  qxlVram32Size?: number;
 }
 
 const GiB = 1024 ** 3;
@@ -123,7 +129,7 @@ function x86Layout(b: LayoutBuilder, family: 'pc' | 'q35', machineType: string |
   b.map('pc.ram', 0, 0, Math.min(below, 0xa0000), false, 'RAM below the legacy VGA window');
   if (below > 0xc0000) mapLegacyBios(b, family, pciConfig, below);
   if (below > 0x10_0000) b.map('pc.ram', 0x10_0000, 0x10_0000, below - 0x10_0000, false, 'RAM from 1 MiB to the PCI hole');
-  mapPciBars(b, pciConfig);
+  mapPciBars(b, pciConfig, options.qxlVram32Size ?? QXL_VRAM32_DEFAULT);
   const bios = b.size('pc.bios');
   if (bios) b.map('pc.bios', 4 * GiB - bios, 0, bios, true, 'BIOS ROM just below 4 GiB');
   if (ram > below) b.map('pc.ram', 4 * GiB, below, ram - below, false, 'RAM above 4 GiB');
@@ -171,21 +177,49 @@ function mapLegacyBios(b: LayoutBuilder, family: 'pc' | 'q35', pciConfig: Readon
 
 /**
  * Device RAM behind PCI BARs the guest programmed (command register memory-enable set):
- * VGA/QXL framebuffers and the like by their BAR, option ROMs ("<path>/<name>.rom") by the
- * expansion ROM BAR. A never-booted guest has programmed none.
+ * VGA/QXL framebuffers by their BAR, option ROMs ("<path>/<name>.rom") by the expansion ROM
+ * BAR. A never-booted guest has programmed none.
  */
-const BAR_OF_BLOCK: Readonly<Record<string, number>> = { 'vga.vram': 0, 'qxl.vram': 1, 'qxl.vrom': 2, 'qxl.vram64': 4, 'bochs-display-vram': 0 };
+const BAR_OF_BLOCK: Readonly<Record<string, number>> = { 'vga.vram': 0, 'qxl.vrom': 2, 'bochs-display-vram': 0 };
 
-function mapPciBars(b: LayoutBuilder, pciConfig: ReadonlyMap<string, Uint8Array>): void {
+/**
+ * QXL (hw/display/qxl.c) shows its surface RAM "qxl.vram" through BAR1 and, when the vram64
+ * size exceeds the vram32 size, all of it through the 64-bit prefetchable BAR4; BAR1 then
+ * shows only the first vram32 bytes (the "vram_size" property, 64 MiB by default).
+ */
+const QXL_VRAM = 'qxl.vram';
+const QXL_VRAM32_BAR = 1;
+const QXL_VRAM64_BAR = 4;
+const QXL_VRAM32_DEFAULT = 64 * MiB;
+
+/** A memory BAR's guest-physical address: 32-bit, or 64-bit from it and the next BAR. undefined: I/O, absent or not programmed. */
+function memoryBar(view: DataView, bar: number): { gpa: number; is64: boolean } | undefined {
+  const low = view.getUint32(0x10 + 4 * bar, true);
+  if (low & 0x1) return undefined;
+  const is64 = ((low >> 1) & 0x3) === 2;
+  const gpa = (is64 ? view.getUint32(0x14 + 4 * bar, true) * 2 ** 32 : 0) + ((low & ~0xf) >>> 0);
+  return gpa ? { gpa, is64 } : undefined;
+}
+
+function mapPciBars(b: LayoutBuilder, pciConfig: ReadonlyMap<string, Uint8Array>, qxlVram32Size: number): void {
   for (const [path, config] of pciConfig) {
+    if (!memoryDecoding(config)) continue;
+    const view = new DataView(config.buffer, config.byteOffset, config.byteLength);
     for (const block of b.blocksUnder(`${path}/`)) {
       const name = block.slice(path.length + 1);
       const bar = BAR_OF_BLOCK[name];
-      if (bar !== undefined) {
-        const gpa = pciMemoryBar(config, bar);
-        if (gpa) b.map(block, gpa, 0, undefined, false, `PCI BAR${bar} of ${path}`);
-      } else if (name.endsWith('.rom') && memoryDecoding(config)) {
-        const rom = new DataView(config.buffer, config.byteOffset, config.byteLength).getUint32(0x30, true);
+      if (name === QXL_VRAM) {
+        // BAR4 exists (its 64-bit type bits are set) only when vram64 is the larger.
+        const hasVram64 = ((view.getUint32(0x10 + 4 * QXL_VRAM64_BAR, true) >> 1) & 0x3) === 2;
+        const vram32 = memoryBar(view, QXL_VRAM32_BAR);
+        const vram64 = memoryBar(view, QXL_VRAM64_BAR);
+        if (vram32) b.map(block, vram32.gpa, 0, hasVram64 ? qxlVram32Size : undefined, false, `PCI BAR${QXL_VRAM32_BAR} of ${path}${hasVram64 ? `: the first ${hexSize(qxlVram32Size)} (vram_size)` : ''}`);
+        if (hasVram64 && vram64) b.map(block, vram64.gpa, 0, undefined, false, `PCI BAR${QXL_VRAM64_BAR} (64-bit) of ${path}`);
+      } else if (bar !== undefined) {
+        const at = memoryBar(view, bar);
+        if (at) b.map(block, at.gpa, 0, undefined, false, `PCI BAR${bar} of ${path}`);
+      } else if (name.endsWith('.rom')) {
+        const rom = view.getUint32(0x30, true);
         if (rom & 0x1 && rom & ~0x7ff) b.map(block, (rom & ~0x7ff) >>> 0, 0, undefined, true, `expansion ROM BAR of ${path}`);
       }
     }
@@ -203,13 +237,7 @@ function memoryDecoding(config: Uint8Array): boolean {
  */
 export function pciMemoryBar(config: Uint8Array, bar: number): number | undefined {
   if (!memoryDecoding(config)) return undefined;
-  const view = new DataView(config.buffer, config.byteOffset, config.byteLength);
-  const low = view.getUint32(0x10 + 4 * bar, true);
-  if (low & 0x1) return undefined;
-  const is64 = ((low >> 1) & 0x3) === 2;
-  const address = (low & ~0xf) >>> 0;
-  const gpa = is64 ? view.getUint32(0x14 + 4 * bar, true) * 2 ** 32 + address : address;
-  return gpa || undefined;
+  return memoryBar(new DataView(config.buffer, config.byteOffset, config.byteLength), bar)?.gpa;
 }
 
 function hexSize(n: number): string {

@@ -15,7 +15,7 @@ export function pciConfigSpaces(source: ByteSource, model: QemuStreamModel): Map
   for (const e of model.elements) {
     const path = e.type === 'FULL' ? /^([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f])\//.exec(e.idstr ?? '')?.[1] : undefined;
     if (!path || out.has(path) || e.deviceIndex === undefined) continue;
-    const node = findConfig(decodeSection(source, model, e).nodes);
+    const node = findConfig(decodeSection(source, model, e, { virtio: false }).nodes);
     if (node) out.set(path, readBytes(source, node.offset, PCI_CONFIG_SIZE));
   }
   return out;

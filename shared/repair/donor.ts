@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source';
-import type { SourceImage } from '../edit/context';
+import { donorLabel, type SourceImage } from '../edit/context';
 import { EditError } from '../edit/errors';
 import { bytesPiece, rangePiece, type Piece } from '../edit/pieces';
 import { locateRecordForEdit, namedHeader } from '../edit/ram-records';
@@ -25,7 +25,7 @@ export function checkDonor(model: QemuStreamModel, donor: SourceImage): void {
     const twin = findByName(d, e.idstr!, e.instanceId!);
     if (twin && twin.versionId !== e.versionId && !e.damaged) problems.push(`${sectionLabel(e)} version ${e.versionId} vs ${twin.versionId}`);
   }
-  if (problems.length) throw new EditError(`the donor ${donor.id} is not a save of the same VM configuration: ${problems.join('; ')}`);
+  if (problems.length) throw new EditError(`the ${donorLabel(donor)} is not a save of the same VM configuration: ${problems.join('; ')}`);
 }
 
 /** Whether `a` is byte for byte the beginning of `b` (a cut copy of it). */

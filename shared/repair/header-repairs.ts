@@ -62,7 +62,8 @@ export function headerRepairs(ctx: EditContext, donor?: SourceImage): RepairActi
       if (twin && !findByName(model, twin.idstr!, twin.instanceId!)) out.push(renameSection(e, twin.idstr!, twin.instanceId!, `the donor's section with id ${e.sectionId}`, []));
     }
     const versionDiags = at('version-mismatch', e.payloadOffset! - 4);
-    if (versionDiags.length && device) {
+    // Only a version the vmdesc states (a legacy section's entry has none to restore).
+    if (versionDiags.length && device?.version !== undefined) {
       out.push(
         repairAction('restore-version', `restored the version of ${sectionLabel(e)} from the vmdesc: ${e.versionId} → ${device.version}`, versionDiags, [
           { offset: e.payloadOffset! - 4, deleteLength: 4, insert: [bytesPiece(be32(device.version))] },
@@ -77,12 +78,17 @@ export function headerRepairs(ctx: EditContext, donor?: SourceImage): RepairActi
     if (wrongId.length) {
       out.push(repairAction('restore-footer', `restored the footer of ${describe(e)}: section id ${e.sectionId}`, wrongId, [{ offset: e.footerOffset! + 1, deleteLength: 4, insert: [bytesPiece(be32(e.sectionId))] }]));
     }
-    const end = e.offset + e.length;
-    const missing = at('footer-missing', end);
-    // Only the footer's marker byte is damaged when the section id follows it intact.
-    const b = readBytes(ctx.view, end, 5);
-    if (missing.length && b.length === 5 && b[0] !== SectionType.FOOTER && ((b[1] << 24) | (b[2] << 16) | (b[3] << 8) | b[4]) >>> 0 === e.sectionId) {
-      out.push(repairAction('restore-footer', `restored the footer marker of ${describe(e)} at ${hex(end)}: ${hex(b[0], 2)} → 0x7e`, missing, [{ offset: end, deleteLength: 1, insert: [bytesPiece(Uint8Array.of(SectionType.FOOTER))] }]));
+    // Where the footer is (read with a damaged marker) or should be (the element's end).
+    const slot = e.footerOffset ?? e.offset + e.length;
+    const missing = at('footer-missing', slot);
+    if (!missing.length) continue;
+    const b = readBytes(ctx.view, slot, 5);
+    if (b.length === 5 && b[0] !== SectionType.FOOTER && ((b[1] << 24) | (b[2] << 16) | (b[3] << 8) | b[4]) >>> 0 === e.sectionId) {
+      // Only the marker byte is damaged: the section id follows it intact.
+      out.push(repairAction('restore-footer', `restored the footer marker of ${describe(e)} at ${hex(slot)}: ${hex(b[0], 2)} → 0x7e`, missing, [{ offset: slot, deleteLength: 1, insert: [bytesPiece(Uint8Array.of(SectionType.FOOTER))] }]));
+    } else if (e.footerOffset === undefined && (e.delimitedBy === 'vmdesc' || e.delimitedBy === undefined)) {
+      // No footer at all where the section's known end is (by the vmdesc, or by its records): write it there.
+      out.push(repairAction('restore-footer', `wrote the missing footer of ${describe(e)} at ${hex(slot)}: 7e ${hex(e.sectionId, 8)}`, missing, [{ offset: slot, deleteLength: 0, insert: [bytesPiece(Uint8Array.of(SectionType.FOOTER, ...be32(e.sectionId)))] }]));
     }
   }
   return out;

@@ -13,3 +13,12 @@ export function nextRepair(ctx: EditContext, donorId?: string): RepairAction | u
   const donor = donorId !== undefined ? ctx.donor(donorId) : undefined;
   return headerRepairs(ctx, donor)[0] ?? truncationRepair(ctx, donor) ?? vmdescRepair(ctx, donor) ?? (donor ? missingSectionsRepair(ctx, donor) : undefined);
 }
+
+/**
+ * Every repair that can be made now without a donor, each answering its own diagnostics:
+ * what the app offers as "Repair…" on a diagnostic. Planned against the image as it stands;
+ * the one chosen is planned again when it is made (repairing one changes the offsets others use).
+ */
+export function repairOffers(ctx: EditContext): RepairAction[] {
+  return [...headerRepairs(ctx), truncationRepair(ctx), vmdescRepair(ctx)].filter((a): a is RepairAction => a !== undefined && a.addresses.length > 0);
+}

@@ -1,12 +1,13 @@
 import { hex } from '../diagnostics';
 import { be32, be64, concatBytes } from '../io/bytes';
-import type { EditContext, SourceImage } from '../edit/context';
+import { donorIdentity, donorLabel, type EditContext, type SourceImage } from '../edit/context';
 import { bytesPiece, rangePiece, totalLength, type Piece } from '../edit/pieces';
 import { encodeFooter, fullSections } from '../edit/sections';
 import { findByName, graftSections } from '../edit/section-edit';
 import { matchingEntry, payloadSize } from '../formats/qemu-stream/vmdesc-fit';
 import { bufferEntry, encodeVmdescRecord, ownEntry, vmdescChange } from '../edit/vmdesc-writer';
-import { RamFlag, RAM_IDSTR, SectionType } from '../formats/qemu-stream/constants';
+import { CPU_IDSTR, RamFlag, RAM_IDSTR, SectionType } from '../formats/qemu-stream/constants';
+import { describeNotSent, pagesNotSent } from '../formats/qemu-stream/summary';
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
 import type { VmdescDevice } from '../formats/qemu-stream/vmdesc';
 import { repairAction, type RepairAction } from './action';
@@ -29,10 +30,10 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
       const rest = donor.model.elements.filter((e) => e.offset + e.length > view.size);
       return repairAction(
         'complete-from-donor',
-        `the image is a cut copy of donor ${donor.id}: appended the ${donor.source.size - view.size} missing bytes from it (${describeElements(rest)})`,
+        `the image is a cut copy of ${donorLabel(donor)}: appended the ${donor.source.size - view.size} missing bytes from it (${describeElements(rest)})`,
         found,
         [{ offset: view.size, deleteLength: 0, insert: [rangePiece(donor.id, view.size, donor.source.size - view.size)] }],
-        { donor: donor.id, appended: donor.source.size - view.size },
+        { donor: donorIdentity(donor), appended: donor.source.size - view.size },
       );
     }
   }
@@ -51,7 +52,7 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
   let fill: ReturnType<typeof donorRecordsForMissingPages> | undefined;
   if (donor && ramStart && !ramComplete) {
     fill = donorRecordsForMissingPages(model, donor, lastRecord?.block ?? lastBlockBefore(model, cut));
-    if (fill.records) notes.push(`took ${fill.records} page records from donor ${donor.id} for the pages the image lost (pages it holds keep its own content)`);
+    if (fill.records) notes.push(`took ${fill.records} page records from ${donorLabel(donor)} for the pages the image lost (pages it holds keep its own content)`);
     if (fill.named) notes.push(`${fill.named} of them continued a block other than the record now before them, and name their block instead`);
   }
   if (ramOpen) {
@@ -77,12 +78,18 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
   } else {
     notes.push('added QEMU_VM_EOF (the donor has no vmdesc, so none was written)');
   }
+  if (!donor) {
+    // Nothing fills what followed the cut: say what stays lost, in the record itself.
+    const lost = pagesNotSent(model).map((b) => `${describeNotSent(b)} (never sent)`);
+    lost.push(`the device sections after the cut${kept.some((e) => e.idstr === CPU_IDSTR) ? '' : ', the CPU state included'}`);
+    notes.push(`lost without a donor: ${lost.join('; ')}`);
+  }
   return repairAction(
     'end-truncated-stream',
-    `ended the cut stream cleanly after its last complete element at ${hex(cut)}${donor ? `, completing RAM from donor ${donor.id}` : ''}`,
+    `ended the cut stream cleanly after its last complete element at ${hex(cut)}${donor ? `, completing RAM from ${donorLabel(donor)}` : ''}`,
     found,
     [{ offset: cut, deleteLength: view.size - cut, insert: pieces }],
-    { cut, dropped: view.size - cut, added: totalLength(pieces), ...(donor ? { donor: donor.id } : {}) },
+    { cut, dropped: view.size - cut, added: totalLength(pieces), ...(donor ? { donor: donorIdentity(donor) } : {}) },
     notes,
   );
 }

@@ -14,41 +14,38 @@ export function patternBytes(q: Pick<SearchQuery, 'kind' | 'pattern'>): Uint8Arr
   return strToU8(q.pattern);
 }
 
-/**
- * Next occurrence of the pattern at or after `from` (or the last one before `from` when
- * searching backwards), reading the source in 4 MiB chunks that overlap by the pattern
- * length so no match is lost at a chunk boundary.
- */
-export function searchBytes(source: ByteSource, q: SearchQuery): SearchHit | null {
-  const steps = searchSteps(source, q);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+/** How far a search has come: bytes looked at, of the bytes it may look at. */
+export interface SearchStep {
+  done: number;
+  total: number;
 }
 
 /**
- * searchBytes one chunk at a time: yields after every chunk, so a caller serving other
- * requests can interleave them (and stop a search nobody waits for any more).
+ * The next occurrence of the pattern at or after `from` (or the last one before `from`
+ * when searching backwards), reading the source in 4 MiB chunks that overlap by the
+ * pattern length so no match is lost at a chunk boundary. It yields after each chunk, so a
+ * caller on a busy thread can report progress, let other work run, or stop; it returns the hit.
  */
-export function* searchSteps(source: ByteSource, q: SearchQuery): Generator<void, SearchHit | null> {
+export function* searchSteps(source: ByteSource, q: SearchQuery): Generator<SearchStep, SearchHit | null> {
   const needle = patternBytes(q);
   if (needle.length === 0 || needle.length > source.size) return null;
   if (!q.backwards) {
+    const total = Math.max(0, source.size - q.from);
     for (let base = q.from; base < source.size; base += CHUNK) {
       const hay = readBytes(source, base, CHUNK + needle.length - 1);
       const i = indexOf(hay, needle, 0);
       if (i >= 0) return { offset: base + i, length: needle.length };
-      yield;
+      yield { done: Math.min(total, base + CHUNK - q.from), total };
     }
     return null;
   }
-  for (let end = Math.min(q.from, source.size); end > 0; end -= CHUNK) {
+  const from = Math.min(q.from, source.size);
+  for (let end = from; end > 0; end -= CHUNK) {
     const start = Math.max(0, end - CHUNK);
     const hay = readBytes(source, start, end - start + needle.length - 1);
     const i = lastIndexOf(hay, needle, end - start - 1);
     if (i >= 0) return { offset: start + i, length: needle.length };
-    yield;
+    yield { done: from - start, total: from };
   }
   return null;
 }

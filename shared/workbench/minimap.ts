@@ -9,14 +9,7 @@ import { PageKind } from '../formats/qemu-stream/page-index';
  * stays visible in a multi-gigabyte image. Cost: O(elements + runs + buckets).
  */
 export function computeMinimap(model: QemuStreamModel, buckets: number): number[] {
-  const out = new Array<number>(buckets).fill(MinimapCategory.EMPTY);
-  const size = Math.max(1, model.size);
-  const paint = (offset: number, length: number, category: MinimapCategory): void => {
-    if (length <= 0) return;
-    const first = Math.floor((offset / size) * buckets);
-    const last = Math.min(buckets - 1, Math.floor(((offset + length - 1) / size) * buckets));
-    for (let b = Math.max(0, first); b <= last; b++) if (out[b] < category) out[b] = category;
-  };
+  const { out, paint } = minimapPainter(model.size, buckets);
   paint(0, 8, MinimapCategory.HEADER);
   for (const e of model.elements) {
     if (e.type === 'VMDESCRIPTION') paint(e.offset, e.length, MinimapCategory.VMDESC);
@@ -32,4 +25,17 @@ export function computeMinimap(model: QemuStreamModel, buckets: number): number[
   if (model.trailing) paint(model.trailing.offset, model.trailing.length, MinimapCategory.TRAILING);
   for (const d of model.diagnostics) if (d.severity === 'error') paint(d.offset, d.length ?? 1, MinimapCategory.DAMAGED);
   return out;
+}
+
+/** Buckets over `size` bytes, and a painter that raises every bucket a range touches to at least `category`. */
+export function minimapPainter(size: number, buckets: number): { out: number[]; paint: (offset: number, length: number, category: MinimapCategory) => void } {
+  const out = new Array<number>(buckets).fill(MinimapCategory.EMPTY);
+  const total = Math.max(1, size);
+  const paint = (offset: number, length: number, category: MinimapCategory): void => {
+    if (length <= 0) return;
+    const first = Math.floor((offset / total) * buckets);
+    const last = Math.min(buckets - 1, Math.floor(((offset + length - 1) / total) * buckets));
+    for (let b = Math.max(0, first); b <= last; b++) if (out[b] < category) out[b] = category;
+  };
+  return { out, paint };
 }

@@ -3,13 +3,17 @@ import type { ContainerLayer } from '../formats/container-model';
 import type { ByteSource } from '../io/byte-source';
 import { readBytes } from '../io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
-import { PAGE_KIND_NAMES, type PageRun } from '../formats/qemu-stream/page-index';
+import { PAGE_KIND_NAMES, PageKind, type PageRun } from '../formats/qemu-stream/page-index';
+import { guestAddressesOf, machineLayout, type MachineLayout } from '../memory/layout';
+import { pciConfigSpaces } from '../memory/pci-config';
 import { firstRecordStart, recordAt, recordRange } from '../formats/qemu-stream/page-records';
-import { decodeSection, type DecodedSection } from '../formats/qemu-stream/section-decoder';
+import { decodeSection, expandDecoded, payloadOf, payloadRange, type DecodedSection, type SectionPayload } from '../formats/qemu-stream/section-decoder';
 import { intValue, type FieldNode } from '../formats/qemu-stream/vmstate-decode';
 import { lastAtOrBefore } from '../util/sorted';
 import { ContainerTree } from './container-tree';
 import { childFieldPath, sectionAddress } from '../edit/field-path';
+import { humanSize } from '../util/size';
+import { guestMemoryReader, type GuestMemoryReader } from '../memory/guest-reader';
 
 /** Lists longer than this are split into nested groups, so no reply carries thousands of nodes. */
 const GROUP = 1000;
@@ -33,6 +37,10 @@ export class StructureTree {
   private readonly firstRecord = new Map<number, number>();
 
   private readonly container: ContainerTree | undefined;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  private readonly guest: GuestMemoryReader;
+  /** null: the machine type has no known layout. */
+  private layout: MachineLayout | null | undefined;
 
   /**
    * `wrappers` describe the file around the stream (its layers, and the file offset of the
@@ -44,6 +52,7 @@ export class StructureTree {
     wrappers?: { file: ByteSource; layers: readonly ContainerLayer[]; streamStart?: number },
   ) {
     if (wrappers?.layers.length) this.container = new ContainerTree(wrappers.file, wrappers.layers, wrappers.streamStart);
+    this.guest = guestMemoryReader(source, model);
   }
 
   /** The wrappers (whose stream node holds the stream's elements), or the stream's elements. */
@@ -248,13 +257,43 @@ export class StructureTree {
 
   // ---------------------------------------------------------------- decoded fields
 
+  /** The decoded fields of a FULL section or the configuration (decoded here unless a worker decoded them: see adoptDecoded). */
+  decodedSection(e: StreamElement): DecodedSection {
+    return this.decode(e);
+  }
+
+  /**
+   * The payload of the section that node `id` (or, with `offset`, the stream byte) needs
+   * decoded, when it is not decoded yet and its payload is over `inlineBytes`: the caller
+   * decodes it elsewhere (a worker thread) and hands it back through adoptDecoded, so a
+   * large or hostile section never holds up the caller's thread.
+   */
+  payloadToDecode(at: { id: string } | { offset: number }, inlineBytes: number): SectionPayload | undefined {
+    const e = 'id' in at ? this.elementOf(at.id) : this.elementAtStreamOffset(at.offset);
+    if (!e || (e.type !== 'FULL' && e.type !== 'CONFIGURATION') || this.decoded.has(e.index)) return undefined;
+    const { start, end } = payloadRange(e);
+    return end - start > inlineBytes ? payloadOf(this.source, this.model, e) : undefined;
+  }
+
+  /** A section decoded elsewhere (see payloadToDecode), kept as if it had been decoded here. */
+  adoptDecoded(d: DecodedSection): void {
+    const e = this.model.elements[d.element];
+    this.remember(e ? expandDecoded(d, this.model, e, { guest: this.guest }) : d);
+  }
+
+  private elementAtStreamOffset(offset: number): StreamElement | undefined {
+    const elements = this.model.elements;
+    const e = elements[lastAtOrBefore(elements, offset, (x) => x.offset)];
+    return e && offset >= e.offset && offset < e.offset + e.length ? e : undefined;
+  }
+
   private decode(e: StreamElement): DecodedSection {
-    let d = this.decoded.get(e.index);
-    if (!d) {
-      d = decodeSection(this.source, this.model, e);
-      if (this.decoded.size >= DECODED_CACHE) this.decoded.delete(this.decoded.keys().next().value!);
-      this.decoded.set(e.index, d);
-    }
+    return this.decoded.get(e.index) ?? this.remember(decodeSection(this.source, this.model, e, { guest: this.guest }));
+  }
+
+  private remember(d: DecodedSection): DecodedSection {
+    if (this.decoded.size >= DECODED_CACHE) this.decoded.delete(this.decoded.keys().next().value!);
+    this.decoded.set(d.element, d);
     return d;
   }
 
@@ -263,23 +302,7 @@ export class StructureTree {
    * group parts where a level has more than GROUP children, e.g. a 16384-entry array).
    */
   private fieldNodes(e: StreamElement, parts: string[], id: string): TreeNode[] {
-    let nodes = this.decode(e).nodes;
-    let sel = resolveGroups(parts, nodes.length);
-    while (sel.index !== undefined) {
-      nodes = nodes[sel.index].children ?? [];
-      sel = resolveGroups(sel.rest, nodes.length);
-    }
-    if (sel.rest.length) return [];
-    const list = nodes;
-    return groupedRange(sel.start, sel.end, id, (k, childId) => fieldTreeNode(list[k], childId), (from, to, childId) => ({
-      id: childId,
-      kind: 'array',
-      label: `[${from}–${to - 1}]`,
-      detail: `${to - from} entries`,
-      offset: list[from].offset,
-      length: list[to - 1].offset + list[to - 1].size - list[from].offset,
-      hasChildren: true,
-    }));
+    return fieldLevel(this.decode(e).nodes, parts, id, fieldTreeNode);
   }
 
   private pathInFields(e: StreamElement, offset: number): string[] {
@@ -317,7 +340,7 @@ export class StructureTree {
         id: `e${e.index}/b/${i}`,
         kind: 'ram-block' as const,
         label: b.id,
-        detail: `${formatBytes(b.usedLength)}${b.mrAddr !== undefined ? ` at 0x${b.mrAddr.toString(16)}` : ''}${m ? ` · mapped-ram, ${m.pagesPresent} pages present` : ''}`,
+        detail: `${humanSize(b.usedLength)}${b.mrAddr !== undefined ? ` at 0x${b.mrAddr.toString(16)}` : ''}${m ? ` · mapped-ram, ${m.pagesPresent} pages present` : ''}`,
         offset: b.recordOffset,
         length: end - b.recordOffset,
         hasChildren: false,
@@ -395,15 +418,26 @@ export class StructureTree {
     const r = this.model.pages.run(run);
     const range = recordRange(r, this.first(run), k);
     const page = r.firstPage + k;
+    const ps = this.model.pageSize;
+    const block = this.model.ramBlocks[r.block]?.id ?? `block ${r.block}`;
+    const layout = this.guestLayout();
+    const gpa = layout ? guestAddressesOf(layout, r.block, page * ps)[0] : undefined;
     return {
       id,
       kind: 'page',
-      label: `page ${hexAddr(page * this.model.pageSize)}`,
-      detail: `${PAGE_KIND_NAMES[r.kind]}${r.kind === 1 && r.fill ? ` fill 0x${r.fill.toString(16)}` : ''}`,
+      label: `page ${hexAddr(page * ps)}`,
+      detail: `${PAGE_KIND_NAMES[r.kind]}${r.kind === 1 && r.fill ? ` fill 0x${r.fill.toString(16)}` : ''} · ${block}${gpa === undefined ? '' : ` · GPA ${hexAddr(gpa)}`}`,
       offset: range.start,
       length: range.end - range.start,
       hasChildren: false,
+      guestPage: { block, blockOffset: page * ps, gpa, dataOffset: r.dataOffset + k * r.stride, dataLength: r.dataLength, literal: r.kind === PageKind.PAGE || r.kind === PageKind.MAPPED },
     };
+  }
+
+  /** The machine's guest-physical layout (device state decides PAM and BARs), found once. */
+  private guestLayout(): MachineLayout | undefined {
+    if (this.layout === undefined) this.layout = machineLayout(this.model, { pciConfig: pciConfigSpaces(this.source, this.model) }) ?? null;
+    return this.layout ?? undefined;
   }
 
   private recordGroupNode(run: number, from: number, to: number, id: string): TreeNode {
@@ -448,7 +482,7 @@ export class StructureTree {
  * GROUP^k items. Leaf ids are `${parent}/${index}`, group ids `${parent}/g/${index}`
  * (the group's first item index).
  */
-function groupedRange(start: number, end: number, parent: string, leaf: (k: number, id: string) => TreeNode, group: (from: number, to: number, id: string) => TreeNode): TreeNode[] {
+export function groupedRange(start: number, end: number, parent: string, leaf: (k: number, id: string) => TreeNode, group: (from: number, to: number, id: string) => TreeNode): TreeNode[] {
   const size = groupSize(end - start);
   const out: TreeNode[] = [];
   if (size === 1) for (let k = start; k < end; k++) out.push(leaf(k, `${parent}/${k}`));
@@ -456,8 +490,32 @@ function groupedRange(start: number, end: number, parent: string, leaf: (k: numb
   return out;
 }
 
+/**
+ * The tree nodes of a level of decoded fields: `parts` are the id parts below the fields'
+ * root (child indexes, with g/FROM group parts where a level has more than GROUP children).
+ */
+export function fieldLevel(nodes: readonly FieldNode[], parts: string[], id: string, leaf: (n: FieldNode, id: string) => TreeNode): TreeNode[] {
+  let list = nodes;
+  let sel = resolveGroups(parts, list.length);
+  while (sel.index !== undefined) {
+    list = list[sel.index].children ?? [];
+    sel = resolveGroups(sel.rest, list.length);
+  }
+  if (sel.rest.length) return [];
+  const level = list;
+  return groupedRange(sel.start, sel.end, id, (k, childId) => leaf(level[k], childId), (from, to, childId) => ({
+    id: childId,
+    kind: 'array',
+    label: `[${from}–${to - 1}]`,
+    detail: `${to - from} entries`,
+    offset: level[from].offset,
+    length: level[to - 1].offset + level[to - 1].size - level[from].offset,
+    hasChildren: true,
+  }));
+}
+
 /** The group ids (first item indexes) on the way from the root of a list of `count` to item `k`. */
-function groupPath(k: number, count: number): number[] {
+export function groupPath(k: number, count: number): number[] {
   const path: number[] = [];
   let start = 0;
   let end = count;
@@ -483,7 +541,7 @@ function groupSize(count: number): number {
  * items: the slice [start, end) the groups select, and the item index if one follows,
  * with the parts after it.
  */
-function resolveGroups(parts: string[], count: number): { start: number; end: number; index?: number; rest: string[] } {
+export function resolveGroups(parts: string[], count: number): { start: number; end: number; index?: number; rest: string[] } {
   let start = 0;
   let end = count;
   let i = 0;
@@ -502,18 +560,22 @@ function resolveGroups(parts: string[], count: number): { start: number; end: nu
   return { start, end, rest: parts.slice(i) };
 }
 
-function fieldTreeNode(n: FieldNode, id: string): TreeNode {
+export function fieldTreeNode(n: FieldNode, id: string): TreeNode {
   const node: TreeNode = {
     id,
     kind: n.type === 'subsection' ? 'subsection' : n.type === 'array' ? 'array' : n.children ? 'struct' : 'field',
     label: n.index !== undefined ? `${n.name}[${n.index}]` : n.name,
-    detail: n.type === 'subsection' ? `subsection v${n.version}` : n.type,
+    detail: n.type === 'subsection' ? `subsection v${n.version}` : n.note ? `${n.type} · ${n.note}` : n.type,
     offset: n.offset,
     length: n.size,
     hasChildren: !!n.children?.length,
   };
   if (n.value) node.value = n.value;
-  if (n.problem) node.damaged = true;
+  if (n.problem) {
+    node.damaged = true;
+    // A field that could not be decoded says why where it is shown.
+    if (!n.children) node.detail = `${node.detail}: ${n.problem}`;
+  }
   return node;
 }
 
@@ -527,14 +589,4 @@ function hexAddr(n: number): string {
   return '0x' + n.toString(16);
 }
 
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
-}
 

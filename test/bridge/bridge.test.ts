@@ -10,6 +10,7 @@ import { contentSecurityPolicyHeader, STYLE_NONCE_PLACEHOLDER } from '../../elec
 import { Library } from '../../electron/index/library';
 import { ImageSessions, MAX_IMAGES_PER_OWNER } from '../../electron/workbench/image-sessions';
 import { corpusPath } from '../helpers/corpus';
+import { sha256File } from '../helpers/evidence';
 import { login, request } from '../helpers/http';
 import type { TreeNode } from '../../shared/api/contract';
 
@@ -130,6 +131,30 @@ describe('the bridge server (migwb serve)', () => {
     expect(JSON.parse((await api(cookie, 'openImage', ['/nonexistent.mig'])).body).error).toMatch(/not chosen by you/);
   });
 
+  it("the app's repair names the donor by path and sha256 in its report and journal, and says what a repair without one lost", async () => {
+    const cookie = await login(bridge.newLink());
+    // Inside the folder the bridge was started with (the only place it reads and saves).
+    const cut = path.join(served, 'cut.mig');
+    fs.copyFileSync(corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig'), cut);
+    const call = async (channel: string, args: unknown[]) => JSON.parse((await api(cookie, channel, args)).body).result;
+    const alone = await call('openImage', [cut]);
+    const bare = await call('editRepair', [alone.handle, null]);
+    expect(bare.repairs).toHaveLength(1);
+    expect(bare.lost[0]).toBe('the CPU state: the result has no "cpu" section, so its vCPUs start from reset');
+    expect(bare.consequence).toMatch(/^The guest cannot resume as it was: .* A donor \(an intact save of the same VM configuration\) can fill the gap/);
+    const withDonor = await call('openImage', [cut]);
+    const repaired = await call('editRepair', [withDonor.handle, IMAGE]);
+    const name = `donor ${IMAGE} (sha256 ${sha256File(IMAGE)})`;
+    expect(repaired.repairs.map((r: { summary: string }) => r.summary)).toEqual([expect.stringContaining(`the image is a cut copy of ${name}: appended`)]);
+    expect(repaired.lost).toEqual([]);
+    expect(repaired.consequence).toBeNull();
+    const journal = path.join(served, 'repair-journal.json');
+    await call('editSaveJournal', [withDonor.handle, journal]);
+    const doc = JSON.parse(fs.readFileSync(journal, 'utf8'));
+    expect(doc.sources).toEqual([{ id: 'donor', path: IMAGE, size: fs.statSync(IMAGE).size, sha256: sha256File(IMAGE) }]);
+    expect(doc.edits[0].summary).toContain(name);
+    expect(doc.edits[0].intent.donor).toEqual({ id: 'donor', path: IMAGE, sha256: sha256File(IMAGE) });
+  });
   it('accepts API calls from a page loaded as localhost as well as 127.0.0.1 (the names the Host check accepts)', async () => {
     const cookie = await login(bridge.newLink());
     const port = new URL(bridge.origin).port;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migwb, migwbProcess, REPO } from '../helpers/cli';
+import { migwb, migwbProcess, migwbProcessWith, REPO } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import type { DumpedField, RamBlock } from '../helpers/wire';
 
@@ -72,6 +72,15 @@ describe('migwb dump', () => {
     expect(subsection).toMatchObject({ name: 'cpu/poll_control_msr', version: 1 });
   });
 
+  it('--section takes a PCI idstr (colons and all), with or without its instance', async () => {
+    const image = corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig');
+    for (const spec of ['0000:00:03.0/e1000', '0000:00:03.0/e1000:0']) {
+      const r = await migwb('dump', image, '--section', spec);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^0x[0-9a-f]{8} {2}FULL 0000:00:03\.0\/e1000 \(instance 0, section id 42\) version 2/);
+    }
+  });
+
   it('prints a field tree by default', async () => {
     const r = await migwb('dump', MINIMAL, '--section', 'fdc');
     expect(r.code).toBe(0);
@@ -106,14 +115,21 @@ describe('usage and unreadable input: a one-line error and exit status 2', () =>
     });
   }
 
-  it('an unreadable file', async () => {
-    if (process.getuid?.() === 0) return; // root reads everything; the permission check cannot be provoked
-    const locked = path.join(dir, 'locked.mig');
-    fs.copyFileSync(MINIMAL, locked);
-    fs.chmodSync(locked, 0o000);
-    const r = await migwb('info', locked);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/permission denied/);
+  it('an unreadable file (the real launcher; as an unprivileged user when the tests run as root, who may read anything)', () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-cli-locked-'));
+    try {
+      fs.chmodSync(folder, 0o755);
+      const locked = path.join(folder, 'locked.mig');
+      fs.copyFileSync(MINIMAL, locked);
+      fs.chmodSync(locked, 0o000);
+      const asRoot = process.getuid?.() === 0;
+      const r = migwbProcessWith(asRoot ? { uid: 65534, gid: 65534, cwd: os.tmpdir() } : {}, 'info', locked);
+      expect(r.err).toBe(`migwb: ${locked} cannot be read: permission denied\n`);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +11,7 @@ import { placedDiagnostics } from '../../electron/services/image-diagnostics';
 import { migwb } from '../helpers/cli';
 import { corpusPath, type WireElement } from '../helpers/corpus';
 import { parseFile } from '../helpers/parse';
+import { toolRuns } from '../helpers/tools';
 import type { JsonDiagnostic } from '../helpers/wire';
 
 /**
@@ -40,8 +41,6 @@ function variant(name: string, format: number, tool?: string[]): string {
   fs.writeFileSync(file, Buffer.concat([header, body]));
   return file;
 }
-
-const have = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe('libvirt save images', () => {
   it('raw: header fields, XML, cookie, padding and the stream at the offsets libvirt wrote', async () => {
@@ -122,7 +121,7 @@ describe('libvirt save images', () => {
     ['zstd', 5, ['zstd', '-c', '-q']],
   ];
   for (const [name, code, tool] of formats) {
-    it.skipIf(!have(tool[0]))(`${name} (made here with the real ${tool[0]}; skipped when it is not installed)`, async () => {
+    it.skipIf(!toolRuns(tool[0]))(`${name} (made here with the real ${tool[0]}; skipped when it is not installed)`, async () => {
       const file = variant(`wb-tiny-${name}.sav`, code, tool);
       const img = await openImageAsync(file);
       expect(img.layers[0]).toMatchObject({ compression: name, storedAs: name });

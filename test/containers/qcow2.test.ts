@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +9,7 @@ import { openImage } from '../../electron/services/open-image';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { readRange } from '../helpers/elf';
+import { QEMU_IMG } from '../helpers/tools';
 
 /**
  * qcow2 internal snapshots: the vmstate is read through the snapshot's own L1/L2 tables
@@ -23,7 +24,7 @@ const imgInfo = meta.qemu_img_info!;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-qcow2-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const qemuImg = ['/usr/bin/qemu-img', '/opt/qemu-10.0/bin/qemu-img'].find((p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0);
+const qemuImg = QEMU_IMG;
 
 describe('qcow2 internal snapshots', () => {
   it('the snapshot vmstate, mapped through L1/L2, equals the extracted stream byte for byte', () => {

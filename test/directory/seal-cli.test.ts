@@ -57,7 +57,10 @@ describe('migwb seal', () => {
       const r = await migwb(...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toMatch(message);
-      expect(r.err.trim().split('\n')).toHaveLength(1);
+      // One line, and for a wrong command line the pointer to the command's help.
+      const [line, ...rest] = r.err.trim().split('\n');
+      expect(line).toMatch(message);
+      expect(rest).toEqual(args.length === 2 ? ['(run "migwb seal --help" for usage)'] : []);
     }
     expect(fs.readFileSync(existing, 'utf8')).toBe('keep me');
     expect((await migwb('seal', IMAGE, '-o', existing, '--force')).code).toBe(0);

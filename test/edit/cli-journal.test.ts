@@ -77,7 +77,7 @@ describe('migwb edit / apply: the journal as a file of its own', () => {
     const journal = path.join(tmp(), 'broken.json');
     // 0x44 where the cpu section's type byte (0x04) is.
     const edit = await migwb('edit', MINIMAL, '--journal', journal, '--replace-bytes', '0x4d6de=44');
-    expect(edit.out).toMatch(/edited image \(433073 bytes\): 1 errors, 0 warnings\n {2}error 0x0004d6de {2}Unknown section type 0x44/);
+    expect(edit.out).toMatch(/edited image \(433073 bytes\): 1 error, 0 warnings\n {2}error 0x0004d6de {2}Unknown section type 0x44/);
     expect(edit.out).toContain('"migwb apply" refuses to save an image with errors unless given --force');
     const out = path.join(tmp(), 'broken.mig');
     const refused = await migwb('apply', MINIMAL, journal, '-o', out);

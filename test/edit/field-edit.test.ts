@@ -80,7 +80,7 @@ describe('field edits through the decoded structure', () => {
         ['cpu.env.regs', '0', /is a array; set one of its fields \(env.regs\[0\]/],
         ['cpu.env.no_such_field', '0', /cpu:0 has no field "env.no_such_field".*migwb dump IMAGE --section cpu/],
         ['nosuch.x', '0', /does not name a field: write SECTION\[:INSTANCE\]\.FIELD/],
-        ['dma.regs[0].now[0]', '0', /dma has several instances; write dma:INSTANCE\.regs\[0\]\.now\[0\]/],
+        ['dma.regs[0].now[0]', '0', /dma has several instances \(dma:0, dma:1\); write dma:0\.regs\[0\]\.now\[0\]/],
       ];
       for (const [spec, value, message] of bad) expect(() => s.apply({ op: 'set-field', field: spec, value }), spec).toThrow(message);
       expect(s.entries).toHaveLength(0);

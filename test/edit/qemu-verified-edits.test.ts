@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';
-import { haveQemu, loadInQemu } from '../helpers/qemu';
+import { haveQemu, migrateToFile, withLoadedImage } from '../helpers/qemu';
 
 /**
  * Edits made with migwb edit + migwb apply, proven by the program that loads the result:
@@ -33,17 +33,13 @@ describe.skipIf(!haveQemu('7.2'))('edits verified by QEMU 7.2 (-incoming, QMP/HM
 
   /** Loads `image` and dumps all guest RAM below 32 MiB with pmemsave; also returns HMP xp output at `xp`. */
   async function guestMemory(image: string, xp: string[]): Promise<{ ram: Buffer; xp: string[] }> {
-    const r = await loadInQemu({ version: '7.2', image, args: readJson(sidecar(PAYLOAD_IMAGE, 'meta')).qemu_argv.slice(1), files: [PAYLOAD_FILE] });
-    try {
-      expect(r.loaded, `QEMU did not load ${image}: ${r.stderr.join(' | ')}`).toBe(true);
+    return withLoadedImage({ version: '7.2', image, args: readJson(sidecar(PAYLOAD_IMAGE, 'meta')).qemu_argv.slice(1), files: [PAYLOAD_FILE] }, async (qmp) => {
       const dump = path.join(tmp(), `${path.basename(image)}.ram`);
-      await r.qmp!.execute('pmemsave', { val: 0, size: 32 << 20, filename: dump });
+      await qmp.execute('pmemsave', { val: 0, size: 32 << 20, filename: dump });
       const shown = [];
-      for (const cmd of xp) shown.push(await r.qmp!.hmp(cmd));
+      for (const cmd of xp) shown.push(await qmp.hmp(cmd));
       return { ram: fs.readFileSync(dump), xp: shown };
-    } finally {
-      await r.quit();
-    }
+    });
   }
 
   it('guest RAM edited at the planted payload reads back through QMP, and every other byte is unchanged', async () => {
@@ -80,29 +76,22 @@ describe.skipIf(!haveQemu('7.2'))('edits verified by QEMU 7.2 (-incoming, QMP/HM
     expect(apply.code, apply.err).toBe(0);
 
     const args = readJson(sidecar(PAUSED_IMAGE, 'meta')).qemu_argv.slice(1);
-    const before = await loadInQemu({ version: '7.2', image: PAUSED_IMAGE, args });
-    const originalRegisters = await before.qmp!.hmp('info registers');
-    await before.quit();
-    const r = await loadInQemu({ version: '7.2', image: out, args });
-    try {
-      expect(r.loaded, r.stderr.join(' | ')).toBe(true);
+    const originalRegisters = await withLoadedImage({ version: '7.2', image: PAUSED_IMAGE, args }, (qmp) => qmp.hmp('info registers'));
+    await withLoadedImage({ version: '7.2', image: out, args }, async (qmp) => {
       // The CPU is in real mode, so QEMU prints the 32-bit halves (EAX, EIP).
-      const registers = await r.qmp!.hmp('info registers');
+      const registers = await qmp.hmp('info registers');
       expect(originalRegisters).toMatch(/EAX=00000000 /);
       expect(originalRegisters).toMatch(/EIP=0000fff0 /);
       expect(registers).toMatch(/EAX=55667788 /);
       expect(registers).toMatch(/EIP=0000fff4 /);
       // QEMU keeps all 64 bits: save the loaded VM again and read RAX from QEMU's own stream.
       const resaved = path.join(tmp(), 'cpu-resaved-by-qemu.mig');
-      await r.qmp!.execute('migrate', { uri: `exec:cat > '${resaved}'` });
-      for (let i = 0; i < 200 && (await r.qmp!.execute<{ status: string }>('query-migrate')).status !== 'completed'; i++) await new Promise((f) => setTimeout(f, 50));
+      await migrateToFile(qmp, resaved);
       const dump = await migwb('dump', resaved, '--section', 'cpu', '--json');
       const fields = JSON.parse(dump.out).sections[0].fields;
       expect(fields[0].children[0].value.hex).toBe('0x1122334455667788');
       expect(fields[1]).toMatchObject({ name: 'env.eip', value: { hex: '0x000000000000fff4' } });
-    } finally {
-      await r.quit();
-    }
+    });
   });
 
   it('a register of a stream without a vmdesc, edited by the name a sibling image’s vmdesc gives it', async () => {
@@ -116,12 +105,8 @@ describe.skipIf(!haveQemu('7.2'))('edits verified by QEMU 7.2 (-incoming, QMP/HM
     // The journal holds bytes, so it applies without the sibling.
     const apply = await migwb('apply', NO_VMDESC_IMAGE, journal, '-o', out);
     expect(apply.code, apply.err).toBe(0);
-    const r = await loadInQemu({ version: '7.2', image: out, args: readJson(sidecar(NO_VMDESC_IMAGE, 'meta')).qemu_argv.slice(1) });
-    try {
-      expect(r.loaded, r.stderr.join(' | ')).toBe(true);
-      expect(await r.qmp!.hmp('info registers')).toMatch(/EIP=0000fff4 /);
-    } finally {
-      await r.quit();
-    }
+    await withLoadedImage({ version: '7.2', image: out, args: readJson(sidecar(NO_VMDESC_IMAGE, 'meta')).qemu_argv.slice(1) }, async (qmp) => {
+      expect(await qmp.hmp('info registers')).toMatch(/EIP=0000fff4 /);
+    });
   });
 });

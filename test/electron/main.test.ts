@@ -28,23 +28,32 @@ const electron = vi.hoisted(() => {
   const windows: BrowserWindow[] = [];
   const appEvents = new Map<string, (...a: unknown[]) => void>();
   let protocolHandler: ((req: { url: string }) => Promise<Response>) | undefined;
-  let permissionHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
-  let permissionCheck: ((wc: unknown, p: string) => boolean) | undefined;
+  let permissionHandler: ((wc: unknown, p: string, cb: (ok: boolean) => void, details?: { requestingUrl?: string }) => void) | undefined;
+  let permissionCheck: ((wc: unknown, p: string, origin?: string) => boolean) | undefined;
   let requestFilter: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
+  /** What the next message box answers (the index of the button the user clicks). */
+  const answers = { messageBox: 0, messageBoxSync: 0 };
+  const messageBoxes: { message: string; buttons: string[] }[] = [];
   class BrowserWindow {
     options: { webPreferences: { preload?: string; [option: string]: unknown } };
-    webContents: { id: number; send(): void };
-    events = new Map<string, () => void>();
+    webContents: { id: number; send(): void; on(e: string, f: (event: { preventDefault(): void }) => void): void; events: Map<string, (event: { preventDefault(): void }) => void> };
+    events = new Map<string, (event: { preventDefault(): void }) => void>();
+    destroyed = false;
     constructor(options: BrowserWindow['options']) {
       this.options = options;
-      this.webContents = { id: windows.length + 1, send: () => undefined };
+      const contentsEvents = new Map<string, (event: { preventDefault(): void }) => void>();
+      this.webContents = { id: windows.length + 1, send: () => undefined, on: (e, f) => contentsEvents.set(e, f), events: contentsEvents };
       windows.push(this);
     }
-    on(e: string, f: () => void) {
+    on(e: string, f: (event: { preventDefault(): void }) => void) {
       this.events.set(e, f);
     }
     once(e: string, f: () => void) {
       this.events.set(e, f);
+    }
+    destroy() {
+      this.destroyed = true;
+      this.events.get('closed')?.({ preventDefault: () => undefined });
     }
     loadURL(url: string) {
       this.url = url;
@@ -60,6 +69,8 @@ const electron = vi.hoisted(() => {
     dialogAnswers,
     windows,
     appEvents,
+    answers,
+    messageBoxes,
     getProtocolHandler: () => protocolHandler,
     getPermissionHandler: () => permissionHandler,
     getPermissionCheck: () => permissionCheck,
@@ -86,7 +97,8 @@ const electron = vi.hoisted(() => {
       dialog: {
         showOpenDialog: async () => ({ filePaths: dialogAnswers.open.splice(0) }),
         showSaveDialog: async () => ({ filePath: dialogAnswers.save }),
-        showMessageBox: async () => undefined,
+        showMessageBox: async (_win: unknown, o: { message: string; buttons: string[] }) => (messageBoxes.push(o), { response: answers.messageBox }),
+        showMessageBoxSync: (_win: unknown, o: { message: string; buttons: string[] }) => (messageBoxes.push(o), answers.messageBoxSync),
       },
       net: { fetch: async (url: string) => new Response(fs.readFileSync(new URL(url))) },
       session: {
@@ -183,7 +195,14 @@ describe('main: the Electron glue', () => {
     let allowed: boolean | undefined;
     electron.getPermissionHandler()!({}, 'media', (ok) => (allowed = ok));
     expect(allowed).toBe(false);
-    expect(electron.getPermissionCheck()!({}, 'clipboard-read')).toBe(false);
+    expect(electron.getPermissionCheck()!({}, 'clipboard-read', 'app://workbench')).toBe(false);
+    // Writing to the clipboard (the copy buttons) is the one permission, for the app's own pages only.
+    expect(electron.getPermissionCheck()!({}, 'clipboard-sanitized-write', 'app://workbench')).toBe(true);
+    expect(electron.getPermissionCheck()!({}, 'clipboard-sanitized-write', 'https://example.com')).toBe(false);
+    electron.getPermissionHandler()!({}, 'clipboard-sanitized-write', (ok) => (allowed = ok), { requestingUrl: 'app://workbench/index.html' });
+    expect(allowed).toBe(true);
+    electron.getPermissionHandler()!({}, 'clipboard-read', (ok) => (allowed = ok), { requestingUrl: 'app://workbench/index.html' });
+    expect(allowed).toBe(false);
     const cancelled = (url: string) => {
       let r: { cancel: boolean } | undefined;
       electron.getRequestFilter()!({ url }, (x) => (r = x));
@@ -210,6 +229,38 @@ describe('main: the Electron glue', () => {
     const items = (packaged: boolean) => JSON.stringify(menuTemplate({ command: () => {}, newWindow: () => {}, openRecent: () => {}, about: () => {} }, [], false, packaged));
     expect(items(false)).toContain('toggleDevTools');
     expect(items(true)).not.toContain('toggleDevTools');
+  });
+
+  it('closing a window with unsaved edits asks first: Cancel keeps it open, Close keeps the edits to restore later', async () => {
+    const call = (channel: string, ...args: unknown[]) => electron.handlers.get(channel)!({ sender: { id: 1 }, senderFrame: { url: 'app://workbench/index.html' } }, ...args);
+    const [win] = electron.windows;
+    const close = () => {
+      const event = { preventDefault: vi.fn() };
+      win.events.get('close')!(event);
+      return event.preventDefault.mock.calls.length > 0;
+    };
+    // Nothing unsaved: the window just closes.
+    expect(close()).toBe(false);
+    const { handle } = (await call('openImage', corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig'))) as { handle: string };
+    await call('editApply', handle, { op: 'set-field', field: 'cpu.env.eip', value: '0x1234' });
+    // Cancel: the close is stopped and the window stays.
+    electron.answers.messageBox = 0;
+    expect(close()).toBe(true);
+    await vi.waitFor(() => expect(electron.messageBoxes.length).toBe(1));
+    expect(electron.messageBoxes[0].message).toMatch(/unsaved edits: x86_64-pc-minimal-paused-16M\.mig \(1 edit\)/);
+    expect(electron.messageBoxes[0].buttons).toEqual(['Cancel', 'Close and keep the edits', 'Discard the edits and close']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(win.destroyed).toBe(false);
+    // A reload asks too: Stay keeps the page (the unload stays prevented).
+    const unload = { preventDefault: vi.fn() };
+    electron.answers.messageBoxSync = 0;
+    win.webContents.events.get('will-prevent-unload')!(unload);
+    expect(unload.preventDefault).not.toHaveBeenCalled();
+    // Close and keep the edits: the window goes, and its images are closed.
+    electron.answers.messageBox = 1;
+    expect(close()).toBe(true);
+    await vi.waitFor(() => expect(win.destroyed).toBe(true));
+    await expect(call('readBytes', handle, 0, 4, 'stream')).rejects.toThrow(/no longer open|only accepted/);
   });
 
   it('takes image paths from the command line, skipping flags and the app path', () => {

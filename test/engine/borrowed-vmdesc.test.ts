@@ -39,6 +39,10 @@ describe('decoding a stream without a vmdesc with the vmdesc of a sibling image'
     const full = decoded.sections.filter((s) => s.type === 'FULL');
     expect(full.every((s) => s.described_by === 'borrowed-vmdesc' && !s.problem)).toBe(true);
     expect(decoded.borrowed_vmdesc).toEqual({ from: SIBLING, described: 33, undescribed: 0 });
+    // The "no vmdesc: raw bytes" note now says what decodes them.
+    const note = decoded.diagnostics.find((d) => d.code === 'no-vmdesc')!;
+    expect(note.message).toBe(`The stream has no vmdesc; 33 of 33 device sections are decoded with the vmdesc of ${SIBLING}`);
+    expect(JSON.stringify(decoded.diagnostics)).not.toMatch(/shown as raw bytes/);
     // Offsets are this image's own: the cpu section's first register sits right after its header.
     const cpu = full.find((s) => s.idstr === 'cpu')!;
     expect(cpu.fields[0].offset).toBe(cpu.payload_offset);

@@ -28,6 +28,11 @@ describe('element table equals NAME.sections.json, offset for offset', () => {
 });
 
 describe('without a vmdesc', () => {
+  it('the reference walker indexed every corpus image but the one without a vmdesc (checked below)', () => {
+    const unindexed = qemuCorpusImages().filter((image) => readJson(sidecar(image, 'sections')).error);
+    expect(unindexed.map((image) => path.basename(image))).toEqual(['x86_64-pc-suppress-vmdesc-paused-16M.mig']);
+  });
+
   it('suppress-vmdesc: every section is delimited by its footer, at the same offsets as the same VM saved with a vmdesc', () => {
     // The reference walker gave up on this image ("no vmdesc: cannot skip FULL section timer").
     expect(readJson(sidecar(corpusPath('qemu', 'x86_64-pc-suppress-vmdesc-paused-16M.mig'), 'sections')).error).toMatch(/no vmdesc/);

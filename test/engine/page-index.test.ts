@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PageIndex, PageKind } from '../../shared/formats/qemu-stream/page-index';
+import { assertProperty } from '../helpers/property';
 
 describe('PageIndex', () => {
   it('merges consecutive records into runs at a constant stride', () => {
@@ -14,7 +15,7 @@ describe('PageIndex', () => {
 
   it('finds the last record of every page like a brute-force replay, and counts present pages', () => {
     const record = fc.record({ block: fc.integer({ min: 0, max: 2 }), page: fc.integer({ min: 0, max: 60 }), len: fc.integer({ min: 1, max: 12 }) });
-    fc.assert(
+    assertProperty(
       fc.property(fc.array(record, { maxLength: 40 }), (sends) => {
         const idx = new PageIndex();
         const truth = new Map<string, number>();

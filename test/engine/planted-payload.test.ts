@@ -10,6 +10,12 @@ const PAYLOAD = fs.readFileSync(corpusPath('qemu', 'payload-1M.bin'));
 const PAYLOAD_SHA256 = createHash('sha256').update(PAYLOAD).digest('hex');
 
 describe('the planted payload of NAME.meta.json is found at its block offset with the stated sha256', () => {
+  it('every image named for a payload states one in its meta (so none of them is left out below)', () => {
+    const named = qemuCorpusImages().filter((image) => /-payload-/.test(path.basename(image)));
+    expect(named.length).toBeGreaterThanOrEqual(12);
+    for (const image of named) expect(metaOf(image).planted_payload, path.basename(image)).toBeDefined();
+  });
+
   for (const image of qemuCorpusImages()) {
     const payload = metaOf(image).planted_payload!;
     if (!payload) continue;

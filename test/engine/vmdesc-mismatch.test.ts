@@ -30,11 +30,29 @@ describe('a vmdesc that understates a section (the ≤ 9.x pointer-array bug)', 
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'vmdesc-size-mismatch', offset: apic.payloadOffset });
     expect(errors[0].section).toMatch(/apic/);
-    expect(errors[0].hint).toMatch(/pointer arrays containing NULL/);
+    // Not QEMU's NULL-pointer quirk (lvt[0] is not the 0x30 marker): the vmdesc or the data is damaged.
+    expect(errors[0].hint).toMatch(/damaged/);
     expect(apic.delimitedBy).toBe('footer-scan');
     // The recovery is exact: the element table is the reference's, offset for offset.
     const reference = readJson(sidecar(IMAGE, 'sections')).elements;
     expect(wireElements(model).map((e) => `${e.offset}:${e.type}:${e.length}`)).toEqual(reference.map((e) => `${e.offset}:${e.type}:${e.length}`));
+  });
+
+  it('is the ≤ 9.x quirk, a warning naming it, when the array starts with the NULL-pointer marker 0x30 where the vmdesc puts it', () => {
+    const bytes = withLyingVmdesc();
+    const plain = parseQemuStream(new MemorySource(bytes));
+    const apic = plain.elements.find((e) => e.idstr === 'apic')!;
+    // Where the description puts lvt's first element (the fields before it are described exactly).
+    const described = plain.vmdesc!.devices[apic.deviceIndex!].fields!;
+    const lvtAt = described.slice(0, described.findIndex((f) => f.name === 'lvt')).reduce((n, f) => n + f.size * (f.array_len ?? 1), 0);
+    bytes[apic.payloadOffset! + lvtAt] = 0x30;
+    const model = parseQemuStream(new MemorySource(bytes));
+    expect(model.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const [w] = model.diagnostics.filter((d) => d.severity === 'warning');
+    expect(w).toMatchObject({ code: 'vmdesc-null-pointer-array', offset: apic.payloadOffset });
+    expect(w.message).toMatch(/QEMU ≤ 9\.x vmdesc quirk: the NULL-pointer array lvt of apic/);
+    expect(w.found).toContain(`0x30 at 0x${(apic.payloadOffset! + lvtAt).toString(16)}`);
+    expect(model.elements.find((e) => e.idstr === 'apic')!.delimitedBy).toBe('footer-scan');
   });
 
   it('does not decode garbage: the lying section is shown as raw bytes, the others from the vmdesc', () => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { Library } from '../../electron/index/library';
@@ -14,7 +15,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const haveChromium = fs.existsSync(CHROMIUM) && fs.existsSync(path.join(RENDERER_DIR, 'index.html'));
 
 /** Flags that keep headless Chromium off this machine's closed network (toolchain.md §4). */
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export const SCREENSHOTS = path.join(REPO, 'test-output', 'e2e');
 
@@ -22,11 +23,40 @@ export interface Workbench {
   browser: Browser;
   bridge: Bridge;
   sessions: ImageSessions;
+  /** The library's SQLite file (a fresh one per workbench). */
+  libraryFile: string;
   /** A new browser page logged in with a fresh one-time link, showing the app. */
   newPage(): Promise<Page>;
   /** Every Content Security Policy violation any page reported (securitypolicyviolation events and Chromium's console reports). */
   cspViolations: string[];
+  /** Uncaught errors thrown in any page's renderer since the last call (a test fails on them). */
+  takePageErrors(): string[];
   close(): Promise<void>;
+}
+
+/**
+ * The workbench of one describe block: started before its tests and closed after them; an
+ * uncaught error in the renderer fails the test that caused it, and a Content Security
+ * Policy violation on any page fails the block. Call it in the describe body; the result
+ * gives the running workbench.
+ */
+export function useWorkbench(): () => Workbench {
+  let wb: Workbench | undefined;
+  beforeAll(async () => {
+    wb = await startWorkbench();
+  });
+  afterAll(async () => {
+    const violations = wb?.cspViolations ?? [];
+    await wb?.close();
+    expect(violations, 'Content Security Policy violations').toEqual([]);
+  });
+  afterEach(() => {
+    expect(wb?.takePageErrors() ?? [], 'uncaught errors in the renderer').toEqual([]);
+  });
+  return () => {
+    if (!wb) throw new Error('the workbench did not start (see the beforeAll error)');
+    return wb;
+  };
 }
 
 /** The real renderer bundle in real Chromium, served by the bridge over the real handlers. */
@@ -36,16 +66,17 @@ export async function startWorkbench(): Promise<Workbench> {
   const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
   // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
   const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   const cspViolations: string[] = [];
+  const pageErrors: string[] = [];
   return {
     browser,
     bridge,
     sessions,
+    libraryFile: library.file,
     cspViolations,
     async newPage() {
       const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
       // Added through the DevTools protocol, so the page's CSP does not apply to it.
       await page.addInitScript(
         "document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`));",
@@ -53,9 +84,13 @@ export async function startWorkbench(): Promise<Workbench> {
       page.on('console', (m) => {
         if (/CSP violation|Content Security Policy/.test(m.text())) cspViolations.push(m.text());
       });
+      page.on('pageerror', (e) => pageErrors.push(`${page.url().split('?')[0]}: ${e.name}: ${e.message}`));
       await page.goto(bridge.newLink());
       await page.waitForSelector('.toolbar');
       return page;
+    },
+    takePageErrors() {
+      return pageErrors.splice(0);
     },
     async close() {
       await browser.close();
@@ -82,6 +117,15 @@ export async function openThroughPicker(page: Page, image: string, { expectTab =
   await picker.locator('.entry', { hasText: path.basename(image) }).first().dblclick();
   if (!expectTab) return;
   await page.getByRole('tab', { name: new RegExp(path.basename(image).replace(/[.]/g, '\\.')) }).waitFor();
+}
+
+/** Answers the in-app picker a Save as… opened: the file NAME in FOLDER. */
+export async function saveThroughPicker(page: Page, folder: string, name: string): Promise<void> {
+  const picker = page.getByTestId('file-picker');
+  await picker.getByRole('textbox', { name: 'Folder' }).fill(folder);
+  await picker.getByRole('textbox', { name: 'Folder' }).press('Enter');
+  await picker.getByRole('textbox', { name: 'File name' }).fill(name);
+  await picker.getByRole('button', { name: 'Save' }).click();
 }
 
 /** The tree row of a node, by its id. */

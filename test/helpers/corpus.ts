@@ -110,6 +110,12 @@ export interface ImageMeta {
   planted_payload?: PlantedPayload;
   vmstate_extraction?: VmstateExtraction;
   qemu_img_info?: QemuImgInfo;
+  /** QEMU 10.0 images: the version that saved it and the machine type -M resolved to. */
+  qemu_version?: string;
+  machine_type?: string;
+  guest_state?: string;
+  /** How the corpus checked that QEMU loads the image again. */
+  load_check?: { cmdline: string; ok: boolean; machine_type?: string };
 }
 
 /** One run of analyze-migration.py; `output` is its JSON output. */
@@ -153,4 +159,13 @@ export function metaOf(image: string): ImageMeta {
   const direct = sidecar(image, 'meta');
   if (fs.existsSync(direct)) return readJson(direct);
   return readJson(sidecar(image.replace(/\.vmstate\.mig$/, '.mig'), 'meta'));
+}
+
+/** Every Xen stream of the corpus (corpus/xen, without its README). */
+export function xenCorpusFiles(): string[] {
+  return fs
+    .readdirSync(corpusPath('xen'))
+    .filter((f) => !f.endsWith('.md'))
+    .sort()
+    .map((f) => corpusPath('xen', f));
 }

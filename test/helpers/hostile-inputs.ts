@@ -41,6 +41,8 @@ export interface HostileOptions {
   bombBytes?: number;
   /** Bomb formats to make (default all five). */
   bombFormats?: BombFormat[];
+  /** Families to make (default all). */
+  families?: HostileFamily[];
 }
 
 export type BombFormat = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'lzop';
@@ -51,6 +53,7 @@ export function makeHostileInputs(corpusDir: string, dir: string, options: Hosti
   fs.mkdirSync(dir, { recursive: true });
   const src = (k: keyof typeof SOURCES) => fs.readFileSync(path.join(corpusDir, ...SOURCES[k]));
   const out: HostileInput[] = [];
+  const wanted = (family: HostileFamily) => !options.families || options.families.includes(family);
   const add = (name: string, family: HostileFamily, what: string, bytes: Uint8Array) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, bytes);
@@ -58,13 +61,14 @@ export function makeHostileInputs(corpusDir: string, dir: string, options: Hosti
   };
 
   const stream = src('stream');
-  for (const v of vmdescMutations(stream)) add(v.name, 'vmdesc', v.what, v.bytes);
   const qcow2 = src('qcow2');
-  for (const q of qcow2Mutations(qcow2)) add(q.name, 'qcow2', q.what, q.bytes);
   const gzipSave = src('gzipSave');
-  for (const l of libvirtMutations(gzipSave, src('rawSave'))) add(l.name, 'libvirt', l.what, l.bytes);
-  for (const n of nameMutations(stream)) add(n.name, 'names', n.what, n.bytes);
-  for (const o of offsetMutations(src('rawSave'), qcow2)) add(o.name, 'offsets', o.what, o.bytes);
+  if (wanted('vmdesc')) for (const v of vmdescMutations(stream)) add(v.name, 'vmdesc', v.what, v.bytes);
+  if (wanted('qcow2')) for (const q of qcow2Mutations(qcow2)) add(q.name, 'qcow2', q.what, q.bytes);
+  if (wanted('libvirt')) for (const l of libvirtMutations(gzipSave, src('rawSave'))) add(l.name, 'libvirt', l.what, l.bytes);
+  if (wanted('names')) for (const n of nameMutations(stream)) add(n.name, 'names', n.what, n.bytes);
+  if (wanted('offsets')) for (const o of offsetMutations(src('rawSave'), qcow2)) add(o.name, 'offsets', o.what, o.bytes);
+  if (!wanted('bomb')) return out;
   const bombBytes = options.bombBytes ?? 8 * 1024 ** 3;
   for (const format of options.bombFormats ?? (['gzip', 'zstd', 'bzip2', 'xz', 'lzop'] as BombFormat[])) {
     add(`bomb-${format}.sav`, 'bomb', `a libvirt save (16 MiB guest) whose ${format} stream expands to ${bombBytes / 1024 ** 3} GiB`, bombSave(gzipSave, format, bombBytes, dir));

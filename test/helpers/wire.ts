@@ -10,6 +10,7 @@ export interface JsonDiagnostic {
   offset_space?: 'file' | 'vmstate' | 'decompressed';
   expected: string;
   found: string;
+  message: string;
   hint?: string;
 }
 
@@ -61,7 +62,7 @@ export interface RamBlockReport {
 /** One image's matches of `migwb search --json`. */
 export interface SearchResult {
   image: string;
-  hits: { gpa: number; kind: string; file_offset: number; offset_space: string }[];
+  hits: { gpa: number; block: string; block_offset: number; kind: string; file_offset: number; offset_space: string }[];
   truncated?: boolean;
 }
 

@@ -19,14 +19,22 @@ import { REPO } from '../helpers/cli';
 const TIME_LIMIT_MS = 20_000;
 const RSS_LIMIT_MB = 500;
 
+/**
+ * validate runs with --json (the later checks read its diagnostics from the same run); its
+ * human output is checked on the names, where escaping is what matters. Every bomb is
+ * validated (each decoder has its own backpressure); info and ram read a bounded stream the
+ * same way whatever decoder made it, so they run on the gzip bombs (with and without a
+ * declared memory size).
+ */
 const COMMANDS: Record<HostileFamily, string[][]> = {
-  vmdesc: [['validate'], ['info'], ['dump'], ['dump', '--analyze-compat'], ['dump', '--analyze-compat', '--desc'], ['ram'], ['search', '--string', 'MIGIMG'], ['extract-ram', '--out', 'OUT']],
-  qcow2: [['validate'], ['info'], ['dump'], ['ram'], ['search', '--string', 'MIGIMG']],
+  vmdesc: [['validate', '--json'], ['info'], ['dump'], ['dump', '--analyze-compat'], ['dump', '--analyze-compat', '--desc'], ['ram'], ['search', '--string', 'MIGIMG'], ['extract-ram', '--out', 'OUT']],
+  qcow2: [['validate', '--json'], ['info'], ['dump'], ['ram'], ['search', '--string', 'MIGIMG']],
   bomb: [['validate', '--json'], ['info'], ['ram']],
-  libvirt: [['validate'], ['info'], ['dump'], ['ram']],
+  libvirt: [['validate', '--json'], ['info'], ['dump'], ['ram']],
   names: [['validate'], ['info'], ['dump'], ['ram'], ['extract-ram', '--out', 'OUT']],
-  offsets: [['validate'], ['info']],
+  offsets: [['validate', '--json'], ['info']],
 };
+const ON_GZIP_BOMBS_ONLY = new Set(['info', 'ram']);
 
 let dir: string;
 let cache: string;
@@ -37,7 +45,16 @@ function env(): NodeJS.ProcessEnv {
   return { ...process.env, MIGWB_CACHE_DIR: cache };
 }
 
-async function run(input: HostileInput, args: string[]): Promise<MeasuredRun> {
+/** Each command runs once per input; the checks after the family runs read the same run. */
+const done = new Map<string, Promise<MeasuredRun>>();
+
+function run(input: HostileInput, args: string[]): Promise<MeasuredRun> {
+  const key = JSON.stringify([input.name, ...args]);
+  if (!done.has(key)) done.set(key, measure(input, args));
+  return done.get(key)!;
+}
+
+async function measure(input: HostileInput, args: string[]): Promise<MeasuredRun> {
   const out = path.join(dir, 'out', input.name);
   const full = [args[0], input.file, ...args.slice(1).map((a) => (a === 'OUT' ? out : a))];
   const r = await measureMigwb(full, { env: env(), timeoutMs: 3 * TIME_LIMIT_MS, maxRssMB: 3 * RSS_LIMIT_MB });
@@ -73,7 +90,7 @@ describe('hostile inputs: every command finishes within 20 s and 500 MB, with di
   for (const family of Object.keys(COMMANDS) as HostileFamily[]) {
     it(`${family}: every command on every input`, async () => {
       for (const input of inputs.filter((i) => i.family === family)) {
-        for (const args of COMMANDS[family]) {
+        for (const args of COMMANDS[family].filter((a) => family !== 'bomb' || !ON_GZIP_BOMBS_ONLY.has(a[0]) || input.name.startsWith('bomb-gzip'))) {
           const r = await run(input, args);
           expectWellBehaved(r, `${input.name} (${input.what}): migwb ${args.join(' ')}`);
         }
@@ -100,7 +117,8 @@ describe('hostile inputs: every command finishes within 20 s and 500 MB, with di
       const bound = JSON.parse(r.out).diagnostics.find((d: { code: string }) => d.code === 'decompression-bound');
       expect(bound, `${input.name}: ${r.out.slice(0, 400)}`).toBeDefined();
       expect(bound.found).toMatch(/expanded \d+:1/);
-      expect(bound.found).toMatch(input.name.includes('no-memory') ? /declares no memory size/ : /declares memory 16 MiB/);
+      // Without a memory size in the XML, the RAM block list at the start of the stream bounds it as tightly.
+      expect(bound.found).toMatch(input.name.includes('no-memory') ? /declares no memory size; the stream's RAM block list declares RAM blocks of 16\.4 MiB/ : /declares memory 16 MiB/);
     }
     // Incomplete streams belong to their process: nothing stays after the runs, no temp file either.
     const left = fs.existsSync(cache) ? fs.readdirSync(cache).filter((f) => f !== 'by-file') : [];

@@ -1,11 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { machineLayout, resolveGuestAddress, guestAddressesOf } from '../../shared/memory/layout';
-import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import { readGuestMemory } from '../../electron/memory/read-memory';
 import { layoutOf } from '../../electron/memory/guest-view';
 import { searchImages } from '../../electron/memory/search';
@@ -13,6 +11,7 @@ import { openImage, openImageAsync } from '../../electron/services/open-image';
 import { extractRam } from '../../electron/memory/extract';
 import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf, qemuCorpusImages } from '../helpers/corpus';
+import { toolRuns } from '../helpers/tools';
 import type { RamBlockReport, SearchResult } from '../helpers/wire';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-memory-'));
@@ -161,12 +160,15 @@ describe('migwb ram and extract-ram', () => {
     expect((await migwb('extract-ram', E1000, '--out', out)).err).toMatch(/already exists; choose another --out folder or pass --force/);
   });
 
-  it.skipIf(spawnSync('readelf', ['--version']).status !== 0)('--format elf: an ELF core readelf accepts, PT_LOADs at guest-physical addresses (skipped without binutils)', async () => {
+  it.skipIf(!toolRuns('readelf'))('--format elf: an ELF core readelf accepts, PT_LOADs at guest-physical addresses (skipped without binutils)', async () => {
     const out = path.join(work, 'elf');
     expect((await migwb('extract-ram', E1000, '--out', out, '--layout', 'physical', '--format', 'elf')).code).toBe(0);
     const text = execFileSync('readelf', ['-h', '-l', '-W', path.join(out, 'memory.elf')], { encoding: 'utf8' });
     expect(text).toMatch(/Type:\s+CORE/);
-    expect(text).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
+    // QEMU's choice for a vCPU not in long mode (never booted): i386, in an ELF64 file as memory reaches 4 GiB.
+    expect(text).toMatch(/Class:\s+ELF64/);
+    expect(text).toMatch(/Machine:\s+Intel 80386/);
+    expect(text).toMatch(/^\s+NOTE\s+0x[0-9a-f]+ 0x0+ 0x0+ 0x0*270 0x0*270/m);
     const loads = [...text.matchAll(/^\s+LOAD\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+)/gm)].map((m) => ({ offset: Number(m[1]), paddr: Number(m[3]), size: Number(m[4]) }));
     expect(loads.map((l) => l.paddr)).toEqual([0, 0xc0000, 0xe0000, 0x100000, 0xfffc0000]);
     expect(loads.every((l) => l.offset % 4096 === 0)).toBe(true);
@@ -204,48 +206,5 @@ describe('long work reports progress and can be cancelled', () => {
     const gzip = corpusPath('libvirt', 'wb-tiny-i440fx-gzip-paused.sav');
     await expect(openImageAsync(gzip, { cache: { cacheDir: cache, signal: controller.signal, onProgress: () => controller.abort() } })).rejects.toThrow(/cancelled|aborted/);
     expect(fs.readdirSync(cache).filter((f) => !f.startsWith('by-file'))).toEqual([]);
-  });
-});
-
-describe('machine layouts for large guests (QEMU pc_piix.c / pc_q35.c rules)', () => {
-  const model = (machineType: string, ram: number): QemuStreamModel =>
-    ({ machineType, ramBlocks: [{ id: 'pc.ram', usedLength: ram, recordOffset: 0 }, { id: 'pc.bios', usedLength: 256 << 10, recordOffset: 0 }], elements: [] }) as unknown as QemuStreamModel;
-  const GiB = 1024 ** 3;
-  const split = (machineType: string, ram: number, max?: number) => {
-    const layout = machineLayout(model(machineType, ram), { maxRamBelow4g: max })!;
-    const ramRegions = layout.regions.filter((r) => r.blockId === 'pc.ram');
-    const high = ramRegions.find((r) => r.gpa === 4 * GiB);
-    const lowEnd = Math.max(...ramRegions.filter((r) => r.gpa < 4 * GiB).map((r) => r.gpa + r.size));
-    return [lowEnd / GiB, (high?.size ?? 0) / GiB];
-  };
-  it('pc: 3 GiB below 4 GiB once RAM does not fit under 3.5 GiB; pc-i440fx-1.7 keeps 3.5 GiB; max-ram-below-4g', () => {
-    expect(split('pc-i440fx-7.2', 2 * GiB)).toEqual([2, 0]);
-    expect(split('pc-i440fx-7.2', 3.5 * GiB)).toEqual([3, 0.5]);
-    expect(split('pc-i440fx-7.2', 4 * GiB)).toEqual([3, 1]);
-    expect(split('pc-i440fx-1.7', 4 * GiB)).toEqual([3.5, 0.5]);
-    expect(split('pc-i440fx-7.2', 4 * GiB, 2 * GiB)).toEqual([2, 2]);
-  });
-  it('q35: 2 GiB below 4 GiB from 2.75 GiB of RAM on, else up to 2.75 GiB', () => {
-    expect(split('pc-q35-7.2', 2.5 * GiB)).toEqual([2.5, 0]);
-    expect(split('pc-q35-7.2', 2.75 * GiB)).toEqual([2, 0.75]);
-    expect(split('pc-q35-7.2', 8 * GiB)).toEqual([2, 6]);
-  });
-  it('arm virt, riscv virt and s390x place RAM at 1 GiB, 2 GiB and 0', () => {
-    const blocks = (...ids: [string, number][]) => ({ machineType: 'virt-7.2', ramBlocks: ids.map(([id, usedLength]) => ({ id, usedLength, recordOffset: 0 })), elements: [] }) as unknown as QemuStreamModel;
-    const arm = machineLayout(blocks(['virt.flash0', 64 << 20], ['virt.flash1', 64 << 20], ['mach-virt.ram', GiB]))!;
-    expect(arm.regions.map((r) => [r.blockId, r.gpa])).toEqual([['virt.flash0', 0], ['virt.flash1', 64 << 20], ['mach-virt.ram', GiB]]);
-    const riscv = machineLayout(blocks(['riscv_virt_board.ram', GiB], ['riscv_virt_board.mrom', 0xf000]))!;
-    expect(riscv.regions.map((r) => [r.blockId, r.gpa])).toEqual([['riscv_virt_board.mrom', 0x1000], ['riscv_virt_board.ram', 2 * GiB]]);
-    const s390 = machineLayout({ ...blocks(['s390.ram', 2 * GiB]), machineType: 's390-ccw-virtio-7.2' } as QemuStreamModel)!;
-    expect(s390.regions.map((r) => [r.blockId, r.gpa, r.size])).toEqual([['s390.ram', 0, 2 * GiB]]);
-    expect(machineLayout({ ...blocks(['weird.ram', GiB]), machineType: 'mystery-1.0' } as QemuStreamModel)).toBeUndefined();
-  });
-
-  it('resolveGuestAddress and guestAddressesOf are inverse, aliases included', () => {
-    const layout = machineLayout(model('pc-i440fx-7.2', 4 * GiB))!;
-    expect(resolveGuestAddress(layout, 4 * GiB + 5)).toMatchObject({ offset: 3 * GiB + 5 });
-    expect(resolveGuestAddress(layout, 0xa0000)).toBeUndefined();
-    const bios = layout.regions.find((r) => r.blockId === 'pc.bios')!.block;
-    expect(guestAddressesOf(layout, bios, 0x3fff0)).toEqual([0xffff0, 0xfffffff0]);
   });
 });

@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +10,7 @@ import { layoutOf } from '../../electron/memory/guest-view';
 import { openImage } from '../../electron/services/open-image';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { readElfLoads, readRange } from '../helpers/elf';
-import { haveQemu, loadInQemu, Qmp, QEMU, type QemuVersion } from '../helpers/qemu';
+import { haveQemu, migrateToFile, Qmp, QEMU, withGuest, withLoadedImage, type QemuVersion } from '../helpers/qemu';
 
 /**
  * Our extraction against QEMU's own view of the same memory: the image is loaded with
@@ -35,18 +34,6 @@ const CASES: [QemuVersion, string][] = [
   ['7.2', 'riscv64-virt-payload-paused-32M'], // riscv virt: mask ROM, flash, RAM at 2 GiB
   ['10.0', 'x86_64-q35-e1000-payload-paused-32M'], // a QEMU 10.0 stream (SWITCHOVER command, vmdesc configuration) in QEMU 10.0
 ];
-
-function binaryWorks(bin: string, version: QemuVersion): boolean {
-  return spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.startsWith(`QEMU emulator version ${version}.`) ?? false;
-}
-
-async function until(qmp: Qmp, done: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface Mapping {
   start: number;
@@ -93,40 +80,54 @@ describe.skipIf(!haveQemu('7.2'))('guest-physical layouts equal QEMU 7.2 memory 
   ];
   for (const [machine, ram, props] of cases) {
     it(`-M ${[machine, ...props].join(',')} -m ${ram / GiB}G`, async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-layout-'));
-      const socket = path.join(dir, 'qmp.sock');
       // A never-started guest: memory is reserved, not touched, so large sizes cost nothing.
-      const proc = spawn(QEMU['7.2'], ['-M', [machine, ...props].join(','), '-m', `${ram / 2 ** 20}M`, '-S', '-display', 'none', '-nic', 'none', '-qmp', `unix:${socket},server=on,wait=off`], { stdio: 'ignore' });
-      try {
-        const qmp = await Qmp.connect(socket, proc, 30_000);
+      await withGuest({ binary: QEMU['7.2'], args: ['-M', [machine, ...props].join(','), '-m', `${ram / 2 ** 20}M`] }, async ({ qmp }) => {
         const blocks = [...(await qmp.hmp('info ramblock')).matchAll(/^\s*(\S+)\s+\d+ \w+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/gm)].map((m) => ({ id: m[1], usedLength: Number(m[2]), recordOffset: 0 }));
         const model = { machineType: machine === 'pc' ? 'pc-i440fx-7.2' : machine === 'q35' ? 'pc-q35-7.2' : machine, ramBlocks: blocks, elements: [] } as unknown as QemuStreamModel;
         const maxBelow = props.length ? 2 * GiB : undefined;
         expect(ourMapping(machineLayout(model, { maxRamBelow4g: maxBelow })!)).toEqual(await qemuFlatView(qmp));
-        await qmp.execute('quit').catch(() => undefined);
-        qmp.close();
-      } finally {
-        proc.kill('SIGKILL');
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 });
 
+describe.skipIf(!haveQemu('7.2'))('a 64-bit BAR the firmware placed above 4 GiB (made here: q35, qxl-vga with 1 GiB of vram64, booted into SeaBIOS)', () => {
+  it('the layout read from the saved stream equals QEMU 7.2\'s memory map, the 64-bit BAR included', async () => {
+    const args = ['-M', 'q35', '-m', '64', '-device', 'qxl-vga,vram64_size_mb=1024'];
+    await withGuest({ binary: QEMU['7.2'], args, running: true }, async ({ qmp, dir }) => {
+      // SeaBIOS sizes and programs the BARs early in POST; a 1 GiB BAR4 does not fit in the 32-bit window.
+      const bar4 = async () => {
+        const [bus] = await qmp.execute<{ devices: { regions: { bar: number; mem_type_64?: boolean; address: number }[] }[] }[]>('query-pci');
+        return bus.devices.flatMap((d) => d.regions).find((r) => r.bar === 4 && r.mem_type_64)?.address;
+      };
+      const deadline = Date.now() + 60_000;
+      let address = await bar4();
+      // Until then QEMU reports the BAR at -1.
+      while (!(address !== undefined && address > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        address = await bar4();
+      }
+      expect(address).toBe(4 * 1024 ** 3);
+      await qmp.execute('stop');
+      const image = path.join(dir, 'q35-qxl-vram64.mig');
+      await migrateToFile(qmp, image);
+      const img = openImage(image);
+      const layout = layoutOf(img)!;
+      img.close();
+      expect(layout.regions.find((r) => r.gpa === address)).toMatchObject({ blockId: '0000:00:01.0/qxl.vram', size: 1024 ** 3, blockOffset: 0 });
+      expect(ourMapping(layout)).toEqual(await qemuFlatView(qmp));
+    });
+  });
+});
+
 const S390X = '/usr/bin/qemu-system-s390x';
 
-describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s390x 7.2 (the corpus has none; skipped without it)', () => {
+describe.skipIf(!haveQemu('7.2', S390X))('s390x: made here with qemu-system-s390x 7.2 (the corpus has none; skipped without it)', () => {
   it('RAM at 0: layout equals the flat view, extraction equals pmemsave, the payload marker is found', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-s390x-'));
-    fs.copyFileSync(corpusPath('qemu', 'payload-1M.bin'), path.join(dir, 'payload-1M.bin'));
-    const socket = path.join(dir, 'qmp.sock');
-    const args = ['-M', 's390-ccw-virtio', '-m', '32M', '-S', '-display', 'none', '-nic', 'none', '-device', 'loader,file=payload-1M.bin,addr=0x100000,force-raw=on'];
-    const proc = spawn(S390X, [...args, '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: 'ignore' });
-    try {
-      const qmp = await Qmp.connect(socket, proc, 30_000);
+    const args = ['-M', 's390-ccw-virtio', '-m', '32M', '-device', 'loader,file=payload-1M.bin,addr=0x100000,force-raw=on'];
+    await withGuest({ binary: S390X, args, files: [corpusPath('qemu', 'payload-1M.bin')] }, async ({ qmp, dir }) => {
       const image = path.join(dir, 's390x.mig');
-      await qmp.execute('migrate', { uri: `exec:cat > '${image}'` });
-      await until(qmp, async () => (await qmp.execute<{ status: string }>('query-migrate')).status === 'completed', 'the migration');
+      await migrateToFile(qmp, image);
       const img = openImage(image);
       const layout = layoutOf(img)!;
       expect(layout.family).toBe('s390x');
@@ -138,12 +139,7 @@ describe.skipIf(!binaryWorks(S390X, '7.2'))('s390x: made here with qemu-system-s
       expect(fs.readFileSync(physical.files[0].path).equals(fs.readFileSync(dump))).toBe(true);
       const [found] = await searchImages([image], { string: 'MIGIMG-FORENSIC-MARKER' });
       expect(found.hits.map((h) => h.gpa)).toEqual(metaOf(corpusPath('qemu', 'x86_64-pc-e1000-payload-paused-32M.mig')).planted_payload!.marker_guest_phys_addrs.map(Number));
-      await qmp.execute('quit').catch(() => undefined);
-      qmp.close();
-    } finally {
-      proc.kill('SIGKILL');
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -152,7 +148,7 @@ describe('extraction equals QEMU memory byte for byte', () => {
     const image = corpusPath(version === '7.2' ? 'qemu' : 'qemu10', `${name}.mig`);
     const meta = metaOf(image);
     const binary = version === '7.2' ? SYSTEM_QEMU[meta.qemu_argv[0]] : path.join(path.dirname(QEMU['10.0']), meta.qemu_argv[0]);
-    it.skipIf(!binaryWorks(binary, version))(`${name} in ${meta.qemu_argv[0]} ${version} (skipped when that binary is missing)`, async () => {
+    it.skipIf(!haveQemu(version, binary))(`${name} in ${meta.qemu_argv[0]} ${version} (skipped when that binary is missing)`, async () => {
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-mem-'));
       const img = openImage(image);
       const layout = layoutOf(img)!;
@@ -165,48 +161,45 @@ describe('extraction equals QEMU memory byte for byte', () => {
 
       // The files the command line names (payload, boot disk) are copied beside QEMU.
       const files = (meta.qemu_argv as string[]).flatMap((a) => [...a.matchAll(/file=([^,]+)/g)].map((m) => path.join(path.dirname(image), m[1])));
-      const r = await loadInQemu({ version, binary, image, args: meta.qemu_argv.slice(1), files, capabilities: meta.migration_capabilities });
-      expect(r.loaded, r.stderr.join('\n')).toBe(true);
       try {
-        const qmp = r.qmp!;
-        // 0. Our layout is QEMU's memory map (RAM and ROM ranges, which block, which offset).
-        expect(ourMapping(layout)).toEqual(await qemuFlatView(qmp));
-        // 1. Every region of our layout, read by QEMU through its memory map.
-        for (const region of layout.regions) {
-          const dump = path.join(work, `pmem-${region.gpa.toString(16)}.bin`);
-          await qmp.execute('pmemsave', { val: region.gpa, size: region.size, filename: dump });
-          const theirs = fs.readFileSync(dump);
-          expect(readRange(physicalFile, region.gpa, region.size).equals(theirs), `${region.blockId} at gpa 0x${region.gpa.toString(16)}`).toBe(true);
-          const blockFile = path.join(work, 'blocks', blocks.blocks[region.block].file!);
-          expect(readRange(blockFile, region.blockOffset, region.size).equals(theirs)).toBe(true);
-          // The same bytes are in our ELF core at that physical address.
-          const seg = ours.loads.find((l) => l.paddr === region.gpa)!;
-          expect(readRange(elf.files[0].path, seg.offset, seg.filesz).equals(theirs)).toBe(true);
-        }
-        // 2. QEMU's own ELF core (dump-guest-memory, paging off): every segment it writes is ours too.
-        const qemuElf = path.join(work, 'qemu.elf');
-        await qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${qemuElf}` });
-        const theirs = readElfLoads(qemuElf);
-        expect(theirs.loads.length).toBeGreaterThan(0);
-        expect(ours.class).toBe(theirs.class);
-        for (const seg of theirs.loads) {
-          expect(readRange(physicalFile, seg.paddr, seg.filesz).equals(readRange(qemuElf, seg.offset, seg.filesz)), `QEMU segment at paddr 0x${seg.paddr.toString(16)}`).toBe(true);
-        }
-        // 3. Every RAM block, as QEMU renders it when it migrates the loaded VM out again.
-        const again = path.join(work, 'again.mig');
-        await qmp.execute('migrate', { uri: `exec:cat > '${again}'` });
-        await until(qmp, async () => (await qmp.execute<{ status: string }>('query-migrate')).status === 'completed', 'the outgoing migration');
-        const re = openImage(again);
-        const reExtracted = extractRam(re, { outDir: path.join(work, 'again') });
-        re.close();
-        for (const [i, b] of blocks.blocks.entries()) {
-          const mine = fs.readFileSync(path.join(work, 'blocks', b.file!));
-          const qemus = fs.readFileSync(path.join(work, 'again', reExtracted.blocks[i].file!));
-          expect(reExtracted.blocks[i].id).toBe(b.id);
-          expect(mine.equals(qemus), `RAM block ${b.id}`).toBe(true);
-        }
+        await withLoadedImage({ version, binary, image, args: meta.qemu_argv.slice(1), files, capabilities: meta.migration_capabilities }, async (qmp) => {
+          // 0. Our layout is QEMU's memory map (RAM and ROM ranges, which block, which offset).
+          expect(ourMapping(layout)).toEqual(await qemuFlatView(qmp));
+          // 1. Every region of our layout, read by QEMU through its memory map.
+          for (const region of layout.regions) {
+            const dump = path.join(work, `pmem-${region.gpa.toString(16)}.bin`);
+            await qmp.execute('pmemsave', { val: region.gpa, size: region.size, filename: dump });
+            const theirs = fs.readFileSync(dump);
+            expect(readRange(physicalFile, region.gpa, region.size).equals(theirs), `${region.blockId} at gpa 0x${region.gpa.toString(16)}`).toBe(true);
+            const blockFile = path.join(work, 'blocks', blocks.blocks[region.block].file!);
+            expect(readRange(blockFile, region.blockOffset, region.size).equals(theirs)).toBe(true);
+            // The same bytes are in our ELF core at that physical address.
+            const seg = ours.loads.find((l) => l.paddr === region.gpa)!;
+            expect(readRange(elf.files[0].path, seg.offset, seg.filesz).equals(theirs)).toBe(true);
+          }
+          // 2. QEMU's own ELF core (dump-guest-memory, paging off): every segment it writes is ours too.
+          const qemuElf = path.join(work, 'qemu.elf');
+          await qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${qemuElf}` });
+          const theirs = readElfLoads(qemuElf);
+          expect(theirs.loads.length).toBeGreaterThan(0);
+          expect(ours.class).toBe(theirs.class);
+          for (const seg of theirs.loads) {
+            expect(readRange(physicalFile, seg.paddr, seg.filesz).equals(readRange(qemuElf, seg.offset, seg.filesz)), `QEMU segment at paddr 0x${seg.paddr.toString(16)}`).toBe(true);
+          }
+          // 3. Every RAM block, as QEMU renders it when it migrates the loaded VM out again.
+          const again = path.join(work, 'again.mig');
+          await migrateToFile(qmp, again);
+          const re = openImage(again);
+          const reExtracted = extractRam(re, { outDir: path.join(work, 'again') });
+          re.close();
+          for (const [i, b] of blocks.blocks.entries()) {
+            const mine = fs.readFileSync(path.join(work, 'blocks', b.file!));
+            const qemus = fs.readFileSync(path.join(work, 'again', reExtracted.blocks[i].file!));
+            expect(reExtracted.blocks[i].id).toBe(b.id);
+            expect(mine.equals(qemus), `RAM block ${b.id}`).toBe(true);
+          }
+        });
       } finally {
-        await r.quit();
         fs.rmSync(work, { recursive: true, force: true });
       }
     });

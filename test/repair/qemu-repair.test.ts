@@ -5,7 +5,7 @@ import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';
 import { cutImageAndOtherSave, intactOf } from './fixtures';
 import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';
-import { haveQemu, loadInQemu } from '../helpers/qemu';
+import { haveQemu, loadInQemu, withLoadedImage } from '../helpers/qemu';
 
 /**
  * Repairs proven by QEMU 7.2: each damaged sample fails to load as it is (QEMU's own error
@@ -61,17 +61,12 @@ describe.skipIf(!haveQemu('7.2'))('repaired images load in QEMU 7.2', () => {
     const out = path.join(tmp(), 'completed.mig');
     expect((await migwb('repair', damaged, '--donor', donor, '-o', out)).code).toBe(0);
     expect((await load(damaged, argsOf(cut))).loaded).toBe(false);
-    const memory = async (image: string) => {
-      const r = await loadInQemu({ version: '7.2', image, args: argsOf(cut) });
-      try {
-        expect(r.loaded, r.stderr.join(' | ')).toBe(true);
+    const memory = (image: string) =>
+      withLoadedImage({ version: '7.2', image, args: argsOf(cut) }, async (qmp, loaded) => {
         const file = path.join(tmp(), `${path.basename(image)}.ram`);
-        await r.qmp!.execute('pmemsave', { val: 0, size: 16 << 20, filename: file });
-        return { ram: fs.readFileSync(file), runstate: r.runstate };
-      } finally {
-        await r.quit();
-      }
-    };
+        await qmp.execute('pmemsave', { val: 0, size: 16 << 20, filename: file });
+        return { ram: fs.readFileSync(file), runstate: loaded.runstate };
+      });
     const a = await memory(original);
     const b = await memory(out);
     expect(b.runstate).toBe(a.runstate);

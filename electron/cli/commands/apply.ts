@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { SaveRefusedError } from '../../edit/atomic-save';
-import { EditSession } from '../../edit/edit-session';
-import { readJournalFile, writeTextAtomically } from '../../edit/journal-store';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
 import { checkOutputs } from '../../io/output-paths';
-import { collect, donorPaths, givenPaths, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { collect, donorPaths, givenPaths, loadEditing, printDiagnostics, printEdit, wireEdit } from './edit-common';
 
 interface ApplyOptions {
   output: string;
@@ -40,6 +37,7 @@ export function registerApply(program: Command, io: CliIO, setExit: (code: numbe
         [...givenPaths([[image, 'the image'], [journal, 'the journal']]), ...Object.entries(donors).map(([id, p]) => ({ path: p, role: `the donor ${id}` }))],
         givenPaths([[opts.output, '-o'], [opts.report, '--report']]),
       );
+      const { EditSession, SaveRefusedError, readJournalFile, writeTextAtomically } = await loadEditing();
       const doc = readJournalFile(journal);
       const session = await EditSession.openAsync(image);
       try {

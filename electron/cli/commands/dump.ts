@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { analyzeCompatDesc, analyzeCompatState } from '../../../shared/formats/qemu-stream/analyze-compat';
 import { borrowVmdesc } from '../../../shared/formats/qemu-stream/borrowed-vmdesc';
-import { describeSection, type StreamElement } from '../../../shared/formats/qemu-stream/model';
+import { noSuchSection } from '../../../shared/edit/sections';
+import { describeSection } from '../../../shared/formats/qemu-stream/model';
+import { sectionsNamed } from '../../../shared/formats/qemu-stream/section-names';
 import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
 import type { FieldNode } from '../../../shared/formats/qemu-stream/vmstate-decode';
+import { guestMemoryReader } from '../../../shared/memory/guest-reader';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { UserError } from '../../services/user-error';
+import { UsageError, UserError } from '../../services/user-error';
 import { loadVmdescFrom } from '../../services/vmdesc-source';
 import { hexOffset, printable } from '../format';
 import { printJson, type CliIO } from '../output';
@@ -25,12 +28,12 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
     .description('the decoded device state: every section field by field with its offset')
     .argument('<image>', 'image file')
     .option('--json', 'machine-readable output')
-    .option('--section <name>', 'only sections with this name (idstr), or name:instance')
+    .option('--section <name>', 'only this section: its idstr (0000:00:03.0/e1000), short name (e1000) or vmsd name, optionally :INSTANCE; or configuration')
     .option('--analyze-compat', "print exactly what QEMU's analyze-migration.py -d state prints")
     .option('--desc', 'with --analyze-compat: what analyze-migration.py -d desc prints (the vmdesc)')
     .option('--vmdesc-from <source>', 'for a stream without a vmdesc: decode with the vmdesc of a sibling image (or a vmdesc JSON file)')
     .action(async (image: string, opts: DumpOptions) => {
-      if (opts.desc && !opts.analyzeCompat) throw new UserError('--desc only applies together with --analyze-compat');
+      if (opts.desc && !opts.analyzeCompat) throw new UsageError('--desc only applies together with --analyze-compat');
       const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
       const img = await openForCommand(io, image);
       try {
@@ -48,9 +51,10 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
           io.out(opts.desc ? analyzeCompatDesc(model) : analyzeCompatState(img.source, model));
           return;
         }
-        const elements = model.elements.filter((e) => (e.type === 'FULL' || e.type === 'CONFIGURATION') && matches(e, opts.section));
-        if (opts.section && elements.length === 0) throw new UserError(`no section named ${opts.section} in ${image}`);
-        const sections = elements.map((e) => ({ e, d: decodeSection(img.source, model, e) }));
+        const elements = opts.section !== undefined ? sectionsNamed(model, opts.section) : model.elements.filter((e) => e.type === 'FULL' || e.type === 'CONFIGURATION');
+        if (opts.section && elements.length === 0) throw new UserError(`${image}: ${noSuchSection(model, opts.section)}`);
+        const guest = guestMemoryReader(img.source, model);
+        const sections = elements.map((e) => ({ e, d: decodeSection(img.source, model, e, { guest }) }));
         if (opts.json) {
           printJson(io, {
             path: image,
@@ -71,6 +75,8 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
                 fields: d.nodes,
               }),
             ),
+            // The stream's problems and notes (the no-vmdesc note says what decodes the sections).
+            diagnostics: toSnakeCase(model.diagnostics),
           });
         } else {
           for (const { e, d } of sections) {
@@ -84,13 +90,6 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
       }
       setExit(0);
     });
-}
-
-function matches(e: StreamElement, filter: string | undefined): boolean {
-  if (!filter) return true;
-  const [name, instance] = filter.split(':');
-  const idstr = e.type === 'CONFIGURATION' ? 'configuration' : e.idstr;
-  return idstr === name && (instance === undefined || String(e.instanceId ?? 0) === instance);
 }
 
 function renderNode(io: CliIO, n: FieldNode, depth: number): void {
@@ -117,6 +116,6 @@ function renderNode(io: CliIO, n: FieldNode, depth: number): void {
       value = n.children ? '' : n.value.hex.length > 96 ? `${n.value.hex.slice(0, 96)}… (${n.size} bytes)` : n.value.hex;
       break;
   }
-  io.out(printable(`${hexOffset(n.offset)}${pad}${label}  ${n.type}${value ? '  ' + value : ''}${n.problem ? `  [${n.problem}]` : ''}`) + '\n');
+  io.out(printable(`${hexOffset(n.offset)}${pad}${label}  ${n.type}${value ? '  ' + value : ''}${n.note ? `  (${n.note})` : ''}${n.problem ? `  [${n.problem}]` : ''}`) + '\n');
   for (const c of n.children ?? []) renderNode(io, c, depth + 1);
 }

@@ -4,22 +4,21 @@ import { countBySeverity } from '../../../shared/diagnostics';
 import { EditError } from '../../../shared/edit/errors';
 import { fieldPaths } from '../../../shared/edit/field-path';
 import { fieldEncoding, formatFieldValue } from '../../../shared/edit/field-value';
-import type { AppliedEdit } from '../../../shared/edit/journal';
 import { findSection } from '../../../shared/edit/sections';
 import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { EditSession } from '../../edit/edit-session';
-import { journalText, readJournalFile, writeTextAtomically } from '../../edit/journal-store';
+import type { EditSession } from '../../edit/edit-session';
 import { parseRequest, type RequestKind } from '../../edit/request-syntax';
 import { loadVmdescFrom } from '../../services/vmdesc-source';
-import { UserError } from '../../services/user-error';
+import { UsageError, UserError } from '../../services/user-error';
 import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { checkOutputs } from '../../io/output-paths';
-import { collect, donorPaths, givenPaths, openDonors, printDiagnostics, printEdit, wireEdit } from './edit-common';
+import { collect, donorPaths, givenPaths, loadEditing, openDonors, printDiagnostics, printEdit, repeat, wireEdit } from './edit-common';
+import { guestMemoryReader } from '../../../shared/memory/guest-reader';
 
 interface EditOptions {
-  journal: string;
+  journal?: string;
   donor?: string[];
   resize?: boolean;
   vmdescFrom?: string;
@@ -42,6 +41,10 @@ const REQUEST_OPTIONS: [RequestKind, string, string][] = [
   ['insert-section', '--insert-section <spec>', "insert a section from a file holding the complete element: 'FILE before T', 'FILE after T' or 'FILE last'"],
   ['graft', '--graft <section>', "copy a device section the image lacks from the donor, placed as in the donor (or 'S before|after T')"],
   ['replace-section', '--replace-section <section>', "replace a device section with the donor's copy"],
+  ['note', '--note <chunk=text>', "note on a chunk (its key as \"migwb chunks\" lists it, e.g. 'FULL cpu:0=RIP checked'; '=TEXT' for the whole image; an empty TEXT removes it). A chunked container keeps notes in the file; other images in the journal"],
+  ['tags', '--tags <a,b,…>', 'the tags of the image (replacing any it has); kept in a chunked container'],
+  ['recompute-crc', '--recompute-crc <offset>', 'chunked container: write the chunk at this file offset with its CRC computed anew. It hides the damage the wrong CRC shows: check the chunk first'],
+  ['drop-chunk', '--drop-chunk <offset>', 'chunked container: leave out the ancillary chunk at this file offset (an unknown chunk, a note)'],
 ];
 
 /**
@@ -55,7 +58,7 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     .command('edit')
     .description('record edits of an image in a journal (the image is never written; "migwb apply" saves the result)')
     .argument('<image>', 'image file')
-    .requiredOption('--journal <file>', 'the journal to create or extend (JSON)');
+    .option('--journal <file>', 'the journal to create or extend (JSON); not needed to only list --fields');
   for (const [kind, flags, help] of REQUEST_OPTIONS) {
     cmd.option(flags, help, (value: string) => void steps.push({ kind, text: value }));
   }
@@ -75,28 +78,36 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
         [...givenPaths([[image, 'the image'], [opts.vmdescFrom, '--vmdesc-from']]), ...Object.values(donorPaths(opts.donor ?? [])).map((p) => ({ path: p, role: 'a donor' })), ...inserted],
         givenPaths([[opts.journal, '--journal'], [opts.report, '--report']]),
       );
+      if (opts.journal === undefined) {
+        if (opts.fields === undefined || steps.length || opts.undo !== undefined || opts.redo !== undefined || opts.report !== undefined) {
+          throw new UsageError('give --journal FILE to record edits (the image itself is never written); only --fields SECTION works without one');
+        }
+        return showFields(io, image, opts, setExit);
+      }
+      const journalFile = opts.journal;
+      const { EditSession, journalText, readJournalFile, writeTextAtomically } = await loadEditing();
       const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
       const session = await EditSession.openAsync(image);
       try {
         if (borrowed) session.borrowVmdesc(borrowed, opts.vmdescFrom!);
-        const existing = fs.existsSync(opts.journal) ? readJournalFile(opts.journal) : undefined;
+        const existing = fs.existsSync(journalFile) ? readJournalFile(journalFile) : undefined;
         const donors = donorPaths(opts.donor ?? []);
         if (existing) await session.loadJournal(existing, donors);
-        openDonors(session, donors, existing?.sources.map((s) => s.id) ?? []);
+        await openDonors(session, donors, existing?.sources.map((s) => s.id) ?? []);
         const donorId = Object.keys(donors)[0] ?? existing?.sources[0]?.id;
         const undone = repeat(opts.undo, () => session.undo(), '--undo');
         const redone = repeat(opts.redo, () => session.redo(), '--redo');
         const applied = steps.map((s) => session.apply(parseRequest(s.kind, s.text, { resize: opts.resize, donor: donorId })));
         const changed = applied.length + undone.length + redone.length > 0 || !existing;
-        if (changed) await writeTextAtomically(opts.journal, journalText(await session.document()), session.inputs());
-        if (opts.report) await writeTextAtomically(opts.report, await session.report(), [...session.inputs(), { path: opts.journal, role: '--journal' }]);
+        if (changed) await writeTextAtomically(journalFile, journalText(await session.document()), session.inputs());
+        if (opts.report) await writeTextAtomically(opts.report, await session.report(), [...session.inputs(), { path: journalFile, role: '--journal' }]);
         const diags = session.diagnostics;
         if (opts.json) {
           printJson(
             io,
             toSnakeCase({
             image,
-            journal: opts.journal,
+            journal: journalFile,
             applied: applied.map(wireEdit),
             undone: undone.map(wireEdit),
             redone: redone.map(wireEdit),
@@ -111,11 +122,11 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
           for (const e of undone) printEdit(io, 'undone:', e);
           for (const e of redone) printEdit(io, 'redone:', e);
           for (const e of applied) printEdit(io, '+', e);
-          io.out(`journal ${opts.journal}: ${session.entries.length} edit${session.entries.length === 1 ? '' : 's'}${session.redoable.length ? `, ${session.redoable.length} undone` : ''}${changed ? '' : ' (unchanged)'}\n`);
+          io.out(`journal ${journalFile}: ${session.entries.length} edit${session.entries.length === 1 ? '' : 's'}${session.redoable.length ? `, ${session.redoable.length} undone` : ''}${changed ? '' : ' (unchanged)'}\n`);
           if (opts.fields) printFields(io, listFields(session, opts.fields));
           printDiagnostics(io, `edited image (${session.view.size} bytes)`, diags);
           if (countBySeverity(diags).error) io.out('"migwb apply" refuses to save an image with errors unless given --force\n');
-          else if (session.entries.length) io.out(`save it with: migwb apply ${image} ${opts.journal} -o OUT\n`);
+          else if (session.entries.length) io.out(`save it with: migwb apply ${image} ${journalFile} -o OUT\n`);
         }
       } finally {
         session.close();
@@ -124,20 +135,25 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     });
 }
 
-function repeat(count: string | true | undefined, step: () => AppliedEdit | undefined, option: string): AppliedEdit[] {
-  if (count === undefined) return [];
-  const n = count === true ? 1 : Number(count);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${option} takes a count of 1 or more, not ${JSON.stringify(count)}`);
-  const out: AppliedEdit[] = [];
-  for (let i = 0; i < n; i++) {
-    const e = step();
-    if (!e) throw new UserError(`${option} ${n}: there ${out.length === 1 ? 'is' : 'are'} only ${out.length} edit${out.length === 1 ? '' : 's'} to ${option.slice(2)}`);
-    out.push(e);
+/** `edit --fields SECTION` alone: the section's fields, read-only; no journal is made. */
+async function showFields(io: CliIO, image: string, opts: EditOptions, setExit: (code: number) => void): Promise<void> {
+  const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
+  const { EditSession } = await loadEditing();
+  const session = await EditSession.openAsync(image);
+  try {
+    if (borrowed) session.borrowVmdesc(borrowed, opts.vmdescFrom!);
+    const rows = listFields(session, opts.fields!);
+    if (opts.json) printJson(io, toSnakeCase({ image, fields: rows }));
+    else printFields(io, rows);
+  } finally {
+    session.close();
   }
-  return out;
+  setExit(0);
 }
 
 interface FieldRow {
+  /** What the value means (named bits, guest-memory ring indexes). */
+  note?: string;
   path: string;
   type: string;
   offset: number;
@@ -149,13 +165,14 @@ interface FieldRow {
 function listFields(session: EditSession, spec: string): FieldRow[] {
   const model = session.describedModel();
   const e = spec === 'configuration' && model.configuration ? model.configuration : findSectionOrThrow(session, spec);
-  return fieldPaths(decodeSection(session.view, model, e).nodes).map(({ path, node }) => ({
+  return fieldPaths(decodeSection(session.view, model, e, { guest: guestMemoryReader(session.view, model) }).nodes).map(({ path, node }) => ({
     path,
     type: node.type,
     offset: node.offset,
     size: node.size,
     value: node.children ? '' : formatFieldValue(node.value),
     editable: fieldEncoding(node).kind !== 'not-editable',
+    ...(node.note ? { note: node.note } : {}),
   }));
 }
 
@@ -169,5 +186,5 @@ function findSectionOrThrow(session: EditSession, spec: string) {
 }
 
 function printFields(io: CliIO, rows: FieldRow[]): void {
-  for (const r of rows) io.out(`${hexOffset(r.offset)}  ${r.path}  ${r.type}${r.editable ? '' : ' (not settable)'}  ${r.size} bytes${r.value ? '  ' + r.value : ''}\n`);
+  for (const r of rows) io.out(`${hexOffset(r.offset)}  ${r.path}  ${r.type}${r.editable ? '' : ' (not settable)'}  ${r.size} bytes${r.value ? '  ' + r.value : ''}${r.note ? `  (${r.note})` : ''}\n`);
 }

@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { Library } from '../../index/library';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { printJson, type CliIO } from '../output';
 import { renderListing } from './ls';
@@ -15,7 +14,8 @@ export function registerFind(program: Command, io: CliIO, setExit: (code: number
     .option('--machine <type>', 'machine type, exactly or as a glob (pc-i440fx-*)')
     .option('--has-diagnostics', 'only images with errors or warnings')
     .option('--json', 'machine-readable output')
-    .action((opts: { db?: string; device?: string; version?: number; machine?: string; hasDiagnostics?: boolean; json?: boolean }) => {
+    .action(async (opts: { db?: string; device?: string; version?: number; machine?: string; hasDiagnostics?: boolean; json?: boolean }) => {
+      const { Library } = await import('../../index/library');
       const library = Library.open(databasePath(opts), { mustExist: true });
       try {
         const found = library.find({ device: opts.device, version: opts.version, machine: opts.machine, hasDiagnostics: opts.hasDiagnostics });

@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { describeSection } from '../../../shared/formats/qemu-stream/model';
 import { summarizeStream, type StreamSummary } from '../../../shared/formats/qemu-stream/summary';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { formatSize, hexOffset, table } from '../format';
+import { formatSize, hexOffset, severityCounts, table } from '../format';
 import { printJson, type CliIO } from '../output';
 import { OFFSET_SPACE_LABELS } from '../../../shared/api/offset-map';
 import type { TextStyle } from '../../../shared/formats/format';
 import { viewsOf } from '../../../shared/formats/registry';
 import type { OpenedImage } from '../../services/open-image';
 import { openForCommand } from './open-with-progress';
+import { humanSize } from '../../../shared/util/size';
 
 const CLI_STYLE: TextStyle = { offset: (n) => hexOffset(n), size: formatSize, table };
 
@@ -63,7 +64,7 @@ function renderInfo(path: string, s: StreamSummary, wrapper: string[]): string {
     indent(
       table(
         ['BLOCK', 'SIZE', 'PAGES', 'PRESENT', 'RECORDS'],
-        s.ramBlocks.map((b) => [b.id, formatSize(b.usedLength).split(' (')[0], b.pages, b.pagesPresent, Object.entries(b.records).map(([k, n]) => `${n} ${k}`).join(', ') || '-']),
+        s.ramBlocks.map((b) => [b.id, humanSize(b.usedLength), b.pages, b.pagesPresent, Object.entries(b.records).map(([k, n]) => `${n} ${k}`).join(', ') || '-']),
       ),
     ),
   );
@@ -84,7 +85,7 @@ function renderInfo(path: string, s: StreamSummary, wrapper: string[]): string {
     ),
   );
   const d = s.diagnostics;
-  lines.push('', d.error + d.warning + d.info === 0 ? 'No problems found.' : `${d.error} errors, ${d.warning} warnings, ${d.info} notes; run "migwb validate" for details.`);
+  lines.push('', d.error + d.warning + d.info === 0 ? 'No problems found.' : `${severityCounts(d)}; run "migwb validate" for details.`);
   return lines.join('\n') + '\n';
 }
 

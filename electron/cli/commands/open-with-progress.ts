@@ -1,4 +1,4 @@
-import { openImageAsync, type OpenedImage, type OpenOptions } from '../../services/open-image';
+import type { OpenedImage, OpenOptions } from '../../services/open-image';
 import type { CliIO } from '../output';
 import { progressBar } from '../progress';
 
@@ -7,6 +7,8 @@ import { progressBar } from '../progress';
  * its own progress bar) and scans it.
  */
 export async function openForCommand(io: CliIO, path: string, options: OpenOptions = {}): Promise<OpenedImage> {
+  // The engine loads with the first command that opens an image, not with every start.
+  const { openImageAsync } = await import('../../services/open-image');
   const unpack = progressBar(io, 'decompressing');
   const scan = progressBar(io, 'scanning');
   try {

@@ -3,9 +3,10 @@ import { toSnakeCase } from '../../../shared/util/wire';
 import { parseAddress, hexAddress } from '../../memory/addresses';
 import { ramReport, type RamReport } from '../../memory/ram-blocks';
 import { layoutOf } from '../../memory/guest-view';
-import { formatSize, table } from '../format';
+import { table } from '../format';
 import { printJson, type CliIO } from '../output';
 import { openForCommand } from './open-with-progress';
+import { humanSize } from '../../../shared/util/size';
 
 export interface MemoryCommandOptions {
   json?: boolean;
@@ -52,7 +53,7 @@ function renderRam(path: string, r: RamReport): string {
       ['BLOCK', 'SIZE', 'GUEST-PHYSICAL', 'PAGES', 'PRESENT', 'DATA', 'ZERO', 'NEVER SENT', 'XBZRLE', 'COMPRESSED'],
       r.blocks.map((b) => [
         b.id,
-        formatSize(b.size).split(' (')[0],
+        humanSize(b.size),
         b.gpaRanges.length ? b.gpaRanges.map((g) => `${hexAddress(g.gpa)}-${hexAddress(g.gpa + g.size - 1)}${g.readOnly ? ' ro' : ''}`).join(', ') : '-',
         b.pages,
         b.pages - b.finalPages['never-sent'],

@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { SaveRefusedError } from '../../edit/atomic-save';
-import { EditSession, type SessionSaveResult } from '../../edit/edit-session';
-import { journalText, writeTextAtomically } from '../../edit/journal-store';
-import { runRepairs } from '../../edit/repair-service';
-import { UserError } from '../../services/user-error';
+import type { SaveRefusedError } from '../../edit/atomic-save';
+import type { SessionSaveResult } from '../../edit/edit-session';
+import { UsageError } from '../../services/user-error';
 import { printJson, type CliIO } from '../output';
 import { checkOutputs } from '../../io/output-paths';
-import { givenPaths, printDiagnostics } from './edit-common';
+import { givenPaths, loadEditing, printDiagnostics } from './edit-common';
 
 interface RepairOptions {
   output?: string;
@@ -40,12 +38,16 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
     .option('--report <file>', 'also write the evidence report (Markdown)')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: RepairOptions) => {
-      if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
+      if (!opts.output && !opts.dryRun) throw new UsageError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
       const outputs = givenPaths([[opts.dryRun ? undefined : opts.output, '-o'], [opts.journal, '--journal'], [opts.report, '--report']]);
       checkOutputs(givenPaths([[image, 'the image'], [opts.donor, 'the donor']]), outputs);
+      const { EditSession, SaveRefusedError, journalText, writeTextAtomically } = await loadEditing();
+      // The repair planner loads only for this command.
+      const { runRepairs } = await import('../../edit/repair-service');
       const session = await EditSession.openAsync(image);
       try {
-        const donorId = opts.donor ? session.addDonor(opts.donor) : undefined;
+        const donorId = opts.donor ? await session.addDonorAsync(opts.donor) : undefined;
+        const donor = donorId !== undefined ? session.context().donor(donorId) : undefined;
         const outcome = runRepairs(session, donorId);
         let saved: SessionSaveResult | undefined;
         let refused: SaveRefusedError | undefined;
@@ -65,10 +67,12 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
             io,
             toSnakeCase({
               image,
-              donor: opts.donor,
+              donor: donor ? { path: donor.path, sha256: donor.sha256 } : null,
               dryRun: !!opts.dryRun,
               actions: outcome.actions.map((a) => ({ code: a.code, summary: a.edit.summary, details: a.edit.fixups, answers: a.addresses })),
               stopped: outcome.stopped,
+              lost: outcome.limits.lost,
+              consequence: outcome.limits.consequence ?? null,
               before: countBySeverity(outcome.before),
               after: { counts: countBySeverity(outcome.after), diagnostics: outcome.after },
               output: saved ? { path: saved.path, size: saved.size, sha256: saved.sha256 } : null,
@@ -86,6 +90,11 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
           });
           if (outcome.stopped) io.out(`stopped: ${outcome.stopped}\n`);
           if (outcome.actions.length) printDiagnostics(io, opts.dryRun ? 'predicted result' : 'repaired image', outcome.after);
+          if (outcome.limits.lost.length) {
+            io.out(`not recovered${donor ? '' : ' (no donor was given)'}:\n`);
+            for (const l of outcome.limits.lost) io.out(`  - ${l}\n`);
+            io.out(`${outcome.limits.consequence}${donor ? '' : ' With migwb: repair IMAGE --donor INTACT-SAVE -o OUT.'}\n`);
+          }
           if (saved) {
             io.out(`wrote ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}\n`);
             for (const n of saved.notes) io.out(`note: ${n}\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { sealImageInWorker, type SealResult } from '../../services/seal-image';
-import { UserError } from '../../services/user-error';
+import type { SealResult } from '../../services/seal-image';
+import { UsageError } from '../../services/user-error';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { formatSize } from '../format';
 import { printJson, type CliIO } from '../output';
@@ -17,11 +17,12 @@ export function registerSeal(program: Command, io: CliIO, setExit: (code: number
     .option('--force', 'replace the output file if it exists')
     .option('--json', 'machine-readable output')
     .action(async (image: string, opts: { output?: string; sidecar?: boolean; force?: boolean; json?: boolean }) => {
-      if (!!opts.output === !!opts.sidecar) throw new UserError('give either -o FILE (a sealed copy) or --sidecar (IMAGE.migdir beside the image)');
+      if (!!opts.output === !!opts.sidecar) throw new UsageError('give either -o FILE (a sealed copy) or --sidecar (IMAGE.migdir beside the image)');
       const bar = progressBar(io, 'sealing');
       const target = opts.output ? { kind: 'copy' as const, output: opts.output, overwrite: opts.force } : { kind: 'sidecar' as const };
       let result: SealResult | 'cancelled';
       try {
+        const { sealImageInWorker } = await import('../../services/seal-image');
         result = await interruptible((signal) => sealImageInWorker(image, target, { signal, onProgress: (p) => bar.update(p.done, p.total) }));
       } finally {
         bar.done();

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { toSnakeCase } from '../../../shared/util/wire';
 import { hexAddress, parseAddress, parseRange } from '../../memory/addresses';
-import { searchImages, type SearchPattern } from '../../memory/search';
-import { Library } from '../../index/library';
-import { UserError } from '../../services/user-error';
-import { table } from '../format';
+import type { SearchPattern } from '../../memory/search';
+import { UsageError, UserError } from '../../services/user-error';
+import { printableText, table } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
 import { databasePath } from './library-options';
@@ -33,11 +32,12 @@ export function registerSearch(program: Command, io: CliIO, setExit: (code: numb
       .option('--max-hits <n>', 'stop after this many hits per image', '1000'),
   ).action(async (given: string[], opts: SearchCommandOptions) => {
     const patterns = [opts.string, opts.hex, opts.regex].filter((p) => p !== undefined).length;
-    if (patterns !== 1) throw new UserError('give exactly one of --string, --hex or --regex');
-    const images = [...given, ...(opts.db !== undefined ? indexedImages(databasePath(opts)) : [])];
-    if (images.length === 0) throw new UserError(opts.db !== undefined ? `the library ${opts.db} has no indexed images; index some with: migwb index PATH --db ${opts.db}` : 'give image files to search, or --db LIBRARY');
+    if (patterns !== 1) throw new UsageError('give exactly one of --string, --hex or --regex');
+    const images = [...given, ...(opts.db !== undefined ? await indexedImages(databasePath(opts)) : [])];
+    if (images.length === 0) throw opts.db !== undefined ? new UserError(`the library ${opts.db} has no indexed images; index some with: migwb index PATH --db ${opts.db}`) : new UsageError('give image files to search, or --db LIBRARY');
     const pattern: SearchPattern = opts.string !== undefined ? { string: opts.string } : opts.hex !== undefined ? { hex: opts.hex } : { regex: opts.regex! };
     const bar = progressBar(io, 'searching');
+    const { searchImages } = await import('../../memory/search');
     const results = await searchImages(images, pattern, {
       snapshot: opts.snapshot,
       gpaRange: opts.gpaRange ? parseRange(opts.gpaRange, '--gpa-range') : undefined,
@@ -58,13 +58,14 @@ export function registerSearch(program: Command, io: CliIO, setExit: (code: numb
         if (r.hits.length) {
           io.out(
             table(
-              ['GPA', 'BLOCK+OFFSET', 'RECORD', 'STORED AT', 'MATCH'],
+              ['GPA', 'BLOCK+OFFSET', 'RECORD', 'STORED AT', 'MATCH', 'TEXT AROUND IT'],
               r.hits.map((h) => [
                 h.gpa !== undefined ? hexAddress(h.gpa) + (h.aliases ? ` (+${h.aliases.length} alias)` : '') : '-',
                 `${h.block}+${hexAddress(h.blockOffset)}`,
                 h.kind,
                 h.fileOffset !== undefined ? `file ${hexAddress(h.fileOffset)}` : h.streamOffset !== undefined ? `${h.offsetSpace} ${hexAddress(h.streamOffset)}` : '-',
                 h.match.length > 32 ? h.match.slice(0, 32) + '…' : h.match,
+                printableText(Buffer.from(h.preview.hex, 'hex')),
               ]),
             ).replace(/^/gm, '  ') + '\n',
           );
@@ -77,7 +78,8 @@ export function registerSearch(program: Command, io: CliIO, setExit: (code: numb
 }
 
 /** The library's indexed images (not the unsupported, unreadable or missing ones). */
-function indexedImages(db: string): string[] {
+async function indexedImages(db: string): Promise<string[]> {
+  const { Library } = await import('../../index/library');
   const library = Library.open(db, { mustExist: true });
   try {
     return library.list().filter((i) => i.status === 'indexed').map((i) => i.path);

@@ -2,14 +2,10 @@ import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PathGrants } from '../../api/path-grants';
-import { startBridge } from '../../bridge/server';
-import { RENDERER_DIR } from '../../build-paths';
-import { Library } from '../../index/library';
+import { packageVersion, RENDERER_DIR } from '../../build-paths';
 import { checkOutputs } from '../../io/output-paths';
-import { UserError } from '../../services/user-error';
-import { ImageSessions } from '../../workbench/image-sessions';
+import { UsageError, UserError } from '../../services/user-error';
 import type { CliIO } from '../output';
-import { packageVersion } from '../package-version';
 import { databasePath, withDbOption } from './library-options';
 
 /**
@@ -22,7 +18,7 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
     .argument('[paths...]', 'images to open and folders to add to the library at start')
     .option('--port <n>', 'port to listen on (default: any free port)', (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`--port must be 0 to 65535, not ${v}`);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0 to 65535, not ${v}`);
       return n;
     })
     .action(async (paths: string[], opts: { port?: number; db?: string }) => {
@@ -31,6 +27,8 @@ export function registerServe(program: Command, io: CliIO, setExit: (code: numbe
         return path.resolve(p);
       });
       checkOutputs(resolved.filter((p) => fs.statSync(p).isFile()).map((p) => ({ path: p, role: 'an image to serve' })), [{ path: databasePath(opts), role: '--db' }]);
+      // The server, the sessions and the library load only for this command.
+      const [{ startBridge }, { Library }, { ImageSessions }] = await Promise.all([import('../../bridge/server'), import('../../index/library'), import('../../workbench/image-sessions')]);
       const library = Library.open(databasePath(opts));
       // Nothing beyond what it was started with: the folders given (read, list, save into),
       // the images given (read), and their folders (save new files into).

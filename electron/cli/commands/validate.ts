@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { countBySeverity } from '../../../shared/diagnostics';
 import { toSnakeCase } from '../../../shared/util/wire';
-import { hexOffset, printable } from '../format';
+import { hexOffset, printable, severityCounts } from '../format';
 import { printJson, type CliIO } from '../output';
 import { placedDiagnostics } from '../../services/image-diagnostics';
 import { openForCommand } from './open-with-progress';
@@ -23,7 +23,7 @@ export function registerValidate(program: Command, io: CliIO, setExit: (code: nu
       } else if (diags.length === 0) {
         io.out(`${image}: no problems found\n`);
       } else {
-        io.out(`${image}: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} notes\n`);
+        io.out(`${image}: ${severityCounts(counts)}\n`);
         for (const d of diags) {
           const where = d.offsetSpace === 'file' ? hexOffset(d.offset) : `${d.offsetSpace} ${hexOffset(d.offset)}`;
           io.out(`${d.severity.padEnd(7)} ${where}  ${d.section ? printable(d.section) + ': ' : ''}${printable(d.message)}\n`);

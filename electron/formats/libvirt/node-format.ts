@@ -1,6 +1,7 @@
 import type { Diagnostic } from '../../../shared/diagnostics';
 import type { ContainerDescription } from '../../../shared/formats/format';
-import { declaredMemory, streamBound } from '../../../shared/formats/libvirt/domain-memory';
+import { declaredMemory, listedRam, streamBound } from '../../../shared/formats/libvirt/domain-memory';
+import { declaredRamBytes } from '../../../shared/formats/qemu-stream/declared-ram';
 import type { LibvirtSaveLayer } from '../../../shared/formats/libvirt/layer';
 import { SliceSource } from '../../../shared/io/byte-source';
 import { FileSource } from '../../io/file-source';
@@ -19,7 +20,12 @@ export const LIBVIRT_NODE_FORMAT: NodeFormatRow = {
     // The save says how much memory the guest had: its stream cannot be much larger.
     const xml = (container.layers[0] as LibvirtSaveLayer | undefined)?.xml?.text;
     const declared = xml ? declaredMemory(xml) : undefined;
-    if (range.length > 0) await decompressToCache(path, range, encoding, { ...options.cache, expectedMax: declared ? streamBound(declared) : undefined });
+    // So does the stream itself, in its first bytes: the RAM block list bounds a save whose XML is silent (or damaged).
+    const boundFromStart = (start: Uint8Array) => {
+      const ram = declaredRamBytes(start);
+      return ram === undefined ? undefined : streamBound(listedRam(ram), declared ? "the stream's RAM block list declares" : "the domain XML declares no memory size; the stream's RAM block list declares");
+    };
+    if (range.length > 0) await decompressToCache(path, range, encoding, { ...options.cache, expectedMax: declared ? streamBound(declared) : undefined, boundFromStart });
   },
 
   attach(path, file, container, options) {

@@ -4,6 +4,8 @@ import { EditsPanel } from '../../components/EditsPanel';
 import { ThemeContext } from '../../shell/theme';
 import type { BottomTab } from '../image-view';
 import { useImageView, useViewState } from '../view-context';
+import { MemoryMapTab } from './MemoryMapTab';
+import { MemorySearchTab } from './MemorySearchTab';
 
 // Monaco is large and only the code tab needs it: load it on first use.
 const CodeViewer = lazy(() => import('../../components/CodeViewer').then((m) => ({ default: m.CodeViewer })));
@@ -22,9 +24,11 @@ const TABS: readonly TabView[] = [
   { id: 'diagnostics', Label: DiagnosticsLabel, Body: DiagnosticsTab },
   { id: 'code', Label: CodeLabel, Body: CodeTab, fill: true },
   { id: 'edits', Label: EditsLabel, Body: EditsTab },
+  { id: 'memory-search', Label: () => 'Memory search', Body: MemorySearchTab },
+  { id: 'memory-map', Label: () => 'Memory map', Body: MemoryMapTab },
 ];
 
-/** Diagnostics, the selected section as JSON (or the domain XML), and the edit journal. */
+/** Diagnostics, the selected section as JSON (or the domain XML), the edit journal, and guest memory's search and map. */
 export function BottomPanel() {
   const view = useImageView();
   const bottom = useViewState((s) => s.bottom);
@@ -53,7 +57,7 @@ function DiagnosticsTab() {
   const view = useImageView();
   const diagnostics = useViewState((s) => s.diagnostics);
   const wrapped = useViewState((s) => s.image.layers.length > 0);
-  return <DiagnosticsList diagnostics={diagnostics} wrapped={wrapped} onJump={view.jumpToDiagnostic} actions={view.diagnosticActions} />;
+  return <DiagnosticsList diagnostics={diagnostics} wrapped={wrapped} onJump={view.jumpToDiagnostic} actionsFor={view.diagnosticActions} />;
 }
 
 function CodeLabel() {
@@ -81,21 +85,6 @@ function EditsLabel() {
 }
 
 function EditsTab() {
-  const view = useImageView();
   const journal = useViewState((s) => s.journal);
-  const wrapped = useViewState((s) => s.image.layers.length > 0);
-  const busy = useViewState((s) => s.busy);
-  return (
-    <EditsPanel
-      edits={journal.edits}
-      redoable={journal.redoable}
-      wrapped={wrapped}
-      busy={busy}
-      onUndo={view.undo}
-      onRedo={view.redo}
-      onRepair={view.repair}
-      onSave={view.save}
-      onSaveJournal={view.saveJournal}
-    />
-  );
+  return <EditsPanel edits={journal.edits} redoable={journal.redoable} />;
 }

@@ -2,9 +2,15 @@ import { useMemo } from 'react';
 import { HexView } from '../../components/HexView';
 import { useImageView, useViewState } from '../view-context';
 import { HexToolbar } from './HexToolbar';
+import { MemoryPanel } from './MemoryPanel';
+
+/** The middle pane: the image's bytes, or guest memory. */
+export function HexPanel() {
+  return useViewState((s) => s.pane) === 'memory' ? <MemoryPanel /> : <ImageBytesPanel />;
+}
 
 /** The bytes of the space shown, with the selected node highlighted, the cursor and the last search match. */
-export function HexPanel() {
+function ImageBytesPanel() {
   const view = useImageView();
   const space = useViewState((s) => s.space);
   const bytes = useViewState((s) => s.bytes[s.space]);

@@ -2,14 +2,15 @@ import { useEffect, useRef, useState } from 'react';
 import type { SearchQuery } from '../../../shared/api/contract';
 import { hexOffset } from '../../api';
 import { useImageView, useViewState } from '../view-context';
+import { PaneSwitch } from './PaneSwitch';
 
-/** Back and forward, go to offset, search, the byte space shown (wrapped images) and the cursor's offset. */
+/** Back and forward, go to offset, search (with its progress), the bytes shown and the cursor's offset. */
 export function HexToolbar() {
   const view = useImageView();
   const space = useViewState((s) => s.space);
   const cursor = useViewState((s) => s.cursor);
-  const layers = useViewState((s) => s.image.layers);
   const focus = useViewState((s) => s.focus);
+  const searching = useViewState((s) => s.find);
   const [goto, setGoto] = useState('');
   const [find, setFind] = useState<Pick<SearchQuery, 'kind' | 'pattern'>>({ kind: 'text', pattern: '' });
   const gotoInput = useRef<HTMLInputElement>(null);
@@ -47,16 +48,15 @@ export function HexToolbar() {
           ↓
         </button>
       </form>
-      {layers.length > 0 && (
-        <span className="segmented" role="group" aria-label="Bytes shown">
-          <button aria-pressed={space === 'stream'} onClick={() => view.showSpace('stream')} title="The QEMU migration stream, where the sections are">
-            Stream
-          </button>
-          <button aria-pressed={space === 'file'} onClick={() => view.showSpace('file')} title={`The whole ${layers.join(' / ')} file, with its wrapper`}>
-            File
-          </button>
+      {searching && (
+        <span className="search-progress" data-testid="search-progress">
+          <span className="progress" title="Searching">
+            <div style={{ width: `${(100 * searching.done) / Math.max(1, searching.total)}%` }} />
+          </span>
+          <button onClick={view.cancelSearch}>Cancel</button>
         </span>
       )}
+      <PaneSwitch />
       <span style={{ marginLeft: 'auto' }} data-testid="cursor-offset" data-space={space}>
         {hexOffset(cursor)}
       </span>

@@ -27,6 +27,7 @@ export function InspectorPanel() {
           canEdit={!busy}
           onSetField={view.setField}
           onOverwrite={view.overwrite}
+          onShowGuest={view.showGuest}
         />
       </div>
     </div>

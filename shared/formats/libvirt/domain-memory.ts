@@ -58,8 +58,17 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(bytes % 1024 ** 2 ? 1 : 0)} MiB`;
 }
 
-/** The most a stream saved from a guest with `d` can decompress to: a quarter more, plus 128 MiB for firmware, ROMs and device state. */
-export function streamBound(d: DeclaredMemory): { bytes: number; why: string } {
+/**
+ * The most a stream saved from a guest with `d` can decompress to: a quarter more, plus 128
+ * MiB for firmware, ROMs and device state. `by` says who declared it (the domain XML, or the
+ * stream's own RAM block list).
+ */
+export function streamBound(d: DeclaredMemory, by = 'the domain XML declares'): { bytes: number; why: string } {
   const bytes = Math.ceil(d.bytes * 1.25) + 128 * 1024 ** 2;
-  return { bytes, why: `the domain XML declares ${d.detail}; with a margin for firmware and device state, ${mib(bytes)}` };
+  return { bytes, why: `${by} ${d.detail}; with a margin for firmware and device state, ${mib(bytes)}` };
+}
+
+/** What the RAM block list at the start of a stream declares (see declaredRamBytes), as a declaration to bound by. */
+export function listedRam(bytes: number): DeclaredMemory {
+  return { bytes, detail: `RAM blocks of ${mib(bytes)}` };
 }

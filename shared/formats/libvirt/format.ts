@@ -2,9 +2,10 @@ import { bytesPiece, PieceTable, rangePiece } from '../../edit/pieces';
 import { SliceSource, type ByteSource } from '../../io/byte-source';
 import { ascii } from '../../io/bytes';
 import { layoutField } from '../field-table';
+import { shellQuote } from '../../launch/shell';
 import { defineFormat, type StreamPlacement } from '../format';
 import { LIBVIRT_HEADER, LIBVIRT_MAGIC_PART, LIBVIRT_MAGIC_SAVE } from './header';
-import { storedPlain, type LibvirtSaveLayer } from './layer';
+import { storedPlain, type LibvirtCompression, type LibvirtSaveLayer } from './layer';
 import { parseLibvirtSave } from './libvirt-save';
 import { LIBVIRT_VIEWS } from './views';
 
@@ -15,6 +16,15 @@ const FORMAT_FIELD = layoutField(LIBVIRT_HEADER, 'format');
  * cookie, then the QEMU stream, raw (file offsets) or compressed whole (decompressed by the
  * node-side row, electron/formats/libvirt, into the cache; offsets in the decompressed stream).
  */
+/** The command-line decompressor of each compression libvirt's save format names (what `virsh restore` pipes through). */
+const DECOMPRESSORS: Partial<Record<LibvirtCompression, string>> = {
+  gzip: 'gzip -dc',
+  bzip2: 'bzip2 -dc',
+  xz: 'xz -dc',
+  lzop: 'lzop -dc --ignore-warn',
+  zstd: 'zstd -dc',
+};
+
 export const LIBVIRT_FORMAT = defineFormat<'libvirt-save' | 'libvirt-save-partial', LibvirtSaveLayer>({
   id: 'libvirt',
   signatures: [
@@ -35,6 +45,13 @@ export const LIBVIRT_FORMAT = defineFormat<'libvirt-save' | 'libvirt-save-partia
       return { stream: new SliceSource(file, container.layers[0].stream.offset), diagnostics: [...container.diagnostics], close: () => {} };
     },
     views: LIBVIRT_VIEWS,
+    // Past the header, through the decompressor libvirt itself runs on restore.
+    incomingCommand(layer, image) {
+      const tail = `tail -c +${layer.stream.offset + 1} ${shellQuote(image.path)}`;
+      if (storedPlain(layer)) return { command: tail };
+      const decompress = layer.storedAs === 'unknown' ? undefined : DECOMPRESSORS[layer.storedAs];
+      return decompress ? { command: `${tail} | ${decompress}` } : { refusal: `no decompressor is known for a ${layer.storedAs} libvirt stream` };
+    },
     /**
      * A raw stream goes back behind the original header, XML and padding (it runs to the end
      * of the file). A compressed one is written uncompressed, with the header's format set to

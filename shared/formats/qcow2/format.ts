@@ -1,4 +1,5 @@
 import { DiagnosticSink } from '../../diagnostics';
+import { shellCommand } from '../../launch/shell';
 import { defineFormat } from '../format';
 import { be32 } from '../../io/bytes';
 import { QCOW2_MAGIC } from './header';
@@ -29,6 +30,8 @@ export const QCOW2_FORMAT = defineFormat<'qcow2', Qcow2Layer>({
       return { stream: openVmstate(file, container.layers[0], new DiagnosticSink(undefined, diagnostics)), diagnostics, close: () => {} };
     },
     views: QCOW2_VIEWS,
+    // The vmstate is scattered over clusters: migwb streams it.
+    incomingCommand: (layer, image) => ({ command: shellCommand([...image.migwb, 'stream', '--snapshot', layer.snapshots[layer.selected].id, image.path]) }),
     writeBack: () => ({
       refusal:
         'is a qcow2 image; writing an edited VM state back into its snapshot is not supported yet. Save the edited VM state as a migration stream with --stream-only and load it with -incoming next to the disk',

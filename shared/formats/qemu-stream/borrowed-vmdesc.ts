@@ -30,11 +30,22 @@ export function borrowVmdesc(model: QemuStreamModel, donor: Vmdesc, from: string
     return e;
   });
   const described = devices.length;
+  // The "no vmdesc: raw bytes" note now says what decodes the sections instead.
+  const diagnostics = model.diagnostics.map((d) =>
+    d.code === 'no-vmdesc'
+      ? {
+          ...d,
+          found: `none; the vmdesc of ${from} is borrowed`,
+          message: `The stream has no vmdesc; ${described} of ${described + notes.length} device sections are decoded with the vmdesc of ${from}${notes.length ? ', the rest are raw bytes' : ''}`,
+          hint: notes.length ? 'The notes below say why each raw section does not fit the borrowed vmdesc.' : undefined,
+        }
+      : d,
+  );
   return {
     ...model,
     elements,
     vmdesc: { page_size: model.pageSize, devices },
-    diagnostics: [...model.diagnostics, ...notes],
+    diagnostics: [...diagnostics, ...notes],
     borrowedVmdesc: { from, described, undescribed: notes.length },
   };
 }

@@ -80,3 +80,5 @@ export const MAPPED_RAM_HEADER_SIZE = 28;
 
 /** The idstr of QEMU's RAM section. */
 export const RAM_IDSTR = 'ram';
+/** The vCPU state's section name on every target (each target's machine.c registers its vmstate_cpu as "cpu"). */
+export const CPU_IDSTR = 'cpu';

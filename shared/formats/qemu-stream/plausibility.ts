@@ -17,7 +17,8 @@ export interface SectionHeader {
 const MAX_SECTION_ID = 0xffff;
 const MAX_INSTANCE_ID = 0xffff;
 const MAX_VERSION_ID = 0xfff;
-const MAX_HEADER = 1 + 4 + 1 + 255 + 8;
+/** The longest element header: a START/FULL with a 255-byte idstr. */
+export const MAX_HEADER = 1 + 4 + 1 + 255 + 8;
 
 export function isPrintableIdstr(bytes: Uint8Array, start: number, len: number): boolean {
   if (len === 0) return false;
@@ -58,12 +59,17 @@ export interface ElementExpectations {
   acceptHeader?: (h: SectionHeader) => boolean;
 }
 
-/** True if a plausible element (section header, EOF before the vmdesc, command) starts at buf[i]. */
-function elementIn(buf: Uint8Array, i: number, fileOffset: number, fileSize: number, x: ElementExpectations): boolean {
+/**
+ * True if a plausible element (section header, EOF before the vmdesc, command) starts at
+ * buf[i] (file offset `fileOffset` of a file of `fileSize` bytes; Infinity while a stream is
+ * still arriving). `buf` must hold MAX_HEADER bytes from i, or run to the end of the file.
+ */
+export function elementIn(buf: Uint8Array, i: number, fileOffset: number, fileSize: number, x: ElementExpectations): boolean {
   switch (buf[i]) {
     case SectionType.EOF:
       if (x.vmdescOffset !== undefined) return fileOffset + 1 === x.vmdescOffset;
-      if (x.eofAnywhere) return true;
+      // Not where more sections follow: that 0x00 is section data (or a damaged type byte).
+      if (x.eofAnywhere) return !elementIn(buf, i + 1, fileOffset + 1, fileSize, { ...x, eofAnywhere: false });
       // Without a located vmdesc: EOF is the last byte, or a vmdesc record ("06 len {") follows.
       return fileOffset + 1 === fileSize || (buf[i + 1] === SectionType.VMDESCRIPTION && buf[i + 6] === 0x7b);
     case SectionType.START:
@@ -109,6 +115,24 @@ export function findFooter(source: ByteSource, from: number, sectionId: number, 
       if (buf[i] !== SectionType.FOOTER || buf[i + 1] !== s0 || buf[i + 2] !== s1 || buf[i + 3] !== s2 || buf[i + 4] !== s3) continue;
       const next = base + i + 5;
       if (next === source.size || elementIn(buf, i + 5, next, source.size, x)) return base + i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The first damaged footer of section `sectionId` in [from, end): five bytes followed by a
+ * plausible element that are the 0x7e marker with another section id, or the section id
+ * behind another marker byte. Returns the offset of its first byte, or -1.
+ */
+export function findDamagedFooter(source: ByteSource, from: number, end: number, sectionId: number, x: ElementExpectations): number {
+  for (let base = from; base < end; base += CHUNK) {
+    const buf = readBytes(source, base, CHUNK + MAX_HEADER);
+    const stop = Math.min(CHUNK, end - base);
+    for (let i = 0; i < stop; i++) {
+      const marker = buf[i] === SectionType.FOOTER;
+      const idMatches = (((buf[i + 1] << 24) | (buf[i + 2] << 16) | (buf[i + 3] << 8) | buf[i + 4]) >>> 0) === sectionId;
+      if (marker !== idMatches && i + 5 <= buf.length && elementIn(buf, i + 5, base + i + 5, source.size, x)) return base + i;
     }
   }
   return -1;

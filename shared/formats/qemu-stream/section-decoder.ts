@@ -1,8 +1,9 @@
 import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import type { QemuStreamModel, StreamElement } from './model';
-import type { VmdescStruct } from './vmdesc';
-import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode } from './vmstate-decode';
+import type { VmdescLayout, VmdescStruct } from './vmdesc';
+import { decodeVirtioState, type VirtioContext } from './virtio/virtio-state';
+import { bytesValue, decodeVmstate, DecodeOverrun, type FieldNode, type NodeLimit } from './vmstate-decode';
 
 /** Sections larger than this are shown as raw bytes rather than decoded in memory. */
 const MAX_DECODED_SECTION = 64 * 1024 * 1024;
@@ -25,32 +26,90 @@ export function payloadRange(e: StreamElement): { start: number; end: number } {
   return { start, end: Math.max(start, end) };
 }
 
-/** Decodes a FULL section (or the configuration) field by field from the image's vmdesc. */
-export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement): DecodedSection {
-  const { start, end } = payloadRange(e);
-  const length = Math.min(end - start, MAX_DECODED_SECTION);
-  const bytes = readBytes(source, start, length);
-  const base: DecodedSection = { element: e.index, describedBy: 'raw', nodes: [], bytes, payloadOffset: start };
-  const desc = describe(model, e);
-  if (desc && end - start <= MAX_DECODED_SECTION) {
-    try {
-      const { nodes, consumed } = decodeVmstate(bytes, start, desc.struct);
-      if (consumed === bytes.length) return { ...base, describedBy: desc.by, nodes };
-      base.problem = `the description covers ${consumed} of the section's ${bytes.length} bytes`;
-    } catch (err) {
-      if (!(err instanceof DecodeOverrun)) throw err;
-      base.problem = err.needed > 0 ? `the description needs more bytes than the section holds (${err.message})` : `the description does not fit the section: ${err.message}`;
-    }
-  } else if (!desc) {
-    base.problem = e.type === 'FULL' ? 'no vmdesc describes this section' : undefined;
-  } else {
-    base.problem = `the section is larger than ${MAX_DECODED_SECTION} bytes and is shown raw`;
-  }
-  base.nodes = [{ name: 'data', type: 'buffer', offset: start, size: bytes.length, value: bytesValue(bytes) }];
-  return base;
+export interface SectionDecodeOptions {
+  /** Decode virtio devices' state blobs (default true). */
+  virtio?: boolean;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  guest?: VirtioContext['guest'];
 }
 
-function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStruct; by: DecodedSection['describedBy'] } | undefined {
+/** Decodes a FULL section (or the configuration) field by field from the image's vmdesc. */
+export interface SectionDecodeOptions {
+  /** Decode virtio devices' state blobs (default true). */
+  virtio?: boolean;
+  /** Guest memory, for what QEMU reads from it when it loads a device (virtio ring indexes). */
+  guest?: VirtioContext['guest'];
+  /** A tighter bound on the nodes made than the payload's own (a worker's budget). */
+  limit?: NodeLimit;
+}
+
+export function decodeSection(source: ByteSource, model: QemuStreamModel, e: StreamElement, options: SectionDecodeOptions = {}): DecodedSection {
+  return expandDecoded(decodePayload(payloadOf(source, model, e), options.limit), model, e, options);
+}
+
+/**
+ * The virtio parts of a decoded section (virtio_save's opaque blob into its fields). Done
+ * where the image is (the main thread, after a worker decoded the vmstate), because it reads
+ * guest memory the way QEMU does when it loads the device.
+ */
+export function expandDecoded(d: DecodedSection, model: QemuStreamModel, e: StreamElement, options: SectionDecodeOptions = {}): DecodedSection {
+  if (d.describedBy !== 'raw' && options.virtio !== false) expandVirtio(d.nodes, d.bytes, d.payloadOffset, model, e, options.guest);
+  return d;
+}
+
+/** Everything decoding a section needs, apart from the image: what a worker thread is given. */
+export interface SectionPayload {
+  element: number;
+  type: StreamElement['type'];
+  /** The payload (at most MAX_DECODED_SECTION bytes of it). */
+  bytes: Uint8Array;
+  payloadOffset: number;
+  /** The whole payload's length, which may exceed `bytes`. */
+  payloadLength: number;
+  description?: { struct: VmdescLayout; by: DecodedSection['describedBy'] };
+}
+
+export function payloadOf(source: ByteSource, model: QemuStreamModel, e: StreamElement): SectionPayload {
+  const { start, end } = payloadRange(e);
+  const bytes = readBytes(source, start, Math.min(end - start, MAX_DECODED_SECTION));
+  return { element: e.index, type: e.type, bytes, payloadOffset: start, payloadLength: end - start, description: describe(model, e) };
+}
+
+/** Decodes a payload as its description says, or shows it raw with the reason why. */
+export function decodePayload(p: SectionPayload, limit?: NodeLimit): DecodedSection {
+  const { bytes, payloadOffset: start, description: desc } = p;
+  if (desc && p.payloadLength <= MAX_DECODED_SECTION) {
+    try {
+      const { nodes, consumed } = decodeVmstate(bytes, start, desc.struct, limit);
+      if (consumed === bytes.length) return { element: p.element, describedBy: desc.by, nodes, bytes, payloadOffset: start };
+      return rawSection(p, `the description covers ${consumed} of the section's ${bytes.length} bytes`);
+    } catch (err) {
+      if (!(err instanceof DecodeOverrun)) throw err;
+      return rawSection(p, err.needed > 0 ? `the description needs more bytes than the section holds (${err.message})` : `the description does not fit the section: ${err.message}`);
+    }
+  }
+  if (!desc) return rawSection(p, p.type === 'FULL' ? 'no vmdesc describes this section' : undefined);
+  return rawSection(p, `the section is larger than ${MAX_DECODED_SECTION} bytes and is shown raw`);
+}
+
+/** The payload as one raw "data" node, with the reason it is not decoded. */
+export function rawSection(p: SectionPayload, problem: string | undefined): DecodedSection {
+  const node: FieldNode = { name: 'data', type: 'buffer', offset: p.payloadOffset, size: p.bytes.length, value: bytesValue(p.bytes) };
+  return { element: p.element, describedBy: 'raw', nodes: [node], bytes: p.bytes, payloadOffset: p.payloadOffset, ...(problem !== undefined ? { problem } : {}) };
+}
+
+/** The "virtio" fields (virtio_save's opaque blob) decoded into their parts. */
+function expandVirtio(nodes: FieldNode[], bytes: Uint8Array, start: number, model: QemuStreamModel, e: StreamElement, guest: SectionDecodeOptions['guest']): void {
+  const device = e.deviceIndex !== undefined ? model.vmdesc?.devices[e.deviceIndex]?.vmsd_name : undefined;
+  for (const n of nodes) {
+    if (n.type !== 'virtio' || n.children || !device) continue;
+    const decoded = decodeVirtioState(bytes, n.offset - start, n.size, start, { device, idstr: e.idstr ?? '', guest });
+    if (decoded.children) n.children = decoded.children;
+    else n.note = decoded.problem;
+  }
+}
+
+function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescLayout; by: DecodedSection['describedBy'] } | undefined {
   if (e.type === 'FULL' && e.deviceIndex !== undefined && model.vmdesc) {
     return { struct: model.vmdesc.devices[e.deviceIndex], by: model.borrowedVmdesc ? 'borrowed-vmdesc' : 'vmdesc' };
   }
@@ -59,7 +118,7 @@ function describe(model: QemuStreamModel, e: StreamElement): { struct: VmdescStr
 }
 
 /** The configuration section's layout as QEMU 10's vmdesc states it, rebuilt for 7.x streams. */
-function configurationDescription(e: StreamElement): VmdescStruct {
+export function configurationDescription(e: Pick<StreamElement, 'machine' | 'subsections'>): VmdescStruct {
   return {
     vmsd_name: 'configuration',
     version: 1,

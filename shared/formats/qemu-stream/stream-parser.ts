@@ -3,22 +3,29 @@ import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 import { Cursor, OutOfDataError } from '../../io/cursor';
 import { readConfiguration } from './configuration';
-import { COMMAND_NAMES, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
+import { COMMAND_NAMES, CPU_IDSTR, QEVM_FILE_VERSION, QEVM_FILE_VERSION_COMPAT, QEVM_MAGIC, RAM_IDSTR, SECTION_TYPE_NAMES, SectionType } from './constants';
 import type { ElementType } from './constants';
 import type { QemuStreamModel, RamBlock, StreamElement } from './model';
 import { describeSection, emptyPageCounts } from './model';
 import { readHashPageTable, readStorageAttributes } from './other-iterables';
 import { PageIndex } from './page-index';
 import { DesyncError, type ParseContext } from './parse-context';
-import { findFooter, findNextElement, headerIn, isElementStart, type ElementExpectations, type SectionHeader } from './plausibility';
+import { findDamagedFooter, findFooter, findNextElement, headerIn, isElementStart, peekHeader, type ElementExpectations, type SectionHeader } from './plausibility';
 import { readRamRecords } from './ram-section';
-import { locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
+import { isLegacyEntry, locateVmdesc, readVmdesc, type Vmdesc, type VmdescDevice, type VmdescLocation } from './vmdesc';
 import { skipVmstate } from './vmstate-measure';
+import { describeNotSent, pagesNotSent } from './summary';
+import { describedSize, nullPointerArrayQuirk } from './vmdesc-fit';
 
 export interface ParseOptions {
   /** Called every few tens of megabytes with the current offset; may throw to cancel. */
   onProgress?: (done: number, total: number) => void;
   maxDiagnostics?: number;
+  /**
+   * The stream is a device model's state only (Xen's EMULATOR_CONTEXT: QEMU saved with
+   * xen-save-devices-state, whose vCPUs and RAM are Xen's): no CPU state is expected.
+   */
+  devicesOnly?: boolean;
 }
 
 /**
@@ -71,6 +78,7 @@ class StreamParser implements ParseContext {
       try {
         if (this.cur.peekU8() === SectionType.CONFIGURATION) this.readConfigurationElement();
         this.readElements();
+        if (this.sawEof && !this.options.devicesOnly) this.checkCpuState();
       } catch (e) {
         if (!(e instanceof OutOfDataError)) throw e;
         this.truncated(e);
@@ -223,6 +231,10 @@ class StreamParser implements ParseContext {
           continue;
         }
         type = recovered;
+      } else if (!this.plausibleAs(raw, start)) {
+        // A valid type byte whose element makes no sense here (a FULL header's 0x04 flipped to
+        // 0x00 reads as QEMU_VM_EOF): a damaged type byte if another type fits what follows.
+        type = this.recoverTypeByte(start, raw) ?? raw;
       }
       try {
         switch (type) {
@@ -266,13 +278,25 @@ class StreamParser implements ParseContext {
       iterableIds: new Set(this.iterables.keys()),
       vmdescOffset: this.vmdescLocation?.offset,
       acceptHeader: (h) => {
-        if (h.type === SectionType.START) return !this.iterables.has(h.sectionId);
+        // QEMU writes START only for live (iterable) handlers, never for a device with a vmdesc entry.
+        if (h.type === SectionType.START) return !this.iterables.has(h.sectionId) && !this.describedByVmdesc(h.idstr, h.instanceId);
         if (this.vmdesc && this.findDevice(h.idstr, h.instanceId, false) >= 0) return true;
         // A complete vmdesc describes every FULL section; a cut one only the first few.
         if (this.vmdesc && !this.vmdescPartial) return false;
         return !strict || !this.seenSections.has(`${h.idstr}\u0000${h.instanceId}`);
       },
     };
+  }
+
+  private describedByVmdesc(idstr: string, instanceId: number): boolean {
+    return !!this.vmdesc?.devices.some((d) => d.name === idstr && d.instance_id === instanceId);
+  }
+
+  /** Can an element of the valid type `raw` start at `start`, given what follows and what is open? */
+  private plausibleAs(raw: number, start: number): boolean {
+    // A FULL header that is well formed is one, even where the vmdesc disagrees (diagnosed where it is read).
+    if (raw === SectionType.FULL) return peekHeader(this.source, start) !== undefined;
+    return isElementStart(this.source, start, this.expectations(false));
   }
 
   private readSectionWithHeader(start: number, type: number, raw: number): void {
@@ -313,15 +337,9 @@ class StreamParser implements ParseContext {
       this.readIterablePayload(e, e);
     } else {
       e.phase = this.seenEnd ? 'complete' : 'setup';
-      if (this.seenSections.has(key)) {
-        this.sink.warning('duplicate-section', start, {
-          section: describeSection(e),
-          expected: 'each device section once',
-          found: 'a second FULL section with the same name and instance',
-          message: 'Device section appears twice; QEMU loads both, the second wins',
-        });
-      }
+      const duplicate = this.seenSections.has(key);
       this.readFullPayload(e);
+      if (duplicate) this.duplicateSection(e);
     }
     this.seenSections.add(key);
     this.readFooter(e);
@@ -404,7 +422,8 @@ class StreamParser implements ParseContext {
         this.usedDevices.add(index);
         this.nextDevice = Math.max(this.nextDevice, index + 1);
         e.deviceIndex = index;
-        if (device.version !== e.versionId) {
+        // A legacy save_state section's entry states no version: nothing to compare.
+        if (device.version !== undefined && device.version !== e.versionId) {
           e.damaged = true;
           this.sink.error('version-mismatch', e.payloadOffset! - 4, {
             length: 4,
@@ -418,6 +437,27 @@ class StreamParser implements ParseContext {
       }
     }
     this.delimitOpaque(e, device);
+  }
+
+  private duplicateSection(e: StreamElement): void {
+    const device = e.deviceIndex !== undefined ? this.vmdesc?.devices[e.deviceIndex] : undefined;
+    if (device && isLegacyEntry(device)) {
+      // QEMU 7.x's slirp (one per user-mode netdev) registers every backend as instance 0.
+      this.sink.warning('duplicate-legacy-instance', e.offset, {
+        section: describeSection(e),
+        expected: 'each device section once',
+        found: `another FULL section ${JSON.stringify(e.idstr)} instance ${e.instanceId} before it`,
+        message: `QEMU quirk: the legacy save handler ${JSON.stringify(e.idstr)} saves every instance as instance ${e.instanceId} (in QEMU 7.x one slirp section per user-mode network backend)`,
+        hint: 'QEMU wrote it so and loads it: both sections go to the first instance (the second wins) and the other instances start fresh. Nothing to repair.',
+      });
+      return;
+    }
+    this.sink.warning('duplicate-section', e.offset, {
+      section: describeSection(e),
+      expected: 'each device section once',
+      found: 'a second FULL section with the same name and instance',
+      message: 'Device section appears twice; QEMU loads both, the second wins',
+    });
   }
 
   /** Index of the vmdesc device for (idstr, instance); prefers the next in order. */
@@ -440,31 +480,58 @@ class StreamParser implements ParseContext {
     const payload = cur.pos;
     if (device) {
       let problem: string;
+      let described = -1;
       try {
         skipVmstate(cur, device);
-        if (this.closesSection(cur.pos, e)) {
+        // The described size ends the payload even where the footer after it is damaged (readFooter
+        // reports it), or, without footers, where the next header is damaged (it is reported there).
+        if (this.closesSection(cur.pos, e) || (this.footers === true && this.footerSlot(cur.pos, e) !== 'none') || (this.footers === false && this.damagedHeaderAt(cur.pos))) {
           e.delimitedBy = 'vmdesc';
           return;
         }
-        problem = `the ${cur.pos - payload} bytes the vmdesc describes are not followed by ${this.footers === false ? 'a section header' : 'the section footer'}`;
+        described = cur.pos - payload;
+        problem = `the ${described} bytes the vmdesc describes are not followed by ${this.footers === false ? 'a section header' : 'the section footer'}`;
       } catch (err) {
         if (!(err instanceof DesyncError) && !(err instanceof OutOfDataError)) throw err;
         problem = err instanceof DesyncError ? `${err.expected} was expected at ${hex(err.offset)}, found ${err.found}` : 'the described size runs past the end of the file';
       }
       cur.pos = payload;
+      if (this.footers !== false && e.sectionId !== undefined) {
+        const q = findFooter(this.source, payload, e.sectionId, { ...this.expectations(false), eofAnywhere: !this.vmdescLocation });
+        const quirk = q >= 0 ? nullPointerArrayQuirk(this.source, payload, q - payload, device) : undefined;
+        if (quirk) {
+          // QEMU wrote this vmdesc wrongly, not the section: a warning naming the quirk.
+          this.sink.warning('vmdesc-null-pointer-array', payload, {
+            section: describeSection(e),
+            expected: `the ${describedSize(device)} bytes the vmdesc describes`,
+            found: `${q - payload} bytes up to the section footer at ${hex(q)}; the array ${JSON.stringify(quirk.field)} (${quirk.arrayLength} elements) is described with the size of its first element, a NULL pointer written as one byte 0x30 at ${hex(payload + quirk.offset)}`,
+            message: `QEMU ≤ 9.x vmdesc quirk: the NULL-pointer array ${quirk.field} of ${e.idstr} is described as ${quirk.arrayLength} × 1 byte, so its fields are not decoded from the vmdesc`,
+            hint: 'QEMU 10.0 fixed how it describes such arrays (type "nullptr"); the section itself is intact and QEMU loads it. It was delimited by its footer.',
+          });
+          cur.pos = q;
+          e.delimitedBy = 'footer-scan';
+          return;
+        }
+      }
       this.sink.error('vmdesc-size-mismatch', payload, {
         section: describeSection(e),
-        expected: 'the payload size the vmdesc describes',
+        expected: described >= 0 ? `the ${described} bytes the vmdesc describes` : 'the payload size the vmdesc describes',
         found: problem,
         message: `The vmdesc does not match the data of ${e.idstr}; fields are not decoded from it`,
-        hint: 'QEMU up to 9.x writes wrong vmdesc sizes for pointer arrays containing NULL; otherwise the section or the vmdesc is damaged.',
+        hint: 'The section or its vmdesc entry is damaged. QEMU ignores the vmdesc when loading, so if only the vmdesc is wrong the image still loads.',
       });
     }
     if (this.footers !== false && e.sectionId !== undefined) {
       // Without a vmdesc to pin QEMU_VM_EOF down, a footer followed by 0x00 ends the last section.
       const q = findFooter(this.source, payload, e.sectionId, { ...this.expectations(false), eofAnywhere: !this.vmdescLocation });
-      if (q >= 0) {
-        cur.pos = q;
+      // A footer with a damaged id or marker before it ends the section (readFooter reports it),
+      // else the scan would run on to another section's footer. Unless a section header comes
+      // first: then the footer is missing, and the header scan below ends the section there.
+      const damaged = findDamagedFooter(this.source, payload, q < 0 ? this.source.size : q, e.sectionId, { ...this.expectations(true), iterableIds: new Set() });
+      const header = damaged >= 0 ? findNextElement(this.source, payload, this.expectations(true)) : -1;
+      const end = damaged >= 0 ? (header >= 0 && header < damaged ? -1 : damaged) : q;
+      if (end >= 0) {
+        cur.pos = end;
         e.delimitedBy = 'footer-scan';
         return;
       }
@@ -495,6 +562,22 @@ class StreamParser implements ParseContext {
     return false;
   }
 
+  /**
+   * What sits where the footer of `e` should be: the footer; a footer with another section id
+   * or a damaged marker byte (either followed by the next element); five damaged bytes and then
+   * the next element; the next element itself (no footer at all); or none of these.
+   */
+  private footerSlot(at: number, e: StreamElement): 'footer' | 'wrong-id' | 'damaged-marker' | 'damaged' | 'missing' | 'none' {
+    const b = readBytes(this.source, at, 5);
+    const marker = b[0] === SectionType.FOOTER;
+    const idMatches = b.length === 5 && (((b[1] << 24) | (b[2] << 16) | (b[3] << 8) | b[4]) >>> 0) === e.sectionId;
+    if (marker && idMatches) return 'footer';
+    if (!marker && isElementStart(this.source, at, this.expectations(false))) return 'missing';
+    const next = at + 5;
+    if (b.length < 5 || !(next === this.source.size || isElementStart(this.source, next, this.expectations(false)))) return 'none';
+    return marker ? 'wrong-id' : idMatches ? 'damaged-marker' : 'damaged';
+  }
+
   private footerAt(at: number, sectionId: number): boolean {
     const b = readBytes(this.source, at, 5);
     return b.length === 5 && b[0] === SectionType.FOOTER && (((b[1] << 24) | (b[2] << 16) | (b[3] << 8) | b[4]) >>> 0) === sectionId;
@@ -505,6 +588,24 @@ class StreamParser implements ParseContext {
     if (this.footers === undefined) this.footers = this.footerAt(cur.pos, e.sectionId!);
     if (!this.footers) return;
     const at = cur.pos;
+    const slot = this.footerSlot(at, e);
+    // Where the footer must be (the end is known from the vmdesc or the records), five damaged bytes are it.
+    const sizeKnown = e.delimitedBy === undefined || e.delimitedBy === 'vmdesc';
+    if (slot === 'damaged-marker' || (slot === 'damaged' && sizeKnown)) {
+      const bytes = readBytes(this.source, at, 5);
+      e.damaged = true;
+      e.footerOffset = at;
+      this.sink.error('footer-missing', at, {
+        length: slot === 'damaged' ? 5 : 1,
+        section: describeSection(e),
+        expected: `section footer 7e ${hex(e.sectionId!, 8)}`,
+        found: slot === 'damaged' ? `${Array.from(bytes, (x) => hex(x, 2).slice(2)).join(' ')}, then the next element` : `${hex(bytes[0], 2)} ${hex(e.sectionId!, 8)}: the section id after a damaged marker byte`,
+        message: slot === 'damaged' ? `The footer of ${e.idstr} is damaged` : `The footer of ${e.idstr} has a damaged marker byte`,
+        hint: slot === 'damaged' ? 'QEMU rejects this ("Missing section footer"). The bytes where the footer should be are damaged, or the section data is longer or shorter than the vmdesc says.' : 'QEMU rejects this ("Missing section footer"). Repair can restore the marker.',
+      });
+      cur.skip(5);
+      return;
+    }
     if (cur.peekU8() !== SectionType.FOOTER) {
       e.damaged = true;
       this.sink.error('footer-missing', Math.min(at, this.source.size - 1), {
@@ -569,10 +670,10 @@ class StreamParser implements ParseContext {
     const cur = this.cur;
     const loc = this.vmdescLocation;
     const after = start + 1;
-    if (loc && loc.offset > after && isElementStart(this.source, after, this.expectations(true))) {
+    if ((!loc || loc.offset > after) && isElementStart(this.source, after, this.expectations(true))) {
       this.sink.error('stray-eof', start, {
         length: 1,
-        expected: `QEMU_VM_EOF right before the vmdesc at ${hex(loc.offset)}`,
+        expected: loc ? `QEMU_VM_EOF right before the vmdesc at ${hex(loc.offset)}` : 'QEMU_VM_EOF after the last section',
         found: 'a 0x00 type byte followed by more sections',
         message: 'A section type byte reads as QEMU_VM_EOF in the middle of the stream',
         hint: 'QEMU would stop loading here. Repair can restore the section type.',
@@ -640,6 +741,29 @@ class StreamParser implements ParseContext {
     return true;
   }
 
+  /**
+   * A complete stream without any vCPU state loads in QEMU, but the guest restarts from
+   * reset: what a cut file ended by a repair without a donor looks like. Says so, with the
+   * guest pages the stream never sent.
+   */
+  private checkCpuState(): void {
+    const fulls = this.elements.filter((e) => e.type === 'FULL');
+    if (fulls.some((e) => e.idstr === CPU_IDSTR)) return;
+    // A stream with errors is refused by QEMU anyway, and its errors say why (a damaged "cpu"
+    // header is reported as such): this is for a stream that loads.
+    if (this.sink.items.some((d) => d.severity === 'error')) return;
+    const eof = this.elements.find((e) => e.type === 'EOF')!;
+    this.sink.warning('no-cpu-state', eof.offset, {
+      expected: 'a "cpu" section for each vCPU, as QEMU writes for every machine',
+      found: [
+        fulls.length ? `${fulls.length} device section${fulls.length === 1 ? '' : 's'}, none of them "cpu"` : 'no device sections at all',
+        ...pagesNotSent(this).map((b) => `${describeNotSent(b)} never sent`),
+      ].join('; '),
+      message: 'The stream holds no CPU state: QEMU loads it, but the guest cannot resume as it was (its vCPUs and missing devices start from reset)',
+      hint: 'This is what a cut image ended by a repair without a donor looks like. Repair the cut original with --donor (an intact save of the same VM configuration) to take the lost sections and pages from it.',
+    });
+  }
+
   // ---------------------------------------------------------------- damage
 
   /**
@@ -647,8 +771,23 @@ class StreamParser implements ParseContext {
    * plausible element (the usual result of a flipped bit), read it as that type.
    */
   private recoverTypeByte(start: number, raw: number): number | undefined {
+    const found = this.plausibleType(start, raw);
+    if (!found) return undefined;
+    const { type: t, what } = found;
+    this.sink.error('damaged-section-type', start, {
+      length: 1,
+      expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
+      found: `${hex(raw, 2)}`,
+      message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
+      hint: `${SECTION_TYPE_NAMES[raw] === undefined || (raw >= SectionType.VMDESCRIPTION && raw <= SectionType.CONFIGURATION) ? `QEMU rejects this ("Unknown savevm section type ${raw}")` : `QEMU reads this as ${SECTION_TYPE_NAMES[raw]} and fails on what follows`}. Repair can restore the type byte.`,
+    });
+    return t;
+  }
+
+  /** The valid type one or two bits away from `raw` that makes the bytes after `start` a plausible element. */
+  private plausibleType(start: number, raw: number): { type: number; what: string } | undefined {
     const candidates = [SectionType.FULL, SectionType.START, SectionType.PART, SectionType.END, SectionType.COMMAND, SectionType.EOF]
-      .filter((t) => popcount(t ^ raw) <= 2)
+      .filter((t) => t !== raw && popcount(t ^ raw) <= 2)
       .sort((a, b) => popcount(a ^ raw) - popcount(b ^ raw));
     const x = this.expectations(true);
     const head = readBytes(this.source, start, 270);
@@ -671,18 +810,33 @@ class StreamParser implements ParseContext {
         ok = cmd >= 1 && cmd <= 11;
         what = `command ${cmd} follows`;
       }
-      if (ok) {
-        this.sink.error('damaged-section-type', start, {
-          length: 1,
-          expected: `section type ${hex(t, 2)} (${SECTION_TYPE_NAMES[t]})`,
-          found: `${hex(raw, 2)}`,
-          message: `Unknown section type ${hex(raw, 2)}; ${what}, so it is read as ${SECTION_TYPE_NAMES[t]}`,
-          hint: `QEMU rejects this ("Unknown savevm section type ${raw}"). Repair can restore the type byte.`,
-        });
-        return t;
-      }
+      if (ok) return { type: t, what };
     }
     return undefined;
+  }
+
+  /**
+   * Without section footers, the next section header follows a section directly. When the
+   * vmdesc's size of a section ends where a header with one damaged field starts (a type
+   * byte a bit or two away from a valid one, or a FULL header whose name is a byte or two
+   * away from the section the vmdesc lists next), the size is right and the damage is in
+   * that header: it is reported and repaired there, instead of being swallowed by a scan.
+   */
+  private damagedHeaderAt(at: number): boolean {
+    const raw = readBytes(this.source, at, 1)[0];
+    if (raw === undefined) return false;
+    if (SECTION_TYPE_NAMES[raw] === undefined || raw === SectionType.VMDESCRIPTION || raw === SectionType.CONFIGURATION) return this.plausibleType(at, raw) !== undefined;
+    const next = this.vmdesc?.devices[this.nextDevice];
+    if (raw !== SectionType.FULL || !next) return false;
+    const head = readBytes(this.source, at, 6 + next.name.length + 8);
+    if (head.length < 6 + next.name.length + 8 || head[5] !== next.name.length) return false;
+    const p = 6 + next.name.length;
+    const instanceId = ((head[p] << 24) | (head[p + 1] << 16) | (head[p + 2] << 8) | head[p + 3]) >>> 0;
+    const versionId = ((head[p + 4] << 24) | (head[p + 5] << 16) | (head[p + 6] << 8) | head[p + 7]) >>> 0;
+    if (instanceId !== next.instance_id || (next.version !== undefined && versionId !== next.version)) return false;
+    let differing = 0;
+    for (let k = 0; k < next.name.length; k++) if (head[6 + k] !== next.name.charCodeAt(k)) differing++;
+    return differing > 0 && differing <= 2;
   }
 
   /** Records a desync, then continues at the next plausible element. */

@@ -1,6 +1,7 @@
 import { countBySeverity, type Severity } from '../../diagnostics';
 import { placeElement, placeRamBlock, type OffsetPlacer, type QemuStreamModel, type RamBlock, type StreamElement } from './model';
 import { PAGE_KIND_NAMES } from './page-index';
+import { groupDigits } from '../../util/size';
 
 export interface RamBlockSummary extends RamBlock {
   pages: number;
@@ -72,4 +73,19 @@ export function summarizeStream(model: QemuStreamModel, at: OffsetPlacer = (o) =
     elements: model.elements.map((e) => placeElement(e, at)),
     diagnostics: countBySeverity(model.diagnostics),
   };
+}
+
+/** RAM blocks with pages the stream never sent (mapped-ram blocks excepted: absent pages are zero by design). */
+export function pagesNotSent(model: Pick<QemuStreamModel, 'ramBlocks' | 'pages' | 'pageSize'>): { id: string; pages: number; missing: number }[] {
+  return model.ramBlocks
+    .map((b, i) => {
+      const pages = Math.ceil(b.usedLength / model.pageSize);
+      return { id: b.id, pages, missing: b.mappedRam ? 0 : pages - model.pages.presentPages(i, pages) };
+    })
+    .filter((b) => b.missing > 0);
+}
+
+/** "15,916 of 16,384 pages of pc.ram" */
+export function describeNotSent(b: { id: string; pages: number; missing: number }): string {
+  return `${groupDigits(b.missing)} of ${groupDigits(b.pages)} pages of ${b.id}`;
 }

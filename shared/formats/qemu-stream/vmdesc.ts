@@ -27,9 +27,30 @@ export interface VmdescStruct {
   subsections?: VmdescStruct[];
 }
 
-export interface VmdescDevice extends VmdescStruct {
+/** What every description has: the fields, then the subsections QEMU wrote. */
+export type VmdescLayout = Pick<VmdescStruct, 'fields' | 'subsections'>;
+
+/** A struct or a device entry: named by its vmsd and versioned, except a legacy section's entry (see VmdescDevice). */
+export type VmdescDescribed = VmdescLayout & { vmsd_name?: string; version?: number };
+
+/**
+ * One FULL section as the vmdesc lists it. A section saved through a VMStateDescription
+ * names it (vmsd_name) and its version; a section saved by a legacy `save_state` handler
+ * (register_savevm_live: slirp, s390-skeys, todclock, …) has neither: QEMU describes it by
+ * its size only, as one "data" buffer (savevm.c vmstate_save_old_style).
+ */
+export interface VmdescDevice extends VmdescLayout {
   name: string;
   instance_id: number;
+  vmsd_name?: string;
+  version?: number;
+  /** Legacy sections: the bytes the handler wrote. */
+  size?: number;
+}
+
+/** Saved by a legacy save_state handler: the vmdesc gives its size, not its layout or version. */
+export function isLegacyEntry(d: VmdescDevice): boolean {
+  return d.vmsd_name === undefined && d.version === undefined;
 }
 
 export interface Vmdesc {
@@ -179,6 +200,8 @@ export function shapeProblem(json: unknown): string | undefined {
   for (let i = 0; i < json.devices.length; i++) {
     const d = json.devices[i] as unknown;
     if (!isObject(d) || typeof d.name !== 'string' || !isCount(d.instance_id)) return `device #${i} has no name or instance_id`;
+    if (d.version !== undefined && !isCount(d.version)) return `device ${d.name}: "version" is not a number`;
+    if (d.vmsd_name !== undefined && typeof d.vmsd_name !== 'string') return `device ${d.name}: "vmsd_name" is not a string`;
     const p = structProblem(d, `device ${d.name}`, 0);
     if (p) return p;
   }

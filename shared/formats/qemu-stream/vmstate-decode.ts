@@ -1,6 +1,6 @@
 import { strFromU8 } from 'fflate';
 import { SectionType } from './constants';
-import type { VmdescField, VmdescStruct } from './vmdesc';
+import type { VmdescField, VmdescLayout, VmdescStruct } from './vmdesc';
 import { nodeBudget } from './vmstate-measure';
 
 /** One decoded vmstate field, struct, array or subsection, with its exact byte range. */
@@ -19,6 +19,8 @@ export interface FieldNode {
   version?: number;
   /** Why this node could not be decoded as described. */
   problem?: string;
+  /** What the value means, when that takes more than the number (named feature bits, a guest-memory index). */
+  note?: string;
 }
 
 export type FieldValue =
@@ -34,6 +36,11 @@ const MAX_INLINE_BYTES = 64 * 1024;
 const MAX_DEPTH = 64;
 /** vmstate integer types: signedness, width, and an optional load-time check ("equal", "le"). */
 export const INT_TYPE = /^(u?)int(8|16|32|64)(?: (equal|le))?$/;
+/**
+ * Little-endian unsigned integers, which no vmstate field is but data QEMU copies as bytes
+ * holds (a virtio device's config space, the PCI config space): "le16", "le32", "le64".
+ */
+export const LE_INT_TYPE = /^le(16|32|64)$/;
 
 export class DecodeOverrun extends Error {
   constructor(readonly at: number, readonly needed: number, readonly available: number, message?: string) {
@@ -45,6 +52,14 @@ export class DecodeOverrun extends Error {
 interface Budget {
   left: number;
   limit: number;
+  /** Why the limit is what it is, for the problem when it is passed. */
+  why: string;
+}
+
+/** A tighter node limit than the section's bytes allow (the app keeps what it shows bounded). */
+export interface NodeLimit {
+  nodes: number;
+  why: string;
 }
 
 /**
@@ -52,10 +67,11 @@ interface Budget {
  * its vmdesc description. Returns the nodes and the number of bytes consumed; throws
  * DecodeOverrun if the description needs more bytes than the payload has.
  */
-export function decodeVmstate(bytes: Uint8Array, base: number, desc: VmdescStruct): { nodes: FieldNode[]; consumed: number } {
+export function decodeVmstate(bytes: Uint8Array, base: number, desc: VmdescLayout, tighter?: NodeLimit): { nodes: FieldNode[]; consumed: number } {
   // Work is bounded by the bytes the section holds, whatever the description says.
-  const limit = nodeBudget(bytes.length);
-  const r = new StructDecoder(bytes, base, { left: limit, limit });
+  const bytesAllow = nodeBudget(bytes.length);
+  const budget = tighter && tighter.nodes < bytesAllow ? { limit: tighter.nodes, why: tighter.why } : { limit: bytesAllow, why: "more than the section's bytes can hold" };
+  const r = new StructDecoder(bytes, base, { ...budget, left: budget.limit });
   const nodes = r.struct(desc, 0);
   return { nodes, consumed: r.pos };
 }
@@ -71,11 +87,11 @@ class StructDecoder {
   private spend(n: number): void {
     this.budget.left -= n;
     if (this.budget.left < 0) {
-      throw new DecodeOverrun(this.base + this.pos, 0, this.bytes.length - this.pos, `the description unfolds into more than ${this.budget.limit} fields and array elements, more than the section's bytes can hold`);
+      throw new DecodeOverrun(this.base + this.pos, 0, this.bytes.length - this.pos, `the description unfolds into more than ${this.budget.limit} fields and array elements, ${this.budget.why}`);
     }
   }
 
-  struct(desc: VmdescStruct, depth: number): FieldNode[] {
+  struct(desc: VmdescLayout, depth: number): FieldNode[] {
     if (depth > MAX_DEPTH) throw new DecodeOverrun(this.base + this.pos, 0, 0);
     const nodes: FieldNode[] = [];
     for (const f of desc.fields ?? []) {
@@ -148,6 +164,8 @@ export function scalarValue(type: string, b: Uint8Array): FieldValue {
   // "equal" and "le" are load-time checks (value == / <= the destination's), not byte
   // orders: QEMU writes every vmstate integer big-endian (vmstate-types.c get_int32_le).
   if (m && b.length === Number(m[2]) / 8) return intValue(b, m[1] !== 'u', false);
+  const le = LE_INT_TYPE.exec(type);
+  if (le && b.length === Number(le[1]) / 8) return intValue(b, false, true);
   if (type === 'bool' && b.length === 1) return { kind: 'bool', value: b[0] !== 0 };
   if (type === 'timer' && b.length === 8) return intValue(b, true, false);
   if (type === 'float64' && b.length === 8) return { kind: 'float', value: new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false) };

@@ -2,7 +2,7 @@ import { hex } from '../../diagnostics';
 import type { Cursor } from '../../io/cursor';
 import { SectionType } from './constants';
 import { DesyncError } from './parse-context';
-import type { VmdescStruct } from './vmdesc';
+import type { VmdescLayout } from './vmdesc';
 
 const MAX_DEPTH = 64;
 
@@ -20,7 +20,7 @@ export function nodeBudget(bytes: number): number {
  * Number of nodes `desc` unfolds into when decoded (each array element and struct field
  * counted), stopping as soon as it exceeds `limit`, so the count itself is bounded.
  */
-export function describedNodes(desc: VmdescStruct, limit: number, depth = 0): number {
+export function describedNodes(desc: VmdescLayout, limit: number, depth = 0): number {
   if (depth > MAX_DEPTH) return limit + 1;
   let n = 0;
   for (const f of desc.fields ?? []) {
@@ -44,7 +44,7 @@ export function describedNodes(desc: VmdescStruct, limit: number, depth = 0): nu
  * this delimits a FULL section without knowing the device's layout. A description that
  * unfolds into more nodes than the bytes it delimits can hold is refused (nodeBudget).
  */
-export function skipVmstate(cur: Cursor, desc: VmdescStruct): void {
+export function skipVmstate(cur: Cursor, desc: VmdescLayout): void {
   const start = cur.pos;
   skipStruct(cur, desc, 0);
   const bytes = cur.pos - start;
@@ -55,7 +55,7 @@ export function skipVmstate(cur: Cursor, desc: VmdescStruct): void {
   }
 }
 
-function skipStruct(cur: Cursor, desc: VmdescStruct, depth: number): void {
+function skipStruct(cur: Cursor, desc: VmdescLayout, depth: number): void {
   if (depth > MAX_DEPTH) throw new DesyncError(cur.pos, 'vmdesc-depth', 'a vmdesc nested less deeply', `more than ${MAX_DEPTH} levels`);
   for (const f of desc.fields ?? []) cur.skip(f.size * (f.array_len ?? 1));
   for (const sub of desc.subsections ?? []) {

@@ -1,0 +1,35 @@
+// Bundles the migwb CLI into one file (build/cli/migwb.js) and each worker script it starts
+// into build/cli/workers/, so a command loads one file instead of a tree of ~200 modules.
+// better-sqlite3 is a native addon and stays a require() the library commands make when
+// they need it. The workers are the ones the code names with compiledWorker('dir/x-worker.js'),
+// found in the sources, so a new worker is bundled without touching this file.
+import { build } from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const WORKER_CALL = /compiledWorker\(\s*'([\w/-]+)\.js'\s*\)/g;
+
+function workerEntries() {
+  const found = new Set();
+  for (const file of fs.readdirSync('electron', { recursive: true })) {
+    if (!file.endsWith('.ts')) continue;
+    for (const m of fs.readFileSync(path.join('electron', file), 'utf8').matchAll(WORKER_CALL)) found.add(path.join('electron', `${m[1]}.ts`));
+  }
+  for (const entry of found) if (!fs.existsSync(entry)) throw new Error(`compiledWorker names ${entry}, which does not exist`);
+  if (found.size === 0) throw new Error('no compiledWorker(...) call found: the worker scripts would not be bundled');
+  return [...found].sort();
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['better-sqlite3', 'electron'],
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+// MIGWB_BUNDLE_TO_BUILD_ROOT tells electron/build-paths.ts where build/ is from the bundle's folder.
+await build({ ...common, entryPoints: ['electron/cli/main.ts'], outfile: 'build/cli/migwb.js', define: { MIGWB_BUNDLE_TO_BUILD_ROOT: '".."' } });
+await build({ ...common, entryPoints: workerEntries(), outdir: 'build/cli/workers', entryNames: '[name]', define: { MIGWB_BUNDLE_TO_BUILD_ROOT: '"../.."' } });

@@ -1,0 +1,119 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../services/user-error';
+import { syncFolder, tempPathBeside } from './atomic-file';
+import { checkOutputs } from './output-paths';
+
+/**
+ * Where a streaming command writes its bytes: standard output (`-`), or a file written
+ * atomically (a temp file beside it, renamed over it on commit, removed on abort). Writes
+ * wait for a pipe to drain, so memory stays bounded however fast the producer is.
+ */
+export interface ByteOutput {
+  /** The target as given ("-" for standard output). */
+  readonly target: string;
+  write(parts: readonly Uint8Array[]): Promise<void>;
+  /** Bytes written so far. */
+  readonly written: number;
+  /** Makes the output final (fsync and rename for a file). */
+  commit(): Promise<void>;
+  /** Leaves nothing behind (a file); a pipe cannot take bytes back, so it is only ended. */
+  abort(): void;
+}
+
+export interface ByteOutputOptions {
+  /** Files that must never be the target (the input). */
+  protect: string[];
+  /** Replace an existing file. */
+  overwrite?: boolean;
+  /** Standard output for "-" (tests pass their own). */
+  stdout?: NodeJS.WritableStream;
+}
+
+export function openByteOutput(target: string, options: ByteOutputOptions): ByteOutput {
+  return target === '-' ? new PipeOutput(options.stdout ?? process.stdout) : new AtomicFileOutput(target, options);
+}
+
+class PipeOutput implements ByteOutput {
+  readonly target = '-';
+  written = 0;
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  async write(parts: readonly Uint8Array[]): Promise<void> {
+    let drained = true;
+    for (const p of parts) {
+      if (p.length === 0) continue;
+      drained = this.stream.write(p);
+      this.written += p.length;
+    }
+    if (!drained) await new Promise<void>((resolve, reject) => {
+      const done = () => (this.stream.off('error', fail), resolve());
+      const fail = (e: Error) => (this.stream.off('drain', done), reject(e));
+      this.stream.once('drain', done);
+      this.stream.once('error', fail);
+    });
+  }
+
+  async commit(): Promise<void> {
+    if (this.stream === process.stdout) return;
+    await new Promise<void>((resolve) => this.stream.end(resolve));
+  }
+
+  abort(): void {
+    if (this.stream !== process.stdout) this.stream.end();
+  }
+}
+
+class AtomicFileOutput implements ByteOutput {
+  written = 0;
+  private readonly temp: string;
+  private fd: number | undefined;
+
+  constructor(
+    readonly target: string,
+    options: ByteOutputOptions,
+  ) {
+    const resolved = path.resolve(target);
+    if (fs.statSync(resolved, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`${target} is a folder; give the path of the file to write`);
+    // The output is never one of the inputs, by path or by identity (a hard link or another spelling).
+    checkOutputs(options.protect.map((p) => ({ path: p, role: 'the input' })), [{ path: resolved, role: 'the output' }]);
+    if (fs.existsSync(resolved) && !options.overwrite) throw new UserError(`${target} already exists; use --force to replace it`);
+    const dir = path.dirname(resolved);
+    if (!fs.existsSync(dir)) throw new UserError(`${dir} does not exist; create it first or choose another output path`);
+    this.temp = tempPathBeside(resolved);
+    this.fd = fs.openSync(this.temp, 'wx', 0o644);
+  }
+
+  async write(parts: readonly Uint8Array[]): Promise<void> {
+    let list = parts.filter((p) => p.length > 0);
+    while (list.length) {
+      const n = fs.writevSync(this.fd!, list);
+      this.written += n;
+      list = dropWritten(list, n);
+    }
+  }
+
+  async commit(): Promise<void> {
+    fs.fsyncSync(this.fd!);
+    fs.closeSync(this.fd!);
+    this.fd = undefined;
+    fs.renameSync(this.temp, path.resolve(this.target));
+    syncFolder(path.dirname(path.resolve(this.target)));
+  }
+
+  abort(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    fs.rmSync(this.temp, { force: true });
+  }
+}
+
+/** What is left of `parts` after the first `n` bytes were written. */
+function dropWritten(parts: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (i < parts.length && n >= parts[i].length) n -= parts[i++].length;
+  const rest = parts.slice(i);
+  if (n > 0) rest[0] = rest[0].subarray(n);
+  return rest;
+}

@@ -1,0 +1,122 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { memo, useRef } from 'react';
+import type { LibraryImage } from '../../shared/api/contract';
+import type { LibraryRow, SortKey } from './library-filter';
+import type { LibraryModel, LibraryState } from './library-model';
+
+const ROW_HEIGHT = 24;
+
+/** The columns, in order. Status, problems and the indexing time come last: a row reads "… indexed 1 error 2026-…". */
+const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow): string; title?(r: LibraryRow): string | undefined }[] = [
+  { key: 'name', label: 'Image', width: '2.2fr', cell: (r) => r.name, title: (r) => r.image.statusDetail ?? r.image.path },
+  { key: 'wrapper', label: 'Wrapper', width: '1.5fr', cell: (r) => r.image.wrapper ?? (r.image.format ? 'bare stream' : '-'), title: (r) => r.image.format ?? undefined },
+  { key: 'machineType', label: 'Machine', width: '1fr', cell: (r) => r.image.machineType ?? '-' },
+  { key: 'qemuVersion', label: 'QEMU', width: '0.6fr', cell: (r) => r.image.qemuVersion ?? '-', title: () => 'The QEMU releases that could have written the stream, from what it shows' },
+  { key: 'ramBytes', label: 'RAM', width: '0.55fr', cell: (r) => (r.image.ramBytes === null ? '-' : formatBytes(r.image.ramBytes)) },
+  { key: 'devices', label: 'Devices', width: '1.8fr', cell: (r) => r.image.devices.join(' '), title: (r) => r.image.devices.join(', ') || undefined },
+  { key: 'size', label: 'Size', width: '0.6fr', cell: (r) => formatBytes(r.image.size) },
+  { key: 'tags', label: 'Tags', width: '0.9fr', cell: (r) => r.image.tags.join(' '), title: (r) => notesTitle(r.image) },
+  { key: 'status', label: 'Status', width: '0.7fr', cell: (r) => r.image.status, title: (r) => r.image.statusDetail ?? undefined },
+  { key: 'problems', label: 'Problems', width: '0.8fr', cell: (r) => problems(r.image), title: (r) => r.image.problems.map((p) => `${p.severity}: ${p.code}`).join('\n') || undefined },
+  { key: 'indexedAt', label: 'Indexed', width: '0.9fr', cell: (r) => r.image.indexedAt.replace('T', ' ').slice(0, 16) },
+];
+const GRID = COLUMNS.map((c) => c.width).join(' ');
+
+interface Props {
+  library: LibraryModel;
+  visible: readonly LibraryRow[];
+  sort: LibraryState['sort'];
+  selected: ReadonlySet<number>;
+}
+
+/**
+ * The rows shown, virtualised (a 10,000-image library draws only what is on screen). A grid
+ * for assistive technology: sortable column headers, selectable rows, the keyboard moves the
+ * selection (arrows, Home, End, Page keys; Shift extends; Ctrl+A selects all; Enter opens).
+ */
+export function LibraryTable({ library, visible, sort, selected }: Props) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({ count: visible.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 20 });
+
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    const { focus } = library.store.get();
+    const at = visible.findIndex((r) => r.image.id === focus);
+    const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? ROW_HEIGHT * 10) / ROW_HEIGHT) - 1);
+    const moves: Record<string, number> = { ArrowDown: at + 1, ArrowUp: Math.max(0, at - 1), PageDown: at + page, PageUp: at - page, Home: 0, End: visible.length - 1 };
+    if (e.key in moves && visible.length) {
+      const to = Math.max(0, Math.min(visible.length - 1, moves[e.key]));
+      library.select(visible[to].image.id, visible, { extend: e.shiftKey });
+      virtual.scrollToIndex(to);
+    } else if (e.key === 'a' && (e.ctrlKey || e.metaKey)) library.selectAll(visible);
+    else if (e.key === 'Escape') library.clearSelection();
+    else if (e.key === 'Enter') void library.open(visible.filter((r) => selected.has(r.image.id)));
+    else return;
+    e.preventDefault();
+  };
+
+  return (
+    <div className="library-table" role="grid" aria-label="Library" aria-multiselectable="true" aria-rowcount={visible.length + 1} aria-colcount={COLUMNS.length}>
+      <div className="library-head" style={{ gridTemplateColumns: GRID }} role="row" aria-rowindex={1}>
+        {COLUMNS.map((c) => (
+          <button key={c.key} role="columnheader" aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'} onClick={() => library.sortBy(c.key)} title={`Sort by ${c.label.toLowerCase()}`}>
+            {c.label}
+            {sort.key === c.key ? (sort.descending ? ' ▾' : ' ▴') : ''}
+          </button>
+        ))}
+      </div>
+      <div className="library-rows" ref={scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Library rows">
+        <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+          {virtual.getVirtualItems().map((item) => {
+            const row = visible[item.index];
+            return <Row key={row.image.id} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} library={library} visible={visible} />;
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+const Row = memo(function Row({ row, index, top, selected, library, visible }: { row: LibraryRow; index: number; top: number; selected: boolean; library: LibraryModel; visible: readonly LibraryRow[] }) {
+  const { image } = row;
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      className={`library-row${selected ? ' selected' : ''}`}
+      style={{ top, gridTemplateColumns: GRID }}
+      onClick={(e) => library.select(image.id, visible, { toggle: e.ctrlKey || e.metaKey, extend: e.shiftKey })}
+      onDoubleClick={() => void library.open([row])}
+      data-path={image.path}
+      data-id={image.id}
+    >
+      {COLUMNS.map((c) => (
+        <span key={c.key} role="gridcell" title={c.title?.(row)} className={c.key === 'problems' ? (image.errors ? 'sev-error' : image.warnings ? 'sev-warning' : '') : c.key === 'status' ? `status-${image.status}` : undefined}>
+          {c.cell(row)}
+        </span>
+      ))}
+    </div>
+  );
+});
+
+/** "1 error, 3 warnings", "2 warnings", "none". */
+function problems(image: LibraryImage): string {
+  const parts = [image.errors ? `${image.errors} error${image.errors === 1 ? '' : 's'}` : '', image.warnings ? `${image.warnings} warning${image.warnings === 1 ? '' : 's'}` : ''].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+function notesTitle(image: LibraryImage): string | undefined {
+  return image.userNotes.length ? image.userNotes.map((n) => `• ${n.text}`).join('\n') : undefined;
+}
+
+/** 32 MiB, 1.9 MiB, 512 KiB. */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 || Number.isInteger(v) || v >= 10 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
+}
