@@ -5,7 +5,7 @@ import { screenOfImage } from '../../electron/display/screen-service';
 import { openImage } from '../../electron/services/open-image';
 import { buildBootDisk, haveAssembler, tempDir } from '../helpers/boot-program';
 import { haveQemu, type QemuVersion } from '../helpers/qemu';
-import { compareScreens, nextStep, qemuScreendump, saveGuest, startGuest, waitStep } from '../helpers/screens';
+import { bootGuest, compareScreens, nextStep, qemuScreendump, saveGuest, waitStep } from '../helpers/screens';
 import { VGA_PROGRAM, VGA_STEPS } from './guests';
 
 /**
@@ -15,7 +15,9 @@ import { VGA_PROGRAM, VGA_STEPS } from './guests';
  * fresh QEMU of the same version with -incoming, and QEMU's screendump of the loaded VM must
  * equal our render of the saved image, pixel for pixel.
  */
-const MACHINE = ['-M', 'pc', '-m', '32M', '-display', 'none', '-nic', 'none', '-serial', 'null', '-drive', 'file=vga.img,format=raw,if=ide'];
+const MACHINE = ['-M', 'pc', '-m', '32M', '-serial', 'null', '-drive', 'file=vga.img,format=raw,if=ide'];
+/** The loading side: the same machine, no display window, no network. */
+const LOADER = [...MACHINE, '-display', 'none', '-nic', 'none'];
 
 for (const version of ['7.2', '10.0'] as QemuVersion[]) {
   describe.skipIf(!haveQemu(version) || !haveAssembler())(`std VGA in QEMU ${version}: our render equals QEMU's screendump of the loaded image (skipped without QEMU ${version} or binutils)`, () => {
@@ -26,7 +28,7 @@ for (const version of ['7.2', '10.0'] as QemuVersion[]) {
     beforeAll(async () => {
       dir = tempDir(`migwb-screen-${version}-`);
       disk = buildBootDisk(dir, 'vga', VGA_PROGRAM);
-      const guest = await startGuest(version, dir, MACHINE);
+      const guest = await bootGuest(version, MACHINE, disk);
       try {
         for (let step = 0; step < VGA_STEPS.length; step++) {
           await waitStep(guest.qmp, step);
@@ -36,7 +38,7 @@ for (const version of ['7.2', '10.0'] as QemuVersion[]) {
           if (step + 1 < VGA_STEPS.length) await nextStep(guest.qmp);
         }
       } finally {
-        await guest.stop();
+        await guest.quit();
       }
     }, 900_000);
 
@@ -52,7 +54,7 @@ for (const version of ['7.2', '10.0'] as QemuVersion[]) {
         const ours = screenOfImage(img, { drawing: version });
         img.close();
         expect(ours.description.reason, JSON.stringify(ours.description.mode)).toBeUndefined();
-        const qemu = await qemuScreendump(version, images[n], MACHINE, [disk]);
+        const qemu = await qemuScreendump(version, images[n], LOADER, [disk]);
         expect(compareScreens(ours.framebuffer!, qemu.framebuffer, `vga-${version}-step${n}`), JSON.stringify(ours.description.mode)).toBe('');
       }, 180_000);
     });

@@ -1,45 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { framebufferRgb, newFramebuffer, type Framebuffer } from '../../shared/display/framebuffer';
 import { encodePng } from '../../shared/display/png';
 import { MARKER_BASE, MARKER_GPA } from './boot-program';
 import { REPO } from './cli';
-import { loadInQemu, Qmp, QEMU, type QemuVersion } from './qemu';
+import { loadInQemu, migrateToFile, Qmp, QEMU, startGuest, type Guest, type QemuVersion } from './qemu';
 
 export const SCREEN_OUTPUT = path.join(REPO, 'test-output', 'screens');
 
-/** A running source guest: QEMU with QMP, in its own folder. */
-export interface Guest {
-  qmp: Qmp;
-  dir: string;
-  stop(): Promise<void>;
-}
-
-/** Boots QEMU (running) with `args` in `dir` (where the disk lives). */
-export async function startGuest(version: QemuVersion, dir: string, args: string[]): Promise<Guest> {
-  const socket = path.join(dir, `qmp-${process.pid}-${Date.now()}.sock`);
-  const proc: ChildProcess = spawn(QEMU[version], [...args, '-qmp', `unix:${socket},server=on,wait=off`], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  try {
-    const qmp = await Qmp.connect(socket, proc, 60_000);
-    return {
-      qmp,
-      dir,
-      async stop() {
-        await Promise.race([qmp.execute('quit').catch(() => undefined), sleep(2000)]);
-        qmp.close();
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-        await exited;
-      },
-    };
-  } catch (e) {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-    await exited;
-    throw new Error(`QEMU ${version} did not start: ${(e as Error).message}\n${stderr}`);
-  }
+/** Boots a guest (running) from `disk` with `args`; stop it with quit(). */
+export function bootGuest(version: QemuVersion, args: string[], disk: string): Promise<Guest> {
+  return startGuest({ binary: QEMU[version], args, files: [disk], running: true });
 }
 
 /** Guest-physical dword through HMP `xp` (QEMU's own view of guest memory). */
@@ -61,17 +32,10 @@ export async function waitStep(qmp: Qmp, step: number, timeoutMs = 180_000): Pro
   }
 }
 
-/** Stops the guest and saves it with `migrate` into `file`; the guest can be continued afterwards. */
+/** Stops the guest and saves it into `file`; the guest can be continued afterwards. */
 export async function saveGuest(qmp: Qmp, file: string): Promise<void> {
   await qmp.execute('stop');
-  await qmp.execute('migrate', { uri: `exec:cat > '${file}'` });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const status = (await qmp.execute<{ status: string }>('query-migrate')).status;
-    if (status === 'completed') return;
-    if (status === 'failed' || Date.now() > deadline) throw new Error(`migration to ${file}: ${status}`);
-    await sleep(50);
-  }
+  await migrateToFile(qmp, file);
 }
 
 /** Continues a saved guest and presses Enter (the programs wait for a key between steps). */
