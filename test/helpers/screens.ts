@@ -105,6 +105,11 @@ export function compareScreens(ours: Framebuffer, theirs: Framebuffer, label: st
   return `${count} pixels differ; first at (${x},${y}): ours 0x${ours.pixels[first].toString(16).padStart(6, '0')}, QEMU 0x${theirs.pixels[first].toString(16).padStart(6, '0')}`;
 }
 
+/** How many different colours a picture has. */
+export function distinctColours(fb: Framebuffer): number {
+  return new Set(fb.pixels).size;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
