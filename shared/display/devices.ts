@@ -43,10 +43,14 @@ export function displayDevices(model: QemuStreamModel): DisplayDevice[] {
   return out;
 }
 
-/** A device's RAM block by its name ("vga.vram"), under the device's qdev path. */
+/**
+ * A device's RAM block by its name ("vga.vram"), under the device's qdev path; else the
+ * global block of that name, which old machine types keep (pc-i440fx-2.x registers the
+ * first VGA's "vga.vram" without a device path: vmstate_register_ram_global).
+ */
 export function deviceBlock(model: QemuStreamModel, device: DisplayDevice, name: string): number {
-  const id = device.path ? `${device.path}/${name}` : name;
-  return model.ramBlocks.findIndex((b) => b.id === id);
+  const qualified = device.path ? model.ramBlocks.findIndex((b) => b.id === `${device.path}/${name}`) : -1;
+  return qualified >= 0 ? qualified : model.ramBlocks.findIndex((b) => b.id === name);
 }
 
 /** The device's section decoded through the vmdesc, or why it cannot be. */

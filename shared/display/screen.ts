@@ -50,6 +50,8 @@ export interface DisplayDeviceSummary {
 }
 
 export interface Screen {
+  /** Whose VGA drawing was followed (ScreenOptions.drawing). */
+  drawnAs: VgaDrawing;
   /** The device drawn (undefined when the image has no display device). */
   device?: DisplayDeviceSummary;
   devices: DisplayDeviceSummary[];
@@ -91,10 +93,11 @@ export function screen(source: ByteSource, model: QemuStreamModel, options: Scre
   const devices = displayDevices(model);
   const summaries = devices.map(summary);
   const device = pickDevice(devices, options.device);
-  const empty: Screen = { devices: summaries, sources: [], notes: [] };
+  const drawnAs = options.drawing ?? '10.0';
+  const empty: Screen = { drawnAs, devices: summaries, sources: [], notes: [] };
   if (!device) {
     if (options.device) return { ...empty, reason: `no display device ${options.device} in this image (display devices: ${summaries.map((d) => d.idstr).join(', ') || 'none'})` };
-    return { ...empty, reason: 'the image has no display device (no vga, qxl, bochs-display or other display section): the guest ran headless' };
+    return { ...empty, reason: 'the image has no display device (no vga, qxl, bochs-display or other display section), so there is no screen to draw' };
   }
   const fields = deviceFields(source, model, device);
   if (typeof fields === 'string') return { ...empty, device: summary(device), reason: fields };
@@ -106,7 +109,7 @@ export function screen(source: ByteSource, model: QemuStreamModel, options: Scre
     model,
     device,
     fields,
-    drawing: options.drawing ?? '10.0',
+    drawing: drawnAs,
     qxlView: options.qxlView,
     pciConfig: () => (pci ??= pciConfigSpaces(source, model)),
     layout: () => (layout === null ? (layout = machineLayout(model, { pciConfig: ctx.pciConfig() })) : layout),
@@ -127,7 +130,7 @@ export function screen(source: ByteSource, model: QemuStreamModel, options: Scre
   }
   const notes = [...out.notes];
   for (const b of blocks.values()) notes.push(...(b?.problemSummary() ?? []));
-  return { device: summary(device), devices: summaries, mode: out.mode, sources: out.sources.map((s) => withGpa(ctx, s)), framebuffer: out.framebuffer, reason: out.reason, notes };
+  return { drawnAs, device: summary(device), devices: summaries, mode: out.mode, sources: out.sources.map((s) => withGpa(ctx, s)), framebuffer: out.framebuffer, reason: out.reason, notes };
 }
 
 function renderDevice(ctx: RenderContext): DeviceRender {

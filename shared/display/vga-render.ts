@@ -112,7 +112,7 @@ export function renderVga(input: VgaRenderInput): VgaRender {
   if (!(r.arIndex & 0x20)) {
     return {
       reason:
-        'the screen is blanked: the attribute controller has palette access (bit 5 of the attribute index is clear), so QEMU draws nothing and keeps the picture it had before the load',
+        "the display is off: the attribute controller's palette access bit (bit 5 of its index register) is clear, as in a guest saved before its firmware set a video mode; QEMU draws nothing for it",
       mode: { kind: 'blank', width: 0, height: 0, depth: 0, description: 'blank', start: 0, lineOffset: 0, lineCompare: 0, details: { ar_index: r.arIndex } },
     };
   }

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { framebufferRgb, newFramebuffer, type Framebuffer } from '../../shared/display/framebuffer';
 import { encodePng } from '../../shared/display/png';
 import { MARKER_BASE, MARKER_GPA } from './boot-program';
 import { REPO } from './cli';
-import { loadInQemu, migrateToFile, Qmp, QEMU, startGuest, type Guest, type QemuVersion } from './qemu';
+import { loadInQemu, migrateToFile, Qmp, QEMU, startGuest, type Guest, type LoadResult, type QemuVersion } from './qemu';
 
 export const SCREEN_OUTPUT = path.join(REPO, 'test-output', 'screens');
 
@@ -52,20 +53,22 @@ export interface QemuScreen {
 
 /**
  * Loads `image` into a fresh QEMU with -incoming (paused, as after a restore) and takes
- * QEMU's screendump (PPM) of the loaded VM. `files` are copied beside it (the disk).
+ * QEMU's screendump of the loaded VM. `files` are copied beside it (the disk).
  */
-export async function qemuScreendump(version: QemuVersion, image: string, args: string[], files: string[], extra?: (qmp: Qmp) => Promise<void>): Promise<QemuScreen> {
-  const r = await loadInQemu({ version, image, args, files });
-  if (!r.loaded) throw new Error(`QEMU ${version} did not load ${image}: ${r.status}\n${r.stderr.join('\n')}`);
+export async function qemuScreendump(version: QemuVersion, image: string, args: string[], files: string[]): Promise<Framebuffer> {
+  return screendumpOfLoad(await loadInQemu({ version, image, args, files }), image);
+}
+
+/** QEMU's screendump (PPM) of a VM that `load` loaded; QEMU quits afterwards. */
+export async function screendumpOfLoad(load: LoadResult & { firstError?: string }, image: string): Promise<Framebuffer> {
+  if (!load.loaded) throw new Error(`QEMU did not load ${image}: ${load.firstError ?? load.status}\n${load.stderr.join('\n')}`);
+  const ppm = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-screendump-')), 'screen.ppm');
   try {
-    const ppm = `${image}.${version}.ppm`;
-    await r.qmp!.execute('screendump', { filename: ppm });
-    if (extra) await extra(r.qmp!);
-    const framebuffer = parsePpm(fs.readFileSync(ppm));
-    fs.rmSync(ppm);
-    return { framebuffer, stderr: r.stderr };
+    await load.qmp!.execute('screendump', { filename: ppm });
+    return parsePpm(fs.readFileSync(ppm));
   } finally {
-    await r.quit();
+    await load.quit();
+    fs.rmSync(path.dirname(ppm), { recursive: true, force: true });
   }
 }
 
