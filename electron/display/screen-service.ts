@@ -1,5 +1,5 @@
 import type { Framebuffer } from '../../shared/display/framebuffer';
-import { encodePng } from '../../shared/display/png';
+import { encodePng } from './png';
 import { screen, type Screen, type ScreenOptions } from '../../shared/display/screen';
 import { writeAll, writeFileAtomic } from '../io/atomic-file';
 import type { OpenedImage } from '../services/open-image';

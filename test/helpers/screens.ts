@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { framebufferRgb, newFramebuffer, type Framebuffer } from '../../shared/display/framebuffer';
-import { encodePng } from '../../shared/display/png';
+import { encodePng } from '../../electron/display/png';
 import { MARKER_BASE, MARKER_GPA } from './boot-program';
 import { REPO } from './cli';
 import { loadInQemu, migrateToFile, Qmp, QEMU, startGuest, type Guest, type LoadResult, type QemuVersion } from './qemu';
@@ -106,6 +107,54 @@ export function compareScreens(ours: Framebuffer, theirs: Framebuffer, label: st
   const x = first % ours.width;
   const y = Math.floor(first / ours.width);
   return `${count} pixels differ; first at (${x},${y}): ours 0x${ours.pixels[first].toString(16).padStart(6, '0')}, QEMU 0x${theirs.pixels[first].toString(16).padStart(6, '0')}`;
+}
+
+/**
+ * An 8-bit RGB PNG (colour type 2, no interlace) back into a framebuffer, decoded with
+ * Node's zlib and the filter rules of RFC 2083 (all five filters), independently of our encoder.
+ */
+export function decodePng(bytes: Uint8Array): Framebuffer {
+  const buf = Buffer.from(bytes);
+  if (!buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new Error('not a PNG');
+  let at = 8;
+  let width = 0;
+  let height = 0;
+  const idat: Buffer[] = [];
+  while (at < buf.length) {
+    const length = buf.readUInt32BE(at);
+    const type = buf.toString('latin1', at + 4, at + 8);
+    const data = buf.subarray(at + 8, at + 8 + length);
+    if (zlib.crc32(buf.subarray(at + 4, at + 8 + length)) !== buf.readUInt32BE(at + 8 + length)) throw new Error(`PNG chunk ${type}: bad CRC`);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      if (data[8] !== 8 || data[9] !== 2 || data[12] !== 0) throw new Error('not an 8-bit RGB, non-interlaced PNG');
+    } else if (type === 'IDAT') idat.push(data);
+    at += 12 + length;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const rowBytes = width * 3;
+  const fb = newFramebuffer(width, height);
+  let prev = new Uint8Array(rowBytes);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (rowBytes + 1)];
+    const row = Uint8Array.from(raw.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1)));
+    for (let i = 0; i < rowBytes; i++) {
+      const a = i >= 3 ? row[i - 3] : 0;
+      const b = prev[i];
+      const c = i >= 3 ? prev[i - 3] : 0;
+      const p = a + b - c;
+      const pa = Math.abs(p - a);
+      const pb = Math.abs(p - b);
+      const pc = Math.abs(p - c);
+      const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][filter];
+      if (predictor === undefined) throw new Error(`PNG row ${y}: unknown filter ${filter}`);
+      row[i] = (row[i] + predictor) & 0xff;
+    }
+    for (let x = 0; x < width; x++) fb.pixels[y * width + x] = (row[3 * x] << 16) | (row[3 * x + 1] << 8) | row[3 * x + 2];
+    prev = row;
+  }
+  return fb;
 }
 
 /** How many different colours a picture has. */

@@ -1,6 +1,6 @@
 import CRC32 from 'crc-32';
 import { zlibSync } from 'fflate';
-import type { Framebuffer } from './framebuffer';
+import type { Framebuffer } from '../../shared/display/framebuffer';
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 /** IHDR colour type 2: RGB, 8 bits per sample (what a screendump holds; no alpha). */
