@@ -1,5 +1,4 @@
-import CRC32 from 'crc-32';
-import { zlibSync } from 'fflate';
+import * as zlib from 'node:zlib';
 import type { Framebuffer } from '../../shared/display/framebuffer';
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -8,8 +7,8 @@ const COLOR_TYPE_RGB = 2;
 const FILTER_UP = 2;
 
 /**
- * The framebuffer as a PNG file (RFC 2083): IHDR, one IDAT of the zlib-deflated scanlines
- * (fflate), IEND. Every row uses the Up filter: screens repeat vertically (text rows,
+ * The framebuffer as a PNG file (RFC 2083): IHDR, one IDAT of the scanlines deflated by
+ * Node's zlib, IEND. Every row uses the Up filter: screens repeat vertically (text rows,
  * flat backgrounds), so the filtered data is mostly zeros and deflates well.
  */
 export function encodePng(fb: Framebuffer, level: 1 | 6 = 6): Uint8Array {
@@ -35,7 +34,7 @@ export function encodePng(fb: Framebuffer, level: 1 | 6 = 6): Uint8Array {
   view.setUint32(0, width);
   view.setUint32(4, height);
   ihdr.set([8, COLOR_TYPE_RGB, 0, 0, 0], 8);
-  const chunks = [chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw, { level })), chunk('IEND', new Uint8Array(0))];
+  const chunks = [chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level })), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(SIGNATURE.length + chunks.reduce((n, c) => n + c.length, 0));
   out.set(SIGNATURE);
   let at = SIGNATURE.length;
@@ -52,6 +51,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   view.setUint32(0, data.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(data, 8);
-  view.setUint32(8 + data.length, CRC32.buf(out.subarray(4, 8 + data.length)) >>> 0);
+  view.setUint32(8 + data.length, zlib.crc32(out.subarray(4, 8 + data.length)));
   return out;
 }

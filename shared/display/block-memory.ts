@@ -1,6 +1,10 @@
-import type { ByteSource } from '../io/byte-source';
+import { readBytes, type ByteSource } from '../io/byte-source';
 import type { QemuStreamModel } from '../formats/qemu-stream/model';
-import { readGuestPage } from '../formats/qemu-stream/ram-reader';
+import { PageKind } from '../formats/qemu-stream/page-index';
+import { readGuestPageBytes } from '../formats/qemu-stream/ram-reader';
+
+/** One file read covers at most this many pages (1 MiB of 4 KiB pages with their headers). */
+const MAX_PAGES_PER_READ = 256;
 
 /**
  * A device RAM block (vga.vram, qxl.vram, qxl.vrom, …) as the destination QEMU holds it
@@ -33,18 +37,59 @@ export class BlockMemory {
     if (!p) {
       if (n * this.pageSize >= this.size) p = new Uint8Array(this.pageSize);
       else {
-        const got = readGuestPage(this.source, this.model, this.block, n);
+        const got = readGuestPageBytes(this.source, this.model, this.block, n);
         p = got.bytes;
-        if (got.provenance.problem) this.problems.set(n, got.provenance.problem);
+        if (got.problem) this.problems.set(n, got.problem);
       }
       this.pages.set(n, p);
     }
     return p;
   }
 
+  /**
+   * Reads the pages of [first, last] not read yet. Pages that the same run of plain page
+   * records sent one after another are read with one read of the file (a framebuffer is
+   * hundreds of such pages, and a read per page costs more than drawing them).
+   */
+  private prefetchPages(first: number, last: number): void {
+    const pages = this.model.pages;
+    const ps = this.pageSize;
+    for (let n = first; n <= last; ) {
+      if (this.pages.has(n) || n * ps >= this.size) {
+        n++;
+        continue;
+      }
+      const run = pages.latestRun(this.block, n);
+      if (run < 0 || pages.run(run).kind !== PageKind.PAGE) {
+        this.page(n);
+        n++;
+        continue;
+      }
+      let end = n + 1;
+      while (end <= last && end - n < MAX_PAGES_PER_READ && !this.pages.has(end) && pages.latestRun(this.block, end) === run) end++;
+      const start = pages.dataOffsetIn(run, n);
+      const stride = pages.dataOffsetIn(run, n + 1) - start;
+      const span = readBytes(this.source, start, (end - n - 1) * stride + ps);
+      if (span.length < (end - n - 1) * stride + ps) {
+        // Cut by the end of the file: page by page, so each page says what is missing.
+        for (; n < end; n++) this.page(n);
+        continue;
+      }
+      for (let i = n; i < end; i++) this.pages.set(i, span.subarray((i - n) * stride, (i - n) * stride + ps));
+      n = end;
+    }
+  }
+
+  /** Reads [offset, offset + length) ahead, in as few file reads as the records allow (a picture about to be drawn line by line). */
+  prefetch(offset: number, length: number): void {
+    const end = Math.min(offset + length, this.size);
+    if (end > offset) this.prefetchPages(Math.floor(offset / this.pageSize), Math.floor((end - 1) / this.pageSize));
+  }
+
   /** Copies [offset, offset + length) into `out` at `at` (a new array when none is given). */
   read(offset: number, length: number, out: Uint8Array = new Uint8Array(length), at = 0): Uint8Array {
     const ps = this.pageSize;
+    if (length > ps) this.prefetch(offset, length);
     let done = 0;
     while (done < length) {
       const pos = offset + done;

@@ -1,5 +1,5 @@
 import { newFramebuffer } from './framebuffer';
-import { expandPixmanPixel, PIXMAN_BYTES, type PixmanFormat } from './pixman';
+import { drawSharedSurface, PIXMAN_BYTES, type PixmanFormat } from './pixman';
 import type { DeviceRender, RenderContext } from './screen';
 import { VBE } from './vga-state';
 
@@ -32,11 +32,7 @@ export function renderBochsDisplay(ctx: RenderContext): DeviceRender {
   if (width < 64 || height < 64) return { mode, sources: [], notes: [], reason: `bochs-display: ${width}x${height} is smaller than QEMU displays (64x64)` };
   if (offset + size > vgamem) return { mode, sources: [], notes: [], reason: `bochs-display: the mode needs ${offset + size} bytes from the framebuffer's start, more than its ${vgamem} bytes` };
   const fb = newFramebuffer(width, height);
-  const line = new Uint8Array(width * bytes);
-  for (let y = 0; y < height; y++) {
-    vram.read(offset + y * stride, line.length, line);
-    for (let x = 0; x < width; x++) fb.pixels[y * width + x] = expandPixmanPixel(format, line, x * bytes);
-  }
+  drawSharedSurface(fb, vram, offset, stride, format);
   return {
     mode,
     sources: [{ what: 'framebuffer', block: vram.id, offset, length: size }],

@@ -1,3 +1,6 @@
+import type { BlockMemory } from './block-memory';
+import type { Framebuffer } from './framebuffer';
+
 /**
  * The pixman formats QEMU hands a display when it shares guest video memory with it
  * (qemu_default_pixman_format, qemu_create_displaysurface_from), as named on a
@@ -33,5 +36,26 @@ export function expandPixmanPixel(format: PixmanFormat, bytes: Uint8Array, at: n
       const b = ((p << 3) & 0xf8) | ((p >> 2) & 0x7);
       return ((r << 16) | (g << 8) | b) >>> 0;
     }
+  }
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * A surface QEMU shares with the display (the guest's pixels read in place through pixman):
+ * `fb.height` lines of `fb.width` pixels from `start` of `memory`, `stride` bytes apart.
+ */
+export function drawSharedSurface(fb: Framebuffer, memory: BlockMemory, start: number, stride: number, format: PixmanFormat): void {
+  const bytes = PIXMAN_BYTES[format];
+  const { width, height, pixels } = fb;
+  const line = new Uint8Array(width * bytes);
+  memory.prefetch(start, stride * (height - 1) + line.length);
+  // x8r8g8b8, the common case, is the framebuffer's own word layout on a little-endian host: whole words, one mask.
+  const words = format === 'x8r8g8b8' && LITTLE_ENDIAN_HOST ? new Uint32Array(line.buffer) : undefined;
+  for (let y = 0; y < height; y++) {
+    memory.read(start + y * stride, line.length, line);
+    const row = y * width;
+    if (words) for (let x = 0; x < width; x++) pixels[row + x] = words[x] & 0xffffff;
+    else for (let x = 0; x < width; x++) pixels[row + x] = expandPixmanPixel(format, line, x * bytes);
   }
 }

@@ -1,6 +1,6 @@
 import type { BlockMemory } from './block-memory';
 import { newFramebuffer, type Framebuffer } from './framebuffer';
-import { expandPixmanPixel, type PixmanFormat } from './pixman';
+import { drawSharedSurface, expandPixmanPixel, type PixmanFormat } from './pixman';
 import { hasVga, QXL_MODE_COMPAT, QXL_MODE_NATIVE, QXL_MODE_VGA, QXL_MODES, qxlMemory, readQxlModes, readQxlRom, readQxlState, type QxlMemory, type QxlSavedState, type QxlSurfaceCreate } from './qxl-state';
 import { renderVgaDevice, type DeviceRender, type RenderContext } from './screen';
 
@@ -131,11 +131,7 @@ function drawSurface(sc: QxlSurfaceCreate, mem: QxlMemory, head0: { width: numbe
   const fb = newFramebuffer(width, height);
   if (sc.stride > 0) {
     const format: PixmanFormat = depth.bits === 15 ? 'x1r5g5b5' : depth.bits === 16 ? 'r5g6b5' : 'x8r8g8b8';
-    const line = new Uint8Array(width * depth.bytes);
-    for (let y = 0; y < height; y++) {
-      at.block.read(at.offset + y * absStride, line.length, line);
-      for (let x = 0; x < width; x++) fb.pixels[y * width + x] = expandPixmanPixel(format, line, x * depth.bytes);
-    }
+    drawSharedSurface(fb, at.block, at.offset, absStride, format);
     if (depth.bits < 32) notes.push(`QEMU shares this surface with the display (pixman ${format}): components are widened by repeating their top bits`);
     return { mode, sources, framebuffer: fb, notes };
   }

@@ -1,6 +1,6 @@
 import type { BlockMemory } from './block-memory';
 import { newFramebuffer, rgbToPixel32, type Framebuffer } from './framebuffer';
-import { expandPixmanPixel, PIXMAN_BYTES, type PixmanFormat } from './pixman';
+import { drawSharedSurface, type PixmanFormat } from './pixman';
 import { AR, CR, GR, SR, seq, VBE, vbeEnabled, type VgaLoadedRegisters } from './vga-state';
 
 /**
@@ -368,11 +368,14 @@ function drawGraphic(input: VgaRenderInput): VgaRender {
   const fb = newFramebuffer(dispWidth, height);
   const notes: string[] = [];
   if (shared) {
-    drawShared(input, fb, p, format!);
+    // The display reads VRAM from start_addr * 4 with the VBE line offset, through pixman.
+    drawSharedSurface(fb, input.vram, p.startAddr * 4, p.lineOffset, format!);
     notes.push(`QEMU shares this framebuffer with the display (pixman ${format})${format === 'r5g6b5' ? ': 5- and 6-bit components are widened by repeating their top bits' : ''}`);
     return { framebuffer: fb, mode, notes };
   }
   const mask = input.vbeSize - 1;
+  // The lines QEMU will read, in a few file reads rather than a page at a time (wrapping and CGA banks aside, which read lazily).
+  input.vram.prefetch((p.startAddr * 4) & mask, p.lineOffset * height + bytesPerLine);
   const lineBytes = new Uint8Array(Math.max(bytesPerLine + 8, 16));
   const row = new Uint32Array(dispWidth + 16 * 2 + 64);
   let addr1 = (p.startAddr * 4) >>> 0;
@@ -417,16 +420,6 @@ function lineFunctionName(kind: LineKind, bigEndian: boolean): string {
 function defaultPixmanFormat(bpp: number, nativeEndian: boolean): PixmanFormat | undefined {
   if (nativeEndian) return ({ 15: 'x1r5g5b5', 16: 'r5g6b5', 24: 'r8g8b8', 32: 'x8r8g8b8' } as Record<number, PixmanFormat>)[bpp];
   return ({ 24: 'b8g8r8', 32: 'b8g8r8x8' } as Record<number, PixmanFormat>)[bpp];
-}
-
-/** A shared surface: the display reads VRAM from start_addr * 4 with the VBE line offset, through pixman. */
-function drawShared(input: VgaRenderInput, fb: Framebuffer, p: DisplayParams, format: PixmanFormat): void {
-  const bpp = PIXMAN_BYTES[format];
-  const line = new Uint8Array(fb.width * bpp);
-  for (let y = 0; y < fb.height; y++) {
-    input.vram.read(p.startAddr * 4 + y * p.lineOffset, line.length, line);
-    for (let x = 0; x < fb.width; x++) fb.pixels[y * fb.width + x] = expandPixmanPixel(format, line, x * bpp);
-  }
 }
 
 /** Where a panned line starts in the line buffer (the helpers return panning_buf + hpel pixels). */
