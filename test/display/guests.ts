@@ -332,3 +332,95 @@ main:
   call signal
   jmp halt
 `;
+
+/**
+ * bochs-display (no VGA): the dispi registers are 16-bit MMIO at 0x500 of BAR2, the
+ * framebuffer is BAR0 (00:02.0 with -vga none).
+ */
+export const BOCHS_DISPLAY_STEPS: GuestStep[] = [
+  { name: '640x480x32', minColours: 250000 },
+  { name: '800x600x16, virtual width 1024, offsets 16,8', minColours: 60000 },
+];
+
+export const BOCHS_DISPLAY_PROGRAM = `
+/* mmio_dispi(bx = index, ax = value): BAR2 + 0x500 + index * 2, base in esi */
+mmio_dispi:
+  movzx ebx, bx
+  mov word ptr fs:[esi + 0x500 + ebx * 2], ax
+  ret
+
+/* bar(eax = config register of 00:02.0) -> eax = its memory address */
+bar:
+  call pci_read
+  and eax, 0xfffffff0
+  ret
+
+/* mmio_mode(cx = xres, dx = yres, di = bpp): disable, program, enable with the linear framebuffer */
+mmio_mode:
+  call unreal
+  mov eax, 0x80001018
+  call bar
+  mov esi, eax
+  mov bx, 4
+  xor ax, ax
+  call mmio_dispi
+  mov bx, 1
+  mov ax, cx
+  call mmio_dispi
+  mov bx, 2
+  mov ax, dx
+  call mmio_dispi
+  mov bx, 3
+  mov ax, di
+  call mmio_dispi
+  ret
+
+mmio_enable:
+  mov bx, 4
+  mov ax, 0x41
+  call mmio_dispi
+  ret
+
+/* fill_bar0(ecx = dwords) */
+fill_bar0:
+  push ecx
+  call unreal
+  mov eax, 0x80001010
+  call bar
+  mov edi, eax
+  pop ecx
+  call fill
+  ret
+
+main:
+  mov cx, 640
+  mov dx, 480
+  mov di, 32
+  call mmio_mode
+  call mmio_enable
+  mov ecx, 640*480
+  call fill_bar0
+  mov ax, 0
+  call signal
+  call wait_key
+
+  mov cx, 800
+  mov dx, 600
+  mov di, 16
+  call mmio_mode
+  mov bx, 6
+  mov ax, 1024
+  call mmio_dispi
+  mov bx, 8
+  mov ax, 16
+  call mmio_dispi
+  mov bx, 9
+  mov ax, 8
+  call mmio_dispi
+  call mmio_enable
+  mov ecx, 1024*620/2
+  call fill_bar0
+  mov ax, 1
+  call signal
+  jmp halt
+`;

@@ -8,7 +8,7 @@ import { corpusPath } from '../helpers/corpus';
 import { qemuArgsJson } from '../helpers/launch';
 import { haveQemu, startQemu, type QemuVersion } from '../helpers/qemu';
 import { bootGuest, compareScreens, distinctColours, nextStep, qemuScreendump, saveGuest, screendumpOfLoad, waitStep } from '../helpers/screens';
-import { VGA_PROGRAM, VGA_STEPS } from './guests';
+import { BOCHS_DISPLAY_PROGRAM, BOCHS_DISPLAY_STEPS, VGA_PROGRAM, VGA_STEPS, type GuestStep } from './guests';
 
 /**
  * The proof of `migwb screen`: guests made here put known pictures on the screen (SeaBIOS
@@ -19,16 +19,19 @@ import { VGA_PROGRAM, VGA_STEPS } from './guests';
  *
  * The same program runs on std VGA (both QEMUs) and on qxl-vga in VGA mode (7.2 only: the
  * 10.0 build has no qxl module): QXL's VGA core takes the same ports and its RAM BAR (BAR0)
- * is the VBE linear framebuffer.
+ * is the VBE linear framebuffer. bochs-display (no VGA) gets its own program: its dispi
+ * registers are MMIO.
  */
-const DISPLAYS = [
-  { version: '7.2', device: 'VGA', args: ['-vga', 'std'] },
-  { version: '10.0', device: 'VGA', args: ['-vga', 'std'] },
-  { version: '7.2', device: 'qxl-vga', args: ['-vga', 'qxl'] },
-] as const satisfies readonly { version: QemuVersion; device: string; args: string[] }[];
+const DISPLAYS: readonly { version: QemuVersion; device: string; kind: string; args: string[]; program: string; steps: GuestStep[] }[] = [
+  { version: '7.2', device: 'VGA', kind: 'vga', args: ['-vga', 'std'], program: VGA_PROGRAM, steps: VGA_STEPS },
+  { version: '10.0', device: 'VGA', kind: 'vga', args: ['-vga', 'std'], program: VGA_PROGRAM, steps: VGA_STEPS },
+  { version: '7.2', device: 'qxl-vga', kind: 'qxl', args: ['-vga', 'qxl'], program: VGA_PROGRAM, steps: VGA_STEPS },
+  { version: '7.2', device: 'bochs-display', kind: 'bochs-display', args: ['-vga', 'none', '-device', 'bochs-display,addr=02.0'], program: BOCHS_DISPLAY_PROGRAM, steps: BOCHS_DISPLAY_STEPS },
+  { version: '10.0', device: 'bochs-display', kind: 'bochs-display', args: ['-vga', 'none', '-device', 'bochs-display,addr=02.0'], program: BOCHS_DISPLAY_PROGRAM, steps: BOCHS_DISPLAY_STEPS },
+];
 
 for (const display of DISPLAYS) {
-  const { version, device } = display;
+  const { version, device, steps } = display;
   const machine = ['-M', 'pc', '-m', '32M', ...display.args, '-serial', 'null', '-drive', 'file=vga.img,format=raw,if=ide'];
   /** The loading side: the same machine, no display window, no network. */
   const loader = [...machine, '-display', 'none', '-nic', 'none'];
@@ -40,15 +43,15 @@ for (const display of DISPLAYS) {
 
     beforeAll(async () => {
       dir = tempDir(`migwb-screen-${version}-${device}-`);
-      disk = buildBootDisk(dir, 'vga', VGA_PROGRAM);
+      disk = buildBootDisk(dir, 'vga', display.program);
       const guest = await bootGuest(version, machine, disk);
       try {
-        for (let step = 0; step < VGA_STEPS.length; step++) {
+        for (let step = 0; step < steps.length; step++) {
           await waitStep(guest.qmp, step);
           const image = path.join(dir, `vga-step${step}.mig`);
           await saveGuest(guest.qmp, image);
           images.push(image);
-          if (step + 1 < VGA_STEPS.length) await nextStep(guest.qmp);
+          if (step + 1 < steps.length) await nextStep(guest.qmp);
         }
       } finally {
         await guest.quit();
@@ -61,13 +64,13 @@ for (const display of DISPLAYS) {
       else if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    VGA_STEPS.forEach((step, n) => {
+    steps.forEach((step, n) => {
       it(`step ${n}: ${step.name}`, async () => {
         const img = openImage(images[n]);
         const ours = screenOfImage(img, { drawing: version });
         img.close();
         expect(ours.description.reason, JSON.stringify(ours.description.mode)).toBeUndefined();
-        expect(ours.description.device?.kind).toBe(device === 'VGA' ? 'vga' : 'qxl');
+        expect(ours.description.device?.kind).toBe(display.kind);
         // A picture with content: equal blank screens would prove nothing.
         expect(distinctColours(ours.framebuffer!)).toBeGreaterThanOrEqual(step.minColours);
         const qemu = await qemuScreendump(version, images[n], loader, [disk]);
