@@ -101,3 +101,44 @@ describe('migwb screen', () => {
     expect(json.reason).toBe('Cirrus CLGD 54xx (0000:00:02.0/cirrus_vga): drawing this device is not supported; its registers are shown by "migwb dump"');
   }, 120_000);
 });
+
+describe('migwb dump --decoded: display registers by name', () => {
+  interface Item { label: string; value?: string; meaning?: string; offset?: number; problem?: string; children?: Item[] }
+  const flat = (items: Item[]): Item[] => items.flatMap((i) => [i, ...flat(i.children ?? [])]);
+
+  it("std VGA (a running corpus guest): every named register's value is the byte at its stream offset in the file; the mode is the one migwb screen draws", async () => {
+    const file = corpusPath('qemu', 'x86_64-pc-smp2-running-32M.mig');
+    const r = await migwb('dump', file, '--section', 'vga', '--decoded', '--json');
+    expect(r.code, r.err).toBe(0);
+    const [section] = JSON.parse(r.out).sections as { idstr: string; items: Item[] }[];
+    expect(section.idstr).toBe('0000:00:02.0/vga');
+    const items = flat(section.items);
+    expect(items[0]).toMatchObject({ label: 'mode', value: 'text 80x25 (9x16 cells)', meaning: '720x400 pixels on the screen' });
+    const bytes = fs.readFileSync(file);
+    const named = items.filter((i) => /^(SR|GR|CR|AR)[0-9A-F]{2} /.test(i.label));
+    expect(named).toHaveLength(5 + 9 + 25 + 21);
+    for (const i of named) expect(`${i.label} = ${i.value}`).toBe(`${i.label} = 0x${bytes[i.offset!].toString(16).padStart(2, '0')}`);
+    // The DAC: 256 entries of three bytes at the palette's offset.
+    const dac = items.filter((i) => /^\d+$/.test(i.label));
+    expect(dac).toHaveLength(256);
+    for (const i of dac) expect(i.value).toBe(`${bytes[i.offset!]} ${bytes[i.offset! + 1]} ${bytes[i.offset! + 2]}`);
+    expect(items.find((i) => i.label === 'SR01 clocking mode')?.value).toBe('0x00');
+  });
+
+  it('QXL (the libvirt SPICE save): its mode, primary surface and slots, then its VGA part; text output one item a line', async () => {
+    const r = await migwb('dump', QXL_SAVE, '--section', 'qxl', '--decoded');
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^0x[0-9a-f]{8} {2}FULL 0000:00:02\.0\/qxl \(instance 0, section id \d+\): QXL \(SPICE\)$/);
+    expect(lines).toContain('            mode = text 80x25 (9x16 cells)  (720x400 pixels on the screen)');
+    expect(lines.some((l) => /^0x[0-9a-f]{8} {2}QXL mode = 1 {2}\(vga\)$/.test(l))).toBe(true);
+    expect(lines.some((l) => /primary surface \(create parameters\)$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^0x[0-9a-f]{8} {4}SR01 clocking mode = 0x00$/.test(l))).toBe(true);
+  });
+
+  it('a section that is no display device says so in one line', async () => {
+    const r = await migwb('dump', corpusPath('qemu', 'x86_64-pc-smp2-running-32M.mig'), '--section', 'timer', '--decoded');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^0x[0-9a-f]{8} {2}FULL timer \(instance 0, section id \d+\): not a display device: no decoded view \(the raw fields are shown without --decoded\)\n$/);
+  });
+});
