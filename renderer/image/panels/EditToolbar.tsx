@@ -36,6 +36,9 @@ export function EditToolbar() {
       <button onClick={() => void view.launch.show()} title="The QEMU command line (or libvirt XML) that loads this image, and whether a QEMU will (Ctrl+Shift+L)" aria-keyshortcuts="Control+Shift+L">
         Load in QEMU…
       </button>
+      <button onClick={() => void view.compareWith()} title="Open this image and another side by side: what differs, by section, field and RAM page">
+        Compare with…
+      </button>
       <span className="separator" />
       <button className="primary" onClick={() => void view.save(options)} disabled={busy} title="Write the edited image to a new file, checked before it replaces anything">
         Save as…
