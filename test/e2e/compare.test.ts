@@ -91,6 +91,16 @@ describe.skipIf(!haveChromium)('the compare view in real Chromium', () => {
     await expect.poll(() => side(page, 'b').locator('.compare-side-title .hint').textContent()).toBe('no edits');
     await expect.poll(async () => Number(await side(page, 'b').locator('.tree-row', { has: page.locator('.label', { hasText: /^env\.eip$/ }) }).locator('.value').textContent())).toBe(Number(NEW_EIP));
 
+    // A whole section copied across: B's cpu section replaced by A's (a donor edit of B's journal), then undone.
+    await side(page, 'a').locator('.tree-row[data-mark="changed"]', { has: page.locator('.label', { hasText: /^cpu$/ }) }).click();
+    await page.getByRole('button', { name: 'Copy section A → B' }).click();
+    await expect.poll(() => compareStatus(page)).toMatch(/^Copied section cpu:0 into edited\.mig/);
+    await expect.poll(() => side(page, 'b').locator('.compare-side-title .hint').textContent()).toBe('1 unsaved edit');
+    await diffRow(page, 'cpu:0.env.eip').click();
+    await expect.poll(() => selectedOn(page, 'b').locator('.value').textContent()).toBe(original);
+    await side(page, 'b').getByRole('button', { name: 'Undo in B' }).click();
+    await expect.poll(() => side(page, 'b').locator('.compare-side-title .hint').textContent()).toBe('no edits');
+
     // The RAM page picture: the one page written, at its guest-physical address; a click shows its record on B.
     await page.getByRole('tab', { name: 'RAM pages' }).click();
     const map = page.getByTestId('ram-page-map');
