@@ -23,6 +23,7 @@ export function App() {
   const picker = useStore(shell.store, (s) => s.picker);
   const confirm = useStore(shell.store, (s) => s.confirm);
   const theme = useStore(shell.store, (s) => s.theme);
+  const evidenceMode = useStore(shell.store, (s) => s.evidenceMode);
   const [dragging, setDragging] = useState(false);
   const current = views.find((v) => v.handle === active);
 
@@ -40,6 +41,9 @@ export function App() {
           <button onClick={() => void shell.openDialog()} title="Open image (Ctrl+O)">
             Open image…
           </button>
+          <label title="Open images read-only for evidence: no edit is allowed, and each file's sha256 is recorded in the library with the time; a file whose hash changed since is flagged">
+            <input type="checkbox" checked={evidenceMode} onChange={(e) => shell.setEvidenceMode(e.target.checked)} /> Open for evidence (read-only)
+          </label>
           <span className="spacer" />
           <button onClick={shell.toggleTheme} title="Switch between light and dark" aria-label="Toggle theme">
             {theme === 'dark' ? '☀ Light' : '☾ Dark'}

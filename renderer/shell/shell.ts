@@ -45,6 +45,8 @@ export interface ShellState {
   picker: PickerRequest | null;
   confirm: ConfirmState | null;
   theme: Theme;
+  /** Images are opened for evidence: read-only, their sha256 recorded in the library on open. */
+  evidenceMode: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ export interface ShellState {
  * (those that act on an image go to the image on screen).
  */
 export class Shell {
-  readonly store = new Store<ShellState>({ host: null, views: [], compares: [], active: null, status: { text: 'Ready' }, progress: null, picker: null, confirm: null, theme: savedTheme() });
+  readonly store = new Store<ShellState>({ host: null, views: [], compares: [], active: null, status: { text: 'Ready' }, progress: null, picker: null, confirm: null, theme: savedTheme(), evidenceMode: false });
   /** What each image view gets from the shell. */
   private readonly viewHost: ImageViewHost = { choosePath: (request) => this.choosePath(request), confirm: (request) => this.confirm(request), compareWith: (handle) => this.compareWith(handle) };
   private compareSeq = 0;
@@ -109,12 +111,13 @@ export class Shell {
     performance.mark('migwb:open-requested');
     this.store.set({ progress: { path, phase: 'scan', done: 0, total: 1 } });
     try {
-      const opened = await this.api.openImage(path);
+      const opened = await (this.store.get().evidenceMode ? this.api.openEvidence(path) : this.api.openImage(path));
       const view = new ImageView(opened, this.api, this.viewHost);
       this.store.set((s) => ({ views: [...s.views, view], active: opened.handle }));
       const errors = [...opened.containerDiagnostics, ...opened.diagnostics].filter((d) => d.severity === 'error').length;
       const via = opened.openedVia === 'scan' ? 'scanned' : `read its ${opened.openedVia === 'sidecar' ? 'sidecar ' : ''}section directory`;
-      view.setStatus(`${opened.name}: ${describeSize(opened)}, ${via} in ${opened.openMs} ms${errors ? `, ${errors} errors` : ''}`, errors > 0);
+      const evidence = opened.evidence ? `; opened for evidence (read-only), sha256 ${opened.evidence.sha256} recorded${opened.evidence.changed ? ': THE FILE CHANGED since it was first opened for evidence (see Diagnostics)' : ''}` : '';
+      view.setStatus(`${opened.name}: ${describeSize(opened)}, ${via} in ${opened.openMs} ms${errors ? `, ${errors} errors` : ''}${evidence}`, errors > 0);
       return view;
     } catch (e) {
       this.tellActive(errorMessage(e), true);
@@ -232,6 +235,8 @@ export class Shell {
     if (files.length && !paths.length) this.tellActive('Dropping files works in the desktop app; in a browser use Open image…', true);
     paths.forEach((p) => void this.openPath(p));
   };
+
+  setEvidenceMode = (evidenceMode: boolean): void => this.store.set({ evidenceMode });
 
   toggleTheme = (): void => {
     const theme = this.store.get().theme === 'dark' ? 'light' : 'dark';
