@@ -64,6 +64,14 @@ export function CompareWorkspace({ compare }: { compare: CompareView }) {
   );
 }
 
+/** The copy buttons: a field's value or a whole section, from the side it is selected on into the other image's journal. */
+const COPIES: readonly { what: 'field' | 'section'; from: Side; label: string; title: string }[] = [
+  { what: 'field', from: 'a', label: 'Copy field A → B', title: "Set the field selected in A to A's value in B, as an edit of B's journal" },
+  { what: 'field', from: 'b', label: 'Copy field B → A', title: "Set the field selected in B to B's value in A, as an edit of A's journal" },
+  { what: 'section', from: 'a', label: 'Copy section A → B', title: "Replace B's section of the name selected in A with A's (or graft it last when B has none), as an edit of B's journal" },
+  { what: 'section', from: 'b', label: 'Copy section B → A', title: "Replace A's section of the name selected in B with B's (or graft it last when A has none), as an edit of A's journal" },
+];
+
 function CompareToolbar({ compare }: { compare: CompareView }) {
   const running = useStore(compare.store, (s) => s.running);
   const progress = useStore(compare.store, (s) => s.progress);
@@ -87,18 +95,11 @@ function CompareToolbar({ compare }: { compare: CompareView }) {
         </button>
       )}
       <span className="separator" />
-      <button onClick={() => void compare.copyField('a')} disabled={busy || !diff} title="Set the field selected on the left to its value in the right image, as an edit of the right image's journal">
-        Copy field A → B
-      </button>
-      <button onClick={() => void compare.copyField('b')} disabled={busy || !diff} title="Set the field selected on the right to its value in the left image, as an edit of the left image's journal">
-        Copy field B → A
-      </button>
-      <button onClick={() => void compare.copySection('a')} disabled={busy || !diff} title="Replace (or graft) the right image's section with the left one's, as an edit of its journal">
-        Copy section A → B
-      </button>
-      <button onClick={() => void compare.copySection('b')} disabled={busy || !diff} title="Replace (or graft) the left image's section with the right one's, as an edit of its journal">
-        Copy section B → A
-      </button>
+      {COPIES.map(({ what, from, label, title }) => (
+        <button key={label} onClick={() => void (what === 'field' ? compare.copyField(from) : compare.copySection(from))} disabled={busy || !diff} title={title}>
+          {label}
+        </button>
+      ))}
       {status && (
         <span className={`compare-status${status.error ? ' error' : ''}`} role="status" data-testid="compare-status">
           {status.text}

@@ -28,6 +28,8 @@ describe.skipIf(!haveChromium)('opening for evidence in the app', () => {
     await expect.poll(() => badge.textContent()).toMatch(new RegExp(`Evidence · read-only · sha256 ${sha256File(copy)} taken .* · first hash of this file`));
     expect(await page.getByRole('toolbar', { name: 'Edits', exact: true }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Save as…' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Insert from file…' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'From donor…' }).isDisabled()).toBe(true);
     // A field selected: the inspector decodes it and offers no edit box.
     await page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) }).dblclick();
     await page.locator('.tree-row', { has: page.locator('.label', { hasText: /^env\.eip$/ }) }).click();
