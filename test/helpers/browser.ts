@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startBridge, type Bridge } from '../../electron/bridge/server';
 import { RENDERER_DIR } from '../../electron/build-paths';
 import { Library } from '../../electron/index/library';
@@ -32,31 +31,6 @@ export interface Workbench {
   /** Uncaught errors thrown in any page's renderer since the last call (a test fails on them). */
   takePageErrors(): string[];
   close(): Promise<void>;
-}
-
-/**
- * The workbench of one describe block: started before its tests and closed after them; an
- * uncaught error in the renderer fails the test that caused it, and a Content Security
- * Policy violation on any page fails the block. Call it in the describe body; the result
- * gives the running workbench.
- */
-export function useWorkbench(): () => Workbench {
-  let wb: Workbench | undefined;
-  beforeAll(async () => {
-    wb = await startWorkbench();
-  });
-  afterAll(async () => {
-    const violations = wb?.cspViolations ?? [];
-    await wb?.close();
-    expect(violations, 'Content Security Policy violations').toEqual([]);
-  });
-  afterEach(() => {
-    expect(wb?.takePageErrors() ?? [], 'uncaught errors in the renderer').toEqual([]);
-  });
-  return () => {
-    if (!wb) throw new Error('the workbench did not start (see the beforeAll error)');
-    return wb;
-  };
 }
 
 /** The real renderer bundle in real Chromium, served by the bridge over the real handlers. */
