@@ -5,7 +5,8 @@ import type { Page } from 'playwright-core';
 import { migwb } from '../helpers/cli';
 import { corpusPath } from '../helpers/corpus';
 import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';
-import { haveChromium, openThroughPicker, screenshot, useWorkbench } from '../helpers/browser';
+import { haveChromium, openThroughPicker, screenshot } from '../helpers/browser';
+import { useWorkbench } from '../helpers/use-workbench';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 /** What the edited copy changes: one CPU field and one guest page. */

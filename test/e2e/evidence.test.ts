@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Library } from '../../electron/index/library';
 import { corpusPath } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
-import { haveChromium, openThroughPicker, screenshot, useWorkbench } from '../helpers/browser';
+import { haveChromium, openThroughPicker, screenshot } from '../helpers/browser';
+import { useWorkbench } from '../helpers/use-workbench';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 
