@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MAX_READ, type DirectoryListing, type LibraryImage, type LibraryIndexReport, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
+import { MAX_READ, type DirectoryListing, type ImageOpened, type LibraryImage, type LibraryIndexReport, type WorkbenchApi, type WorkbenchEvent } from '../../shared/api/contract';
 import { readBytes } from '../../shared/io/byte-source';
 import { searchSteps } from '../../shared/workbench/byte-search';
 import { writeExport } from '../index/export-rows';
 import type { ImageListing, Library } from '../index/library';
 import type { PathGrants } from './path-grants';
 import { UserError } from '../services/user-error';
+import { evidenceReadOnly, recordEvidenceOpen, type EvidenceCheck } from '../services/evidence';
 import { loadVmdescFrom } from '../services/vmdesc-source';
 import { searchSessionMemory, sessionGuestWindow, sessionMemoryMap } from '../workbench/guest-memory';
 import { diffSessions } from '../workbench/image-diff';
@@ -58,6 +59,19 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
    * discards it, new edits are not written over it.
    */
   const restoreOffered = new Set<string>();
+  /** Images opened for evidence (read-only), with the hash taken on open. */
+  const evidence = new Map<string, EvidenceCheck>();
+  /** An image opened for evidence refuses every change. */
+  const refuseIfEvidence = (handle: string): void => {
+    if (evidence.has(handle)) throw new UserError(evidenceReadOnly(path.basename(sessions.get(handle, owner).path)));
+  };
+  /** What the renderer is told of an image opened for evidence: its hash, and a changed hash among its diagnostics. */
+  const withEvidence = (opened: ImageOpened): ImageOpened => {
+    const check = evidence.get(opened.handle);
+    if (!check) return opened;
+    const { sha256, size, takenAt, earlier, changed } = check;
+    return { ...opened, evidence: { sha256, size, takenAt, earlier, changed }, containerDiagnostics: check.problem ? [check.problem, ...opened.containerDiagnostics] : opened.containerDiagnostics };
+  };
   /** A change to the session's journal: kept on disk (or forgotten) shortly. */
   const journalChanged = <T>(session: WorkbenchImage, result: T): T => {
     if (!restoreOffered.has(session.handle)) autosave.schedule(session);
@@ -90,6 +104,19 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       if (autosaved) restoreOffered.add(opened.handle);
       return { ...opened, autosaved };
     },
+    async openEvidence(imagePath) {
+      grants.checkRead(imagePath, 'opened for evidence');
+      const opened = await sessions.open(imagePath, owner, (p) => emit({ type: 'open-progress', path: imagePath, ...p }));
+      try {
+        evidence.set(opened.handle, await recordEvidenceOpen(library, imagePath, sessions.get(opened.handle, owner).bytes('file')));
+      } catch (e) {
+        sessions.close(opened.handle, owner);
+        throw e;
+      }
+      deps.onImageOpened?.(imagePath);
+      // No journal is offered: nothing may be edited.
+      return withEvidence({ ...opened, autosaved: null });
+    },
     async closeImage(handle) {
       const session = sessions.find(handle, owner);
       // Edits saved or undone leave nothing to keep; unsaved ones stay until restored or discarded
@@ -100,6 +127,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       memorySearches.get(handle)?.abort();
       diffs.get(handle)?.abort();
       restoreOffered.delete(handle);
+      evidence.delete(handle);
       sessions.close(handle, owner);
     },
     // Large sections are decoded in a worker first (ImageSession, section-decoding.ts).
@@ -149,27 +177,33 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return (await sessions.get(handle, owner).fieldAddress(nodeId)) ?? null;
     },
     async editApply(handle, request) {
+      refuseIfEvidence(handle);
       const session = sessions.get(handle, owner);
       return journalChanged(session, session.apply(request));
     },
     async editUndo(handle) {
+      refuseIfEvidence(handle);
       const session = sessions.get(handle, owner);
       return journalChanged(session, session.undo());
     },
     async editRedo(handle) {
+      refuseIfEvidence(handle);
       const session = sessions.get(handle, owner);
       return journalChanged(session, session.redo());
     },
     async editRepair(handle, donorPath) {
+      refuseIfEvidence(handle);
       if (donorPath !== null) grants.checkRead(donorPath, 'used as a donor');
       const session = sessions.get(handle, owner);
       return journalChanged(session, session.repair(donorPath));
     },
     async editRepairDiagnostic(handle, code, offset) {
+      refuseIfEvidence(handle);
       const session = sessions.get(handle, owner);
       return journalChanged(session, session.repairDiagnostic(code, offset));
     },
     async restoreAutosave(handle) {
+      refuseIfEvidence(handle);
       const session = sessions.get(handle, owner);
       const restored = await session.restore(autosave.load(session.path));
       restoreOffered.delete(handle);
@@ -183,6 +217,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       if (session.unsaved) autosave.schedule(session);
     },
     async editSave(handle, outputPath, request) {
+      refuseIfEvidence(handle);
       grants.checkWrite(outputPath);
       const session = sessions.get(handle, owner);
       const saved = await session.save(outputPath, request, (p) => emit({ type: 'save-progress', handle, ...p }));
@@ -190,13 +225,14 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return saved;
     },
     async editSaveJournal(handle, file) {
+      refuseIfEvidence(handle);
       grants.checkWrite(file);
       await sessions.get(handle, owner).saveJournal(file);
     },
     async borrowVmdesc(handle, sourcePath) {
       grants.checkRead(sourcePath, 'read for its vmdesc');
       const session = sessions.get(handle, owner);
-      return session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath);
+      return withEvidence(session.borrowVmdesc(await loadVmdescFrom(sourcePath), sourcePath));
     },
     async chunkList(handle) {
       return sessions.qemu(handle, owner).chunks();
@@ -206,11 +242,13 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return donorSections(grants.checkRead(donorPath, 'used as a donor'));
     },
     async editFromDonor(handle, donorPath, request) {
+      refuseIfEvidence(handle);
       const donor = grants.checkRead(donorPath, 'used as a donor');
       const session = sessions.qemu(handle, owner);
       return journalChanged(session, editFromDonor(session, donor, request));
     },
     async editInsertSection(handle, sectionPath, position) {
+      refuseIfEvidence(handle);
       const file = grants.checkRead(sectionPath, 'inserted as a section');
       const session = sessions.qemu(handle, owner);
       return journalChanged(session, insertSectionFile(session, file, position));
@@ -232,6 +270,7 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       return planSessionTransform(sessions.qemu(handle, owner), request);
     },
     async transformApply(handle, request) {
+      refuseIfEvidence(handle);
       if (request.templatePath !== null) grants.checkRead(request.templatePath, 'used as a transform template');
       const session = sessions.qemu(handle, owner);
       return journalChanged(session, await applySessionTransform(session, request, (p) => emit({ type: 'transform-progress', handle, ...p })));

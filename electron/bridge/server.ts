@@ -45,7 +45,7 @@ const MAX_BODY = 1 << 20;
  * LONG_AT_ONCE at a time from a tab, so tree nodes, the hex view and every other short call
  * always find a free connection instead of waiting behind them.
  */
-export const LONG_CHANNELS: readonly (typeof CHANNELS)[number][] = ['openImage', 'search', 'memorySearch', 'editRepair', 'editSave', 'editSaveJournal', 'borrowVmdesc', 'transformPlan', 'transformApply', 'qemuPreflight', 'libraryIndex', 'libraryReindex', 'libraryExport'];
+export const LONG_CHANNELS: readonly (typeof CHANNELS)[number][] = ['openImage', 'openEvidence', 'search', 'memorySearch', 'editRepair', 'editSave', 'editSaveJournal', 'borrowVmdesc', 'transformPlan', 'transformApply', 'qemuPreflight', 'libraryIndex', 'libraryReindex', 'libraryExport'];
 const LONG_AT_ONCE = 2;
 /** A tab that reloads reconnects its event stream within this time; after it, a closed tab's images are closed. */
 const TAB_CLOSED_AFTER_MS = 10_000;

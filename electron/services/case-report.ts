@@ -8,6 +8,7 @@ import { toHex } from '../../shared/io/bytes';
 import { readBytes } from '../../shared/io/byte-source';
 import type { CaseReport, DiffFacts, ImageFacts, JournalFacts, SearchFacts } from '../../shared/report/case-report';
 import { blockPageCount } from '../../shared/memory/guest-memory';
+import { hashChangedText, recordEvidenceOpen } from './evidence';
 import { sha256Of } from '../edit/file-hash';
 import { readJournalFile } from '../edit/journal-store';
 import { Library } from '../index/library';
@@ -72,13 +73,11 @@ export async function buildCaseReport(paths: readonly string[], o: CaseReportOpt
 }
 
 async function imageFacts(img: OpenedImage, library: Library | undefined, evidence: boolean): Promise<ImageFacts> {
-  const takenAt = new Date().toISOString();
-  const sha256 = await sha256Of(img.file);
-  const earlier = evidence && library ? library.recordEvidenceHash(img.path, img.file.size, sha256, takenAt) : [];
-  const changed = earlier.filter((h) => h.sha256 !== sha256);
-  const evidenceProblems = changed.map(
-    (h) => `the sha256 taken at ${h.takenAt} was ${h.sha256} (${h.size} bytes); it is now ${sha256} (${img.file.size} bytes): the file changed since it was first opened for evidence`,
-  );
+  const check = evidence && library ? await recordEvidenceOpen(library, img.path, img.file) : undefined;
+  const takenAt = check?.takenAt ?? new Date().toISOString();
+  const sha256 = check?.sha256 ?? (await sha256Of(img.file));
+  const earlier = check?.earlierHashes ?? [];
+  const evidenceProblems = earlier.filter((h) => h.sha256 !== sha256).map((h) => hashChangedText(h, sha256, img.file.size));
   const m = img.model;
   const hint = formatVersionHint(versionHint(m));
   let notes: ImageFacts['notes'] = [];

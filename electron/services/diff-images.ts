@@ -13,6 +13,7 @@ export function diffSideOf(img: OpenedImage, label = img.path): DiffSide {
     kind: img.kind,
     layers: img.layers.map((l) => l.kind),
     offsetSpace: img.offsetSpace,
+    fileSize: img.file.size,
   };
 }
 

@@ -9,12 +9,20 @@ interface Props {
   selectedId: string | null;
   onSelect(node: TreeNode): void;
   onToggle(id: string, open: boolean): void;
+  /** A mark on a node (the compare view's added, removed, changed): a class `mark-NAME` and the glyph shown before the label. */
+  markOf?(node: TreeNode): TreeMark | undefined;
+}
+
+export interface TreeMark {
+  name: string;
+  glyph: string;
+  title: string;
 }
 
 const ROW = 20;
 
 /** The structure tree: virtualized rows, keyboard navigation like a file tree. */
-export const StructureTree = memo(function StructureTree({ rows, expanded, selectedId, onSelect, onToggle }: Props) {
+export const StructureTree = memo(function StructureTree({ rows, expanded, selectedId, onSelect, onToggle, markOf }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
   const selectedIndex = rows.findIndex((r) => r.node.id === selectedId);
@@ -78,6 +86,7 @@ export const StructureTree = memo(function StructureTree({ rows, expanded, selec
         {virtual.getVirtualItems().map((item) => {
           const { node, depth } = rows[item.index];
           const open = expanded.has(node.id);
+          const mark = markOf?.(node);
           return (
             <div
               key={node.id}
@@ -85,7 +94,8 @@ export const StructureTree = memo(function StructureTree({ rows, expanded, selec
               aria-expanded={node.hasChildren ? open : undefined}
               aria-selected={node.id === selectedId}
               data-node-id={node.id}
-              className={`tree-row${node.id === selectedId ? ' selected' : ''}${node.damaged ? ' damaged' : ''}`}
+              className={`tree-row${node.id === selectedId ? ' selected' : ''}${node.damaged ? ' damaged' : ''}${mark ? ` mark-${mark.name}` : ''}`}
+              data-mark={mark?.name}
               style={{ top: item.start, paddingLeft: 4 + depth * 14 }}
               onClick={() => onSelect(node)}
               onDoubleClick={() => node.hasChildren && onToggle(node.id, !open)}
@@ -99,6 +109,11 @@ export const StructureTree = memo(function StructureTree({ rows, expanded, selec
               >
                 {node.hasChildren ? (open ? '▾' : '▸') : ''}
               </span>
+              {mark && (
+                <span className="tree-mark" title={mark.title} aria-label={mark.title}>
+                  {mark.glyph}
+                </span>
+              )}
               <span className="label">{node.label}</span>
               {node.value && <span className="value">{shortValue(node.value)}</span>}
               {node.detail && <span className="detail">{node.detail}</span>}

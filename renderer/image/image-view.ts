@@ -84,6 +84,8 @@ export interface ImageViewHost {
   choosePath(request: PathRequest): Promise<string | null>;
   /** Asks the user; resolves with the value of the button chosen (or null when dismissed). */
   confirm(request: ConfirmRequest): Promise<string | null>;
+  /** Opens this image and another the user chooses side by side. */
+  compareWith(handle: string): Promise<void>;
 }
 
 const MINIMAP_BUCKETS = 2048;
@@ -203,6 +205,8 @@ export class ImageView {
     return actions;
   };
 
+  compareWith = (): Promise<void> => this.host.compareWith(this.handle);
+
   /** The commands (menus, shortcuts) that act on the image on screen. */
   run = (command: Command): void => {
     if (command.type === 'go-to' || command.type === 'find') this.store.set({ focus: { field: command.type, seq: ++this.seq } });
@@ -310,6 +314,9 @@ export class ImageView {
   showTab = (bottom: BottomTab): void => this.store.set({ bottom });
 
   setSaveOptions = (patch: Partial<SaveRequest>): void => this.store.set((s) => ({ saveOptions: { ...s.saveOptions, ...patch } }));
+
+  /** An edit made from outside the image's own panels (the compare view copying across); resolves with the new state, or null when it failed or another edit was running. */
+  edit = <T extends EditState>(request: () => Promise<T>, done: string | ((r: T) => string)): Promise<T | null> => this.runEdit(request, done);
 
   undo = (): void => void this.runEdit(() => this.api.editUndo(this.handle), 'undone');
   redo = (): void => void this.runEdit(() => this.api.editRedo(this.handle), 'redone');

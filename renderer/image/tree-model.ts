@@ -92,6 +92,21 @@ export class TreeModel {
     return last;
   }
 
+  /** Children of a node (null: the roots), fetched when not loaded yet. */
+  childrenOf = (id: string | null): Promise<readonly TreeNode[]> => this.fetch(id);
+
+  /** Ids from a root down to a loaded node (the node last). */
+  pathTo(id: string): string[] {
+    const path: string[] = [];
+    for (let at: string | null | undefined = id; at; at = this.loaded.parentOf.get(at)) path.unshift(at);
+    return path;
+  }
+
+  /** The loaded siblings of a node (itself among them). */
+  siblingsOf(id: string): readonly TreeNode[] {
+    return this.loaded.children.get(this.loaded.parentOf.get(id) ?? null) ?? [];
+  }
+
   /** A loaded node of the current revision, by id. */
   node(id: string): TreeNode | undefined {
     return this.loaded.nodes.get(id);

@@ -106,6 +106,9 @@ function SelectionBar({ library, chosen, visible, indexing }: { library: Library
       <button onClick={() => void library.open(chosen)} disabled={!n} title="Open each selected image in its tab (Enter)">
         Open{n > 1 ? ` ${n}` : ''}
       </button>
+      <button onClick={() => void library.compare(chosen)} disabled={n !== 2} title="Open the two selected images side by side and compare them">
+        Compare
+      </button>
       <button onClick={() => void library.reindex(chosen)} disabled={!n || indexing} title="Index the selected files again (only changed files are read)">
         Re-index selected
       </button>

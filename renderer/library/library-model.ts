@@ -30,6 +30,8 @@ export interface LibraryState {
 export interface LibraryHost {
   status(text: string, error?: boolean): void;
   openPaths(paths: readonly string[]): Promise<void>;
+  /** Opens two images side by side in a compare tab. */
+  comparePaths(a: string, b: string): Promise<void>;
   choosePath(request: PathRequest): Promise<string | null>;
 }
 
@@ -113,6 +115,14 @@ export class LibraryModel {
     const openable = rows.filter((r) => r.image.status === 'indexed');
     if (openable.length < rows.length) this.host.status(`${rows.length - openable.length} of the selected files cannot be opened (see their status)`, true);
     await this.host.openPaths(openable.map((r) => r.image.path));
+  };
+
+  /** Compares the two selected images side by side. */
+  compare = async (rows: readonly LibraryRow[]): Promise<void> => {
+    if (rows.length !== 2) return this.host.status('Select exactly two images to compare', true);
+    const unopenable = rows.filter((r) => r.image.status !== 'indexed');
+    if (unopenable.length) return this.host.status(`${unopenable.map((r) => r.image.path).join(', ')} cannot be opened (see the status column)`, true);
+    await this.host.comparePaths(rows[0].image.path, rows[1].image.path);
   };
 
   /** Indexes folders (remembered by the library) or, with none, re-reads every file of it. */

@@ -11,6 +11,7 @@ import { LIBRARY, type Shell } from './shell';
 export function ImageTabs({ shell }: { shell: Shell }) {
   const views = useStore(shell.store, (s) => s.views);
   const active = useStore(shell.store, (s) => s.active);
+  const compares = useStore(shell.store, (s) => s.compares);
   const strip = useRef<HTMLDivElement>(null);
   const [menuOpen, setMenuOpen] = useState(false);
 
@@ -26,6 +27,14 @@ export function ImageTabs({ shell }: { shell: Shell }) {
         </div>
         {views.map((v) => (
           <ImageTab key={v.handle} view={v} active={v.handle === active} onShow={shell.show} onClose={(h) => void shell.closeImage(h)} />
+        ))}
+        {compares.map((c) => (
+          <div key={c.id} role="tab" aria-selected={c.id === active} className={`tab compare-tab${c.id === active ? ' active' : ''}`} onClick={() => shell.show(c.id)} data-compare={c.id} title={`${c.a.store.get().image.path}\n${c.b.store.get().image.path}`}>
+            {c.title}
+            <button className="close" onClick={(e) => (e.stopPropagation(), shell.closeCompare(c.id))} aria-label={`Close ${c.title}`}>
+              ×
+            </button>
+          </div>
         ))}
       </div>
       {views.length > 0 && (

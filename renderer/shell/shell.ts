@@ -3,6 +3,7 @@ import { errorMessage } from '../api';
 import { onCommand, runCommand, type Command } from '../commands';
 import type { ConfirmRequest } from '../components/ConfirmDialog';
 import type { PathRequest } from '../components/FilePicker';
+import { CompareView } from '../compare/compare-view';
 import { ImageView, type ImageViewHost, type StatusMessage } from '../image/image-view';
 import { LibraryModel } from '../library/library-model';
 import { Store } from '../state/store';
@@ -34,7 +35,9 @@ export interface ShellState {
   host: HostInfo | null;
   /** The open images, in tab order. */
   views: readonly ImageView[];
-  /** The tab on screen: an image's handle, or LIBRARY. */
+  /** Open comparisons of two images, each in its tab after the images'. */
+  compares: readonly CompareView[];
+  /** The tab on screen: an image's handle, a comparison's id, or LIBRARY. */
   active: string | null;
   /** The library's (and the app's) last message; each image keeps its own. */
   status: StatusMessage;
@@ -42,6 +45,8 @@ export interface ShellState {
   picker: PickerRequest | null;
   confirm: ConfirmState | null;
   theme: Theme;
+  /** Images are opened for evidence: read-only, their sha256 recorded in the library on open. */
+  evidenceMode: boolean;
 }
 
 /**
@@ -50,15 +55,16 @@ export interface ShellState {
  * (those that act on an image go to the image on screen).
  */
 export class Shell {
-  readonly store = new Store<ShellState>({ host: null, views: [], active: null, status: { text: 'Ready' }, progress: null, picker: null, confirm: null, theme: savedTheme() });
+  readonly store = new Store<ShellState>({ host: null, views: [], compares: [], active: null, status: { text: 'Ready' }, progress: null, picker: null, confirm: null, theme: savedTheme(), evidenceMode: false });
   /** What each image view gets from the shell. */
-  private readonly viewHost: ImageViewHost = { choosePath: (request) => this.choosePath(request), confirm: (request) => this.confirm(request) };
+  private readonly viewHost: ImageViewHost = { choosePath: (request) => this.choosePath(request), confirm: (request) => this.confirm(request), compareWith: (handle) => this.compareWith(handle) };
+  private compareSeq = 0;
   /** The library tab: indexed images, their filter and selection, indexing. */
   readonly library: LibraryModel;
 
   constructor(private readonly api: WorkbenchBridge) {
     applyTheme(this.store.get().theme, false);
-    this.library = new LibraryModel(api, { status: (text, error) => this.setStatus(text, error), openPaths: (paths) => this.openPaths(paths), choosePath: (request) => this.choosePath(request) });
+    this.library = new LibraryModel(api, { status: (text, error) => this.setStatus(text, error), openPaths: (paths) => this.openPaths(paths), comparePaths: (a, b) => this.comparePaths(a, b), choosePath: (request) => this.choosePath(request) });
   }
 
   /** Connects to the backend (host info, events), the command bus and the keyboard; returns the disconnect. */
@@ -98,22 +104,59 @@ export class Shell {
     return views.find((v) => v.handle === active);
   }
 
-  openPath = async (path: string): Promise<void> => {
+  openPath = async (path: string): Promise<void> => void (await this.open(path));
+
+  /** Opens an image in a new tab; resolves with its view (undefined when it could not be opened: the status says why). */
+  private open = async (path: string): Promise<ImageView | undefined> => {
     performance.mark('migwb:open-requested');
     this.store.set({ progress: { path, phase: 'scan', done: 0, total: 1 } });
     try {
-      const opened = await this.api.openImage(path);
+      const opened = await (this.store.get().evidenceMode ? this.api.openEvidence(path) : this.api.openImage(path));
       const view = new ImageView(opened, this.api, this.viewHost);
       this.store.set((s) => ({ views: [...s.views, view], active: opened.handle }));
       const errors = [...opened.containerDiagnostics, ...opened.diagnostics].filter((d) => d.severity === 'error').length;
       const via = opened.openedVia === 'scan' ? 'scanned' : `read its ${opened.openedVia === 'sidecar' ? 'sidecar ' : ''}section directory`;
-      view.setStatus(`${opened.name}: ${describeSize(opened)}, ${via} in ${opened.openMs} ms${errors ? `, ${errors} errors` : ''}`, errors > 0);
+      const evidence = opened.evidence ? `; opened for evidence (read-only), sha256 ${opened.evidence.sha256} recorded${opened.evidence.changed ? ': THE FILE CHANGED since it was first opened for evidence (see Diagnostics)' : ''}` : '';
+      view.setStatus(`${opened.name}: ${describeSize(opened)}, ${via} in ${opened.openMs} ms${errors ? `, ${errors} errors` : ''}${evidence}`, errors > 0);
+      return view;
     } catch (e) {
       this.tellActive(errorMessage(e), true);
+      return undefined;
     } finally {
       this.store.set({ progress: null });
     }
   };
+
+  /** The open view of a file, or a new one. */
+  private viewOfPath = async (path: string): Promise<ImageView | undefined> => this.store.get().views.find((v) => v.store.get().image.path === path) ?? (await this.open(path));
+
+  /**
+   * Two images side by side in a compare tab (each also in its own tab, where its edits are
+   * the same), compared at once.
+   */
+  comparePaths = async (pathA: string, pathB: string): Promise<void> => {
+    if (pathA === pathB) return this.tellActive('Choose two different images to compare', true);
+    const a = await this.viewOfPath(pathA);
+    const b = a && (await this.viewOfPath(pathB));
+    if (a && b) this.compare(a, b);
+  };
+
+  /** "Compare with…" on an image: the other image is chosen in a file dialog. */
+  compareWith = async (handle: string): Promise<void> => {
+    const view = this.viewOf(handle);
+    if (!view) return;
+    const other = await this.choosePath({ mode: 'file', title: `Compare ${view.store.get().image.name} with…` });
+    if (other) await this.comparePaths(view.store.get().image.path, other);
+  };
+
+  private compare(a: ImageView, b: ImageView): void {
+    const compare = new CompareView(a, b, this.api, `compare-${++this.compareSeq}`);
+    this.store.set((s) => ({ compares: [...s.compares, compare], active: compare.id }));
+    void compare.run();
+  }
+
+  closeCompare = (id: string): void =>
+    this.store.set(({ compares, views, active }) => ({ compares: compares.filter((c) => c.id !== id), active: active === id ? (views[views.length - 1]?.handle ?? LIBRARY) : active }));
 
   /** Opens several images (from the library), one after another. */
   openPaths = async (paths: readonly string[]): Promise<void> => {
@@ -152,9 +195,12 @@ export class Shell {
       if (choice === 'discard') await this.api.discardAutosave(handle).catch(() => undefined);
     }
     await this.api.closeImage(handle).catch(() => undefined);
-    this.store.set(({ views, active }) => {
+    this.store.set(({ views, compares, active }) => {
       const rest = views.filter((v) => v.handle !== handle);
-      return { views: rest, active: active === handle ? (rest[rest.length - 1]?.handle ?? LIBRARY) : active };
+      // A comparison shows the image: it goes with it.
+      const gone = compares.filter((c) => c.a.handle === handle || c.b.handle === handle).map((c) => c.id);
+      const shown = active === handle || (active !== null && gone.includes(active));
+      return { views: rest, compares: compares.filter((c) => !gone.includes(c.id)), active: shown ? (rest[rest.length - 1]?.handle ?? LIBRARY) : active };
     });
   };
 
@@ -190,6 +236,8 @@ export class Shell {
     paths.forEach((p) => void this.openPath(p));
   };
 
+  setEvidenceMode = (evidenceMode: boolean): void => this.store.set({ evidenceMode });
+
   toggleTheme = (): void => {
     const theme = this.store.get().theme === 'dark' ? 'light' : 'dark';
     this.store.set({ theme });
@@ -201,13 +249,15 @@ export class Shell {
     if (c.type === 'open-image') void this.openDialog();
     else if (c.type === 'open-path') void this.openPath(c.path);
     else if (c.type === 'close-image') {
-      if (active && active !== LIBRARY) void this.closeImage(active);
+      if (this.store.get().compares.some((x) => x.id === active)) this.closeCompare(active!);
+      else if (active && active !== LIBRARY) void this.closeImage(active);
     } else if (c.type === 'toggle-theme') this.toggleTheme();
     else this.activeView()?.run(c);
   };
 
   private onEvent = (e: WorkbenchEvent): void => {
     if (e.type === 'memory-search-progress') this.viewOf(e.handle)?.memory.searchProgress(e.done, e.total);
+    else if (e.type === 'diff-progress') this.store.get().compares.filter((c) => c.a.handle === e.handle).forEach((c) => c.progress(e.done, e.total));
     else if (e.type === 'search-progress') this.viewOf(e.handle)?.searchProgress(e.done, e.total);
     else if (e.type === 'index-progress') this.library.indexProgress(e);
     else if (e.type === 'open-progress') this.store.set({ progress: { path: e.path, phase: e.phase, done: e.done, total: e.total } });

@@ -34,6 +34,12 @@ export interface WorkbenchApi {
 
   /** Opens an image read-only and returns its handle and summary. */
   openImage(path: string): Promise<ImageOpened>;
+  /**
+   * Opens an image for evidence: its sha256 is taken and recorded in the library with the
+   * time, a hash that differs from one recorded before is an error diagnostic, and every
+   * edit, repair, transform and save of it is refused.
+   */
+  openEvidence(path: string): Promise<ImageOpened>;
   closeImage(handle: string): Promise<void>;
   /** Children of a structure-tree node; `null` asks for the roots. */
   treeChildren(handle: string, nodeId: string | null): Promise<TreeNode[]>;
@@ -158,6 +164,7 @@ export type Channel = keyof WorkbenchApi;
 export const CHANNELS = [
   'hostInfo',
   'openImage',
+  'openEvidence',
   'closeImage',
   'treeChildren',
   'nodePathAt',
@@ -283,6 +290,20 @@ export interface ImageOpened {
   repairs: RepairOffer[];
   /** Unsaved edits an earlier session left for this image (restoreAutosave), when opened. */
   autosaved: AutosavedJournal | null;
+  /** Set when the image was opened for evidence (openEvidence): it is read-only. */
+  evidence?: EvidenceOpen;
+}
+
+/** The hash taken when an image was opened for evidence. */
+export interface EvidenceOpen {
+  sha256: string;
+  size: number;
+  /** When it was taken (ISO 8601). */
+  takenAt: string;
+  /** Hashes the library recorded for the path before. */
+  earlier: number;
+  /** An earlier hash differs: the file changed since (the diagnostic evidence-hash-changed says how). */
+  changed: boolean;
 }
 
 /** A repair the app offers on the diagnostics it answers. */

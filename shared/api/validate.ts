@@ -163,6 +163,7 @@ const exportFormat: Check = (v) => (v === 'csv' || v === 'json' ? undefined : 'e
 const SIGNATURES: Record<Channel, Check[]> = {
   hostInfo: [],
   openImage: [string],
+  openEvidence: [string],
   closeImage: [string],
   treeChildren: [string, nullableString],
   nodePathAt: [string, offset, byteSpace],

@@ -14,6 +14,8 @@ export interface DiffSide {
   /** The wrappers, outermost first (kinds of the format layers). */
   layers: string[];
   offsetSpace: string;
+  /** Bytes of the file around the stream (a container's chunk headers and CRCs, a wrapper's header, compression). */
+  fileSize?: number;
 }
 
 export interface DiffOptions {

@@ -140,6 +140,7 @@ export function streamFramingDifferences(a: DiffSide, b: DiffSide, pairs: Sectio
   fact('container', a.kind, b.kind);
   fact('wrappers', a.layers.join(' > ') || '(none)', b.layers.join(' > ') || '(none)');
   fact('offset space', a.offsetSpace, b.offsetSpace);
+  if (a.fileSize !== undefined && b.fileSize !== undefined) fact('file size', `${a.fileSize.toLocaleString('en-US')} bytes`, `${b.fileSize.toLocaleString('en-US')} bytes`);
   fact('capabilities', [...a.model.capabilities].sort().join(', ') || '(none)', [...b.model.capabilities].sort().join(', ') || '(none)');
   fact('vmdesc', a.model.vmdesc ? (a.model.borrowedVmdesc ? 'borrowed' : 'present') : 'absent', b.model.vmdesc ? (b.model.borrowedVmdesc ? 'borrowed' : 'present') : 'absent');
   const commands = (m: QemuStreamModel) => m.elements.filter((e) => e.type === 'COMMAND').map((e) => e.cmdName ?? `command ${e.cmd}`).join(', ') || '(none)';

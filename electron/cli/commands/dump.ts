@@ -15,6 +15,8 @@ import { loadVmdescFrom } from '../../services/vmdesc-source';
 import { hexOffset, printable } from '../format';
 import { printJson, type CliIO } from '../output';
 import { openForCommand } from './open-with-progress';
+import { recordForEvidence, withEvidenceOption, type EvidenceOptions } from './evidence-option';
+
 
 interface DumpOptions {
   json?: boolean;
@@ -26,8 +28,9 @@ interface DumpOptions {
 }
 
 export function registerDump(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
-    .command('dump')
+  withEvidenceOption(
+    program
+      .command('dump')
     .description('the decoded device state: every section field by field with its offset')
     .argument('<image>', 'image file')
     .option('--json', 'machine-readable output')
@@ -35,10 +38,11 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
     .option('--decoded', 'display devices (vga, qxl, bochs-display): the registers by name, the mode they imply and the QXL state, instead of the raw fields')
     .option('--analyze-compat', "print exactly what QEMU's analyze-migration.py -d state prints")
     .option('--desc', 'with --analyze-compat: what analyze-migration.py -d desc prints (the vmdesc)')
-    .option('--vmdesc-from <source>', 'for a stream without a vmdesc: decode with the vmdesc of a sibling image (or a vmdesc JSON file)')
-    .action(async (image: string, opts: DumpOptions) => {
+      .option('--vmdesc-from <source>', 'for a stream without a vmdesc: decode with the vmdesc of a sibling image (or a vmdesc JSON file)'),
+  ).action(async (image: string, opts: DumpOptions & EvidenceOptions) => {
       if (opts.desc && !opts.analyzeCompat) throw new UsageError('--desc only applies together with --analyze-compat');
       const borrowed = opts.vmdescFrom ? await loadVmdescFrom(opts.vmdescFrom) : undefined;
+      await recordForEvidence(io, [image], opts);
       const img = await openForCommand(io, image);
       try {
         if (borrowed && img.model.vmdesc) io.err(`migwb: ${image} has its own vmdesc; --vmdesc-from is ignored\n`);

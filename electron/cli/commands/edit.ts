@@ -16,6 +16,7 @@ import { printJson, type CliIO } from '../output';
 import { checkOutputs } from '../../io/output-paths';
 import { collect, donorPaths, givenPaths, loadEditing, openDonors, printDiagnostics, printEdit, repeat, wireEdit } from './edit-common';
 import { guestMemoryReader } from '../../../shared/memory/guest-reader';
+import { refuseEvidenceOption } from './evidence-option';
 
 interface EditOptions {
   journal?: string;
@@ -70,7 +71,8 @@ export function registerEdit(program: Command, io: CliIO, setExit: (code: number
     .option('--redo [count]', 'redo undone edits, before any new edits')
     .option('--fields <section>', 'list the fields of a section of the edited image with their paths, types and values')
     .option('--report <file>', 'also write the evidence report (Markdown) of the journal')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output');
+  refuseEvidenceOption(cmd, 'migwb edit')
     .action(async (image: string, opts: EditOptions) => {
       // The journal is this command's own file (read, then rewritten); it may be nothing else.
       const inserted = steps.filter((s) => s.kind === 'insert-section').map((s) => ({ path: s.text.replace(/\s+(before|after)\s+.*$|\s+last$/, ''), role: 'an inserted section file' }));

@@ -9,18 +9,22 @@ import type { TextStyle } from '../../../shared/formats/format';
 import { viewsOf } from '../../../shared/formats/registry';
 import type { OpenedImage } from '../../services/open-image';
 import { openForCommand } from './open-with-progress';
+import { recordForEvidence, withEvidenceOption, type EvidenceOptions } from './evidence-option';
+
 import { humanSize } from '../../../shared/util/size';
 
 const CLI_STYLE: TextStyle = { offset: (n) => hexOffset(n), size: formatSize, table };
 
 export function registerInfo(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
-    .command('info')
+  withEvidenceOption(
+    program
+      .command('info')
     .description('format, versions, machine type, page size, RAM blocks and the element table of an image')
     .argument('<image>', 'image file')
     .option('--json', 'machine-readable output')
-    .option('--snapshot <name|id>', 'qcow2: the internal snapshot whose VM state to show (default: the newest with one)')
-    .action(async (image: string, opts: { json?: boolean; snapshot?: string }) => {
+      .option('--snapshot <name|id>', 'qcow2: the internal snapshot whose VM state to show (default: the newest with one)'),
+  ).action(async (image: string, opts: { json?: boolean; snapshot?: string } & EvidenceOptions) => {
+      await recordForEvidence(io, [image], opts);
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
       try {
         // In a stream stored whole in the file, listed offsets are file offsets.

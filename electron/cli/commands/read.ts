@@ -10,6 +10,8 @@ import { printableText } from '../format';
 import { printJson, type CliIO } from '../output';
 import { maxRamBelow4g, memoryOptions, type MemoryCommandOptions } from './ram';
 import { openForCommand } from './open-with-progress';
+import { recordForEvidence, withEvidenceOption, type EvidenceOptions } from './evidence-option';
+
 
 interface ReadOptions extends MemoryCommandOptions {
   gpa?: string;
@@ -21,7 +23,7 @@ interface ReadOptions extends MemoryCommandOptions {
 }
 
 export function registerRead(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  memoryOptions(
+  withEvidenceOption(memoryOptions(
     program
       .command('read')
       .description('guest memory at a guest-physical address (or block offset), with where each page came from in the file')
@@ -32,10 +34,11 @@ export function registerRead(program: Command, io: CliIO, setExit: (code: number
       .option('--length <bytes>', 'how many bytes (default: one guest page)')
       .option('--raw', 'write the bytes themselves to standard output (for piping into other tools), nothing else')
       .option('-o, --output <file>', 'write the bytes themselves to FILE; the page origins are printed'),
-  ).action(async (image: string, opts: ReadOptions) => {
+  )).action(async (image: string, opts: ReadOptions & EvidenceOptions) => {
     if ((opts.gpa === undefined) === (opts.block === undefined)) throw new UsageError('give either --gpa ADDRESS or --block NAME [--offset N]');
     if (opts.raw && (opts.output !== undefined || opts.json)) throw new UsageError('--raw writes only the bytes; it goes with neither -o nor --json');
     const where: GuestAddress = opts.gpa !== undefined ? { gpa: parseAddress(opts.gpa, '--gpa') } : { block: opts.block!, offset: parseAddress(opts.offset ?? '0', '--offset') };
+    await recordForEvidence(io, [image], opts);
     const img = await openForCommand(io, image, { snapshot: opts.snapshot });
     try {
       const length = opts.length !== undefined ? parseAddress(opts.length, '--length') : img.model.pageSize;

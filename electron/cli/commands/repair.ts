@@ -7,6 +7,7 @@ import { UsageError } from '../../services/user-error';
 import { printJson, type CliIO } from '../output';
 import { checkOutputs } from '../../io/output-paths';
 import { givenPaths, loadEditing, printDiagnostics } from './edit-common';
+import { refuseEvidenceOption } from './evidence-option';
 
 interface RepairOptions {
   output?: string;
@@ -25,8 +26,9 @@ interface RepairOptions {
  * repaired (or nothing to repair), 1: errors remain, 2: could not run.
  */
 export function registerRepair(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
-    .command('repair')
+  refuseEvidenceOption(
+    program
+      .command('repair')
     .description('repair what validation finds (damaged headers, cut files, a damaged vmdesc, sections missing against a donor) into a new file')
     .argument('<image>', 'the damaged image (never written)')
     .option('-o, --output <file>', 'where to write the repaired image')
@@ -36,8 +38,9 @@ export function registerRepair(program: Command, io: CliIO, setExit: (code: numb
     .option('--force', 'save even if errors remain')
     .option('--journal <file>', 'also write the repairs as an edit journal (re-applicable with "migwb apply")')
     .option('--report <file>', 'also write the evidence report (Markdown)')
-    .option('--json', 'machine-readable output')
-    .action(async (image: string, opts: RepairOptions) => {
+      .option('--json', 'machine-readable output'),
+    'migwb repair',
+  ).action(async (image: string, opts: RepairOptions) => {
       if (!opts.output && !opts.dryRun) throw new UsageError('give the output file with -o OUT (the damaged image is never written), or --dry-run to see the plan');
       const outputs = givenPaths([[opts.dryRun ? undefined : opts.output, '-o'], [opts.journal, '--journal'], [opts.report, '--report']]);
       checkOutputs(givenPaths([[image, 'the image'], [opts.donor, 'the donor']]), outputs);

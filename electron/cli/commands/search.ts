@@ -8,6 +8,7 @@ import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
 import { databasePath } from './library-options';
 import { maxRamBelow4g, memoryOptions, type MemoryCommandOptions } from './ram';
+import { recordForEvidence, withEvidenceOption, type EvidenceOptions } from './evidence-option';
 
 interface SearchCommandOptions extends MemoryCommandOptions {
   string?: string;
@@ -19,7 +20,7 @@ interface SearchCommandOptions extends MemoryCommandOptions {
 }
 
 export function registerSearch(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  memoryOptions(
+  withEvidenceOption(memoryOptions(
     program
       .command('search')
       .description('search guest memory of one or more images (or of every indexed image of a library); reports guest-physical address, block offset, and where the bytes are in the file')
@@ -30,11 +31,12 @@ export function registerSearch(program: Command, io: CliIO, setExit: (code: numb
       .option('--regex <pattern>', 'a JavaScript regular expression over bytes (each byte one character)')
       .option('--gpa-range <A-B>', 'only this guest-physical range (inclusive, or A+LENGTH)')
       .option('--max-hits <n>', 'stop after this many hits per image', '1000'),
-  ).action(async (given: string[], opts: SearchCommandOptions) => {
+  ), true).action(async (given: string[], opts: SearchCommandOptions & EvidenceOptions) => {
     const patterns = [opts.string, opts.hex, opts.regex].filter((p) => p !== undefined).length;
     if (patterns !== 1) throw new UsageError('give exactly one of --string, --hex or --regex');
     const images = [...given, ...(opts.db !== undefined ? await indexedImages(databasePath(opts)) : [])];
     if (images.length === 0) throw opts.db !== undefined ? new UserError(`the library ${opts.db} has no indexed images; index some with: migwb index PATH --db ${opts.db}`) : new UsageError('give image files to search, or --db LIBRARY');
+    await recordForEvidence(io, images, opts);
     const pattern: SearchPattern = opts.string !== undefined ? { string: opts.string } : opts.hex !== undefined ? { hex: opts.hex } : { regex: opts.regex! };
     const bar = progressBar(io, 'searching');
     const { searchImages } = await import('../../memory/search');

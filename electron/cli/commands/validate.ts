@@ -5,17 +5,22 @@ import { hexOffset, printable, severityCounts } from '../format';
 import { printJson, type CliIO } from '../output';
 import { placedDiagnostics } from '../../services/image-diagnostics';
 import { openForCommand } from './open-with-progress';
+import { recordForEvidence, withEvidenceOption, type EvidenceOptions } from './evidence-option';
+
 
 export function registerValidate(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
-    .command('validate')
+  withEvidenceOption(
+    program
+      .command('validate')
     .description('check an image and list every problem with its file offset; exit status 0: no errors, 1: errors, 2: could not run')
     .argument('<image>', 'image file')
     .option('--json', 'machine-readable output')
-    .option('--snapshot <name|id>', 'qcow2: the internal snapshot to check (default: the newest with a VM state)')
-    .action(async (image: string, opts: { json?: boolean; snapshot?: string }) => {
+      .option('--snapshot <name|id>', 'qcow2: the internal snapshot to check (default: the newest with a VM state)'),
+  ).action(async (image: string, opts: { json?: boolean; snapshot?: string } & EvidenceOptions) => {
+      const evidence = await recordForEvidence(io, [image], opts);
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
-      const diags = placedDiagnostics(img);
+      // A file that changed since it was opened for evidence is a problem of the whole file, listed first.
+      const diags = [...evidence.map((d) => ({ ...d, offsetSpace: 'file' as const })), ...placedDiagnostics(img)];
       img.close();
       const counts = countBySeverity(diags);
       if (opts.json) {

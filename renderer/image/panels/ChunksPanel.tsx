@@ -23,7 +23,8 @@ export function ChunksPanel() {
   const selected = useStore(panel.store, (s) => s.selected);
   const note = useStore(panel.store, (s) => s.note);
   const donor = useStore(panel.store, (s) => s.donor);
-  const busy = useViewState((s) => s.busy);
+  // An image opened for evidence takes no edits: its chunk actions are off, as if busy.
+  const busy = useViewState((s) => s.busy || !!s.image.evidence);
   const dark = useContext(ThemeContext) === 'dark';
   const [dragged, setDragged] = useState<number | null>(null);
   const listRef = useRef<HTMLDivElement>(null);

@@ -14,6 +14,8 @@ export function EditToolbar() {
   const wrapped = useViewState((s) => s.image.layers.length > 0);
   const options = useViewState((s) => s.saveOptions);
   const offer = useViewState((s) => s.restoreOffer);
+  const evidence = useViewState((s) => s.image.evidence);
+  if (evidence) return <EvidenceBar />;
   return (
     <div className="edit-toolbar" role="toolbar" aria-label="Edits">
       <button onClick={view.undo} disabled={busy || !edits} title="Undo the last edit (Ctrl+Z)">
@@ -35,6 +37,9 @@ export function EditToolbar() {
       </button>
       <button onClick={() => void view.launch.show()} title="The QEMU command line (or libvirt XML) that loads this image, and whether a QEMU will (Ctrl+Shift+L)" aria-keyshortcuts="Control+Shift+L">
         Load in QEMU…
+      </button>
+      <button onClick={() => void view.compareWith()} title="Open this image and another side by side: what differs, by section, field and RAM page">
+        Compare with…
       </button>
       <span className="separator" />
       <button className="primary" onClick={() => void view.save(options)} disabled={busy} title="Write the edited image to a new file, checked before it replaces anything">
@@ -62,6 +67,31 @@ export function EditToolbar() {
           </button>
         </span>
       )}
+    </div>
+  );
+}
+
+/**
+ * An image opened for evidence: nothing to edit, so the bar says what was recorded instead
+ * (the hash, when it was taken, and whether it differs from an earlier one), and offers
+ * what reads: Load in QEMU and Compare.
+ */
+function EvidenceBar() {
+  const view = useImageView();
+  const evidence = useViewState((s) => s.image.evidence)!;
+  return (
+    <div className="edit-toolbar" role="toolbar" aria-label="Evidence">
+      <span className={`evidence-badge${evidence.changed ? ' changed' : ''}`} data-testid="evidence-badge" title="Opened for evidence: edits, repairs, transforms and saves are refused">
+        Evidence · read-only · sha256 {evidence.sha256} taken {evidence.takenAt.replace('T', ' ').slice(0, 19)} UTC
+        {evidence.changed ? ' · CHANGED since it was first opened for evidence' : evidence.earlier ? ` · the same as ${evidence.earlier} earlier hash${evidence.earlier === 1 ? '' : 'es'}` : ' · first hash of this file'}
+      </span>
+      <span className="separator" />
+      <button onClick={() => void view.launch.show()} title="The QEMU command line (or libvirt XML) that loads this image, and whether a QEMU will">
+        Load in QEMU…
+      </button>
+      <button onClick={() => void view.compareWith()} title="Open this image and another side by side">
+        Compare with…
+      </button>
     </div>
   );
 }

@@ -12,6 +12,8 @@ export function InspectorPanel() {
   const read = useViewState((s) => s.bytes[s.space].read);
   const fieldAddress = useViewState((s) => s.fieldAddress);
   const busy = useViewState((s) => s.busy);
+  // An image opened for evidence is read-only: no edit box.
+  const evidence = useViewState((s) => !!s.image.evidence);
   return (
     <div className="panel">
       <div className="panel-title">Inspector</div>
@@ -24,7 +26,7 @@ export function InspectorPanel() {
           offsetSpace={offsetSpace}
           read={read}
           fieldAddress={fieldAddress}
-          canEdit={!busy}
+          canEdit={!busy && !evidence}
           onSetField={view.setField}
           onOverwrite={view.overwrite}
           onShowGuest={view.showGuest}
