@@ -6,6 +6,7 @@ import { guiBenchmark } from './gui-bench';
 import { hostileBenchmark } from './hostile-bench';
 import { ensureBenchImages } from './lib';
 import { ramBenchmark } from './ram-bench';
+import { scaleBenchmark } from './scale-bench';
 import { scanBenchmark } from './scan-bench';
 import { searchBenchmark } from './search-bench';
 import { xenBenchmark } from './xen-bench';
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   scan: scanBenchmark,
   directory: directoryBenchmark,
   index: indexBenchmark,
+  scale: scaleBenchmark,
   gui: guiBenchmark,
   ram: ramBenchmark,
   search: searchBenchmark,
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !(w in BENCHMARKS));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
-  if (wanted.some((w) => w !== 'hostile') || !wanted.length) ensureBenchImages();
+  if (wanted.some((w) => w !== 'hostile' && w !== 'scale') || !wanted.length) ensureBenchImages();
   for (const [name, run] of Object.entries(BENCHMARKS)) if (!wanted.length || wanted.includes(name)) await run();
 }
 
