@@ -22,7 +22,8 @@ const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow)
   { key: 'problems', label: 'Problems', width: '0.8fr', cell: (r) => problems(r.image), title: (r) => r.image.problems.map((p) => `${p.severity}: ${p.code}`).join('\n') || undefined },
   { key: 'indexedAt', label: 'Indexed', width: '0.9fr', cell: (r) => r.image.indexedAt.replace('T', ' ').slice(0, 16) },
 ];
-const GRID = COLUMNS.map((c) => c.width).join(' ');
+// minmax(0, …): a track never sizes to its cells' text, so a row's layout does not measure it.
+const GRID = COLUMNS.map((c) => `minmax(0, ${c.width})`).join(' ');
 
 interface Props {
   library: LibraryModel;
