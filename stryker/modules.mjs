@@ -24,6 +24,16 @@ export const MODULES = {
     mutate: ['shared/repair/*.ts'],
     tests: ['test/repair/repair.test.ts', 'test/engine/made-damage.test.ts'],
   },
+  'transform-rules': {
+    what: 'the transform rules and the engine that applies them',
+    mutate: ['shared/transform/rules/*.ts', 'shared/transform/rule.ts', 'shared/transform/transform.ts', 'shared/transform/detect.ts', 'shared/transform/assemble.ts', 'shared/transform/vmdesc-index.ts'],
+    tests: ['test/transform/corpus-pairs.test.ts', 'test/transform/rebase.test.ts', 'test/transform/transform-api.test.ts'],
+  },
+  'chunked-validator': {
+    what: "the chunked container's validator (its rules, chunk walk and CRC check)",
+    mutate: ['shared/formats/chunked/rules.ts', 'shared/formats/chunked/walk.ts', 'shared/formats/chunked/layer.ts', 'shared/formats/chunked/chunk-types.ts'],
+    tests: ['test/chunked/damaged-containers.test.ts', 'test/chunked/section-access.test.ts', 'test/chunked/journal-property.test.ts'],
+  },
   'memory-layout': {
     what: 'the guest-physical memory layouts',
     mutate: ['shared/memory/layout.ts'],

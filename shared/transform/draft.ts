@@ -1,5 +1,5 @@
 import type { StreamElement } from '../formats/qemu-stream/model';
-import type { ImageView, NewSection, PlanChange, RamPolicy, SectionDraft, TargetDifference, TransformDraft, TransformTarget } from './rule';
+import type { ImageView, LastIndexStyle, NewSection, PlanChange, RamPolicy, SectionDraft, TargetDifference, TransformDraft, TransformTarget } from './rule';
 import { readSection } from './section-layout';
 
 /**
@@ -19,6 +19,7 @@ export class Draft implements TransformDraft {
   readonly added: { section: NewSection; before: StreamElement }[] = [];
   readonly ram: RamPolicy = { inflateCompressed: false, xbzrleToPage: false, mappedToInline: false, inlineToMapped: false };
   vmdescConfiguration?: 'drop' | 'add';
+  vmdescLastIndex?: LastIndexStyle;
 
   constructor(readonly image: ImageView, readonly target: TransformTarget) {}
 
@@ -73,6 +74,10 @@ export class Draft implements TransformDraft {
 
   setVmdescConfiguration(mode: 'drop' | 'add'): void {
     this.vmdescConfiguration = mode;
+  }
+
+  setVmdescLastIndex(mode: LastIndexStyle): void {
+    this.vmdescLastIndex = mode;
   }
 }
 

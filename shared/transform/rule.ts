@@ -142,7 +142,12 @@ export interface TransformDraft {
   readonly ram: RamPolicy;
   /** QEMU 10's vmdesc "configuration" object: keep, drop or add. */
   setVmdescConfiguration(mode: 'drop' | 'add'): void;
+  /** How the last element of an array of structs is described in the vmdesc (see rules/vmdesc-index.ts). */
+  setVmdescLastIndex(mode: LastIndexStyle): void;
 }
+
+/** QEMU 7.2 gives every element of a described array its "index"; 10.0 leaves it off the last one. */
+export type LastIndexStyle = 'every-element' | 'not-the-last';
 
 /** A FULL section's payload and description as edited; rules mutate them in place. */
 export interface SectionDraft {

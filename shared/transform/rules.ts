@@ -1,5 +1,5 @@
 import type { TransformRule } from './rule';
-import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule } from './rules/machine';
+import { machineTypeRule, switchoverStartRule, unavailableMachineRule, vmdescConfigurationRule, vmdescLastIndexRule } from './rules/machine';
 import { armCpregRule } from './rules/arm';
 import { pcieAerUncMaskRule, pcieExtTagRule } from './rules/pci';
 import { compressRule, inlineToMappedRamRule, mappedRamToInlineRule, xbzrleRule } from './rules/ram';
@@ -36,6 +36,7 @@ export const TRANSFORM_RULES: readonly TransformRule[] = [
   modelDifferenceRule,
   templateRebaseRule,
   vmdescConfigurationRule,
+  vmdescLastIndexRule,
 ];
 
 export function ruleByName(name: string): TransformRule | undefined {

@@ -153,7 +153,7 @@ describe('migwb diff: saves made with QEMU at test time', () => {
       expect(d.ram.blocks.find((b) => b.block === 'pc.ram')!.pages_differing).toBe(0);
       // Each known difference named by the rule that encodes it (the rules README's matrix lists for 7.2 → pc-i440fx-10.0).
       expect(d.releases).toEqual({ a: 'qemu-7.2', b: 'qemu-10.0' });
-      expect(d.known_differences.map((k) => k.rule).sort()).toEqual(['field-renames', 'globalstate-runstate', 'machine-type', 'switchover-start', 'vmdesc-configuration']);
+      expect(d.known_differences.map((k) => k.rule).sort()).toEqual(['field-renames', 'globalstate-runstate', 'machine-type', 'switchover-start', 'vmdesc-configuration', 'vmdesc-last-index']);
     },
   );
 });

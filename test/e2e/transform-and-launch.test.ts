@@ -64,7 +64,7 @@ describe.skipIf(!haveChromium)('Transform and Load in QEMU in real Chromium (bri
     // The plan: QEMU's verdict as it is, then each change with its rule and the QEMU source it cites.
     await expect.poll(() => dialog.getByTestId('transform-before').textContent()).toBe("As it is, QEMU 7.2 -M pc-i440fx-7.2 refuses it: Machine type received is 'pc-i440fx-10.0' and local is 'pc-i440fx-7.2'");
     const changes = dialog.getByTestId('plan-change');
-    await expect.poll(() => changes.evaluateAll((items) => items.map((li) => li.getAttribute('data-rule')))).toEqual(['machine-type', 'switchover-start', 'globalstate-runstate', 'field-renames', 'vmdesc-configuration']);
+    await expect.poll(() => changes.evaluateAll((items) => items.map((li) => li.getAttribute('data-rule')))).toEqual(['machine-type', 'switchover-start', 'globalstate-runstate', 'field-renames', 'vmdesc-configuration', 'vmdesc-last-index']);
     const machine = changes.first();
     expect(await machine.textContent()).toContain('CONFIGURATION: machine type pc-i440fx-10.0 → pc-i440fx-7.2');
     expect(await machine.locator('.cite').first().textContent()).toMatch(/^QEMU: migration\/savevm\.c configuration_post_load/);

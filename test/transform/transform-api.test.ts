@@ -59,7 +59,7 @@ describe('transform through the workbench API', () => {
     const req = { to: 'qemu-7.2', machine: null, templatePath: null, options: [] };
     const plan = await call<TransformPlanView>('transformPlan', handle, req);
     expect(plan.before.qemuError![0]).toBe("Machine type received is 'pc-i440fx-10.0' and local is 'pc-i440fx-7.2'");
-    expect(plan.changes.map((c) => c.rule)).toEqual(['machine-type', 'switchover-start', 'globalstate-runstate', 'field-renames', 'vmdesc-configuration']);
+    expect(plan.changes.map((c) => c.rule)).toEqual(['machine-type', 'switchover-start', 'globalstate-runstate', 'field-renames', 'vmdesc-configuration', 'vmdesc-last-index']);
     expect(plan.changes[0].cites[0]).toContain('configuration_post_load');
     // The vmdesc before and after, for the dialog's diff view.
     expect(JSON.parse(plan.vmdesc!.before).configuration).toBeDefined();

@@ -126,7 +126,8 @@ export function configurationDescription(e: Pick<StreamElement, 'machine' | 'sub
       { name: 'len', type: 'uint32', size: 4 },
       { name: 'name', type: 'buffer', size: (e.machine ?? '').length },
     ],
-    subsections: (e.subsections ?? []).map((s) => ({
+    // vmstate_subsection_save opens "subsections" with the first subsection it writes: none, no key.
+    ...(e.subsections?.length ? { subsections: e.subsections.map((s) => ({
       vmsd_name: s.name,
       version: s.version,
       fields:
@@ -135,6 +136,6 @@ export function configurationDescription(e: Pick<StreamElement, 'machine' | 'sub
           : s.capabilities
             ? [{ name: 'caps_count', type: 'uint32', size: 4 }, ...s.capabilities.map((c) => ({ name: 'capabilities', type: 'capability', size: 1 + c.length }))]
             : [{ name: 'uuid', type: 'buffer', size: 16 }],
-    })),
+    })) } : {}),
   };
 }

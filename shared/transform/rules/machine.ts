@@ -2,7 +2,8 @@ import { hex } from '../../diagnostics';
 import { SectionType } from '../../formats/qemu-stream/constants';
 import type { StreamElement } from '../../formats/qemu-stream/model';
 import { compareVersions, oldestMachine, parseMachineType, releaseHasMachine, QEMU_RELEASES } from '../releases';
-import type { ImageView, RuleFinding, TransformRule } from '../rule';
+import type { ImageView, LastIndexStyle, RuleFinding, TransformRule } from '../rule';
+import { lastIndexStyle } from '../vmdesc-index';
 import { finding, machineVersionAtLeast } from './helpers';
 
 /**
@@ -174,6 +175,28 @@ export const vmdescConfigurationRule: TransformRule = {
     const { mode } = f.detail as { mode: 'add' | 'drop' };
     draft.setVmdescConfiguration(mode);
     draft.note({ rule: this.name, subject: 'vmdesc', offset: f.offset, action: mode === 'add' ? '"configuration" object added (as QEMU 10.0 writes it)' : '"configuration" object dropped (QEMU 7.2 writes none)' });
+  },
+};
+
+export const vmdescLastIndexRule: TransformRule = {
+  name: 'vmdesc-last-index',
+  description: 'QEMU 7.2 gives every element of an array described in the vmdesc its "index"; 10.0 leaves it off the last element. The loader ignores the vmdesc; the key is dropped or added so the image reads as the target writes it.',
+  changedIn: { since: '10.0', keyedBy: 'release' },
+  cites: [{ source: 'migration/vmstate.c vmstate_save_vmsd_v → vmsd_desc_field_start (an element is described with "index" when the count passed is above one: 7.2 passes the array length, 10.0 the elements left)' }],
+  kind: 'cosmetic',
+  detect(image, target) {
+    const v = image.model.vmdesc;
+    const loc = image.model.vmdescLocation;
+    const has = v && lastIndexStyle(v);
+    if (!loc || !has) return [];
+    const wants: LastIndexStyle = compareVersions(target.release.version, '10.0') >= 0 ? 'not-the-last' : 'every-element';
+    if (wants === has) return [];
+    return [finding(this, { subject: 'vmdesc', offset: loc.offset, reason: wants === 'not-the-last' ? `QEMU ${target.release.version} describes the last element of an array without "index"` : `QEMU ${target.release.version} describes every element of an array with its "index"`, detail: { mode: wants } })];
+  },
+  apply(draft, f) {
+    const { mode } = f.detail as { mode: LastIndexStyle };
+    draft.setVmdescLastIndex(mode);
+    draft.note({ rule: this.name, subject: 'vmdesc', offset: f.offset, action: mode === 'not-the-last' ? '"index" dropped from the last element of each array (as QEMU 10.0 writes it)' : '"index" added to the last element of each array (as QEMU 7.2 writes it)' });
   },
 };
 
