@@ -28,8 +28,18 @@ const common = {
   external: ['better-sqlite3', 'electron'],
   logLevel: 'warning',
   legalComments: 'none',
+  charset: 'ascii', // esbuild's default, relied on below: only comments can hold other characters
 };
 
 // MIGWB_BUNDLE_TO_BUILD_ROOT tells electron/build-paths.ts where build/ is from the bundle's folder.
 await build({ ...common, entryPoints: ['electron/cli/main.ts'], outfile: 'build/cli/migwb.js', define: { MIGWB_BUNDLE_TO_BUILD_ROOT: '".."' } });
 await build({ ...common, entryPoints: workerEntries(), outdir: 'build/cli/workers', entryNames: '[name]', define: { MIGWB_BUNDLE_TO_BUILD_ROOT: '"../.."' } });
+
+// esbuild escapes every non-ASCII character in code (its ASCII charset), but keeps the comments
+// it keeps as they are; escaping theirs too makes each file ASCII, which Node and the launcher
+// read without decoding UTF-8 (see bin/migwb.js). Only comments change.
+for (const file of ['build/cli/migwb.js', ...fs.readdirSync('build/cli/workers').map((f) => path.join('build/cli/workers', f))]) {
+  const text = fs.readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  if (ascii !== text) fs.writeFileSync(file, ascii);
+}

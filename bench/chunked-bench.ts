@@ -1,19 +1,31 @@
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSectionFromChunks } from '../shared/formats/chunked/section-access';
 import { openImage, openReadOnly } from '../electron/services/open-image';
 import { packImage } from '../electron/services/pack-image';
-import { unpackImage } from '../electron/services/unpack-image';
-import { BIG_IMAGES, fmtMs, median, printTable, REPO, timeCommand, verdict, warm } from './lib';
+import { crc32 } from '../shared/io/crc32';
+import { measureMigwb } from '../test/helpers/measured-run';
+import { BIG_IMAGES, fmtMs, median, printTable, timeCommand, verdict, warm } from './lib';
 import { scratchDir } from './ram-bench';
 
-const MIGWB = path.join(REPO, 'bin', 'migwb.js');
 const RUNS = 3;
+
+/** Peak RSS allowed to pack or unpack the 1 GiB image: the process must not grow with the image. */
+const MAX_RSS_MB = 256;
+/** Bytes per read when measuring the floors (what pack and unpack read with). */
+const BLOCK = 4 << 20;
 
 /**
  * Issue #16 §5: `migwb pack` and `migwb unpack` of the 1 GiB image against `cat` of the same
- * file into the same folder (target: within 1.5x of cat), and reading a device section in the
- * middle of the packed image from its chunks alone, without a directory (target: < 20 ms).
+ * file into the same folder (target: within 1.5x of cat), with their peak RSS (bounded
+ * memory: under 256 MiB for a 1 GiB image), and reading a device section in the middle of
+ * the packed image from its chunks alone, without a directory (target: < 20 ms).
+ *
+ * Pack must also hash the stream (sha256, the evidence chunk) and CRC every byte, and unpack
+ * must CRC every byte before it writes it: work cat does not do. Those costs are measured in
+ * the same run, so the table also states each command against its own floor (cat + that work
+ * on one thread), which no implementation on one thread can beat.
  */
 export async function chunkedBenchmark(): Promise<void> {
   const image = BIG_IMAGES.random1G;
@@ -26,22 +38,27 @@ export async function chunkedBenchmark(): Promise<void> {
     const cat = (file: string) => timeCommand('sh', ['-c', 'cat "$1" > "$2"', 'sh', file, out], RUNS, removeOut);
 
     const catImage = cat(image);
-    const packCli = timeCommand(process.execPath, [MIGWB, 'pack', image, '-o', out], RUNS, removeOut);
-    const packInProcess = await timeAsync(() => packImage(image, out), RUNS, removeOut);
+    const pack = await measureCli(['pack', image, '-o', out], removeOut);
     await packImage(image, packed);
     warm(packed);
     const catPacked = cat(packed);
-    const unpackCli = timeCommand(process.execPath, [MIGWB, 'unpack', packed, '-o', out], RUNS, removeOut);
-    const unpackInProcess = await timeAsync(() => unpackImage(packed, out), RUNS, removeOut);
+    const unpack = await measureCli(['unpack', packed, '-o', out], removeOut);
     removeOut();
+    const sample = randomBytes(BLOCK);
+    const blocks = Math.ceil(fs.statSync(image).size / BLOCK);
+    const sha = timeSync(() => overBlocks(blocks, createHash('sha256'), (h) => h.update(sample)), RUNS, 1);
+    const crc = timeSync(() => overBlocks(blocks, 0, (c) => crc32(sample, c)), RUNS, 1);
+    const packFloor = catImage + sha + crc;
+    const unpackFloor = catPacked + crc;
 
     const ratio = (ms: number, ref: number) => `${(ms / ref).toFixed(2)}x`;
+    const mb = (r: CliRuns) => `${r.peakRssMB} MB`;
     printTable(
-      `Packing ${path.basename(image)} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB) into a chunked container and unpacking it, vs cat of the same file, output in ${path.dirname(scratch)}, warm cache, medians of ${RUNS}`,
-      ['operation', 'cat', 'migwb (whole process)', 'ratio', 'in process', 'ratio', 'target 1.5x'],
+      `Packing ${path.basename(image)} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB) into a chunked container and unpacking it, whole process (bin/migwb.js), vs cat of the same file, output in ${path.dirname(scratch)}, warm cache, medians of ${RUNS}; same run, on one thread over as many bytes in memory: sha256 ${fmtMs(sha)}, CRC-32 ${fmtMs(crc)}`,
+      ['operation', 'cat', 'migwb', 'ratio to cat', 'target 1.5x', 'floor (cat + hashing)', 'ratio to floor', `peak RSS (< ${MAX_RSS_MB} MB)`],
       [
-        ['pack', fmtMs(catImage), fmtMs(packCli), ratio(packCli, catImage), fmtMs(packInProcess), ratio(packInProcess, catImage), verdict(packCli <= 1.5 * catImage)],
-        ['unpack', fmtMs(catPacked), fmtMs(unpackCli), ratio(unpackCli, catPacked), fmtMs(unpackInProcess), ratio(unpackInProcess, catPacked), verdict(unpackCli <= 1.5 * catPacked)],
+        ['pack', fmtMs(catImage), fmtMs(pack.ms), ratio(pack.ms, catImage), verdict(pack.ms <= 1.5 * catImage), `${fmtMs(packFloor)} (+ sha256 + CRC)`, ratio(pack.ms, packFloor), `${mb(pack)} ${verdict(pack.peakRssMB < MAX_RSS_MB)}`],
+        ['unpack', fmtMs(catPacked), fmtMs(unpack.ms), ratio(unpack.ms, catPacked), verdict(unpack.ms <= 1.5 * catPacked), `${fmtMs(unpackFloor)} (+ CRC)`, ratio(unpack.ms, unpackFloor), `${mb(unpack)} ${verdict(unpack.peakRssMB < MAX_RSS_MB)}`],
       ],
     );
 
@@ -71,24 +88,38 @@ export async function chunkedBenchmark(): Promise<void> {
   }
 }
 
-/** Median ms of `runs` runs after two warm-up runs for the JIT. */
-function timeSync(fn: () => void, runs: number): number {
+/** Median ms of `runs` runs after `warmUps` untimed runs (for the JIT). */
+function timeSync(fn: () => void, runs: number, warmUps = 2): number {
   const times: number[] = [];
-  for (let i = 0; i < runs + 2; i++) {
+  for (let i = 0; i < runs + warmUps; i++) {
     const t0 = process.hrtime.bigint();
     fn();
-    if (i >= 2) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (i >= warmUps) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return median(times);
 }
 
-async function timeAsync(fn: () => Promise<unknown>, runs: number, beforeEach: () => void): Promise<number> {
+interface CliRuns {
+  ms: number;
+  peakRssMB: number;
+}
+
+/** The CLI as a user runs it, `RUNS` times: median wall time, highest peak RSS. */
+async function measureCli(args: string[], beforeEach: () => void): Promise<CliRuns> {
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  let peakRssMB = 0;
+  for (let i = 0; i < RUNS; i++) {
     beforeEach();
-    const t0 = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const r = await measureMigwb(args, { timeoutMs: 600_000, maxRssMB: 4096 });
+    if (r.code !== 0) throw new Error(`migwb ${args.join(' ')} failed (${r.killed ?? r.code ?? r.signal}): ${r.err}`);
+    times.push(r.ms);
+    peakRssMB = Math.max(peakRssMB, r.peakRssMB);
   }
-  return median(times);
+  return { ms: median(times), peakRssMB };
+}
+
+/** `blocks` steps of `step` over the same 4 MiB in memory: the hashing's own cost, without reading. */
+function overBlocks<T>(blocks: number, state: T, step: (state: T) => T): T {
+  for (let i = 0; i < blocks; i++) state = step(state);
+  return state;
 }

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { openThroughPicker, startWorkbench } from '../test/helpers/chromium-app';
+import { openThroughPicker, startWorkbench } from '../test/helpers/browser';
 import { BIG_IMAGES, fmtMs, median, printTable, sealedCopy, verdict } from './lib';
 
 /**

@@ -52,15 +52,40 @@ export function median(xs: number[]): number {
  * runs untimed before every run (deleting the last run's output is not part of the work).
  */
 export function timeCommand(cmd: string, args: string[], runs: number, beforeEach?: () => void): number {
-  const times: number[] = [];
+  return timeCommandWithCpu(cmd, args, runs, { beforeEach }).wall;
+}
+
+/**
+ * Medians of a command's wall time and of the CPU time (user + system) it used, in ms. On a
+ * shared machine the CPU time says what the command costs when the wall time says how long
+ * it waited for a core; Linux only (the CPU time of waited-for children in /proc/self/stat,
+ * in clock ticks of 10 ms), NaN elsewhere. `pipeStdout`: the command writes into a pipe, not
+ * /dev/null (GNU grep stops at the first match when its output is /dev/null).
+ */
+export function timeCommandWithCpu(cmd: string, args: string[], runs: number, options: { beforeEach?: () => void; pipeStdout?: boolean } = {}): { wall: number; cpu: number } {
+  const walls: number[] = [];
+  const cpus: number[] = [];
   for (let i = 0; i < runs; i++) {
-    beforeEach?.();
+    options.beforeEach?.();
+    const cpu0 = childrenCpuMs();
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const r = spawnSync(cmd, args, { stdio: ['ignore', options.pipeStdout ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+    walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    cpus.push(childrenCpuMs() - cpu0);
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   }
-  return median(times);
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+/** User + system CPU ms of this process's waited-for children (cutime + cstime, at 100 ticks a second). */
+function childrenCpuMs(): number {
+  try {
+    const fields = fs.readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
+    // After "pid (comm) ", field 3 (state) is index 0: cutime and cstime are fields 16 and 17.
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Runs a bench child script (compiled next to this file) and returns its JSON result. */

@@ -6,7 +6,7 @@ import { Library } from '../electron/index/library';
 import { loadStream } from '../electron/services/load-stream';
 import { openReadOnly } from '../electron/services/open-image';
 import { PageKind } from '../shared/formats/qemu-stream/page-index';
-import { startWorkbench } from '../test/helpers/chromium-app';
+import { startWorkbench } from '../test/helpers/browser';
 import { fmtMs, median, printTable, SHARED, verdict } from './lib';
 
 const LIBRARY_SIZE = 10_000;

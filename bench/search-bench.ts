@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { BIG_IMAGES, fmtMs, median, MIGWB, printTable, runChild, timeCommand, verdict, warm } from './lib';
+import { execFileSync } from 'node:child_process';
+import { BIG_IMAGES, fmtMs, MIGWB, printTable, runChild, timeCommandWithCpu, verdict, warm } from './lib';
 import { scratchDir } from './ram-bench';
 
 const MARKER = 'MIGIMG-FORENSIC-MARKER';
@@ -9,11 +9,14 @@ const MARKER = 'MIGIMG-FORENSIC-MARKER';
 export interface SearchTimings {
   /** grep -c over the raw pc.ram migwb extracts from the image, and what it counted. */
   grep: number;
+  /** CPU time (user + system) of grep -c, ms (see timeCommandWithCpu). */
+  grepCpu: number;
   grepCount: string;
   rawMiB: number;
   /** migwb search in process (after the scan) and its hits, and as a whole process. */
   inProcess: { ms: number; detail: number };
   cli: number;
+  cliCpu: number;
 }
 
 /**
@@ -29,16 +32,10 @@ export function measureSearch(image: string): SearchTimings {
     warm(raw);
     const grepCount = execFileSync('grep', ['-c', MARKER, raw], { encoding: 'utf8' }).trim();
     // stdout must be a pipe: GNU grep stops at the first match when it writes to /dev/null.
-    const grep = median(
-      Array.from({ length: 5 }, () => {
-        const t0 = process.hrtime.bigint();
-        spawnSync('grep', ['-c', MARKER, raw], { stdio: ['ignore', 'pipe', 'ignore'] });
-        return Number(process.hrtime.bigint() - t0) / 1e6;
-      }),
-    );
+    const grep = timeCommandWithCpu('grep', ['-c', MARKER, raw], 5, { pipeStdout: true });
     const inProcess = runChild<{ ms: number; detail: number }>('memory-child.js', ['search', image, '5', MARKER]);
-    const cli = timeCommand(process.execPath, [MIGWB, 'search', image, '--string', MARKER], 5);
-    return { grep, grepCount, rawMiB: Math.round(fs.statSync(raw).size / 2 ** 20), inProcess, cli };
+    const cli = timeCommandWithCpu(process.execPath, [MIGWB, 'search', image, '--string', MARKER], 5);
+    return { grep: grep.wall, grepCpu: grep.cpu, grepCount, rawMiB: Math.round(fs.statSync(raw).size / 2 ** 20), inProcess, cli: cli.wall, cliCpu: cli.cpu };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }

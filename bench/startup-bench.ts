@@ -1,25 +1,54 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { BIG_IMAGES, fmtMs, MIGWB, printTable, sealedCopy, timeCommand, verdict, warm } from './lib';
+import { BIG_IMAGES, fmtMs, MIGWB, printTable, sealedCopy, timeCommand, timeCommandWithCpu, verdict, warm } from './lib';
 import { measureSearch } from './search-bench';
 
+/** Issue #12, §7: `migwb info` on the sealed 1 GiB image, whole process. */
+const INFO_TARGET_MS = 150;
+
 /**
- * Issue #12: what a whole migwb process costs, now that the CLI is one bundled file whose
- * heavy parts (SQLite, decompressors, the repair planner, the engine) load only for the
- * commands that need them: --version, info on the sealed 1 GiB image, and search against
- * grep -c, all as whole processes in this run; Node's own start (node -e 0) beside them.
+ * Issue #12, §7: what a whole migwb process costs, now that the CLI is one bundled file whose
+ * commands (and their SQLite, decompressors, engines, repair planner) load only when the
+ * command line names them: --version, info on the sealed 1 GiB image, and search against
+ * grep -c, all as whole processes in this run. Node's own start (node -e 0) is the floor of
+ * any Node CLI, measured in the same run: each figure is also given as a ratio to it, and a
+ * target the floor alone rules out on this machine (info under 150 ms when node -e 0 takes
+ * that long) is reported against the floor, not as met or missed. Wall and CPU time are both
+ * given, and the load average before and after: the machine is shared.
  */
 export function startupBenchmark(): void {
+  const loadBefore = os.loadavg()[0];
   const sealed = sealedCopy(BIG_IMAGES.random1G);
   warm(sealed);
-  // The first run compiles the bundle and keeps V8's code cache; the timed runs start as users' do.
+  // The first runs compile the bundle and keep V8's code cache; the timed runs start as users' do.
   timeCommand(process.execPath, [MIGWB, '--version'], 1);
-  const node = timeCommand(process.execPath, ['-e', '0'], 11);
-  const version = timeCommand(process.execPath, [MIGWB, '--version'], 11);
-  const info = timeCommand(process.execPath, [MIGWB, 'info', sealed], 11);
+  timeCommand(process.execPath, [MIGWB, 'info', sealed], 1);
+  const node = timeCommandWithCpu(process.execPath, ['-e', '0'], 11);
+  const version = timeCommandWithCpu(process.execPath, [MIGWB, '--version'], 11);
+  const info = timeCommandWithCpu(process.execPath, [MIGWB, 'info', sealed], 11);
   const search = measureSearch(BIG_IMAGES.random1G);
+  const loadAfter = os.loadavg()[0];
+
+  const floor = (ms: number) => `${(ms / node.wall).toFixed(2)}x`;
+  const cpu = (ms: number) => (Number.isNaN(ms) ? '-' : fmtMs(ms));
+  const infoVerdict =
+    info.wall < INFO_TARGET_MS ? verdict(true) : node.wall >= INFO_TARGET_MS ? `ruled out by the floor (node -e 0 alone ${fmtMs(node.wall)}): ${floor(info.wall)} the floor` : verdict(false);
   printTable(
-    'Whole-process start-up of the bundled CLI (bin/migwb.js), warm cache, medians',
-    ['node -e 0', 'migwb --version', `migwb info (sealed ${path.basename(sealed)})`, 'target < 150 ms', 'migwb search (whole process)', 'grep -c', 'target: faster than grep'],
-    [[fmtMs(node), fmtMs(version), fmtMs(info), verdict(info < 150), fmtMs(search.cli), fmtMs(search.grep), `${(search.grep / search.cli).toFixed(2)}x: ${verdict(search.cli < search.grep)}`]],
+    `Whole-process start-up of the bundled CLI (bin/migwb.js), warm cache, medians; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${os.availableParallelism()} cores`,
+    ['process', 'wall', 'ratio to node -e 0 (wall)', 'CPU (user+sys)', 'ratio to node -e 0 (CPU)', 'reference (same run)', 'target'],
+    [
+      ['node -e 0 (the floor)', fmtMs(node.wall), '1.00x', cpu(node.cpu), '1.00x', '-', '-'],
+      ['migwb --version', fmtMs(version.wall), floor(version.wall), cpu(version.cpu), `${(version.cpu / node.cpu).toFixed(2)}x`, '-', '-'],
+      [`migwb info (sealed ${path.basename(sealed)})`, fmtMs(info.wall), floor(info.wall), cpu(info.cpu), `${(info.cpu / node.cpu).toFixed(2)}x`, '-', `< ${INFO_TARGET_MS} ms: ${infoVerdict}`],
+      [
+        'migwb search --string (whole process)',
+        fmtMs(search.cli),
+        floor(search.cli),
+        cpu(search.cliCpu),
+        `${(search.cliCpu / node.cpu).toFixed(2)}x`,
+        `grep -c: ${fmtMs(search.grep)} wall, ${cpu(search.grepCpu)} CPU; migwb/grep ${(search.cli / search.grep).toFixed(2)}x wall, ${(search.cliCpu / search.grepCpu).toFixed(2)}x CPU`,
+        `faster than grep -c: ${verdict(search.cli < search.grep)}`,
+      ],
+    ],
   );
 }

@@ -5,7 +5,7 @@
 // the bundle is kept in the user's cache folder (what Node 22's module compile cache does,
 // which Node 20 lacks), so later starts skip compiling it. The cache is only ever a help:
 // a missing, unreadable, unwritable or corrupted cache costs time, never the command.
-const { Buffer } = require('node:buffer');
+const { Buffer, isAscii } = require('node:buffer');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');
@@ -33,7 +33,7 @@ function cacheFileFor() {
 }
 
 /*
- * A cache file is MAGIC, the sha256 of the bundle it was made for, the sha256 of the data,
+ * A cache file is MAGIC, the sha256 of the bundle (its bytes) it was made for, the sha256 of the data,
  * then V8's data. V8 checks its data's version and flags, but of the source only its length,
  * and not that its bytes are intact (damaged data crashes the process in its deserializer).
  * So the launcher checks both first.
@@ -79,9 +79,9 @@ function writeCacheAtExit(script, { prefix, file }, sourceDigest) {
 }
 
 function loadBundle() {
-  let source;
+  let bytes;
   try {
-    source = fs.readFileSync(entry, 'utf8');
+    bytes = fs.readFileSync(entry);
   } catch (e) {
     if (e && e.code === 'ENOENT') {
       process.stderr.write(`migwb: not built yet; run "npm run build" in ${path.join(__dirname, '..')}\n`);
@@ -89,8 +89,11 @@ function loadBundle() {
     }
     throw e;
   }
+  // The build makes the bundle ASCII (build-cli.mjs): read as latin1 it is V8's one-byte
+  // string at once, which decoding it as UTF-8 (into two bytes a character) is not.
+  const source = isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString('utf8');
   const wrapped = Module.wrap(source);
-  const sourceDigest = sha256(wrapped);
+  const sourceDigest = sha256(bytes);
   let cache;
   try {
     cache = cacheFileFor();

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { engineForCommandLine } from './engine-dispatch';
 import { UsageError, UserError } from '../services/user-error';
-import { COMMANDS } from './commands';
+import { commandsFor } from './commands';
 import { printableLines } from './format';
 import { processIO, type CliIO } from './output';
 import { packageVersion } from '../build-paths';
@@ -26,15 +26,15 @@ export async function runCli(argv: string[], terminal: CliIO = processIO): Promi
     .showHelpAfterError('(run "migwb --help" for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  for (const register of COMMANDS) register(program, io, setExit);
-  // A wrong command line points to the help of the command it was for.
-  for (const command of program.commands) command.showHelpAfterError(helpPointer(command.name()));
   let running = '';
   program.hook('preAction', (_program, action) => void (running = action.name()));
   try {
     // Formats with an engine of their own (Xen streams, recognised by content) serve the same commands.
-    const engine = engineForCommandLine(argv);
+    const engine = await engineForCommandLine(argv);
     if (engine) return await engine.runCli(argv, io);
+    for (const command of commandsFor(argv)) (await command.load())(program, io, setExit);
+    // A wrong command line points to the help of the command it was for.
+    for (const command of program.commands) command.showHelpAfterError(helpPointer(command.name()));
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {

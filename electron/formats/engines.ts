@@ -1,6 +1,5 @@
-import * as fs from 'node:fs';
-import { FORMATS, peekFormat, type Detection } from '../../shared/formats/registry';
-import { FileSource } from '../io/file-source';
+import type { Detection } from '../../shared/formats/registry';
+import { detectEngineFormat } from './engine-format';
 import type { NodeEngineRow } from './node-format';
 import { XEN_NODE_ENGINE } from './xen/node-engine';
 
@@ -23,24 +22,7 @@ export function engineOfDetection(detection: Detection | undefined): NodeEngineR
 
 /** The engine that reads the file at `path` (recognised by content), or undefined for a QEMU stream, a container or anything else. */
 export function engineOf(path: string): { engine: NodeEngineRow; detection: Detection } | undefined {
-  if (!FORMATS.some((f) => f.engine) || !isRegularFile(path)) return undefined;
-  let file: FileSource | undefined;
-  try {
-    file = new FileSource(path);
-    const detection = peekFormat(file);
-    const engine = engineOfDetection(detection);
-    return engine && detection ? { engine, detection } : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    file?.close();
-  }
-}
-
-function isRegularFile(path: string): boolean {
-  try {
-    return fs.statSync(path).isFile();
-  } catch {
-    return false;
-  }
+  const detection = detectEngineFormat(path);
+  const engine = engineOfDetection(detection);
+  return engine && detection ? { engine, detection } : undefined;
 }

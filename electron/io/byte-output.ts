@@ -15,6 +15,8 @@ export interface ByteOutput {
   write(parts: readonly Uint8Array[]): Promise<void>;
   /** Bytes written so far. */
   readonly written: number;
+  /** The output keeps the arrays it was given after write() returns (a pipe's queue): the caller must not reuse them. */
+  readonly keepsParts: boolean;
   /** Makes the output final (fsync and rename for a file). */
   commit(): Promise<void>;
   /** Leaves nothing behind (a file); a pipe cannot take bytes back, so it is only ended. */
@@ -36,6 +38,7 @@ export function openByteOutput(target: string, options: ByteOutputOptions): Byte
 
 class PipeOutput implements ByteOutput {
   readonly target = '-';
+  readonly keepsParts = true;
   written = 0;
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
@@ -67,6 +70,8 @@ class PipeOutput implements ByteOutput {
 
 class AtomicFileOutput implements ByteOutput {
   written = 0;
+  /** Written with writev before write() returns. */
+  readonly keepsParts = false;
   private readonly temp: string;
   private fd: number | undefined;
 

@@ -1,9 +1,11 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isZeroExtent, type Extent } from '../../shared/memory/guest-memory';
 import { exportModel } from '../../shared/formats/qemu-stream/model-transfer';
 import type { OpenedImage } from '../services/open-image';
 import { cancelled } from '../services/cancellation';
-import { compiledWorker, runWorkerJob } from '../services/worker-job';
+import { compiledWorker } from '../services/worker-job';
+import { WorkerPool } from '../services/worker-pool';
 import { findLiteral } from './literal-search';
 import type { LiteralSearchJob } from './literal-search-worker';
 
@@ -11,6 +13,29 @@ import type { LiteralSearchJob } from './literal-search-worker';
 const MIN_BYTES_PER_WORKER = 128 << 20;
 /** What this thread reads while a worker starts (loads its modules, opens the image): ~50-100 ms. */
 const WORKER_STARTUP_BYTES = 128 << 20;
+
+/**
+ * The worker threads of literal searches: kept between searches (a search of a library
+ * goes image after image; the app searches again and again), and started early by
+ * warmLiteralSearch. Starting one (Node's worker bootstrap, then the worker script) costs
+ * tens of milliseconds that a search should not wait for.
+ */
+const workers = new WorkerPool<LiteralSearchJob, number[], number>(() => compiledWorker('memory/literal-search-worker.js'), Math.max(1, os.availableParallelism() - 1));
+
+/**
+ * Starts the workers a literal search of the image file at `path` would use (by its size),
+ * so they load while the image is opened (for an image that is not sealed, while it is
+ * scanned). A file that cannot be read starts none: opening it reports why.
+ */
+export function warmLiteralSearch(path: string): void {
+  let fileBytes = 0;
+  try {
+    fileBytes = fs.statSync(path).size;
+  } catch {
+    return;
+  }
+  workers.warm(Math.min(os.availableParallelism(), Math.floor(fileBytes / MIN_BYTES_PER_WORKER)) - 1);
+}
 
 /**
  * How many threads a literal search of `extents` within [start, end) is worth: one per
@@ -40,7 +65,6 @@ export async function findLiteralInParallel(
   const model = exportModel(img.model);
   const splits = splitPoints(extents, range.start, range.end, img.model.pageSize, threads);
   const progress = new Array<number>(splits.length - 1).fill(0);
-  const script = compiledWorker('memory/literal-search-worker.js');
   // Matches that start before a split may end up to needle-1 bytes after it: each share
   // reads that far, and keeps only the matches that start in it.
   const shareEnd = (k: number) => Math.min(range.end, splits[k + 1] + needle.length - 1);
@@ -48,11 +72,11 @@ export async function findLiteralInParallel(
   const stopWorkers = new AbortController();
   const forward = () => stopWorkers.abort();
   options.signal?.addEventListener('abort', forward);
-  const workers = splits.slice(1, -1).map((from, i) => {
+  const shares = splits.slice(1, -1).map((from, i) => {
     const k = i + 1;
     const to = splits[k + 1];
     const job: LiteralSearchJob = { path: img.path, container: img.container, model, block, extents, start: from, end: shareEnd(k), needle, includeZero, limit: options.limit };
-    return runWorkerJob<LiteralSearchJob, number[], number>(script, job, {
+    return workers.run(job, {
       signal: stopWorkers.signal,
       onProgress: (bytes) => {
         options.onBytes(bytes - progress[k]);
@@ -66,10 +90,10 @@ export async function findLiteralInParallel(
       options.onBytes(n);
       if (options.signal?.aborted) throw cancelled('search');
     });
-    return [mine, ...(await Promise.all(workers))].flat().slice(0, options.limit);
+    return [mine, ...(await Promise.all(shares))].flat().slice(0, options.limit);
   } catch (e) {
     stopWorkers.abort();
-    await Promise.allSettled(workers);
+    await Promise.allSettled(shares);
     // A cancelled worker fails with its own error; the caller wants the cancellation.
     throw options.signal?.aborted ? cancelled('search') : e;
   } finally {

@@ -8,9 +8,9 @@ import { readGuestMemory } from './read-memory';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 import { lastAtOrBefore } from '../../shared/util/sorted';
 import { findLiteral } from './literal-search';
-import { findLiteralInParallel, literalSearchThreads } from './parallel-literal-search';
+import { findLiteralInParallel, literalSearchThreads, warmLiteralSearch } from './parallel-literal-search';
 import { compilePattern, type Matcher, type SearchPattern } from './pattern';
-import { engineOf } from '../formats/engines';
+import { loadEngineOf } from '../formats/engine-format';
 
 export type { SearchPattern };
 
@@ -259,15 +259,17 @@ class Scanner {
 
 /** Searches several images (the same pattern), opening each in turn, compressed ones included. */
 export async function searchImages(paths: string[], pattern: SearchPattern, options: SearchOptions & OpenOptions = {}): Promise<SearchResult[]> {
-  compilePattern(pattern, options.regexWindow); // report a bad pattern before opening anything
+  const matcher = compilePattern(pattern, options.regexWindow); // report a bad pattern before opening anything
   const out: SearchResult[] = [];
   for (const path of paths) {
     // A format with an engine of its own (Xen streams) searches its guest memory itself.
-    const own = engineOf(path);
-    if (own) {
-      out.push(own.engine.searchImage(path, pattern, options));
+    const engine = await loadEngineOf(path);
+    if (engine) {
+      out.push(engine.searchImage(path, pattern, options));
       continue;
     }
+    // Worker threads for a literal search load while the image is opened (scanned, unless sealed).
+    if (matcher.needle) warmLiteralSearch(path);
     let img: OpenedImage;
     try {
       img = await openImageAsync(path, options);

@@ -10,6 +10,8 @@ import { QEVM_MAGIC } from '../../shared/formats/qemu-stream/constants';
 import { readBe32 } from '../../shared/io/bytes';
 import type { ByteSource } from '../../shared/io/byte-source';
 import { openByteOutput, type ByteOutput } from '../io/byte-output';
+import { EventLoopTurns, ReadBlocks } from '../io/read-blocks';
+import { ThreadedSha256 } from '../io/threaded-sha256';
 import type { FileSource } from '../io/file-source';
 import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from './open-container';
 import { openReadOnly } from './open-image';
@@ -17,7 +19,7 @@ import { sealedBy } from './seal-image';
 import { UserError } from './user-error';
 
 export interface PackOptions {
-  /** Largest chunk of stream data (default 1 MiB). */
+  /** Largest chunk of stream data (default 4 MiB). */
   chunkSize?: number;
   /** The QEMU version that wrote the stream, for the header (a stream does not say). */
   qemuVersion?: string;
@@ -55,6 +57,7 @@ export async function packImage(input: string, output: string, options: PackOpti
   const chunkSize = checkChunkSize(options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const source = input === '-' ? await stdinSource(options.stdin ?? process.stdin) : await fileSource(input, options);
   let out: ByteOutput | undefined;
+  let streamHash: ThreadedSha256 | undefined;
   try {
     out = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.force, stdout: options.stdout });
     const parts: Uint8Array[] = [];
@@ -63,16 +66,21 @@ export async function packImage(input: string, output: string, options: PackOpti
       (p) => parts.push(...p),
       chunkSize,
     );
-    const streamHash = createHash('sha256');
-    for await (const block of source.blocks()) {
+    // The sha256 runs on a second thread beside the copy; a block is reused once both are past it.
+    streamHash = new ThreadedSha256(2 * READ_BYTES);
+    const hashing = streamHash;
+    const blocks = new ReadBlocks(READ_BYTES, !out.keepsParts, { poolSize: 6, shared: true });
+    const turns = new EventLoopTurns();
+    for await (const block of source.blocks(blocks, () => Math.min(packer.keptFrom, hashing.hashed))) {
       options.signal?.throwIfAborted();
-      streamHash.update(block);
+      await hashing.update(block);
       packer.push(block);
       await out.write(parts.splice(0));
       options.onProgress?.(packer.streamSize, source.streamSize);
+      await turns.after(packer.streamSize);
     }
     if (packer.streamSize === 0) throw new UserError(`${input === '-' ? 'standard input' : input} holds no stream bytes; nothing to pack`);
-    const streamSha = streamHash.digest('hex');
+    const streamSha = await hashing.digest();
     const origin: OriginRecord = {
       source_name: input === '-' ? '-' : path.basename(input),
       source_kind: source.kind,
@@ -92,6 +100,7 @@ export async function packImage(input: string, output: string, options: PackOpti
     if ((e as Error).name === 'AbortError') throw new UserError('packing cancelled; nothing was written');
     throw e;
   } finally {
+    streamHash?.close();
     source.close();
   }
 }
@@ -109,7 +118,8 @@ interface StreamInput {
   /** The whole source file's sha256, when it is more than the stream (a libvirt save, a qcow2). */
   fileHash?: (signal?: AbortSignal) => Promise<string>;
   diagnostics: Diagnostic[];
-  blocks(): AsyncIterable<Uint8Array>;
+  /** The stream in order; a file's is read into `blocks`, reusing memory before `keptFrom()`. */
+  blocks(blocks: ReadBlocks, keptFrom: () => number): AsyncIterable<Uint8Array>;
   close(): void;
 }
 
@@ -130,7 +140,7 @@ async function fileSource(input: string, options: PackOptions): Promise<StreamIn
       fileSize: file.size,
       ...(whole ? {} : { fileHash: (signal?: AbortSignal) => hashSource(file, signal) }),
       diagnostics: attached.diagnostics.filter((d) => d.severity !== 'info'),
-      blocks: () => readForward(stream),
+      blocks: (blocks, keptFrom) => readForward(stream, blocks, keptFrom),
       close: () => (a.close(), file.close()),
     };
   } catch (e) {
@@ -140,11 +150,11 @@ async function fileSource(input: string, options: PackOptions): Promise<StreamIn
   }
 }
 
-async function* readForward(source: ByteSource): AsyncIterable<Uint8Array> {
+async function* readForward(source: ByteSource, blocks: ReadBlocks, keptFrom: () => number): AsyncIterable<Uint8Array> {
   for (let at = 0; at < source.size; ) {
-    // A fresh buffer each time: the packer keeps slices of it until their chunk is written.
-    const block = Buffer.allocUnsafe(Math.min(READ_BYTES, source.size - at));
-    const n = source.readInto(block, 0, block.length, at);
+    // The packer keeps slices of a block until their chunk is written: a block is reused only after.
+    const block = blocks.next(at, keptFrom());
+    const n = source.readInto(block, 0, Math.min(block.length, source.size - at), at);
     if (n <= 0) throw new Error(`the stream could not be read at byte ${at}`);
     at += n;
     yield block.subarray(0, n);

@@ -1,6 +1,7 @@
-import * as fs from 'node:fs';
 import { ChunkedUnpacker, type UnpackSummary } from '../../shared/formats/chunked/unpacker';
 import { openByteOutput, type ByteOutput } from '../io/byte-output';
+import type { FileSource } from '../io/file-source';
+import { EventLoopTurns, ReadBlocks } from '../io/read-blocks';
 import { openReadOnly } from './open-image';
 import { UserError } from './user-error';
 
@@ -28,21 +29,25 @@ export interface UnpackResult extends UnpackSummary {
  * not written at all, and a pipe gets no byte of that chunk, so QEMU reading it fails.
  */
 export async function unpackImage(input: string, output: string, options: UnpackOptions = {}): Promise<UnpackResult> {
-  const total = input === '-' ? undefined : openReadOnly(input).size;
-  const reader = input === '-' ? (options.stdin ?? process.stdin) : fs.createReadStream(input, { highWaterMark: 4 << 20 });
+  const file = input === '-' ? undefined : openReadOnly(input);
   let out: ByteOutput | undefined;
   try {
     out = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.overwrite, stdout: options.stdout });
     const parts: Uint8Array[] = [];
     const unpacker = new ChunkedUnpacker((p) => parts.push(...p), { force: options.force });
+    const blocks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = file
+      ? readFile(file, new ReadBlocks(READ_BYTES, !out.keepsParts), () => unpacker.keptFrom)
+      : ((options.stdin ?? process.stdin) as AsyncIterable<Buffer>);
+    const turns = new EventLoopTurns();
     let read = 0;
-    for await (const chunk of reader as AsyncIterable<Buffer>) {
+    for await (const chunk of blocks) {
       options.signal?.throwIfAborted();
       unpacker.push(chunk);
       read += chunk.length;
       await out.write(parts.splice(0));
-      options.onProgress?.(read, total);
+      options.onProgress?.(read, file?.size);
       if (unpacker.stopped) break;
+      await turns.after(read);
     }
     const summary = unpacker.finish();
     await out.write(parts.splice(0));
@@ -56,6 +61,20 @@ export async function unpackImage(input: string, output: string, options: Unpack
     if ((e as Error).name === 'AbortError') throw new UserError('unpacking cancelled; nothing was written');
     throw e;
   } finally {
-    if (reader !== process.stdin && 'destroy' in reader) (reader as fs.ReadStream).destroy();
+    file?.close();
+  }
+}
+
+/** Container bytes read per step from a file. */
+const READ_BYTES = 4 << 20;
+
+/** A container file read forward in large blocks; memory before `keptFrom()` is reused. */
+function* readFile(file: FileSource, blocks: ReadBlocks, keptFrom: () => number): Iterable<Uint8Array> {
+  for (let at = 0; at < file.size; ) {
+    const block = blocks.next(at, keptFrom());
+    const n = file.readInto(block, 0, Math.min(block.length, file.size - at), at);
+    if (n <= 0) throw new Error(`${file.path} could not be read at byte ${at}`);
+    at += n;
+    yield block.subarray(0, n);
   }
 }

@@ -67,6 +67,15 @@ export class WorkerPool<J, R, P = never> {
     });
   }
 
+  /**
+   * Starts workers up to `count` (at most the pool's size) before any job needs them, so
+   * they load their script while this thread does other work (a search starts them while
+   * the image is scanned). They wait idle, and keep no process alive.
+   */
+  warm(count: number): void {
+    while (this.slots.length < Math.min(count, this.size)) this.spawn();
+  }
+
   /** Stops every worker (the pool starts new ones if it is used again). */
   async close(): Promise<void> {
     for (const t of this.queue.splice(0)) t.reject(cancelled('the work'));
@@ -90,7 +99,7 @@ export class WorkerPool<J, R, P = never> {
     // The environment is shared, not copied: a long-lived worker sees it as it is when each
     // job runs (MIGWB_CACHE_DIR, MIGWB_TRACE_FORMATS), as a worker started for the job would.
     const worker = new Worker(this.script(), { workerData: { pool: true } satisfies PoolData, env: SHARE_ENV });
-    // An idle pool does not keep a CLI process alive.
+    // An idle pool does not keep a CLI process alive (a running job does: see start).
     worker.unref();
     const slot: Slot = { worker };
     worker.on('message', (reply: PoolReply<unknown, unknown>) => {
@@ -129,6 +138,7 @@ export class WorkerPool<J, R, P = never> {
       if (reply.type === 'progress') return controls.onProgress?.(reply.progress as P);
       if (slot.running?.id !== id) return;
       slot.running = undefined;
+      slot.worker.unref();
       clearTimeout(budget);
       controls.signal?.removeEventListener('abort', cancel);
       controls.terminate?.removeEventListener('abort', onTerminate);
@@ -137,6 +147,8 @@ export class WorkerPool<J, R, P = never> {
       this.next();
     };
     slot.running = { id, settle };
+    // A process awaiting this job's result must not end before it comes.
+    slot.worker.ref();
     slot.worker.postMessage({ id, job: task.job, cancelFlag } satisfies PoolRequest<J>);
   }
 }

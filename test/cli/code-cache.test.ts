@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -127,6 +128,14 @@ describe("the launcher's code cache", () => {
     fs.renameSync(file, older);
     expect(validate(home)).toEqual(reference);
     expect(cacheFiles(home)).toEqual([file]);
+  });
+});
+
+describe('the bundle', () => {
+  it('is ASCII, the CLI and each worker (the launcher reads it as latin1: a one-byte string without decoding UTF-8)', () => {
+    const bundled = [path.join(REPO, 'build', 'cli', 'migwb.js'), ...fs.readdirSync(path.join(REPO, 'build', 'cli', 'workers')).map((f) => path.join(REPO, 'build', 'cli', 'workers', f))];
+    expect(bundled.length).toBeGreaterThan(1);
+    for (const file of bundled) expect(isAscii(fs.readFileSync(file)), file).toBe(true);
   });
 });
 

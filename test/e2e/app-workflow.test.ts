@@ -8,7 +8,8 @@ import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { sha256File, tempFolder } from '../helpers/evidence';
 import { haveQemu, migrateToFile, QEMU, withGuest } from '../helpers/qemu';
-import { cursorByte, haveChromium, useWorkbench, openThroughPicker, screenshot, selectedHexBytes, selectedRow } from '../helpers/browser';
+import { cursorByte, haveChromium, openThroughPicker, screenshot, selectedHexBytes, selectedRow } from '../helpers/browser';
+import { useWorkbench } from '../helpers/use-workbench';
 
 /**
  * The app as an analyst's daily tool (issue 19), in real Chromium over the bridge and a real

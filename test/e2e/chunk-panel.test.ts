@@ -6,7 +6,8 @@ import { migwb } from '../helpers/cli';
 import { corpusPath, metaOf } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
 import { haveQemu, loadInQemu } from '../helpers/qemu';
-import { haveChromium, useWorkbench, openThroughPicker, screenshot } from '../helpers/browser';
+import { haveChromium, openThroughPicker, screenshot } from '../helpers/browser';
+import { useWorkbench } from '../helpers/use-workbench';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 

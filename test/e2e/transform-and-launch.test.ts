@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { expectOriginalsUnchanged, sha256File, tempFolder } from '../helpers/evidence';
-import { haveChromium, useWorkbench, openThroughPicker, saveThroughPicker, screenshot } from '../helpers/browser';
+import { haveChromium, openThroughPicker, saveThroughPicker, screenshot } from '../helpers/browser';
+import { useWorkbench } from '../helpers/use-workbench';
 import { haveQemu, withLoadedImage } from '../helpers/qemu';
 
 /**

@@ -7,7 +7,8 @@ import { migwb } from '../helpers/cli';
 import { corpusPath, readJson, sidecar } from '../helpers/corpus';
 import { sha256File, tempFolder } from '../helpers/evidence';
 import { haveQemu, migrateToFile, QEMU, withGuest } from '../helpers/qemu';
-import { clickByte, cursorByte, firstSelectedOffset, haveChromium, useWorkbench, openThroughPicker, saveThroughPicker, screenshot, selectedHexBytes, selectedRow, treeRow } from '../helpers/browser';
+import { clickByte, cursorByte, firstSelectedOffset, haveChromium, openThroughPicker, saveThroughPicker, screenshot, selectedHexBytes, selectedRow, treeRow } from '../helpers/browser';
+import { useWorkbench } from '../helpers/use-workbench';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 

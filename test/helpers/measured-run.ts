@@ -25,6 +25,8 @@ export interface MeasureOptions {
   maxRssMB?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Takes the child's standard output as bytes, instead of collecting it as text in `out`. */
+  onStdout?: (bytes: Buffer) => void;
 }
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -44,7 +46,8 @@ export function measureProcess(command: string, args: string[], options: Measure
   let err = '';
   let peakKB = 0;
   let killed: MeasuredRun['killed'];
-  child.stdout.setEncoding('utf8').on('data', (t: string) => void (out.length < 1 << 24 && (out += t)));
+  if (options.onStdout) child.stdout.on('data', options.onStdout);
+  else child.stdout.setEncoding('utf8').on('data', (t: string) => void (out.length < 1 << 24 && (out += t)));
   child.stderr.setEncoding('utf8').on('data', (t: string) => void (err.length < 1 << 24 && (err += t)));
   const sample = () => {
     const kb = peakRssKB(child.pid);

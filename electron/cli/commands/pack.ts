@@ -11,7 +11,7 @@ export function registerPack(program: Command, io: CliIO, setExit: (code: number
     .description('put the QEMU stream of an image into a chunked container (docs/chunked-container.md): a length and a CRC per section, lossless; "-" reads standard input and writes standard output, so QEMU can migrate to "exec:migwb pack - -o vm.migc"')
     .argument('<image>', 'image file (any format migwb opens), or - for a QEMU stream on standard input')
     .requiredOption('-o, --output <file>', 'the container to write, or - for standard output')
-    .option('--chunk-size <bytes>', 'largest chunk of stream data, 16384 to 16777216 (default 1048576)', parseCount)
+    .option('--chunk-size <bytes>', 'largest chunk of stream data, 16384 to 16777216 (default 4194304)', parseCount)
     .option('--qemu-version <version>', 'the QEMU version that wrote the stream, recorded in the header (a stream does not say)')
     .option('--snapshot <name|id>', 'qcow2: the internal snapshot whose VM state to pack (default: the newest with one)')
     .option('--force', 'replace the output file if it exists')

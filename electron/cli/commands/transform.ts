@@ -10,7 +10,7 @@ import { hexOffset } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
 import { checkOutputs } from '../../io/output-paths';
-import { NODE_ENGINES } from '../../formats/engines';
+import { ENGINE_TRANSFORM_TARGETS } from '../../formats/engine-targets';
 import { givenPaths, loadEditing, printDiagnostics } from './edit-common';
 
 interface TransformOptions {
@@ -30,7 +30,7 @@ interface TransformOptions {
 }
 
 /** Targets of formats with an engine of their own (Xen: xen-v2, xen-v3); their images never reach this command (see engine-dispatch). */
-const ENGINE_TARGETS = Object.values(NODE_ENGINES).flatMap((e) => (e ? e.transformTargets.map((target) => ({ target, engine: e })) : []));
+const ENGINE_TARGETS = Object.entries(ENGINE_TRANSFORM_TARGETS).flatMap(([format, targets]) => (targets ?? []).map((target) => ({ target, format })));
 
 /**
  * migwb transform: makes a save from one QEMU release load in another. Plans every change
@@ -60,7 +60,10 @@ export function registerTransform(program: Command, io: CliIO, setExit: (code: n
       if (opts.listRules) return listRules(io, !!opts.json, (await import('../../../shared/transform/rules')).TRANSFORM_RULES);
       if (!image) throw new UserError('give the image to transform');
       const engineTarget = ENGINE_TARGETS.find((t) => t.target === opts.to);
-      if (engineTarget) throw new UserError(`--to ${opts.to} converts ${engineTarget.engine.name} streams; ${image} is not one (migwb info tells what it is)`);
+      if (engineTarget) {
+        const { NODE_ENGINES } = await import('../../formats/engines');
+        throw new UserError(`--to ${opts.to} converts ${NODE_ENGINES[engineTarget.format]?.name ?? engineTarget.format} streams; ${image} is not one (migwb info tells what it is)`);
+      }
       if (!opts.to && !opts.template) throw new UserError('give the target with --to qemu-7.2|qemu-10.0 (or a --template saved by the target QEMU)');
       if (!opts.output && !opts.dryRun) throw new UserError('give the output file with -o OUT (the image is never written), or --dry-run to see the plan');
       const options = [...(opts.xbzrleToPage ? ['xbzrle-to-page'] : []), ...(opts.mappedRam ? ['inline-to-mapped-ram'] : [])];

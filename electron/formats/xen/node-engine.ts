@@ -8,7 +8,8 @@ import { XenImageSession } from './xen-image-session';
 import { XEN_LIBRARY_FORMATS, XEN_TABLES, xenImageRows, xenWrapper } from './xen-index';
 import { searchXenImage } from './xen-memory';
 import { XenSession } from './xen-session';
-import { runXenTransform, XEN_TARGETS } from './xen-transform';
+import { runXenTransform } from './xen-transform';
+import { XEN_TARGETS } from './xen-targets';
 
 /** The Xen engine's node-side row (see NodeEngineRow). */
 export const XEN_NODE_ENGINE: NodeEngineRow = {

@@ -11,9 +11,8 @@ import { checkOutputs } from '../../io/output-paths';
 import { printDiagnostics } from '../../cli/commands/edit-common';
 import { printJson, type CliIO } from '../../cli/output';
 import { XenSession } from './xen-session';
+import { XEN_TARGETS } from './xen-targets';
 
-/** The Xen targets of `migwb transform --to`: a family of their own beside the QEMU releases. */
-export const XEN_TARGETS = ['xen-v2', 'xen-v3'] as const;
 export type XenTarget = (typeof XEN_TARGETS)[number];
 
 export function isXenTarget(to: string | undefined): to is XenTarget {

@@ -17,6 +17,7 @@ export interface PackSummary {
 
 /** Joined in front of a new block when a unit straddles blocks (a header, a record); grows if needed. */
 const JOIN_BYTES = 64 << 10;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Packs a QEMU stream into a chunked container as the stream arrives: push() its bytes in
@@ -48,6 +49,11 @@ export class ChunkedPacker {
 
   get streamSize(): number {
     return this.received;
+  }
+
+  /** The first stream offset whose bytes the packer still holds (slices of pushed blocks); the caller may reuse memory before it. */
+  get keptFrom(): number {
+    return this.heldFrom;
   }
 
   push(block: Uint8Array): void {
@@ -153,11 +159,12 @@ export class ChunkedPacker {
       const block = this.held[this.heldHead];
       const n = Math.min(block.length, to - at);
       parts.push(block.subarray(0, n));
-      if (n === block.length) this.heldHead++;
+      // A block written out is let go at once: the list must not keep it (and its memory) alive.
+      if (n === block.length) this.held[this.heldHead++] = EMPTY;
       else this.held[this.heldHead] = block.subarray(n);
       at += n;
     }
-    if (this.heldHead > 1024 && this.heldHead * 2 > this.held.length) {
+    if (this.heldHead > 64 && this.heldHead * 2 > this.held.length) {
       this.held = this.held.slice(this.heldHead);
       this.heldHead = 0;
     }

@@ -22,10 +22,10 @@ export interface ChunkHead {
 }
 
 /** The chunk headers from the signature to MEND (or to the first damaged header, or the end of the file). */
-export function chunkHeads(file: ByteSource): ChunkHead[] {
+export function chunkHeads(file: ByteSource, reader = new HeadReader(file)): ChunkHead[] {
   const out: ChunkHead[] = [];
   for (let pos = CHUNKED_SIGNATURE.length; pos + CHUNK_HEADER_BYTES <= file.size; ) {
-    const h = readBytes(file, pos, CHUNK_HEADER_BYTES);
+    const h = reader.bytes(pos, CHUNK_HEADER_BYTES);
     const length = readBe32(h, 0);
     if (!isChunkTypeCode(h, 4) || length > MAX_CHUNK_LENGTH) break;
     const type = typeName(h, 4);
@@ -34,6 +34,32 @@ export function chunkHeads(file: ByteSource): ChunkHead[] {
     pos += CHUNK_HEADER_BYTES + length + 4;
   }
   return out;
+}
+
+/** Bytes read per header lookup: small chunks (device sections, notes) that lie together cost one read. */
+const HEAD_WINDOW = 8 << 10;
+
+/**
+ * Small reads near each other served from one window. A long chunk is skipped by its length
+ * alone, so a walk costs one read per long chunk and one per run of short ones; nothing
+ * of a skipped chunk's data is read or checked.
+ */
+export class HeadReader {
+  private readonly window = new Uint8Array(HEAD_WINDOW);
+  private from = 0;
+  private to = 0;
+
+  constructor(private readonly file: ByteSource) {}
+
+  /** Up to `n` (≤ the window) bytes at `at`: fewer only at the end of the file. Valid until the next call. */
+  bytes(at: number, n: number): Uint8Array {
+    if (at < this.from || at + n > this.to) {
+      const got = this.file.readInto(this.window, 0, Math.min(HEAD_WINDOW, this.file.size - at), at);
+      this.from = at;
+      this.to = at + Math.max(got, 0);
+    }
+    return this.window.subarray(at - this.from, Math.min(at + n, this.to) - this.from);
+  }
 }
 
 export interface SectionFromChunks {
@@ -52,13 +78,14 @@ export interface SectionFromChunks {
 
 /** The device section NAME or NAME:INSTANCE, read from its chunks alone. */
 export function readSectionFromChunks(file: ByteSource, spec: string): SectionFromChunks | undefined {
-  const heads = chunkHeads(file);
+  const reader = new HeadReader(file);
+  const heads = chunkHeads(file, reader);
   // Names are read from the FULL chunks' first bytes, as findSection would match them in a model.
   const fulls: StreamElement[] = [];
   const at = new Map<StreamElement, number>();
   heads.forEach((c, i) => {
     if (c.type !== 'FULL') return;
-    const h = headerIn(readBytes(file, c.offset + CHUNK_HEADER_BYTES, Math.min(c.length, MAX_HEADER)), 0);
+    const h = headerIn(reader.bytes(c.offset + CHUNK_HEADER_BYTES, Math.min(c.length, MAX_HEADER)), 0);
     if (!h) return;
     const e: StreamElement = { index: fulls.length, type: 'FULL', typeCode: h.type, offset: 0, length: 0, sectionId: h.sectionId, idstr: h.idstr, instanceId: h.instanceId, versionId: h.versionId };
     fulls.push(e);

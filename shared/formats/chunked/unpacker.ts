@@ -58,6 +58,12 @@ export class ChunkedUnpacker {
     return this.stoppedBy;
   }
 
+  /** The first input offset whose bytes the unpacker still holds (a chunk waiting for its CRC, a split header); the caller may reuse memory before it. */
+  get keptFrom(): number {
+    const c = this.chunk;
+    return c && c.held.length > 0 ? c.offset + CHUNK_HEADER_BYTES : this.fileOffset;
+  }
+
   push(block: Uint8Array): void {
     let at = 0;
     while (at < block.length && this.phase !== 'stopped' && this.phase !== 'end') {
