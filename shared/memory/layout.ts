@@ -180,7 +180,7 @@ function mapLegacyBios(b: LayoutBuilder, family: 'pc' | 'q35', pciConfig: Readon
  * VGA/QXL framebuffers by their BAR, option ROMs ("<path>/<name>.rom") by the expansion ROM
  * BAR. A never-booted guest has programmed none.
  */
-const BAR_OF_BLOCK: Readonly<Record<string, number>> = { 'vga.vram': 0, 'qxl.vrom': 2 };
+const BAR_OF_BLOCK: Readonly<Record<string, number>> = { 'vga.vram': 0, 'qxl.vrom': 2, 'bochs-display-vram': 0 };
 
 /**
  * QXL (hw/display/qxl.c) shows its surface RAM "qxl.vram" through BAR1 and, when the vram64
@@ -203,8 +203,8 @@ function memoryBar(view: DataView, bar: number): { gpa: number; is64: boolean } 
 
 function mapPciBars(b: LayoutBuilder, pciConfig: ReadonlyMap<string, Uint8Array>, qxlVram32Size: number): void {
   for (const [path, config] of pciConfig) {
+    if (!memoryDecoding(config)) continue;
     const view = new DataView(config.buffer, config.byteOffset, config.byteLength);
-    if (config.length < 0x34 || !(view.getUint16(0x04, true) & 0x2)) continue;
     for (const block of b.blocksUnder(`${path}/`)) {
       const name = block.slice(path.length + 1);
       const bar = BAR_OF_BLOCK[name];
@@ -224,6 +224,20 @@ function mapPciBars(b: LayoutBuilder, pciConfig: ReadonlyMap<string, Uint8Array>
       }
     }
   }
+}
+
+function memoryDecoding(config: Uint8Array): boolean {
+  return config.length >= 0x34 && ((config[0x04] | (config[0x05] << 8)) & 0x2) !== 0;
+}
+
+/**
+ * Where memory BAR `bar` of a device's config space is mapped (pci_bar_address): undefined
+ * while memory decoding is off, for an I/O BAR and for a BAR never programmed (0). A 64-bit
+ * BAR takes its high half from the next register.
+ */
+export function pciMemoryBar(config: Uint8Array, bar: number): number | undefined {
+  if (!memoryDecoding(config)) return undefined;
+  return memoryBar(new DataView(config.buffer, config.byteOffset, config.byteLength), bar)?.gpa;
 }
 
 function hexSize(n: number): string {

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { analyzeCompatDesc, analyzeCompatState } from '../../../shared/formats/qemu-stream/analyze-compat';
 import { borrowVmdesc } from '../../../shared/formats/qemu-stream/borrowed-vmdesc';
 import { noSuchSection } from '../../../shared/edit/sections';
-import { describeSection } from '../../../shared/formats/qemu-stream/model';
+import type { DecodedDevice, DecodedItem } from '../../../shared/display/decoded';
+import { decodedDisplay } from '../../../shared/display/display-decoded';
+import { describeSection, type StreamElement } from '../../../shared/formats/qemu-stream/model';
 import { sectionsNamed } from '../../../shared/formats/qemu-stream/section-names';
 import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
 import type { FieldNode } from '../../../shared/formats/qemu-stream/vmstate-decode';
@@ -16,6 +18,7 @@ import { openForCommand } from './open-with-progress';
 
 interface DumpOptions {
   json?: boolean;
+  decoded?: boolean;
   analyzeCompat?: boolean;
   desc?: boolean;
   section?: string;
@@ -29,6 +32,7 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
     .argument('<image>', 'image file')
     .option('--json', 'machine-readable output')
     .option('--section <name>', 'only this section: its idstr (0000:00:03.0/e1000), short name (e1000) or vmsd name, optionally :INSTANCE; or configuration')
+    .option('--decoded', 'display devices (vga, qxl, bochs-display): the registers by name, the mode they imply and the QXL state, instead of the raw fields')
     .option('--analyze-compat', "print exactly what QEMU's analyze-migration.py -d state prints")
     .option('--desc', 'with --analyze-compat: what analyze-migration.py -d desc prints (the vmdesc)')
     .option('--vmdesc-from <source>', 'for a stream without a vmdesc: decode with the vmdesc of a sibling image (or a vmdesc JSON file)')
@@ -53,6 +57,13 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
         }
         const elements = opts.section !== undefined ? sectionsNamed(model, opts.section) : model.elements.filter((e) => e.type === 'FULL' || e.type === 'CONFIGURATION');
         if (opts.section && elements.length === 0) throw new UserError(`${image}: ${noSuchSection(model, opts.section)}`);
+        if (opts.decoded) {
+          const views = elements.map((e) => ({ e, view: decodedDisplay(img.source, model, e) }));
+          if (opts.json) printJson(io, { path: image, sections: views.map(({ e, view }) => ({ idstr: e.idstr, instance_id: e.instanceId, ...(typeof view === 'object' ? { title: view.title, items: view.items } : { problem: view ?? 'not a display device: no decoded view (the raw fields are shown without --decoded)' }) })) });
+          else for (const { e, view } of views) io.out(decodedText(e, view));
+          setExit(0);
+          return;
+        }
         const guest = guestMemoryReader(img.source, model);
         const sections = elements.map((e) => ({ e, d: decodeSection(img.source, model, e, { guest }) }));
         if (opts.json) {
@@ -90,6 +101,21 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
       }
       setExit(0);
     });
+}
+
+function decodedText(e: StreamElement, view: DecodedDevice | string | undefined): string {
+  const head = `${hexOffset(e.offset)}  FULL ${describeSection(e)}`;
+  if (typeof view !== 'object') return printable(`${head}: ${view ?? 'not a display device: no decoded view (the raw fields are shown without --decoded)'}`) + '\n';
+  const lines = [`${head}: ${view.title}`];
+  const walk = (items: readonly DecodedItem[], depth: number) => {
+    for (const it of items) {
+      const at = it.offset !== undefined ? hexOffset(it.offset) : ' '.repeat(hexOffset(0).length);
+      lines.push(`${at}${'  '.repeat(depth)}${it.label}${it.value !== undefined ? ` = ${it.value}` : ''}${it.meaning ? `  (${it.meaning})` : ''}${it.problem ? `  [${it.problem}]` : ''}`);
+      if (it.children) walk(it.children, depth + 1);
+    }
+  };
+  walk(view.items, 1);
+  return lines.map(printable).join('\n') + '\n';
 }
 
 function renderNode(io: CliIO, n: FieldNode, depth: number): void {

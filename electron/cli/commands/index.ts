@@ -39,6 +39,7 @@ export const COMMANDS: readonly CommandRow[] = [
   { name: 'extract-ram', load: async () => (await import('./extract-ram')).registerExtractRam },
   { name: 'read', load: async () => (await import('./read')).registerRead },
   { name: 'search', load: async () => (await import('./search')).registerSearch },
+  { name: 'screen', load: async () => (await import('./screen')).registerScreen },
   { name: 'qemu-args', load: async () => (await import('./qemu-args')).registerQemuArgs },
   { name: 'load', load: async () => (await import('./load')).registerLoad },
   { name: 'preflight', load: async () => (await import('./preflight')).registerPreflight },

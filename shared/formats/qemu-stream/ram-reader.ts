@@ -61,6 +61,26 @@ export function readGuestPage(source: ByteSource, model: QemuStreamModel, block:
   return { bytes: content, provenance };
 }
 
+/**
+ * A page's final content without its provenance: what readers of many pages (ranges,
+ * framebuffers) need. readGuestPage also counts every record that sent the page, a walk
+ * over all runs per page, which dominates when thousands of pages are read.
+ */
+export function readGuestPageBytes(source: ByteSource, model: QemuStreamModel, block: number, page: number): { bytes: Uint8Array; problem?: string } {
+  const last = model.pages.latestRun(block, page);
+  if (last < 0) return { bytes: new Uint8Array(model.pageSize) };
+  const run = model.pages.run(last);
+  if (run.kind === PageKind.XBZRLE) {
+    const replayed = readGuestPage(source, model, block, page);
+    return { bytes: replayed.bytes, problem: replayed.provenance.problem };
+  }
+  try {
+    return { bytes: decodeRecord(source, run.kind, model.pages.dataOffsetIn(last, page), run.dataLength, run.fill, model.pageSize) };
+  } catch (e) {
+    return { bytes: new Uint8Array(model.pageSize), problem: (e as Error).message };
+  }
+}
+
 function decodeRecord(source: ByteSource, kind: PageKind, dataOffset: number, dataLength: number, fill: number, pageSize: number): Uint8Array {
   switch (kind) {
     case PageKind.ZERO:
@@ -88,7 +108,7 @@ export function readGuestRange(source: ByteSource, model: QemuStreamModel, block
     const page = Math.floor(at / ps);
     const inPage = at - page * ps;
     const n = Math.min(ps - inPage, length - done);
-    const { bytes } = readGuestPage(source, model, block, page);
+    const { bytes } = readGuestPageBytes(source, model, block, page);
     out.set(bytes.subarray(inPage, inPage + n), done);
     done += n;
   }
