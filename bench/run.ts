@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   scan: async () => (await import('./scan-bench')).scanBenchmark(),
   directory: async () => (await import('./directory-bench')).directoryBenchmark(),
   index: async () => (await import('./index-bench')).indexBenchmark(),
+  scale: async () => (await import('./scale-bench')).scaleBenchmark(),
   gui: async () => (await import('./gui-bench')).guiBenchmark(),
   ram: async () => (await import('./ram-bench')).ramBenchmark(),
   search: async () => (await import('./search-bench')).searchBenchmark(),
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !(w in BENCHMARKS));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
-  if (wanted.some((w) => w !== 'hostile') || !wanted.length) ensureBenchImages();
+  if (wanted.some((w) => w !== 'hostile' && w !== 'scale') || !wanted.length) ensureBenchImages();
   for (const [name, run] of Object.entries(BENCHMARKS)) if (!wanted.length || wanted.includes(name)) await run();
 }
 

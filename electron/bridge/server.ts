@@ -47,6 +47,8 @@ const MAX_BODY = 1 << 20;
  */
 export const LONG_CHANNELS: readonly (typeof CHANNELS)[number][] = ['openImage', 'openEvidence', 'search', 'memorySearch', 'editRepair', 'editSave', 'editSaveJournal', 'borrowVmdesc', 'transformPlan', 'transformApply', 'qemuPreflight', 'libraryIndex', 'libraryReindex', 'libraryExport'];
 const LONG_AT_ONCE = 2;
+/** Longest a long call waits for the tab's event stream to connect before it goes without (its progress events would be lost). */
+const EVENTS_CONNECT_WAIT_MS = 5_000;
 /** A tab that reloads reconnects its event stream within this time; after it, a closed tab's images are closed. */
 const TAB_CLOSED_AFTER_MS = 10_000;
 /** Browser sessions kept (each link opened once makes one); the oldest without an open tab goes first. */
@@ -237,6 +239,10 @@ function webPreload(): string {
     if (!LONG.has(channel)) return request(channel, args);
     if (longRunning >= ${LONG_AT_ONCE}) await new Promise((go) => longWaiting.push(go));
     longRunning++;
+    // Long calls report progress on the event stream, and the server sends an event only to
+    // the streams connected at that moment: a call sent before the stream is up would lose
+    // its first events (all of them, for a short run).
+    await eventsConnected();
     try {
       return await request(channel, args);
     } finally {
@@ -255,6 +261,15 @@ function webPreload(): string {
   for (const channel of CHANNELS) api[channel] = (...args) => call(channel, args);
   const listeners = new Set();
   let events;
+  function eventsConnected() {
+    if (!events || events.readyState === EventSource.OPEN) return Promise.resolve();
+    return new Promise((go) => {
+      const done = () => (events.removeEventListener('open', done), clearTimeout(timer), go());
+      events.addEventListener('open', done);
+      // A stream that cannot connect must not hold calls back: they go without their progress.
+      const timer = setTimeout(done, ${EVENTS_CONNECT_WAIT_MS});
+    });
+  }
   api.onEvent = (listener) => {
     listeners.add(listener);
     if (!events) {

@@ -332,11 +332,14 @@ function writeSidecar(image: string, model: Parameters<typeof encodeDirectory>[0
   }
 }
 
+/** The hash's read buffer, allocated once: a new 4 MiB buffer for each of 10,000 small images took a sixth of the hashing time, and more in GC. */
+let hashBuffer: Buffer | undefined;
+
 function hashFile(file: string, onBytes: (n: number) => void): string {
   const hash = createHash('sha256');
   const fd = fs.openSync(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(HASH_CHUNK);
+    const buf = (hashBuffer ??= Buffer.allocUnsafe(HASH_CHUNK));
     for (let pos = 0; ; ) {
       const n = fs.readSync(fd, buf, 0, buf.length, pos);
       if (n <= 0) break;

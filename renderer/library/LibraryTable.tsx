@@ -5,6 +5,8 @@ import type { LibraryRow, SortKey } from './library-filter';
 import type { LibraryModel, LibraryState } from './library-model';
 
 const ROW_HEIGHT = 24;
+/** More than the rows ever drawn at once (a screen of rows plus the overscan on both sides). */
+const ROW_SLOTS = 256;
 
 /** The columns, in order. Status, problems and the indexing time come last: a row reads "… indexed 1 error 2026-…". */
 const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow): string; title?(r: LibraryRow): string | undefined }[] = [
@@ -20,7 +22,8 @@ const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow)
   { key: 'problems', label: 'Problems', width: '0.8fr', cell: (r) => problems(r.image), title: (r) => r.image.problems.map((p) => `${p.severity}: ${p.code}`).join('\n') || undefined },
   { key: 'indexedAt', label: 'Indexed', width: '0.9fr', cell: (r) => r.image.indexedAt.replace('T', ' ').slice(0, 16) },
 ];
-const GRID = COLUMNS.map((c) => c.width).join(' ');
+// minmax(0, …): a track never sizes to its cells' text, so a row's layout does not measure it.
+const GRID = COLUMNS.map((c) => `minmax(0, ${c.width})`).join(' ');
 
 interface Props {
   library: LibraryModel;
@@ -36,7 +39,7 @@ interface Props {
  */
 export function LibraryTable({ library, visible, sort, selected }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: visible.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 20 });
+  const virtual = useVirtualizer({ count: visible.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 8 });
 
   const onKeyDown = (e: React.KeyboardEvent) => {
     const { focus } = library.store.get();
@@ -68,7 +71,9 @@ export function LibraryTable({ library, visible, sort, selected }: Props) {
         <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
           {virtual.getVirtualItems().map((item) => {
             const row = visible[item.index];
-            return <Row key={row.image.id} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} library={library} visible={visible} />;
+            // Keyed by slot, not by image: a long jump refills the rows on screen instead of
+            // removing them all and creating new ones (a short scroll still moves rows whole).
+            return <Row key={item.index % ROW_SLOTS} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} library={library} visible={visible} />;
           })}
         </div>
       </div>

@@ -17,9 +17,12 @@ export function LibraryView({ library, onPickFolder }: { library: LibraryModel; 
   const selected = useStore(library.store, (s) => s.selected);
   const indexing = useStore(library.store, (s) => s.indexing);
   const progressEvents = useStore(library.store, (s) => s.progressEvents);
+  const lastProgress = useStore(library.store, (s) => (s.lastProgress ? `${s.lastProgress.filesDone}/${s.lastProgress.filesTotal}` : ''));
   // Typing stays responsive with 10,000 rows: the list follows the filter when it can.
   const deferredFilter = useDeferredValue(filter);
-  const visible = useMemo(() => sortRows(filterRows(rows, deferredFilter), sort.key, sort.descending), [rows, deferredFilter, sort]);
+  // Sorted once per listing and sort order; a keystroke in the filter only filters (which keeps the order).
+  const sorted = useMemo(() => sortRows(rows, sort.key, sort.descending), [rows, sort]);
+  const visible = useMemo(() => filterRows(sorted, deferredFilter), [sorted, deferredFilter]);
   const chosen = useMemo(() => visible.filter((r) => selected.has(r.image.id)), [visible, selected]);
   const one = chosen.length === 1 ? chosen[0].image : null;
 
@@ -29,7 +32,7 @@ export function LibraryView({ library, onPickFolder }: { library: LibraryModel; 
   };
 
   return (
-    <div className="library" data-testid="library" data-progress-events={progressEvents}>
+    <div className="library" data-testid="library" data-progress-events={progressEvents} data-last-progress={lastProgress}>
       <div className="library-bar" role="toolbar" aria-label="Library">
         <button className="primary" onClick={() => void pickAndAdd()} disabled={indexing}>
           Add folder…

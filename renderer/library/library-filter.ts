@@ -126,8 +126,11 @@ function versionNumber(v: string): number | null {
 
 export type SortKey = 'name' | 'wrapper' | 'machineType' | 'qemuVersion' | 'ramBytes' | 'devices' | 'size' | 'status' | 'problems' | 'tags' | 'indexedAt';
 
+/** localeCompare's order, without building a collator for each of the 130,000 comparisons of 10,000 rows. */
+const COLLATOR = new Intl.Collator();
+
 /** Sorts rows by a column (stable; empty values last either way). */
-export function sortRows(rows: LibraryRow[], key: SortKey, descending: boolean): LibraryRow[] {
+export function sortRows(rows: readonly LibraryRow[], key: SortKey, descending: boolean): LibraryRow[] {
   const value = (r: LibraryRow): string | number | null => {
     switch (key) {
       case 'name':
@@ -148,7 +151,7 @@ export function sortRows(rows: LibraryRow[], key: SortKey, descending: boolean):
   keyed.sort((a, b) => {
     if (a.v === null || a.v === '') return b.v === null || b.v === '' ? 0 : 1;
     if (b.v === null || b.v === '') return -1;
-    const c = typeof a.v === 'number' && typeof b.v === 'number' ? a.v - b.v : String(a.v).localeCompare(String(b.v));
+    const c = typeof a.v === 'number' && typeof b.v === 'number' ? a.v - b.v : COLLATOR.compare(String(a.v), String(b.v));
     return descending ? -c : c;
   });
   return keyed.map((k) => k.r);

@@ -22,6 +22,8 @@ export interface LibraryState {
   progress: IndexProgress | null;
   /** Progress events heard so far (the e2e tests read it). */
   progressEvents: number;
+  /** The last progress event of the latest run, kept after it ends (the e2e tests read it: a short run's bar may come and go between two looks). */
+  lastProgress: IndexProgress | null;
   /** A tag, note or export is being written. */
   busy: boolean;
 }
@@ -54,6 +56,7 @@ export class LibraryModel {
     indexing: false,
     progress: null,
     progressEvents: 0,
+    lastProgress: null,
     busy: false,
   });
 
@@ -133,9 +136,13 @@ export class LibraryModel {
 
   cancelIndexing = (): void => void this.api.libraryCancel();
 
-  /** A progress event of the running indexing. */
+  /**
+   * A progress event of the running indexing. Over the bridge the run's result comes on
+   * another connection than its events and may overtake the last of them: those still count
+   * (the bar is gone, but lastProgress ends at the run's final numbers).
+   */
   indexProgress(e: IndexProgress): void {
-    this.store.set((s) => ({ progress: e, progressEvents: s.progressEvents + 1 }));
+    this.store.set((s) => ({ progress: s.indexing ? e : null, lastProgress: e, progressEvents: s.progressEvents + 1 }));
   }
 
   /** Adds a tag to (or removes it from) these rows. */
@@ -172,7 +179,7 @@ export class LibraryModel {
 
   private async runIndex(run: () => Promise<LibraryIndexReport>): Promise<void> {
     if (this.state.indexing) return;
-    this.store.set({ indexing: true, progress: null });
+    this.store.set({ indexing: true, progress: null, lastProgress: null });
     try {
       const r = await run();
       this.host.status(

@@ -33,11 +33,13 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-/** The real renderer bundle in real Chromium, served by the bridge over the real handlers. */
-export async function startWorkbench(): Promise<Workbench> {
+/**
+ * The real renderer bundle in real Chromium, served by the bridge over the real handlers,
+ * on a real SQLite library: a fresh one, or `libraryFile` (the scale benchmark's).
+ */
+export async function startWorkbench(options: { libraryFile?: string } = {}): Promise<Workbench> {
   const sessions = new ImageSessions();
-  // A real SQLite library in a fresh folder.
-  const library = Library.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
+  const library = Library.open(options.libraryFile ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
   // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
   const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
