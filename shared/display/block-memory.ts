@@ -1,7 +1,7 @@
 import { readBytes, type ByteSource } from '../io/byte-source';
 import type { QemuStreamModel } from '../formats/qemu-stream/model';
 import { PageKind } from '../formats/qemu-stream/page-index';
-import { readGuestPageBytes } from '../formats/qemu-stream/ram-reader';
+import { copyAcrossPages, readGuestPageBytes } from '../formats/qemu-stream/ram-reader';
 
 /** One file read covers at most this many pages (1 MiB of 4 KiB pages with their headers). */
 const MAX_PAGES_PER_READ = 256;
@@ -88,18 +88,8 @@ export class BlockMemory {
 
   /** Copies [offset, offset + length) into `out` at `at` (a new array when none is given). */
   read(offset: number, length: number, out: Uint8Array = new Uint8Array(length), at = 0): Uint8Array {
-    const ps = this.pageSize;
-    if (length > ps) this.prefetch(offset, length);
-    let done = 0;
-    while (done < length) {
-      const pos = offset + done;
-      const n = Math.floor(pos / ps);
-      const inPage = pos - n * ps;
-      const take = Math.min(ps - inPage, length - done);
-      out.set(this.page(n).subarray(inPage, inPage + take), at + done);
-      done += take;
-    }
-    return out;
+    if (length > this.pageSize) this.prefetch(offset, length);
+    return copyAcrossPages(offset, length, this.pageSize, (n) => this.page(n), out, at);
   }
 
   /**

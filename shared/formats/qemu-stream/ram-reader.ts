@@ -98,21 +98,26 @@ function decodeRecord(source: ByteSource, kind: PageKind, dataOffset: number, da
   }
 }
 
-/** Reads `length` bytes of a RAM block starting at block offset `offset`. */
-export function readGuestRange(source: ByteSource, model: QemuStreamModel, block: number, offset: number, length: number): Uint8Array {
-  const ps = model.pageSize;
-  const out = new Uint8Array(length);
+/**
+ * Copies [offset, offset + length) of a paged space into `out` at `at`, one page at a time
+ * (`pageAt(n)` gives page n whole): the one loop every reader of guest memory shares.
+ */
+export function copyAcrossPages(offset: number, length: number, pageSize: number, pageAt: (n: number) => Uint8Array, out: Uint8Array = new Uint8Array(length), at = 0): Uint8Array {
   let done = 0;
   while (done < length) {
-    const at = offset + done;
-    const page = Math.floor(at / ps);
-    const inPage = at - page * ps;
-    const n = Math.min(ps - inPage, length - done);
-    const { bytes } = readGuestPageBytes(source, model, block, page);
-    out.set(bytes.subarray(inPage, inPage + n), done);
-    done += n;
+    const pos = offset + done;
+    const n = Math.floor(pos / pageSize);
+    const inPage = pos - n * pageSize;
+    const take = Math.min(pageSize - inPage, length - done);
+    out.set(pageAt(n).subarray(inPage, inPage + take), at + done);
+    done += take;
   }
   return out;
+}
+
+/** Reads `length` bytes of a RAM block starting at block offset `offset`. */
+export function readGuestRange(source: ByteSource, model: QemuStreamModel, block: number, offset: number, length: number): Uint8Array {
+  return copyAcrossPages(offset, length, model.pageSize, (page) => readGuestPageBytes(source, model, block, page).bytes);
 }
 
 export function findRamBlock(model: QemuStreamModel, id: string): number {
