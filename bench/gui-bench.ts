@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { openThroughPicker, startWorkbench } from '../test/helpers/browser';
 import { BIG_IMAGES, fmtMs, median, printTable, sealedCopy, verdict } from './lib';
@@ -9,7 +10,7 @@ import { BIG_IMAGES, fmtMs, median, printTable, sealedCopy, verdict } from './li
 export async function guiBenchmark(): Promise<void> {
   // The sealed 1 GiB image: it opens through its section directory, so the tree can paint at once.
   const image = sealedCopy(BIG_IMAGES.random1G);
-  const wb = await startWorkbench();
+  const wb = await startWorkbench({ folders: [path.dirname(image)] });
   try {
     const page = await wb.newPage();
     const opens: number[] = [];

@@ -37,11 +37,13 @@ export interface Workbench {
  * The real renderer bundle in real Chromium, served by the bridge over the real handlers,
  * on a real SQLite library: a fresh one, or `libraryFile` (the scale benchmark's).
  */
-export async function startWorkbench(options: { libraryFile?: string } = {}): Promise<Workbench> {
+export async function startWorkbench(options: { libraryFile?: string; /** Folders the picker may browse besides the corpus and the temporary folder (the benchmarks' images). */ folders?: string[] } = {}): Promise<Workbench> {
   const sessions = new ImageSessions();
   const library = Library.open(options.libraryFile ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'migwb-e2e-')), 'library.sqlite'));
   // The tests browse the corpus and their own temporary folders, as `migwb serve CORPUS TMP` would allow.
-  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants: corpusAndTemp(), version: 'e2e', initialPaths: [] } });
+  const grants = corpusAndTemp();
+  for (const folder of options.folders ?? []) grants.grantFolder(folder);
+  const bridge = await startBridge({ rendererDir: RENDERER_DIR, deps: { sessions, library, grants, version: 'e2e', initialPaths: [] } });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
