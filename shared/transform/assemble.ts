@@ -3,7 +3,7 @@ import type { ConfigurationSubsection } from '../formats/qemu-stream/model';
 import { configurationDescription } from '../formats/qemu-stream/section-decoder';
 import type { Vmdesc, VmdescDevice, VmdescStruct } from '../formats/qemu-stream/vmdesc';
 import { payloadSize } from '../formats/qemu-stream/vmdesc-fit';
-import { setLastIndexStyle } from './vmdesc-index';
+import { withLastIndexStyle } from './vmdesc-index';
 import type { ByteChange } from '../edit/journal';
 import { bytesPiece, rangePiece, totalLength, type Piece } from '../edit/pieces';
 import { chooseSectionId, encodeFooter, encodeSectionHeader, usedSectionIds } from '../edit/sections';
@@ -98,8 +98,9 @@ export function assemble(draft: Draft, derivedId: string): Assembled {
       if (e.type !== 'FULL' || draft.dropped.has(e.index)) continue;
       devices.push(draft.sections.get(e.index)?.entry ?? ownEntry(model, e) ?? bufferEntry(e, payloadSize(e)));
     }
-    const after = vmdescAfter(draft, model.vmdesc, devices, finalConfig);
-    if (draft.vmdescLastIndex) setLastIndexStyle(after, draft.vmdescLastIndex);
+    // The device entries are the image's own objects: restyled on a copy, never in place.
+    const assembled = vmdescAfter(draft, model.vmdesc, devices, finalConfig);
+    const after = draft.vmdescLastIndex ? withLastIndexStyle(assembled, draft.vmdescLastIndex) : assembled;
     const before = qemuJson(model.vmdesc);
     if (qemuJson(after) !== before) {
       changes.push({ offset: range.offset, deleteLength: range.length, insert: [bytesPiece(encodeVmdescRecord(after))] });

@@ -40,23 +40,21 @@ export function lastIndexStyle(vmdesc: Vmdesc): LastIndexStyle | undefined {
   return undefined;
 }
 
-/** Rewrites every array run of `vmdesc` in place to `style`; returns how many last elements changed. */
-export function setLastIndexStyle(vmdesc: Vmdesc, style: LastIndexStyle): number {
-  let changed = 0;
+/** A copy of `vmdesc` with every array run written in `style` (the original is left as it is). */
+export function withLastIndexStyle(original: Vmdesc, style: LastIndexStyle): Vmdesc {
+  const vmdesc = JSON.parse(JSON.stringify(original)) as Vmdesc;
   for (const layout of layouts(vmdesc)) {
     for (const run of [...runs(layout)]) {
       const last = run[run.length - 1];
       if (style === 'not-the-last' && last.index !== undefined) {
         delete last.index;
-        changed++;
       } else if (style === 'every-element' && last.index === undefined) {
         // The key goes after "name", where QEMU writes it.
         const { name, ...rest } = last;
         for (const k of Object.keys(last)) delete (last as unknown as Record<string, unknown>)[k];
         Object.assign(last, { name, index: run.length - 1, ...rest });
-        changed++;
       }
     }
   }
-  return changed;
+  return vmdesc;
 }

@@ -89,7 +89,7 @@ describe.skipIf(!haveChromium)('Transform and Load in QEMU in real Chromium (bri
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
     });
     await dialog.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => dialog.getByTestId('transform-applied').textContent()).toMatch(/^Applied as one edit: transformed for qemu-7\.2 -M pc-i440fx-7\.2: 5 changes/);
+    await expect.poll(() => dialog.getByTestId('transform-applied').textContent()).toMatch(/^Applied as one edit: transformed for qemu-7\.2 -M pc-i440fx-7\.2: 6 changes/);
     // The dialog's own first phase, then the backend's transform-progress events, which arrive while it works.
     const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
     expect(seen[0]).toBe('Planning…');
@@ -111,7 +111,7 @@ describe.skipIf(!haveChromium)('Transform and Load in QEMU in real Chromium (bri
     // Apply again, from the toolbar's button this time, then Save as through the in-app picker.
     await page.getByRole('button', { name: 'Transform…' }).click();
     await dialog.getByLabel('Target QEMU').selectOption('qemu-7.2');
-    await expect.poll(() => changes.count()).toBe(5);
+    await expect.poll(() => changes.count()).toBe(6);
     await dialog.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => dialog.getByTestId('transform-applied').count()).toBe(1);
     await expect.poll(() => streamSha256(page, handle)).toBe(transformed);
