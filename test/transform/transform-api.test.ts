@@ -70,7 +70,7 @@ describe('transform through the workbench API', () => {
     const applied = await call<TransformApplied>('transformApply', handle, req);
     expect(applied.applied).toBe(true);
     expect(applied.edits).toHaveLength(1);
-    expect(applied.edits[0].summary).toMatch(/^transformed for qemu-7.2 -M pc-i440fx-7.2: 5 changes/);
+    expect(applied.edits[0].summary).toMatch(/^transformed for qemu-7.2 -M pc-i440fx-7.2: 6 changes/);
     expect(applied.image.machineType).toBe('pc-i440fx-7.2');
     expect(applied.image.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
 
