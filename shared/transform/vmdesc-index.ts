@@ -1,4 +1,5 @@
 import type { Vmdesc, VmdescField, VmdescLayout } from '../formats/qemu-stream/vmdesc';
+import { structuredCopy } from './draft';
 import type { LastIndexStyle } from './rule';
 
 /**
@@ -42,7 +43,7 @@ export function lastIndexStyle(vmdesc: Vmdesc): LastIndexStyle | undefined {
 
 /** A copy of `vmdesc` with every array run written in `style` (the original is left as it is). */
 export function withLastIndexStyle(original: Vmdesc, style: LastIndexStyle): Vmdesc {
-  const vmdesc = JSON.parse(JSON.stringify(original)) as Vmdesc;
+  const vmdesc = structuredCopy(original);
   for (const layout of layouts(vmdesc)) {
     for (const run of [...runs(layout)]) {
       const last = run[run.length - 1];
