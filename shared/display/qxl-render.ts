@@ -1,7 +1,7 @@
 import type { BlockMemory } from './block-memory';
 import { newFramebuffer, type Framebuffer } from './framebuffer';
 import { drawSharedSurface, expandPixmanPixel, type PixmanFormat } from './pixman';
-import { hasVga, QXL_MODE_COMPAT, QXL_MODE_NATIVE, QXL_MODE_VGA, QXL_MODES, qxlMemory, readQxlModes, readQxlRom, readQxlState, type QxlMemory, type QxlSavedState, type QxlSurfaceCreate } from './qxl-state';
+import { hasVga, QXL_MODE_COMPAT, QXL_MODE_NATIVE, QXL_MODE_VGA, QXL_MODES, qxlMemory, qxlRamBlockName, readQxlModes, readQxlRom, readQxlState, type QxlMemory, type QxlSavedState, type QxlSurfaceCreate } from './qxl-state';
 import { renderVgaDevice, type DeviceRender, type RenderContext } from './screen';
 
 /** SPICE_SURFACE_FMT_* (spice/enums.h) */
@@ -29,7 +29,7 @@ export const SPICE_SURFACE_FORMATS: Readonly<Record<number, string>> = { 1: '1_A
  */
 export function renderQxl(ctx: RenderContext, qxlView: 'guest' | 'console' = ctx.qxlView ?? 'guest'): DeviceRender {
   const state = readQxlState(ctx.fields);
-  const ram = ctx.block('vga.vram');
+  const ram = ctx.block(qxlRamBlockName(state.config));
   const vram = ctx.block('qxl.vram');
   const romBlock = ctx.block('qxl.vrom');
   const vga = hasVga(state.config);

@@ -4,7 +4,7 @@ import type { Fields } from './fields';
 
 /**
  * The QXL device state (hw/display/qxl.c, vmstate "qxl" version 21) and the memory behind
- * it: the RAM BAR (the "vga.vram" block: VGA framebuffer / surface 0 area, QXL pages and the
+ * it: the RAM BAR (the "vga.vram" block of qxl-vga, "qxl.vgavram" of a secondary qxl: VGA framebuffer / surface 0 area, QXL pages and the
  * QXLRam header at its end), the VRAM BAR ("qxl.vram"), the ROM BAR ("qxl.vrom": QXLRom),
  * and the memory slots through which QXL commands address all of it. Structures as
  * spice-protocol's qxl_dev.h lays them out (packed, little-endian).
@@ -93,6 +93,14 @@ export function readQxlState(f: Fields): QxlSavedState {
 /** qxl-vga (the primary, VGA-compatible device) has PCI class 0x0300; the secondary qxl 0x0380. */
 export function hasVga(config: Uint8Array): boolean {
   return config[0x0b] === 0x03 && config[0x0a] === 0x00;
+}
+
+/**
+ * The RAM block behind the RAM BAR: qxl-vga shares it with its VGA core ("vga.vram"); a
+ * secondary qxl device names it "qxl.vgavram" (qxl_realize_secondary).
+ */
+export function qxlRamBlockName(config: Uint8Array): string {
+  return hasVga(config) ? 'vga.vram' : 'qxl.vgavram';
 }
 
 /** QXLRom (qxl_dev.h), the fields the display code and the decoded view use. */
