@@ -1,6 +1,7 @@
 import type { ByteSource } from '../io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
 import { decodeSection } from '../formats/qemu-stream/section-decoder';
+import { BlockMemory } from './block-memory';
 import { Fields } from './fields';
 
 /** Display devices QEMU saves, by the vmsd name of their section. */
@@ -60,4 +61,28 @@ export function deviceFields(source: ByteSource, model: QemuStreamModel, device:
     return `the ${device.idstr} section cannot be decoded (${decoded.problem ?? 'no vmdesc describes it'}); without its registers the screen cannot be drawn${model.vmdesc ? '' : ' (decode it with a sibling image\'s vmdesc: --vmdesc-from)'}`;
   }
   return new Fields(decoded.nodes, decoded.bytes, decoded.payloadOffset);
+}
+
+/** A device's RAM blocks by name, each opened on first use and read page by page. */
+export class DeviceBlocks {
+  private readonly blocks = new Map<string, BlockMemory | undefined>();
+
+  constructor(
+    private readonly source: ByteSource,
+    private readonly model: QemuStreamModel,
+    private readonly device: DisplayDevice,
+  ) {}
+
+  get(name: string): BlockMemory | undefined {
+    if (!this.blocks.has(name)) {
+      const index = deviceBlock(this.model, this.device, name);
+      this.blocks.set(name, index < 0 ? undefined : new BlockMemory(this.source, this.model, index));
+    }
+    return this.blocks.get(name);
+  }
+
+  /** Pages read so far that the stream could not give, for notes. */
+  problemSummary(): string[] {
+    return [...this.blocks.values()].flatMap((b) => b?.problemSummary() ?? []);
+  }
 }

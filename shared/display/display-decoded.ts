@@ -1,9 +1,10 @@
 import type { ByteSource } from '../io/byte-source';
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
 import { group, hex, type DecodedDevice, type DecodedItem } from './decoded';
-import { deviceFields, displayDevices } from './devices';
+import { DeviceBlocks, deviceFields, displayDevices } from './devices';
 import { MissingField, type Fields } from './fields';
-import { QXL_MODES, readQxlState } from './qxl-state';
+import { qxlGuestItems, qxlGuestState } from './qxl-decoded';
+import { hasVga, QXL_MODES, readQxlState } from './qxl-state';
 import { screen } from './screen';
 import { readVgaState, VBE, vbeEnabled, type VgaSavedState } from './vga-state';
 
@@ -37,8 +38,10 @@ export function decodedDisplay(source: ByteSource, model: QemuStreamModel, eleme
       : { label: 'mode', value: 'none', problem: shown.reason },
   ];
   try {
-    if (device.kind === 'qxl') items.push(...qxlItems(fields));
-    const vga = fields.findStruct('vga') ?? (device.kind === 'vga' ? fields : undefined);
+    if (device.kind === 'qxl') items.push(...qxlItems(fields, new DeviceBlocks(source, model, device)));
+    // A secondary qxl carries VGA state in its section that no VGA ever uses: not shown.
+    const vgaUnused = device.kind === 'qxl' && !hasVga(readQxlState(fields).config);
+    const vga = vgaUnused ? undefined : (fields.findStruct('vga') ?? (device.kind === 'vga' ? fields : undefined));
     if (vga) items.push(...vgaItems(readVgaState(vga)));
     if (device.kind === 'bochs-display') items.push(vbeItems(fields.arrayInts('vbe_regs'), fields.offsetOf('vbe_regs')));
   } catch (e) {
@@ -80,8 +83,9 @@ function vbeItems(regs: number[], offset: number | undefined, meaning?: string):
   return group('Bochs VBE (dispi) registers', regs.map((v, i) => ({ label: VBE_NAMES[i] ?? `${i}`, value: hex(v, 4), offset: offset === undefined ? undefined : offset + 2 * i })), { meaning });
 }
 
-function qxlItems(f: Fields): DecodedItem[] {
+function qxlItems(f: Fields, blocks: DeviceBlocks): DecodedItem[] {
   const s = readQxlState(f);
+  const guest = qxlGuestState(s, blocks);
   const p = s.primary;
   return [
     { label: 'QXL mode', value: `${s.mode}`, meaning: QXL_MODES[s.mode] ?? 'unknown', offset: s.offsets.mode },
@@ -92,8 +96,7 @@ function qxlItems(f: Fields): DecodedItem[] {
       { label: 'format', value: `${p.format}` },
       { label: 'mem', value: hex(p.mem), meaning: `slot ${Number(p.mem >> 56n)}, offset ${hex(p.mem & 0xffffffffffffn)}` },
     ], { offset: s.offsets['guest_primary.surface'] }),
-    group('memory slots', s.slots.filter((x) => x.active).map((x) => ({ label: `slot ${x.id}`, value: `${hex(x.memStart)}-${hex(x.memEnd)}`, meaning: 'guest-physical range' })), { offset: s.offsets.guest_slots }),
-    { label: 'guest cursor', value: hex(s.guestCursor), offset: s.offsets.guest_cursor },
-    ...(s.guestMonitorsConfig !== undefined ? [{ label: 'guest monitors config', value: hex(s.guestMonitorsConfig) }] : []),
+    group('memory slots', guest.memory.slots.filter((x) => x.active).map((x) => ({ label: `slot ${x.id}`, value: `${hex(x.memStart)}-${hex(x.memEnd)}`, meaning: x.block ? `guest-physical range: BAR ${x.bar}, ${x.block.id} from ${hex(x.blockOffset!)}` : 'guest-physical range', problem: x.problem })), { offset: s.offsets.guest_slots }),
+    ...qxlGuestItems(guest, s.offsets.guest_cursor),
   ];
 }

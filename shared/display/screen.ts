@@ -2,9 +2,9 @@ import type { ByteSource } from '../io/byte-source';
 import type { QemuStreamModel } from '../formats/qemu-stream/model';
 import { guestAddressesOf, machineLayout, type MachineLayout } from '../memory/layout';
 import { pciConfigSpaces } from '../memory/pci-config';
-import { BlockMemory } from './block-memory';
+import type { BlockMemory } from './block-memory';
 import { renderBochsDisplay } from './bochs-display';
-import { deviceBlock, deviceFields, displayDevices, type DisplayDevice, type DisplayKind } from './devices';
+import { DeviceBlocks, deviceFields, displayDevices, type DisplayDevice, type DisplayKind } from './devices';
 import { MissingField, type Fields } from './fields';
 import type { Framebuffer } from './framebuffer';
 import type { PixmanFormat } from './pixman';
@@ -103,7 +103,7 @@ export function screen(source: ByteSource, model: QemuStreamModel, options: Scre
   if (typeof fields === 'string') return { ...empty, device: summary(device), reason: fields };
   let pci: Map<string, Uint8Array> | undefined;
   let layout: MachineLayout | undefined | null = null;
-  const blocks = new Map<string, BlockMemory | undefined>();
+  const blocks = new DeviceBlocks(source, model, device);
   const ctx: RenderContext = {
     source,
     model,
@@ -113,13 +113,7 @@ export function screen(source: ByteSource, model: QemuStreamModel, options: Scre
     qxlView: options.qxlView,
     pciConfig: () => (pci ??= pciConfigSpaces(source, model)),
     layout: () => (layout === null ? (layout = machineLayout(model, { pciConfig: ctx.pciConfig() })) : layout),
-    block: (name) => {
-      if (!blocks.has(name)) {
-        const index = deviceBlock(model, device, name);
-        blocks.set(name, index < 0 ? undefined : new BlockMemory(source, model, index));
-      }
-      return blocks.get(name);
-    },
+    block: (name) => blocks.get(name),
   };
   let out: DeviceRender;
   try {
@@ -129,7 +123,7 @@ export function screen(source: ByteSource, model: QemuStreamModel, options: Scre
     out = { sources: [], notes: [], reason: `${device.idstr}: ${e.message}; this QEMU version's device state is not understood` };
   }
   const notes = [...out.notes];
-  for (const b of blocks.values()) notes.push(...(b?.problemSummary() ?? []));
+  notes.push(...blocks.problemSummary());
   return { drawnAs, device: summary(device), devices: summaries, mode: out.mode, sources: out.sources.map((s) => withGpa(ctx, s)), framebuffer: out.framebuffer, reason: out.reason, notes };
 }
 

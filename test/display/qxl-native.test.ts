@@ -4,8 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenOfImage } from '../../electron/display/screen-service';
 import { openImage } from '../../electron/services/open-image';
 import { buildBootDisk, haveAssembler, tempDir } from '../helpers/boot-program';
-import { haveQemu } from '../helpers/qemu';
-import { bootGuest, compareScreens, distinctColours, qemuScreendump, saveGuest, waitStep } from '../helpers/screens';
+import { DeviceBlocks, deviceFields, displayDevices } from '../../shared/display/devices';
+import type { Fields } from '../../shared/display/fields';
+import { qxlGuestState, type QxlGuestState } from '../../shared/display/qxl-decoded';
+import { readQxlState } from '../../shared/display/qxl-state';
+import { migwb } from '../helpers/cli';
+import { haveQemu, loadInQemu } from '../helpers/qemu';
+import { bootGuest, compareScreens, distinctColours, qemuScreendump, readGuestDword, saveGuest, waitStep } from '../helpers/screens';
 import { QXL_GUEST, QXL_PROGRAM } from './qxl-guest';
 
 /**
@@ -15,13 +20,38 @@ import { QXL_GUEST, QXL_PROGRAM } from './qxl-guest';
  * console of a loaded qxl-vga keeps drawing the VGA registers (qxl_post_load), while a
  * secondary device's console draws the primary surface through qxl_render_update.
  */
-const MACHINE = ['-M', 'pc', '-m', '32M', '-vga', 'none', '-device', 'qxl,addr=02.0', '-serial', 'null', '-drive', 'file=qxl.img,format=raw,if=ide'];
-const LOADER = [...MACHINE, '-display', 'none', '-nic', 'none'];
+// cmdlog=1: QEMU prints every command the device hands to the SPICE server, decoded (qxl-logger.c).
+const machine = (qxl: string) => ['-M', 'pc', '-m', '32M', '-vga', 'none', '-device', qxl, '-serial', 'null', '-drive', 'file=qxl.img,format=raw,if=ide'];
+const MACHINE = machine('qxl,addr=02.0,cmdlog=1');
+const LOADER = [...machine('qxl,addr=02.0'), '-display', 'none', '-nic', 'none'];
+const LOADER_CMDLOG = [...MACHINE, '-display', 'none', '-nic', 'none'];
 
-describe.skipIf(!haveQemu('7.2') || !haveAssembler())('QXL native mode in QEMU 7.2 (skipped without QEMU 7.2 or binutils)', () => {
+/** "123 qxl-0/csr: cmd @ 0x… cursor: …" -> ["csr", "cmd @ 0x… cursor: …"] */
+function cmdlogLines(stderr: string | string[]): [string, string][] {
+  const lines = typeof stderr === 'string' ? stderr.split('\n') : stderr;
+  return lines.flatMap((l) => {
+    const m = /^\d+ qxl-0\/(\w+): (.*)$/.exec(l);
+    return m ? [[m[1], m[2]] as [string, string]] : [];
+  });
+}
+
+function decodeImage(image: string): { guest: QxlGuestState; config: Uint8Array } {
+  const img = openImage(image);
+  try {
+    const device = displayDevices(img.model)[0];
+    const fields = deviceFields(img.source, img.model, device) as Fields;
+    const state = readQxlState(fields);
+    return { guest: qxlGuestState(state, new DeviceBlocks(img.source, img.model, device)), config: state.config };
+  } finally {
+    img.close();
+  }
+}
+
+describe.skipIf(!haveQemu('7.2') || !haveAssembler())('QXL native mode in QEMU 7.2: the screen and the guest-memory state, checked against QEMU (skipped without QEMU 7.2 or binutils)', () => {
   let dir: string;
   let disk: string;
   let image: string;
+  let savingLog: [string, string][] = [];
 
   beforeAll(async () => {
     dir = tempDir('migwb-qxl-native-');
@@ -31,6 +61,7 @@ describe.skipIf(!haveQemu('7.2') || !haveAssembler())('QXL native mode in QEMU 7
     try {
       await waitStep(guest.qmp, 0, 120_000);
       await saveGuest(guest.qmp, image);
+      savingLog = cmdlogLines(guest.stderr());
     } finally {
       await guest.quit();
     }
@@ -58,4 +89,67 @@ describe.skipIf(!haveQemu('7.2') || !haveAssembler())('QXL native mode in QEMU 7
     const qemu = await qemuScreendump('7.2', image, LOADER, [disk]);
     expect(compareScreens(ours.framebuffer!, qemu, 'qxl-native-7.2'), JSON.stringify(ours.description.mode)).toBe('');
   }, 180_000);
+
+  it("the cursor QEMU recorded (guest_cursor) decodes to the SET command QEMU's command log showed when the device consumed it", () => {
+    const { guest } = decodeImage(image);
+    const set = savingLog.filter(([ring]) => ring === 'csr');
+    expect(set, 'the saving QEMU logged one cursor command').toHaveLength(1);
+    expect(guest.cursor?.log).toBe(set[0][1]);
+    const c = QXL_GUEST.cursor;
+    expect(guest.cursor?.cursor).toMatchObject({ typeName: 'set', x: c.x, y: c.y, visible: true, shapeHeader: { width: c.width, height: c.height, hotSpotX: c.hotX, hotSpotY: c.hotY } });
+    expect(guest.monitorsConfig?.heads).toEqual([{ id: 0, surfaceId: 0, width: QXL_GUEST.head0.width, height: QXL_GUEST.head0.height, x: 0, y: 0, flags: 0 }]);
+  });
+
+  it('the ring positions are what the loaded QEMU reads, and the pending commands are what it logs when the device is notified', async () => {
+    const { guest, config } = decodeImage(image);
+    const rings = guest.ram!.rings;
+    expect(guest.ram!.problem).toBeUndefined();
+    const [command, cursor, release] = rings;
+    expect(command.pending.map((p) => p.command?.draw?.bbox)).toEqual(QXL_GUEST.fillRects.map(({ top, left, bottom, right }) => ({ top, left, bottom, right })));
+    expect(cursor.pending.map((p) => p.command?.cursor)).toEqual([{ type: 1, typeName: 'move', x: QXL_GUEST.move.x, y: QXL_GUEST.move.y }]);
+    expect(release.pending).toEqual([]);
+    const io = (config[0x1c] | (config[0x1d] << 8)) & ~3;
+
+    const load = await loadInQemu({ version: '7.2', image, args: LOADER_CMDLOG, files: [disk] });
+    expect(load.loaded, load.stderr.join('\n')).toBe(true);
+    try {
+      const qmp = load.qmp!;
+      // QEMU's view of the same guest-physical addresses: num_items, prod, notify_on_prod, cons, notify_on_cons.
+      for (const r of rings) {
+        const words = [];
+        for (let i = 0; i < 5; i++) words.push(await readGuestDword(qmp, r.at.gpa! + 4 * i));
+        expect(words, `${r.name} ring at 0x${r.at.gpa!.toString(16)}`).toEqual([r.numItems, r.prod, r.notifyOnProd, r.cons, r.notifyOnCons]);
+      }
+      // Resume and ring both doorbells (QXL_IO_NOTIFY_CMD, QXL_IO_NOTIFY_CURSOR): the SPICE server takes the pending entries.
+      await qmp.execute('cont');
+      await qmp.hmp(`o /b 0x${io.toString(16)} 0`);
+      await qmp.hmp(`o /b 0x${(io + 1).toString(16)} 0`);
+      const expected = [...command.pending.map((p) => ['cmd', p.command!.log]), ...cursor.pending.map((p) => ['csr', p.command!.log])];
+      const deadline = Date.now() + 30_000;
+      let logged: [string, string][] = [];
+      while (Date.now() < deadline) {
+        logged = cmdlogLines(load.stderrNow!());
+        if (logged.length >= expected.length) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const byRing = (ring: string) => logged.filter(([r]) => r === ring).map(([, text]) => text);
+      expect(byRing('cmd')).toEqual(command.pending.map((p) => p.command!.log));
+      expect(byRing('csr')).toEqual(cursor.pending.map((p) => p.command!.log));
+    } finally {
+      await load.quit();
+    }
+  }, 180_000);
+
+  it('migwb dump --section qxl --decoded prints the rings and the cursor, in text and JSON', async () => {
+    const text = await migwb('dump', '--section', 'qxl', '--decoded', image);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toMatch(/command ring = 2 pending/);
+    expect(text.out).toMatch(/cursor ring = 1 pending/);
+    expect(text.out).toMatch(/cursor: move \+200\+150\) {2}@gpa 0x/);
+    const json = await migwb('dump', '--section', 'qxl', '--decoded', '--json', image);
+    const items = JSON.parse(json.out).sections[0].items as { label: string; children?: { label: string; gpa?: number; children?: unknown[] }[] }[];
+    const header = items.find((i) => i.label === 'QXLRam header')!;
+    const ring = header.children!.find((c) => c.label === 'command ring')!;
+    expect(ring.gpa).toBe(decodeImage(image).guest.ram!.rings[0].at.gpa);
+  });
 });

@@ -59,6 +59,8 @@ export interface LoadResult {
   stderr: string[];
   /** Open while `loaded`; call quit() when done. */
   qmp?: Qmp;
+  /** QEMU's stderr up to now (while `loaded`: what it prints after the load too, e.g. -device qxl,cmdlog=1). */
+  stderrNow?: () => string[];
   quit(): Promise<void>;
 }
 
@@ -152,7 +154,7 @@ export async function startQemu(o: StartOptions): Promise<StartResult> {
       if (status === 'completed') {
         const runstate = (await qmp.execute<{ status: string }>('query-status')).status;
         const q = qmp;
-        return { loaded: true, status, runstate, exitCode: null, stderr: lines(), firstError: firstError(), qmp: q, quit: () => quit(q) };
+        return { loaded: true, status, runstate, exitCode: null, stderr: lines(), stderrNow: lines, firstError: firstError(), qmp: q, quit: () => quit(q) };
       }
       if (status === 'failed' || status === 'exited' || Date.now() > deadline) return await refused(status === 'exited' ? 'qemu exited' : status, qmp);
       await sleep(50);
@@ -191,6 +193,8 @@ export interface Guest {
   qmp: Qmp;
   /** The guest's private working folder (removed by quit). */
   dir: string;
+  /** QEMU's stderr up to now. */
+  stderr(): string;
   quit(): Promise<void>;
 }
 
@@ -220,7 +224,7 @@ export async function startGuest(o: GuestOptions): Promise<Guest> {
     await quit();
     throw new Error(`${o.binary} did not start: ${(e as Error).message}; stderr: ${stderr.trim()}`);
   }
-  return { qmp, dir, quit };
+  return { qmp, dir, stderr: () => stderr, quit };
 }
 
 /** Runs `fn` with a started guest and quits it whatever happens. */

@@ -114,7 +114,9 @@ function decodedText(e: StreamElement, view: DecodedDevice | string | undefined)
   const walk = (items: readonly DecodedItem[], depth: number) => {
     for (const it of items) {
       const at = it.offset !== undefined ? hexOffset(it.offset) : ' '.repeat(hexOffset(0).length);
-      lines.push(`${at}${'  '.repeat(depth)}${it.label}${it.value !== undefined ? ` = ${it.value}` : ''}${it.meaning ? `  (${it.meaning})` : ''}${it.problem ? `  [${it.problem}]` : ''}`);
+      // Guest memory (QXL RAM, rings, commands) has no stream offset: where it is in the guest instead.
+      const guest = it.gpa !== undefined ? `  @gpa 0x${it.gpa.toString(16)}` : it.block !== undefined ? `  @${it.block}+0x${(it.blockOffset ?? 0).toString(16)}` : '';
+      lines.push(`${at}${'  '.repeat(depth)}${it.label}${it.value !== undefined ? ` = ${it.value}` : ''}${it.meaning ? `  (${it.meaning})` : ''}${guest}${it.problem ? `  [${it.problem}]` : ''}`);
       if (it.children) walk(it.children, depth + 1);
     }
   };
