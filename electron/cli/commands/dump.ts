@@ -4,6 +4,8 @@ import { borrowVmdesc } from '../../../shared/formats/qemu-stream/borrowed-vmdes
 import { noSuchSection } from '../../../shared/edit/sections';
 import type { DecodedDevice, DecodedItem } from '../../../shared/display/decoded';
 import { decodedDisplay } from '../../../shared/display/display-decoded';
+import { decodedSpiceChannel } from '../../../shared/display/spice-channels';
+import { domainXmlOf } from '../../display/spice-channels-service';
 import { describeSection, type StreamElement } from '../../../shared/formats/qemu-stream/model';
 import { sectionsNamed } from '../../../shared/formats/qemu-stream/section-names';
 import { decodeSection } from '../../../shared/formats/qemu-stream/section-decoder';
@@ -62,8 +64,9 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
         const elements = opts.section !== undefined ? sectionsNamed(model, opts.section) : model.elements.filter((e) => e.type === 'FULL' || e.type === 'CONFIGURATION');
         if (opts.section && elements.length === 0) throw new UserError(`${image}: ${noSuchSection(model, opts.section)}`);
         if (opts.decoded) {
-          const views = elements.map((e) => ({ e, view: decodedDisplay(img.source, model, e) }));
-          if (opts.json) printJson(io, { path: image, sections: views.map(({ e, view }) => ({ idstr: e.idstr, instance_id: e.instanceId, ...(typeof view === 'object' ? { title: view.title, items: view.items } : { problem: view ?? 'not a display device: no decoded view (the raw fields are shown without --decoded)' }) })) });
+          const channelOptions = { guest: guestMemoryReader(img.source, model), domainXml: domainXmlOf(img) };
+          const views = elements.map((e) => ({ e, view: decodedDisplay(img.source, model, e) ?? decodedSpiceChannel(img.source, model, e, channelOptions) }));
+          if (opts.json) printJson(io, { path: image, sections: views.map(({ e, view }) => ({ idstr: e.idstr, instance_id: e.instanceId, ...(typeof view === 'object' ? { title: view.title, items: view.items } : { problem: view ?? 'not a display device or vmchannel: no decoded view (the raw fields are shown without --decoded)' }) })) });
           else for (const { e, view } of views) io.out(decodedText(e, view));
           setExit(0);
           return;
@@ -109,7 +112,7 @@ export function registerDump(program: Command, io: CliIO, setExit: (code: number
 
 function decodedText(e: StreamElement, view: DecodedDevice | string | undefined): string {
   const head = `${hexOffset(e.offset)}  FULL ${describeSection(e)}`;
-  if (typeof view !== 'object') return printable(`${head}: ${view ?? 'not a display device: no decoded view (the raw fields are shown without --decoded)'}`) + '\n';
+  if (typeof view !== 'object') return printable(`${head}: ${view ?? 'not a display device or vmchannel: no decoded view (the raw fields are shown without --decoded)'}`) + '\n';
   const lines = [`${head}: ${view.title}`];
   const walk = (items: readonly DecodedItem[], depth: number) => {
     for (const it of items) {
