@@ -21,13 +21,11 @@ export const SPICE_SURFACE_FORMATS: Readonly<Record<number, string>> = { 1: '1_A
  * - compat mode (spice 0.4 drivers): the ROM's mode table gives a 32-bit upside-down surface
  *   at the start of the RAM BAR.
  *
- * One QEMU quirk is made explicit rather than copied silently: qxl_post_load leaves a
- * qxl-vga device's console on the VGA drawing ops even in native mode (qxl_exit_vga_mode
- * returns early because post_load has set the mode to undefined), so QEMU's own console
- * (VNC, screendump) draws the VGA registers, while a SPICE client shows the primary surface.
- * migwb draws the primary surface; `qxlView: 'console'` draws what QEMU's console shows.
+ * In native mode QEMU 7.2's own console (screendump, VNC) of a loaded qxl-vga and of a
+ * secondary qxl both show the primary surface, pixel for pixel as drawn here
+ * (test/display/qxl-native.test.ts).
  */
-export function renderQxl(ctx: RenderContext, qxlView: 'guest' | 'console' = ctx.qxlView ?? 'guest'): DeviceRender {
+export function renderQxl(ctx: RenderContext): DeviceRender {
   const state = readQxlState(ctx.fields);
   const ram = ctx.block(qxlRamBlockName(state.config));
   const vram = ctx.block('qxl.vram');
@@ -42,14 +40,7 @@ export function renderQxl(ctx: RenderContext, qxlView: 'guest' | 'console' = ctx
     return out;
   };
   if (state.mode === QXL_MODE_NATIVE || state.mode === QXL_MODE_COMPAT) {
-    if (vga && qxlView === 'console') {
-      const out = drawVga();
-      out.notes.push(`QXL is in ${modeName} mode, but QEMU's own console keeps drawing the VGA registers after a load (qxl_post_load leaves the VGA ops in place); a SPICE client shows the primary surface (drawn without --qxl-console)`);
-      return out;
-    }
-    const out = state.mode === QXL_MODE_NATIVE ? drawPrimary(state, ram, vram) : drawCompat(state, ram, romBlock);
-    if (vga) out.notes.push("after a load, QEMU's own console (VNC, screendump) of a qxl-vga device draws the VGA registers instead of this surface (qxl_post_load leaves the VGA ops in place); --qxl-console draws that");
-    return out;
+    return state.mode === QXL_MODE_NATIVE ? drawPrimary(state, ram, vram) : drawCompat(state, ram, romBlock);
   }
   if (!vga) {
     return { sources: [], notes: [], reason: `the secondary QXL device is in ${modeName} mode: the guest created no primary surface, so QEMU shows no picture of it` };

@@ -17,11 +17,6 @@ export interface ScreenOptions {
   drawing?: VgaDrawing;
   /** The display device to draw, by idstr, short name or "idstr:instance" (default: the first, QEMU's console 0). */
   device?: string;
-  /**
-   * QXL in native mode: 'guest' draws the primary surface (what a SPICE client shows),
-   * 'console' what QEMU's own console draws after a load (see qxl-render.ts).
-   */
-  qxlView?: 'guest' | 'console';
 }
 
 /** Where the picture's bytes are: a RAM block range, and the guest-physical address the guest sees it at (when a BAR maps it). */
@@ -79,7 +74,6 @@ export interface RenderContext {
   device: DisplayDevice;
   fields: Fields;
   drawing: VgaDrawing;
-  qxlView?: 'guest' | 'console';
   layout(): MachineLayout | undefined;
   pciConfig(): ReadonlyMap<string, Uint8Array>;
   block(name: string): BlockMemory | undefined;
@@ -110,7 +104,6 @@ export function screen(source: ByteSource, model: QemuStreamModel, options: Scre
     device,
     fields,
     drawing: drawnAs,
-    qxlView: options.qxlView,
     pciConfig: () => (pci ??= pciConfigSpaces(source, model)),
     layout: () => (layout === null ? (layout = machineLayout(model, { pciConfig: ctx.pciConfig() })) : layout),
     block: (name) => blocks.get(name),

@@ -136,9 +136,9 @@ describe('migwb dump --decoded: display registers by name', () => {
     expect(lines.some((l) => /^0x[0-9a-f]{8} {4}SR01 clocking mode = 0x00$/.test(l))).toBe(true);
   });
 
-  it('a section that is no display device says so in one line', async () => {
+  it('a section that is neither a display device nor a vmchannel says so in one line', async () => {
     const r = await migwb('dump', corpusPath('qemu', 'x86_64-pc-smp2-running-32M.mig'), '--section', 'timer', '--decoded');
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^0x[0-9a-f]{8} {2}FULL timer \(instance 0, section id \d+\): not a display device: no decoded view \(the raw fields are shown without --decoded\)\n$/);
+    expect(r.out).toMatch(/^0x[0-9a-f]{8} {2}FULL timer \(instance 0, section id \d+\): not a display device or vmchannel: no decoded view \(the raw fields are shown without --decoded\)\n$/);
   });
 });

@@ -13,7 +13,6 @@ interface ScreenCommandOptions {
   json?: boolean;
   device?: string;
   asQemu?: string;
-  qxlConsole?: boolean;
   snapshot?: string;
 }
 
@@ -26,7 +25,6 @@ export function registerScreen(program: Command, io: CliIO, setExit: (code: numb
     .option('--json', 'describe the mode (device, size, depth, where the pixels are) as JSON')
     .option('--device <name>', 'the display device to draw when there are several (idstr, short name, or name:instance)')
     .option('--as-qemu <version>', 'where QEMU 7.2 and 9.0+ draw VGA modes differently (pel panning, 256 KiB wrap): 7.2 or 10.0', '10.0')
-    .option('--qxl-console', "QXL in native mode: draw what QEMU's own console shows after a load (the VGA registers) instead of the primary surface")
     .option('--snapshot <name|id>', 'qcow2: the internal snapshot to read (default: the newest with a VM state)')
     .action(async (image: string, opts: ScreenCommandOptions) => {
       if (opts.asQemu !== '7.2' && opts.asQemu !== '10.0') throw new UserError(`--as-qemu takes 7.2 or 10.0, not ${opts.asQemu}`);
@@ -34,7 +32,7 @@ export function registerScreen(program: Command, io: CliIO, setExit: (code: numb
       const img = await openForCommand(io, image, { snapshot: opts.snapshot });
       let report: ScreenReport;
       try {
-        report = screenOfImage(img, { device: opts.device, drawing: opts.asQemu, qxlView: opts.qxlConsole ? 'console' : 'guest' });
+        report = screenOfImage(img, { device: opts.device, drawing: opts.asQemu });
       } finally {
         img.close();
       }
