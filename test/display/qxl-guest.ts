@@ -253,6 +253,18 @@ main:
   cmp eax, dword ptr fs:[edi + ${RAMHDR.cursorRing + 12}]
   jne 3b
 
+  /*
+   * The consumed cursor command counts as a command for QEMU's display refresh, whose next
+   * qxl_render_update asks the SPICE server for an update_area, which takes every command
+   * in the command ring. Wait a second (BIOS ticks at 0x46c) so that happens before the
+   * commands meant to stay pending are pushed.
+   */
+  mov eax, dword ptr [0x46c]
+  add eax, 18
+4:
+  cmp dword ptr [0x46c], eax
+  jb 4b
+
   /* left pending: a cursor MOVE and two fills, no notify */
   mov edi, ${G.cursorMove}
   call ram_clear

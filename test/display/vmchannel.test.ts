@@ -7,8 +7,8 @@ import { buildBootDisk, haveAssembler, tempDir } from '../helpers/boot-program';
 import { spiceChannelsOfImage } from '../../electron/display/spice-channels-service';
 import { migwb } from '../helpers/cli';
 import { corpusPath } from '../helpers/corpus';
-import { haveQemu, loadInQemu } from '../helpers/qemu';
-import { bootGuest, saveGuest, waitStep } from '../helpers/screens';
+import { haveQemu, loadInQemu, QEMU, startGuest } from '../helpers/qemu';
+import { saveGuest, waitStep } from '../helpers/screens';
 import { VMCHANNEL_GUEST, VMCHANNEL_PROGRAM } from './vmchannel-guest';
 
 /**
@@ -38,10 +38,12 @@ describe.skipIf(!haveQemu('7.2') || !haveAssembler())('SPICE vmchannels (virtio-
     dir = tempDir('migwb-vmchannel-');
     disk = buildBootDisk(dir, 'vs', VMCHANNEL_PROGRAM);
     image = path.join(dir, 'vmchannel.mig');
-    const guest = await bootGuest('7.2', MACHINE, disk);
+    // Paused until the host end of port 3 is connected: connecting later would make QEMU flush the data the guest queued there.
+    const guest = await startGuest({ binary: QEMU['7.2'], args: MACHINE, files: [disk] });
     const host = net.connect(path.join(guest.dir, 'chan3.sock'));
     try {
       await new Promise<void>((resolve, reject) => host.once('connect', resolve).once('error', reject));
+      await guest.qmp.execute('cont');
       await waitStep(guest.qmp, 0, 120_000);
       await saveGuest(guest.qmp, image);
     } finally {
