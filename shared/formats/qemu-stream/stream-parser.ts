@@ -26,7 +26,20 @@ export interface ParseOptions {
    * xen-save-devices-state, whose vCPUs and RAM are Xen's): no CPU state is expected.
    */
   devicesOnly?: boolean;
+  /**
+   * Sees the bytes of every plain page record (RAM_SAVE_FLAG_PAGE) as the scan passes them,
+   * so a caller can work on the pages within the scan's one read of the file (search does).
+   */
+  pageTap?: PageTap;
 }
+
+/**
+ * Called with each plain page record of a known block: `bytes[at, at + length)` is the page
+ * (`length` = the page size) as stored at stream offset `dataOffset`. The bytes are the reader's window, valid only
+ * during the call. Records come in stream order; a page sent again comes again (the last
+ * record of a page is its content).
+ */
+export type PageTap = (block: number, page: number, bytes: Uint8Array, at: number, length: number, dataOffset: number) => void;
 
 /**
  * Parses a QEMU migration stream ("QEVM", file version 3, as QEMU 7.2 to 10.x write it)
@@ -66,6 +79,10 @@ class StreamParser implements ParseContext {
   constructor(private readonly source: ByteSource, private readonly options: ParseOptions) {
     this.cur = new Cursor(source);
     this.sink = new DiagnosticSink(options.maxDiagnostics);
+  }
+
+  get pageTap(): PageTap | undefined {
+    return this.options.pageTap;
   }
 
   reportProgress(): void {
