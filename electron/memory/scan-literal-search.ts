@@ -109,13 +109,21 @@ export class ScanTimeLiteralSearch {
       const { bytes } = readGuestMemory(img, { block: blockId, offset: next }, n - k, undefined);
       if (this.needle.compare(bytes, 0, n - k, k, n) === 0) found.push(next - k);
     }
-    // The pages the tap did not see: runs of extents that are not plain page records.
+    // The pages the tap did not see: runs of extents that are not plain page records, and
+    // the matches that start in a run's last bytes and end in the page after it.
     const keep = n - 1;
     let runStart = -1;
     const searchRun = (from: number, to: number) => {
       const a = Math.max(start, from);
-      const b = Math.min(end, to + keep);
-      if (a < Math.min(end, to)) findLiteral(img, block, extents, a, b, this.needle, includeZero, (offset) => (found.push(offset), true), onBytes);
+      const b = Math.min(end, to);
+      if (a >= b) return;
+      findLiteral(img, block, extents, a, b, this.needle, includeZero, (offset) => (found.push(offset), true), onBytes);
+      const tailFrom = Math.max(a, b - keep);
+      const headTo = Math.min(end, blockEnd, b + keep);
+      if (headTo <= b) return;
+      const { bytes } = readGuestMemory(img, { block: blockId, offset: tailFrom }, headTo - tailFrom, undefined);
+      const seam = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+      for (let i = seam.indexOf(this.needle); i >= 0 && tailFrom + i < b; i = seam.indexOf(this.needle, i + 1)) if (tailFrom + i + n > b) found.push(tailFrom + i);
     };
     for (const e of extents) {
       const plain = e.kind === 'page';
