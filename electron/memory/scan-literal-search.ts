@@ -1,5 +1,5 @@
 import { pageDataOffset, type Extent } from '../../shared/memory/guest-memory';
-import type { PageTap } from '../../shared/formats/qemu-stream/stream-parser';
+import type { ParseOptions } from '../../shared/formats/qemu-stream/stream-parser';
 import { lastAtOrBefore } from '../../shared/util/sorted';
 import type { OpenedImage } from '../services/open-image';
 import { cancelled } from '../services/cancellation';
@@ -26,7 +26,10 @@ const CANCEL_EVERY_PAGES = 4096;
  * twice: once to scan it, once to search its pages.
  */
 export class ScanTimeLiteralSearch {
-  readonly tap: PageTap;
+  /** The scan's ParseOptions.onPageData. */
+  readonly tap: NonNullable<ParseOptions['onPageData']>;
+  /** The RAM block ids the candidates name by their index here. */
+  private readonly blockIds: string[] = [];
   /** block, page, record data offset, match offset in the page: matches inside a page. */
   private readonly inPage: number[] = [];
   /** block, page, record data offset, k: the page ends with the needle's first k bytes. */
@@ -45,16 +48,21 @@ export class ScanTimeLiteralSearch {
     let windowBase = NaN;
     /** The first match in the window at or after the last place searched from (-1: none to its end); undefined in a new window. */
     let next: number | undefined;
-    this.tap = (block, page, bytes, at, length, dataOffset) => {
+    this.tap = (ramBlock, page, data, dataOffset) => {
       if (++this.pagesSeen % CANCEL_EVERY_PAGES === 0 && signal?.aborted) throw cancelled('search');
       if (this.overflowed) return;
-      if (bytes !== window || dataOffset - at !== windowBase) {
-        if (bytes !== window) view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+      let block = this.blockIds.lastIndexOf(ramBlock.id);
+      if (block < 0) block = this.blockIds.push(ramBlock.id) - 1;
+      // `data` is a view of the reader's window: the window is searched as a whole.
+      const bytes = new Uint8Array(data.buffer);
+      const at = data.byteOffset;
+      if (bytes.buffer !== window?.buffer || dataOffset - at !== windowBase) {
+        if (bytes.buffer !== window?.buffer) view = Buffer.from(data.buffer);
         window = bytes;
         windowBase = dataOffset - at;
         next = undefined;
       }
-      const end = at + length;
+      const end = at + data.length;
       // Pages come in stream order, so a match found past this page is the next page's too.
       if (next === undefined || (next !== -1 && next < at)) next = view.indexOf(needle, at);
       while (next !== -1 && next < end) {
@@ -96,16 +104,17 @@ export class ScanTimeLiteralSearch {
       return extent && extent.kind === 'page' && page < extent.firstPage + extent.pages ? pageDataOffset(img.model, extent, page) : undefined;
     };
     const inRange = (offset: number) => offset >= start && offset + n <= end;
+    const wanted = this.blockIds.indexOf(img.model.ramBlocks[block].id);
     for (let i = 0; i < this.inPage.length; i += 4) {
       const [b, page, dataOffset, inPage] = [this.inPage[i], this.inPage[i + 1], this.inPage[i + 2], this.inPage[i + 3]];
-      if (b === block && lastRecord(page) === dataOffset && inRange(page * ps + inPage)) found.push(page * ps + inPage);
+      if (b === wanted && lastRecord(page) === dataOffset && inRange(page * ps + inPage)) found.push(page * ps + inPage);
     }
     const blockId = img.model.ramBlocks[block].id;
     const blockEnd = img.model.ramBlocks[block].usedLength;
     for (let i = 0; i < this.prefixes.length; i += 4) {
       const [b, page, dataOffset, k] = [this.prefixes[i], this.prefixes[i + 1], this.prefixes[i + 2], this.prefixes[i + 3]];
       const next = (page + 1) * ps;
-      if (b !== block || k >= n || next + (n - k) > blockEnd || !inRange(next - k) || lastRecord(page) !== dataOffset) continue;
+      if (b !== wanted || k >= n || next + (n - k) > blockEnd || !inRange(next - k) || lastRecord(page) !== dataOffset) continue;
       const { bytes } = readGuestMemory(img, { block: blockId, offset: next }, n - k, undefined);
       if (this.needle.compare(bytes, 0, n - k, k, n) === 0) found.push(next - k);
     }

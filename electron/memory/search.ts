@@ -279,7 +279,7 @@ export async function searchImages(paths: string[], pattern: SearchPattern, opti
     const scanned = matcher.needle ? new ScanTimeLiteralSearch(matcher.needle, options.signal) : undefined;
     let img: OpenedImage;
     try {
-      img = await openImageAsync(path, { ...options, pageTap: scanned?.tap });
+      img = await openImageAsync(path, { ...options, onPageData: scanned?.tap });
     } catch (e) {
       // One unreadable or moved image must not end a search across a library.
       if (!(e instanceof UserError)) throw e;

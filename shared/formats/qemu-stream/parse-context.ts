@@ -3,7 +3,6 @@ import type { Cursor } from '../../io/cursor';
 import type { RamBlock, StreamElement } from './model';
 import type { PageIndex } from './page-index';
 import type { VmdescLocation } from './vmdesc';
-import type { PageTap } from './stream-parser';
 
 /** A section whose end could not be found; the parser resynchronises after it. */
 export class DesyncError extends Error {
@@ -36,7 +35,7 @@ export interface ParseContext {
   vmdescLocation?: VmdescLocation;
   /** undefined until the first self-delimiting section shows whether footers are written. */
   footers?: boolean;
-  /** See ParseOptions.pageTap. */
-  readonly pageTap?: PageTap;
+  /** ParseOptions.onPageData. */
+  onPageData?: (block: RamBlock, page: number, data: Uint8Array, dataOffset: number) => void;
   reportProgress(): void;
 }

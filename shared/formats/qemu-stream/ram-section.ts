@@ -20,7 +20,7 @@ export function readRamRecords(ctx: ParseContext, element: StreamElement): void 
   const counts = element.pages!;
   const pages = ctx.pages;
   const elementIndex = element.index;
-  const tap = ctx.pageTap;
+  const onPageData = ctx.onPageData;
   let progressAt = cur.pos + (32 << 20);
 
   for (;;) {
@@ -80,10 +80,9 @@ export function readRamRecords(ctx: ParseContext, element: StreamElement): void 
         }
         case RamFlag.PAGE: {
           const dataOffset = cur.pos;
-          // Without a tap the page is skipped unread; with one it is made resident for it (the same one read of the file).
-          if (tap && block >= 0) {
+          if (onPageData && block >= 0) {
             const at = cur.need(pageSize);
-            tap(block, page, cur.window, at, pageSize, dataOffset);
+            onPageData(ctx.ramBlocks[block], page, cur.window.subarray(at, at + pageSize), dataOffset);
           }
           cur.skip(pageSize);
           if (block >= 0) pages.add(block, page, PageKind.PAGE, dataOffset, pageSize, 0, elementIndex);

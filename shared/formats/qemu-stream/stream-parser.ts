@@ -27,19 +27,13 @@ export interface ParseOptions {
    */
   devicesOnly?: boolean;
   /**
-   * Sees the bytes of every plain page record (RAM_SAVE_FLAG_PAGE) as the scan passes them,
-   * so a caller can work on the pages within the scan's one read of the file (search does).
+   * Called with the data of every PAGE record of a known block (a view of the read window,
+   * valid during the call) and the stream offset it is stored at, so a caller can work on
+   * the pages during the one scan instead of reading them again (migwb diff fingerprints
+   * them, search searches them). Records later in the stream come later.
    */
-  pageTap?: PageTap;
+  onPageData?: (block: RamBlock, page: number, data: Uint8Array, dataOffset: number) => void;
 }
-
-/**
- * Called with each plain page record of a known block: `bytes[at, at + length)` is the page
- * (`length` = the page size) as stored at stream offset `dataOffset`. The bytes are the reader's window, valid only
- * during the call. Records come in stream order; a page sent again comes again (the last
- * record of a page is its content).
- */
-export type PageTap = (block: number, page: number, bytes: Uint8Array, at: number, length: number, dataOffset: number) => void;
 
 /**
  * Parses a QEMU migration stream ("QEVM", file version 3, as QEMU 7.2 to 10.x write it)
@@ -76,13 +70,12 @@ class StreamParser implements ParseContext {
   private sawEof = false;
   private trailing?: { offset: number; length: number };
 
+  readonly onPageData: ParseOptions['onPageData'];
+
   constructor(private readonly source: ByteSource, private readonly options: ParseOptions) {
     this.cur = new Cursor(source);
+    this.onPageData = options.onPageData;
     this.sink = new DiagnosticSink(options.maxDiagnostics);
-  }
-
-  get pageTap(): PageTap | undefined {
-    return this.options.pageTap;
   }
 
   reportProgress(): void {
@@ -256,7 +249,7 @@ class StreamParser implements ParseContext {
       try {
         switch (type) {
           case SectionType.EOF:
-            if (this.readEof(start)) return;
+            if (this.readEof(start, raw)) return;
             break;
           case SectionType.START:
           case SectionType.FULL:
@@ -267,7 +260,7 @@ class StreamParser implements ParseContext {
             this.readPartOrEnd(start, type, raw);
             break;
           case SectionType.COMMAND:
-            this.readCommand(start);
+            this.readCommand(start, raw);
             break;
         }
       } catch (err) {
@@ -602,7 +595,13 @@ class StreamParser implements ParseContext {
 
   private readFooter(e: StreamElement): void {
     const cur = this.cur;
-    if (this.footers === undefined) this.footers = this.footerAt(cur.pos, e.sectionId!);
+    if (this.footers === undefined) {
+      // The first footer decides whether the stream has footers. One with a damaged id or marker
+      // still does (a footer-less stream has the next element's header here): else one damaged
+      // byte in the first footer would turn every later footer into an unknown element.
+      const first = this.footerSlot(cur.pos, e);
+      this.footers = first === 'footer' || first === 'wrong-id' || first === 'damaged-marker';
+    }
     if (!this.footers) return;
     const at = cur.pos;
     const slot = this.footerSlot(at, e);
@@ -650,9 +649,9 @@ class StreamParser implements ParseContext {
     }
   }
 
-  private readCommand(start: number): void {
+  private readCommand(start: number, raw: number): void {
     const cur = this.cur;
-    const e = this.push('COMMAND', SectionType.COMMAND, start);
+    const e = this.push('COMMAND', raw, start);
     const cmd = cur.be16();
     const len = cur.be16();
     e.cmd = cmd;
@@ -683,7 +682,8 @@ class StreamParser implements ParseContext {
   // ---------------------------------------------------------------- end of stream
 
   /** Handles QEMU_VM_EOF; returns false if it turned out to be a stray byte inside the stream. */
-  private readEof(start: number): boolean {
+  /** `raw` is the type byte as read: a damaged one (recovered as EOF) stays visible to repair. */
+  private readEof(start: number, raw: number): boolean {
     const cur = this.cur;
     const loc = this.vmdescLocation;
     const after = start + 1;
@@ -697,7 +697,7 @@ class StreamParser implements ParseContext {
       });
       return false;
     }
-    const e = this.push('EOF', SectionType.EOF, start);
+    const e = this.push('EOF', raw, start);
     e.length = 1;
     this.sawEof = true;
     if (loc && loc.offset > after) {
