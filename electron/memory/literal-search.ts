@@ -104,17 +104,21 @@ export function findLiteral(
       const inPage = i - p * stride;
       if (inPage + n <= ps) hits.push((page + p) * ps + inPage);
     }
-    // Matches across the page boundaries inside the span: only pages with needle[0] among their last bytes can hold one.
+    // Matches across the page boundaries inside the span: a page that ends with the needle's
+    // first k bytes, followed by a page that starts with the rest. Plain loops: a native
+    // compare (or a subarray) per candidate page cost more than the whole search of the page.
     const first = needle[0];
     for (let p = 0; p + 1 < count; p++) {
       const pageEnd = p * stride + ps;
-      // A plain loop: a subarray per page would cost more than the whole check.
-      let candidate = false;
-      for (let j = pageEnd - keep; j < pageEnd && !candidate; j++) candidate = view[j] === first;
-      if (!candidate) continue;
-      const next = view.subarray((p + 1) * stride, (p + 1) * stride + ps);
-      for (let k = keep; k >= 1; k--) {
-        if (view.compare(needle, 0, k, pageEnd - k, pageEnd) === 0 && next.compare(needle, k, n, 0, n - k) === 0) hits.push((page + p + 1) * ps - k);
+      const nextPage = (p + 1) * stride;
+      for (let j = pageEnd - keep; j < pageEnd; j++) {
+        if (view[j] !== first) continue;
+        const k = pageEnd - j;
+        let q = 1;
+        while (q < k && view[j + q] === needle[q]) q++;
+        if (q < k) continue;
+        while (q < n && view[nextPage + q - k] === needle[q]) q++;
+        if (q === n) hits.push((page + p + 1) * ps - k);
       }
     }
     hits.sort((a, b) => a - b);

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isZeroExtent, type Extent } from '../../shared/memory/guest-memory';
 import { exportModel } from '../../shared/formats/qemu-stream/model-transfer';
@@ -16,26 +15,13 @@ const WORKER_STARTUP_BYTES = 128 << 20;
 
 /**
  * The worker threads of literal searches: kept between searches (a search of a library
- * goes image after image; the app searches again and again), and started early by
- * warmLiteralSearch. Starting one (Node's worker bootstrap, then the worker script) costs
- * tens of milliseconds that a search should not wait for.
+ * goes image after image; the app searches again and again). Starting one (Node's worker
+ * bootstrap, then the worker script) costs tens of milliseconds, which the split below
+ * gives this thread as a head start. They search sealed images (and whatever the scan did
+ * not search: see scan-literal-search.ts); an image that is scanned is searched during
+ * its scan, so starting them while it is opened would only take a core from the scan.
  */
 const workers = new WorkerPool<LiteralSearchJob, number[], number>(() => compiledWorker('memory/literal-search-worker.js'), Math.max(1, os.availableParallelism() - 1));
-
-/**
- * Starts the workers a literal search of the image file at `path` would use (by its size),
- * so they load while the image is opened (for an image that is not sealed, while it is
- * scanned). A file that cannot be read starts none: opening it reports why.
- */
-export function warmLiteralSearch(path: string): void {
-  let fileBytes = 0;
-  try {
-    fileBytes = fs.statSync(path).size;
-  } catch {
-    return;
-  }
-  workers.warm(Math.min(os.availableParallelism(), Math.floor(fileBytes / MIN_BYTES_PER_WORKER)) - 1);
-}
 
 /**
  * How many threads a literal search of `extents` within [start, end) is worth: one per

@@ -8,7 +8,8 @@ import { readGuestMemory } from './read-memory';
 import { forEachBlockPiece, layoutOf } from './guest-view';
 import { lastAtOrBefore } from '../../shared/util/sorted';
 import { findLiteral } from './literal-search';
-import { findLiteralInParallel, literalSearchThreads, warmLiteralSearch } from './parallel-literal-search';
+import { findLiteralInParallel, literalSearchThreads } from './parallel-literal-search';
+import { ScanTimeLiteralSearch } from './scan-literal-search';
 import { compilePattern, type Matcher, type SearchPattern } from './pattern';
 import { loadEngineOf } from '../formats/engine-format';
 
@@ -74,7 +75,7 @@ function matchesZeros(m: Matcher): boolean {
  * Searches the final guest memory of an opened image, block by block in large chunks.
  * Pages that read as zero are not read at all unless the pattern can match zeros.
  */
-export async function searchImage(img: OpenedImage, pattern: SearchPattern, options: SearchOptions = {}): Promise<SearchResult> {
+export async function searchImage(img: OpenedImage, pattern: SearchPattern, options: SearchOptions = {}, scanned?: ScanTimeLiteralSearch): Promise<SearchResult> {
   const matcher = compilePattern(pattern, options.regexWindow);
   const layout = layoutOf(img, { maxRamBelow4g: options.maxRamBelow4g });
   const ranges = searchRanges(img, layout, options.gpaRange);
@@ -95,6 +96,7 @@ export async function searchImage(img: OpenedImage, pattern: SearchPattern, opti
     };
     if (matcher.needle) {
       const needle = matcher.needle;
+      const doneBefore = done;
       const count = (n: number) => {
         done += n;
         options.onProgress?.(done, total);
@@ -104,7 +106,12 @@ export async function searchImage(img: OpenedImage, pattern: SearchPattern, opti
         if (options.signal?.aborted) throw cancelled('search');
       };
       const threads = literalSearchThreads(extents, range.start, range.end, img.model.pageSize);
-      if (threads > 1) {
+      // Searched while the image was scanned (see searchImages): only the pages that are not plain records are read now.
+      const fromScan = scanned?.offsetsIn(img, range.block, extents, range.start, range.end, includeZero, onBytes);
+      if (fromScan) {
+        for (const offset of fromScan) if (!record(offset, needle)) break;
+        count(Math.max(0, range.end - range.start - (done - doneBefore)));
+      } else if (threads > 1) {
         const limit = maxHits - result.hits.length + 1;
         const offsets = await findLiteralInParallel(img, range.block, extents, range, needle, includeZero, threads, { limit, onBytes: count, signal: options.signal });
         for (const offset of offsets) if (!record(offset, needle)) break;
@@ -268,11 +275,11 @@ export async function searchImages(paths: string[], pattern: SearchPattern, opti
       out.push(engine.searchImage(path, pattern, options));
       continue;
     }
-    // Worker threads for a literal search load while the image is opened (scanned, unless sealed).
-    if (matcher.needle) warmLiteralSearch(path);
+    // A literal search of an image that is not sealed runs within its scan: the file is read once.
+    const scanned = matcher.needle ? new ScanTimeLiteralSearch(matcher.needle, options.signal) : undefined;
     let img: OpenedImage;
     try {
-      img = await openImageAsync(path, options);
+      img = await openImageAsync(path, { ...options, onPageData: scanned?.tap });
     } catch (e) {
       // One unreadable or moved image must not end a search across a library.
       if (!(e instanceof UserError)) throw e;
@@ -280,7 +287,7 @@ export async function searchImages(paths: string[], pattern: SearchPattern, opti
       continue;
     }
     try {
-      out.push(await searchImage(img, pattern, options));
+      out.push(await searchImage(img, pattern, options, img.via === 'scan' ? scanned : undefined));
     } finally {
       img.close();
     }

@@ -36,6 +36,6 @@ export interface ParseContext {
   /** undefined until the first self-delimiting section shows whether footers are written. */
   footers?: boolean;
   /** ParseOptions.onPageData. */
-  onPageData?: (block: RamBlock, page: number, data: Uint8Array) => void;
+  onPageData?: (block: RamBlock, page: number, data: Uint8Array, dataOffset: number) => void;
   reportProgress(): void;
 }

@@ -82,7 +82,7 @@ export function readRamRecords(ctx: ParseContext, element: StreamElement): void 
           const dataOffset = cur.pos;
           if (onPageData && block >= 0) {
             const at = cur.need(pageSize);
-            onPageData(ctx.ramBlocks[block], page, cur.window.subarray(at, at + pageSize));
+            onPageData(ctx.ramBlocks[block], page, cur.window.subarray(at, at + pageSize), dataOffset);
           }
           cur.skip(pageSize);
           if (block >= 0) pages.add(block, page, PageKind.PAGE, dataOffset, pageSize, 0, elementIndex);

@@ -28,10 +28,11 @@ export interface ParseOptions {
   devicesOnly?: boolean;
   /**
    * Called with the data of every PAGE record of a known block (a view of the read window,
-   * valid during the call), so a caller can fingerprint pages during the one
-   * scan instead of reading them again (migwb diff). Records later in the stream come later.
+   * valid during the call) and the stream offset it is stored at, so a caller can work on
+   * the pages during the one scan instead of reading them again (migwb diff fingerprints
+   * them, search searches them). Records later in the stream come later.
    */
-  onPageData?: (block: RamBlock, page: number, data: Uint8Array) => void;
+  onPageData?: (block: RamBlock, page: number, data: Uint8Array, dataOffset: number) => void;
 }
 
 /**
