@@ -16,6 +16,7 @@ import { donorSections, editFromDonor, insertSectionFile } from '../workbench/ch
 import type { WorkbenchImage } from '../workbench/image-session';
 import { JournalAutosave } from '../workbench/journal-autosave';
 import type { ImageSessions } from '../workbench/image-sessions';
+import { displayView } from '../display/display-view';
 import { qemuLaunchView, qemuPreflightView, qemuTargets } from '../workbench/qemu-panel';
 
 export interface HandlerDeps {
@@ -281,6 +282,9 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async readGuestMemory(handle, block, offset, length) {
       return sessionGuestWindow(sessions.qemu(handle, owner), block, offset, length);
     },
+    async displayScreen(handle, request) {
+      return displayView(sessions.qemu(handle, owner), request);
+    },
     async memorySearch(handle, query) {
       const session = sessions.qemu(handle, owner);
       // A new search replaces the image's running one.
@@ -344,6 +348,12 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async libraryCancel() {
       indexing?.abort();
+    },
+    async libraryScreens(ids) {
+      // Only images the renderer may list (libraryList filters the same way).
+      const screens = library.screens(ids);
+      const readable = new Set(grants.readable(screens.map((s) => s.path)));
+      return screens.filter((s) => readable.has(s.path)).map(({ path: _path, ...screen }) => screen);
     },
     async listDirectory(dir) {
       // The in-app picker starts in the first folder the user gave (its parent is offered only while it is inside one too).

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LibraryImage, LibraryNote } from '../../shared/api/contract';
+import type { LibraryImage, LibraryNote, LibraryScreen } from '../../shared/api/contract';
 import { UserError } from '../services/user-error';
 import { defaultDatabasePath, noSuchLibrary, openLibraryDatabase, openLibraryReadOnly } from './database';
 import { compiledWorker, runWorkerJob, WorkerTerminated } from '../services/worker-job';
@@ -187,6 +187,28 @@ export class Library {
   byIds(ids: readonly number[]): ImageListing[] {
     const wanted = new Set(ids);
     return this.list({ all: true }).filter((i) => wanted.has(i.id));
+  }
+
+  /**
+   * The stored screen thumbnails of these images (the indexer made them), with each image's
+   * path; an image without one says why (not indexed as an image, or indexed before screens were).
+   */
+  screens(ids: readonly number[]): (LibraryScreen & { path: string })[] {
+    const rows = this.db
+      .prepare<[string], { id: number; path: string; status: string; detail: string | null; width: number | null; height: number | null; mode: string | null; reason: string | null; thumbnail: Buffer | null; has: number | null }>(
+        `SELECT i.id, i.path, i.status, i.status_detail AS detail, s.width, s.height, s.mode, s.reason, s.thumbnail, s.image_id AS has
+         FROM images i LEFT JOIN screens s ON s.image_id = i.id WHERE i.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(ids));
+    return rows.map((r) => ({
+      id: r.id,
+      path: r.path,
+      png: r.thumbnail ? r.thumbnail.toString('base64') : null,
+      width: r.width,
+      height: r.height,
+      mode: r.mode,
+      reason: r.has !== null ? r.reason : r.status === 'indexed' ? 'no screen recorded: this image was indexed by an older workbench; re-index it' : `${r.status}: ${r.detail ?? 'not indexed as an image'}`,
+    }));
   }
 
   /** The id of the library's row for a file, or a UserError saying how to add it. */

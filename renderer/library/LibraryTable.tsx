@@ -3,6 +3,7 @@ import { memo, useRef } from 'react';
 import type { LibraryImage } from '../../shared/api/contract';
 import type { LibraryRow, SortKey } from './library-filter';
 import type { LibraryModel, LibraryState } from './library-model';
+import { ScreenThumb } from './ScreenThumb';
 
 const ROW_HEIGHT = 24;
 /** More than the rows ever drawn at once (a screen of rows plus the overscan on both sides). */
@@ -23,7 +24,8 @@ const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow)
   { key: 'indexedAt', label: 'Indexed', width: '0.9fr', cell: (r) => r.image.indexedAt.replace('T', ' ').slice(0, 16) },
 ];
 // minmax(0, …): a track never sizes to its cells' text, so a row's layout does not measure it.
-const GRID = COLUMNS.map((c) => `minmax(0, ${c.width})`).join(' ');
+// The first track is the screen thumbnail (not sortable: the grid view browses by screen).
+const GRID = ['36px', ...COLUMNS.map((c) => `minmax(0, ${c.width})`)].join(' ');
 
 interface Props {
   library: LibraryModel;
@@ -58,8 +60,11 @@ export function LibraryTable({ library, visible, sort, selected }: Props) {
   };
 
   return (
-    <div className="library-table" role="grid" aria-label="Library" aria-multiselectable="true" aria-rowcount={visible.length + 1} aria-colcount={COLUMNS.length}>
+    <div className="library-table" role="grid" aria-label="Library" aria-multiselectable="true" aria-rowcount={visible.length + 1} aria-colcount={COLUMNS.length + 1}>
       <div className="library-head" style={{ gridTemplateColumns: GRID }} role="row" aria-rowindex={1}>
+        <span role="columnheader" className="thumb-head" title="The guest's screen when the image was saved (the grid view shows them large)">
+          Screen
+        </span>
         {COLUMNS.map((c) => (
           <button key={c.key} role="columnheader" aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'} onClick={() => library.sortBy(c.key)} title={`Sort by ${c.label.toLowerCase()}`}>
             {c.label}
@@ -95,6 +100,9 @@ const Row = memo(function Row({ row, index, top, selected, library, visible }: {
       data-path={image.path}
       data-id={image.id}
     >
+      <span role="gridcell" className="library-thumb">
+        <ScreenThumb library={library} id={image.id} />
+      </span>
       {COLUMNS.map((c) => (
         <span key={c.key} role="gridcell" title={c.title?.(row)} className={c.key === 'problems' ? (image.errors ? 'sev-error' : image.warnings ? 'sev-warning' : '') : c.key === 'status' ? `status-${image.status}` : undefined}>
           {c.cell(row)}

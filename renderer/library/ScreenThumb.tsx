@@ -1,0 +1,25 @@
+import { useEffect } from 'react';
+import { useStore } from '../state/store';
+import type { LibraryModel } from './library-model';
+
+/**
+ * An image's screen as the indexer drew it, scaled to its box by CSS; an image without a
+ * picture shows a placeholder whose tooltip says why (as `migwb screen` would).
+ */
+export function ScreenThumb({ library, id }: { library: LibraryModel; id: number }) {
+  const screen = useStore(library.screens.store, (s) => s.screens.get(id));
+  // Asked for while on screen; asked again when a re-index dropped it.
+  useEffect(() => {
+    if (!screen) library.screens.want(id);
+  }, [library, id, screen]);
+  if (!screen) return <span className="thumb thumb-loading" aria-label="Reading the screen" />;
+  if (!screen.png) {
+    return (
+      <span className="thumb thumb-none" title={`No screen: ${screen.reason ?? 'no picture'}`} data-testid="thumbnail-none" role="img" aria-label={`No screen: ${screen.reason ?? 'no picture'}`}>
+        ▭
+      </span>
+    );
+  }
+  const what = `${screen.mode ?? 'screen'}, ${screen.width}×${screen.height}`;
+  return <img className="thumb" src={`data:image/png;base64,${screen.png}`} alt={`Screen: ${what}`} title={what} data-testid="thumbnail" draggable={false} />;
+}
