@@ -25,7 +25,7 @@ const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow)
 ];
 // minmax(0, …): a track never sizes to its cells' text, so a row's layout does not measure it.
 // The first track is the screen thumbnail (not sortable: the grid view browses by screen).
-const GRID = ['36px', ...COLUMNS.map((c) => `minmax(0, ${c.width})`)].join(' ');
+const GRID = ['46px', ...COLUMNS.map((c) => `minmax(0, ${c.width})`)].join(' ');
 
 interface Props {
   library: LibraryModel;
