@@ -17,6 +17,7 @@ import type { WorkbenchImage } from '../workbench/image-session';
 import { JournalAutosave } from '../workbench/journal-autosave';
 import type { ImageSessions } from '../workbench/image-sessions';
 import { displayView } from '../display/display-view';
+import { libraryScreens } from '../display/library-screens';
 import { qemuLaunchView, qemuPreflightView, qemuTargets } from '../workbench/qemu-panel';
 
 export interface HandlerDeps {
@@ -351,9 +352,12 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async libraryScreens(ids) {
       // Only images the renderer may list (libraryList filters the same way).
-      const screens = library.screens(ids);
-      const readable = new Set(grants.readable(screens.map((s) => s.path)));
-      return screens.filter((s) => readable.has(s.path)).map(({ path: _path, ...screen }) => screen);
+      // Only images the renderer may list (libraryList filters the same way) are drawn and given.
+      const listed = library.screens(ids);
+      const readable = new Set(grants.readable(listed.map((s) => s.path)));
+      const allowed = listed.filter((s) => readable.has(s.path)).map((s) => s.id);
+      if (!allowed.length) return [];
+      return (await libraryScreens(library, allowed)).map(({ path: _path, ...screen }) => screen);
     },
     async listDirectory(dir) {
       // The in-app picker starts in the first folder the user gave (its parent is offered only while it is inside one too).

@@ -47,8 +47,8 @@ export const THUMBNAIL_HEIGHT = 180;
 export type ScreenThumbnail = Omit<LibraryScreen, 'id' | 'png'> & { png: Uint8Array | null };
 
 /**
- * The screen of an image being indexed, scaled down to the thumbnail box. A render that
- * throws (an engine bug on a damaged image) becomes the reason: indexing goes on.
+ * An image's screen scaled down to the thumbnail box (the library's thumbnail worker). A
+ * render that throws (an engine bug on a damaged image) becomes the reason.
  */
 export function screenThumbnail(image: ImageStream): ScreenThumbnail {
   try {

@@ -14,7 +14,6 @@ import { attachContainer, describeContainer, prepareContainer, type StreamInFile
 import { openReadOnly } from '../services/open-image';
 import { sealedBy } from '../services/seal-image';
 import { UnsupportedFormatError, UserError } from '../services/user-error';
-import { screenThumbnail, type ScreenThumbnail } from '../display/display-view';
 import { describeWrapper, imageRows } from './image-rows';
 import { SCHEMA_VERSION } from './schema';
 
@@ -277,7 +276,7 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
     const own = openReadOnly(task.path);
     try {
       const { format, rows, wrapper } = engine.indexRows(own, () => onBytes(task.size));
-      store.writeImage(task, version, format, sha256, 'scan', rows, wrapper, { png: null, width: null, height: null, mode: null, reason: `a ${format} image: migwb draws the screens of QEMU display devices only` });
+      store.writeImage(task, version, format, sha256, 'scan', rows, wrapper);
       report.indexed++;
     } finally {
       own.close();
@@ -302,8 +301,7 @@ async function indexFile(store: Store, task: FileTask, version: string, options:
       return;
     }
     if (options.sealSidecars && opened.via === 'scan' && writeSidecar(task.path, opened.model)) report.sidecarsWritten++;
-    const screen = screenThumbnail({ source: attached.stream, model: opened.model });
-    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model), describeWrapper(attached.container.layers, file, opened.model), screen);
+    store.writeImage(task, version, kind, sha256, opened.via, imageRows(opened.model), describeWrapper(attached.container.layers, file, opened.model));
     report.indexed++;
   } finally {
     attached?.close();
@@ -389,11 +387,11 @@ class Store {
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
+      // A changed file's thumbnail goes with its old rows: the view draws the new one on demand.
       clear: ['screens', 'devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', ...ENGINE_TABLES.map((t) => t.name)].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
       engineRow: new Map(ENGINE_TABLES.map((t) => [t.name, db.prepare(`INSERT INTO ${t.name} (${t.columns.join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`)])),
       section: db.prepare(`INSERT INTO sections (image_id, idx, type, type_code, offset, length, section_id, idstr, instance_id, version_id,
                            payload_offset, footer_offset, pages, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      screen: db.prepare<[number, number | null, number | null, string | null, string | null, Uint8Array | null]>('INSERT INTO screens (image_id, width, height, mode, reason, thumbnail) VALUES (?, ?, ?, ?, ?, ?)'),
       ramBlock: db.prepare('INSERT INTO ram_blocks (image_id, idx, name, used_length, pages, pages_present, record_offset) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       pageRun: db.prepare(`INSERT INTO page_runs (image_id, idx, block_idx, first_page, count, kind, data_offset, stride, data_length, fill, element_idx)
                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -449,7 +447,7 @@ class Store {
   }
 
   /** An image and its whole model, in one transaction. */
-  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>, wrapper: string | null, screen: ScreenThumbnail): void {
+  writeImage(t: FileTask, version: string, format: string, sha256: string, via: string, rows: ReturnType<typeof imageRows>, wrapper: string | null): void {
     this.db.transaction(() => {
       if (!this.imageByPath(t.path)) {
         // A file that reappears under another name keeps its notes and tags.
@@ -464,7 +462,6 @@ class Store {
       for (const r of rows.devices) this.s.device.run(id, ...r);
       for (const r of rows.diagnostics) this.s.diagnostic.run(id, ...r);
       for (const t of rows.engineTables ?? []) for (const r of t.rows) this.s.engineRow.get(t.table)!.run(id, ...r);
-      this.s.screen.run(id, screen.width, screen.height, screen.mode, screen.reason, screen.png);
     }).immediate();
   }
 

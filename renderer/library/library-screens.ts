@@ -2,13 +2,13 @@ import type { LibraryImage, LibraryScreen, WorkbenchApi } from '../../shared/api
 import { errorMessage } from '../api';
 import { Store } from '../state/store';
 
-/** Ids per request: a screenful of grid cards or table rows, with room to spare. */
-const BATCH = 200;
+/** Ids per request: thumbnails not drawn yet are drawn by the backend's worker, so small batches let them appear as they come. */
+const BATCH = 16;
 
 /**
  * The library's screen thumbnails, asked for only when a row or card is on screen: the
- * indexer drew and stored them, so a request reads small PNGs from the library database.
- * Requests of one frame are batched; a thumbnail is kept until its image is indexed again.
+ * backend reads those it stored, and draws the others in its thumbnail worker (then stores
+ * them). Requests of one frame are batched; a thumbnail is kept until its image is indexed again.
  */
 export class LibraryScreens {
   readonly store = new Store<{ screens: ReadonlyMap<number, LibraryScreen> }>({ screens: new Map() });

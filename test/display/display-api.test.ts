@@ -94,9 +94,10 @@ describe('displayScreen: the Display tab gets what migwb screen gives', () => {
   });
 });
 
-describe('library thumbnails: drawn by the indexer, stored in the library, given only for readable files', () => {
+describe('library thumbnails: drawn on demand in a worker, kept in the library for the file they show, given only for readable files', () => {
   const tmp = tempFolder('migwb-display-library-');
   let library: Library;
+  let api: WorkbenchApi;
   let folder: string;
   beforeAll(async () => {
     folder = path.join(tmp(), 'saves');
@@ -104,6 +105,7 @@ describe('library thumbnails: drawn by the indexer, stored in the library, given
     for (const f of [VGA_TEXT, QXL, DISPLAY_OFF, NO_DISPLAY]) fs.copyFileSync(f, path.join(folder, path.basename(f)));
     fs.writeFileSync(path.join(folder, 'notes.txt'), 'not an image');
     library = Library.open(path.join(tmp(), 'library.sqlite'));
+    api = createHandlers({ sessions: new ImageSessions(), library, grants: corpusAndTemp(), host: 'bridge', version: 'test', initialPaths: [] }, 'test', () => undefined);
     const report = await library.index([folder]);
     expect(report).toMatchObject({ indexed: 4, notImages: 1, failed: 0 });
   }, 120_000);
@@ -111,8 +113,11 @@ describe('library thumbnails: drawn by the indexer, stored in the library, given
 
   const idOf = (f: string) => library.idOf(path.join(folder, path.basename(f)));
 
-  it('a display image has the screen scaled into the 240x180 box; the others say why they have none', () => {
-    const screens = new Map(library.screens([VGA_TEXT, QXL, DISPLAY_OFF, NO_DISPLAY].map(idOf)).map((s) => [s.id, s]));
+  it('a display image has the screen scaled into the 240x180 box; the others say why they have none', async () => {
+    const all = [VGA_TEXT, QXL, DISPLAY_OFF, NO_DISPLAY].map(idOf);
+    // Indexing draws nothing: every image is still to be drawn.
+    expect(library.screens(all).every((s) => s.toDraw !== undefined && s.png === null)).toBe(true);
+    const screens = new Map((await api.libraryScreens(all)).map((s) => [s.id, s]));
     for (const f of [VGA_TEXT, QXL]) {
       const s = screens.get(idOf(f))!;
       const img = openImage(f);
@@ -124,27 +129,35 @@ describe('library thumbnails: drawn by the indexer, stored in the library, given
     }
     expect(screens.get(idOf(DISPLAY_OFF))).toMatchObject({ png: null, mode: 'blank', reason: expect.stringMatching(/^the display is off/) });
     expect(screens.get(idOf(NO_DISPLAY))).toMatchObject({ png: null, mode: null, reason: expect.stringMatching(/^the image has no display device/) });
-    const notImage = library.screens([library.idOf(path.join(folder, 'notes.txt'))])[0];
+    const notImage = (await api.libraryScreens([library.idOf(path.join(folder, 'notes.txt'))]))[0];
     expect(notImage).toMatchObject({ png: null, reason: expect.stringMatching(/^not-an-image: content not recognised/) });
-  });
+    // Kept: the library gives them without drawing again.
+    const kept = library.screens(all).sort((a, b) => a.id - b.id);
+    expect(kept.map((s) => [s.id, s.toDraw, s.png])).toEqual([...all].sort((a, b) => a - b).map((id) => [id, undefined, screens.get(id)!.png]));
+  }, 120_000);
 
-  it('re-indexing a changed file draws its thumbnail again', async () => {
+  it('a file changed since it was indexed is not drawn; re-indexing it drops the old thumbnail and the next look draws the new one', async () => {
     const target = path.join(folder, path.basename(VGA_TEXT));
+    const id = idOf(VGA_TEXT);
     fs.copyFileSync(NO_DISPLAY, target);
+    library.storeScreens([{ id, sha256: 'an older version', png: null, width: null, height: null, mode: null, reason: 'old' }]);
+    expect((await api.libraryScreens([id]))[0]).toMatchObject({ png: null, reason: expect.stringMatching(/changed since it was indexed/) });
     await library.index([folder]);
-    expect(library.screens([idOf(VGA_TEXT)])[0]).toMatchObject({ png: null, reason: expect.stringMatching(/no display device/) });
+    expect(library.screens([id])[0].toDraw).toBeDefined();
+    expect((await api.libraryScreens([id]))[0]).toMatchObject({ png: null, reason: expect.stringMatching(/no display device/) });
     fs.copyFileSync(VGA_TEXT, target);
     await library.index([folder]);
-    expect(library.screens([idOf(VGA_TEXT)])[0]).toMatchObject({ width: 720, height: 400 });
+    expect((await api.libraryScreens([id]))[0]).toMatchObject({ width: 720, height: 400 });
   }, 120_000);
 
   it('libraryScreens gives the renderer only the thumbnails of files it may read', async () => {
     const only = new PathGrants();
     only.grantFile(path.join(folder, path.basename(QXL)));
-    const api = createHandlers({ sessions: new ImageSessions(), library, grants: only, host: 'bridge', version: 'test', initialPaths: [] }, 'test', () => undefined);
-    const got = await api.libraryScreens([idOf(QXL), idOf(VGA_TEXT)]);
+    const limited = createHandlers({ sessions: new ImageSessions(), library, grants: only, host: 'bridge', version: 'test', initialPaths: [] }, 'test', () => undefined);
+    const got = await limited.libraryScreens([idOf(QXL), idOf(VGA_TEXT)]);
     expect(got.map((s) => s.id)).toEqual([idOf(QXL)]);
     expect(got[0]).not.toHaveProperty('path');
+    expect(got[0]).not.toHaveProperty('toDraw');
   });
 });
 
