@@ -10,7 +10,9 @@ export function ScreenThumb({ library, id }: { library: LibraryModel; id: number
   const screen = useStore(library.screens.store, (s) => s.screens.get(id));
   // Asked for while on screen; asked again when a re-index dropped it.
   useEffect(() => {
-    if (!screen) library.screens.want(id);
+    if (screen) return;
+    library.screens.want(id);
+    return () => library.screens.unwant(id);
   }, [library, id, screen]);
   if (!screen) return <span className="thumb thumb-loading" aria-label="Reading the screen" />;
   if (!screen.png) {

@@ -17,6 +17,7 @@ export class LibraryScreens {
   /** The indexing time each kept thumbnail belongs to. */
   private readonly indexedAt = new Map<number, string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private fetching = false;
 
   constructor(private readonly api: WorkbenchApi) {}
 
@@ -26,6 +27,9 @@ export class LibraryScreens {
     this.wanted.add(id);
     this.timer ??= setTimeout(() => void this.fetch(), 16);
   };
+
+  /** It left the screen before its thumbnail was asked for: not asked for (a fast scroll through 10,000 rows draws only where it stops). */
+  unwant = (id: number): void => void this.wanted.delete(id);
 
   /** The library was listed again: thumbnails of images indexed since, or gone, are dropped. */
   listed(images: readonly LibraryImage[]): void {
@@ -43,22 +47,31 @@ export class LibraryScreens {
     this.store.set({ screens });
   }
 
+  /** One request at a time, each for the rows on screen now, so the backend never queues the thumbnails of rows scrolled past. */
   private async fetch(): Promise<void> {
     this.timer = undefined;
-    const ids = [...this.wanted];
-    this.wanted.clear();
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      batch.forEach((id) => this.asked.add(id));
-      let got: LibraryScreen[];
-      try {
-        got = await this.api.libraryScreens(batch);
-      } catch (e) {
-        got = batch.map((id) => ({ id, png: null, width: null, height: null, mode: null, reason: `the thumbnail could not be read: ${errorMessage(e)}` }));
+    if (this.fetching) return;
+    this.fetching = true;
+    try {
+      while (this.wanted.size) {
+        const batch = [...this.wanted].slice(-BATCH);
+        for (const id of batch) {
+          this.wanted.delete(id);
+          this.asked.add(id);
+        }
+        let got: LibraryScreen[];
+        try {
+          got = await this.api.libraryScreens(batch);
+        } catch (e) {
+          got = batch.map((id) => ({ id, png: null, width: null, height: null, mode: null, reason: `the thumbnail could not be read: ${errorMessage(e)}` }));
+        }
+        const screens = new Map(this.store.get().screens);
+        for (const s of got) screens.set(s.id, s);
+        for (const id of batch) if (!screens.has(id)) screens.set(id, { id, png: null, width: null, height: null, mode: null, reason: 'not given: the file is outside the folders this window may read' });
+        this.store.set({ screens });
       }
-      const screens = new Map(this.store.get().screens);
-      for (const s of got) screens.set(s.id, s);
-      this.store.set({ screens });
+    } finally {
+      this.fetching = false;
     }
   }
 }

@@ -14,7 +14,7 @@ import { useWorkbench } from '../helpers/use-workbench';
  * The guest's screen in the app (issue 17), in real Chromium over the bridge: the Display
  * tab shows the picture `migwb screen` writes (compared pixel for pixel after the browser
  * decoded it), the mode and the decoded registers; an image whose display is off shows the
- * CLI's reason; the library shows the indexer's thumbnails in its table and its Screens grid,
+ * CLI's reason; the library shows the screens' thumbnails (drawn on demand) in its table and Screens grid,
  * and a placeholder with the reason for an image without a display device.
  */
 
