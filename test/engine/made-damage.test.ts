@@ -98,6 +98,8 @@ describe('every type byte in place of a FULL section header, a QEMU_VM_EOF and a
           const as = start ? 0x01 : e.typeCode;
           expect([damaged.expected, damaged.found]).toEqual([`section type ${hex(as, 2)} (${SECTION_TYPE_NAMES[as]})`, hex(b, 2)]);
           expect(start ? extents(m) : layout(m)).toEqual(start ? extents(intact) : layout(intact));
+          // The element keeps the byte it was read from, so repair can see it is damaged.
+          expect(m.elements.find((x) => x.offset === e.offset)!.typeCode).toBe(b);
         }
         const unknown = m.diagnostics.find((d) => d.code === 'unknown-section-type');
         if (unknown) expect([unknown.expected, unknown.found]).toEqual(['a section type (0x00-0x04, 0x08)', `byte ${hex(b, 2)}`]);
@@ -156,6 +158,24 @@ describe('section footers missing, wrong and moved', () => {
       });
     });
   }
+
+  it("the stream's first footer (START ram's) damaged: the stream still has footers, and only that footer is reported", () => {
+    // The first footer decides whether the stream has footers at all.
+    for (const bytes of [WITH_VMDESC, NO_VMDESC]) {
+      const ram = element(bytes, 'START', 'ram');
+      const f = ram.footerOffset!;
+      const intact = parse(bytes);
+      expect(f).toBe(ram.offset + ram.length - 5);
+      const marker = parse(withByte(bytes, f, 0x7f));
+      expect(problems(marker)).toEqual([`footer-missing@${hex(f)}`]);
+      expect(marker.sectionFooters).toBe(true);
+      expect(layout(marker)).toEqual(layout(intact));
+      const wrongId = parse(withBe32(bytes, f + 1, ram.sectionId! + 1000));
+      expect(problems(wrongId)).toEqual([`footer-mismatch@${hex(f + 1)}`]);
+      expect(wrongId.sectionFooters).toBe(true);
+      expect(layout(wrongId)).toEqual(layout(intact));
+    }
+  });
 
   describe('moved away from where the vmdesc puts it', () => {
     const cpu = element(WITH_VMDESC, 'FULL', 'cpu');

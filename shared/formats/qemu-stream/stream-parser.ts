@@ -239,7 +239,7 @@ class StreamParser implements ParseContext {
       try {
         switch (type) {
           case SectionType.EOF:
-            if (this.readEof(start)) return;
+            if (this.readEof(start, raw)) return;
             break;
           case SectionType.START:
           case SectionType.FULL:
@@ -250,7 +250,7 @@ class StreamParser implements ParseContext {
             this.readPartOrEnd(start, type, raw);
             break;
           case SectionType.COMMAND:
-            this.readCommand(start);
+            this.readCommand(start, raw);
             break;
         }
       } catch (err) {
@@ -585,7 +585,13 @@ class StreamParser implements ParseContext {
 
   private readFooter(e: StreamElement): void {
     const cur = this.cur;
-    if (this.footers === undefined) this.footers = this.footerAt(cur.pos, e.sectionId!);
+    if (this.footers === undefined) {
+      // The first footer decides whether the stream has footers. One with a damaged id or marker
+      // still does (a footer-less stream has the next element's header here): else one damaged
+      // byte in the first footer would turn every later footer into an unknown element.
+      const first = this.footerSlot(cur.pos, e);
+      this.footers = first === 'footer' || first === 'wrong-id' || first === 'damaged-marker';
+    }
     if (!this.footers) return;
     const at = cur.pos;
     const slot = this.footerSlot(at, e);
@@ -633,9 +639,9 @@ class StreamParser implements ParseContext {
     }
   }
 
-  private readCommand(start: number): void {
+  private readCommand(start: number, raw: number): void {
     const cur = this.cur;
-    const e = this.push('COMMAND', SectionType.COMMAND, start);
+    const e = this.push('COMMAND', raw, start);
     const cmd = cur.be16();
     const len = cur.be16();
     e.cmd = cmd;
@@ -666,7 +672,8 @@ class StreamParser implements ParseContext {
   // ---------------------------------------------------------------- end of stream
 
   /** Handles QEMU_VM_EOF; returns false if it turned out to be a stray byte inside the stream. */
-  private readEof(start: number): boolean {
+  /** `raw` is the type byte as read: a damaged one (recovered as EOF) stays visible to repair. */
+  private readEof(start: number, raw: number): boolean {
     const cur = this.cur;
     const loc = this.vmdescLocation;
     const after = start + 1;
@@ -680,7 +687,7 @@ class StreamParser implements ParseContext {
       });
       return false;
     }
-    const e = this.push('EOF', SectionType.EOF, start);
+    const e = this.push('EOF', raw, start);
     e.length = 1;
     this.sawEof = true;
     if (loc && loc.offset > after) {
