@@ -17,9 +17,7 @@ export function ScreenThumb({ library, id }: { library: LibraryModel; id: number
   if (!screen) return <span className="thumb thumb-loading" aria-label="Reading the screen" />;
   if (!screen.png) {
     return (
-      <span className="thumb thumb-none" title={`No screen: ${screen.reason ?? 'no picture'}`} data-testid="thumbnail-none" role="img" aria-label={`No screen: ${screen.reason ?? 'no picture'}`}>
-        ▭
-      </span>
+      <span className="thumb thumb-none" title={`No screen: ${screen.reason ?? 'no picture'}`} data-testid="thumbnail-none" role="img" aria-label={`No screen: ${screen.reason ?? 'no picture'}`} />
     );
   }
   const what = `${screen.mode ?? 'screen'}, ${screen.width}×${screen.height}`;
