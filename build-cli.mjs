@@ -1,8 +1,8 @@
 // Bundles the migwb CLI into one file (build/cli/migwb.js) and each worker script it starts
 // into build/cli/workers/, so a command loads one file instead of a tree of ~200 modules.
-// better-sqlite3 is a native addon and stays a require() the library commands make when
-// they need it. The workers are the ones the code names with compiledWorker('dir/x-worker.js'),
-// found in the sources, so a new worker is bundled without touching this file.
+// better-sqlite3 and @node-rs/crc32 are native addons and stay require()s of node_modules.
+// The workers are the ones the code names with compiledWorker('dir/x-worker.js'), found in
+// the sources, so a new worker is bundled without touching this file.
 import { build } from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +25,7 @@ const common = {
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  external: ['better-sqlite3', 'electron'],
+  external: ['better-sqlite3', 'electron', '@node-rs/crc32'],
   logLevel: 'warning',
   legalComments: 'none',
   charset: 'ascii', // esbuild's default, relied on below: only comments can hold other characters

@@ -78,7 +78,7 @@ export function timeCommandWithCpu(cmd: string, args: string[], runs: number, op
 }
 
 /** User + system CPU ms of this process's waited-for children (cutime + cstime, at 100 ticks a second). */
-function childrenCpuMs(): number {
+export function childrenCpuMs(): number {
   try {
     const fields = fs.readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
     // After "pid (comm) ", field 3 (state) is index 0: cutime and cstime are fields 16 and 17.

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import * as zlib from 'node:zlib';
 import { observeFormats } from '../../shared/formats/registry';
-import { useCrc32 } from '../../shared/io/crc32';
+import '../io/fast-crc32';
 import { LIBVIRT_NODE_FORMAT } from './libvirt/node-format';
 import type { NodeFormatRow } from './node-format';
 
@@ -22,9 +21,3 @@ observeFormats((e) => {
   const trace = process.env.MIGWB_TRACE_FORMATS;
   if (trace) fs.appendFileSync(trace, JSON.stringify({ ...e, thread: threadId, pid: process.pid }) + '\n');
 });
-
-/**
- * Chunk CRCs over whole images: Node's native zlib.crc32 (Node 20.15+), the same function
- * as the portable crc-32 package and several times faster (test/chunked/crc32.test.ts).
- */
-if (typeof zlib.crc32 === 'function') useCrc32((bytes, seed = 0) => zlib.crc32(bytes, seed));

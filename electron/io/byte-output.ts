@@ -12,11 +12,18 @@ import { checkOutputs } from './output-paths';
 export interface ByteOutput {
   /** The target as given ("-" for standard output). */
   readonly target: string;
-  write(parts: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Writes `parts` in order after what came before. `from` is the caller's own offset of the
+   * first byte these parts may reference (an input offset): `pendingFrom` reports it until
+   * the write is done, so the caller reuses no memory the write still reads.
+   */
+  write(parts: readonly Uint8Array[], from?: number): Promise<void>;
   /** Bytes written so far. */
   readonly written: number;
   /** The output keeps the arrays it was given after write() returns (a pipe's queue): the caller must not reuse them. */
   readonly keepsParts: boolean;
+  /** The `from` of a write still in progress (its memory must stay as it is), or Infinity when none is. */
+  readonly pendingFrom: number;
   /** Makes the output final (fsync and rename for a file). */
   commit(): Promise<void>;
   /** Leaves nothing behind (a file); a pipe cannot take bytes back, so it is only ended. */
@@ -39,6 +46,7 @@ export function openByteOutput(target: string, options: ByteOutputOptions): Byte
 class PipeOutput implements ByteOutput {
   readonly target = '-';
   readonly keepsParts = true;
+  readonly pendingFrom = Infinity;
   written = 0;
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
@@ -70,10 +78,18 @@ class PipeOutput implements ByteOutput {
 
 class AtomicFileOutput implements ByteOutput {
   written = 0;
-  /** Written with writev before write() returns. */
+  /** Arrays are let go when the write is done, which pendingFrom tells. */
   readonly keepsParts = false;
+  pendingFrom = Infinity;
   private readonly temp: string;
   private fd: number | undefined;
+  /**
+   * The write in progress. A write goes on in the background (libuv's thread pool) while the
+   * caller reads and checks the next bytes: the copy into the page cache, the costliest step
+   * of a pack or unpack, overlaps the rest on a second core. One at a time keeps memory bounded.
+   */
+  private pending?: Promise<void>;
+  private failure?: Error;
 
   constructor(
     readonly target: string,
@@ -90,16 +106,39 @@ class AtomicFileOutput implements ByteOutput {
     this.fd = fs.openSync(this.temp, 'wx', 0o644);
   }
 
-  async write(parts: readonly Uint8Array[]): Promise<void> {
-    let list = parts.filter((p) => p.length > 0);
+  async write(parts: readonly Uint8Array[], from = 0): Promise<void> {
+    await this.settled();
+    const list = parts.filter((p) => p.length > 0);
+    if (list.length === 0) return;
+    this.pendingFrom = from;
+    this.pending = this.writeAll(this.fd!, list).then(
+      () => {
+        this.pending = undefined;
+        this.pendingFrom = Infinity;
+      },
+      (e: Error) => {
+        this.pending = undefined;
+        this.failure = e;
+      },
+    );
+  }
+
+  private async writeAll(fd: number, list: Uint8Array[]): Promise<void> {
     while (list.length) {
-      const n = fs.writevSync(this.fd!, list);
+      const n = await writev(fd, list);
       this.written += n;
       list = dropWritten(list, n);
     }
   }
 
+  /** Waits for the write in progress; throws what it failed with. */
+  private async settled(): Promise<void> {
+    if (this.pending) await this.pending;
+    if (this.failure) throw this.failure;
+  }
+
   async commit(): Promise<void> {
+    await this.settled();
     fs.fsyncSync(this.fd!);
     fs.closeSync(this.fd!);
     this.fd = undefined;
@@ -108,10 +147,19 @@ class AtomicFileOutput implements ByteOutput {
   }
 
   abort(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
     fs.rmSync(this.temp, { force: true });
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd === undefined) return;
+    // A write in progress still uses the descriptor: closing it now could let another file
+    // take its number and get those bytes. It is closed once the write is over.
+    if (this.pending) void this.pending.finally(() => fs.closeSync(fd));
+    else fs.closeSync(fd);
   }
+}
+
+function writev(fd: number, list: Uint8Array[]): Promise<number> {
+  return new Promise((resolve, reject) => fs.writev(fd, list, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 /** What is left of `parts` after the first `n` bytes were written. */

@@ -59,23 +59,27 @@ export async function packImage(input: string, output: string, options: PackOpti
   let out: ByteOutput | undefined;
   let streamHash: ThreadedSha256 | undefined;
   try {
-    out = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.force, stdout: options.stdout });
+    const target = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.force, stdout: options.stdout });
+    out = target;
     const parts: Uint8Array[] = [];
     const packer = new ChunkedPacker(
       { source: source.kind, ...(options.snapshot ? { snapshot: options.snapshot } : {}), ...(options.qemuVersion ? { qemu_version: options.qemuVersion } : {}), packed_by: sealedBy() },
       (p) => parts.push(...p),
       chunkSize,
     );
-    // The sha256 runs on a second thread beside the copy; a block is reused once both are past it.
+    // The sha256 runs on a second thread beside the copy, and the output is written in the
+    // background: a block is reused once the packer, the hash and the write are all past it.
     streamHash = new ThreadedSha256(2 * READ_BYTES);
     const hashing = streamHash;
-    const blocks = new ReadBlocks(READ_BYTES, !out.keepsParts, { poolSize: 6, shared: true });
+    const blocks = new ReadBlocks(READ_BYTES, !out.keepsParts, { poolSize: 8, shared: true });
     const turns = new EventLoopTurns();
-    for await (const block of source.blocks(blocks, () => Math.min(packer.keptFrom, hashing.hashed))) {
+    for await (const block of source.blocks(blocks, () => Math.min(packer.keptFrom, hashing.hashed, target.pendingFrom))) {
       options.signal?.throwIfAborted();
       await hashing.update(block);
+      // The chunks this push completes lie in bytes the packer held, or in this block: from here on.
+      const from = packer.keptFrom;
       packer.push(block);
-      await out.write(parts.splice(0));
+      await out.write(parts.splice(0), from);
       options.onProgress?.(packer.streamSize, source.streamSize);
       await turns.after(packer.streamSize);
     }

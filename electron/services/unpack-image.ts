@@ -32,19 +32,22 @@ export async function unpackImage(input: string, output: string, options: Unpack
   const file = input === '-' ? undefined : openReadOnly(input);
   let out: ByteOutput | undefined;
   try {
-    out = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.overwrite, stdout: options.stdout });
+    const target = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.overwrite, stdout: options.stdout });
+    out = target;
     const parts: Uint8Array[] = [];
     const unpacker = new ChunkedUnpacker((p) => parts.push(...p), { force: options.force });
     const blocks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = file
-      ? readFile(file, new ReadBlocks(READ_BYTES, !out.keepsParts), () => unpacker.keptFrom)
+      ? readFile(file, new ReadBlocks(READ_BYTES, !out.keepsParts, { poolSize: 6 }), () => Math.min(unpacker.keptFrom, target.pendingFrom))
       : ((options.stdin ?? process.stdin) as AsyncIterable<Buffer>);
     const turns = new EventLoopTurns();
     let read = 0;
     for await (const chunk of blocks) {
       options.signal?.throwIfAborted();
+      // What this push hands on lies in bytes the unpacker held, or in this block: from here on.
+      const from = unpacker.keptFrom;
       unpacker.push(chunk);
       read += chunk.length;
-      await out.write(parts.splice(0));
+      await out.write(parts.splice(0), from);
       options.onProgress?.(read, file?.size);
       if (unpacker.stopped) break;
       await turns.after(read);

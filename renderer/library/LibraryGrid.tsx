@@ -46,7 +46,7 @@ export function LibraryGrid({ library, visible, selected }: { library: LibraryMo
                   data-id={image.id}
                   title={image.path}
                 >
-                  <ScreenThumb library={library} id={image.id} />
+                  <ScreenThumb screens={library.screens} id={image.id} />
                   <span className="card-name">{row.name}</span>
                   <span className="card-detail hint">{[image.machineType, image.qemuVersion ? `QEMU ${image.qemuVersion}` : null].filter(Boolean).join(' · ') || image.status}</span>
                 </div>

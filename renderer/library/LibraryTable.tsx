@@ -1,13 +1,19 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useRef } from 'react';
+import { memo, useRef, type MouseEvent } from 'react';
 import type { LibraryImage } from '../../shared/api/contract';
 import type { LibraryRow, SortKey } from './library-filter';
 import type { LibraryModel, LibraryState } from './library-model';
+import type { LibraryScreens } from './library-screens';
 import { ScreenThumb } from './ScreenThumb';
 
 const ROW_HEIGHT = 24;
 /** More than the rows ever drawn at once (a screen of rows plus the overscan on both sides). */
 const ROW_SLOTS = 256;
+/**
+ * Rows drawn beyond each edge of the screen. A jump or a new filter result lays out and
+ * paints every row drawn, so few: a wheel notch (100 px) scrolls in about four rows.
+ */
+const OVERSCAN = 4;
 
 /** The columns, in order. Status, problems and the indexing time come last: a row reads "… indexed 1 error 2026-…". */
 const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow): string; title?(r: LibraryRow): string | undefined }[] = [
@@ -39,9 +45,24 @@ interface Props {
  * for assistive technology: sortable column headers, selectable rows, the keyboard moves the
  * selection (arrows, Home, End, Page keys; Shift extends; Ctrl+A selects all; Enter opens).
  */
-export function LibraryTable({ library, visible, sort, selected }: Props) {
+export const LibraryTable = memo(function LibraryTable({ library, visible, sort, selected }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: visible.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 8 });
+  const virtual = useVirtualizer({ count: visible.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: OVERSCAN });
+
+  // One pair of handlers for all rows (found by the row's index), so a row's props are only
+  // what it shows: a new filter result re-renders only the rows whose image or place changed.
+  const rowAt = (e: MouseEvent): LibraryRow | undefined => {
+    const index = (e.target as Element).closest<HTMLElement>('.library-row')?.dataset.index;
+    return index === undefined ? undefined : visible[Number(index)];
+  };
+  const onClick = (e: MouseEvent) => {
+    const row = rowAt(e);
+    if (row) library.select(row.image.id, visible, { toggle: e.ctrlKey || e.metaKey, extend: e.shiftKey });
+  };
+  const onDoubleClick = (e: MouseEvent) => {
+    const row = rowAt(e);
+    if (row) void library.open([row]);
+  };
 
   const onKeyDown = (e: React.KeyboardEvent) => {
     const { focus } = library.store.get();
@@ -72,36 +93,26 @@ export function LibraryTable({ library, visible, sort, selected }: Props) {
           </button>
         ))}
       </div>
-      <div className="library-rows" ref={scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Library rows">
+      <div className="library-rows" ref={scroller} tabIndex={0} onKeyDown={onKeyDown} onClick={onClick} onDoubleClick={onDoubleClick} aria-label="Library rows">
         <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
           {virtual.getVirtualItems().map((item) => {
             const row = visible[item.index];
             // Keyed by slot, not by image: a long jump refills the rows on screen instead of
             // removing them all and creating new ones (a short scroll still moves rows whole).
-            return <Row key={item.index % ROW_SLOTS} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} library={library} visible={visible} />;
+            return <Row key={item.index % ROW_SLOTS} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} screens={library.screens} />;
           })}
         </div>
       </div>
     </div>
   );
-}
+});
 
-const Row = memo(function Row({ row, index, top, selected, library, visible }: { row: LibraryRow; index: number; top: number; selected: boolean; library: LibraryModel; visible: readonly LibraryRow[] }) {
+const Row = memo(function Row({ row, index, top, selected, screens }: { row: LibraryRow; index: number; top: number; selected: boolean; screens: LibraryScreens }) {
   const { image } = row;
   return (
-    <div
-      role="row"
-      aria-rowindex={index + 2}
-      aria-selected={selected}
-      className={`library-row${selected ? ' selected' : ''}`}
-      style={{ top, gridTemplateColumns: GRID }}
-      onClick={(e) => library.select(image.id, visible, { toggle: e.ctrlKey || e.metaKey, extend: e.shiftKey })}
-      onDoubleClick={() => void library.open([row])}
-      data-path={image.path}
-      data-id={image.id}
-    >
+    <div role="row" aria-rowindex={index + 2} aria-selected={selected} className={`library-row${selected ? ' selected' : ''}`} style={{ top, gridTemplateColumns: GRID }} data-index={index} data-path={image.path} data-id={image.id}>
       <span role="gridcell" className="library-thumb">
-        <ScreenThumb library={library} id={image.id} />
+        <ScreenThumb screens={screens} id={image.id} />
       </span>
       {COLUMNS.map((c) => (
         <span key={c.key} role="gridcell" title={c.title?.(row)} className={c.key === 'problems' ? (image.errors ? 'sev-error' : image.warnings ? 'sev-warning' : '') : c.key === 'status' ? `status-${image.status}` : undefined}>

@@ -1,7 +1,7 @@
 import { useDeferredValue, useMemo, useState } from 'react';
 import { useStore } from '../state/store';
 import { FILTER_HELP, filterRows, sortRows, type LibraryRow } from './library-filter';
-import { count, type LibraryModel } from './library-model';
+import { count, formatNumber, type LibraryModel } from './library-model';
 import { LibraryDetails } from './LibraryDetails';
 import { LibraryGrid } from './LibraryGrid';
 import { LibraryTable } from './LibraryTable';
@@ -53,7 +53,7 @@ export function LibraryView({ library, onPickFolder }: { library: LibraryModel; 
         </span>
         <IndexProgressBar library={library} />
         <span className="library-count" aria-live="polite">
-          {visible.length === rows.length ? count(rows.length, 'image') : `${visible.length.toLocaleString()} of ${count(rows.length, 'image')}`}
+          {visible.length === rows.length ? count(rows.length, 'image') : `${formatNumber(visible.length)} of ${count(rows.length, 'image')}`}
         </span>
       </div>
       <SelectionBar library={library} chosen={chosen} visible={visible} indexing={indexing} />
@@ -91,7 +91,7 @@ function IndexProgressBar({ library }: { library: LibraryModel }) {
       </span>
       {progress ? (
         <>
-          {progress.filesDone.toLocaleString()} / {count(progress.filesTotal, 'file')} · {(progress.bytesDone / 2 ** 20).toFixed(0)} / {(progress.bytesTotal / 2 ** 20).toFixed(0)} MiB
+          {formatNumber(progress.filesDone)} / {count(progress.filesTotal, 'file')} · {(progress.bytesDone / 2 ** 20).toFixed(0)} / {(progress.bytesTotal / 2 ** 20).toFixed(0)} MiB
           {progress.currentFile ? ` · ${progress.currentFile.split(/[/\\]/).pop()}` : ''}
         </>
       ) : (

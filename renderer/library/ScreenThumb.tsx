@@ -1,19 +1,19 @@
 import { useEffect } from 'react';
 import { useStore } from '../state/store';
-import type { LibraryModel } from './library-model';
+import type { LibraryScreens } from './library-screens';
 
 /**
  * An image's screen as the indexer drew it, scaled to its box by CSS; an image without a
  * picture shows a placeholder whose tooltip says why (as `migwb screen` would).
  */
-export function ScreenThumb({ library, id }: { library: LibraryModel; id: number }) {
-  const screen = useStore(library.screens.store, (s) => s.screens.get(id));
+export function ScreenThumb({ screens, id }: { screens: LibraryScreens; id: number }) {
+  const screen = useStore(screens.store, (s) => s.screens.get(id));
   // Asked for while on screen; asked again when a re-index dropped it.
   useEffect(() => {
     if (screen) return;
-    library.screens.want(id);
-    return () => library.screens.unwant(id);
-  }, [library, id, screen]);
+    screens.want(id);
+    return () => screens.unwant(id);
+  }, [screens, id, screen]);
   if (!screen) return <span className="thumb thumb-loading" aria-label="Reading the screen" />;
   if (!screen.png) {
     return (

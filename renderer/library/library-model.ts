@@ -225,6 +225,13 @@ export function nameOf(path: string): string {
   return path.split(/[/\\]/).pop() ?? path;
 }
 
+/** Number.toLocaleString builds a formatter on each call; the library bar counts on every keystroke. */
+const NUMBER = new Intl.NumberFormat();
+
+export function formatNumber(n: number): string {
+  return NUMBER.format(n);
+}
+
 export function count(n: number, what: string): string {
-  return `${n.toLocaleString()} ${what}${n === 1 ? '' : 's'}`;
+  return `${formatNumber(n)} ${what}${n === 1 ? '' : 's'}`;
 }
