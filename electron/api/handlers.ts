@@ -302,6 +302,13 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
       memorySearches.get(handle)?.abort();
     },
     async diffImages(handleA, handleB, request) {
+      for (const handle of [handleA, handleB]) {
+        const other = sessions.get(handle, owner).opened;
+        if (other.kind.startsWith('xen'))
+          throw new UserError(
+            `${other.name} is a Xen save (${other.kind}): comparing works on QEMU migration streams (bare, in a libvirt save, a qcow2 snapshot or the chunked container), and a Xen save's records and guest pages are not matched yet. Compare Xen saves with "migwb ram" or "migwb read --pfn" on each.`,
+          );
+      }
       const a = sessions.qemu(handleA, owner);
       const b = sessions.qemu(handleB, owner);
       // A new diff from the same image replaces its running one.

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import type { TreeNode } from '../../shared/api/contract';
 import { StructureTree, type TreeMark } from '../components/StructureTree';
+import { READ_ONLY_EVIDENCE } from '../image/image-view';
 import { HexPanel } from '../image/panels/HexPanel';
 import { visibleRows } from '../image/tree-model';
 import { ImageViewContext } from '../image/view-context';
@@ -80,6 +81,9 @@ function CompareToolbar({ compare }: { compare: CompareView }) {
   const busyA = useStore(compare.a.store, (s) => s.busy);
   const busyB = useStore(compare.b.store, (s) => s.busy);
   const busy = running || busyA || busyB;
+  // A side open for evidence takes no copy: the buttons into it are off, and the bar says why.
+  const readOnly = { a: useStore(compare.a.store, (s) => !!s.image.evidence), b: useStore(compare.b.store, (s) => !!s.image.evidence) };
+  const readOnlySides = (['a', 'b'] as const).filter((x) => readOnly[x]).map((x) => x.toUpperCase());
   return (
     <div className="edit-toolbar" role="toolbar" aria-label="Compare">
       {running ? (
@@ -95,11 +99,24 @@ function CompareToolbar({ compare }: { compare: CompareView }) {
         </button>
       )}
       <span className="separator" />
-      {COPIES.map(({ what, from, label, title }) => (
-        <button key={label} onClick={() => void (what === 'field' ? compare.copyField(from) : compare.copySection(from))} disabled={busy || !diff} title={title}>
-          {label}
-        </button>
-      ))}
+      {COPIES.map(({ what, from, label, title }) => {
+        const into = from === 'a' ? 'b' : 'a';
+        return (
+          <button
+            key={label}
+            onClick={() => void (what === 'field' ? compare.copyField(from) : compare.copySection(from))}
+            disabled={busy || !diff || readOnly[into]}
+            title={readOnly[into] ? `${into.toUpperCase()}: ${READ_ONLY_EVIDENCE}` : title}
+          >
+            {label}
+          </button>
+        );
+      })}
+      {readOnlySides.length > 0 && (
+        <span className="evidence-badge" data-testid="compare-read-only">
+          {readOnlySides.join(' and ')} open for evidence (read-only): nothing is copied into {readOnlySides.length === 1 ? 'it' : 'them'}
+        </span>
+      )}
       {status && (
         <span className={`compare-status${status.error ? ' error' : ''}`} role="status" data-testid="compare-status">
           {status.text}
@@ -126,7 +143,13 @@ function CompareSide({ compare, side }: { compare: CompareView; side: Side }) {
           <span className="compare-name" title={image.path}>
             {image.name}
           </span>
-          <span className="hint">{edits ? `${edits} unsaved edit${edits === 1 ? '' : 's'}` : 'no edits'}</span>
+          {image.evidence ? (
+            <span className="hint" title={READ_ONLY_EVIDENCE}>
+              evidence · read-only
+            </span>
+          ) : (
+            <span className="hint">{edits ? `${edits} unsaved edit${edits === 1 ? '' : 's'}` : 'no edits'}</span>
+          )}
           <button onClick={view.undo} disabled={busy || !edits} aria-label={`Undo in ${side.toUpperCase()}`}>
             Undo
           </button>

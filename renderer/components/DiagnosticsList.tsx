@@ -12,6 +12,8 @@ export interface DiagnosticAction {
   label: string;
   /** What it does, in full (the button's tooltip). */
   title?: string;
+  /** Shown but off (the title says why). */
+  disabled?: boolean;
   run(): void;
 }
 
@@ -61,6 +63,7 @@ export const DiagnosticsList = memo(function DiagnosticsList({ diagnostics, wrap
                   <button
                     key={action.label}
                     title={action.title}
+                    disabled={action.disabled}
                     onClick={(e) => {
                       e.stopPropagation();
                       action.run();

@@ -17,6 +17,12 @@ import { QemuLaunchFlow } from './qemu-launch-flow';
 import { notApplied, TransformFlow } from './transform-flow';
 import { TreeModel } from './tree-model';
 
+/** What the UI says wherever an edit is off because the image is open for evidence. */
+export const READ_ONLY_EVIDENCE = 'the image is open for evidence (read-only): no edit, repair, transform or save is made';
+
+/** The commands that would change the image, by the name the status line gives them. */
+const EDIT_COMMANDS: Partial<Record<Command['type'], string>> = { undo: 'Undo', redo: 'Redo', transform: 'Transform' };
+
 /** The tabs below the hex view. */
 export type BottomTab = 'diagnostics' | 'code' | 'edits' | 'memory-search' | 'memory-map' | 'display';
 
@@ -200,12 +206,18 @@ export class ImageView {
     if (pane === 'memory') void this.memory.loadMap();
   };
 
-  /** Buttons on a diagnostic: its repair, when it has one; a sibling's vmdesc for a stream without one. */
+  /** Why no edit can be made, when none can: the image is open for evidence. Every edit path (buttons, shortcuts, menus, the compare view) checks it before asking the backend. */
+  get readOnlyReason(): string | undefined {
+    return this.state.image.evidence ? READ_ONLY_EVIDENCE : undefined;
+  }
+
+  /** Buttons on a diagnostic: its repair, when it has one; a sibling's vmdesc for a stream without one. Off, with the reason, for an image open for evidence. */
   diagnosticActions = (d: PlacedDiagnostic): DiagnosticAction[] => {
     const actions: DiagnosticAction[] = [];
     const offer = d.space === 'stream' ? this.state.image.repairs.find((r) => r.answers.some((a) => a.code === d.code && a.offset === d.offset)) : undefined;
-    if (offer) actions.push({ label: 'Repair…', title: offer.summary, run: () => void this.repairDiagnostic(d) });
-    if (d.code === NO_VMDESC) actions.push({ label: 'Decode with a sibling image’s vmdesc…', run: () => void this.borrowVmdesc() });
+    const off = this.readOnlyReason;
+    if (offer) actions.push({ label: 'Repair…', title: off ?? offer.summary, disabled: !!off, run: () => void this.repairDiagnostic(d) });
+    if (d.code === NO_VMDESC) actions.push({ label: 'Decode with a sibling image’s vmdesc…', ...(off ? { title: off, disabled: true } : {}), run: () => void this.borrowVmdesc() });
     return actions;
   };
 
@@ -216,6 +228,7 @@ export class ImageView {
     if (command.type === 'go-to' || command.type === 'find') this.store.set({ focus: { field: command.type, seq: ++this.seq } });
     else if (command.type === 'back') this.step(-1);
     else if (command.type === 'forward') this.step(1);
+    else if (EDIT_COMMANDS[command.type] && this.readOnlyReason) this.setStatus(`${EDIT_COMMANDS[command.type]} is off: ${this.readOnlyReason}`);
     else if (command.type === 'undo') this.undo();
     else if (command.type === 'redo') this.redo();
     else if (command.type === 'transform') void this.transform.show();
@@ -473,6 +486,11 @@ export class ImageView {
    */
   private async runEdit<T extends EditState>(request: () => Promise<T>, done: string | ((r: T) => string)): Promise<T | null> {
     if (this.state.busy) return null;
+    if (this.readOnlyReason) {
+      // Not sent: the backend would refuse it, and the user should see why before trying.
+      this.setStatus(`Nothing was changed: ${this.readOnlyReason}`);
+      return null;
+    }
     let result: T | null = null;
     await this.whileBusy(null, async () => {
       const state = await request();

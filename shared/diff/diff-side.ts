@@ -1,6 +1,7 @@
 import type { ByteSource } from '../io/byte-source';
 import type { QemuStreamModel } from '../formats/qemu-stream/model';
 import type { DiffOffset } from '../api/image-diff';
+import type { PageHashes } from './page-hashes';
 
 /** One image as the diff reads it: its stream, its model and how its offsets map to the file. */
 export interface DiffSide {
@@ -16,6 +17,8 @@ export interface DiffSide {
   offsetSpace: string;
   /** Bytes of the file around the stream (a container's chunk headers and CRCs, a wrapper's header, compression). */
   fileSize?: number;
+  /** Hashes of the plain pages, taken while the image was scanned: those pages are compared without reading them again. */
+  pageHashes?: PageHashes;
 }
 
 export interface DiffOptions {

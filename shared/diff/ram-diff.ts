@@ -3,6 +3,7 @@ import { guestAddressesOf, machineLayout, type MachineLayout } from '../memory/l
 import { pciConfigSpaces } from '../memory/pci-config';
 import { toHex } from '../io/bytes';
 import { placeOffset, type DiffOptions, type DiffSide } from './diff-side';
+import { isPlain, type BlockPageHashes } from './page-hashes';
 import { type PageByteDifference, type RamBlockDifference, type RamDiff, type RamDifferenceRun, type RecordKind } from '../api/image-diff';
 
 /** Bytes of guest memory read at once from each side: memory stays bounded for any guest size. */
@@ -15,8 +16,9 @@ const MAX_RANGE_BYTES = 32;
 /**
  * Compares the guest RAM two images would leave in a destination, page by page, through
  * each image's page index: pages whose final records are ZERO or never sent on both sides
- * are compared without reading anything, the others are read in bounded chunks from both
- * streams and compared in place. Blocks are matched by RAMBlock idstr.
+ * are compared without reading anything; plain pages both sides hashed during their scans
+ * (DiffSide.pageHashes) are compared by hash; the others are read in bounded chunks from
+ * both streams and compared in place. Blocks are matched by RAMBlock idstr.
  */
 export function diffRam(a: DiffSide, b: DiffSide, options: DiffOptions = {}): RamDiff {
   const ps = a.model.pageSize;
@@ -63,6 +65,8 @@ export function diffRam(a: DiffSide, b: DiffSide, options: DiffOptions = {}): Ra
       pagesOnlyB: pagesB - common,
     };
     blocks.push(facts);
+    const hashesA = a.pageHashes?.of(id);
+    const hashesB = b.pageHashes?.of(id);
     const extA = ia >= 0 ? blockExtents(a.model, ia) : [];
     const extB = ib >= 0 ? blockExtents(b.model, ib) : [];
     // Where a block is larger on one side, only that side's memory map places its tail.
@@ -130,6 +134,21 @@ export function diffRam(a: DiffSide, b: DiffSide, options: DiffOptions = {}): Ra
       for (; page < end; ) {
         if (options.cancelled?.()) throw new Error('the diff was cancelled');
         const count = Math.min(chunkPages, end - page);
+        if (hashesA && hashesB && isPlain(ea) && isPlain(eb) && hashedAll(hashesA, page, count) && hashedAll(hashesB, page, count)) {
+          // Both pages' hashes were taken while the images were scanned: compared without reading.
+          for (let p = page; p < page + count; p++) {
+            if (hashesA.hashes[p] === hashesB.hashes[p]) {
+              if (reframed) facts.pagesReframed++;
+              continue;
+            }
+            facts.pagesDiffering++;
+            differing(p, 1, ea, eb, options.pageBytes ? () => byteRanges(onePage(a, ia, ea, p, bufA, scratchA), onePage(b, ib, eb, p, bufB, scratchB)) : undefined);
+          }
+          page += count;
+          done += count;
+          options.onProgress?.(done, total);
+          continue;
+        }
         problems.push(...readExtentPages(a.source, a.model, ia, ea, page, count, bufA, scratchA).map((p) => `A ${id}: ${p}`));
         problems.push(...readExtentPages(b.source, b.model, ib, eb, page, count, bufB, scratchB).map((p) => `B ${id}: ${p}`));
         for (let i = 0; i < count; i++) {
@@ -158,6 +177,17 @@ export function diffRam(a: DiffSide, b: DiffSide, options: DiffOptions = {}): Ra
   }
   runs.sort((x, y) => (x.gpa ?? Infinity) - (y.gpa ?? Infinity) || ids.indexOf(x.block) - ids.indexOf(y.block) || x.blockOffset - y.blockOffset);
   return { pageSize: ps, blocks, runs, runsOmitted, problems };
+}
+
+function hashedAll(h: BlockPageHashes, from: number, count: number): boolean {
+  for (let p = from; p < from + count; p++) if (!h.present[p]) return false;
+  return true;
+}
+
+/** One page of an extent, read into the start of `buf` (for the bytes of a run found by hash). */
+function onePage(side: DiffSide, block: number, e: Extent, page: number, buf: Uint8Array, scratch: { buf: Uint8Array }): Uint8Array {
+  readExtentPages(side.source, side.model, block, e, page, 1, buf, scratch);
+  return buf.subarray(0, side.model.pageSize);
 }
 
 function zeroLike(e: Extent): boolean {

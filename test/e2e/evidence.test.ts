@@ -57,4 +57,60 @@ describe.skipIf(!haveChromium)('opening for evidence in the app', () => {
     expect(await diagnostics.first().textContent()).toContain(before);
     await screenshot(page, '34-evidence-hash-changed');
   }, 120_000);
+
+  it('no edit is sent from a shortcut or the compare view: the UI says the image is read-only', async () => {
+    const seized = path.join(tmp(), 'seized-keys.mig');
+    const other = path.join(tmp(), 'other.mig');
+    fs.copyFileSync(MINIMAL, seized);
+    fs.copyFileSync(MINIMAL, other);
+    const page = await wb().newPage();
+    const calls: string[] = [];
+    page.on('request', (r) => {
+      const p = new URL(r.url()).pathname;
+      if (p.startsWith('/api/')) calls.push(p.slice('/api/'.length));
+    });
+    await page.getByRole('checkbox', { name: /Open for evidence/ }).check();
+    await openThroughPicker(page, seized);
+    await page.getByTestId('evidence-badge').waitFor();
+    await page.locator('.tree-row', { has: page.locator('.label', { hasText: /^cpu$/ }) }).click();
+    const status = page.getByTestId('status-message');
+    for (const [keys, name] of [
+      ['Control+z', 'Undo'],
+      ['Control+Shift+Z', 'Redo'],
+      ['Control+y', 'Redo'],
+      ['Control+Shift+X', 'Transform'],
+    ] as const) {
+      await page.keyboard.press(keys);
+      await expect.poll(() => status.textContent()).toBe(`${name} is off: the image is open for evidence (read-only): no edit, repair, transform or save is made`);
+      // A reason, not a refused edit's error.
+      expect(await status.getAttribute('class')).not.toMatch(/\berror\b/);
+    }
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    await screenshot(page, '37-evidence-shortcuts-off');
+
+    // Compared with an image opened for editing: nothing can be copied into the evidence side.
+    await page.getByRole('checkbox', { name: /Open for evidence/ }).uncheck();
+    await page.getByRole('button', { name: 'Compare with…' }).filter({ visible: true }).click();
+    const picker = page.getByTestId('file-picker');
+    await picker.getByRole('textbox', { name: 'Folder' }).fill(path.dirname(other));
+    await picker.getByRole('textbox', { name: 'Folder' }).press('Enter');
+    await picker.locator('.entry', { hasText: 'other.mig' }).first().dblclick();
+    await expect.poll(() => page.getByTestId('compare-status').textContent(), { timeout: 60_000 }).toMatch(/^Equal in content/);
+    await expect.poll(() => page.getByTestId('compare-read-only').textContent()).toBe('A open for evidence (read-only): nothing is copied into it');
+    expect(await page.getByTestId('compare-side-a').locator('.compare-side-title .hint').textContent()).toBe('evidence · read-only');
+    expect(await page.getByTestId('compare-side-b').locator('.compare-side-title .hint').textContent()).toBe('no edits');
+    for (const into of ['A', 'B'] as const) {
+      const from = into === 'A' ? 'B' : 'A';
+      for (const what of ['field', 'section']) {
+        const button = page.getByRole('button', { name: `Copy ${what} ${from} → ${into}` });
+        expect(await button.isDisabled(), `Copy ${what} ${from} → ${into}`).toBe(into === 'A');
+        if (into === 'A') expect(await button.getAttribute('title')).toMatch(/^A: the image is open for evidence \(read-only\)/);
+      }
+    }
+    await screenshot(page, '38-evidence-compare-read-only');
+
+    // Nothing that changes an image reached the backend.
+    expect(calls.filter((c) => /^(edit|transform|borrowVmdesc|restoreAutosave)/.test(c))).toEqual([]);
+    expect(calls).toContain('diffImages');
+  }, 120_000);
 });

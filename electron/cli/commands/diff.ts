@@ -7,7 +7,7 @@ import { UserError } from '../../services/user-error';
 import { formatSize, hexOffset, printable, table } from '../format';
 import { printJson, type CliIO } from '../output';
 import { progressBar } from '../progress';
-import { openForCommand } from './open-with-progress';
+import { openForDiff } from '../../services/diff-open';
 
 /** Exit statuses of `migwb diff`, as `cmp` and `diff` use them. */
 export const DIFF_EQUAL = 0;
@@ -47,32 +47,34 @@ export function registerDiff(program: Command, io: CliIO, setExit: (code: number
       const maxRuns = Number(opts.maxRuns);
       if (!Number.isInteger(maxRuns) || maxRuns < 0) throw new UserError(`--max-runs takes a whole number, not ${JSON.stringify(opts.maxRuns)}`);
       const both = !opts.fields && !opts.ram;
-      const a = await openForCommand(io, pathA, { snapshot: opts.snapshotA });
+      const compareRam = both || !!opts.ram;
+      const opening = progressBar(io, 'opening both');
+      let sides: Awaited<ReturnType<typeof openForDiff>>;
       try {
-        const b = await openForCommand(io, pathB, { snapshot: opts.snapshotB });
-        try {
-          const bar = progressBar(io, 'comparing RAM');
-          let diff: ImageDiff;
-          try {
-            diff = diffOpenedImages(a, b, {
-              fields: both || !!opts.fields,
-              ram: both || !!opts.ram,
-              sections: opts.section,
-              pageBytes: opts.bytes,
-              maxRuns,
-              onProgress: (d, t) => bar.update(d, t),
-            });
-          } finally {
-            bar.done();
-          }
-          if (opts.json) printJson(io, toSnakeCase(diff));
-          else io.out(renderDiff(diff, { structure: both || !!opts.fields }));
-          setExit(diff.equalInContent ? DIFF_EQUAL : DIFF_DIFFERENT);
-        } finally {
-          b.close();
-        }
+        sides = await openForDiff([{ path: pathA, snapshot: opts.snapshotA }, { path: pathB, snapshot: opts.snapshotB }], { hashPages: compareRam, onProgress: (d, t) => opening.update(d, t) });
       } finally {
-        a.close();
+        opening.done();
+      }
+      const [a, b] = sides;
+      try {
+        const bar = progressBar(io, 'comparing RAM');
+        let diff: ImageDiff;
+        try {
+          diff = diffOpenedImages(
+            a.image,
+            b.image,
+            { fields: both || !!opts.fields, ram: compareRam, sections: opts.section, pageBytes: opts.bytes, maxRuns, onProgress: (d, t) => bar.update(d, t) },
+            { a: a.hashes, b: b.hashes },
+          );
+        } finally {
+          bar.done();
+        }
+        if (opts.json) printJson(io, toSnakeCase(diff));
+        else io.out(renderDiff(diff, { structure: both || !!opts.fields }));
+        setExit(diff.equalInContent ? DIFF_EQUAL : DIFF_DIFFERENT);
+      } finally {
+        a.image.close();
+        b.image.close();
       }
     });
 }

@@ -35,5 +35,7 @@ export interface ParseContext {
   vmdescLocation?: VmdescLocation;
   /** undefined until the first self-delimiting section shows whether footers are written. */
   footers?: boolean;
+  /** ParseOptions.onPageData. */
+  onPageData?: (block: RamBlock, page: number, data: Uint8Array) => void;
   reportProgress(): void;
 }

@@ -20,6 +20,7 @@ export function readRamRecords(ctx: ParseContext, element: StreamElement): void 
   const counts = element.pages!;
   const pages = ctx.pages;
   const elementIndex = element.index;
+  const onPageData = ctx.onPageData;
   let progressAt = cur.pos + (32 << 20);
 
   for (;;) {
@@ -79,6 +80,10 @@ export function readRamRecords(ctx: ParseContext, element: StreamElement): void 
         }
         case RamFlag.PAGE: {
           const dataOffset = cur.pos;
+          if (onPageData && block >= 0) {
+            const at = cur.need(pageSize);
+            onPageData(ctx.ramBlocks[block], page, cur.window.subarray(at, at + pageSize));
+          }
           cur.skip(pageSize);
           if (block >= 0) pages.add(block, page, PageKind.PAGE, dataOffset, pageSize, 0, elementIndex);
           counts.page++;

@@ -26,6 +26,12 @@ export interface ParseOptions {
    * xen-save-devices-state, whose vCPUs and RAM are Xen's): no CPU state is expected.
    */
   devicesOnly?: boolean;
+  /**
+   * Called with the data of every PAGE record of a known block (a view of the read window,
+   * valid during the call), so a caller can fingerprint pages during the one
+   * scan instead of reading them again (migwb diff). Records later in the stream come later.
+   */
+  onPageData?: (block: RamBlock, page: number, data: Uint8Array) => void;
 }
 
 /**
@@ -63,8 +69,11 @@ class StreamParser implements ParseContext {
   private sawEof = false;
   private trailing?: { offset: number; length: number };
 
+  readonly onPageData: ParseOptions['onPageData'];
+
   constructor(private readonly source: ByteSource, private readonly options: ParseOptions) {
     this.cur = new Cursor(source);
+    this.onPageData = options.onPageData;
     this.sink = new DiagnosticSink(options.maxDiagnostics);
   }
 
