@@ -19,13 +19,14 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   hostile: async () => (await import('./hostile-bench')).hostileBenchmark(),
   chunked: async () => (await import('./chunked-bench')).chunkedBenchmark(),
   diff: async () => (await import('./diff-bench')).diffBenchmark(),
+  display: async () => (await import('./display-bench')).displayBenchmark(),
 };
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !(w in BENCHMARKS));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
-  if (wanted.some((w) => w !== 'hostile' && w !== 'scale') || !wanted.length) ensureBenchImages();
+  if (wanted.some((w) => w !== 'hostile' && w !== 'scale' && w !== 'display') || !wanted.length) ensureBenchImages();
   for (const [name, run] of Object.entries(BENCHMARKS)) if (!wanted.length || wanted.includes(name)) await run();
 }
 

@@ -16,6 +16,8 @@ import { donorSections, editFromDonor, insertSectionFile } from '../workbench/ch
 import type { WorkbenchImage } from '../workbench/image-session';
 import { JournalAutosave } from '../workbench/journal-autosave';
 import type { ImageSessions } from '../workbench/image-sessions';
+import { displayView } from '../display/display-view';
+import { libraryScreens } from '../display/library-screens';
 import { qemuLaunchView, qemuPreflightView, qemuTargets } from '../workbench/qemu-panel';
 
 export interface HandlerDeps {
@@ -281,6 +283,9 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     async readGuestMemory(handle, block, offset, length) {
       return sessionGuestWindow(sessions.qemu(handle, owner), block, offset, length);
     },
+    async displayScreen(handle, request) {
+      return displayView(sessions.qemu(handle, owner), request);
+    },
     async memorySearch(handle, query) {
       const session = sessions.qemu(handle, owner);
       // A new search replaces the image's running one.
@@ -351,6 +356,15 @@ export function createHandlers(deps: HandlerDeps, owner: string, emit: (event: W
     },
     async libraryCancel() {
       indexing?.abort();
+    },
+    async libraryScreens(ids) {
+      // Only images the renderer may list (libraryList filters the same way).
+      // Only images the renderer may list (libraryList filters the same way) are drawn and given.
+      const listed = library.screens(ids);
+      const readable = new Set(grants.readable(listed.map((s) => s.path)));
+      const allowed = listed.filter((s) => readable.has(s.path)).map((s) => s.id);
+      if (!allowed.length) return [];
+      return (await libraryScreens(library, allowed)).map(({ path: _path, ...screen }) => screen);
     },
     async listDirectory(dir) {
       // The in-app picker starts in the first folder the user gave (its parent is offered only while it is inside one too).

@@ -11,7 +11,7 @@ export interface ScreenReport {
 }
 
 /** The screen of an opened image (the one engine behind `migwb screen`, the Display tab and library thumbnails). */
-export function screenOfImage(img: OpenedImage, options: ScreenOptions = {}): ScreenReport {
+export function screenOfImage(img: Pick<OpenedImage, 'source' | 'model'>, options: ScreenOptions = {}): ScreenReport {
   const s = screen(img.source, img.model, options);
   const { framebuffer, ...rest } = s;
   return { description: { ...rest, width: framebuffer?.width, height: framebuffer?.height }, framebuffer };

@@ -387,7 +387,8 @@ class Store {
           indexed_by = excluded.indexed_by, indexed_at = excluded.indexed_at
         RETURNING id`),
       movePath: db.prepare<[string, number]>('UPDATE images SET path = ? WHERE id = ?'),
-      clear: ['devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', ...ENGINE_TABLES.map((t) => t.name)].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
+      // A changed file's thumbnail goes with its old rows: the view draws the new one on demand.
+      clear: ['screens', 'devices', 'page_runs', 'diagnostics', 'sections', 'ram_blocks', ...ENGINE_TABLES.map((t) => t.name)].map((t) => db.prepare<[number]>(`DELETE FROM ${t} WHERE image_id = ?`)),
       engineRow: new Map(ENGINE_TABLES.map((t) => [t.name, db.prepare(`INSERT INTO ${t.name} (${t.columns.join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`)])),
       section: db.prepare(`INSERT INTO sections (image_id, idx, type, type_code, offset, length, section_id, idstr, instance_id, version_id,
                            payload_offset, footer_offset, pages, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

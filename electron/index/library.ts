@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LibraryImage, LibraryNote } from '../../shared/api/contract';
+import type { LibraryImage, LibraryNote, LibraryScreen } from '../../shared/api/contract';
 import { UserError } from '../services/user-error';
 import { defaultDatabasePath, noSuchLibrary, openLibraryDatabase, openLibraryReadOnly } from './database';
 import { compiledWorker, runWorkerJob, WorkerTerminated } from '../services/worker-job';
@@ -187,6 +187,35 @@ export class Library {
   byIds(ids: readonly number[]): ImageListing[] {
     const wanted = new Set(ids);
     return this.list({ all: true }).filter((i) => wanted.has(i.id));
+  }
+
+  /**
+   * The stored screen thumbnails of these images, with each image's path; an indexed image
+   * without one (or with one of an earlier version of the file) comes with `toDraw`, what the
+   * thumbnail worker needs to draw it; an image not indexed as one says why it has none.
+   */
+  screens(ids: readonly number[]): (LibraryScreen & { path: string; toDraw?: { size: number; mtimeMs: number; sha256: string | null } })[] {
+    const rows = this.db
+      .prepare<[string], { id: number; path: string; status: string; detail: string | null; size: number; mtimeMs: number; sha256: string | null; width: number | null; height: number | null; mode: string | null; reason: string | null; thumbnail: Buffer | null; drawnFrom: string | null; has: number | null }>(
+        `SELECT i.id, i.path, i.status, i.status_detail AS detail, i.size, i.mtime_ms AS mtimeMs, i.sha256,
+                s.width, s.height, s.mode, s.reason, s.thumbnail, s.sha256 AS drawnFrom, s.image_id AS has
+         FROM images i LEFT JOIN screens s ON s.image_id = i.id WHERE i.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(ids));
+    return rows.map((r) => {
+      const base = { id: r.id, path: r.path, png: null, width: null, height: null, mode: null };
+      if (r.status !== 'indexed') return { ...base, reason: `${r.status}: ${r.detail ?? 'not indexed as an image'}` };
+      if (r.has === null || r.drawnFrom !== r.sha256) return { ...base, reason: null, toDraw: { size: r.size, mtimeMs: r.mtimeMs, sha256: r.sha256 } };
+      return { ...base, png: r.thumbnail ? r.thumbnail.toString('base64') : null, width: r.width, height: r.height, mode: r.mode, reason: r.reason };
+    });
+  }
+
+  /** Keeps drawn thumbnails (or why there is none) for the file version they were drawn from. */
+  storeScreens(screens: readonly { id: number; sha256: string | null; png: Uint8Array | null; width: number | null; height: number | null; mode: string | null; reason: string | null }[]): void {
+    const put = this.db.prepare('INSERT OR REPLACE INTO screens (image_id, sha256, width, height, mode, reason, thumbnail) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM images WHERE id = ?)');
+    this.db.transaction(() => {
+      for (const s of screens) put.run(s.id, s.sha256, s.width, s.height, s.mode, s.reason, s.png ? Buffer.from(s.png) : null, s.id);
+    })();
   }
 
   /** The id of the library's row for a file, or a UserError saying how to add it. */

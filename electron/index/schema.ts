@@ -190,6 +190,21 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX evidence_hashes_path ON evidence_hashes(path);
   `,
+  // The guest's screen as a thumbnail (the library's thumbnail column and grid), drawn on
+  // demand for the rows on screen and kept for the indexed file it was drawn from (sha256);
+  // re-indexing a changed file deletes it. A row with a reason and no thumbnail says why
+  // there is no picture.
+  `
+  CREATE TABLE screens (
+    image_id   INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    sha256     TEXT,
+    width      INTEGER,
+    height     INTEGER,
+    mode       TEXT,
+    reason     TEXT,
+    thumbnail  BLOB
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -20,6 +20,7 @@ import { UserError } from '../services/user-error';
 import type { MachineLayout } from '../../shared/memory/layout';
 import { layoutOf } from '../memory/guest-view';
 import type { GuestSource } from '../memory/read-memory';
+import { displayDevices } from '../../shared/display/devices';
 import { repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal } from './image-editing';
 
 /**
@@ -277,6 +278,7 @@ export class ImageSession implements WorkbenchImage {
       revision: this.info.revision + 1,
       edits: edit.entries.length,
       borrowedVmdesc: model.borrowedVmdesc ?? null,
+      displays: displaysOf(model),
     };
     this.info.repairs = this.offers();
     return edit;
@@ -321,7 +323,12 @@ export function imageOpened(handle: string, image: OpenedImage, openMs: number):
     borrowedVmdesc: null,
     repairs: [],
     autosaved: null,
+    displays: displaysOf(image.model),
   };
+}
+
+function displaysOf(model: QemuStreamModel): string[] {
+  return displayDevices(model).map((d) => d.idstr);
 }
 
 function summaryOf(e: AppliedEdit): EditSummary {

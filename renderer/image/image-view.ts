@@ -10,6 +10,7 @@ import type { PathRequest } from '../components/FilePicker';
 import type { Range } from '../components/HexView';
 import { Store } from '../state/store';
 import { ChunkPanel } from './chunk-panel';
+import { DisplayScreen } from './display-screen';
 import { GuestMemory } from './guest-memory';
 import { NavigationHistory } from './history';
 import { QemuLaunchFlow } from './qemu-launch-flow';
@@ -23,7 +24,7 @@ export const READ_ONLY_EVIDENCE = 'the image is open for evidence (read-only): n
 const EDIT_COMMANDS: Partial<Record<Command['type'], string>> = { undo: 'Undo', redo: 'Redo', transform: 'Transform' };
 
 /** The tabs below the hex view. */
-export type BottomTab = 'diagnostics' | 'code' | 'edits' | 'memory-search' | 'memory-map';
+export type BottomTab = 'diagnostics' | 'code' | 'edits' | 'memory-search' | 'memory-map' | 'display';
 
 /** What the middle pane shows: the image's bytes (stream or file), or guest memory as the guest sees it. */
 export type Pane = 'image' | 'memory';
@@ -117,6 +118,8 @@ export class ImageView {
   readonly handle: string;
   /** The guest's memory: its map, the memory view and memory searches. */
   readonly memory: GuestMemory;
+  /** The Display tab: the guest's screen and the display device's state. */
+  readonly display: DisplayScreen;
   /** The chunk panel: chunks (or sections standing for them) and the edits made on them. */
   readonly chunks: ChunkPanel;
   /** The Transform dialog: the plan for another QEMU, applied as one edit. */
@@ -158,6 +161,7 @@ export class ImageView {
       restoreOffer: image.autosaved,
       saveOptions: { force: false, streamOnly: false },
     });
+    this.display = new DisplayScreen(api, image.handle);
     this.memory = new GuestMemory(api, image.handle, {
       status: (text, error) => this.setStatus(text, error),
       showRecord: (offset) => {

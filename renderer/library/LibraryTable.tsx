@@ -3,6 +3,8 @@ import { memo, useRef, type MouseEvent } from 'react';
 import type { LibraryImage } from '../../shared/api/contract';
 import type { LibraryRow, SortKey } from './library-filter';
 import type { LibraryModel, LibraryState } from './library-model';
+import type { LibraryScreens } from './library-screens';
+import { ScreenThumb } from './ScreenThumb';
 
 const ROW_HEIGHT = 24;
 /** More than the rows ever drawn at once (a screen of rows plus the overscan on both sides). */
@@ -28,7 +30,8 @@ const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow)
   { key: 'indexedAt', label: 'Indexed', width: '0.9fr', cell: (r) => r.image.indexedAt.replace('T', ' ').slice(0, 16) },
 ];
 // minmax(0, …): a track never sizes to its cells' text, so a row's layout does not measure it.
-const GRID = COLUMNS.map((c) => `minmax(0, ${c.width})`).join(' ');
+// The first track is the screen thumbnail (not sortable: the grid view browses by screen).
+const GRID = ['46px', ...COLUMNS.map((c) => `minmax(0, ${c.width})`)].join(' ');
 
 interface Props {
   library: LibraryModel;
@@ -78,8 +81,11 @@ export const LibraryTable = memo(function LibraryTable({ library, visible, sort,
   };
 
   return (
-    <div className="library-table" role="grid" aria-label="Library" aria-multiselectable="true" aria-rowcount={visible.length + 1} aria-colcount={COLUMNS.length}>
+    <div className="library-table" role="grid" aria-label="Library" aria-multiselectable="true" aria-rowcount={visible.length + 1} aria-colcount={COLUMNS.length + 1}>
       <div className="library-head" style={{ gridTemplateColumns: GRID }} role="row" aria-rowindex={1}>
+        <span role="columnheader" className="thumb-head" title="The guest's screen when the image was saved (the grid view shows them large)">
+          Screen
+        </span>
         {COLUMNS.map((c) => (
           <button key={c.key} role="columnheader" aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'} onClick={() => library.sortBy(c.key)} title={`Sort by ${c.label.toLowerCase()}`}>
             {c.label}
@@ -93,7 +99,7 @@ export const LibraryTable = memo(function LibraryTable({ library, visible, sort,
             const row = visible[item.index];
             // Keyed by slot, not by image: a long jump refills the rows on screen instead of
             // removing them all and creating new ones (a short scroll still moves rows whole).
-            return <Row key={item.index % ROW_SLOTS} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} />;
+            return <Row key={item.index % ROW_SLOTS} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} screens={library.screens} />;
           })}
         </div>
       </div>
@@ -101,10 +107,13 @@ export const LibraryTable = memo(function LibraryTable({ library, visible, sort,
   );
 });
 
-const Row = memo(function Row({ row, index, top, selected }: { row: LibraryRow; index: number; top: number; selected: boolean }) {
+const Row = memo(function Row({ row, index, top, selected, screens }: { row: LibraryRow; index: number; top: number; selected: boolean; screens: LibraryScreens }) {
   const { image } = row;
   return (
     <div role="row" aria-rowindex={index + 2} aria-selected={selected} className={`library-row${selected ? ' selected' : ''}`} style={{ top, gridTemplateColumns: GRID }} data-index={index} data-path={image.path} data-id={image.id}>
+      <span role="gridcell" className="library-thumb">
+        <ScreenThumb screens={screens} id={image.id} />
+      </span>
       {COLUMNS.map((c) => (
         <span key={c.key} role="gridcell" title={c.title?.(row)} className={c.key === 'problems' ? (image.errors ? 'sev-error' : image.warnings ? 'sev-warning' : '') : c.key === 'status' ? `status-${image.status}` : undefined}>
           {c.cell(row)}

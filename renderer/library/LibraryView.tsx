@@ -3,6 +3,7 @@ import { useStore } from '../state/store';
 import { FILTER_HELP, filterRows, sortRows, type LibraryRow } from './library-filter';
 import { count, formatNumber, type LibraryModel } from './library-model';
 import { LibraryDetails } from './LibraryDetails';
+import { LibraryGrid } from './LibraryGrid';
 import { LibraryTable } from './LibraryTable';
 
 /**
@@ -17,6 +18,7 @@ export function LibraryView({ library, onPickFolder }: { library: LibraryModel; 
   const selected = useStore(library.store, (s) => s.selected);
   const indexing = useStore(library.store, (s) => s.indexing);
   const progressEvents = useStore(library.store, (s) => s.progressEvents);
+  const layout = useStore(library.store, (s) => s.layout);
   const lastProgress = useStore(library.store, (s) => (s.lastProgress ? `${s.lastProgress.filesDone}/${s.lastProgress.filesTotal}` : ''));
   // Typing stays responsive with 10,000 rows: the list follows the filter when it can.
   const deferredFilter = useDeferredValue(filter);
@@ -41,6 +43,14 @@ export function LibraryView({ library, onPickFolder }: { library: LibraryModel; 
           Re-index all
         </button>
         <input type="search" placeholder="Filter: words, tag:T device:D severity:error ram>=1G…" title={FILTER_HELP} value={filter} onChange={(e) => library.setFilter(e.target.value)} aria-label="Filter library" size={40} />
+        <span className="segmented" role="group" aria-label="Show the library as">
+          <button aria-pressed={layout === 'table'} onClick={() => library.showAs('table')} title="One row per image, with its screen small">
+            Table
+          </button>
+          <button aria-pressed={layout === 'screens'} onClick={() => library.showAs('screens')} title="A grid of the guests' screens: browse the saves by what they showed">
+            Screens
+          </button>
+        </span>
         <IndexProgressBar library={library} />
         <span className="library-count" aria-live="polite">
           {visible.length === rows.length ? count(rows.length, 'image') : `${formatNumber(visible.length)} of ${count(rows.length, 'image')}`}
@@ -61,7 +71,7 @@ export function LibraryView({ library, onPickFolder }: { library: LibraryModel; 
         </div>
       ) : (
         <div className="library-main">
-          <LibraryTable library={library} visible={visible} sort={sort} selected={selected} />
+          {layout === 'table' ? <LibraryTable library={library} visible={visible} sort={sort} selected={selected} /> : <LibraryGrid library={library} visible={visible} selected={selected} />}
           {one && <LibraryDetails library={library} image={one} />}
         </div>
       )}

@@ -3,6 +3,7 @@ import { errorMessage } from '../api';
 import type { PathRequest } from '../components/FilePicker';
 import { Store } from '../state/store';
 import { libraryRows, type LibraryRow, type SortKey } from './library-filter';
+import { LibraryScreens } from './library-screens';
 
 export type IndexProgress = Extract<WorkbenchEvent, { type: 'index-progress' }>;
 
@@ -26,6 +27,8 @@ export interface LibraryState {
   lastProgress: IndexProgress | null;
   /** A tag, note or export is being written. */
   busy: boolean;
+  /** Rows as a table, or as a grid of the guests' screens. */
+  layout: 'table' | 'screens';
 }
 
 /** What the library needs from the app around it. */
@@ -58,12 +61,17 @@ export class LibraryModel {
     progressEvents: 0,
     lastProgress: null,
     busy: false,
+    layout: 'table',
   });
+  /** The screen thumbnails of the rows on screen. */
+  readonly screens: LibraryScreens;
 
   constructor(
     private readonly api: WorkbenchApi,
     private readonly host: LibraryHost,
-  ) {}
+  ) {
+    this.screens = new LibraryScreens(api);
+  }
 
   private get state(): LibraryState {
     return this.store.get();
@@ -73,6 +81,7 @@ export class LibraryModel {
   refresh = async (): Promise<void> => {
     try {
       const images = await this.api.libraryList();
+      this.screens.listed(images);
       const ids = new Set(images.map((i) => i.id));
       const selected = new Set([...this.state.selected].filter((id) => ids.has(id)));
       this.store.set({ images, rows: libraryRows(images), selected, focus: this.state.focus !== null && ids.has(this.state.focus) ? this.state.focus : null });
@@ -82,6 +91,8 @@ export class LibraryModel {
   };
 
   setFilter = (filter: string): void => this.store.set({ filter });
+
+  showAs = (layout: LibraryState['layout']): void => this.store.set({ layout });
 
   /** Sorts by a column; the same column again reverses the order. */
   sortBy = (key: SortKey): void => this.store.set((s) => ({ sort: { key, descending: s.sort.key === key ? !s.sort.descending : false } }));

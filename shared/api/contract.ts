@@ -10,6 +10,8 @@ import type { TreeNode } from './tree-node';
 import type { MemoryMap } from './memory-map';
 import type { ChunkRow } from './chunk-row';
 import type { ImageDiff } from './image-diff';
+import type { DecodedDevice } from '../display/decoded';
+import type { DisplayDeviceSummary, ScreenMode, ScreenSource } from '../display/screen';
 
 export type { PageOfRecord, TreeNode, TreeNodeKind } from './tree-node';
 export type { MemoryMap, MemoryMapRow, PageState, PageStateCounts } from './memory-map';
@@ -21,6 +23,8 @@ export type { FieldValue } from '../formats/qemu-stream/vmstate-decode';
 export type { Finding, Placeholder, PreflightResult, TransformPlan };
 export type { ChunkProperties, ChunkRow } from './chunk-row';
 export type { SectionPosition };
+export type { DecodedDevice, DecodedItem } from '../display/decoded';
+export type { DisplayDeviceSummary, ScreenMode, ScreenSource };
 
 /**
  * The contract between the renderer and the backend. Electron's preload exposes it as
@@ -120,6 +124,12 @@ export interface WorkbenchApi {
    * addresses (`block` null) or one RAM block's own offsets. Holes read as spans, not errors.
    */
   readGuestMemory(handle: string, block: string | null, offset: number, length: number): Promise<GuestMemoryWindow>;
+  /**
+   * The guest's screen as `migwb screen` draws it (the same service), of the image as it
+   * stands (edits included): the picture as a PNG, the mode and where its bytes are, and the
+   * display device's state by meaning (as `migwb dump --decoded`).
+   */
+  displayScreen(handle: string, request: DisplayRequest): Promise<DisplayView>;
   /** Every match in all guest memory (as `migwb search`), in a worker; progress arrives as events. */
   memorySearch(handle: string, query: MemorySearchQuery): Promise<MemorySearchResult>;
   /** Stops the image's running memory search. */
@@ -147,6 +157,8 @@ export interface WorkbenchApi {
   libraryExport(ids: number[], format: 'csv' | 'json', path: string): Promise<{ path: string; rows: number }>;
   /** Stops a running libraryIndex after the image it is on. */
   libraryCancel(): Promise<void>;
+  /** The screen thumbnails of these images, as the indexer made and stored them (a small PNG, or why there is none). */
+  libraryScreens(ids: number[]): Promise<LibraryScreen[]>;
 
   /** Entries of a directory, for the in-app file picker (the bridge has no native dialogs). */
   listDirectory(path: string | null): Promise<DirectoryListing>;
@@ -196,6 +208,7 @@ export const CHANNELS = [
   'transformApply',
   'memoryMap',
   'readGuestMemory',
+  'displayScreen',
   'memorySearch',
   'memorySearchCancel',
   'diffImages',
@@ -208,6 +221,7 @@ export const CHANNELS = [
   'libraryDeleteNote',
   'libraryExport',
   'libraryCancel',
+  'libraryScreens',
   'listDirectory',
   'pickImage',
   'pickFolder',
@@ -290,6 +304,8 @@ export interface ImageOpened {
   repairs: RepairOffer[];
   /** Unsaved edits an earlier session left for this image (restoreAutosave), when opened. */
   autosaved: AutosavedJournal | null;
+  /** The display devices of the image (idstr), in stream order: the Display tab shows their screen. */
+  displays: string[];
   /** Set when the image was opened for evidence (openEvidence): it is read-only. */
   evidence?: EvidenceOpen;
 }
@@ -419,6 +435,49 @@ export interface SavedImage {
  * file around it (libvirt or qcow2 wrappers). They coincide for a bare .mig.
  */
 export type ByteSpace = 'stream' | 'file';
+
+/** Which screen the Display tab draws (the options of `migwb screen`). */
+export interface DisplayRequest {
+  /** The display device by idstr, short name or "idstr:instance"; null: the first (QEMU's console 0). */
+  device: string | null;
+  /** Whose VGA drawing to follow where QEMU 7.2 and 9.0+ differ (--as-qemu). */
+  drawing: '7.2' | '10.0';
+  /** QXL in native mode: the primary surface ('guest') or what QEMU's own console shows ('console', --qxl-console). */
+  qxlView: 'guest' | 'console';
+}
+
+/** The Display tab: what `migwb screen --json` describes, the picture, and the decoded device state. */
+export interface DisplayView {
+  /** The device drawn; null when the image has no display device. */
+  device: DisplayDeviceSummary | null;
+  devices: DisplayDeviceSummary[];
+  drawnAs: '7.2' | '10.0';
+  mode: ScreenMode | null;
+  sources: ScreenSource[];
+  notes: string[];
+  /** Why there is no picture, in one line (as the CLI prints it); null when there is one. */
+  reason: string | null;
+  width: number | null;
+  height: number | null;
+  /** The picture as a PNG file (base64), byte for byte what `migwb screen -o` writes. */
+  png: string | null;
+  /** The device's registers and state by meaning; null with `decodedProblem` when they could not be read. */
+  decoded: DecodedDevice | null;
+  decodedProblem: string | null;
+}
+
+/** A library image's screen thumbnail. */
+export interface LibraryScreen {
+  id: number;
+  /** A small PNG (base64) of the screen, scaled to fit the thumbnail box; null when there is no picture. */
+  png: string | null;
+  /** The screen's own size and mode ("VBE 1024x768x32"). */
+  width: number | null;
+  height: number | null;
+  mode: string | null;
+  /** Why there is no thumbnail (no display device, a mode not drawn, not indexed yet). */
+  reason: string | null;
+}
 
 /** One file of the library, as the library view lists it. */
 export interface LibraryImage {

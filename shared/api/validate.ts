@@ -160,6 +160,20 @@ const tagList: Check = (v) =>
     : `expected 1 to 100 tags of 1 to ${MAX_TAG} characters without commas or spaces`;
 const exportFormat: Check = (v) => (v === 'csv' || v === 'json' ? undefined : 'expected "csv" or "json"');
 
+const displayRequest: Check = (v) => {
+  const r = v as Record<string, unknown>;
+  const keys = ['device', 'drawing', 'qxlView'];
+  if (typeof r !== 'object' || r === null || Object.keys(r).length !== keys.length || Object.keys(r).some((k) => !keys.includes(k))) return `expected {${keys.join(', ')}}`;
+  if (r.device !== null && text(r.device)) return `device: ${text(r.device)}`;
+  if (r.drawing !== '7.2' && r.drawing !== '10.0') return 'drawing must be "7.2" or "10.0"';
+  if (r.qxlView !== 'guest' && r.qxlView !== 'console') return 'qxlView must be "guest" or "console"';
+  return undefined;
+};
+
+/** Thumbnails asked for at once: the rows on screen (a grid of small screens), with room to spare. */
+const MAX_SCREEN_IDS = 1000;
+const screenIds: Check = (v) => (Array.isArray(v) && v.length >= 1 && v.length <= MAX_SCREEN_IDS && v.every((x) => id(x) === undefined) ? undefined : `expected 1 to ${MAX_SCREEN_IDS} ids`);
+
 const SIGNATURES: Record<Channel, Check[]> = {
   hostInfo: [],
   openImage: [string],
@@ -180,6 +194,7 @@ const SIGNATURES: Record<Channel, Check[]> = {
   libraryDeleteNote: [id],
   libraryExport: [idList, exportFormat, string],
   libraryCancel: [],
+  libraryScreens: [screenIds],
   listDirectory: [nullableString],
   pickImage: [],
   pickFolder: [],
@@ -207,6 +222,7 @@ const SIGNATURES: Record<Channel, Check[]> = {
   transformApply: [string, transformRequest],
   memoryMap: [string],
   readGuestMemory: [string, nullableString, offset, guestLength],
+  displayScreen: [string, displayRequest],
   memorySearch: [string, memoryQuery],
   memorySearchCancel: [string],
   diffImages: [string, string, diffRequest],

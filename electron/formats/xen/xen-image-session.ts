@@ -59,6 +59,7 @@ export class XenImageSession implements WorkbenchImage {
       borrowedVmdesc: null,
       repairs: [],
       autosaved: null,
+      displays: [],
     };
     this.info.repairs = this.offers();
   }

@@ -4,6 +4,7 @@ import { EditsPanel } from '../../components/EditsPanel';
 import { ThemeContext } from '../../shell/theme';
 import type { BottomTab } from '../image-view';
 import { useImageView, useViewState } from '../view-context';
+import { DisplayTab } from './DisplayTab';
 import { MemoryMapTab } from './MemoryMapTab';
 import { MemorySearchTab } from './MemorySearchTab';
 
@@ -26,17 +27,21 @@ const TABS: readonly TabView[] = [
   { id: 'edits', Label: EditsLabel, Body: EditsTab },
   { id: 'memory-search', Label: () => 'Memory search', Body: MemorySearchTab },
   { id: 'memory-map', Label: () => 'Memory map', Body: MemoryMapTab },
+  { id: 'display', Label: () => 'Display', Body: DisplayTab, fill: true },
 ];
 
 /** Diagnostics, the selected section as JSON (or the domain XML), the edit journal, and guest memory's search and map. */
 export function BottomPanel() {
   const view = useImageView();
   const bottom = useViewState((s) => s.bottom);
-  const shown = TABS.find((t) => t.id === bottom) ?? TABS[0];
+  // The Display tab is there for images with a display device only.
+  const hasDisplay = useViewState((s) => s.image.displays.length > 0);
+  const tabs = hasDisplay ? TABS : TABS.filter((t) => t.id !== 'display');
+  const shown = tabs.find((t) => t.id === bottom) ?? tabs[0];
   return (
     <div className="panel">
       <div className="panel-title bottom-tabs" role="tablist">
-        {TABS.map(({ id, Label }) => (
+        {tabs.map(({ id, Label }) => (
           <button key={id} role="tab" aria-selected={bottom === id} className={bottom === id ? 'active' : ''} onClick={() => view.showTab(id)}>
             <Label />
           </button>
