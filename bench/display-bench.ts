@@ -42,7 +42,7 @@ export async function displayBenchmark(): Promise<void> {
     if (first.framebuffer.width !== 1024 || first.framebuffer.height !== 768 || first.description.mode?.depth !== 32) throw new Error(`the bench image shows ${size}, not 1024x768x32`);
     render = timed(() => screenOfImage(img));
     png = timed(() => encodePng(first.framebuffer!));
-    tab = timed(() => displayView(img, { device: null, drawing: '10.0', qxlView: 'guest' }));
+    tab = timed(() => displayView(img, { device: null, drawing: '10.0' }));
   } finally {
     img.close();
   }

@@ -20,7 +20,7 @@ const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset
  * `-o` writes) and the device's state as `migwb dump --decoded` explains it.
  */
 export function displayView(image: ImageStream, request: DisplayRequest): DisplayView {
-  const { description: d, framebuffer } = screenOfImage(image, { device: request.device ?? undefined, drawing: request.drawing, qxlView: request.qxlView });
+  const { description: d, framebuffer } = screenOfImage(image, { device: request.device ?? undefined, drawing: request.drawing });
   const drawn = d.device && displayDevices(image.model).find((x) => x.idstr === d.device!.idstr && x.instance === d.device!.instance);
   const decoded = drawn ? decodedDisplay(image.source, image.model, drawn.element) : undefined;
   return {

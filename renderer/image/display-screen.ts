@@ -19,7 +19,7 @@ export interface DisplayState {
  * (an edit of a VGA register shows on the next look).
  */
 export class DisplayScreen {
-  readonly store = new Store<DisplayState>({ request: { device: null, drawing: '10.0', qxlView: 'guest' }, view: null, drawn: null, loading: false, error: null });
+  readonly store = new Store<DisplayState>({ request: { device: null, drawing: '10.0' }, view: null, drawn: null, loading: false, error: null });
   private seq = 0;
 
   constructor(

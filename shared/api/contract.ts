@@ -442,8 +442,6 @@ export interface DisplayRequest {
   device: string | null;
   /** Whose VGA drawing to follow where QEMU 7.2 and 9.0+ differ (--as-qemu). */
   drawing: '7.2' | '10.0';
-  /** QXL in native mode: the primary surface ('guest') or what QEMU's own console shows ('console', --qxl-console). */
-  qxlView: 'guest' | 'console';
 }
 
 /** The Display tab: what `migwb screen --json` describes, the picture, and the decoded device state. */

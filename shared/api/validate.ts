@@ -162,11 +162,10 @@ const exportFormat: Check = (v) => (v === 'csv' || v === 'json' ? undefined : 'e
 
 const displayRequest: Check = (v) => {
   const r = v as Record<string, unknown>;
-  const keys = ['device', 'drawing', 'qxlView'];
+  const keys = ['device', 'drawing'];
   if (typeof r !== 'object' || r === null || Object.keys(r).length !== keys.length || Object.keys(r).some((k) => !keys.includes(k))) return `expected {${keys.join(', ')}}`;
   if (r.device !== null && text(r.device)) return `device: ${text(r.device)}`;
   if (r.drawing !== '7.2' && r.drawing !== '10.0') return 'drawing must be "7.2" or "10.0"';
-  if (r.qxlView !== 'guest' && r.qxlView !== 'console') return 'qxlView must be "guest" or "console"';
   return undefined;
 };
 

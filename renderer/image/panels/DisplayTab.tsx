@@ -37,12 +37,6 @@ export function DisplayTab() {
             <option value="10.0">as QEMU 9.0+</option>
             <option value="7.2">as QEMU 7.2</option>
           </select>
-          {shown.device?.kind === 'qxl' && (
-            <select aria-label="QXL view" value={request.qxlView} onChange={(e) => display.choose({ qxlView: e.target.value as 'guest' | 'console' })} title="QXL in native mode: the primary surface a SPICE client shows, or what QEMU's own console draws after a load">
-              <option value="guest">primary surface</option>
-              <option value="console">QEMU console</option>
-            </select>
-          )}
         </div>
         {shown.png ? (
           <img className="display-picture" data-testid="display-picture" src={`data:image/png;base64,${shown.png}`} width={shown.width ?? undefined} height={shown.height ?? undefined} alt={`The guest's screen: ${shown.mode?.description ?? ''}`} />
