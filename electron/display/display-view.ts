@@ -2,6 +2,8 @@ import type { DisplayRequest, DisplayView, LibraryScreen } from '../../shared/ap
 import type { QemuStreamModel } from '../../shared/formats/qemu-stream/model';
 import type { ByteSource } from '../../shared/io/byte-source';
 import { decodedDisplay } from '../../shared/display/display-decoded';
+import { decodedSpiceChannel } from '../../shared/display/spice-channels';
+import { guestMemoryReader } from '../../shared/memory/guest-reader';
 import { displayDevices } from '../../shared/display/devices';
 import { scaleToFit } from '../../shared/display/thumbnail';
 import { encodePng } from './png';
@@ -11,6 +13,8 @@ import { screenOfImage } from './screen-service';
 export interface ImageStream {
   source: ByteSource;
   model: QemuStreamModel;
+  /** A libvirt save's domain XML: the only place the vmchannel ports are named. */
+  domainXml?: string;
 }
 
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
@@ -36,6 +40,7 @@ export function displayView(image: ImageStream, request: DisplayRequest): Displa
     png: framebuffer ? base64(encodePng(framebuffer)) : null,
     decoded: typeof decoded === 'object' ? decoded : null,
     decodedProblem: typeof decoded === 'string' ? decoded : null,
+    channels: spiceChannelViews(image),
   };
 }
 
@@ -59,4 +64,10 @@ export function screenThumbnail(image: ImageStream): ScreenThumbnail {
   } catch (e) {
     return { png: null, width: null, height: null, mode: null, reason: `the screen could not be drawn: ${(e as Error).message}` };
   }
+}
+
+/** Every virtio-serial controller's ports and usb-redir device, decoded as `migwb dump --decoded` does. */
+function spiceChannelViews({ source, model, domainXml }: ImageStream) {
+  const options = { guest: guestMemoryReader(source, model), domainXml };
+  return model.elements.flatMap((e) => decodedSpiceChannel(source, model, e, options) ?? []);
 }

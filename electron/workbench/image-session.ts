@@ -21,6 +21,7 @@ import type { MachineLayout } from '../../shared/memory/layout';
 import { layoutOf } from '../memory/guest-view';
 import type { GuestSource } from '../memory/read-memory';
 import { displayDevices } from '../../shared/display/devices';
+import { domainXmlOf } from '../display/spice-channels-service';
 import { repairDiagnostic, repairSession, restoreJournal, saveSession, saveSessionJournal } from './image-editing';
 
 /**
@@ -116,6 +117,11 @@ export class ImageSession implements WorkbenchImage {
 
   get model(): QemuStreamModel {
     return this.current.model;
+  }
+
+  /** A libvirt save's domain XML (it names the vmchannel ports); undefined for other images. */
+  get domainXml(): string | undefined {
+    return domainXmlOf(this.image);
   }
 
   get tree(): StructureTree {

@@ -462,6 +462,8 @@ export interface DisplayView {
   /** The device's registers and state by meaning; null with `decodedProblem` when they could not be read. */
   decoded: DecodedDevice | null;
   decodedProblem: string | null;
+  /** The SPICE vmchannel state beside the screen (virtio-serial ports, usb-redir), as `migwb dump --decoded` gives it. */
+  channels: DecodedDevice[];
 }
 
 /** A library image's screen thumbnail. */

@@ -58,6 +58,19 @@ describe('displayScreen: the Display tab gets what migwb screen gives', () => {
     });
   }
 
+  it("the SPICE vmchannel state beside the screen is migwb dump --decoded's, the ports named from the libvirt save's XML", async () => {
+    const cli = JSON.parse((await migwb('dump', QXL, '--section', 'virtio-console', '--decoded', '--json')).out);
+    const opened = await api.openImage(QXL);
+    const view = await api.displayScreen(opened.handle, REQUEST);
+    expect(view.channels).toEqual(cli.sections.map((s: { idstr: string; title: string; items: unknown[] }) => ({ section: s.idstr, title: s.title, items: s.items })));
+    expect(view.channels[0].items.find((i) => i.label === 'port 1')).toMatchObject({ value: 'com.redhat.spice.0' });
+    await api.closeImage(opened.handle);
+    // An image without virtio-serial or usb-redir has none.
+    const vga = await api.openImage(VGA_TEXT);
+    expect((await api.displayScreen(vga.handle, REQUEST)).channels).toEqual([]);
+    await api.closeImage(vga.handle);
+  });
+
   it("a blank display gives the CLI's reason and no picture; an image without a display device lists none", async () => {
     const cli = JSON.parse((await migwb('screen', DISPLAY_OFF, '--json')).out);
     const off = await api.openImage(DISPLAY_OFF);

@@ -92,6 +92,10 @@ describe.skipIf(!haveChromium)("the guest's screen in real Chromium (issue 17)",
       await expect(decoded.locator('.decoded-items').first().locator(':scope > li').first().textContent()).resolves.toContain(`mode${cli.mode!.description}`);
       await expect(decoded.textContent()).resolves.toMatch(/sequencer.*SR01 clocking mode/s);
       await expect(decoded.textContent()).resolves.toContain('CRT controller');
+      // The SPICE vmchannel ports beside it: the libvirt save has a virtio-serial controller, the VGA guest none.
+      const channels = page.getByTestId('display-channel');
+      if (kind === 'qxl') await expect(channels.first().textContent()).resolves.toMatch(/virtio-serial \(vmchannel ports\).*port 1.*com\.redhat\.spice\.0/s);
+      else await expect(channels.count()).resolves.toBe(0);
       // A register's offset shows its raw field: the structure tree selects the device section's field.
       await decoded.locator('summary', { hasText: 'sequencer' }).first().waitFor();
       await decoded.locator('li.decoded-leaf', { hasText: 'SR01 clocking mode' }).getByRole('button').click();

@@ -58,6 +58,14 @@ export function DisplayTab() {
         ) : (
           <p className="hint">{shown.decodedProblem ?? 'No display device section to decode.'}</p>
         )}
+        {shown.channels.map((channel) => (
+          <section key={channel.section} data-testid="display-channel" aria-label={channel.title}>
+            <div className="panel-subtitle">
+              {channel.title} <span className="hint mono">{channel.section}</span>
+            </div>
+            <DecodedItems items={channel.items} depth={0} />
+          </section>
+        ))}
       </div>
     </div>
   );
