@@ -5,7 +5,13 @@ import * as path from 'node:path';
  * The one way tests reach ../shared/corpus (real images made by real QEMU and libvirt).
  * The corpus lives beside the repository and is never copied into it.
  */
-export const CORPUS_DIR = path.resolve(process.env.MIGWB_CORPUS ?? path.join(__dirname, '..', '..', '..', 'shared', 'corpus'));
+const GIVEN_CORPUS_DIR = path.resolve(process.env.MIGWB_CORPUS ?? path.join(__dirname, '..', '..', '..', 'shared', 'corpus'));
+/**
+ * By its real path: the app resolves symlinks (its folder grants, the picker and the library
+ * name a file by where it is), so a corpus reached through a symlinked folder would otherwise
+ * be named one way by the tests and another by the app.
+ */
+export const CORPUS_DIR = fs.existsSync(GIVEN_CORPUS_DIR) ? fs.realpathSync(GIVEN_CORPUS_DIR) : GIVEN_CORPUS_DIR;
 
 export function corpusPath(...parts: string[]): string {
   return path.join(CORPUS_DIR, ...parts);
