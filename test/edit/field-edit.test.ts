@@ -5,6 +5,7 @@ import { decodeSection } from '../../shared/formats/qemu-stream/section-decoder'
 import type { FieldNode } from '../../shared/formats/qemu-stream/vmstate-decode';
 import { corpusPath } from '../helpers/corpus';
 import { expectOriginalsUnchanged } from '../helpers/evidence';
+import { withSession } from '../helpers/edit-session';
 
 const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
 const Q35 = corpusPath('qemu10', 'x86_64-q35-e1000-payload-paused-32M.mig');
@@ -16,15 +17,6 @@ function field(s: EditSession, idstr: string, path: string, instance = 0): Field
   const model = s.model();
   const e = model.elements.find((x) => x.type === 'FULL' && x.idstr === idstr && x.instanceId === instance)!;
   return fieldPaths(decodeSection(s.view, model, e).nodes).find((p) => p.path === path)!.node;
-}
-
-function withSession<T>(image: string, fn: (s: EditSession) => T): T {
-  const s = EditSession.open(image);
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
 }
 
 describe('field edits through the decoded structure', () => {

@@ -13,6 +13,7 @@ import { repairOffers } from '../../shared/repair/planner';
 import { corpusPath } from '../helpers/corpus';
 import { tempFolder } from '../helpers/evidence';
 import { cutCopyWithHole, intactOf } from './fixtures';
+import { withSession } from '../helpers/edit-session';
 
 /**
  * The repair planner in process, with exact plans: each damage is made as a journal entry
@@ -25,15 +26,6 @@ const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig'); // vmdes
 const LEGACY = corpusPath('qemu', 'x86_64-pc-i440fx-2.3-legacy-paused-16M.mig'); // vmdesc, no footers
 const NO_VMDESC = corpusPath('qemu', 'x86_64-pc-suppress-vmdesc-paused-16M.mig'); // footers, no vmdesc
 const TRUNCATED = corpusPath('qemu', 'corrupt', 'x86_64-pc-minimal-paused-16M.trunc-mid-ram.mig');
-
-function withSession<T>(file: string, fn: (s: EditSession) => T): T {
-  const s = EditSession.open(file);
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
-}
 
 const bytesOf = (s: EditSession) => Buffer.from(readBytes(s.view, 0, s.view.size));
 const damage = (s: EditSession, offset: number, bytes: Uint8Array) => s.apply({ op: 'replace-bytes', offset, hex: Buffer.from(bytes).toString('hex') });
