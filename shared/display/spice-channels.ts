@@ -1,4 +1,5 @@
 import type { ByteSource } from '../io/byte-source';
+import { readBe32 } from '../io/bytes';
 import type { QemuStreamModel, StreamElement } from '../formats/qemu-stream/model';
 import { decodeSection } from '../formats/qemu-stream/section-decoder';
 import type { GuestMemoryReader } from '../memory/guest-reader';
@@ -253,8 +254,9 @@ function usbRedir(base: { section: string; offset: number }, f: Fields): UsbRedi
   return { ...base, parserBytes: Math.max(0, parserBytes), parserOffset: parser?.offset, endpoints };
 }
 
+/** A u32 count the section stores as a 4-byte field (0 when the field is shorter). */
 function be32(b: Uint8Array): number {
-  return b.length >= 4 ? ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0 : 0;
+  return b.length >= 4 ? readBe32(b, 0) : 0;
 }
 
 /** The decoded view of a virtio-serial or usb-redir section (for `migwb dump --decoded` and the Devices panel). */
