@@ -51,7 +51,7 @@ const READ_BYTES = 4 << 20;
  * copy waits for it in the end; the lead lets it absorb the other thread's hiccups (a loaded
  * machine, a slow write) without the hash ever waiting for bytes.
  */
-const HASH_AHEAD = 8 * READ_BYTES;
+const HASH_AHEAD = 4 * READ_BYTES;
 /** Reads in flight from a file: one copied while the block before is split and checked, one spare. */
 const READS_AHEAD = 2;
 
