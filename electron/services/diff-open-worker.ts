@@ -37,7 +37,7 @@ runAsAsyncWorkerJob<DiffOpenJob, DiffOpenResult, OpenProgress>(async ({ path, sn
     ...(hash ? { onPageData: hashes.scanHook(hash) } : {}),
   });
   try {
-    if (hash) hashes.complete(image.source, image.model, hash, () => signal.aborted);
+    if (hash) hashes.complete(image.source, image.model, hash, { cancelled: () => signal.aborted });
     return { container: image.container, model: exportModel(image.model), via: image.via, ...(hash ? { hashes: hashes.toTransfer() } : {}) };
   } finally {
     image.close();

@@ -123,15 +123,20 @@ export class PageHashes {
    * (pages that could not be read whole stay without one). The pages are read straight into
    * the hasher's input and hashed where they land.
    */
-  complete(source: ByteSource, model: QemuStreamModel, hasher: PageHasher, cancelled?: () => boolean): void {
+  complete(source: ByteSource, model: QemuStreamModel, hasher: PageHasher, options: { cancelled?: () => boolean; onProgress?: (donePages: number, totalPages: number) => void } = {}): void {
     this.flush();
+    const { cancelled, onProgress } = options;
     const ps = model.pageSize;
     const input = hasher.input;
     const scratch = { buf: input };
+    const total = model.ramBlocks.reduce((n, _, index) => n + blockPageCount(model, index), 0);
+    let done = 0;
     model.ramBlocks.forEach((block, index) => {
       const b = this.block(block, ps);
       const pages = Math.min(b.present.length, blockPageCount(model, index));
       for (const e of blockExtents(model, index)) {
+        done += e.pages;
+        onProgress?.(done - e.pages, total);
         if (!isPlain(e)) {
           b.present.fill(0, e.firstPage, e.firstPage + e.pages);
           continue;
@@ -145,6 +150,7 @@ export class PageHashes {
             continue;
           }
           if (cancelled?.()) throw new Error('the diff was cancelled');
+          onProgress?.(done - e.pages + (page - e.firstPage), total);
           let count = 1;
           while (count < chunk && page + count < end && !b.present[page + count]) count++;
           const { parts, problems } = gatherExtentPages(source, model, index, e, page, count, input, scratch);
@@ -161,6 +167,7 @@ export class PageHashes {
         }
       }
     });
+    onProgress?.(total, total);
   }
 }
 
