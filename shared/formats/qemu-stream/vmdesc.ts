@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { utf8Decode } from '../../util/text-bytes';
 import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 
@@ -132,7 +132,7 @@ export interface VmdescParseResult {
 /** Reads and parses the vmdesc at `loc`, recovering the complete devices of a cut JSON. */
 export function readVmdesc(source: ByteSource, loc: VmdescLocation): VmdescParseResult {
   const available = Math.min(loc.jsonLength, source.size - loc.jsonOffset);
-  const text = strFromU8(readBytes(source, loc.jsonOffset, available));
+  const text = utf8Decode(readBytes(source, loc.jsonOffset, available));
   if (loc.complete) {
     try {
       return checkShape(JSON.parse(text), false);
