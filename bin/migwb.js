@@ -5,19 +5,18 @@
 // the bundle is kept in the user's cache folder (what Node 22's module compile cache does,
 // which Node 20 lacks), so later starts skip compiling it. The cache is only ever a help:
 // a missing, unreadable, unwritable or corrupted cache costs time, never the command.
-// Every start pays for what this file does, so it does little: it loads no module Node has
-// not loaded already but node:crypto, and hashes the cache data (not the 1.3 MB bundle).
+// Every start pays for what this file does, so it does little: it hashes the cache data,
+// not the 1.3 MB bundle, and loads node:os only when XDG_CACHE_HOME does not say where to cache.
 const { Buffer, isAscii } = require('node:buffer');
 const fs = require('node:fs');
 const Module = require('node:module');
-const os = require('node:os');
 const path = require('node:path');
 const vm = require('node:vm');
 
 const entry = path.join(__dirname, '..', 'build', 'cli', 'migwb.js');
 
 function cacheFolder() {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const base = process.env.XDG_CACHE_HOME || path.join(require('node:os').homedir(), '.cache');
   return path.join(base, 'migwb', 'code-cache');
 }
 
