@@ -9,6 +9,41 @@ import * as path from 'node:path';
 
 const WORKER_CALL = /compiledWorker\(\s*'([\w/-]+)\.js'\s*\)/g;
 
+/**
+ * Modules whose evaluation waits for the first use of one of their exports. Node has no lazy
+ * imports, and every import of a bundled module evaluates it when its importer loads; these
+ * cost every start several milliseconds for work few commands need:
+ * - fflate and fzstd build their Huffman tables when evaluated, though only compressed
+ *   qcow2 clusters, compressed RAM pages and chunk codecs ever decompress anything;
+ * - commander loads node:child_process (and with it node:net and the streams) for the
+ *   executable subcommands migwb has none of.
+ * In the bundle each import of one (from any importer, or only from `importer`) is an object
+ * with a getter per export that evaluates the module on first use: `import { x } from 'm'`
+ * compiles to a read of `x` from such an object where `x` is used, so nothing else changes.
+ */
+const DEFERRED = [{ module: 'fflate' }, { module: 'fzstd' }, { module: 'node:child_process', importer: /[\\/]node_modules[\\/]commander[\\/]/ }];
+
+const deferredModules = {
+  name: 'deferred-modules',
+  setup(b) {
+    for (const { module, importer } of DEFERRED) {
+      const filter = new RegExp(`^${module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+      // The deferring module's own require of the real one resolves as usual (namespace 'deferred').
+      b.onResolve({ filter }, (args) => (args.namespace !== 'deferred' && (!importer || importer.test(args.importer)) ? { path: module, namespace: 'deferred' } : undefined));
+    }
+    b.onLoad({ filter: /.*/, namespace: 'deferred' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((n) => n !== 'default' && n !== '__esModule');
+      if (names.length === 0) throw new Error(`deferred module ${args.path} has no exports`);
+      const getters = names.map((n) => `get ${JSON.stringify(n)}() { return load()[${JSON.stringify(n)}]; }`).join(',\n  ');
+      return {
+        loader: 'js',
+        resolveDir: path.resolve('.'),
+        contents: `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(args.path)}));\nmodule.exports = {\n  ${getters}\n};\n`,
+      };
+    });
+  },
+};
+
 function workerEntries() {
   const found = new Set();
   for (const file of fs.readdirSync('electron', { recursive: true })) {
@@ -29,6 +64,11 @@ const common = {
   logLevel: 'warning',
   legalComments: 'none',
   charset: 'ascii', // esbuild's default, relied on below: only comments can hold other characters
+  // Every start reads, checks and converts the whole file (bin/migwb.js): 30 % fewer bytes. Names
+  // are kept (no minifyIdentifiers), so a stack trace in "internal error" still names functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  plugins: [deferredModules],
 };
 
 // MIGWB_BUNDLE_TO_BUILD_ROOT tells electron/build-paths.ts where build/ is from the bundle's folder.

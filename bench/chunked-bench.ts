@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { readSectionFromChunks } from '../shared/formats/chunked/section-access';
 import { openImage, openReadOnly } from '../electron/services/open-image';
 import { packImage } from '../electron/services/pack-image';
-import { CRC32_IN_USE } from '../electron/io/fast-crc32';
+import { crc32InUse } from '../electron/io/fast-crc32';
 import { crc32 } from '../shared/io/crc32';
 import { measureMigwb } from '../test/helpers/measured-run';
 import { BIG_IMAGES, childrenCpuMs, fmtMs, median, MIGWB, printTable, timeCommand, timeCommandWithCpu, verdict, warm } from './lib';
@@ -71,7 +71,7 @@ export async function chunkedBenchmark(): Promise<void> {
     const ratio = (ms: number, ref: number) => `${(ms / ref).toFixed(2)}x`;
     const mb = (r: CliRuns) => `${r.peakRssMB} MB`;
     printTable(
-      `Packing ${path.basename(image)} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB) into a chunked container and unpacking it, whole process (bin/migwb.js; its start alone, --version: ${fmtMs(start)}), vs cat of the same file, output in ${path.dirname(scratch)}, warm cache, medians of ${RUNS}, load average ${os.loadavg()[0].toFixed(2)} at the end. Same run, on one thread over as many bytes in memory: sha256 ${fmtMs(sha)}, CRC-32 (${CRC32_IN_USE}) ${fmtMs(crc)}; reading the file into memory (4 MiB reads into one buffer; cat copies inside the kernel with copy_file_range and skips this) ${fmtMs(readImage)} for the image, ${fmtMs(readPacked)} for the container. Floor: the work (cat + those passes) spread over the ${cores} cores, pack's never below its sha256`,
+      `Packing ${path.basename(image)} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB) into a chunked container and unpacking it, whole process (bin/migwb.js; its start alone, --version: ${fmtMs(start)}), vs cat of the same file, output in ${path.dirname(scratch)}, warm cache, medians of ${RUNS}, load average ${os.loadavg()[0].toFixed(2)} at the end. Same run, on one thread over as many bytes in memory: sha256 ${fmtMs(sha)}, CRC-32 (${crc32InUse()}) ${fmtMs(crc)}; reading the file into memory (4 MiB reads into one buffer; cat copies inside the kernel with copy_file_range and skips this) ${fmtMs(readImage)} for the image, ${fmtMs(readPacked)} for the container. Floor: the work (cat + those passes) spread over the ${cores} cores, pack's never below its sha256`,
       ['operation', 'cat', 'migwb', 'ratio to cat', 'target 1.5x cat', 'floor on this machine', 'floor / cat', 'ratio to floor', 'CPU time: cat / migwb', `peak RSS (< ${MAX_RSS_MB} MB)`],
       [
         ['pack', fmtMs(catImage), fmtMs(pack.ms), ratio(pack.ms, catImage), verdict(pack.ms <= 1.5 * catImage), `${fmtMs(packFloor)} (cat, read, sha256, CRC)`, ratio(packFloor, catImage), ratio(pack.ms, packFloor), `${fmtMs(catImageRuns.cpu)} / ${fmtMs(pack.cpuMs)}`, `${mb(pack)} ${verdict(pack.peakRssMB < MAX_RSS_MB)}`],

@@ -15,7 +15,8 @@ export const EXIT_USAGE = 2;
  */
 export async function runCli(argv: string[], terminal: CliIO = processIO): Promise<number> {
   // Whatever a command prints, no control character from an image reaches the terminal raw.
-  const io: CliIO = { ...terminal, out: (text) => terminal.out(printableLines(text)) };
+  // (Over `terminal`, not a copy of it: a copy would read its errIsTTY getter, and so make process.stderr, now.)
+  const io: CliIO = Object.create(terminal, { out: { value: (text: string) => terminal.out(printableLines(text)), enumerable: true } }) as CliIO;
   let exitCode = 0;
   const setExit = (code: number): void => {
     exitCode = code;

@@ -15,7 +15,11 @@ export const processIO: CliIO = {
   out: (text) => void process.stdout.write(text),
   outBytes: (bytes) => void process.stdout.write(bytes),
   err: (text) => void process.stderr.write(text),
-  errIsTTY: !!process.stderr.isTTY,
+  // A getter: process.stderr is made when first asked for (for a pipe, with node:net), and a
+  // command that writes nothing to it should not pay for that at start.
+  get errIsTTY() {
+    return !!process.stderr.isTTY;
+  },
 };
 
 export function printJson(io: CliIO, value: unknown): void {

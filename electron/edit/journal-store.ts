@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { strToU8 } from 'fflate';
+import { utf8Encode } from '../../shared/util/text-bytes';
 import { EditError } from '../../shared/edit/errors';
 import { parseJournalDocument, type JournalDocument } from '../../shared/edit/journal-file';
 import { MemorySource } from '../../shared/io/byte-source';
@@ -25,7 +25,7 @@ export function readJournalFile(file: string): JournalDocument {
 
 /** Writes a text file (journal, report) atomically; never over one of the `protect`ed images. */
 export async function writeTextAtomically(file: string, text: string, protect: readonly NamedPath[]): Promise<void> {
-  await saveAtomically(file, new MemorySource(strToU8(text)), { protect, validate: () => [] });
+  await saveAtomically(file, new MemorySource(utf8Encode(text)), { protect, validate: () => [] });
 }
 
 export function journalText(doc: JournalDocument): string {

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { threadId } from 'node:worker_threads';
 import { observeFormats } from '../../shared/formats/registry';
 import '../io/fast-crc32';
 import { LIBVIRT_NODE_FORMAT } from './libvirt/node-format';
@@ -19,5 +18,8 @@ export const NODE_FORMATS: Readonly<Partial<Record<string, NodeFormatRow>>> = {
  */
 observeFormats((e) => {
   const trace = process.env.MIGWB_TRACE_FORMATS;
-  if (trace) fs.appendFileSync(trace, JSON.stringify({ ...e, thread: threadId, pid: process.pid }) + '\n');
+  if (!trace) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only when tracing: node:worker_threads costs every start otherwise
+  const { threadId } = require('node:worker_threads') as typeof import('node:worker_threads');
+  fs.appendFileSync(trace, JSON.stringify({ ...e, thread: threadId, pid: process.pid }) + '\n');
 });

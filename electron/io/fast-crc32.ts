@@ -1,5 +1,4 @@
-import * as zlib from 'node:zlib';
-import { portableCrc32, useCrc32, type Crc32 } from '../../shared/io/crc32';
+import { portableCrc32, useCrc32Loader, type Crc32 } from '../../shared/io/crc32';
 
 /**
  * The CRC-32 implementations the backend can use, fastest first, each the same function as
@@ -18,7 +17,14 @@ export const CRC32_IMPLEMENTATIONS: readonly { name: string; load: () => Crc32 |
       return (bytes, seed = 0) => native.crc32(bytes, seed);
     },
   },
-  { name: 'zlib.crc32', load: () => (typeof zlib.crc32 === 'function' ? (bytes, seed = 0) => zlib.crc32(bytes, seed) : undefined) },
+  {
+    name: 'zlib.crc32',
+    load: () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:zlib loads streams: only when no faster one loads
+      const zlib = require('node:zlib') as typeof import('node:zlib');
+      return typeof zlib.crc32 === 'function' ? (bytes, seed = 0) => zlib.crc32(bytes, seed) : undefined;
+    },
+  },
   { name: 'crc-32', load: () => portableCrc32 },
 ];
 
@@ -35,8 +41,14 @@ function loadFastest(): { name: string; crc32: Crc32 } {
   return { name: 'crc-32', crc32: portableCrc32 };
 }
 
-const fastest = loadFastest();
-useCrc32(fastest.crc32);
+let fastest: { name: string; crc32: Crc32 } | undefined;
+const loadOnce = () => (fastest ??= loadFastest());
 
-/** The implementation chunk CRCs use in this process. */
-export const CRC32_IN_USE: string = fastest.name;
+// Loaded on the first CRC a process computes, not when the backend's modules load: most
+// commands (info, validate, search...) never compute one.
+useCrc32Loader(() => loadOnce().crc32);
+
+/** The implementation chunk CRCs use in this process (loading it, if no CRC was computed yet). */
+export function crc32InUse(): string {
+  return loadOnce().name;
+}

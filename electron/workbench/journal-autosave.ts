@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { strToU8 } from 'fflate';
+import { utf8Encode } from '../../shared/util/text-bytes';
 import type { AutosavedJournal } from '../../shared/api/contract';
 import { EditError } from '../../shared/edit/errors';
 import { parseJournalDocument, type JournalDocument } from '../../shared/edit/journal-file';
@@ -75,7 +75,7 @@ export class JournalAutosave {
       const journal = await session.journal();
       const file: AutosaveFile = { format: FORMAT, savedAt: new Date().toISOString(), journal };
       fs.mkdirSync(this.dir, { recursive: true });
-      const bytes = strToU8(JSON.stringify(file));
+      const bytes = utf8Encode(JSON.stringify(file));
       writeFileAtomic(this.fileFor(session.path), (fd) => writeAll(fd, bytes));
     });
   }

@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { latin1Decode } from '../util/text-bytes';
 import type { TreeNode } from '../api/contract';
 import { readBytes, type ByteSource } from '../io/byte-source';
 import type { HeaderField } from './container-model';
@@ -17,7 +17,7 @@ export function headerFieldNodes(file: ByteSource, fields: readonly HeaderField[
 
 function fieldValue(file: ByteSource, f: HeaderField, littleEndian: boolean): TreeNode['value'] {
   const b = readBytes(file, f.offset, f.length);
-  return f.length > 8 ? { kind: 'text', value: strFromU8(b, true).replace(/\0+$/, '') } : intValue(b, false, littleEndian);
+  return f.length > 8 ? { kind: 'text', value: latin1Decode(b).replace(/\0+$/, '') } : intValue(b, false, littleEndian);
 }
 
 function fieldType(f: HeaderField, littleEndian: boolean): string {

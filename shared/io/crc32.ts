@@ -9,19 +9,28 @@ export type Crc32 = (bytes: Uint8Array, seed?: number) => number;
 const portable: Crc32 = (bytes, seed = 0) => CRC32.buf(bytes, seed) >>> 0;
 
 let implementation: Crc32 = portable;
+/** Makes the faster implementation on the first CRC asked for (see useCrc32Loader). */
+let loader: (() => Crc32) | undefined;
 
 /** The CRC-32 of `bytes` (continuing `seed`), by the fastest implementation installed. */
 export function crc32(bytes: Uint8Array, seed = 0): number {
+  if (loader) {
+    const load = loader;
+    loader = undefined;
+    implementation = load();
+  }
   return implementation(bytes, seed);
 }
 
 /**
- * Installs a faster implementation of the same function (Node's zlib.crc32, native and
- * several times faster than the portable crc-32 package on large buffers). Only the backend
- * installs one; the portable one stays the reference the tests compare it with.
+ * Installs a faster implementation of the same function (a native addon, or Node's
+ * zlib.crc32; several times faster than the portable crc-32 package on large buffers),
+ * made by `load` when the first CRC is asked for: loading a native addon costs every
+ * process that never computes one (most commands) several milliseconds of its start. Only
+ * the backend installs one; the portable one stays the reference the tests compare it with.
  */
-export function useCrc32(fast: Crc32): void {
-  implementation = fast;
+export function useCrc32Loader(load: () => Crc32): void {
+  loader = load;
 }
 
 /** The portable implementation (crc-32), whatever is installed. */

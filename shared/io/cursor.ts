@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { utf8Decode } from '../util/text-bytes';
 import type { ByteSource } from './byte-source';
 
 /** Thrown when a read needs bytes past the end of the source. Parsers turn it into a diagnostic. */
@@ -139,7 +139,7 @@ export class Cursor {
 
   /** Decodes n bytes as UTF-8 (QEMU idstrs are ASCII; vmdesc JSON is UTF-8). */
   utf8(n: number): string {
-    return strFromU8(this.bytes(n));
+    return utf8Decode(this.bytes(n));
   }
 
   /** Moves forward n bytes without reading them. */

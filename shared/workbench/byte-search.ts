@@ -1,4 +1,4 @@
-import { strToU8 } from 'fflate';
+import { utf8Encode } from '../util/text-bytes';
 import type { SearchHit, SearchQuery } from '../api/contract';
 import type { ByteSource } from '../io/byte-source';
 import { readBytes } from '../io/byte-source';
@@ -11,7 +11,7 @@ export function patternBytes(q: Pick<SearchQuery, 'kind' | 'pattern'>): Uint8Arr
     const digits = q.pattern.replace(/\s+/g, '');
     return Uint8Array.from(digits.match(/../g) ?? [], (h) => parseInt(h, 16));
   }
-  return strToU8(q.pattern);
+  return utf8Encode(q.pattern);
 }
 
 /** How far a search has come: bytes looked at, of the bytes it may look at. */

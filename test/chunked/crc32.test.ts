@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CRC32_IMPLEMENTATIONS, CRC32_IN_USE } from '../../electron/io/fast-crc32';
+import { CRC32_IMPLEMENTATIONS, crc32InUse } from '../../electron/io/fast-crc32';
 import { crc32, portableCrc32 } from '../../shared/io/crc32';
 
 /** Every implementation the backend may install must be the portable crc-32, bit for bit. */
@@ -11,7 +11,7 @@ describe('CRC-32 implementations', () => {
 
   it('the fastest one installed on this machine is the native one', () => {
     // This project's machines (linux-x64) have the prebuilt @node-rs/crc32 binary.
-    expect(CRC32_IN_USE).toBe('@node-rs/crc32');
+    expect(crc32InUse()).toBe('@node-rs/crc32');
   });
 
   for (const candidate of CRC32_IMPLEMENTATIONS) {

@@ -29,11 +29,16 @@ function freshHome(): string {
 const cacheFolder = (home: string) => path.join(home, 'migwb', 'code-cache');
 const cacheFiles = (home: string) => (fs.existsSync(cacheFolder(home)) ? fs.readdirSync(cacheFolder(home)).map((f) => path.join(cacheFolder(home), f)) : []);
 
-/** A cache file made again: for the same bundle as `good` (magic and bundle digest), its data whole (the data digest). */
+/** The cache file's layout (bin/migwb.js): magic, the bundle file's identity, the sha256 of the data, V8's data. */
+const MAGIC_BYTES = 8;
+const IDENTITY_END = MAGIC_BYTES + 40;
+const HEADER_BYTES = IDENTITY_END + 32;
+
+/** A cache file made again: for the same bundle as `good` (magic and bundle identity), its data whole (the data digest). */
 function expectIntactCacheLike(bytes: Buffer, good: Buffer): void {
-  expect(bytes.subarray(0, 40).equals(good.subarray(0, 40))).toBe(true);
+  expect(bytes.subarray(0, IDENTITY_END).equals(good.subarray(0, IDENTITY_END))).toBe(true);
   expect(bytes.length).toBeGreaterThan(10_000);
-  expect(createHash('sha256').update(bytes.subarray(72)).digest().equals(bytes.subarray(40, 72))).toBe(true);
+  expect(createHash('sha256').update(bytes.subarray(HEADER_BYTES)).digest().equals(bytes.subarray(IDENTITY_END, HEADER_BYTES))).toBe(true);
 }
 
 /** validate's JSON report, run with this cache home: the command whose output the cache must not change. */
@@ -66,7 +71,7 @@ describe("the launcher's code cache", () => {
     const [file] = cacheFiles(home);
     const good = fs.readFileSync(file);
     const otherBundle = Buffer.from(good);
-    otherBundle[8] ^= 1; // the digest of the bundle it was made for
+    otherBundle[MAGIC_BYTES + 8] ^= 1; // the identity (inode) of the bundle it was made for
     // Damaged V8 data that reached V8 would crash the process in its deserializer.
     const damaged = [Buffer.from(good).fill(0xa5, 200, 4096), otherBundle, good.subarray(0, 100), Buffer.alloc(0), Buffer.from('not a code cache')];
     for (const bytes of damaged) {
@@ -118,6 +123,22 @@ describe("the launcher's code cache", () => {
     readOnly();
     expect(validate(home, as)).toEqual(reference);
     fs.chmodSync(cacheFolder(home), 0o755);
+  });
+
+  it('a bundle file replaced by another of the same length is not given the cache of the old one', () => {
+    const home = freshHome();
+    validate(home);
+    const [file] = cacheFiles(home);
+    const before = fs.readFileSync(file);
+    // What a rebuild does: a new file at the bundle's path (same bytes here, so same length).
+    const bundle = path.join(REPO, 'build', 'cli', 'migwb.js');
+    const copy = `${bundle}.${process.pid}.tmp`;
+    fs.copyFileSync(bundle, copy);
+    fs.renameSync(copy, bundle);
+    expect(validate(home)).toEqual(reference);
+    const after = fs.readFileSync(file);
+    expect(after.subarray(MAGIC_BYTES, IDENTITY_END).equals(before.subarray(MAGIC_BYTES, IDENTITY_END))).toBe(false);
+    expectIntactCacheLike(after, after);
   });
 
   it('a cache left by another Node is removed, not kept beside the new one', () => {

@@ -1,4 +1,4 @@
-import { strFromU8, strToU8 } from 'fflate';
+import { utf8Decode, utf8Encode } from '../../util/text-bytes';
 import { crc32 } from '../../io/crc32';
 import { ascii, be32 } from '../../io/bytes';
 import { CHUNK_HEADER_BYTES, MAX_CHUNK_LENGTH } from './chunk-types';
@@ -30,12 +30,12 @@ export function encodeChunk(type: string, data: Uint8Array): Uint8Array {
 
 /** UTF-8 JSON data of the ancillary chunks (and the header after its two version bytes). */
 export function jsonBytes(value: unknown): Uint8Array {
-  return strToU8(JSON.stringify(value));
+  return utf8Encode(JSON.stringify(value));
 }
 
 export function parseJsonBytes(bytes: Uint8Array): { value?: unknown; problem?: string } {
   try {
-    return { value: JSON.parse(strFromU8(bytes)) };
+    return { value: JSON.parse(utf8Decode(bytes)) };
   } catch (e) {
     return { problem: (e as Error).message };
   }

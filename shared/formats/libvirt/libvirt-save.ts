@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { latin1Decode, utf8Decode } from '../../util/text-bytes';
 import { DiagnosticSink, hex } from '../../diagnostics';
 import { readBytes, type ByteSource } from '../../io/byte-source';
 import type { ParsedContainer } from '../container-model';
@@ -53,7 +53,7 @@ export function sniffCompression(head: Uint8Array): Exclude<LibvirtCompression, 
 export function parseLibvirtSave(file: ByteSource): ParsedContainer<LibvirtSaveLayer> {
   const sink = new DiagnosticSink();
   const head = readBytes(file, 0, LIBVIRT_HEADER_SIZE);
-  const magic = strFromU8(head.subarray(MAGIC.offset, MAGIC.offset + MAGIC.size), true);
+  const magic = latin1Decode(head.subarray(MAGIC.offset, MAGIC.offset + MAGIC.size));
   const complete = magic !== LIBVIRT_MAGIC_PART;
   if (!complete) {
     sink.error('libvirt-save-incomplete', MAGIC.offset, {
@@ -222,7 +222,7 @@ function readText(file: ByteSource, offset: number, max: number): { text: string
   const bytes = readBytes(file, offset, Math.min(max, MAX_TEXT));
   const nul = bytes.indexOf(0);
   const end = nul < 0 ? bytes.length : nul;
-  return { text: strFromU8(bytes.subarray(0, end)), length: nul < 0 ? bytes.length : nul + 1, terminated: nul >= 0 };
+  return { text: utf8Decode(bytes.subarray(0, end)), length: nul < 0 ? bytes.length : nul + 1, terminated: nul >= 0 };
 }
 
 function countNonZero(file: ByteSource, offset: number, length: number): number {

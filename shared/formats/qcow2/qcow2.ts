@@ -1,4 +1,5 @@
-import { inflateSync, strFromU8 } from 'fflate';
+import { inflateSync } from 'fflate';
+import { utf8Decode } from '../../util/text-bytes';
 import { decompress as zstdDecompress } from 'fzstd';
 import type { StreamPiece } from '../../api/offset-map';
 import { DiagnosticSink, hex } from '../../diagnostics';
@@ -197,8 +198,8 @@ function readSnapshotTable(file: ByteSource, h: Qcow2Header, bytesPerL1Entry: nu
     }
     out.push({
       index: i,
-      id: strFromU8(table.subarray(strings, strings + idSize)),
-      name: strFromU8(table.subarray(strings + idSize, end)),
+      id: utf8Decode(table.subarray(strings, strings + idSize)),
+      name: utf8Decode(table.subarray(strings + idSize, end)),
       entryOffset,
       entryEnd: h.snapshotsOffset + ((end + 7) & ~7),
       l1TableOffset: Number(v.getBigUint64(at)),

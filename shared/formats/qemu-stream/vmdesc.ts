@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { utf8Decode } from '../../util/text-bytes';
 import type { ByteSource } from '../../io/byte-source';
 import { readBytes } from '../../io/byte-source';
 
@@ -132,7 +132,7 @@ export interface VmdescParseResult {
 /** Reads and parses the vmdesc at `loc`, recovering the complete devices of a cut JSON. */
 export function readVmdesc(source: ByteSource, loc: VmdescLocation): VmdescParseResult {
   const available = Math.min(loc.jsonLength, source.size - loc.jsonOffset);
-  const text = strFromU8(readBytes(source, loc.jsonOffset, available));
+  const text = utf8Decode(readBytes(source, loc.jsonOffset, available));
   if (loc.complete) {
     try {
       return checkShape(JSON.parse(text), false);
@@ -218,12 +218,22 @@ const MAX_JSON_DEPTH = 3 * MAX_DEPTH + 16;
 
 /** Whether arrays and objects nest more than `limit` levels inside `value`; iterative, so any depth is safe. */
 export function nestedDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
+  // Two stacks rather than one of [value, depth] pairs: this walks every node of a 100 KB
+  // vmdesc at every open, where an array per node is most of its cost.
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length) {
+    const v = values.pop();
+    const depth = depths.pop()!;
     if (typeof v !== 'object' || v === null) continue;
     if (depth >= limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    const push = (child: unknown): void => {
+      if (typeof child !== 'object' || child === null) return;
+      values.push(child);
+      depths.push(depth + 1);
+    };
+    if (Array.isArray(v)) for (const child of v) push(child);
+    else for (const key in v) push((v as Record<string, unknown>)[key]);
   }
   return false;
 }

@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { utf8Decode } from '../../util/text-bytes';
 import { SectionType } from './constants';
 import type { VmdescField, VmdescLayout, VmdescStruct } from './vmdesc';
 import { nodeBudget } from './vmstate-measure';
@@ -118,7 +118,7 @@ class StructDecoder {
     const marker = this.bytes[this.pos];
     const len = this.bytes[this.pos + 1];
     this.need(2 + len + 4);
-    const name = strFromU8(this.bytes.subarray(this.pos + 2, this.pos + 2 + len));
+    const name = utf8Decode(this.bytes.subarray(this.pos + 2, this.pos + 2 + len));
     if (marker !== SectionType.SUBSECTION || name !== sub.vmsd_name) {
       return { name: sub.vmsd_name, type: 'subsection', offset: this.base + start, size: 0, problem: `expected subsection ${sub.vmsd_name} here` };
     }
@@ -170,7 +170,7 @@ export function scalarValue(type: string, b: Uint8Array): FieldValue {
   if (type === 'timer' && b.length === 8) return intValue(b, true, false);
   if (type === 'float64' && b.length === 8) return { kind: 'float', value: new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false) };
   if (type === 'nullptr' && b.length === 1 && b[0] === 0x30) return { kind: 'nullptr' };
-  if (type === 'capability' && b.length >= 1 && b[0] === b.length - 1) return { kind: 'text', value: strFromU8(b.subarray(1)) };
+  if (type === 'capability' && b.length >= 1 && b[0] === b.length - 1) return { kind: 'text', value: utf8Decode(b.subarray(1)) };
   return bytesValue(b);
 }
 

@@ -1,4 +1,4 @@
-import { strFromU8, strToU8 } from 'fflate';
+import { utf8Decode, utf8Encode } from '../../util/text-bytes';
 import { hex, type Diagnostic } from '../../diagnostics';
 import { readBytes, type ByteSource } from '../../io/byte-source';
 import { RamFlag, SectionType } from '../qemu-stream/constants';
@@ -183,7 +183,7 @@ function checkElementBytes(e: StreamElement, stream: ByteSource): DirectoryRejec
     case 'CONFIGURATION':
       if (e.machine !== undefined) {
         const n = be32(1);
-        const name = n >= 0 && n <= 255 ? strFromU8(b.subarray(5, 5 + n)) : '';
+        const name = n >= 0 && n <= 255 ? utf8Decode(b.subarray(5, 5 + n)) : '';
         if (name !== e.machine) return mismatch(`machine ${JSON.stringify(e.machine)}`, JSON.stringify(name));
       }
       break;
@@ -227,12 +227,12 @@ function checkRunRecords(dir: SectionDirectory, stream: ByteSource): DirectoryRe
     const dataOffset = runColumn(dir, 'dataOffset')[i];
     const addr = runColumn(dir, 'firstPage')[i] * pageSize;
     const id = dir.facts.ramBlocks[runColumn(dir, 'block')[i]].id;
-    const idLength = strToU8(id).length;
+    const idLength = utf8Encode(id).length;
     const continued = recordHeader(stream, dataOffset - 8, pageSize);
     if (continued.addr === addr && continued.flags & flag && continued.flags & RamFlag.CONTINUE) continue;
     const named = recordHeader(stream, dataOffset - 9 - idLength, pageSize);
     const name = readBytes(stream, dataOffset - idLength, idLength);
-    if (named.addr === addr && named.flags & flag && !(named.flags & RamFlag.CONTINUE) && strFromU8(name) === id) continue;
+    if (named.addr === addr && named.flags & flag && !(named.flags & RamFlag.CONTINUE) && utf8Decode(name) === id) continue;
     return new DirectoryRejected(dataOffset, `a RAM ${kind[i] === PageKind.PAGE ? 'page' : 'zero page'} record for page ${addr / pageSize} of ${id} before ${hex(dataOffset)}`, 'other bytes');
   }
   return undefined;

@@ -1,4 +1,4 @@
-import { strFromU8, strToU8 } from 'fflate';
+import { utf8Decode, utf8Encode } from '../../util/text-bytes';
 
 /**
  * The byte-level encoding of the section directory (docs/section-directory.md §2): every
@@ -74,7 +74,7 @@ export class NulFreeWriter {
   }
 
   text(s: string): void {
-    const utf8 = strToU8(s);
+    const utf8 = utf8Encode(s);
     this.uint(utf8.length, 5);
     for (const b of utf8) {
       if (b >= 0x01 && b <= 0x7f) this.byte(b | 0x80);
@@ -113,6 +113,21 @@ export class NulFreeReader {
   }
 
   uint(groups: number): number {
+    // The hot path of opening a sealed image (every entry is made of these): one bounds check,
+    // then the bytes themselves; byte() only to report the first bad one.
+    const { buf, pos } = this;
+    if (pos + groups > this.end) return this.uintChecked(groups);
+    let v = 0;
+    for (let g = 0; g < groups; g++) {
+      const b = buf[pos + g];
+      if (b < 0x80) return this.uintChecked(groups);
+      v = v * 128 + (b & 0x7f);
+    }
+    this.pos = pos + groups;
+    return v;
+  }
+
+  private uintChecked(groups: number): number {
     let v = 0;
     for (let g = 0; g < groups; g++) v = v * 128 + (this.byte() & 0x7f);
     return v;
@@ -121,12 +136,25 @@ export class NulFreeReader {
   text(): string {
     const n = this.uint(5);
     if (n > this.end - this.pos) throw new MalformedDirectory(this.pos, `a text of ${n} bytes runs past the directory`);
+    const { buf, pos } = this;
+    // Names are ASCII (no escapes, each byte 0x81-0xff): a string at once, without a decoder.
+    let ascii = '';
+    for (let i = 0; i < n; i++) {
+      const b = buf[pos + i];
+      if (b <= 0x80) return this.textEscaped(n);
+      ascii += String.fromCharCode(b & 0x7f);
+    }
+    this.pos = pos + n;
+    return ascii;
+  }
+
+  private textEscaped(n: number): string {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const b = this.byte();
       out[i] = b !== 0x80 ? b & 0x7f : ((this.byte() & 0x0f) << 4) | (this.byte() & 0x0f);
     }
-    return strFromU8(out);
+    return utf8Decode(out);
   }
 
   number(): number {
@@ -245,25 +273,37 @@ export function writeRecord(w: NulFreeWriter, value: object, schema: Schema): vo
   w.byte(RECORD_END);
 }
 
-const lookups = new WeakMap<Schema, Map<number, [string, FieldSpec]>>();
+/** A schema as the reader uses it: each field by its tag byte, and the bools that default to false. */
+interface SchemaLookup {
+  byTag: ([string, FieldSpec] | undefined)[];
+  bools: string[];
+}
 
-function lookupOf(schema: Schema): Map<number, [string, FieldSpec]> {
+const lookups = new WeakMap<Schema, SchemaLookup>();
+
+function lookupOf(schema: Schema): SchemaLookup {
   let m = lookups.get(schema);
   if (!m) {
-    m = new Map(Object.entries(schema).map(([name, spec]) => [0x80 | (KIND_OF[spec.kind] << 4) | spec.id, [name, spec]]));
+    const byTag: ([string, FieldSpec] | undefined)[] = new Array(256).fill(undefined);
+    for (const [name, spec] of Object.entries(schema)) byTag[0x80 | (KIND_OF[spec.kind] << 4) | spec.id] = [name, spec];
+    m = { byTag, bools: Object.entries(schema).filter(([, spec]) => spec.kind === 'bool').map(([name]) => name) };
     lookups.set(schema, m);
   }
   return m;
 }
 
-export function readRecord<T>(r: NulFreeReader, schema: Schema): T {
-  const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(schema)) if (spec.kind === 'bool') out[name] = false;
-  const lookup = lookupOf(schema);
+/**
+ * Reads one record into `into` (a new object unless given: a caller that sets some
+ * properties first keeps them first, in the order it set them).
+ */
+export function readRecord<T>(r: NulFreeReader, schema: Schema, into: Record<string, unknown> = {}): T {
+  const out = into;
+  const { byTag, bools } = lookupOf(schema);
+  for (const name of bools) out[name] = false;
   for (;;) {
     const tag = r.byte();
     if (tag === RECORD_END) break;
-    const known = lookup.get(tag);
+    const known = byTag[tag];
     if (!known) {
       r.skipValue((tag >> 4) & 7);
       continue;

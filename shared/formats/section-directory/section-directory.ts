@@ -380,8 +380,7 @@ function decodeEntries(r: NulFreeReader, bytes: Uint8Array, at: number, fixed: {
     const elementType = ELEMENT_TYPES.get(type);
     if (elementType) {
       const offset = r.uint(POINTER_GROUPS);
-      const fields = readRecord<Omit<StreamElement, 'index' | 'type' | 'offset'>>(r, ELEMENT);
-      elements.push({ index: elements.length, type: elementType, offset, ...fields } as StreamElement);
+      elements.push(readRecord<StreamElement>(r, ELEMENT, { index: elements.length, type: elementType, offset }));
     } else if (type === EntryType.STREAM) {
       facts = readRecord<StreamFacts>(r, STREAM);
     } else if (type === EntryType.PAGE_RUNS) {

@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { latin1Decode } from '../../util/text-bytes';
 import { bytesValue, intValue, type FieldNode } from '../qemu-stream/vmstate-decode';
 
 /**
@@ -113,7 +113,7 @@ class LayoutDecoder {
     }
     if (f.type === 'buffer') node.value = bytesValue(b);
     // Latin-1 with only trailing NULs dropped, so encodeNodes() gives the bytes back exactly.
-    else if (f.type === 'text') node.value = { kind: 'text', value: strFromU8(b, true).replace(/\0+$/, '') };
+    else if (f.type === 'text') node.value = { kind: 'text', value: latin1Decode(b).replace(/\0+$/, '') };
     else node.value = intValue(b, f.type.startsWith('int'), this.le);
     return node;
   }

@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { latin1Decode } from '../../util/text-bytes';
 import { readBytes, type ByteSource } from '../../io/byte-source';
 import { DomainType, LIBXL_IDENT, XL_BYTEORDER_MARKER, XL_HEADER_BYTES, XL_MAGIC, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_MANDATORY_KNOWN, LibxcRecord, XEN_PAGE_SIZE } from './constants';
 import { VERIFY, XenDiagnostics } from './diagnostics';
@@ -153,7 +153,7 @@ export function parseXlHeader(source: ByteSource, diags: XenDiagnostics): XlHead
       diags.add(XL_HEADER_BYTES, { severity: 'error', code: 'xen-xl-config', length: 4, expected: `a config of at most ${xl.optionalDataLength - 4} bytes`, found: `${configLength}`, message: 'The domain config length runs past the optional data' });
     } else {
       const bytes = readBytes(source, XL_HEADER_BYTES + 4, configLength);
-      const text = strFromU8(bytes, true).replace(/\0+$/, '');
+      const text = latin1Decode(bytes).replace(/\0+$/, '');
       xl.config = { offset: XL_HEADER_BYTES + 4, length: configLength, text, json };
       if (json) {
         try {

@@ -1,4 +1,4 @@
-import { strFromU8 } from 'fflate';
+import { utf8Decode } from '../../../util/text-bytes';
 import { SectionType } from '../constants';
 import { bytesValue, DecodeOverrun, scalarValue, type FieldNode } from '../vmstate-decode';
 
@@ -89,7 +89,7 @@ export class NodeReader {
     if (this.remaining < 2 || this.bytes[this.pos] !== SectionType.SUBSECTION) return undefined;
     const len = this.bytes[this.pos + 1];
     if (this.remaining < 2 + len + 4) return undefined;
-    const name = strFromU8(this.bytes.subarray(this.pos + 2, this.pos + 2 + len));
+    const name = utf8Decode(this.bytes.subarray(this.pos + 2, this.pos + 2 + len));
     if (!accept(name)) return undefined;
     const p = this.pos + 2 + len;
     const version = ((this.bytes[p] << 24) | (this.bytes[p + 1] << 16) | (this.bytes[p + 2] << 8) | this.bytes[p + 3]) >>> 0;
