@@ -76,7 +76,7 @@ export function FilePicker({ mode, title = TITLES[mode], suggestedName = '', sta
           <button onClick={() => listing?.parent && browse(listing.parent)} disabled={!listing?.parent} aria-label="Parent folder">
             ↑
           </button>
-          <input type="text" value={typed} onChange={(e) => ((editedDuring.current = lastRequest.current), setTyped(e.target.value))} onKeyDown={(e) => e.key === 'Enter' && browse(typed)} aria-label="Folder" autoFocus />
+          <input type="text" value={typed} onChange={(e) => ((editedDuring.current = lastRequest.current), setTyped(e.target.value))} onKeyDown={(e) => e.key === 'Enter' && browse(e.currentTarget.value)} aria-label="Folder" autoFocus />
         </header>
         <div className="list">
           {error && <p style={{ color: 'var(--error)', padding: '0 12px' }}>{error}</p>}

@@ -47,7 +47,11 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
   const footer = (sid: number) => (footers ? [encodeFooter(sid)] : []);
   const eos = be64(RamFlag.EOS);
   const pieces: Piece[] = [];
-  const notes: string[] = [`dropped the ${view.size - cut} bytes after ${hex(cut)}${open ? ` (the unfinished part of ${open.type} ${open.idstr ?? ''})` : ''}`];
+  const notes: string[] = [
+    cut < view.size
+      ? `dropped the ${view.size - cut} bytes after ${hex(cut)}${open ? ` (the unfinished part of ${open.type} ${open.idstr ?? ''})` : ''}`
+      : `dropped nothing: the file ends where an element ends, at ${hex(cut)}`,
+  ];
   const ramComplete = model.elements.some((e) => e.type === 'END' && e.idstr === RAM_IDSTR && e !== open);
   let fill: ReturnType<typeof donorRecordsForMissingPages> | undefined;
   if (donor && ramStart && !ramComplete) {
@@ -81,7 +85,10 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
   if (!donor) {
     // Nothing fills what followed the cut: say what stays lost, in the record itself.
     const lost = pagesNotSent(model).map((b) => `${describeNotSent(b)} (never sent)`);
-    lost.push(`the device sections after the cut${kept.some((e) => e.idstr === CPU_IDSTR) ? '' : ', the CPU state included'}`);
+    // Cut inside RAM, every device section is lost (QEMU writes them after RAM); cut where an
+    // element ends, the image cannot say whether more sections followed.
+    const afterCut = open ? 'the device sections after the cut' : 'any device sections that followed the cut';
+    lost.push(`${afterCut}${kept.some((e) => e.idstr === CPU_IDSTR) ? '' : ', the CPU state included'}`);
     notes.push(`lost without a donor: ${lost.join('; ')}`);
   }
   return repairAction(

@@ -92,9 +92,12 @@ export async function openThroughPicker(page: Page, image: string, { expectTab =
   const folder = picker.getByRole('textbox', { name: 'Folder' });
   await folder.fill(path.dirname(image));
   await folder.press('Enter');
+  // The image may be open already (opened again on purpose): wait for one more tab of its name.
+  const tabs = page.getByRole('tab', { name: new RegExp(path.basename(image).replace(/[.]/g, '\\.')) });
+  const tabsBefore = await tabs.count();
   await picker.locator('.entry', { hasText: path.basename(image) }).first().dblclick();
   if (!expectTab) return;
-  await page.getByRole('tab', { name: new RegExp(path.basename(image).replace(/[.]/g, '\\.')) }).waitFor();
+  await tabs.nth(tabsBefore).waitFor();
 }
 
 /** Answers the in-app picker a Save as… opened: the file NAME in FOLDER. */
