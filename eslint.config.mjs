@@ -55,7 +55,7 @@ export default defineConfig(
   },
   {
     // Scripts Node runs as they are: the CI summary and reporter, the mutation-testing runner.
-    files: ['.ci/**/*.{mjs,cjs}', 'stryker/**/*.mjs', 'stryker.config.mjs'],
+    files: ['.ci/**/*.{mjs,cjs}', 'stryker/**/*.mjs', 'stryker.config.mjs', 'build-wasm.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {

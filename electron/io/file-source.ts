@@ -25,6 +25,14 @@ export class FileSource implements ByteSource {
     return fs.readSync(this.fd, target, targetOffset, Math.min(length, this.size - position), position);
   }
 
+  /** readInto on libuv's thread pool: the copy out of the page cache runs beside the caller's thread. */
+  readIntoAsync(target: Uint8Array, targetOffset: number, length: number, position: number): Promise<number> {
+    if (this.fd === undefined) return Promise.reject(new Error(`${this.path} is closed`));
+    if (position >= this.size || length <= 0) return Promise.resolve(0);
+    const fd = this.fd;
+    return new Promise((resolve, reject) => fs.read(fd, target, targetOffset, Math.min(length, this.size - position), position, (e, n) => (e ? reject(e) : resolve(n))));
+  }
+
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;

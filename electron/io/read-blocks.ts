@@ -1,3 +1,5 @@
+import type { ByteSource } from '../../shared/io/byte-source';
+
 /**
  * Read buffers for a one-pass copy (pack, unpack), reused once the consumer has let go of
  * the bytes they last held. Fresh memory costs a page fault per 4 KiB page: reading 1 GiB
@@ -40,6 +42,61 @@ export class ReadBlocks {
   private allocate(): Buffer {
     return this.options.shared ? Buffer.from(new SharedArrayBuffer(this.blockSize)) : Buffer.allocUnsafeSlow(this.blockSize);
   }
+}
+
+/** Reads up to `length` bytes at `position` into `target` from its start; fewer only at the end. */
+export type AsyncRead = (target: Uint8Array, length: number, position: number) => Promise<number>;
+
+/** The bytes [0, size) of a source, forward, each block read into `blocks` reusing memory before `keptFrom()`. */
+export function* readBlocksSync(source: ByteSource, blocks: ReadBlocks, keptFrom: () => number, what = 'the input'): Iterable<Uint8Array> {
+  for (let at = 0; at < source.size; ) {
+    const block = blocks.next(at, keptFrom());
+    const n = source.readInto(block, 0, Math.min(block.length, source.size - at), at);
+    if (n <= 0) throw new Error(`${what} could not be read at byte ${at}`);
+    at += n;
+    yield block.subarray(0, n);
+  }
+}
+
+/**
+ * The bytes [0, size) read forward on libuv's thread pool, `ahead` blocks in flight: the
+ * copy out of the page cache (a third of a pack's or unpack's work) runs on another core
+ * while the caller checks the block before. The blocks in flight are counted as kept (their
+ * `end` lies past anything the caller has let go of), so none is reused under a read. When
+ * the caller stops early, the reads in flight are waited for before the generator ends, so
+ * the caller may close the file then.
+ */
+export async function* readBlocksAhead(read: AsyncRead, size: number, blocks: ReadBlocks, keptFrom: () => number, ahead = 2, what = 'the input'): AsyncIterable<Uint8Array> {
+  const inFlight: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const issue = () => {
+    const at = next;
+    const n = Math.min(blocks.blockSize, size - at);
+    const block = blocks.next(at, keptFrom());
+    next += n;
+    const done = readFully(read, block, n, at, what);
+    done.catch(() => {}); // awaited in order below; a failure after the caller stopped is of no use
+    inFlight.push(done);
+  };
+  try {
+    for (;;) {
+      while (inFlight.length < ahead && next < size) issue();
+      const done = inFlight.shift();
+      if (!done) return;
+      yield await done;
+    }
+  } finally {
+    await Promise.allSettled(inFlight);
+  }
+}
+
+async function readFully(read: AsyncRead, block: Uint8Array, n: number, at: number, what: string): Promise<Uint8Array> {
+  for (let got = 0; got < n; ) {
+    const k = await read(block.subarray(got, n), n - got, at + got);
+    if (k <= 0) throw new Error(`${what} could not be read at byte ${at + got}`);
+    got += k;
+  }
+  return block.subarray(0, n);
 }
 
 /** Lets timers, signals (Ctrl-C) and progress output run now and then during a synchronous copy. */

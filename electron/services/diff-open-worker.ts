@@ -28,7 +28,7 @@ export interface DiffOpenResult {
  * the page data. Two of these run at once, one per side, so a diff reads each file once.
  */
 runAsAsyncWorkerJob<DiffOpenJob, DiffOpenResult, OpenProgress>(async ({ path, snapshot, hashPages }, signal, onProgress) => {
-  const hash = hashPages ? await pageHasher() : undefined;
+  const hash = hashPages ? pageHasher() : undefined;
   const hashes = new PageHashes();
   const image = await openImageAsync(path, {
     snapshot,
@@ -37,7 +37,7 @@ runAsAsyncWorkerJob<DiffOpenJob, DiffOpenResult, OpenProgress>(async ({ path, sn
     ...(hash ? { onPageData: hashes.scanHook(hash) } : {}),
   });
   try {
-    if (hash) hashes.complete(image.source, image.model, hash, () => signal.aborted);
+    if (hash) hashes.complete(image.source, image.model, hash, { cancelled: () => signal.aborted });
     return { container: image.container, model: exportModel(image.model), via: image.via, ...(hash ? { hashes: hashes.toTransfer() } : {}) };
   } finally {
     image.close();

@@ -1,7 +1,8 @@
-import { PageHashes } from '../../shared/diff/page-hashes';
+import { PageHashes, type PageHashesTransfer } from '../../shared/diff/page-hashes';
 import { importModel } from '../../shared/formats/qemu-stream/model-transfer';
 import type { OpenProgress } from '../workbench/open-worker';
 import type { DiffOpenJob, DiffOpenResult } from './diff-open-worker';
+import type { DescribedImage, DiffProgress } from './diff-worker';
 import { openDescribedImage, type OpenedImage } from './open-image';
 import { compiledWorker, runWorkerJob } from './worker-job';
 
@@ -50,4 +51,33 @@ export async function openForDiff(
     a.image.close();
     throw e;
   }
+}
+
+/**
+ * The page hashes of two images that are already open (the app's compare view), each side
+ * in a worker of its own that reads its plain pages once and hashes them as openForDiff
+ * does for a sealed image: the two files are read at once, on two cores, and the diff
+ * then compares pages by hash. `onProgress` gets both sides' pages.
+ */
+export async function hashOpenImages(
+  sides: [DescribedImage, DescribedImage],
+  controls: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<[PageHashesTransfer, PageHashesTransfer]> {
+  const progress: DiffProgress[] = [];
+  const script = compiledWorker('services/page-hash-worker.js');
+  const [a, b] = await Promise.all(
+    sides.map((side, i) =>
+      runWorkerJob<DescribedImage, PageHashesTransfer, DiffProgress>(script, side, {
+        signal: controls.signal,
+        onProgress: (p) => {
+          progress[i] = p;
+          controls.onProgress?.(
+            progress.reduce((n, x) => n + (x?.done ?? 0), 0),
+            progress.reduce((n, x) => n + (x?.total ?? 0), 0),
+          );
+        },
+      }),
+    ),
+  );
+  return [a, b];
 }

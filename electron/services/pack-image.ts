@@ -8,9 +8,8 @@ import { ChunkedPacker, type PackSummary } from '../../shared/formats/chunked/pa
 import { DETECT_BYTES, detectFormat } from '../../shared/formats/registry';
 import { QEVM_MAGIC } from '../../shared/formats/qemu-stream/constants';
 import { readBe32 } from '../../shared/io/bytes';
-import type { ByteSource } from '../../shared/io/byte-source';
 import { openByteOutput, type ByteOutput } from '../io/byte-output';
-import { EventLoopTurns, ReadBlocks } from '../io/read-blocks';
+import { EventLoopTurns, ReadBlocks, readBlocksAhead, readBlocksSync } from '../io/read-blocks';
 import { ThreadedSha256 } from '../io/threaded-sha256';
 import type { FileSource } from '../io/file-source';
 import { attachContainer, describeContainer, prepareContainer, type StreamInFile } from './open-container';
@@ -47,6 +46,14 @@ export interface PackResult {
 
 /** Stream bytes read per step from a file. */
 const READ_BYTES = 4 << 20;
+/**
+ * How far the copy may run ahead of the hashing thread. The hash is the slowest pass, so the
+ * copy waits for it in the end; the lead lets it absorb the other thread's hiccups (a loaded
+ * machine, a slow write) without the hash ever waiting for bytes.
+ */
+const HASH_AHEAD = 4 * READ_BYTES;
+/** Reads in flight from a file: one copied while the block before is split and checked, one spare. */
+const READS_AHEAD = 2;
 
 /**
  * `migwb pack`: the QEMU stream of an image (any format the workbench opens, or a bare
@@ -55,9 +62,17 @@ const READ_BYTES = 4 << 20;
  */
 export async function packImage(input: string, output: string, options: PackOptions = {}): Promise<PackResult> {
   const chunkSize = checkChunkSize(options.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const source = input === '-' ? await stdinSource(options.stdin ?? process.stdin) : await fileSource(input, options);
+  // The hashing thread starts first: it boots (tens of ms) while the source is opened, and
+  // the sha256, the longest single pass of a pack, begins with the first block.
+  const hashing = new ThreadedSha256(HASH_AHEAD);
+  let source: StreamInput;
+  try {
+    source = input === '-' ? await stdinSource(options.stdin ?? process.stdin) : await fileSource(input, options);
+  } catch (e) {
+    hashing.close();
+    throw e;
+  }
   let out: ByteOutput | undefined;
-  let streamHash: ThreadedSha256 | undefined;
   try {
     const target = openByteOutput(output, { protect: input === '-' ? [] : [input], overwrite: options.force, stdout: options.stdout });
     out = target;
@@ -67,11 +82,10 @@ export async function packImage(input: string, output: string, options: PackOpti
       (p) => parts.push(...p),
       chunkSize,
     );
-    // The sha256 runs on a second thread beside the copy, and the output is written in the
-    // background: a block is reused once the packer, the hash and the write are all past it.
-    streamHash = new ThreadedSha256(2 * READ_BYTES);
-    const hashing = streamHash;
-    const blocks = new ReadBlocks(READ_BYTES, !out.keepsParts, { poolSize: 8, shared: true });
+    // The sha256 runs on a second thread beside the copy, a file is read ahead and the output
+    // written on libuv's pool: a block is reused once the packer, the hash and the write are
+    // all past it (the pool: the hash's lead, a chunk held, a write and the reads in flight).
+    const blocks = new ReadBlocks(READ_BYTES, !out.keepsParts, { poolSize: HASH_AHEAD / READ_BYTES + 6, shared: true });
     const turns = new EventLoopTurns();
     for await (const block of source.blocks(blocks, () => Math.min(packer.keptFrom, hashing.hashed, target.pendingFrom))) {
       options.signal?.throwIfAborted();
@@ -104,7 +118,7 @@ export async function packImage(input: string, output: string, options: PackOpti
     if ((e as Error).name === 'AbortError') throw new UserError('packing cancelled; nothing was written');
     throw e;
   } finally {
-    streamHash?.close();
+    hashing.close();
     source.close();
   }
 }
@@ -123,7 +137,7 @@ interface StreamInput {
   fileHash?: (signal?: AbortSignal) => Promise<string>;
   diagnostics: Diagnostic[];
   /** The stream in order; a file's is read into `blocks`, reusing memory before `keptFrom()`. */
-  blocks(blocks: ReadBlocks, keptFrom: () => number): AsyncIterable<Uint8Array>;
+  blocks(blocks: ReadBlocks, keptFrom: () => number): Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
   close(): void;
 }
 
@@ -137,6 +151,7 @@ async function fileSource(input: string, options: PackOptions): Promise<StreamIn
     attached = attachContainer(input, file, container);
     const { stream, offsets } = attached;
     const whole = offsets.base === 0 && stream.size === file.size;
+    const base = offsets.base;
     const a = attached;
     return {
       kind: container.kind,
@@ -144,24 +159,18 @@ async function fileSource(input: string, options: PackOptions): Promise<StreamIn
       fileSize: file.size,
       ...(whole ? {} : { fileHash: (signal?: AbortSignal) => hashSource(file, signal) }),
       diagnostics: attached.diagnostics.filter((d) => d.severity !== 'info'),
-      blocks: (blocks, keptFrom) => readForward(stream, blocks, keptFrom),
+      // A stream stored as it is in the file (a bare stream, a libvirt save) is read ahead on
+      // libuv's pool; one in scattered or decoded pieces (a qcow2 vmstate) through its reader.
+      blocks: (blocks, keptFrom) =>
+        base === undefined
+          ? readBlocksSync(stream, blocks, keptFrom, `the stream of ${input}`)
+          : readBlocksAhead((target, length, position) => file.readIntoAsync(target, 0, length, base + position), stream.size, blocks, keptFrom, READS_AHEAD, input),
       close: () => (a.close(), file.close()),
     };
   } catch (e) {
     attached?.close();
     file.close();
     throw e;
-  }
-}
-
-async function* readForward(source: ByteSource, blocks: ReadBlocks, keptFrom: () => number): AsyncIterable<Uint8Array> {
-  for (let at = 0; at < source.size; ) {
-    // The packer keeps slices of a block until their chunk is written: a block is reused only after.
-    const block = blocks.next(at, keptFrom());
-    const n = source.readInto(block, 0, Math.min(block.length, source.size - at), at);
-    if (n <= 0) throw new Error(`the stream could not be read at byte ${at}`);
-    at += n;
-    yield block.subarray(0, n);
   }
 }
 

@@ -137,7 +137,7 @@ export function diffRam(a: DiffSide, b: DiffSide, options: DiffOptions = {}): Ra
         if (hashesA && hashesB && isPlain(ea) && isPlain(eb) && hashedAll(hashesA, page, count) && hashedAll(hashesB, page, count)) {
           // Both pages' hashes were taken while the images were scanned: compared without reading.
           for (let p = page; p < page + count; p++) {
-            if (hashesA.hashes[p] === hashesB.hashes[p]) {
+            if (hashesA.hashes[2 * p] === hashesB.hashes[2 * p] && hashesA.hashes[2 * p + 1] === hashesB.hashes[2 * p + 1]) {
               if (reframed) facts.pagesReframed++;
               continue;
             }

@@ -36,24 +36,30 @@ describe('RAM diff by page hashes', () => {
   let sealed = '';
   /** Block offsets of the pages changed in the copy. */
   const changedPages: number[] = [];
+  /** The byte of each changed page that changed. */
+  const changedAt: number[] = [];
 
   beforeAll(async () => {
-    hash = await pageHasher();
+    hash = pageHasher();
     const original = openImage(MINIMAL);
     const bytes = fs.readFileSync(MINIMAL);
     try {
       const ram = original.model.ramBlocks.findIndex((b) => b.id === 'pc.ram');
       const plain = blockExtents(original.model, ram).filter((e) => e.kind === 'page');
-      // A byte of three pages not next to each other: three runs.
-      const pages = plain.flatMap((e) => [e, e, e].map((_, i) => ({ e, page: e.firstPage + 2 * i })).filter((p) => p.page < e.firstPage + e.pages)).slice(0, 3);
-      for (const { e, page } of pages) {
-        bytes[pageDataOffset(original.model, e, page)! + 100] ^= 0x5a;
+      // Four pages not next to each other: four runs. Three get a byte changed at 100, the
+      // last one bit of its last byte (the end of the page, where a hash that skipped a
+      // tail would miss it).
+      const pages = plain.flatMap((e) => [0, 1, 2, 3].map((i) => ({ e, page: e.firstPage + 2 * i })).filter((p) => p.page < e.firstPage + e.pages)).slice(0, 4);
+      pages.forEach(({ e, page }, i) => {
+        const at = i < 3 ? 100 : original.model.pageSize - 1;
+        bytes[pageDataOffset(original.model, e, page)! + at] ^= i < 3 ? 0x5a : 0x01;
         changedPages.push(page * original.model.pageSize);
-      }
+        changedAt.push(at);
+      });
     } finally {
       original.close();
     }
-    expect(changedPages).toHaveLength(3);
+    expect(changedPages).toHaveLength(4);
     changed = path.join(tmp(), 'changed.mig');
     fs.writeFileSync(changed, bytes);
     sealed = path.join(tmp(), 'changed-sealed.mig');
@@ -73,7 +79,7 @@ describe('RAM diff by page hashes', () => {
         const byHash = diffOpenedImages(a.image, b.image, options, { a: a.hashes, b: b.hashes });
         const byReading = diffOpenedImages(a.image, b.image, options);
         expect(byHash.ram!.runs.map((r) => r.blockOffset)).toEqual(changedPages);
-        expect(byHash.ram!.runs.every((r) => r.bytes?.[0]?.offset === 100)).toBe(true);
+        expect(byHash.ram!.runs.map((r) => r.bytes?.[0]?.offset)).toEqual(changedAt);
         expect(byHash).toEqual(byReading);
       } finally {
         a.image.close();
@@ -90,7 +96,7 @@ describe('RAM diff by page hashes', () => {
       const block = b.image.model.ramBlocks.find((x) => x.id === 'pc.ram')!;
       const hashes = b.hashes.of('pc.ram')!;
       const page = hashes.present.indexOf(1);
-      hashes.hashes[page] ^= 1n;
+      hashes.hashes[2 * page + 1] ^= 1;
       const diff = diffOpenedImages(a.image, b.image, {}, { a: a.hashes, b: b.hashes });
       expect(diff.ram!.runs).toEqual([expect.objectContaining({ block: block.id, blockOffset: page * b.image.model.pageSize, pages: 1, recordA: 'page', recordB: 'page' })]);
     } finally {

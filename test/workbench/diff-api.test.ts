@@ -35,7 +35,12 @@ describe('diff in the app: two open images compared in a worker', () => {
     const cli = await migwb('diff', MINIMAL, E1000, '--json');
     expect(cli.code).toBe(1);
     expect(toSnakeCase(result.diff)).toEqual(JSON.parse(cli.out));
-    expect(events.some((e) => e.type === 'diff-progress' && e.handle === a.handle)).toBe(true);
+    const progress = events.filter((e) => e.type === 'diff-progress' && e.handle === a.handle);
+    // Two phases, as in migwb diff: both sides' plain pages hashed at once, a worker each, then the diff by hash.
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.every((e) => e.type === 'diff-progress' && e.total === 2000)).toBe(true);
+    expect(progress.some((e) => e.type === 'diff-progress' && e.done <= 1000)).toBe(true);
+    expect(progress.at(-1)).toMatchObject({ done: 2000, total: 2000 });
   });
 
   it('a cancelled diff says so and returns nothing', async () => {

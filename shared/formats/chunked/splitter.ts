@@ -92,7 +92,8 @@ export class ElementSplitter {
 
   feed(bytes: Uint8Array, at: number, final: boolean): number {
     if (at > this.pos || at + bytes.length < this.pos) throw new RangeError(`the splitter needs bytes from ${this.pos}; it was given ${at}..${at + bytes.length}`);
-    this.buf = bytes;
+    // One array type for every feed (a Buffer from a file, a Uint8Array joined by the packer): its byte reads stay monomorphic.
+    this.buf = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     this.base = at;
     this.end = at + bytes.length;
     this.final = final;
