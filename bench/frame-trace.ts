@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 
 /**
@@ -40,8 +42,10 @@ interface TraceEvent {
  * layout, paint. Idle time is not work: a key pressed early in a frame does not count the
  * wait for the next one, and a render React defers to a later task counts in the frame it
  * delays. Over 16.7 ms, the frame could not be ready by the next display refresh.
+ * With MIGWB_TRACE_DIR set, the trace is also written there as `name`.json, to open in
+ * the DevTools Performance panel and see what a slow frame did.
  */
-export async function traceFrames(browser: Browser, page: Page, drive: () => Promise<void>): Promise<FrameWork[]> {
+export async function traceFrames(browser: Browser, page: Page, drive: () => Promise<void>, name = 'trace'): Promise<FrameWork[]> {
   await browser.startTracing(page, { categories: CATEGORIES });
   const driven = drive().then(() => page.waitForTimeout(300));
   const trace = await driven.then(
@@ -51,6 +55,11 @@ export async function traceFrames(browser: Browser, page: Page, drive: () => Pro
       throw e;
     },
   );
+  const keepIn = process.env.MIGWB_TRACE_DIR;
+  if (keepIn) {
+    fs.mkdirSync(keepIn, { recursive: true });
+    fs.writeFileSync(path.join(keepIn, `${name}.json`), trace);
+  }
   return framesOf((JSON.parse(trace.toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents);
 }
 

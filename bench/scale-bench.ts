@@ -129,7 +129,7 @@ async function libraryViewFrames(dbFile: string): Promise<void> {
         await page.mouse.wheel(0, WHEEL_NOTCH_PX);
         await page.waitForTimeout(16);
       }
-    });
+    }, 'library-wheel');
     const wheelReached = await rows.evaluate((e) => e.scrollTop);
     await rows.evaluate((e) => (e.scrollTop = 0));
     await page.waitForTimeout(200);
@@ -138,7 +138,7 @@ async function libraryViewFrames(dbFile: string): Promise<void> {
         await page.mouse.wheel(0, JUMP_PX);
         await page.waitForTimeout(16);
       }
-    });
+    }, 'library-jump');
     const reachedEnd = await rows.evaluate((e) => e.scrollTop >= e.scrollHeight - e.clientHeight - 1);
     const lastRow = await page.locator('.library-row').last().getAttribute('aria-rowindex');
     await rows.evaluate((e) => (e.scrollTop = 0));
@@ -154,7 +154,7 @@ async function libraryViewFrames(dbFile: string): Promise<void> {
         await page.waitForTimeout(60);
       }
       await page.locator('.library-count', { hasText: new RegExp(`^${LIBRARY_SIZE.toLocaleString('en-US')} images$`) }).waitFor();
-    });
+    }, 'library-filter');
     const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
     printTable(
       `Scale: the library view of ${LIBRARY_SIZE.toLocaleString('en-US')} images in Chromium through the bridge; main-thread work per frame, traced (the main thread's tasks since the previous frame, its rendering included: CPU time, and elapsed time that also counts waiting for a core); load average ${load} on ${os.cpus().length} cores`,

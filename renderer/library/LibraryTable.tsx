@@ -1,12 +1,16 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useRef, type MouseEvent } from 'react';
 import type { LibraryImage } from '../../shared/api/contract';
+import { useColumnRoom, type ColumnRoom } from './cell-fit';
 import type { LibraryRow, SortKey } from './library-filter';
 import type { LibraryModel, LibraryState } from './library-model';
 import type { LibraryScreens } from './library-screens';
 import { ScreenThumb } from './ScreenThumb';
 
 const ROW_HEIGHT = 24;
+/** The rows' cells' font size and side padding, as styles.css gives them (`.library-row`, `.library-row > span`). */
+const CELL_FONT_SIZE = '12px';
+const CELL_PADDING = 8;
 /** More than the rows ever drawn at once (a screen of rows plus the overscan on both sides). */
 const ROW_SLOTS = 256;
 /**
@@ -15,23 +19,30 @@ const ROW_SLOTS = 256;
  */
 const OVERSCAN = 4;
 
-/** The columns, in order. Status, problems and the indexing time come last: a row reads "… indexed 1 error 2026-…". */
-const COLUMNS: { key: SortKey; label: string; width: string; cell(r: LibraryRow): string; title?(r: LibraryRow): string | undefined }[] = [
-  { key: 'name', label: 'Image', width: '2.2fr', cell: (r) => r.name, title: (r) => r.image.statusDetail ?? r.image.path },
-  { key: 'wrapper', label: 'Wrapper', width: '1.5fr', cell: (r) => r.image.wrapper ?? (r.image.format ? 'bare stream' : '-'), title: (r) => r.image.format ?? undefined },
-  { key: 'machineType', label: 'Machine', width: '1fr', cell: (r) => r.image.machineType ?? '-' },
-  { key: 'qemuVersion', label: 'QEMU', width: '0.6fr', cell: (r) => r.image.qemuVersion ?? '-', title: () => 'The QEMU releases that could have written the stream, from what it shows' },
-  { key: 'ramBytes', label: 'RAM', width: '0.55fr', cell: (r) => (r.image.ramBytes === null ? '-' : formatBytes(r.image.ramBytes)) },
-  { key: 'devices', label: 'Devices', width: '1.8fr', cell: (r) => r.image.devices.join(' '), title: (r) => r.image.devices.join(', ') || undefined },
-  { key: 'size', label: 'Size', width: '0.6fr', cell: (r) => formatBytes(r.image.size) },
-  { key: 'tags', label: 'Tags', width: '0.9fr', cell: (r) => r.image.tags.join(' '), title: (r) => notesTitle(r.image) },
-  { key: 'status', label: 'Status', width: '0.7fr', cell: (r) => r.image.status, title: (r) => r.image.statusDetail ?? undefined },
-  { key: 'problems', label: 'Problems', width: '0.8fr', cell: (r) => problems(r.image), title: (r) => r.image.problems.map((p) => `${p.severity}: ${p.code}`).join('\n') || undefined },
-  { key: 'indexedAt', label: 'Indexed', width: '0.9fr', cell: (r) => r.image.indexedAt.replace('T', ' ').slice(0, 16) },
+/** The columns, in order, each `width` its share of the row (grid fr). Status, problems and the indexing time come last: a row reads "… indexed 1 error 2026-…". */
+const COLUMNS: { key: SortKey; label: string; width: number; cell(r: LibraryRow): string; title?(r: LibraryRow): string | undefined }[] = [
+  { key: 'name', label: 'Image', width: 2.2, cell: (r) => r.name, title: (r) => r.image.statusDetail ?? r.image.path },
+  { key: 'wrapper', label: 'Wrapper', width: 1.5, cell: (r) => r.image.wrapper ?? (r.image.format ? 'bare stream' : '-'), title: (r) => r.image.format ?? undefined },
+  { key: 'machineType', label: 'Machine', width: 1, cell: (r) => r.image.machineType ?? '-' },
+  { key: 'qemuVersion', label: 'QEMU', width: 0.6, cell: (r) => r.image.qemuVersion ?? '-', title: () => 'The QEMU releases that could have written the stream, from what it shows' },
+  { key: 'ramBytes', label: 'RAM', width: 0.55, cell: (r) => (r.image.ramBytes === null ? '-' : formatBytes(r.image.ramBytes)) },
+  { key: 'devices', label: 'Devices', width: 1.8, cell: (r) => r.image.devices.join(' '), title: (r) => r.image.devices.join(', ') || undefined },
+  { key: 'size', label: 'Size', width: 0.6, cell: (r) => formatBytes(r.image.size) },
+  { key: 'tags', label: 'Tags', width: 0.9, cell: (r) => r.image.tags.join(' '), title: (r) => notesTitle(r.image) },
+  { key: 'status', label: 'Status', width: 0.7, cell: (r) => r.image.status, title: (r) => r.image.statusDetail ?? undefined },
+  { key: 'problems', label: 'Problems', width: 0.8, cell: (r) => problems(r.image), title: (r) => r.image.problems.map((p) => `${p.severity}: ${p.code}`).join('\n') || undefined },
+  { key: 'indexedAt', label: 'Indexed', width: 0.9, cell: (r) => r.image.indexedAt.replace('T', ' ').slice(0, 16) },
 ];
-// minmax(0, …): a track never sizes to its cells' text, so a row's layout does not measure it.
-// The first track is the screen thumbnail (not sortable: the grid view browses by screen).
-const GRID = ['46px', ...COLUMNS.map((c) => `minmax(0, ${c.width})`)].join(' ');
+/** The screen thumbnail's track, before the columns (not sortable: the grid view browses by screen). */
+const THUMB_PX = 46;
+// minmax(0, …fr): a track never sizes to its cells' text, so a row's layout does not measure it.
+const GRID = [`${THUMB_PX}px`, ...COLUMNS.map((c) => `minmax(0, ${c.width}fr)`)].join(' ');
+const FRACTIONS = COLUMNS.reduce((n, c) => n + c.width, 0);
+
+/** The px each column's text has in a row `width` px wide: the grid shares what the thumbnail leaves by the columns' fractions. */
+function columnRoom(width: number): number[] {
+  return COLUMNS.map((c) => ((width - THUMB_PX) * c.width) / FRACTIONS - 2 * CELL_PADDING);
+}
 
 interface Props {
   library: LibraryModel;
@@ -47,6 +58,7 @@ interface Props {
  */
 export const LibraryTable = memo(function LibraryTable({ library, visible, sort, selected }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
+  const room = useColumnRoom(scroller, CELL_FONT_SIZE, columnRoom);
   const virtual = useVirtualizer({ count: visible.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: OVERSCAN });
 
   // One pair of handlers for all rows (found by the row's index), so a row's props are only
@@ -99,7 +111,7 @@ export const LibraryTable = memo(function LibraryTable({ library, visible, sort,
             const row = visible[item.index];
             // Keyed by slot, not by image: a long jump refills the rows on screen instead of
             // removing them all and creating new ones (a short scroll still moves rows whole).
-            return <Row key={item.index % ROW_SLOTS} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} screens={library.screens} />;
+            return <Row key={item.index % ROW_SLOTS} row={row} index={item.index} top={item.start} selected={selected.has(row.image.id)} screens={library.screens} room={room} />;
           })}
         </div>
       </div>
@@ -107,18 +119,24 @@ export const LibraryTable = memo(function LibraryTable({ library, visible, sort,
   );
 });
 
-const Row = memo(function Row({ row, index, top, selected, screens }: { row: LibraryRow; index: number; top: number; selected: boolean; screens: LibraryScreens }) {
+const Row = memo(function Row({ row, index, top, selected, screens, room }: { row: LibraryRow; index: number; top: number; selected: boolean; screens: LibraryScreens; room: ColumnRoom | null }) {
   const { image } = row;
   return (
     <div role="row" aria-rowindex={index + 2} aria-selected={selected} className={`library-row${selected ? ' selected' : ''}`} style={{ top, gridTemplateColumns: GRID }} data-index={index} data-path={image.path} data-id={image.id}>
       <span role="gridcell" className="library-thumb">
         <ScreenThumb screens={screens} id={image.id} />
       </span>
-      {COLUMNS.map((c) => (
-        <span key={c.key} role="gridcell" title={c.title?.(row)} className={c.key === 'problems' ? (image.errors ? 'sev-error' : image.warnings ? 'sev-warning' : '') : c.key === 'status' ? `status-${image.status}` : undefined}>
-          {c.cell(row)}
-        </span>
-      ))}
+      {COLUMNS.map((c, i) => {
+        const text = c.cell(row);
+        // Only a text wider than its column clips (with an ellipsis): see CellFit.
+        const clip = !room || !room.fit.fits(text, room.room[i]);
+        const kind = c.key === 'problems' ? (image.errors ? 'sev-error' : image.warnings ? 'sev-warning' : '') : c.key === 'status' ? `status-${image.status}` : '';
+        return (
+          <span key={c.key} role="gridcell" title={c.title?.(row)} className={[kind, clip ? 'clip' : ''].filter(Boolean).join(' ') || undefined}>
+            {text}
+          </span>
+        );
+      })}
     </div>
   );
 });
