@@ -53,6 +53,8 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
       : `dropped nothing: the file ends where an element ends, at ${hex(cut)}`,
   ];
   const ramComplete = model.elements.some((e) => e.type === 'END' && e.idstr === RAM_IDSTR && e !== open);
+  // A cut inside END ram is closed where it stands: that END ends RAM, no second one follows.
+  const closesEnd = ramOpen && open!.type === 'END';
   let fill: ReturnType<typeof donorRecordsForMissingPages> | undefined;
   if (donor && ramStart && !ramComplete) {
     fill = donorRecordsForMissingPages(model, donor, lastRecord?.block ?? lastBlockBefore(model, cut));
@@ -66,7 +68,7 @@ export function truncationRepair(ctx: EditContext, donor?: SourceImage): RepairA
     pieces.push(bytesPiece(concatBytes(Uint8Array.of(SectionType.PART), be32(ramStart!.sectionId!))), ...fill.pieces, bytesPiece(concatBytes(eos, ...footer(ramStart!.sectionId!))));
     notes.push('put them in a new PART ram section');
   }
-  if (ramStart && !ramComplete) {
+  if (ramStart && !ramComplete && !closesEnd) {
     pieces.push(bytesPiece(concatBytes(Uint8Array.of(SectionType.END), be32(ramStart.sectionId!), eos, ...footer(ramStart.sectionId!))));
     notes.push('ended the RAM section with END ram');
   }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { EditSession } from '../../electron/edit/edit-session';
+import { fullSections } from '../../shared/edit/sections';
 import { corpusPath } from '../helpers/corpus';
 
 /** corrupt/NAME.flip-hdr.mig (or .trunc-mid-ram, .vmdesc-cut) -> qemu/NAME.mig, the intact image it was made from. */
@@ -51,4 +52,19 @@ export async function cutImageAndOtherSave(dir: string): Promise<{ cut: string; 
   const damaged = await cutCopyWithHole(cut, path.join(dir, 'cut-with-hole.mig'));
   const donor = await otherSave(original, path.join(dir, 'other-save.mig'));
   return { cut, original, damaged, donor };
+}
+
+/** Places to cut a save made by QEMU 7.2 (the minimal pc image): each gives the stream offset of the cut. */
+export const CUTS = {
+  /** Right after START ram: no page record, no END, no device section. */
+  'after START ram': (s: EditSession) => s.model().elements.find((e) => e.type === 'PART' && e.idstr === 'ram')!.offset,
+  /** Inside END ram (after its header): RAM's last section is the unfinished element. */
+  'inside END ram': (s: EditSession) => s.model().elements.find((e) => e.type === 'END' && e.idstr === 'ram')!.offset + 7,
+  /** Inside the cpu section: RAM is complete, two device sections before it survive. */
+  'inside cpu': (s: EditSession) => fullSections(s.model()).find((e) => e.idstr === 'cpu')!.offset + 100,
+} as const;
+
+/** Cuts the session's image at `offset` (a journal entry: the file is not written). */
+export function cutAt(s: EditSession, offset: number): void {
+  s.apply({ op: 'delete-bytes', offset, length: s.view.size - offset });
 }

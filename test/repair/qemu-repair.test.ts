@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migwb } from '../helpers/cli';
 import { corpusPath, damagedImages, readJson, sidecar } from '../helpers/corpus';
-import { cutImageAndOtherSave, intactOf } from './fixtures';
+import { EditSession } from '../../electron/edit/edit-session';
+import { CUTS, cutAt, cutImageAndOtherSave, intactOf, otherSave } from './fixtures';
 import { expectOriginalsUnchanged, tempFolder } from '../helpers/evidence';
 import { haveQemu, loadInQemu, withLoadedImage } from '../helpers/qemu';
 
@@ -12,7 +13,8 @@ import { haveQemu, loadInQemu, withLoadedImage } from '../helpers/qemu';
  * is printed, so the difference is visible), and loads once repaired.
  */
 const CORRUPT = damagedImages('corrupt');
-const argsOf = (damaged: string): string[] => readJson(sidecar(intactOf(damaged), 'meta')).qemu_argv.slice(1);
+/** QEMU's arguments for a damaged copy (its intact image's) or for an intact corpus image. */
+const argsOf = (image: string): string[] => readJson(sidecar(path.dirname(image).endsWith('corrupt') ? intactOf(image) : image, 'meta')).qemu_argv.slice(1);
 const RECORDED: Record<string, { qemu_load: { qemu_stderr: string[] } }> = readJson(corpusPath('qemu', 'corrupt', 'results.json'));
 
 async function load(image: string, args: string[]): Promise<{ loaded: boolean; stderr: string[]; runstate?: string }> {
@@ -71,6 +73,32 @@ describe.skipIf(!haveQemu('7.2'))('repaired images load in QEMU 7.2', () => {
     const b = await memory(out);
     expect(b.runstate).toBe(a.runstate);
     expect(b.ram.equals(a.ram)).toBe(true);
+  });
+});
+
+describe.skipIf(!haveQemu('7.2'))('a save cut at other places (made at test time) loads in QEMU 7.2 once repaired', () => {
+  const MINIMAL = corpusPath('qemu', 'x86_64-pc-minimal-paused-16M.mig');
+  expectOriginalsUnchanged([MINIMAL]);
+  const tmp = tempFolder('migwb-repair-cuts-');
+
+  it.each(Object.keys(CUTS))('cut %s: QEMU rejects the cut copy and loads its repair (with and without a donor)', async (where) => {
+    const cut = path.join(tmp(), `cut-${where.replace(/\W+/g, '-')}.mig`);
+    const s = EditSession.open(MINIMAL);
+    try {
+      cutAt(s, CUTS[where as keyof typeof CUTS](s));
+      await s.save(cut, { force: true });
+    } finally {
+      s.close();
+    }
+    const donor = await otherSave(MINIMAL, path.join(tmp(), 'other.mig'));
+    expect((await load(cut, argsOf(MINIMAL))).loaded).toBe(false);
+    for (const withDonor of [[], ['--donor', donor]]) {
+      const out = `${cut}.${withDonor.length ? 'donor' : 'plain'}.repaired`;
+      const r = await migwb('repair', cut, ...withDonor, '-o', out);
+      expect(r.code, r.err).toBe(0);
+      const after = await load(out, argsOf(MINIMAL));
+      expect(after.loaded, `${where} ${withDonor.length ? 'with' : 'without'} a donor: ${after.stderr.join(' | ')}`).toBe(true);
+    }
   });
 });
 

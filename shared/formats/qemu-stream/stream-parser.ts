@@ -546,7 +546,11 @@ class StreamParser implements ParseContext {
         return;
       }
     }
-    const q = findNextElement(this.source, payload, this.expectations(true));
+    let q = findNextElement(this.source, payload, this.expectations(true));
+    // A 0x00 as the file's last byte, in a stream with footers, after a section that has none:
+    // the file was cut inside this section (its last byte happens to be zero), not ended there
+    // by QEMU, which would have written the section's footer before QEMU_VM_EOF.
+    if (q === this.source.size - 1 && this.footers === true && readBytes(this.source, q, 1)[0] === SectionType.EOF) q = -1;
     if (q < 0 && this.footers === true) {
       // No footer and nothing after it: the section runs into the end of the file.
       throw new OutOfDataError(payload, this.source.size - payload + 1, this.source.size);
