@@ -22,7 +22,7 @@ export const MODULES = {
   repair: {
     what: 'the repair planner',
     mutate: ['shared/repair/*.ts'],
-    tests: ['test/repair/repair-in-process.test.ts', 'test/repair/repair-planning.test.ts', 'test/repair/repair.test.ts', 'test/engine/made-damage.test.ts'],
+    tests: ['test/repair/repair-in-process.test.ts', 'test/repair/donor-and-limits.test.ts', 'test/repair/cut-anywhere.test.ts', 'test/repair/repair-planning.test.ts', 'test/repair/repair.test.ts', 'test/engine/made-damage.test.ts'],
   },
   'transform-rules': {
     what: 'the transform rules and the engine that applies them',
