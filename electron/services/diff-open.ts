@@ -1,7 +1,8 @@
 import { PageHashes, type PageHashesTransfer } from '../../shared/diff/page-hashes';
 import { importModel } from '../../shared/formats/qemu-stream/model-transfer';
 import type { OpenProgress } from '../workbench/open-worker';
-import type { DiffOpenJob, DiffOpenResult } from './diff-open-worker';
+import { openSideForDiff, type DiffOpenJob } from './diff-open-side';
+import type { DiffOpenResult } from './diff-open-worker';
 import type { DescribedImage, DiffProgress } from './diff-worker';
 import { openDescribedImage, type OpenedImage } from './open-image';
 import { compiledWorker, runWorkerJob } from './worker-job';
@@ -18,9 +19,12 @@ export interface OpenedForDiff {
 }
 
 /**
- * Opens the two sides of a diff at once, each in a worker of its own that scans it and
- * hashes its plain pages in the same pass (diff-open-worker), so a RAM diff compares the
- * pages by hash and reads neither file a second time. `onProgress` gets both sides' bytes.
+ * Opens the two sides of a diff at once and hashes their plain pages in the same pass:
+ * side B in a worker (diff-open-worker), side A meanwhile in this thread, so each file is
+ * read once, on its own core, and a RAM diff compares the pages by hash. Only the CLI calls
+ * this: its main thread has nothing else to do, and one worker fewer is one Node start
+ * fewer (the app's compare view hashes both open images in workers: hashOpenImages).
+ * `onProgress` gets both sides' bytes.
  */
 export async function openForDiff(
   sides: [DiffSideToOpen, DiffSideToOpen],
@@ -34,21 +38,21 @@ export async function openForDiff(
       progress.reduce((n, x) => n + (x?.total ?? 0), 0),
     );
   };
-  const script = compiledWorker('services/diff-open-worker.js');
-  const results = await Promise.all(
-    sides.map((s, i) =>
-      runWorkerJob<DiffOpenJob, DiffOpenResult, OpenProgress>(script, { path: s.path, snapshot: s.snapshot, hashPages: options.hashPages }, { onProgress: (p) => report(i, p), signal: options.signal }),
-    ),
-  );
-  const attach = (i: number): OpenedForDiff => {
-    const r = results[i];
-    return { image: openDescribedImage(sides[i].path, r.container, importModel(r.model), r.via), ...(r.hashes ? { hashes: PageHashes.from(r.hashes) } : {}) };
-  };
-  const a = attach(0);
+  // Side A failing stops side B's worker too.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const jobOf = (s: DiffSideToOpen): DiffOpenJob => ({ path: s.path, snapshot: s.snapshot, hashPages: options.hashPages });
+  const sideB = runWorkerJob<DiffOpenJob, DiffOpenResult, OpenProgress>(compiledWorker('services/diff-open-worker.js'), jobOf(sides[1]), { onProgress: (p) => report(1, p), signal });
+  sideB.catch(() => undefined); // awaited below; not an unhandled rejection while side A is read
+  let a: OpenedForDiff | undefined;
   try {
-    return [a, attach(1)];
+    const opened = await openSideForDiff(jobOf(sides[0]), signal, (p) => report(0, p));
+    a = { image: opened.image, ...(opened.hashes ? { hashes: opened.hashes } : {}) };
+    const r = await sideB;
+    return [a, { image: openDescribedImage(sides[1].path, r.container, importModel(r.model), r.via), ...(r.hashes ? { hashes: PageHashes.from(r.hashes) } : {}) }];
   } catch (e) {
-    a.image.close();
+    stop.abort();
+    a?.image.close();
     throw e;
   }
 }

@@ -5,6 +5,7 @@ import { chunkList } from '../../shared/workbench/chunk-list';
 import { openImage } from '../services/open-image';
 import { UserError } from '../services/user-error';
 import type { ImageSession } from './image-session';
+import { groupDigits } from '../../shared/util/size';
 
 /**
  * The chunk panel's edits that need a file besides the image: a donor's sections (graft,
@@ -41,7 +42,7 @@ export function insertSectionFile(session: ImageSession, sectionPath: string, po
   let bytes: Buffer;
   try {
     const size = fs.statSync(sectionPath).size;
-    if (size > MAX_SECTION_FILE) throw new UserError(`${sectionPath} holds ${size.toLocaleString('en-US')} bytes; a section inserted from a file may have at most ${MAX_SECTION_FILE.toLocaleString('en-US')} (use migwb edit --insert-section for larger ones)`);
+    if (size > MAX_SECTION_FILE) throw new UserError(`${sectionPath} holds ${groupDigits(size)} bytes; a section inserted from a file may have at most ${groupDigits(MAX_SECTION_FILE)} (use migwb edit --insert-section for larger ones)`);
     bytes = fs.readFileSync(sectionPath);
   } catch (e) {
     if (e instanceof UserError) throw e;

@@ -8,6 +8,7 @@ import { sectionLabel } from '../edit/sections';
 import { toHex } from '../io/bytes';
 import { placeOffset, type DiffSide } from './diff-side';
 import { type FieldDifference, type SectionDifference, type SectionRef, type ValueDifference, type VmdescDifference } from '../api/image-diff';
+import { groupDigits } from '../util/size';
 
 /** Sections that carry device or iterable state: what is matched by idstr and instance. */
 function matchable(e: StreamElement): boolean {
@@ -140,7 +141,7 @@ export function streamFramingDifferences(a: DiffSide, b: DiffSide, pairs: Sectio
   fact('container', a.kind, b.kind);
   fact('wrappers', a.layers.join(' > ') || '(none)', b.layers.join(' > ') || '(none)');
   fact('offset space', a.offsetSpace, b.offsetSpace);
-  if (a.fileSize !== undefined && b.fileSize !== undefined) fact('file size', `${a.fileSize.toLocaleString('en-US')} bytes`, `${b.fileSize.toLocaleString('en-US')} bytes`);
+  if (a.fileSize !== undefined && b.fileSize !== undefined) fact('file size', `${groupDigits(a.fileSize)} bytes`, `${groupDigits(b.fileSize)} bytes`);
   fact('capabilities', [...a.model.capabilities].sort().join(', ') || '(none)', [...b.model.capabilities].sort().join(', ') || '(none)');
   fact('vmdesc', a.model.vmdesc ? (a.model.borrowedVmdesc ? 'borrowed' : 'present') : 'absent', b.model.vmdesc ? (b.model.borrowedVmdesc ? 'borrowed' : 'present') : 'absent');
   const commands = (m: QemuStreamModel) => m.elements.filter((e) => e.type === 'COMMAND').map((e) => e.cmdName ?? `command ${e.cmd}`).join(', ') || '(none)';

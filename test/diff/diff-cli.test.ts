@@ -160,5 +160,11 @@ describe('migwb diff: corpus pairs', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/migwb: /);
     expect((await migwb('diff', MINIMAL, path.join(tmp(), 'missing.mig'))).code).toBe(2);
+    // Side A is opened in the CLI's own thread, side B in a worker: either failing ends the diff with exit 2 and names the file.
+    const first = await migwb('diff', notAnImage, MINIMAL);
+    expect(first.code).toBe(2);
+    expect(first.err).toMatch(/migwb: .*text\.txt/);
+    expect((await migwb('diff', path.join(tmp(), 'missing.mig'), MINIMAL)).code).toBe(2);
+    expect(r.err).toMatch(/text\.txt/);
   });
 });
