@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenOfImage } from '../../electron/display/screen-service';
 import { openImage } from '../../electron/services/open-image';
-import { buildBootDisk, haveAssembler, tempDir } from '../helpers/boot-program';
+import { buildBootDisk, haveAssembler, removeGuestFolder, tempDir } from '../helpers/boot-program';
 import { corpusPath } from '../helpers/corpus';
 import { qemuArgsJson } from '../helpers/launch';
 import { haveQemu, startQemu, type QemuVersion } from '../helpers/qemu';
@@ -58,11 +57,7 @@ for (const display of DISPLAYS) {
       }
     }, 900_000);
 
-    afterAll(() => {
-      // MIGWB_KEEP_SCREENS=1 keeps the guests' images for a look (their folder is printed).
-      if (process.env.MIGWB_KEEP_SCREENS) console.log(`images kept in ${dir}`);
-      else if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => removeGuestFolder(dir));
 
     steps.forEach((step, n) => {
       it(`step ${n}: ${step.name}`, async () => {

@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenOfImage } from '../../electron/display/screen-service';
 import { openImage } from '../../electron/services/open-image';
-import { buildBootDisk, haveAssembler, tempDir } from '../helpers/boot-program';
+import { buildBootDisk, haveAssembler, removeGuestFolder, tempDir } from '../helpers/boot-program';
 import { DeviceBlocks, deviceFields, displayDevices } from '../../shared/display/devices';
 import type { Fields } from '../../shared/display/fields';
 import { qxlGuestState, type QxlGuestState } from '../../shared/display/qxl-decoded';
@@ -72,10 +71,7 @@ for (const driver of DRIVERS) {
       }
     }, 300_000);
 
-    afterAll(() => {
-      if (process.env.MIGWB_KEEP_SCREENS) console.log(`images kept in ${dir}`);
-      else if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => removeGuestFolder(dir));
 
     const render = () => {
       const img = openImage(image);

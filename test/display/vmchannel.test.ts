@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImage } from '../../electron/services/open-image';
-import { buildBootDisk, haveAssembler, tempDir } from '../helpers/boot-program';
+import { buildBootDisk, haveAssembler, removeGuestFolder, tempDir } from '../helpers/boot-program';
 import { spiceChannelsOfImage } from '../../electron/display/spice-channels-service';
 import { migwb } from '../helpers/cli';
 import { corpusPath } from '../helpers/corpus';
@@ -52,10 +51,7 @@ describe.skipIf(!haveQemu('7.2') || !haveAssembler())('SPICE vmchannels (virtio-
     }
   }, 300_000);
 
-  afterAll(() => {
-    if (process.env.MIGWB_KEEP_SCREENS) console.log(`images kept in ${dir}`);
-    else if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => removeGuestFolder(dir));
 
   const VSER = '/machine/peripheral/vser/virtio-backend';
   const channelsOf = (file: string) => {

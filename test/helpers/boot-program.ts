@@ -165,3 +165,9 @@ function run(cmd: string, args: string[]): void {
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+/** Removes a guest's folder after its tests, or, with MIGWB_KEEP_SCREENS=1, keeps it for a look and prints where. */
+export function removeGuestFolder(dir: string | undefined): void {
+  if (process.env.MIGWB_KEEP_SCREENS) console.log(`images kept in ${dir}`);
+  else if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
